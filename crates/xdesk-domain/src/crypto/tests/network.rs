@@ -1,0 +1,79 @@
+use super::super::Network;
+use std::str::FromStr;
+
+#[test]
+fn all_lists_every_network_once() {
+    assert_eq!(Network::ALL.len(), 14);
+    let mut names: Vec<&str> = Network::ALL.iter().map(|n| n.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), 14);
+}
+
+#[test]
+fn as_str_round_trips_through_from_str_display_and_serde() {
+    for &network in Network::ALL {
+        assert_eq!(Network::from_str(network.as_str()).unwrap(), network);
+        assert_eq!(network.to_string(), network.as_str());
+        let json = serde_json::to_string(&network).unwrap();
+        assert_eq!(json, format!("\"{}\"", network.as_str()));
+        let back: Network = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, network);
+        assert!(!network.display_name().is_empty());
+    }
+}
+
+#[test]
+fn serde_names_are_kebab_case() {
+    assert_eq!(
+        serde_json::to_string(&Network::AvalancheC).unwrap(),
+        "\"avalanche-c\""
+    );
+    assert_eq!(serde_json::to_string(&Network::Bsc).unwrap(), "\"bsc\"");
+    assert_eq!(Network::AvalancheC.as_str(), "avalanche-c");
+}
+
+#[test]
+fn aliases_are_case_insensitive() {
+    let cases = [
+        ("btc", Network::Bitcoin),
+        ("BTC", Network::Bitcoin),
+        ("eth", Network::Ethereum),
+        ("ERC20", Network::Ethereum),
+        ("erc20", Network::Ethereum),
+        ("bnb", Network::Bsc),
+        ("BEP20", Network::Bsc),
+        ("trx", Network::Tron),
+        ("TRC20", Network::Tron),
+        ("Sol", Network::Solana),
+        ("LTC", Network::Litecoin),
+        ("Doge", Network::Dogecoin),
+        ("Bitcoin", Network::Bitcoin),
+        ("AVALANCHE-C", Network::AvalancheC),
+    ];
+    for (s, expected) in cases {
+        assert_eq!(Network::from_str(s).unwrap(), expected, "{s}");
+    }
+}
+
+#[test]
+fn unknown_networks_are_rejected() {
+    for s in ["", "bitcoin ", " btc", "avalanche", "bitcoin-cash", "eth2", "solana\n"] {
+        let err = Network::from_str(s).unwrap_err();
+        assert_eq!(err.field, "network");
+        assert_eq!(err.code, "unknown_network");
+        assert!(!err.reason.is_empty());
+    }
+}
+
+#[test]
+fn evm_and_memo_classification() {
+    let evm: Vec<Network> = Network::ALL.iter().copied().filter(|n| n.is_evm()).collect();
+    assert_eq!(evm, super::EVM.to_vec());
+    for &n in Network::ALL {
+        assert_eq!(
+            n.supports_memo(),
+            matches!(n, Network::Xrp | Network::Ton | Network::Solana)
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! xdesk's domain: the types and rules of a crypto-exchange help desk, with no I/O.
+//!
+//! Everything here is plain data and pure functions so it can be unit-tested without a server:
+//! the ticket state machine, crypto case fields that cannot hold invalid values, and the
+//! hash chain that makes a ticket's history tamper-evident.
+
+pub mod crypto;
+mod error;
+pub mod event;
+pub mod identity;
+pub mod ticket;
+
+pub use error::FieldError;

@@ -1,0 +1,362 @@
+//! Agent sign-in (argon2id passwords, TOTP), session tokens, API keys and login rate limits.
+
+use crate::{Principal, ServiceError, Services};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Instant;
+use totp_rs::{Algorithm, TOTP};
+use xdesk_domain::identity::{Role, check_password, parse_email};
+use xdesk_store::{AgentRow, NewAuditEntry};
+
+const SESSION_PREFIX: &str = "xds_";
+const API_KEY_PREFIX: &str = "xdk_";
+/// How long a session lasts without signing in again.
+pub const SESSION_TTL_HOURS: i64 = 12;
+/// Scopes an API key may carry.
+pub const API_SCOPES: &[&str] = &["tickets:read", "tickets:write", "customers:read", "customers:write"];
+
+pub fn hash_password(password: &str) -> Result<String, ServiceError> {
+    check_password(password)?;
+    let mut salt = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::Conflict(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ServiceError::Conflict(e.to_string()))
+}
+
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+/// A password that verifies nothing, hashed once, so unknown e-mails cost as much as known ones.
+fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| hash_password("timing-equaliser-password").unwrap_or_default())
+}
+
+fn random_token(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut b);
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// Failed sign-ins counted per account and per address over a sliding window.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl LoginLimiter {
+    pub const WINDOW_SECS: u64 = 15 * 60;
+    pub const MAX_PER_ACCOUNT: u32 = 5;
+    pub const MAX_PER_IP: u32 = 20;
+
+    fn limit_of(key: &str) -> u32 {
+        if key.starts_with("ip:") { Self::MAX_PER_IP } else { Self::MAX_PER_ACCOUNT }
+    }
+
+    pub fn check(&self, keys: &[String]) -> Result<(), ServiceError> {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            if let Some((n, since)) = map.get(k) {
+                let elapsed = since.elapsed().as_secs();
+                if elapsed < Self::WINDOW_SECS && *n >= Self::limit_of(k) {
+                    return Err(ServiceError::RateLimited {
+                        retry_after_secs: Self::WINDOW_SECS - elapsed,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn fail(&self, keys: &[String]) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            let e = map.entry(k.clone()).or_insert((0, Instant::now()));
+            if e.1.elapsed().as_secs() >= Self::WINDOW_SECS {
+                *e = (0, Instant::now());
+            }
+            e.0 += 1;
+        }
+    }
+
+    pub fn succeed(&self, account_key: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(account_key);
+    }
+}
+
+fn totp_for(secret_b64: &str) -> Result<TOTP, ServiceError> {
+    let raw = URL_SAFE_NO_PAD
+        .decode(secret_b64)
+        .map_err(|_| ServiceError::Conflict("stored TOTP secret is unreadable".into()))?;
+    TOTP::new(Algorithm::SHA1, 6, 1, 30, raw).map_err(|e| ServiceError::Conflict(e.to_string()))
+}
+
+fn totp_ok(secret_b64: &str, code: &str) -> bool {
+    totp_for(secret_b64)
+        .ok()
+        .and_then(|t| t.check_current(code.trim()).ok())
+        .unwrap_or(false)
+}
+
+/// The current code for a secret: for tests and for the CLI's enrolment check.
+pub fn totp_current_code(secret_b64: &str) -> Result<String, ServiceError> {
+    totp_for(secret_b64)?
+        .generate_current()
+        .map_err(|e| ServiceError::Conflict(e.to_string()))
+}
+
+/// A successful sign-in.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub agent: AgentRow,
+}
+
+/// A new TOTP secret to show once, as text and as an `otpauth://` URL for authenticator apps.
+#[derive(Debug, Clone)]
+pub struct TotpEnrolment {
+    pub secret: String,
+    pub secret_base32: String,
+    pub otpauth_url: String,
+}
+
+fn base32(bytes: &[u8]) -> String {
+    const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    let (mut buf, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        buf = (buf << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(A[((buf >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(A[((buf << (5 - bits)) & 31) as usize]));
+    }
+    out
+}
+
+impl Services {
+    /// Signs an agent in. Failures are counted per account and per IP; admins and agents who
+    /// enrolled a second factor must give a current TOTP code.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        totp_code: Option<&str>,
+        ip: Option<&str>,
+    ) -> Result<Session, ServiceError> {
+        let email = parse_email(email).map_err(|_| ServiceError::BadCredentials)?;
+        let account_key = format!("acct:{email}");
+        let mut keys = vec![account_key.clone()];
+        if let Some(ip) = ip {
+            keys.push(format!("ip:{ip}"));
+        }
+        self.login_limiter.check(&keys)?;
+        let agent = self.store.agent_by_email(&email).await?;
+        let ok = match &agent {
+            Some(a) => verify_password(&a.password_hash, password) && a.active,
+            None => {
+                verify_password(dummy_hash(), password);
+                false
+            }
+        };
+        let audit = |action: &str, actor: String| NewAuditEntry {
+            actor,
+            action: action.to_owned(),
+            target: format!("agent_email:{email}"),
+            ip: ip.map(str::to_owned),
+            detail: serde_json::json!({}),
+        };
+        let Some(agent) = agent.filter(|_| ok) else {
+            self.login_limiter.fail(&keys);
+            self.store.audit(audit("login.failed", "anonymous".into())).await?;
+            return Err(ServiceError::BadCredentials);
+        };
+        if agent.totp_enabled {
+            let secret = agent.totp_secret.as_deref().unwrap_or_default();
+            match totp_code {
+                None => return Err(ServiceError::TwoFactorRequired),
+                Some(code) if !totp_ok(secret, code) => {
+                    self.login_limiter.fail(&keys);
+                    self.store.audit(audit("login.failed_totp", format!("agent:{}", agent.id))).await?;
+                    return Err(ServiceError::TwoFactorRequired);
+                }
+                Some(_) => {}
+            }
+        }
+        self.login_limiter.succeed(&account_key);
+        let token = format!("{SESSION_PREFIX}{}", random_token(32));
+        let expires_at = Utc::now() + Duration::hours(SESSION_TTL_HOURS);
+        self.store.create_session(&sha256_hex(&token), agent.id, expires_at).await?;
+        self.store.audit(audit("login", format!("agent:{}", agent.id))).await?;
+        Ok(Session { token, expires_at, agent })
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
+        Ok(self.store.delete_session(&sha256_hex(token)).await?)
+    }
+
+    /// Resolves a bearer credential (session token or API key) to a principal.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Principal, ServiceError> {
+        if let Some(rest) = bearer.strip_prefix(API_KEY_PREFIX) {
+            let (prefix, _) = rest.split_once('_').ok_or(ServiceError::Unauthenticated)?;
+            let key = self
+                .store
+                .api_key_by_prefix(prefix)
+                .await?
+                .filter(|k| k.revoked_at.is_none())
+                .ok_or(ServiceError::Unauthenticated)?;
+            if key.key_hash != sha256_hex(bearer) {
+                return Err(ServiceError::Unauthenticated);
+            }
+            return Ok(Principal::ApiKey {
+                id: key.id,
+                scopes: key.scopes.split_whitespace().map(str::to_owned).collect(),
+            });
+        }
+        if !bearer.starts_with(SESSION_PREFIX) {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let agent = self
+            .store
+            .session_agent(&sha256_hex(bearer))
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        self.principal_of(&agent).await
+    }
+
+    pub async fn principal_of(&self, agent: &AgentRow) -> Result<Principal, ServiceError> {
+        Ok(Principal::Agent {
+            id: agent.id,
+            role: Role::from_str(&agent.role)?,
+            group_ids: self.store.agent_group_ids(agent.id).await?,
+            two_factor: agent.totp_enabled,
+        })
+    }
+
+    /// Creates an API key and returns it in full; only its hash is kept.
+    pub async fn create_api_key(&self, name: &str, scopes: &[String]) -> Result<(xdesk_store::ApiKeyRow, String), ServiceError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 100 {
+            return Err(xdesk_domain::FieldError::new("name", "invalid_name", "1-100 characters").into());
+        }
+        let scopes: Vec<String> = if scopes.is_empty() {
+            vec!["tickets:write".into(), "tickets:read".into(), "customers:write".into()]
+        } else {
+            scopes.to_vec()
+        };
+        if let Some(bad) = scopes.iter().find(|s| !API_SCOPES.contains(&s.as_str())) {
+            return Err(xdesk_domain::FieldError::new(
+                "scopes",
+                "invalid_scope",
+                format!("`{bad}` is not one of: {}", API_SCOPES.join(", ")),
+            )
+            .into());
+        }
+        let mut p = [0u8; 6];
+        rand::thread_rng().fill_bytes(&mut p);
+        let prefix = hex::encode(p);
+        let key = format!("{API_KEY_PREFIX}{prefix}_{}", random_token(32));
+        let row = self
+            .store
+            .create_api_key(name, &prefix, &sha256_hex(&key), &scopes.join(" "))
+            .await?;
+        Ok((row, key))
+    }
+
+    /// Starts TOTP enrolment: stores a fresh secret, not yet enabled.
+    pub async fn begin_totp(&self, agent_id: i64) -> Result<TotpEnrolment, ServiceError> {
+        let agent = self.store.agent(agent_id).await?.ok_or(ServiceError::NotFound("agent"))?;
+        let mut raw = [0u8; 20];
+        rand::thread_rng().fill_bytes(&mut raw);
+        let secret = URL_SAFE_NO_PAD.encode(raw);
+        self.store.set_agent_totp(agent_id, Some(secret.clone()), false).await?;
+        let b32 = base32(&raw);
+        Ok(TotpEnrolment {
+            otpauth_url: format!(
+                "otpauth://totp/xdesk:{email}?secret={b32}&issuer=xdesk&algorithm=SHA1&digits=6&period=30",
+                email = agent.email
+            ),
+            secret_base32: b32,
+            secret,
+        })
+    }
+
+    /// Finishes enrolment when the agent proves the authenticator works.
+    pub async fn confirm_totp(&self, agent_id: i64, code: &str) -> Result<(), ServiceError> {
+        let agent = self.store.agent(agent_id).await?.ok_or(ServiceError::NotFound("agent"))?;
+        let secret = agent
+            .totp_secret
+            .ok_or_else(|| ServiceError::Conflict("start enrolment first".into()))?;
+        if !totp_ok(&secret, code) {
+            return Err(xdesk_domain::FieldError::new("code", "invalid_totp_code", "the code does not match").into());
+        }
+        self.store.set_agent_totp(agent_id, Some(secret), true).await?;
+        self.store
+            .audit(NewAuditEntry {
+                actor: format!("agent:{agent_id}"),
+                action: "agent.totp_enabled".into(),
+                target: format!("agent:{agent_id}"),
+                ip: None,
+                detail: serde_json::json!({}),
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_hashes_verify() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password(&h, "correct horse battery"));
+        assert!(!verify_password(&h, "wrong horse battery"));
+        assert!(hash_password("short").is_err());
+    }
+
+    #[test]
+    fn limiter_blocks_after_max_failures() {
+        let l = LoginLimiter::default();
+        let keys = vec!["acct:a@b.co".to_owned()];
+        for _ in 0..LoginLimiter::MAX_PER_ACCOUNT {
+            assert!(l.check(&keys).is_ok());
+            l.fail(&keys);
+        }
+        assert!(matches!(l.check(&keys), Err(ServiceError::RateLimited { .. })));
+        l.succeed("acct:a@b.co");
+        assert!(l.check(&keys).is_ok());
+    }
+
+    #[test]
+    fn base32_matches_rfc4648() {
+        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
+    }
+}

@@ -1,0 +1,45 @@
+use xdesk_domain::FieldError;
+use xdesk_domain::ticket::IllegalTransition;
+use xdesk_store::StoreError;
+
+/// Everything a service call can refuse, in terms a client can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("wrong credentials")]
+    BadCredentials,
+    #[error("a valid two-factor code is required")]
+    TwoFactorRequired,
+    #[error("admins must enrol two-factor authentication first")]
+    TwoFactorEnrolmentRequired,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the ticket was changed by someone else; reload it and try again")]
+    StaleVersion,
+    #[error(transparent)]
+    IllegalTransition(#[from] IllegalTransition),
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("storage failure: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ServiceError::NotFound(what),
+            StoreError::StaleVersion(_) => ServiceError::StaleVersion,
+            StoreError::Duplicate(what) => ServiceError::Conflict(format!("already exists: {what}")),
+            other => ServiceError::Store(other),
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! xdesk's domain services: each operation parses and checks its input with the domain crate,
+//! authorises the caller, and calls storage. No HTTP here: the web layer only maps
+//! [`ServiceError`] to a status and a stable code.
+
+pub mod auth;
+mod error;
+pub mod people;
+pub mod tickets;
+
+pub use error::ServiceError;
+
+use std::sync::Arc;
+use xdesk_domain::event::Actor;
+use xdesk_domain::identity::Role;
+use xdesk_store::{Store, Visibility};
+
+/// Limits that protect the server and storage from oversized input.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_attachment_bytes: usize,
+    pub max_attachments_per_message: usize,
+    pub max_body_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_attachment_bytes: 20 * 1024 * 1024,
+            max_attachments_per_message: 10,
+            max_body_chars: 100_000,
+        }
+    }
+}
+
+/// Who is calling, as established by the web layer from a session, bearer token or API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Agent {
+        id: i64,
+        role: Role,
+        group_ids: Vec<i64>,
+        /// Has a second factor enrolled; admins without one may only enrol.
+        two_factor: bool,
+    },
+    ApiKey {
+        id: i64,
+        scopes: Vec<String>,
+    },
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::Agent { id, .. } => Actor::Agent(*id),
+            Principal::ApiKey { id, .. } => Actor::ApiKey(*id),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Principal::Agent { role: Role::Admin, .. })
+    }
+
+    /// Admin actions need the admin role and an enrolled second factor.
+    pub fn require_admin(&self) -> Result<(), ServiceError> {
+        match self {
+            Principal::Agent { role: Role::Admin, two_factor: true, .. } => Ok(()),
+            Principal::Agent { role: Role::Admin, two_factor: false, .. } => Err(ServiceError::TwoFactorEnrolmentRequired),
+            _ => Err(ServiceError::Forbidden("this needs the admin role".into())),
+        }
+    }
+
+    /// API keys act for the exchange's backend and only within their scopes.
+    pub fn require_scope(&self, scope: &str) -> Result<(), ServiceError> {
+        match self {
+            Principal::Agent { .. } => Ok(()),
+            Principal::ApiKey { scopes, .. } if scopes.iter().any(|s| s == scope) => Ok(()),
+            Principal::ApiKey { .. } => Err(ServiceError::Forbidden(format!("the API key lacks the `{scope}` scope"))),
+        }
+    }
+}
+
+/// The services, sharing one store. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Store,
+    pub limits: Arc<Limits>,
+    pub login_limiter: Arc<auth::LoginLimiter>,
+}
+
+impl Services {
+    pub fn new(store: Store, limits: Limits) -> Self {
+        Self {
+            store,
+            limits: Arc::new(limits),
+            login_limiter: Arc::new(auth::LoginLimiter::default()),
+        }
+    }
+
+    /// The tickets a principal may see: agents their groups (and what is assigned to them),
+    /// supervisors also what their groups' agents hold, admins and API keys everything.
+    pub async fn visibility(&self, p: &Principal) -> Result<Visibility, ServiceError> {
+        Ok(match p {
+            Principal::ApiKey { .. } | Principal::Agent { role: Role::Admin, .. } => Visibility::All,
+            Principal::Agent { id, role: Role::Agent, group_ids, .. } => Visibility::Restricted {
+                group_ids: group_ids.clone(),
+                agent_ids: vec![*id],
+            },
+            Principal::Agent { id, role: Role::Supervisor, group_ids, .. } => {
+                let mut agent_ids = self.store.agents_in_groups(group_ids).await?;
+                agent_ids.push(*id);
+                Visibility::Restricted {
+                    group_ids: group_ids.clone(),
+                    agent_ids,
+                }
+            }
+        })
+    }
+}

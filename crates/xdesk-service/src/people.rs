@@ -1,0 +1,173 @@
+//! Agents, groups, customers, API keys and the audit log: administration and look-ups.
+
+use crate::auth::hash_password;
+use crate::{Principal, ServiceError, Services};
+use serde_json::json;
+use std::str::FromStr;
+use xdesk_domain::FieldError;
+use xdesk_domain::identity::{Role, parse_email};
+use xdesk_store::{
+    AgentRow, ApiKeyRow, AuditFilter, AuditRow, CustomerRow, GroupRow, IdentityRow, NewAgent,
+    NewAuditEntry,
+};
+
+#[derive(Debug, Clone)]
+pub struct CreateAgent {
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub password: String,
+    pub group_ids: Vec<i64>,
+}
+
+impl Services {
+    async fn audit_admin(&self, actor: String, action: &str, target: String, detail: serde_json::Value) -> Result<(), ServiceError> {
+        self.store
+            .audit(NewAuditEntry { actor, action: action.into(), target, ip: None, detail })
+            .await?;
+        Ok(())
+    }
+
+    /// Creates an agent. `by` is `None` for the operator's CLI, which needs no principal.
+    pub async fn create_agent(&self, by: Option<&Principal>, a: CreateAgent) -> Result<AgentRow, ServiceError> {
+        if let Some(p) = by {
+            p.require_admin()?;
+        }
+        let email = parse_email(&a.email)?;
+        let role = Role::from_str(&a.role)?;
+        let name = a.display_name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(FieldError::new("display_name", "invalid_name", "1-100 characters").into());
+        }
+        if self.store.agent_by_email(&email).await?.is_some() {
+            return Err(ServiceError::Conflict(format!("an agent with e-mail {email} exists")));
+        }
+        let row = self
+            .store
+            .create_agent(NewAgent {
+                email,
+                display_name: name.to_owned(),
+                role: role.as_str().into(),
+                password_hash: hash_password(&a.password)?,
+                group_ids: a.group_ids,
+            })
+            .await
+            .map_err(|e| match e {
+                xdesk_store::StoreError::NotFound("group") => FieldError::new("group_ids", "unknown_group", "no such group").into(),
+                other => ServiceError::from(other),
+            })?;
+        let actor = by.map(|p| p.actor().to_string()).unwrap_or_else(|| "cli".into());
+        self.audit_admin(actor, "agent.create", format!("agent:{}", row.id), json!({"role": row.role})).await?;
+        Ok(row)
+    }
+
+    pub async fn list_agents(&self, p: &Principal) -> Result<Vec<(AgentRow, Vec<i64>)>, ServiceError> {
+        if matches!(p, Principal::ApiKey { .. }) {
+            return Err(ServiceError::Forbidden("agents are listed to agents only".into()));
+        }
+        let mut out = Vec::new();
+        for a in self.store.list_agents().await? {
+            let groups = self.store.agent_group_ids(a.id).await?;
+            out.push((a, groups));
+        }
+        Ok(out)
+    }
+
+    pub async fn set_agent_active(&self, p: &Principal, id: i64, active: bool) -> Result<(), ServiceError> {
+        p.require_admin()?;
+        self.store.set_agent_active(id, active).await?;
+        let action = if active { "agent.activate" } else { "agent.deactivate" };
+        self.audit_admin(p.actor().to_string(), action, format!("agent:{id}"), json!({})).await
+    }
+
+    pub async fn create_group(&self, by: Option<&Principal>, name: &str, description: &str) -> Result<GroupRow, ServiceError> {
+        if let Some(p) = by {
+            p.require_admin()?;
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(FieldError::new("name", "invalid_name", "1-100 characters").into());
+        }
+        if self.store.group_by_name(name).await?.is_some() {
+            return Err(ServiceError::Conflict(format!("a group named {name} exists")));
+        }
+        let g = self.store.create_group(name, description).await?;
+        let actor = by.map(|p| p.actor().to_string()).unwrap_or_else(|| "cli".into());
+        self.audit_admin(actor, "group.create", format!("group:{}", g.id), json!({})).await?;
+        Ok(g)
+    }
+
+    pub async fn list_groups(&self, p: &Principal) -> Result<Vec<GroupRow>, ServiceError> {
+        if matches!(p, Principal::ApiKey { .. }) {
+            p.require_scope("tickets:read")?;
+        }
+        Ok(self.store.list_groups().await?)
+    }
+
+    pub async fn admin_create_api_key(&self, p: &Principal, name: &str, scopes: &[String]) -> Result<(ApiKeyRow, String), ServiceError> {
+        p.require_admin()?;
+        let (row, key) = self.create_api_key(name, scopes).await?;
+        self.audit_admin(p.actor().to_string(), "api_key.create", format!("api_key:{}", row.id), json!({"name": row.name})).await?;
+        Ok((row, key))
+    }
+
+    pub async fn list_api_keys(&self, p: &Principal) -> Result<Vec<ApiKeyRow>, ServiceError> {
+        p.require_admin()?;
+        Ok(self.store.list_api_keys().await?)
+    }
+
+    pub async fn revoke_api_key(&self, p: &Principal, id: i64) -> Result<(), ServiceError> {
+        p.require_admin()?;
+        self.store.revoke_api_key(id).await?;
+        self.audit_admin(p.actor().to_string(), "api_key.revoke", format!("api_key:{id}"), json!({})).await
+    }
+
+    pub async fn list_audit(&self, p: &Principal, f: &AuditFilter) -> Result<Vec<AuditRow>, ServiceError> {
+        p.require_admin()?;
+        Ok(self.store.list_audit(f).await?)
+    }
+
+    pub async fn get_customer(&self, p: &Principal, id: i64, ip: Option<&str>) -> Result<(CustomerRow, Vec<IdentityRow>), ServiceError> {
+        p.require_scope("customers:read")?;
+        let c = self.store.customer(id).await?.ok_or(ServiceError::NotFound("customer"))?;
+        let ids = self.store.customer_identities(id).await?;
+        self.store
+            .audit(NewAuditEntry {
+                actor: p.actor().to_string(),
+                action: "customer.view".into(),
+                target: format!("customer:{id}"),
+                ip: ip.map(str::to_owned),
+                detail: json!({}),
+            })
+            .await?;
+        Ok((c, ids))
+    }
+
+    pub async fn list_customers(&self, p: &Principal, q: Option<&str>, before: Option<i64>, limit: u64) -> Result<Vec<CustomerRow>, ServiceError> {
+        p.require_scope("customers:read")?;
+        if let Principal::Agent { role: Role::Agent, .. } = p {
+            return Err(ServiceError::Forbidden("browsing customers needs the supervisor role".into()));
+        }
+        Ok(self.store.list_customers(q, before, limit.clamp(1, 200)).await?)
+    }
+
+    /// Creates (or finds) a customer by identities, e.g. from the exchange's backend.
+    pub async fn upsert_customer(
+        &self,
+        p: &Principal,
+        name: &str,
+        language: &str,
+        identities: &[(String, String)],
+    ) -> Result<CustomerRow, ServiceError> {
+        p.require_scope("customers:write")?;
+        let ids = identities
+            .iter()
+            .map(|(k, v)| xdesk_domain::identity::Identity::parse(k, v))
+            .collect::<Result<Vec<_>, _>>()?;
+        if ids.is_empty() {
+            return Err(FieldError::new("identities", "customer_required", "at least one identity").into());
+        }
+        let language = xdesk_domain::ticket::parse_language(language)?;
+        Ok(self.store.upsert_customer(&ids, name.trim(), &language).await?)
+    }
+}

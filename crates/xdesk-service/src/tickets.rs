@@ -1,0 +1,484 @@
+//! Ticket operations: create, read, list, update, reply, history, attachments.
+
+use crate::{Principal, ServiceError, Services};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use xdesk_domain::FieldError;
+use xdesk_domain::event::{ChainVerification, EventKind, EventRecord, verify_chain};
+use xdesk_domain::identity::Identity;
+use xdesk_domain::ticket::{
+    Channel, Priority, RawCryptoFields, Subject, TicketState, parse_language, parse_tags,
+};
+use xdesk_store::{
+    AttachmentRow, ChangeSet, MessageRow, NewAttachment, NewAuditEntry, NewMessage, NewTicket,
+    TicketFilter, TicketPatch, TicketRow, Visibility,
+};
+
+/// A file as received from a client, not yet stored.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Who the ticket is about: an existing customer or identities to find or create one by.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerRef {
+    pub id: Option<i64>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub exchange_uid: Option<String>,
+    /// `network:address`
+    pub wallet: Option<String>,
+    pub telegram_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateTicket {
+    pub subject: String,
+    pub body: String,
+    pub body_html: Option<String>,
+    pub customer: CustomerRef,
+    pub priority: Option<String>,
+    pub channel: Option<String>,
+    pub language: Option<String>,
+    pub category: Option<String>,
+    pub group_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub tags: Vec<String>,
+    pub crypto: RawCryptoFields,
+    pub attachments: Vec<Upload>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateTicket {
+    pub version: i64,
+    pub subject: Option<String>,
+    pub state: Option<String>,
+    pub priority: Option<String>,
+    pub category: Option<Option<String>>,
+    pub group_id: Option<Option<i64>>,
+    pub assignee_id: Option<Option<i64>>,
+    pub tags: Option<Vec<String>>,
+    /// Fields given here replace the stored ones; the merged set is validated as a whole.
+    pub crypto: Option<RawCryptoFields>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AddMessage {
+    pub body: String,
+    pub body_html: Option<String>,
+    pub internal: bool,
+    pub attachments: Vec<Upload>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TicketDetail {
+    pub ticket: TicketRow,
+    pub messages: Vec<MessageRow>,
+    pub attachments: Vec<AttachmentRow>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListTickets {
+    pub filter: TicketFilter,
+}
+
+fn raw_of(t: &TicketRow) -> RawCryptoFields {
+    RawCryptoFields {
+        network: t.network.clone(),
+        asset: t.asset.clone(),
+        tx_hash: t.tx_hash.clone(),
+        from_address: t.from_address.clone(),
+        to_address: t.to_address.clone(),
+        amount: t.amount.clone(),
+        memo: t.memo.clone(),
+        occurred_at: t.occurred_at,
+    }
+}
+
+fn merge(base: RawCryptoFields, over: RawCryptoFields) -> RawCryptoFields {
+    RawCryptoFields {
+        network: over.network.or(base.network),
+        asset: over.asset.or(base.asset),
+        tx_hash: over.tx_hash.or(base.tx_hash),
+        from_address: over.from_address.or(base.from_address),
+        to_address: over.to_address.or(base.to_address),
+        amount: over.amount.or(base.amount),
+        memo: over.memo.or(base.memo),
+        occurred_at: over.occurred_at.or(base.occurred_at),
+    }
+}
+
+fn sanitize_html(html: Option<String>) -> Option<String> {
+    html.map(|h| ammonia::clean(&h)).filter(|h| !h.trim().is_empty())
+}
+
+fn author_of(p: &Principal) -> (String, Option<i64>) {
+    match p {
+        Principal::Agent { id, .. } => ("agent".into(), Some(*id)),
+        Principal::ApiKey { .. } => ("system".into(), None),
+    }
+}
+
+impl Services {
+    async fn store_uploads(&self, uploads: Vec<Upload>) -> Result<Vec<NewAttachment>, ServiceError> {
+        let l = &self.limits;
+        if uploads.len() > l.max_attachments_per_message {
+            return Err(ServiceError::TooLarge(format!(
+                "at most {} attachments per message",
+                l.max_attachments_per_message
+            )));
+        }
+        let mut out = Vec::with_capacity(uploads.len());
+        for u in uploads {
+            if u.bytes.len() > l.max_attachment_bytes {
+                return Err(ServiceError::TooLarge(format!(
+                    "attachment `{}` is larger than {} bytes",
+                    u.filename, l.max_attachment_bytes
+                )));
+            }
+            let filename = u.filename.trim();
+            if filename.is_empty() || filename.len() > 255 || filename.contains(['/', '\\', '\0']) {
+                return Err(FieldError::new("attachments", "invalid_filename", format!("bad file name `{}`", u.filename)).into());
+            }
+            let content_type = if u.content_type.is_empty() { "application/octet-stream".to_owned() } else { u.content_type };
+            let stored = self.store.files().put(&u.bytes).await.map_err(xdesk_store::StoreError::from)?;
+            out.push(NewAttachment {
+                sha256: stored.sha256,
+                filename: filename.to_owned(),
+                content_type,
+                size: stored.size,
+            });
+        }
+        Ok(out)
+    }
+
+    fn check_body(&self, body: &str, has_attachments: bool) -> Result<String, ServiceError> {
+        if body.trim().is_empty() && !has_attachments {
+            return Err(FieldError::new("body", "invalid_body", "a message needs text or an attachment").into());
+        }
+        if body.chars().count() > self.limits.max_body_chars {
+            return Err(ServiceError::TooLarge(format!("the message is longer than {} characters", self.limits.max_body_chars)));
+        }
+        Ok(body.to_owned())
+    }
+
+    async fn check_assignment(&self, group_id: Option<i64>, assignee_id: Option<i64>) -> Result<(), ServiceError> {
+        if let Some(g) = group_id {
+            self.store.group(g).await?.ok_or_else(|| FieldError::new("group_id", "unknown_group", format!("no group {g}")))?;
+        }
+        if let Some(a) = assignee_id {
+            self.store
+                .agent(a)
+                .await?
+                .filter(|a| a.active)
+                .ok_or_else(|| FieldError::new("assignee_id", "unknown_agent", format!("no active agent {a}")))?;
+        }
+        Ok(())
+    }
+
+    async fn resolve_customer(&self, c: &CustomerRef, language: &str) -> Result<i64, ServiceError> {
+        if let Some(id) = c.id {
+            return self
+                .store
+                .customer(id)
+                .await?
+                .map(|c| c.id)
+                .ok_or_else(|| FieldError::new("customer.id", "unknown_customer", format!("no customer {id}")).into());
+        }
+        let mut ids = Vec::new();
+        let pairs = [
+            ("email", &c.email),
+            ("exchange_uid", &c.exchange_uid),
+            ("wallet", &c.wallet),
+            ("telegram", &c.telegram_id),
+        ];
+        for (kind, v) in pairs {
+            if let Some(v) = v {
+                ids.push(Identity::parse(kind, v).map_err(|e| { let f = format!("customer.{}", e.field); e.for_field(f) })?);
+            }
+        }
+        if ids.is_empty() {
+            return Err(FieldError::new(
+                "customer",
+                "customer_required",
+                "give customer.id or at least one of email, exchange_uid, wallet, telegram_id",
+            )
+            .into());
+        }
+        let name = c.name.clone().unwrap_or_else(|| ids[0].value());
+        Ok(self.store.upsert_customer(&ids, name.trim(), language).await?.id)
+    }
+
+    async fn audit_action(&self, p: &Principal, action: &str, target: String, ip: Option<&str>, detail: serde_json::Value) -> Result<(), ServiceError> {
+        self.store
+            .audit(NewAuditEntry {
+                actor: p.actor().to_string(),
+                action: action.to_owned(),
+                target,
+                ip: ip.map(str::to_owned),
+                detail,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Creates a ticket with its first message and attachments in one transaction. Every input
+    /// is validated before anything is written; attachment bytes go to disk first.
+    pub async fn create_ticket(&self, p: &Principal, input: CreateTicket, ip: Option<&str>) -> Result<TicketRow, ServiceError> {
+        p.require_scope("tickets:write")?;
+        let subject = Subject::parse(&input.subject)?;
+        let priority = input.priority.as_deref().map(Priority::from_str).transpose()?.unwrap_or(Priority::Normal);
+        let default_channel = if matches!(p, Principal::ApiKey { .. }) { Channel::Api } else { Channel::Web };
+        let channel = input.channel.as_deref().map(Channel::from_str).transpose()?.unwrap_or(default_channel);
+        let language = input.language.as_deref().map(parse_language).transpose()?.unwrap_or_else(|| "en".into());
+        let tags = parse_tags(&input.tags)?;
+        let crypto = input.crypto.validate()?.to_raw();
+        let body = self.check_body(&input.body, !input.attachments.is_empty())?;
+        self.check_assignment(input.group_id, input.assignee_id).await?;
+        let customer_id = self.resolve_customer(&input.customer, &language).await?;
+        let attachments = self.store_uploads(input.attachments).await?;
+        let (author_kind, author_id) = match p {
+            Principal::ApiKey { .. } => ("customer".to_owned(), Some(customer_id)),
+            _ => author_of(p),
+        };
+        let row = self
+            .store
+            .create_ticket(NewTicket {
+                subject: subject.as_str().to_owned(),
+                state: if input.assignee_id.is_some() { TicketState::Open } else { TicketState::New }.as_str().to_owned(),
+                priority: priority.as_str().to_owned(),
+                channel: channel.as_str().to_owned(),
+                language,
+                category: input.category,
+                customer_id,
+                group_id: input.group_id,
+                assignee_id: input.assignee_id,
+                tags: tags.iter().map(|t| t.as_str().to_owned()).collect(),
+                crypto,
+                first_message: NewMessage {
+                    author_kind,
+                    author_id,
+                    body_text: body,
+                    body_html: sanitize_html(input.body_html),
+                    internal: false,
+                    channel: channel.as_str().to_owned(),
+                    metadata: json!({}),
+                    attachments,
+                },
+                actor: p.actor(),
+            })
+            .await?;
+        if matches!(p, Principal::Agent { .. }) {
+            self.audit_action(p, "ticket.create", format!("ticket:{}", row.id), ip, json!({})).await?;
+        }
+        Ok(row)
+    }
+
+    async fn visible_ticket(&self, p: &Principal, id: i64) -> Result<TicketRow, ServiceError> {
+        let t = self.store.ticket(id).await?.ok_or(ServiceError::NotFound("ticket"))?;
+        let visible = match self.visibility(p).await? {
+            Visibility::All => true,
+            Visibility::Restricted { group_ids, agent_ids } => {
+                t.group_id.is_some_and(|g| group_ids.contains(&g)) || t.assignee_id.is_some_and(|a| agent_ids.contains(&a))
+            }
+        };
+        // Not revealing that a ticket exists is safer than a 403.
+        if visible { Ok(t) } else { Err(ServiceError::NotFound("ticket")) }
+    }
+
+    pub async fn get_ticket(&self, p: &Principal, id: i64, ip: Option<&str>) -> Result<TicketDetail, ServiceError> {
+        p.require_scope("tickets:read")?;
+        let ticket = self.visible_ticket(p, id).await?;
+        let include_internal = matches!(p, Principal::Agent { .. });
+        let messages = self.store.messages(id, include_internal).await?;
+        let mut attachments = self.store.ticket_attachments(id).await?;
+        attachments.retain(|a| messages.iter().any(|m| m.id == a.message_id));
+        self.audit_action(p, "ticket.view", format!("ticket:{id}"), ip, json!({"customer_id": ticket.customer_id})).await?;
+        Ok(TicketDetail { ticket, messages, attachments })
+    }
+
+    pub async fn list_tickets(&self, p: &Principal, mut filter: TicketFilter) -> Result<Vec<TicketRow>, ServiceError> {
+        p.require_scope("tickets:read")?;
+        filter.visibility = self.visibility(p).await?;
+        Ok(self.store.list_tickets(&filter).await?)
+    }
+
+    /// Applies field changes with optimistic concurrency: `version` must be the one read.
+    pub async fn update_ticket(&self, p: &Principal, id: i64, u: UpdateTicket, ip: Option<&str>) -> Result<TicketRow, ServiceError> {
+        p.require_scope("tickets:write")?;
+        let t = self.visible_ticket(p, id).await?;
+        if t.version != u.version {
+            return Err(ServiceError::StaleVersion);
+        }
+        let mut patch = TicketPatch::default();
+        let mut changes: BTreeMap<String, [serde_json::Value; 2]> = BTreeMap::new();
+        let mut note = |field: &str, old: serde_json::Value, new: serde_json::Value| {
+            if old != new {
+                changes.insert(field.to_owned(), [old, new]);
+                true
+            } else {
+                false
+            }
+        };
+        if let Some(s) = &u.subject {
+            let s = Subject::parse(s)?;
+            if note("subject", json!(t.subject), json!(s.as_str())) {
+                patch.subject = Some(s.as_str().to_owned());
+            }
+        }
+        if let Some(s) = &u.state {
+            let to = TicketState::from_str(s)?;
+            let from = TicketState::from_str(&t.state)?;
+            if from != to {
+                from.transition(to)?;
+                note("state", json!(t.state), json!(to.as_str()));
+                patch.state = Some(to.as_str().to_owned());
+            }
+        }
+        if let Some(s) = &u.priority {
+            let pr = Priority::from_str(s)?;
+            if note("priority", json!(t.priority), json!(pr.as_str())) {
+                patch.priority = Some(pr.as_str().to_owned());
+            }
+        }
+        if let Some(c) = &u.category {
+            if note("category", json!(t.category), json!(c)) {
+                patch.category = Some(c.clone());
+            }
+        }
+        if let Some(g) = u.group_id {
+            self.check_assignment(g, None).await?;
+            if note("group_id", json!(t.group_id), json!(g)) {
+                patch.group_id = Some(g);
+            }
+        }
+        if let Some(a) = u.assignee_id {
+            self.check_assignment(None, a).await?;
+            if note("assignee_id", json!(t.assignee_id), json!(a)) {
+                patch.assignee_id = Some(a);
+            }
+        }
+        if let Some(tags) = &u.tags {
+            let tags: Vec<String> = parse_tags(tags)?.iter().map(|t| t.as_str().to_owned()).collect();
+            let old: Vec<String> = serde_json::from_str(&t.tags).unwrap_or_default();
+            if note("tags", json!(old), json!(tags)) {
+                patch.tags = Some(tags);
+            }
+        }
+        if let Some(c) = u.crypto {
+            let old = raw_of(&t);
+            let merged = merge(old.clone(), c).validate()?.to_raw();
+            if merged != old {
+                let (o, n) = (serde_json::to_value(&old).unwrap_or_default(), serde_json::to_value(&merged).unwrap_or_default());
+                for (k, nv) in n.as_object().into_iter().flatten() {
+                    let ov = o.get(k).cloned().unwrap_or_default();
+                    note(k, ov, nv.clone());
+                }
+                patch.crypto = Some(merged);
+            }
+        }
+        if changes.is_empty() {
+            return Ok(t);
+        }
+        let row = self
+            .store
+            .apply_change(ChangeSet {
+                ticket_id: id,
+                expected_version: u.version,
+                actor: p.actor(),
+                patch,
+                events: vec![EventKind::Updated { changes: changes.clone() }],
+                message: None,
+            })
+            .await?;
+        self.audit_action(p, "ticket.update", format!("ticket:{id}"), ip, json!({"fields": changes.keys().collect::<Vec<_>>()})).await?;
+        Ok(row)
+    }
+
+    /// Adds a reply or internal note. Retries internally when another writer moved the ticket's
+    /// version in between, since a message does not depend on the fields it would overwrite.
+    pub async fn add_message(&self, p: &Principal, id: i64, m: AddMessage, ip: Option<&str>) -> Result<TicketRow, ServiceError> {
+        p.require_scope("tickets:write")?;
+        let body = self.check_body(&m.body, !m.attachments.is_empty())?;
+        let t = self.visible_ticket(p, id).await?;
+        if t.state == TicketState::Closed.as_str() {
+            return Err(ServiceError::Conflict("the ticket is closed; open a follow-up ticket".into()));
+        }
+        let attachments = self.store_uploads(m.attachments).await?;
+        let (author_kind, author_id) = author_of(p);
+        let message = NewMessage {
+            author_kind,
+            author_id,
+            body_text: body,
+            body_html: sanitize_html(m.body_html),
+            internal: m.internal,
+            channel: t.channel.clone(),
+            metadata: json!({}),
+            attachments,
+        };
+        let mut version = t.version;
+        let mut state = t.state.clone();
+        for _ in 0..5 {
+            let mut patch = TicketPatch::default();
+            let mut events = Vec::new();
+            if !m.internal && state == TicketState::New.as_str() && matches!(p, Principal::Agent { .. }) {
+                patch.state = Some(TicketState::Open.as_str().to_owned());
+                let mut changes = BTreeMap::new();
+                changes.insert("state".to_owned(), [json!(state), json!("open")]);
+                events.push(EventKind::Updated { changes });
+            }
+            let cs = ChangeSet { ticket_id: id, expected_version: version, actor: p.actor(), patch, events, message: Some(message.clone()) };
+            match self.store.apply_change(cs).await {
+                Ok(row) => {
+                    let action = if m.internal { "ticket.note" } else { "ticket.reply" };
+                    self.audit_action(p, action, format!("ticket:{id}"), ip, json!({})).await?;
+                    return Ok(row);
+                }
+                Err(xdesk_store::StoreError::StaleVersion(_)) => {
+                    let fresh = self.store.ticket(id).await?.ok_or(ServiceError::NotFound("ticket"))?;
+                    version = fresh.version;
+                    state = fresh.state;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::StaleVersion)
+    }
+
+    /// The ticket's events and whether their hash chain is intact.
+    pub async fn history(&self, p: &Principal, id: i64) -> Result<(Vec<EventRecord>, ChainVerification), ServiceError> {
+        p.require_scope("tickets:read")?;
+        let t = self.visible_ticket(p, id).await?;
+        let events = self.store.events(id).await?;
+        let v = verify_chain(&events, Some(&t.head_hash), Some(t.event_count));
+        Ok((events, v))
+    }
+
+    /// Verifies a chain without a principal: for the operator's CLI.
+    pub async fn verify_history(&self, id: i64) -> Result<ChainVerification, ServiceError> {
+        let t = self.store.ticket(id).await?.ok_or(ServiceError::NotFound("ticket"))?;
+        let events = self.store.events(id).await?;
+        Ok(verify_chain(&events, Some(&t.head_hash), Some(t.event_count)))
+    }
+
+    pub async fn attachment(&self, p: &Principal, id: i64, ip: Option<&str>) -> Result<(AttachmentRow, Vec<u8>), ServiceError> {
+        p.require_scope("tickets:read")?;
+        let a = self.store.attachment(id).await?.ok_or(ServiceError::NotFound("attachment"))?;
+        self.visible_ticket(p, a.ticket_id).await.map_err(|_| ServiceError::NotFound("attachment"))?;
+        let bytes = self
+            .store
+            .files()
+            .get(&a.sha256)
+            .await
+            .map_err(xdesk_store::StoreError::from)?
+            .ok_or_else(|| ServiceError::Store(xdesk_store::StoreError::Corrupt(format!("attachment {id} has no file"))))?;
+        self.audit_action(p, "attachment.download", format!("attachment:{id}"), ip, json!({"ticket_id": a.ticket_id})).await?;
+        Ok((a, bytes))
+    }
+}

@@ -1,0 +1,231 @@
+//! Agents, groups, sessions and API keys.
+
+use crate::entities::{agent, agent_group, api_key, group, session};
+use crate::{Store, StoreError, now};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+
+pub type GroupRow = group::Model;
+pub type AgentRow = agent::Model;
+pub type ApiKeyRow = api_key::Model;
+
+/// An agent to create; the password is already hashed by the caller.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub group_ids: Vec<i64>,
+}
+
+impl Store {
+    pub async fn create_group(&self, name: &str, description: &str) -> Result<GroupRow, StoreError> {
+        let row = group::ActiveModel {
+            name: Set(name.to_owned()),
+            description: Set(description.to_owned()),
+            created_at: Set(now()),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(row)
+    }
+
+    pub async fn list_groups(&self) -> Result<Vec<GroupRow>, StoreError> {
+        Ok(group::Entity::find().order_by_asc(group::Column::Id).all(&self.db).await?)
+    }
+
+    pub async fn group(&self, id: i64) -> Result<Option<GroupRow>, StoreError> {
+        Ok(group::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    pub async fn group_by_name(&self, name: &str) -> Result<Option<GroupRow>, StoreError> {
+        Ok(group::Entity::find()
+            .filter(group::Column::Name.eq(name))
+            .one(&self.db)
+            .await?)
+    }
+
+    pub async fn create_agent(&self, new: NewAgent) -> Result<AgentRow, StoreError> {
+        let tx = self.db.begin().await?;
+        let row = agent::ActiveModel {
+            email: Set(new.email),
+            display_name: Set(new.display_name),
+            role: Set(new.role),
+            password_hash: Set(new.password_hash),
+            totp_secret: Set(None),
+            totp_enabled: Set(false),
+            active: Set(true),
+            created_at: Set(now()),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+        for gid in new.group_ids {
+            if group::Entity::find_by_id(gid).one(&tx).await?.is_none() {
+                return Err(StoreError::NotFound("group"));
+            }
+            agent_group::ActiveModel {
+                agent_id: Set(row.id),
+                group_id: Set(gid),
+            }
+            .insert(&tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn agent(&self, id: i64) -> Result<Option<AgentRow>, StoreError> {
+        Ok(agent::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    pub async fn agent_by_email(&self, email: &str) -> Result<Option<AgentRow>, StoreError> {
+        Ok(agent::Entity::find()
+            .filter(agent::Column::Email.eq(email))
+            .one(&self.db)
+            .await?)
+    }
+
+    pub async fn list_agents(&self) -> Result<Vec<AgentRow>, StoreError> {
+        Ok(agent::Entity::find().order_by_asc(agent::Column::Id).all(&self.db).await?)
+    }
+
+    pub async fn agent_group_ids(&self, agent_id: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(agent_group::Entity::find()
+            .filter(agent_group::Column::AgentId.eq(agent_id))
+            .order_by_asc(agent_group::Column::GroupId)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| r.group_id)
+            .collect())
+    }
+
+    /// Agents who share at least one of these groups: a supervisor's team.
+    pub async fn agents_in_groups(&self, group_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        let mut ids: Vec<i64> = agent_group::Entity::find()
+            .filter(agent_group::Column::GroupId.is_in(group_ids.to_vec()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| r.agent_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    pub async fn set_agent_totp(&self, id: i64, secret: Option<String>, enabled: bool) -> Result<(), StoreError> {
+        let res = agent::Entity::update_many()
+            .col_expr(agent::Column::TotpSecret, Expr::value(secret))
+            .col_expr(agent::Column::TotpEnabled, Expr::value(enabled))
+            .filter(agent::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("agent"));
+        }
+        Ok(())
+    }
+
+    pub async fn set_agent_active(&self, id: i64, active: bool) -> Result<(), StoreError> {
+        let res = agent::Entity::update_many()
+            .col_expr(agent::Column::Active, Expr::value(active))
+            .filter(agent::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("agent"));
+        }
+        if !active {
+            session::Entity::delete_many()
+                .filter(session::Column::AgentId.eq(id))
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        agent_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        session::ActiveModel {
+            token_hash: Set(token_hash.to_owned()),
+            agent_id: Set(agent_id),
+            created_at: Set(now()),
+            expires_at: Set(expires_at),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// The active agent behind an unexpired session token hash.
+    pub async fn session_agent(&self, token_hash: &str) -> Result<Option<AgentRow>, StoreError> {
+        let Some(s) = session::Entity::find_by_id(token_hash.to_owned()).one(&self.db).await? else {
+            return Ok(None);
+        };
+        if s.expires_at <= Utc::now() {
+            self.delete_session(token_hash).await?;
+            return Ok(None);
+        }
+        Ok(self.agent(s.agent_id).await?.filter(|a| a.active))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        session::Entity::delete_by_id(token_hash.to_owned()).exec(&self.db).await?;
+        Ok(())
+    }
+
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        prefix: &str,
+        key_hash: &str,
+        scopes: &str,
+    ) -> Result<ApiKeyRow, StoreError> {
+        Ok(api_key::ActiveModel {
+            name: Set(name.to_owned()),
+            prefix: Set(prefix.to_owned()),
+            key_hash: Set(key_hash.to_owned()),
+            scopes: Set(scopes.to_owned()),
+            created_at: Set(now()),
+            revoked_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?)
+    }
+
+    pub async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        Ok(api_key::Entity::find()
+            .filter(api_key::Column::Prefix.eq(prefix))
+            .one(&self.db)
+            .await?)
+    }
+
+    pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        Ok(api_key::Entity::find().order_by_asc(api_key::Column::Id).all(&self.db).await?)
+    }
+
+    pub async fn revoke_api_key(&self, id: i64) -> Result<(), StoreError> {
+        let res = api_key::Entity::update_many()
+            .col_expr(api_key::Column::RevokedAt, Expr::value(Some(now())))
+            .filter(api_key::Column::Id.eq(id))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("api key"));
+        }
+        Ok(())
+    }
+}

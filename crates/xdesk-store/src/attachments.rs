@@ -1,0 +1,129 @@
+//! Content-addressed attachment files: `<root>/<aa>/<bb>/<sha256>`. A file is written (and
+//! synced) before the transaction that references it commits, so a committed row always has its
+//! bytes; a crash in between leaves an unreferenced file that garbage collection removes.
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+use tokio::io::AsyncWriteExt;
+
+#[derive(Clone, Debug)]
+pub struct AttachmentStore {
+    root: PathBuf,
+}
+
+/// A file that is safely on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredFile {
+    pub sha256: String,
+    pub size: i64,
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl AttachmentStore {
+    pub async fn open(root: PathBuf) -> std::io::Result<Self> {
+        tokio::fs::create_dir_all(root.join("tmp")).await?;
+        Ok(Self { root })
+    }
+
+    fn path_of(&self, sha: &str) -> PathBuf {
+        self.root.join(&sha[0..2]).join(&sha[2..4]).join(sha)
+    }
+
+    /// Stores bytes and returns their digest. Writing the same content twice stores it once.
+    pub async fn put(&self, bytes: &[u8]) -> std::io::Result<StoredFile> {
+        let sha = hex::encode(Sha256::digest(bytes));
+        let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+        let dest = self.path_of(&sha);
+        if tokio::fs::try_exists(&dest).await? {
+            return Ok(StoredFile { sha256: sha, size });
+        }
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        let tmp = self
+            .root
+            .join("tmp")
+            .join(format!("{sha}.{}", rand_suffix()));
+        let mut f = tokio::fs::File::create(&tmp).await?;
+        f.write_all(bytes).await?;
+        f.sync_all().await?;
+        drop(f);
+        tokio::fs::rename(&tmp, &dest).await?;
+        Ok(StoredFile { sha256: sha, size })
+    }
+
+    /// Reads a stored file; `None` when it is not there.
+    pub async fn get(&self, sha: &str) -> std::io::Result<Option<Vec<u8>>> {
+        if !is_sha256_hex(sha) {
+            return Ok(None);
+        }
+        match tokio::fs::read(self.path_of(sha)).await {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn exists(&self, sha: &str) -> std::io::Result<bool> {
+        if !is_sha256_hex(sha) {
+            return Ok(false);
+        }
+        tokio::fs::try_exists(self.path_of(sha)).await
+    }
+
+    /// Every stored file last modified more than `age` ago, with its digest.
+    pub async fn list_older_than(&self, age: Duration) -> std::io::Result<Vec<(String, PathBuf)>> {
+        let cutoff = SystemTime::now().checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut out = Vec::new();
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            let mut rd = tokio::fs::read_dir(&dir).await?;
+            while let Some(entry) = rd.next_entry().await? {
+                let ft = entry.file_type().await?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if ft.is_dir() {
+                    if name != "tmp" {
+                        stack.push(entry.path());
+                    }
+                } else if is_sha256_hex(&name) && modified_before(&entry.path(), cutoff).await? {
+                    out.push((name, entry.path()));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+async fn modified_before(path: &Path, cutoff: SystemTime) -> std::io::Result<bool> {
+    let m = tokio::fs::metadata(path).await?.modified()?;
+    Ok(m <= cutoff)
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn put_is_idempotent_and_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = AttachmentStore::open(dir.path().to_path_buf()).await.unwrap();
+        let a = s.put("截图 🚀".as_bytes()).await.unwrap();
+        let b = s.put("截图 🚀".as_bytes()).await.unwrap();
+        assert_eq!(a, b);
+        assert_eq!(s.get(&a.sha256).await.unwrap().unwrap(), "截图 🚀".as_bytes());
+        assert!(s.get("../../etc/passwd").await.unwrap().is_none());
+        assert_eq!(s.list_older_than(Duration::ZERO).await.unwrap().len(), 1);
+    }
+}

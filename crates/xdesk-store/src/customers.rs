@@ -1,0 +1,112 @@
+//! Customers and their identities: one customer, one history, whatever channel they used.
+
+use crate::entities::{customer, customer_identity};
+use crate::{Store, StoreError, now};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
+use xdesk_domain::identity::Identity;
+
+pub type CustomerRow = customer::Model;
+pub type IdentityRow = customer_identity::Model;
+
+impl Store {
+    /// Finds the customer that owns any of these identities, or creates one that owns them all.
+    /// Identities not yet known are attached to the customer found, so the next message from
+    /// any of them lands in the same history.
+    pub async fn upsert_customer(
+        &self,
+        identities: &[Identity],
+        display_name: &str,
+        language: &str,
+    ) -> Result<CustomerRow, StoreError> {
+        let tx = self.db.begin().await?;
+        let mut cond = Condition::any();
+        for i in identities {
+            cond = cond.add(
+                Condition::all()
+                    .add(customer_identity::Column::Kind.eq(i.kind()))
+                    .add(customer_identity::Column::Value.eq(i.value())),
+            );
+        }
+        let known = if identities.is_empty() {
+            Vec::new()
+        } else {
+            customer_identity::Entity::find().filter(cond).all(&tx).await?
+        };
+        let customer = match known.first() {
+            Some(k) => customer::Entity::find_by_id(k.customer_id)
+                .one(&tx)
+                .await?
+                .ok_or(StoreError::Corrupt(format!("identity {} has no customer", k.id)))?,
+            None => {
+                customer::ActiveModel {
+                    display_name: Set(display_name.to_owned()),
+                    language: Set(language.to_owned()),
+                    created_at: Set(now()),
+                    ..Default::default()
+                }
+                .insert(&tx)
+                .await?
+            }
+        };
+        for i in identities {
+            let present = known.iter().any(|k| k.kind == i.kind() && k.value == i.value());
+            if !present {
+                customer_identity::ActiveModel {
+                    customer_id: Set(customer.id),
+                    kind: Set(i.kind().to_owned()),
+                    value: Set(i.value()),
+                    ..Default::default()
+                }
+                .insert(&tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(customer)
+    }
+
+    pub async fn customer(&self, id: i64) -> Result<Option<CustomerRow>, StoreError> {
+        Ok(customer::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    pub async fn customer_identities(&self, customer_id: i64) -> Result<Vec<IdentityRow>, StoreError> {
+        Ok(customer_identity::Entity::find()
+            .filter(customer_identity::Column::CustomerId.eq(customer_id))
+            .order_by_asc(customer_identity::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Customers by id, newest first, after `before` (a cursor), optionally matching a name or
+    /// identity substring.
+    pub async fn list_customers(
+        &self,
+        query: Option<&str>,
+        before: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<CustomerRow>, StoreError> {
+        let mut q = customer::Entity::find();
+        if let Some(b) = before {
+            q = q.filter(customer::Column::Id.lt(b));
+        }
+        if let Some(text) = query.filter(|t| !t.is_empty()) {
+            let ids: Vec<i64> = customer_identity::Entity::find()
+                .filter(customer_identity::Column::Value.contains(text))
+                .limit(1000)
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|i| i.customer_id)
+                .collect();
+            q = q.filter(
+                Condition::any()
+                    .add(customer::Column::DisplayName.contains(text))
+                    .add(customer::Column::Id.is_in(ids)),
+            );
+        }
+        Ok(q.order_by_desc(customer::Column::Id).limit(limit).all(&self.db).await?)
+    }
+}

@@ -1,0 +1,249 @@
+//! sea-orm entities: one definition per table, shared by SQLite and PostgreSQL.
+//! Storage types stay inside this crate; callers get the row structs in `crate::model`.
+
+macro_rules! no_relations {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod group {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "groups")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub name: String,
+        pub description: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod agent {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "agents")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub email: String,
+        pub display_name: String,
+        pub role: String,
+        pub password_hash: String,
+        pub totp_secret: Option<String>,
+        pub totp_enabled: bool,
+        pub active: bool,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod agent_group {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "agent_groups")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub agent_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub group_id: i64,
+    }
+    no_relations!();
+}
+
+pub mod session {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sessions")]
+    pub struct Model {
+        /// SHA-256 of the bearer token; the token itself is never stored.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub agent_id: i64,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod api_key {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "api_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub name: String,
+        /// The key's public prefix, to find its row without scanning hashes.
+        #[sea_orm(unique)]
+        pub prefix: String,
+        pub key_hash: String,
+        /// Space-separated scopes, e.g. `tickets:write customers:write`.
+        pub scopes: String,
+        pub created_at: DateTimeUtc,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod customer {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "customers")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub display_name: String,
+        pub language: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod customer_identity {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "customer_identities")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub customer_id: i64,
+        pub kind: String,
+        pub value: String,
+    }
+    no_relations!();
+}
+
+pub mod ticket {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tickets")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub subject: String,
+        pub state: String,
+        pub priority: String,
+        pub channel: String,
+        pub language: String,
+        pub category: Option<String>,
+        pub customer_id: i64,
+        pub group_id: Option<i64>,
+        pub assignee_id: Option<i64>,
+        /// JSON array of tags, mirrored in `ticket_tags` for filtering.
+        pub tags: String,
+        pub network: Option<String>,
+        pub asset: Option<String>,
+        pub tx_hash: Option<String>,
+        pub from_address: Option<String>,
+        pub to_address: Option<String>,
+        /// Exact decimal as canonical text: SQLite has no exact decimal type.
+        pub amount: Option<String>,
+        pub memo: Option<String>,
+        pub occurred_at: Option<DateTimeUtc>,
+        pub version: i64,
+        pub event_count: i64,
+        pub head_hash: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod ticket_tag {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ticket_tags")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub ticket_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tag: String,
+    }
+    no_relations!();
+}
+
+pub mod message {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "messages")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub ticket_id: i64,
+        /// `customer`, `agent` or `system`.
+        pub author_kind: String,
+        pub author_id: Option<i64>,
+        pub body_text: String,
+        pub body_html: Option<String>,
+        pub internal: bool,
+        pub channel: String,
+        /// JSON object with channel specifics (message-id, chat session, ...).
+        pub metadata: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod attachment {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "attachments")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub ticket_id: i64,
+        pub message_id: i64,
+        pub sha256: String,
+        pub filename: String,
+        pub content_type: String,
+        pub size: i64,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod ticket_event {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ticket_events")]
+    pub struct Model {
+        /// Global, monotonically increasing: the change feed position.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub ticket_id: i64,
+        pub seq: i64,
+        pub kind: String,
+        pub actor: String,
+        /// The event payload as JSON text, exactly as hashed.
+        pub data: String,
+        pub created_at: DateTimeUtc,
+        pub prev_hash: String,
+        pub hash: String,
+    }
+    no_relations!();
+}
+
+pub mod audit_entry {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_log")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub actor: String,
+        pub action: String,
+        pub target: String,
+        pub ip: Option<String>,
+        pub detail: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}

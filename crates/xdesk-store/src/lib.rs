@@ -1,0 +1,139 @@
+//! xdesk storage: one query codebase over SQLite (embedded default) and PostgreSQL, the
+//! migrations, and the content-addressed attachment store.
+//!
+//! Every operation that changes a ticket runs in one transaction whose first statement writes
+//! the ticket row, so SQLite takes its write lock up front and PostgreSQL locks the row: the
+//! ticket's event chain is always extended by one writer at a time.
+
+mod accounts;
+mod attachments;
+mod audit;
+mod customers;
+mod entities;
+mod error;
+mod migration;
+mod tickets;
+
+pub use accounts::{ApiKeyRow, AgentRow, GroupRow, NewAgent};
+pub use attachments::{AttachmentStore, StoredFile};
+pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
+pub use customers::{CustomerRow, IdentityRow};
+pub use error::StoreError;
+pub use tickets::{
+    AttachmentRow, ChangeSet, MessageRow, NewAttachment, NewMessage, NewTicket, SortOrder,
+    TicketFilter, TicketPatch, TicketRow, Visibility,
+};
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Handle to the database and the attachment directory. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+    files: AttachmentStore,
+}
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Config(format!(
+                "unsupported database URL `{url}`: use sqlite://… or postgres://…"
+            )))
+        }
+    }
+}
+
+impl Store {
+    /// Connects and prepares the database. SQLite runs in WAL mode with a busy timeout and
+    /// `synchronous=NORMAL` (durable across process crashes; the WAL is synced at checkpoints).
+    pub async fn connect(url: &str, data_dir: &Path) -> Result<Self, StoreError> {
+        let backend = Backend::of_url(url)?;
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30));
+        match backend {
+            Backend::Sqlite => {
+                // One connection: SQLite has one writer anyway, and a single connection never
+                // meets SQLITE_BUSY on a read-then-write transaction.
+                opts.max_connections(1).map_sqlx_sqlite_opts(|o| {
+                    o.create_if_missing(true)
+                        .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                        .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                        .busy_timeout(Duration::from_secs(10))
+                        .foreign_keys(true)
+                });
+            }
+            Backend::Postgres => {
+                opts.max_connections(16).min_connections(1);
+            }
+        }
+        let db = Database::connect(opts).await?;
+        let files = AttachmentStore::open(data_dir.join("attachments")).await?;
+        Ok(Self { db, files })
+    }
+
+    /// Applies every pending migration; safe to run at each start.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.db.get_database_backend() {
+            DbBackend::Postgres => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+
+    pub fn files(&self) -> &AttachmentStore {
+        &self.files
+    }
+
+    /// Readiness: the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.db.close().await?;
+        Ok(())
+    }
+
+    /// Deletes attachment files no row references and that are older than `grace`, so a file
+    /// written for a transaction still in flight is never collected. Returns how many went.
+    pub async fn collect_unreferenced_files(&self, grace: Duration) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for (sha, path) in self.files.list_older_than(grace).await? {
+            if !self.attachment_sha_referenced(&sha).await? {
+                tokio::fs::remove_file(&path).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// The default data directory of the embedded demo.
+pub fn default_data_dir() -> PathBuf {
+    PathBuf::from("xdesk-data")
+}
+
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    xdesk_domain::event::storage_time(chrono::Utc::now())
+}

@@ -1,0 +1,200 @@
+//! One set of migrations for SQLite and PostgreSQL, written with sea-query's schema builder so
+//! each backend gets its own dialect. Never edit a released migration: add a new one.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(M0001Initial)]
+    }
+}
+
+#[derive(DeriveMigrationName)]
+struct M0001Initial;
+
+fn ts(name: &'static str) -> ColumnDef {
+    timestamp_with_time_zone(name)
+}
+
+fn index(table: &'static str, name: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
+    let mut i = Index::create();
+    i.name(name).table(table);
+    for c in cols {
+        i.col(*c);
+    }
+    if unique {
+        i.unique();
+    }
+    i.take()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0001Initial {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let tables = [
+            Table::create()
+                .table("groups")
+                .col(big_pk_auto("id"))
+                .col(string_uniq("name"))
+                .col(text("description"))
+                .col(ts("created_at"))
+                .take(),
+            Table::create()
+                .table("agents")
+                .col(big_pk_auto("id"))
+                .col(string_uniq("email"))
+                .col(string("display_name"))
+                .col(string("role"))
+                .col(text("password_hash"))
+                .col(text_null("totp_secret"))
+                .col(boolean("totp_enabled"))
+                .col(boolean("active"))
+                .col(ts("created_at"))
+                .take(),
+            Table::create()
+                .table("agent_groups")
+                .col(big_integer("agent_id"))
+                .col(big_integer("group_id"))
+                .primary_key(Index::create().col("agent_id").col("group_id"))
+                .take(),
+            Table::create()
+                .table("sessions")
+                .col(string("token_hash").primary_key())
+                .col(big_integer("agent_id"))
+                .col(ts("created_at"))
+                .col(ts("expires_at"))
+                .take(),
+            Table::create()
+                .table("api_keys")
+                .col(big_pk_auto("id"))
+                .col(string_uniq("name"))
+                .col(string_uniq("prefix"))
+                .col(text("key_hash"))
+                .col(text("scopes"))
+                .col(ts("created_at"))
+                .col(timestamp_with_time_zone_null("revoked_at"))
+                .take(),
+            Table::create()
+                .table("customers")
+                .col(big_pk_auto("id"))
+                .col(string("display_name"))
+                .col(string("language"))
+                .col(ts("created_at"))
+                .take(),
+            Table::create()
+                .table("customer_identities")
+                .col(big_pk_auto("id"))
+                .col(big_integer("customer_id"))
+                .col(string("kind"))
+                .col(string("value"))
+                .take(),
+            Table::create()
+                .table("tickets")
+                .col(big_pk_auto("id"))
+                .col(text("subject"))
+                .col(string("state"))
+                .col(string("priority"))
+                .col(string("channel"))
+                .col(string("language"))
+                .col(string_null("category"))
+                .col(big_integer("customer_id"))
+                .col(big_integer_null("group_id"))
+                .col(big_integer_null("assignee_id"))
+                .col(text("tags"))
+                .col(string_null("network"))
+                .col(string_null("asset"))
+                .col(string_null("tx_hash"))
+                .col(string_null("from_address"))
+                .col(string_null("to_address"))
+                .col(string_null("amount"))
+                .col(string_null("memo"))
+                .col(timestamp_with_time_zone_null("occurred_at"))
+                .col(big_integer("version"))
+                .col(big_integer("event_count"))
+                .col(string("head_hash"))
+                .col(ts("created_at"))
+                .col(ts("updated_at"))
+                .take(),
+            Table::create()
+                .table("ticket_tags")
+                .col(big_integer("ticket_id"))
+                .col(string("tag"))
+                .primary_key(Index::create().col("ticket_id").col("tag"))
+                .take(),
+            Table::create()
+                .table("messages")
+                .col(big_pk_auto("id"))
+                .col(big_integer("ticket_id"))
+                .col(string("author_kind"))
+                .col(big_integer_null("author_id"))
+                .col(text("body_text"))
+                .col(text_null("body_html"))
+                .col(boolean("internal"))
+                .col(string("channel"))
+                .col(text("metadata"))
+                .col(ts("created_at"))
+                .take(),
+            Table::create()
+                .table("attachments")
+                .col(big_pk_auto("id"))
+                .col(big_integer("ticket_id"))
+                .col(big_integer("message_id"))
+                .col(string("sha256"))
+                .col(text("filename"))
+                .col(string("content_type"))
+                .col(big_integer("size"))
+                .col(ts("created_at"))
+                .take(),
+            Table::create()
+                .table("ticket_events")
+                .col(big_pk_auto("id"))
+                .col(big_integer("ticket_id"))
+                .col(big_integer("seq"))
+                .col(string("kind"))
+                .col(string("actor"))
+                .col(text("data"))
+                .col(ts("created_at"))
+                .col(string("prev_hash"))
+                .col(string("hash"))
+                .take(),
+            Table::create()
+                .table("audit_log")
+                .col(big_pk_auto("id"))
+                .col(string("actor"))
+                .col(string("action"))
+                .col(string("target"))
+                .col(string_null("ip"))
+                .col(text("detail"))
+                .col(ts("created_at"))
+                .take(),
+        ];
+        for t in tables {
+            m.create_table(t).await?;
+        }
+        let indexes = [
+            index("customer_identities", "ux_identity_kind_value", &["kind", "value"], true),
+            index("customer_identities", "ix_identity_customer", &["customer_id"], false),
+            index("agent_groups", "ix_agent_groups_group", &["group_id"], false),
+            index("tickets", "ix_tickets_state", &["state", "id"], false),
+            index("tickets", "ix_tickets_group", &["group_id", "id"], false),
+            index("tickets", "ix_tickets_assignee", &["assignee_id", "id"], false),
+            index("tickets", "ix_tickets_customer", &["customer_id", "id"], false),
+            index("tickets", "ix_tickets_updated", &["updated_at", "id"], false),
+            index("ticket_tags", "ix_ticket_tags_tag", &["tag", "ticket_id"], false),
+            index("messages", "ix_messages_ticket", &["ticket_id", "id"], false),
+            index("attachments", "ix_attachments_ticket", &["ticket_id"], false),
+            index("attachments", "ix_attachments_sha", &["sha256"], false),
+            index("ticket_events", "ux_ticket_events_seq", &["ticket_id", "seq"], true),
+            index("audit_log", "ix_audit_created", &["created_at"], false),
+            index("sessions", "ix_sessions_agent", &["agent_id"], false),
+        ];
+        for i in indexes {
+            m.create_index(i).await?;
+        }
+        Ok(())
+    }
+}

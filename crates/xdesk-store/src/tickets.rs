@@ -1,0 +1,504 @@
+//! Tickets, their messages, attachments and hash-chained events.
+
+use crate::entities::{attachment, message, ticket, ticket_event, ticket_tag};
+use crate::{Store, StoreError, now};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use xdesk_domain::event::{Actor, EventKind, EventRecord, GENESIS_HASH, sha256_hex};
+use xdesk_domain::ticket::RawCryptoFields;
+
+pub type TicketRow = ticket::Model;
+pub type MessageRow = message::Model;
+pub type AttachmentRow = attachment::Model;
+
+/// An attachment whose bytes are already in the [`crate::AttachmentStore`].
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub sha256: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub author_kind: String,
+    pub author_id: Option<i64>,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub internal: bool,
+    pub channel: String,
+    pub metadata: serde_json::Value,
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// A validated ticket to write, with its first message. Values are canonical strings.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub subject: String,
+    pub state: String,
+    pub priority: String,
+    pub channel: String,
+    pub language: String,
+    pub category: Option<String>,
+    pub customer_id: i64,
+    pub group_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub tags: Vec<String>,
+    pub crypto: RawCryptoFields,
+    pub first_message: NewMessage,
+    pub actor: Actor,
+}
+
+/// New column values; `None` leaves a column as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TicketPatch {
+    pub subject: Option<String>,
+    pub state: Option<String>,
+    pub priority: Option<String>,
+    pub category: Option<Option<String>>,
+    pub group_id: Option<Option<i64>>,
+    pub assignee_id: Option<Option<i64>>,
+    pub tags: Option<Vec<String>>,
+    pub crypto: Option<RawCryptoFields>,
+}
+
+impl TicketPatch {
+    pub fn is_empty(&self) -> bool {
+        self.subject.is_none()
+            && self.state.is_none()
+            && self.priority.is_none()
+            && self.category.is_none()
+            && self.group_id.is_none()
+            && self.assignee_id.is_none()
+            && self.tags.is_none()
+            && self.crypto.is_none()
+    }
+}
+
+/// One atomic change to a ticket: field updates and/or a new message, plus the events that
+/// describe the field updates (message and attachment events are added here, once ids exist).
+#[derive(Debug, Clone)]
+pub struct ChangeSet {
+    pub ticket_id: i64,
+    /// The version the caller read; the change fails with `StaleVersion` if it moved on.
+    pub expected_version: i64,
+    pub actor: Actor,
+    pub patch: TicketPatch,
+    pub events: Vec<EventKind>,
+    pub message: Option<NewMessage>,
+}
+
+/// Which tickets a caller may see.
+#[derive(Debug, Clone, Default)]
+pub enum Visibility {
+    #[default]
+    All,
+    /// Tickets of these groups, or assigned to one of these agents.
+    Restricted { group_ids: Vec<i64>, agent_ids: Vec<i64> },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortOrder {
+    CreatedAsc,
+    #[default]
+    CreatedDesc,
+    UpdatedAsc,
+    UpdatedDesc,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub visibility: Visibility,
+    pub states: Vec<String>,
+    pub priorities: Vec<String>,
+    pub group_id: Option<i64>,
+    pub assignee_id: Option<Option<i64>>,
+    pub customer_id: Option<i64>,
+    pub tag: Option<String>,
+    /// Substring of the subject, tx hash or an address.
+    pub text: Option<String>,
+    pub sort: SortOrder,
+    /// Keyset cursor: the sort key and id of the last row of the previous page.
+    pub after: Option<(Option<DateTime<Utc>>, i64)>,
+    pub limit: u64,
+}
+
+fn tags_json(tags: &[String]) -> String {
+    serde_json::to_string(tags).unwrap_or_else(|_| "[]".to_owned())
+}
+
+async fn insert_message(
+    tx: &DatabaseTransaction,
+    ticket_id: i64,
+    m: &NewMessage,
+    at: DateTime<Utc>,
+    events: &mut Vec<EventKind>,
+) -> Result<(), StoreError> {
+    let row = message::ActiveModel {
+        ticket_id: Set(ticket_id),
+        author_kind: Set(m.author_kind.clone()),
+        author_id: Set(m.author_id),
+        body_text: Set(m.body_text.clone()),
+        body_html: Set(m.body_html.clone()),
+        internal: Set(m.internal),
+        channel: Set(m.channel.clone()),
+        metadata: Set(m.metadata.to_string()),
+        created_at: Set(at),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    events.push(EventKind::MessageAdded {
+        message_id: row.id,
+        internal: m.internal,
+        body_sha256: sha256_hex(m.body_text.as_bytes()),
+    });
+    if !m.attachments.is_empty() {
+        let rows = m.attachments.iter().map(|a| attachment::ActiveModel {
+            ticket_id: Set(ticket_id),
+            message_id: Set(row.id),
+            sha256: Set(a.sha256.clone()),
+            filename: Set(a.filename.clone()),
+            content_type: Set(a.content_type.clone()),
+            size: Set(a.size),
+            created_at: Set(at),
+            ..Default::default()
+        });
+        attachment::Entity::insert_many(rows).exec(tx).await?;
+        for a in &m.attachments {
+            events.push(EventKind::AttachmentAdded {
+                message_id: row.id,
+                sha256: a.sha256.clone(),
+                filename: a.filename.clone(),
+                size: a.size,
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn replace_tags(tx: &DatabaseTransaction, ticket_id: i64, tags: &[String]) -> Result<(), StoreError> {
+    ticket_tag::Entity::delete_many()
+        .filter(ticket_tag::Column::TicketId.eq(ticket_id))
+        .exec(tx)
+        .await?;
+    if !tags.is_empty() {
+        let rows = tags.iter().map(|t| ticket_tag::ActiveModel {
+            ticket_id: Set(ticket_id),
+            tag: Set(t.clone()),
+        });
+        ticket_tag::Entity::insert_many(rows).exec(tx).await?;
+    }
+    Ok(())
+}
+
+/// Seals `events` onto the chain that ends at (`count`, `head`) and records the new head.
+async fn append_events(
+    tx: &DatabaseTransaction,
+    ticket_id: i64,
+    mut count: i64,
+    head: &str,
+    actor: &Actor,
+    events: &[EventKind],
+    at: DateTime<Utc>,
+) -> Result<(i64, String), StoreError> {
+    let mut prev = head.to_owned();
+    let mut rows = Vec::with_capacity(events.len());
+    for kind in events {
+        count += 1;
+        let rec = EventRecord::seal(ticket_id, count, kind, actor, at, &prev);
+        prev = rec.hash.clone();
+        rows.push(ticket_event::ActiveModel {
+            ticket_id: Set(ticket_id),
+            seq: Set(rec.seq),
+            kind: Set(rec.kind),
+            actor: Set(rec.actor),
+            data: Set(rec.data.to_string()),
+            created_at: Set(rec.created_at),
+            prev_hash: Set(rec.prev_hash),
+            hash: Set(rec.hash),
+            ..Default::default()
+        });
+    }
+    if !rows.is_empty() {
+        ticket_event::Entity::insert_many(rows).exec(tx).await?;
+    }
+    Ok((count, prev))
+}
+
+impl Store {
+    /// Writes a ticket, its first message, the message's attachment rows, its tags and its
+    /// events in one transaction. Attachment bytes must already be in the file store.
+    pub async fn create_ticket(&self, t: NewTicket) -> Result<TicketRow, StoreError> {
+        let at = now();
+        let tx = self.db.begin().await?;
+        let c = &t.crypto;
+        let row = ticket::ActiveModel {
+            subject: Set(t.subject.clone()),
+            state: Set(t.state.clone()),
+            priority: Set(t.priority.clone()),
+            channel: Set(t.channel.clone()),
+            language: Set(t.language.clone()),
+            category: Set(t.category.clone()),
+            customer_id: Set(t.customer_id),
+            group_id: Set(t.group_id),
+            assignee_id: Set(t.assignee_id),
+            tags: Set(tags_json(&t.tags)),
+            network: Set(c.network.clone()),
+            asset: Set(c.asset.clone()),
+            tx_hash: Set(c.tx_hash.clone()),
+            from_address: Set(c.from_address.clone()),
+            to_address: Set(c.to_address.clone()),
+            amount: Set(c.amount.clone()),
+            memo: Set(c.memo.clone()),
+            occurred_at: Set(c.occurred_at.map(xdesk_domain::event::storage_time)),
+            version: Set(1),
+            event_count: Set(0),
+            head_hash: Set(GENESIS_HASH.to_owned()),
+            created_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+        replace_tags(&tx, row.id, &t.tags).await?;
+        let mut events = vec![EventKind::Created {
+            subject: t.subject.clone(),
+            state: t.state.clone(),
+            priority: t.priority.clone(),
+            channel: t.channel.clone(),
+            customer_id: t.customer_id,
+        }];
+        insert_message(&tx, row.id, &t.first_message, at, &mut events).await?;
+        let (count, head) = append_events(&tx, row.id, 0, GENESIS_HASH, &t.actor, &events, at).await?;
+        let row = set_head(&tx, row.id, count, &head).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn ticket(&self, id: i64) -> Result<Option<TicketRow>, StoreError> {
+        Ok(ticket::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    /// Applies a [`ChangeSet`] atomically: the version check and row lock come first, then the
+    /// message, then the events, then the new head of the chain.
+    pub async fn apply_change(&self, cs: ChangeSet) -> Result<TicketRow, StoreError> {
+        let at = now();
+        let tx = self.db.begin().await?;
+        let p = &cs.patch;
+        let mut upd = ticket::Entity::update_many()
+            .col_expr(ticket::Column::Version, Expr::col(ticket::Column::Version).add(1))
+            .col_expr(ticket::Column::UpdatedAt, Expr::value(at));
+        if let Some(v) = &p.subject {
+            upd = upd.col_expr(ticket::Column::Subject, Expr::value(v.clone()));
+        }
+        if let Some(v) = &p.state {
+            upd = upd.col_expr(ticket::Column::State, Expr::value(v.clone()));
+        }
+        if let Some(v) = &p.priority {
+            upd = upd.col_expr(ticket::Column::Priority, Expr::value(v.clone()));
+        }
+        if let Some(v) = &p.category {
+            upd = upd.col_expr(ticket::Column::Category, Expr::value(v.clone()));
+        }
+        if let Some(v) = p.group_id {
+            upd = upd.col_expr(ticket::Column::GroupId, Expr::value(v));
+        }
+        if let Some(v) = p.assignee_id {
+            upd = upd.col_expr(ticket::Column::AssigneeId, Expr::value(v));
+        }
+        if let Some(tags) = &p.tags {
+            upd = upd.col_expr(ticket::Column::Tags, Expr::value(tags_json(tags)));
+        }
+        if let Some(c) = &p.crypto {
+            upd = upd
+                .col_expr(ticket::Column::Network, Expr::value(c.network.clone()))
+                .col_expr(ticket::Column::Asset, Expr::value(c.asset.clone()))
+                .col_expr(ticket::Column::TxHash, Expr::value(c.tx_hash.clone()))
+                .col_expr(ticket::Column::FromAddress, Expr::value(c.from_address.clone()))
+                .col_expr(ticket::Column::ToAddress, Expr::value(c.to_address.clone()))
+                .col_expr(ticket::Column::Amount, Expr::value(c.amount.clone()))
+                .col_expr(ticket::Column::Memo, Expr::value(c.memo.clone()))
+                .col_expr(
+                    ticket::Column::OccurredAt,
+                    Expr::value(c.occurred_at.map(xdesk_domain::event::storage_time)),
+                );
+        }
+        let locked = upd
+            .filter(ticket::Column::Id.eq(cs.ticket_id))
+            .filter(ticket::Column::Version.eq(cs.expected_version))
+            .exec_with_returning(&tx)
+            .await?;
+        let Some(row) = locked.into_iter().next() else {
+            let exists = ticket::Entity::find_by_id(cs.ticket_id).one(&tx).await?.is_some();
+            return Err(if exists {
+                StoreError::StaleVersion("ticket")
+            } else {
+                StoreError::NotFound("ticket")
+            });
+        };
+        if let Some(tags) = &p.tags {
+            replace_tags(&tx, row.id, tags).await?;
+        }
+        let mut events = cs.events.clone();
+        if let Some(m) = &cs.message {
+            insert_message(&tx, row.id, m, at, &mut events).await?;
+        }
+        let (count, head) =
+            append_events(&tx, row.id, row.event_count, &row.head_hash, &cs.actor, &events, at).await?;
+        let row = set_head(&tx, row.id, count, &head).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<TicketRow>, StoreError> {
+        use ticket::Column as C;
+        let mut q = ticket::Entity::find();
+        if let Visibility::Restricted { group_ids, agent_ids } = &f.visibility {
+            q = q.filter(
+                Condition::any()
+                    .add(C::GroupId.is_in(group_ids.clone()))
+                    .add(C::AssigneeId.is_in(agent_ids.clone())),
+            );
+        }
+        if !f.states.is_empty() {
+            q = q.filter(C::State.is_in(f.states.clone()));
+        }
+        if !f.priorities.is_empty() {
+            q = q.filter(C::Priority.is_in(f.priorities.clone()));
+        }
+        if let Some(g) = f.group_id {
+            q = q.filter(C::GroupId.eq(g));
+        }
+        match f.assignee_id {
+            Some(Some(a)) => q = q.filter(C::AssigneeId.eq(a)),
+            Some(None) => q = q.filter(C::AssigneeId.is_null()),
+            None => {}
+        }
+        if let Some(c) = f.customer_id {
+            q = q.filter(C::CustomerId.eq(c));
+        }
+        if let Some(tag) = &f.tag {
+            q = q.filter(
+                C::Id.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(ticket_tag::Column::TicketId)
+                        .from(ticket_tag::Entity)
+                        .and_where(Expr::col(ticket_tag::Column::Tag).eq(tag.clone()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
+            q = q.filter(
+                Condition::any()
+                    .add(C::Subject.contains(text))
+                    .add(C::TxHash.contains(text.to_lowercase()))
+                    .add(C::TxHash.contains(text))
+                    .add(C::FromAddress.contains(text))
+                    .add(C::ToAddress.contains(text)),
+            );
+        }
+        let (key_col, asc) = match f.sort {
+            SortOrder::CreatedAsc => (None, true),
+            SortOrder::CreatedDesc => (None, false),
+            SortOrder::UpdatedAsc => (Some(C::UpdatedAt), true),
+            SortOrder::UpdatedDesc => (Some(C::UpdatedAt), false),
+        };
+        if let Some((key, id)) = f.after {
+            q = match (key_col, key) {
+                (Some(col), Some(k)) => {
+                    let cond = if asc {
+                        Condition::any()
+                            .add(col.gt(k))
+                            .add(Condition::all().add(col.eq(k)).add(C::Id.gt(id)))
+                    } else {
+                        Condition::any()
+                            .add(col.lt(k))
+                            .add(Condition::all().add(col.eq(k)).add(C::Id.lt(id)))
+                    };
+                    q.filter(cond)
+                }
+                _ => q.filter(if asc { C::Id.gt(id) } else { C::Id.lt(id) }),
+            };
+        }
+        if let Some(col) = key_col {
+            q = if asc { q.order_by_asc(col) } else { q.order_by_desc(col) };
+        }
+        q = if asc { q.order_by_asc(C::Id) } else { q.order_by_desc(C::Id) };
+        Ok(q.limit(f.limit.clamp(1, 200)).all(&self.db).await?)
+    }
+
+    pub async fn messages(&self, ticket_id: i64, include_internal: bool) -> Result<Vec<MessageRow>, StoreError> {
+        let mut q = message::Entity::find().filter(message::Column::TicketId.eq(ticket_id));
+        if !include_internal {
+            q = q.filter(message::Column::Internal.eq(false));
+        }
+        Ok(q.order_by_asc(message::Column::Id).all(&self.db).await?)
+    }
+
+    pub async fn ticket_attachments(&self, ticket_id: i64) -> Result<Vec<AttachmentRow>, StoreError> {
+        Ok(attachment::Entity::find()
+            .filter(attachment::Column::TicketId.eq(ticket_id))
+            .order_by_asc(attachment::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn attachment(&self, id: i64) -> Result<Option<AttachmentRow>, StoreError> {
+        Ok(attachment::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    pub(crate) async fn attachment_sha_referenced(&self, sha: &str) -> Result<bool, StoreError> {
+        Ok(attachment::Entity::find()
+            .filter(attachment::Column::Sha256.eq(sha))
+            .one(&self.db)
+            .await?
+            .is_some())
+    }
+
+    /// The ticket's events in chain order, as stored (possibly tampered with: verify them).
+    pub async fn events(&self, ticket_id: i64) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = ticket_event::Entity::find()
+            .filter(ticket_event::Column::TicketId.eq(ticket_id))
+            .order_by_asc(ticket_event::Column::Seq)
+            .all(&self.db)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                let data = serde_json::from_str(&r.data)
+                    .map_err(|e| StoreError::Corrupt(format!("event {} payload: {e}", r.id)))?;
+                Ok(EventRecord {
+                    ticket_id: r.ticket_id,
+                    seq: r.seq,
+                    kind: r.kind,
+                    actor: r.actor,
+                    data,
+                    created_at: r.created_at,
+                    prev_hash: r.prev_hash,
+                    hash: r.hash,
+                })
+            })
+            .collect()
+    }
+
+    /// Raw SQL for tests and benchmarks that must reach under the API (e.g. to tamper).
+    pub async fn execute_unprepared(&self, sql: &str) -> Result<u64, StoreError> {
+        Ok(self.db.execute_unprepared(sql).await?.rows_affected())
+    }
+}
+
+async fn set_head(tx: &DatabaseTransaction, id: i64, count: i64, head: &str) -> Result<TicketRow, StoreError> {
+    let rows = ticket::Entity::update_many()
+        .col_expr(ticket::Column::EventCount, Expr::value(count))
+        .col_expr(ticket::Column::HeadHash, Expr::value(head.to_owned()))
+        .filter(ticket::Column::Id.eq(id))
+        .exec_with_returning(tx)
+        .await?;
+    rows.into_iter().next().ok_or(StoreError::NotFound("ticket"))
+}
