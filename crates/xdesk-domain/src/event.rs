@@ -37,7 +37,9 @@ impl FromStr for Actor {
         if s == "system" {
             return Ok(Actor::System);
         }
-        let (kind, id) = s.split_once(':').ok_or_else(|| format!("bad actor `{s}`"))?;
+        let (kind, id) = s
+            .split_once(':')
+            .ok_or_else(|| format!("bad actor `{s}`"))?;
         let id: i64 = id.parse().map_err(|_| format!("bad actor id in `{s}`"))?;
         match kind {
             "agent" => Ok(Actor::Agent(id)),
@@ -97,7 +99,9 @@ impl EventKind {
     /// The payload alone, as stored in the event row.
     pub fn data(&self) -> serde_json::Value {
         match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(mut m)) => m.remove("data").unwrap_or(serde_json::Value::Null),
+            Ok(serde_json::Value::Object(mut m)) => {
+                m.remove("data").unwrap_or(serde_json::Value::Null)
+            }
             _ => serde_json::Value::Null,
         }
     }
@@ -170,7 +174,13 @@ impl EventRecord {
         let actor = actor.to_string();
         let data = kind.data();
         let hash = hash_hex(&canonical_bytes(
-            ticket_id, seq, kind.name(), &actor, &data, created_at, prev_hash,
+            ticket_id,
+            seq,
+            kind.name(),
+            &actor,
+            &data,
+            created_at,
+            prev_hash,
         ));
         EventRecord {
             ticket_id,
@@ -228,26 +238,44 @@ pub fn verify_chain(
     for (i, e) in events.iter().enumerate() {
         let want_seq = i as i64 + 1;
         if e.seq != want_seq {
-            return broken(want_seq, format!("event {want_seq} is missing (found seq {})", e.seq));
+            return broken(
+                want_seq,
+                format!("event {want_seq} is missing (found seq {})", e.seq),
+            );
         }
         if e.prev_hash != prev {
-            return broken(e.seq, format!("event {} does not link to the event before it", e.seq));
+            return broken(
+                e.seq,
+                format!("event {} does not link to the event before it", e.seq),
+            );
         }
         if e.expected_hash() != e.hash {
-            return broken(e.seq, format!("event {} was altered after it was written", e.seq));
+            return broken(
+                e.seq,
+                format!("event {} was altered after it was written", e.seq),
+            );
         }
         prev = e.hash.clone();
     }
     let n = events.len() as i64;
     if let Some(count) = expected_count {
         if count != n {
-            return broken(n + 1, format!("the ticket records {count} events but {n} are stored"));
+            return broken(
+                n + 1,
+                format!("the ticket records {count} events but {n} are stored"),
+            );
         }
     }
     if let Some(head) = expected_head {
-        let actual = events.last().map(|e| e.hash.as_str()).unwrap_or(GENESIS_HASH);
+        let actual = events
+            .last()
+            .map(|e| e.hash.as_str())
+            .unwrap_or(GENESIS_HASH);
         if head != actual {
-            return broken(n, "the last stored event is not the ticket's recorded head".to_owned());
+            return broken(
+                n,
+                "the last stored event is not the ticket's recorded head".to_owned(),
+            );
         }
     }
     ChainVerification {
@@ -269,7 +297,10 @@ mod tests {
         let mut out: Vec<EventRecord> = Vec::new();
         let t0 = DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap();
         for i in 0..n {
-            let prev = out.last().map(|e| e.hash.clone()).unwrap_or_else(|| GENESIS_HASH.to_owned());
+            let prev = out
+                .last()
+                .map(|e| e.hash.clone())
+                .unwrap_or_else(|| GENESIS_HASH.to_owned());
             let kind = if i == 0 {
                 EventKind::Created {
                     subject: "提币未到账 🚀".into(),
@@ -286,7 +317,14 @@ mod tests {
                 }
             };
             let at = t0 + chrono::Duration::seconds(i as i64);
-            out.push(EventRecord::seal(42, i as i64 + 1, &kind, &Actor::Agent(3), at, &prev));
+            out.push(EventRecord::seal(
+                42,
+                i as i64 + 1,
+                &kind,
+                &Actor::Agent(3),
+                at,
+                &prev,
+            ));
         }
         out
     }
@@ -333,7 +371,12 @@ mod tests {
 
     #[test]
     fn actor_round_trips() {
-        for a in [Actor::Agent(1), Actor::Customer(2), Actor::ApiKey(3), Actor::System] {
+        for a in [
+            Actor::Agent(1),
+            Actor::Customer(2),
+            Actor::ApiKey(3),
+            Actor::System,
+        ] {
             assert_eq!(a.to_string().parse::<Actor>().unwrap(), a);
         }
         assert!("robot:1".parse::<Actor>().is_err());

@@ -13,7 +13,10 @@ pub enum Identity {
     Email(String),
     /// The user ID in the exchange's own account system.
     ExchangeUid(String),
-    Wallet { network: Network, address: Address },
+    Wallet {
+        network: Network,
+        address: Address,
+    },
     Telegram(i64),
 }
 
@@ -32,7 +35,9 @@ impl Identity {
         match self {
             Identity::Email(e) => e.clone(),
             Identity::ExchangeUid(u) => u.clone(),
-            Identity::Wallet { network, address } => format!("{network}:{address}", address = address.as_str()),
+            Identity::Wallet { network, address } => {
+                format!("{network}:{address}", address = address.as_str())
+            }
             Identity::Telegram(id) => id.to_string(),
         }
     }
@@ -43,8 +48,15 @@ impl Identity {
             "email" => parse_email(value).map(Identity::Email),
             "exchange_uid" => {
                 let v = value.trim();
-                if v.is_empty() || v.len() > 64 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                    Err(FieldError::new("exchange_uid", "invalid_identity", "1-64 characters without spaces"))
+                if v.is_empty()
+                    || v.len() > 64
+                    || v.chars().any(|c| c.is_control() || c.is_whitespace())
+                {
+                    Err(FieldError::new(
+                        "exchange_uid",
+                        "invalid_identity",
+                        "1-64 characters without spaces",
+                    ))
                 } else {
                     Ok(Identity::ExchangeUid(v.to_owned()))
                 }
@@ -54,7 +66,8 @@ impl Identity {
                     FieldError::new("wallet", "invalid_identity", "expected `network:address`")
                 })?;
                 let network = Network::from_str(network).map_err(|e| e.for_field("wallet"))?;
-                let address = Address::parse(network, address).map_err(|e| e.for_field("wallet"))?;
+                let address =
+                    Address::parse(network, address).map_err(|e| e.for_field("wallet"))?;
                 Ok(Identity::Wallet { network, address })
             }
             "telegram" => value
@@ -63,7 +76,13 @@ impl Identity {
                 .ok()
                 .filter(|n| *n > 0)
                 .map(Identity::Telegram)
-                .ok_or_else(|| FieldError::new("telegram", "invalid_identity", "a Telegram user ID is a positive number")),
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "telegram",
+                        "invalid_identity",
+                        "a Telegram user ID is a positive number",
+                    )
+                }),
             other => Err(FieldError::new(
                 "kind",
                 "invalid_identity",
@@ -76,7 +95,13 @@ impl Identity {
 /// A pragmatic address check: one `@`, a dotted domain, no spaces; lower-cased for lookup.
 pub fn parse_email(s: &str) -> Result<String, FieldError> {
     let e = s.trim().to_lowercase();
-    let bad = || FieldError::new("email", "invalid_email", format!("`{s}` is not an e-mail address"));
+    let bad = || {
+        FieldError::new(
+            "email",
+            "invalid_email",
+            format!("`{s}` is not an e-mail address"),
+        )
+    };
     let (local, domain) = e.split_once('@').ok_or_else(bad)?;
     let ok = !local.is_empty()
         && local.len() <= 64
@@ -85,7 +110,9 @@ pub fn parse_email(s: &str) -> Result<String, FieldError> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains('@')
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'));
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'));
     if ok { Ok(e) } else { Err(bad()) }
 }
 
@@ -115,7 +142,11 @@ impl FromStr for Role {
             "agent" => Ok(Role::Agent),
             "supervisor" => Ok(Role::Supervisor),
             "admin" => Ok(Role::Admin),
-            _ => Err(FieldError::new("role", "invalid_role", "one of: agent, supervisor, admin")),
+            _ => Err(FieldError::new(
+                "role",
+                "invalid_role",
+                "one of: agent, supervisor, admin",
+            )),
         }
     }
 }
@@ -130,10 +161,18 @@ impl fmt::Display for Role {
 pub fn check_password(p: &str) -> Result<(), FieldError> {
     let n = p.chars().count();
     if n < 12 {
-        return Err(FieldError::new("password", "weak_password", "at least 12 characters"));
+        return Err(FieldError::new(
+            "password",
+            "weak_password",
+            "at least 12 characters",
+        ));
     }
     if p.len() > 256 {
-        return Err(FieldError::new("password", "invalid_password", "at most 256 bytes"));
+        return Err(FieldError::new(
+            "password",
+            "invalid_password",
+            "at most 256 bytes",
+        ));
     }
     Ok(())
 }
@@ -145,15 +184,29 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(parse_email(" Alice@Example.COM ").unwrap(), "alice@example.com");
-        for bad in ["", "a", "a@b", "a@.com", "a b@c.com", "@c.com", "a@b.com@c.com"] {
+        assert_eq!(
+            parse_email(" Alice@Example.COM ").unwrap(),
+            "alice@example.com"
+        );
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "a@.com",
+            "a b@c.com",
+            "@c.com",
+            "a@b.com@c.com",
+        ] {
             assert!(parse_email(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn identities() {
-        assert_eq!(Identity::parse("telegram", "12345").unwrap(), Identity::Telegram(12345));
+        assert_eq!(
+            Identity::parse("telegram", "12345").unwrap(),
+            Identity::Telegram(12345)
+        );
         assert!(Identity::parse("telegram", "-1").is_err());
         assert!(Identity::parse("fax", "1").is_err());
         let e = Identity::parse("wallet", "nonsense").unwrap_err();

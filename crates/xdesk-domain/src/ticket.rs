@@ -158,7 +158,11 @@ impl FromStr for TicketNumber {
             .filter(|n| *n > 0)
             .map(TicketNumber)
             .ok_or_else(|| {
-                FieldError::new("ticket", "invalid_ticket_number", format!("`{s}` is not a ticket number like XD-10042"))
+                FieldError::new(
+                    "ticket",
+                    "invalid_ticket_number",
+                    format!("`{s}` is not a ticket number like XD-10042"),
+                )
             })
     }
 }
@@ -215,7 +219,12 @@ impl RawCryptoFields {
             network,
             asset: self.asset.as_deref().map(Asset::parse).transpose()?,
             tx_hash: with_network("tx_hash", &self.tx_hash, network, TxHash::parse)?,
-            from_address: with_network("from_address", &self.from_address, network, Address::parse)?,
+            from_address: with_network(
+                "from_address",
+                &self.from_address,
+                network,
+                Address::parse,
+            )?,
             to_address: with_network("to_address", &self.to_address, network, Address::parse)?,
             amount: self.amount.as_deref().map(Amount::parse).transpose()?,
             memo: with_network("memo", &self.memo, network, Memo::parse)?,
@@ -250,7 +259,11 @@ impl Subject {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         let t = s.trim();
         if t.is_empty() {
-            return Err(FieldError::new("subject", "invalid_subject", "must not be empty"));
+            return Err(FieldError::new(
+                "subject",
+                "invalid_subject",
+                "must not be empty",
+            ));
         }
         if t.chars().count() > Self::MAX_CHARS {
             return Err(FieldError::new(
@@ -260,7 +273,11 @@ impl Subject {
             ));
         }
         if t.chars().any(|c| c.is_control()) {
-            return Err(FieldError::new("subject", "invalid_subject", "contains control characters"));
+            return Err(FieldError::new(
+                "subject",
+                "invalid_subject",
+                "contains control characters",
+            ));
         }
         Ok(Self(t.to_owned()))
     }
@@ -279,7 +296,8 @@ impl Tag {
         let t = s.trim().to_lowercase();
         let ok = !t.is_empty()
             && t.chars().count() <= 64
-            && t.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+            && t.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
         if ok {
             Ok(Self(t))
         } else {
@@ -301,7 +319,10 @@ pub fn parse_tags(raw: &[String]) -> Result<Vec<Tag>, FieldError> {
     if raw.len() > 50 {
         return Err(FieldError::new("tags", "invalid_tag", "at most 50 tags"));
     }
-    let mut tags = raw.iter().map(|t| Tag::parse(t)).collect::<Result<Vec<_>, _>>()?;
+    let mut tags = raw
+        .iter()
+        .map(|t| Tag::parse(t))
+        .collect::<Result<Vec<_>, _>>()?;
     tags.sort();
     tags.dedup();
     Ok(tags)
@@ -310,11 +331,16 @@ pub fn parse_tags(raw: &[String]) -> Result<Vec<Tag>, FieldError> {
 /// A language code as BCP-47-ish `en`, `zh`, `zh-Hant`.
 pub fn parse_language(s: &str) -> Result<String, FieldError> {
     let ok = (2..=12).contains(&s.len())
-        && s.split('-').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()));
+        && s.split('-')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()));
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(FieldError::new("language", "invalid_language", format!("`{s}` is not a language code like en or zh")))
+        Err(FieldError::new(
+            "language",
+            "invalid_language",
+            format!("`{s}` is not a language code like en or zh"),
+        ))
     }
 }
 
@@ -348,14 +374,20 @@ mod tests {
         assert_eq!(Solved.transition(Closed), Ok(Closed));
         assert_eq!(
             Solved.transition(Solved),
-            Err(IllegalTransition { from: Solved, to: Solved })
+            Err(IllegalTransition {
+                from: Solved,
+                to: Solved
+            })
         );
     }
 
     #[test]
     fn ticket_numbers() {
         assert_eq!("XD-10042".parse::<TicketNumber>().unwrap().value(), 10042);
-        assert_eq!("10042".parse::<TicketNumber>().unwrap().to_string(), "XD-10042");
+        assert_eq!(
+            "10042".parse::<TicketNumber>().unwrap().to_string(),
+            "XD-10042"
+        );
         assert!("XD-".parse::<TicketNumber>().is_err());
         assert!("XD-0".parse::<TicketNumber>().is_err());
         assert!("XD-12a".parse::<TicketNumber>().is_err());
@@ -375,10 +407,16 @@ mod tests {
     #[test]
     fn subjects_and_tags() {
         assert!(Subject::parse("  ").is_err());
-        assert_eq!(Subject::parse(" 提币未到账 🚀 ").unwrap().as_str(), "提币未到账 🚀");
+        assert_eq!(
+            Subject::parse(" 提币未到账 🚀 ").unwrap().as_str(),
+            "提币未到账 🚀"
+        );
         assert!(Subject::parse(&"x".repeat(301)).is_err());
         let tags = parse_tags(&["VIP".into(), "vip".into(), "提现".into()]).unwrap();
-        assert_eq!(tags.iter().map(Tag::as_str).collect::<Vec<_>>(), ["vip", "提现"]);
+        assert_eq!(
+            tags.iter().map(Tag::as_str).collect::<Vec<_>>(),
+            ["vip", "提现"]
+        );
         assert!(parse_tags(&["a b".into()]).is_err());
     }
 

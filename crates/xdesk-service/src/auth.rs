@@ -1,8 +1,8 @@
 //! Agent sign-in (argon2id passwords, TOTP), session tokens, API keys and login rate limits.
 
 use crate::{Principal, ServiceError, Services};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
@@ -21,7 +21,12 @@ const API_KEY_PREFIX: &str = "xdk_";
 /// How long a session lasts without signing in again.
 pub const SESSION_TTL_HOURS: i64 = 12;
 /// Scopes an API key may carry.
-pub const API_SCOPES: &[&str] = &["tickets:read", "tickets:write", "customers:read", "customers:write"];
+pub const API_SCOPES: &[&str] = &[
+    "tickets:read",
+    "tickets:write",
+    "customers:read",
+    "customers:write",
+];
 
 pub fn hash_password(password: &str) -> Result<String, ServiceError> {
     check_password(password)?;
@@ -36,7 +41,11 @@ pub fn hash_password(password: &str) -> Result<String, ServiceError> {
 
 pub fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -68,7 +77,11 @@ impl LoginLimiter {
     pub const MAX_PER_IP: u32 = 20;
 
     fn limit_of(key: &str) -> u32 {
-        if key.starts_with("ip:") { Self::MAX_PER_IP } else { Self::MAX_PER_ACCOUNT }
+        if key.starts_with("ip:") {
+            Self::MAX_PER_IP
+        } else {
+            Self::MAX_PER_ACCOUNT
+        }
     }
 
     pub fn check(&self, keys: &[String]) -> Result<(), ServiceError> {
@@ -192,7 +205,9 @@ impl Services {
         };
         let Some(agent) = agent.filter(|_| ok) else {
             self.login_limiter.fail(&keys);
-            self.store.audit(audit("login.failed", "anonymous".into())).await?;
+            self.store
+                .audit(audit("login.failed", "anonymous".into()))
+                .await?;
             return Err(ServiceError::BadCredentials);
         };
         if agent.totp_enabled {
@@ -201,7 +216,9 @@ impl Services {
                 None => return Err(ServiceError::TwoFactorRequired),
                 Some(code) if !totp_ok(secret, code) => {
                     self.login_limiter.fail(&keys);
-                    self.store.audit(audit("login.failed_totp", format!("agent:{}", agent.id))).await?;
+                    self.store
+                        .audit(audit("login.failed_totp", format!("agent:{}", agent.id)))
+                        .await?;
                     return Err(ServiceError::TwoFactorRequired);
                 }
                 Some(_) => {}
@@ -210,9 +227,17 @@ impl Services {
         self.login_limiter.succeed(&account_key);
         let token = format!("{SESSION_PREFIX}{}", random_token(32));
         let expires_at = Utc::now() + Duration::hours(SESSION_TTL_HOURS);
-        self.store.create_session(&sha256_hex(&token), agent.id, expires_at).await?;
-        self.store.audit(audit("login", format!("agent:{}", agent.id))).await?;
-        Ok(Session { token, expires_at, agent })
+        self.store
+            .create_session(&sha256_hex(&token), agent.id, expires_at)
+            .await?;
+        self.store
+            .audit(audit("login", format!("agent:{}", agent.id)))
+            .await?;
+        Ok(Session {
+            token,
+            expires_at,
+            agent,
+        })
     }
 
     pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
@@ -258,13 +283,23 @@ impl Services {
     }
 
     /// Creates an API key and returns it in full; only its hash is kept.
-    pub async fn create_api_key(&self, name: &str, scopes: &[String]) -> Result<(xdesk_store::ApiKeyRow, String), ServiceError> {
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        scopes: &[String],
+    ) -> Result<(xdesk_store::ApiKeyRow, String), ServiceError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 100 {
-            return Err(xdesk_domain::FieldError::new("name", "invalid_name", "1-100 characters").into());
+            return Err(
+                xdesk_domain::FieldError::new("name", "invalid_name", "1-100 characters").into(),
+            );
         }
         let scopes: Vec<String> = if scopes.is_empty() {
-            vec!["tickets:write".into(), "tickets:read".into(), "customers:write".into()]
+            vec![
+                "tickets:write".into(),
+                "tickets:read".into(),
+                "customers:write".into(),
+            ]
         } else {
             scopes.to_vec()
         };
@@ -289,11 +324,17 @@ impl Services {
 
     /// Starts TOTP enrolment: stores a fresh secret, not yet enabled.
     pub async fn begin_totp(&self, agent_id: i64) -> Result<TotpEnrolment, ServiceError> {
-        let agent = self.store.agent(agent_id).await?.ok_or(ServiceError::NotFound("agent"))?;
+        let agent = self
+            .store
+            .agent(agent_id)
+            .await?
+            .ok_or(ServiceError::NotFound("agent"))?;
         let mut raw = [0u8; 20];
         rand::thread_rng().fill_bytes(&mut raw);
         let secret = URL_SAFE_NO_PAD.encode(raw);
-        self.store.set_agent_totp(agent_id, Some(secret.clone()), false).await?;
+        self.store
+            .set_agent_totp(agent_id, Some(secret.clone()), false)
+            .await?;
         let b32 = base32(&raw);
         Ok(TotpEnrolment {
             otpauth_url: format!(
@@ -307,14 +348,25 @@ impl Services {
 
     /// Finishes enrolment when the agent proves the authenticator works.
     pub async fn confirm_totp(&self, agent_id: i64, code: &str) -> Result<(), ServiceError> {
-        let agent = self.store.agent(agent_id).await?.ok_or(ServiceError::NotFound("agent"))?;
+        let agent = self
+            .store
+            .agent(agent_id)
+            .await?
+            .ok_or(ServiceError::NotFound("agent"))?;
         let secret = agent
             .totp_secret
             .ok_or_else(|| ServiceError::Conflict("start enrolment first".into()))?;
         if !totp_ok(&secret, code) {
-            return Err(xdesk_domain::FieldError::new("code", "invalid_totp_code", "the code does not match").into());
+            return Err(xdesk_domain::FieldError::new(
+                "code",
+                "invalid_totp_code",
+                "the code does not match",
+            )
+            .into());
         }
-        self.store.set_agent_totp(agent_id, Some(secret), true).await?;
+        self.store
+            .set_agent_totp(agent_id, Some(secret), true)
+            .await?;
         self.store
             .audit(NewAuditEntry {
                 actor: format!("agent:{agent_id}"),
@@ -350,7 +402,10 @@ mod tests {
             assert!(l.check(&keys).is_ok());
             l.fail(&keys);
         }
-        assert!(matches!(l.check(&keys), Err(ServiceError::RateLimited { .. })));
+        assert!(matches!(
+            l.check(&keys),
+            Err(ServiceError::RateLimited { .. })
+        ));
         l.succeed("acct:a@b.co");
         assert!(l.check(&keys).is_ok());
     }

@@ -38,7 +38,9 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound(what) => ServiceError::NotFound(what),
             StoreError::StaleVersion(_) => ServiceError::StaleVersion,
-            StoreError::Duplicate(what) => ServiceError::Conflict(format!("already exists: {what}")),
+            StoreError::Duplicate(what) => {
+                ServiceError::Conflict(format!("already exists: {what}"))
+            }
             other => ServiceError::Store(other),
         }
     }

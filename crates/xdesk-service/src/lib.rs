@@ -57,14 +57,28 @@ impl Principal {
     }
 
     pub fn is_admin(&self) -> bool {
-        matches!(self, Principal::Agent { role: Role::Admin, .. })
+        matches!(
+            self,
+            Principal::Agent {
+                role: Role::Admin,
+                ..
+            }
+        )
     }
 
     /// Admin actions need the admin role and an enrolled second factor.
     pub fn require_admin(&self) -> Result<(), ServiceError> {
         match self {
-            Principal::Agent { role: Role::Admin, two_factor: true, .. } => Ok(()),
-            Principal::Agent { role: Role::Admin, two_factor: false, .. } => Err(ServiceError::TwoFactorEnrolmentRequired),
+            Principal::Agent {
+                role: Role::Admin,
+                two_factor: true,
+                ..
+            } => Ok(()),
+            Principal::Agent {
+                role: Role::Admin,
+                two_factor: false,
+                ..
+            } => Err(ServiceError::TwoFactorEnrolmentRequired),
             _ => Err(ServiceError::Forbidden("this needs the admin role".into())),
         }
     }
@@ -74,7 +88,9 @@ impl Principal {
         match self {
             Principal::Agent { .. } => Ok(()),
             Principal::ApiKey { scopes, .. } if scopes.iter().any(|s| s == scope) => Ok(()),
-            Principal::ApiKey { .. } => Err(ServiceError::Forbidden(format!("the API key lacks the `{scope}` scope"))),
+            Principal::ApiKey { .. } => Err(ServiceError::Forbidden(format!(
+                "the API key lacks the `{scope}` scope"
+            ))),
         }
     }
 }
@@ -100,12 +116,25 @@ impl Services {
     /// supervisors also what their groups' agents hold, admins and API keys everything.
     pub async fn visibility(&self, p: &Principal) -> Result<Visibility, ServiceError> {
         Ok(match p {
-            Principal::ApiKey { .. } | Principal::Agent { role: Role::Admin, .. } => Visibility::All,
-            Principal::Agent { id, role: Role::Agent, group_ids, .. } => Visibility::Restricted {
+            Principal::ApiKey { .. }
+            | Principal::Agent {
+                role: Role::Admin, ..
+            } => Visibility::All,
+            Principal::Agent {
+                id,
+                role: Role::Agent,
+                group_ids,
+                ..
+            } => Visibility::Restricted {
                 group_ids: group_ids.clone(),
                 agent_ids: vec![*id],
             },
-            Principal::Agent { id, role: Role::Supervisor, group_ids, .. } => {
+            Principal::Agent {
+                id,
+                role: Role::Supervisor,
+                group_ids,
+                ..
+            } => {
                 let mut agent_ids = self.store.agents_in_groups(group_ids).await?;
                 agent_ids.push(*id);
                 Visibility::Restricted {

@@ -21,15 +21,31 @@ pub struct CreateAgent {
 }
 
 impl Services {
-    async fn audit_admin(&self, actor: String, action: &str, target: String, detail: serde_json::Value) -> Result<(), ServiceError> {
+    async fn audit_admin(
+        &self,
+        actor: String,
+        action: &str,
+        target: String,
+        detail: serde_json::Value,
+    ) -> Result<(), ServiceError> {
         self.store
-            .audit(NewAuditEntry { actor, action: action.into(), target, ip: None, detail })
+            .audit(NewAuditEntry {
+                actor,
+                action: action.into(),
+                target,
+                ip: None,
+                detail,
+            })
             .await?;
         Ok(())
     }
 
     /// Creates an agent. `by` is `None` for the operator's CLI, which needs no principal.
-    pub async fn create_agent(&self, by: Option<&Principal>, a: CreateAgent) -> Result<AgentRow, ServiceError> {
+    pub async fn create_agent(
+        &self,
+        by: Option<&Principal>,
+        a: CreateAgent,
+    ) -> Result<AgentRow, ServiceError> {
         if let Some(p) = by {
             p.require_admin()?;
         }
@@ -40,7 +56,9 @@ impl Services {
             return Err(FieldError::new("display_name", "invalid_name", "1-100 characters").into());
         }
         if self.store.agent_by_email(&email).await?.is_some() {
-            return Err(ServiceError::Conflict(format!("an agent with e-mail {email} exists")));
+            return Err(ServiceError::Conflict(format!(
+                "an agent with e-mail {email} exists"
+            )));
         }
         let row = self
             .store
@@ -53,17 +71,32 @@ impl Services {
             })
             .await
             .map_err(|e| match e {
-                xdesk_store::StoreError::NotFound("group") => FieldError::new("group_ids", "unknown_group", "no such group").into(),
+                xdesk_store::StoreError::NotFound("group") => {
+                    FieldError::new("group_ids", "unknown_group", "no such group").into()
+                }
                 other => ServiceError::from(other),
             })?;
-        let actor = by.map(|p| p.actor().to_string()).unwrap_or_else(|| "cli".into());
-        self.audit_admin(actor, "agent.create", format!("agent:{}", row.id), json!({"role": row.role})).await?;
+        let actor = by
+            .map(|p| p.actor().to_string())
+            .unwrap_or_else(|| "cli".into());
+        self.audit_admin(
+            actor,
+            "agent.create",
+            format!("agent:{}", row.id),
+            json!({"role": row.role}),
+        )
+        .await?;
         Ok(row)
     }
 
-    pub async fn list_agents(&self, p: &Principal) -> Result<Vec<(AgentRow, Vec<i64>)>, ServiceError> {
+    pub async fn list_agents(
+        &self,
+        p: &Principal,
+    ) -> Result<Vec<(AgentRow, Vec<i64>)>, ServiceError> {
         if matches!(p, Principal::ApiKey { .. }) {
-            return Err(ServiceError::Forbidden("agents are listed to agents only".into()));
+            return Err(ServiceError::Forbidden(
+                "agents are listed to agents only".into(),
+            ));
         }
         let mut out = Vec::new();
         for a in self.store.list_agents().await? {
@@ -73,14 +106,34 @@ impl Services {
         Ok(out)
     }
 
-    pub async fn set_agent_active(&self, p: &Principal, id: i64, active: bool) -> Result<(), ServiceError> {
+    pub async fn set_agent_active(
+        &self,
+        p: &Principal,
+        id: i64,
+        active: bool,
+    ) -> Result<(), ServiceError> {
         p.require_admin()?;
         self.store.set_agent_active(id, active).await?;
-        let action = if active { "agent.activate" } else { "agent.deactivate" };
-        self.audit_admin(p.actor().to_string(), action, format!("agent:{id}"), json!({})).await
+        let action = if active {
+            "agent.activate"
+        } else {
+            "agent.deactivate"
+        };
+        self.audit_admin(
+            p.actor().to_string(),
+            action,
+            format!("agent:{id}"),
+            json!({}),
+        )
+        .await
     }
 
-    pub async fn create_group(&self, by: Option<&Principal>, name: &str, description: &str) -> Result<GroupRow, ServiceError> {
+    pub async fn create_group(
+        &self,
+        by: Option<&Principal>,
+        name: &str,
+        description: &str,
+    ) -> Result<GroupRow, ServiceError> {
         if let Some(p) = by {
             p.require_admin()?;
         }
@@ -89,11 +142,16 @@ impl Services {
             return Err(FieldError::new("name", "invalid_name", "1-100 characters").into());
         }
         if self.store.group_by_name(name).await?.is_some() {
-            return Err(ServiceError::Conflict(format!("a group named {name} exists")));
+            return Err(ServiceError::Conflict(format!(
+                "a group named {name} exists"
+            )));
         }
         let g = self.store.create_group(name, description).await?;
-        let actor = by.map(|p| p.actor().to_string()).unwrap_or_else(|| "cli".into());
-        self.audit_admin(actor, "group.create", format!("group:{}", g.id), json!({})).await?;
+        let actor = by
+            .map(|p| p.actor().to_string())
+            .unwrap_or_else(|| "cli".into());
+        self.audit_admin(actor, "group.create", format!("group:{}", g.id), json!({}))
+            .await?;
         Ok(g)
     }
 
@@ -104,10 +162,21 @@ impl Services {
         Ok(self.store.list_groups().await?)
     }
 
-    pub async fn admin_create_api_key(&self, p: &Principal, name: &str, scopes: &[String]) -> Result<(ApiKeyRow, String), ServiceError> {
+    pub async fn admin_create_api_key(
+        &self,
+        p: &Principal,
+        name: &str,
+        scopes: &[String],
+    ) -> Result<(ApiKeyRow, String), ServiceError> {
         p.require_admin()?;
         let (row, key) = self.create_api_key(name, scopes).await?;
-        self.audit_admin(p.actor().to_string(), "api_key.create", format!("api_key:{}", row.id), json!({"name": row.name})).await?;
+        self.audit_admin(
+            p.actor().to_string(),
+            "api_key.create",
+            format!("api_key:{}", row.id),
+            json!({"name": row.name}),
+        )
+        .await?;
         Ok((row, key))
     }
 
@@ -119,17 +188,36 @@ impl Services {
     pub async fn revoke_api_key(&self, p: &Principal, id: i64) -> Result<(), ServiceError> {
         p.require_admin()?;
         self.store.revoke_api_key(id).await?;
-        self.audit_admin(p.actor().to_string(), "api_key.revoke", format!("api_key:{id}"), json!({})).await
+        self.audit_admin(
+            p.actor().to_string(),
+            "api_key.revoke",
+            format!("api_key:{id}"),
+            json!({}),
+        )
+        .await
     }
 
-    pub async fn list_audit(&self, p: &Principal, f: &AuditFilter) -> Result<Vec<AuditRow>, ServiceError> {
+    pub async fn list_audit(
+        &self,
+        p: &Principal,
+        f: &AuditFilter,
+    ) -> Result<Vec<AuditRow>, ServiceError> {
         p.require_admin()?;
         Ok(self.store.list_audit(f).await?)
     }
 
-    pub async fn get_customer(&self, p: &Principal, id: i64, ip: Option<&str>) -> Result<(CustomerRow, Vec<IdentityRow>), ServiceError> {
+    pub async fn get_customer(
+        &self,
+        p: &Principal,
+        id: i64,
+        ip: Option<&str>,
+    ) -> Result<(CustomerRow, Vec<IdentityRow>), ServiceError> {
         p.require_scope("customers:read")?;
-        let c = self.store.customer(id).await?.ok_or(ServiceError::NotFound("customer"))?;
+        let c = self
+            .store
+            .customer(id)
+            .await?
+            .ok_or(ServiceError::NotFound("customer"))?;
         let ids = self.store.customer_identities(id).await?;
         self.store
             .audit(NewAuditEntry {
@@ -143,12 +231,26 @@ impl Services {
         Ok((c, ids))
     }
 
-    pub async fn list_customers(&self, p: &Principal, q: Option<&str>, before: Option<i64>, limit: u64) -> Result<Vec<CustomerRow>, ServiceError> {
+    pub async fn list_customers(
+        &self,
+        p: &Principal,
+        q: Option<&str>,
+        before: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<CustomerRow>, ServiceError> {
         p.require_scope("customers:read")?;
-        if let Principal::Agent { role: Role::Agent, .. } = p {
-            return Err(ServiceError::Forbidden("browsing customers needs the supervisor role".into()));
+        if let Principal::Agent {
+            role: Role::Agent, ..
+        } = p
+        {
+            return Err(ServiceError::Forbidden(
+                "browsing customers needs the supervisor role".into(),
+            ));
         }
-        Ok(self.store.list_customers(q, before, limit.clamp(1, 200)).await?)
+        Ok(self
+            .store
+            .list_customers(q, before, limit.clamp(1, 200))
+            .await?)
     }
 
     /// Creates (or finds) a customer by identities, e.g. from the exchange's backend.
@@ -165,9 +267,17 @@ impl Services {
             .map(|(k, v)| xdesk_domain::identity::Identity::parse(k, v))
             .collect::<Result<Vec<_>, _>>()?;
         if ids.is_empty() {
-            return Err(FieldError::new("identities", "customer_required", "at least one identity").into());
+            return Err(FieldError::new(
+                "identities",
+                "customer_required",
+                "at least one identity",
+            )
+            .into());
         }
         let language = xdesk_domain::ticket::parse_language(language)?;
-        Ok(self.store.upsert_customer(&ids, name.trim(), &language).await?)
+        Ok(self
+            .store
+            .upsert_customer(&ids, name.trim(), &language)
+            .await?)
     }
 }

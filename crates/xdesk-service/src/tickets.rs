@@ -115,7 +115,8 @@ fn merge(base: RawCryptoFields, over: RawCryptoFields) -> RawCryptoFields {
 }
 
 fn sanitize_html(html: Option<String>) -> Option<String> {
-    html.map(|h| ammonia::clean(&h)).filter(|h| !h.trim().is_empty())
+    html.map(|h| ammonia::clean(&h))
+        .filter(|h| !h.trim().is_empty())
 }
 
 fn author_of(p: &Principal) -> (String, Option<i64>) {
@@ -126,7 +127,10 @@ fn author_of(p: &Principal) -> (String, Option<i64>) {
 }
 
 impl Services {
-    async fn store_uploads(&self, uploads: Vec<Upload>) -> Result<Vec<NewAttachment>, ServiceError> {
+    async fn store_uploads(
+        &self,
+        uploads: Vec<Upload>,
+    ) -> Result<Vec<NewAttachment>, ServiceError> {
         let l = &self.limits;
         if uploads.len() > l.max_attachments_per_message {
             return Err(ServiceError::TooLarge(format!(
@@ -144,10 +148,24 @@ impl Services {
             }
             let filename = u.filename.trim();
             if filename.is_empty() || filename.len() > 255 || filename.contains(['/', '\\', '\0']) {
-                return Err(FieldError::new("attachments", "invalid_filename", format!("bad file name `{}`", u.filename)).into());
+                return Err(FieldError::new(
+                    "attachments",
+                    "invalid_filename",
+                    format!("bad file name `{}`", u.filename),
+                )
+                .into());
             }
-            let content_type = if u.content_type.is_empty() { "application/octet-stream".to_owned() } else { u.content_type };
-            let stored = self.store.files().put(&u.bytes).await.map_err(xdesk_store::StoreError::from)?;
+            let content_type = if u.content_type.is_empty() {
+                "application/octet-stream".to_owned()
+            } else {
+                u.content_type
+            };
+            let stored = self
+                .store
+                .files()
+                .put(&u.bytes)
+                .await
+                .map_err(xdesk_store::StoreError::from)?;
             out.push(NewAttachment {
                 sha256: stored.sha256,
                 filename: filename.to_owned(),
@@ -160,36 +178,58 @@ impl Services {
 
     fn check_body(&self, body: &str, has_attachments: bool) -> Result<String, ServiceError> {
         if body.trim().is_empty() && !has_attachments {
-            return Err(FieldError::new("body", "invalid_body", "a message needs text or an attachment").into());
+            return Err(FieldError::new(
+                "body",
+                "invalid_body",
+                "a message needs text or an attachment",
+            )
+            .into());
         }
         if body.chars().count() > self.limits.max_body_chars {
-            return Err(ServiceError::TooLarge(format!("the message is longer than {} characters", self.limits.max_body_chars)));
+            return Err(ServiceError::TooLarge(format!(
+                "the message is longer than {} characters",
+                self.limits.max_body_chars
+            )));
         }
         Ok(body.to_owned())
     }
 
-    async fn check_assignment(&self, group_id: Option<i64>, assignee_id: Option<i64>) -> Result<(), ServiceError> {
+    async fn check_assignment(
+        &self,
+        group_id: Option<i64>,
+        assignee_id: Option<i64>,
+    ) -> Result<(), ServiceError> {
         if let Some(g) = group_id {
-            self.store.group(g).await?.ok_or_else(|| FieldError::new("group_id", "unknown_group", format!("no group {g}")))?;
+            self.store.group(g).await?.ok_or_else(|| {
+                FieldError::new("group_id", "unknown_group", format!("no group {g}"))
+            })?;
         }
         if let Some(a) = assignee_id {
             self.store
                 .agent(a)
                 .await?
                 .filter(|a| a.active)
-                .ok_or_else(|| FieldError::new("assignee_id", "unknown_agent", format!("no active agent {a}")))?;
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "assignee_id",
+                        "unknown_agent",
+                        format!("no active agent {a}"),
+                    )
+                })?;
         }
         Ok(())
     }
 
     async fn resolve_customer(&self, c: &CustomerRef, language: &str) -> Result<i64, ServiceError> {
         if let Some(id) = c.id {
-            return self
-                .store
-                .customer(id)
-                .await?
-                .map(|c| c.id)
-                .ok_or_else(|| FieldError::new("customer.id", "unknown_customer", format!("no customer {id}")).into());
+            return self.store.customer(id).await?.map(|c| c.id).ok_or_else(|| {
+                FieldError::new(
+                    "customer.id",
+                    "unknown_customer",
+                    format!("no customer {id}"),
+                )
+                .into()
+            });
         }
         let mut ids = Vec::new();
         let pairs = [
@@ -200,7 +240,10 @@ impl Services {
         ];
         for (kind, v) in pairs {
             if let Some(v) = v {
-                ids.push(Identity::parse(kind, v).map_err(|e| { let f = format!("customer.{}", e.field); e.for_field(f) })?);
+                ids.push(Identity::parse(kind, v).map_err(|e| {
+                    let f = format!("customer.{}", e.field);
+                    e.for_field(f)
+                })?);
             }
         }
         if ids.is_empty() {
@@ -212,10 +255,21 @@ impl Services {
             .into());
         }
         let name = c.name.clone().unwrap_or_else(|| ids[0].value());
-        Ok(self.store.upsert_customer(&ids, name.trim(), language).await?.id)
+        Ok(self
+            .store
+            .upsert_customer(&ids, name.trim(), language)
+            .await?
+            .id)
     }
 
-    async fn audit_action(&self, p: &Principal, action: &str, target: String, ip: Option<&str>, detail: serde_json::Value) -> Result<(), ServiceError> {
+    async fn audit_action(
+        &self,
+        p: &Principal,
+        action: &str,
+        target: String,
+        ip: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<(), ServiceError> {
         self.store
             .audit(NewAuditEntry {
                 actor: p.actor().to_string(),
@@ -230,17 +284,42 @@ impl Services {
 
     /// Creates a ticket with its first message and attachments in one transaction. Every input
     /// is validated before anything is written; attachment bytes go to disk first.
-    pub async fn create_ticket(&self, p: &Principal, input: CreateTicket, ip: Option<&str>) -> Result<TicketRow, ServiceError> {
+    pub async fn create_ticket(
+        &self,
+        p: &Principal,
+        input: CreateTicket,
+        ip: Option<&str>,
+    ) -> Result<TicketRow, ServiceError> {
         p.require_scope("tickets:write")?;
         let subject = Subject::parse(&input.subject)?;
-        let priority = input.priority.as_deref().map(Priority::from_str).transpose()?.unwrap_or(Priority::Normal);
-        let default_channel = if matches!(p, Principal::ApiKey { .. }) { Channel::Api } else { Channel::Web };
-        let channel = input.channel.as_deref().map(Channel::from_str).transpose()?.unwrap_or(default_channel);
-        let language = input.language.as_deref().map(parse_language).transpose()?.unwrap_or_else(|| "en".into());
+        let priority = input
+            .priority
+            .as_deref()
+            .map(Priority::from_str)
+            .transpose()?
+            .unwrap_or(Priority::Normal);
+        let default_channel = if matches!(p, Principal::ApiKey { .. }) {
+            Channel::Api
+        } else {
+            Channel::Web
+        };
+        let channel = input
+            .channel
+            .as_deref()
+            .map(Channel::from_str)
+            .transpose()?
+            .unwrap_or(default_channel);
+        let language = input
+            .language
+            .as_deref()
+            .map(parse_language)
+            .transpose()?
+            .unwrap_or_else(|| "en".into());
         let tags = parse_tags(&input.tags)?;
         let crypto = input.crypto.validate()?.to_raw();
         let body = self.check_body(&input.body, !input.attachments.is_empty())?;
-        self.check_assignment(input.group_id, input.assignee_id).await?;
+        self.check_assignment(input.group_id, input.assignee_id)
+            .await?;
         let customer_id = self.resolve_customer(&input.customer, &language).await?;
         let attachments = self.store_uploads(input.attachments).await?;
         let (author_kind, author_id) = match p {
@@ -251,7 +330,13 @@ impl Services {
             .store
             .create_ticket(NewTicket {
                 subject: subject.as_str().to_owned(),
-                state: if input.assignee_id.is_some() { TicketState::Open } else { TicketState::New }.as_str().to_owned(),
+                state: if input.assignee_id.is_some() {
+                    TicketState::Open
+                } else {
+                    TicketState::New
+                }
+                .as_str()
+                .to_owned(),
                 priority: priority.as_str().to_owned(),
                 channel: channel.as_str().to_owned(),
                 language,
@@ -275,42 +360,87 @@ impl Services {
             })
             .await?;
         if matches!(p, Principal::Agent { .. }) {
-            self.audit_action(p, "ticket.create", format!("ticket:{}", row.id), ip, json!({})).await?;
+            self.audit_action(
+                p,
+                "ticket.create",
+                format!("ticket:{}", row.id),
+                ip,
+                json!({}),
+            )
+            .await?;
         }
         Ok(row)
     }
 
     async fn visible_ticket(&self, p: &Principal, id: i64) -> Result<TicketRow, ServiceError> {
-        let t = self.store.ticket(id).await?.ok_or(ServiceError::NotFound("ticket"))?;
+        let t = self
+            .store
+            .ticket(id)
+            .await?
+            .ok_or(ServiceError::NotFound("ticket"))?;
         let visible = match self.visibility(p).await? {
             Visibility::All => true,
-            Visibility::Restricted { group_ids, agent_ids } => {
-                t.group_id.is_some_and(|g| group_ids.contains(&g)) || t.assignee_id.is_some_and(|a| agent_ids.contains(&a))
+            Visibility::Restricted {
+                group_ids,
+                agent_ids,
+            } => {
+                t.group_id.is_some_and(|g| group_ids.contains(&g))
+                    || t.assignee_id.is_some_and(|a| agent_ids.contains(&a))
             }
         };
         // Not revealing that a ticket exists is safer than a 403.
-        if visible { Ok(t) } else { Err(ServiceError::NotFound("ticket")) }
+        if visible {
+            Ok(t)
+        } else {
+            Err(ServiceError::NotFound("ticket"))
+        }
     }
 
-    pub async fn get_ticket(&self, p: &Principal, id: i64, ip: Option<&str>) -> Result<TicketDetail, ServiceError> {
+    pub async fn get_ticket(
+        &self,
+        p: &Principal,
+        id: i64,
+        ip: Option<&str>,
+    ) -> Result<TicketDetail, ServiceError> {
         p.require_scope("tickets:read")?;
         let ticket = self.visible_ticket(p, id).await?;
         let include_internal = matches!(p, Principal::Agent { .. });
         let messages = self.store.messages(id, include_internal).await?;
         let mut attachments = self.store.ticket_attachments(id).await?;
         attachments.retain(|a| messages.iter().any(|m| m.id == a.message_id));
-        self.audit_action(p, "ticket.view", format!("ticket:{id}"), ip, json!({"customer_id": ticket.customer_id})).await?;
-        Ok(TicketDetail { ticket, messages, attachments })
+        self.audit_action(
+            p,
+            "ticket.view",
+            format!("ticket:{id}"),
+            ip,
+            json!({"customer_id": ticket.customer_id}),
+        )
+        .await?;
+        Ok(TicketDetail {
+            ticket,
+            messages,
+            attachments,
+        })
     }
 
-    pub async fn list_tickets(&self, p: &Principal, mut filter: TicketFilter) -> Result<Vec<TicketRow>, ServiceError> {
+    pub async fn list_tickets(
+        &self,
+        p: &Principal,
+        mut filter: TicketFilter,
+    ) -> Result<Vec<TicketRow>, ServiceError> {
         p.require_scope("tickets:read")?;
         filter.visibility = self.visibility(p).await?;
         Ok(self.store.list_tickets(&filter).await?)
     }
 
     /// Applies field changes with optimistic concurrency: `version` must be the one read.
-    pub async fn update_ticket(&self, p: &Principal, id: i64, u: UpdateTicket, ip: Option<&str>) -> Result<TicketRow, ServiceError> {
+    pub async fn update_ticket(
+        &self,
+        p: &Principal,
+        id: i64,
+        u: UpdateTicket,
+        ip: Option<&str>,
+    ) -> Result<TicketRow, ServiceError> {
         p.require_scope("tickets:write")?;
         let t = self.visible_ticket(p, id).await?;
         if t.version != u.version {
@@ -365,7 +495,10 @@ impl Services {
             }
         }
         if let Some(tags) = &u.tags {
-            let tags: Vec<String> = parse_tags(tags)?.iter().map(|t| t.as_str().to_owned()).collect();
+            let tags: Vec<String> = parse_tags(tags)?
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect();
             let old: Vec<String> = serde_json::from_str(&t.tags).unwrap_or_default();
             if note("tags", json!(old), json!(tags)) {
                 patch.tags = Some(tags);
@@ -375,7 +508,10 @@ impl Services {
             let old = raw_of(&t);
             let merged = merge(old.clone(), c).validate()?.to_raw();
             if merged != old {
-                let (o, n) = (serde_json::to_value(&old).unwrap_or_default(), serde_json::to_value(&merged).unwrap_or_default());
+                let (o, n) = (
+                    serde_json::to_value(&old).unwrap_or_default(),
+                    serde_json::to_value(&merged).unwrap_or_default(),
+                );
                 for (k, nv) in n.as_object().into_iter().flatten() {
                     let ov = o.get(k).cloned().unwrap_or_default();
                     note(k, ov, nv.clone());
@@ -393,22 +529,39 @@ impl Services {
                 expected_version: u.version,
                 actor: p.actor(),
                 patch,
-                events: vec![EventKind::Updated { changes: changes.clone() }],
+                events: vec![EventKind::Updated {
+                    changes: changes.clone(),
+                }],
                 message: None,
             })
             .await?;
-        self.audit_action(p, "ticket.update", format!("ticket:{id}"), ip, json!({"fields": changes.keys().collect::<Vec<_>>()})).await?;
+        self.audit_action(
+            p,
+            "ticket.update",
+            format!("ticket:{id}"),
+            ip,
+            json!({"fields": changes.keys().collect::<Vec<_>>()}),
+        )
+        .await?;
         Ok(row)
     }
 
     /// Adds a reply or internal note. Retries internally when another writer moved the ticket's
     /// version in between, since a message does not depend on the fields it would overwrite.
-    pub async fn add_message(&self, p: &Principal, id: i64, m: AddMessage, ip: Option<&str>) -> Result<TicketRow, ServiceError> {
+    pub async fn add_message(
+        &self,
+        p: &Principal,
+        id: i64,
+        m: AddMessage,
+        ip: Option<&str>,
+    ) -> Result<TicketRow, ServiceError> {
         p.require_scope("tickets:write")?;
         let body = self.check_body(&m.body, !m.attachments.is_empty())?;
         let t = self.visible_ticket(p, id).await?;
         if t.state == TicketState::Closed.as_str() {
-            return Err(ServiceError::Conflict("the ticket is closed; open a follow-up ticket".into()));
+            return Err(ServiceError::Conflict(
+                "the ticket is closed; open a follow-up ticket".into(),
+            ));
         }
         let attachments = self.store_uploads(m.attachments).await?;
         let (author_kind, author_id) = author_of(p);
@@ -427,21 +580,40 @@ impl Services {
         for _ in 0..5 {
             let mut patch = TicketPatch::default();
             let mut events = Vec::new();
-            if !m.internal && state == TicketState::New.as_str() && matches!(p, Principal::Agent { .. }) {
+            if !m.internal
+                && state == TicketState::New.as_str()
+                && matches!(p, Principal::Agent { .. })
+            {
                 patch.state = Some(TicketState::Open.as_str().to_owned());
                 let mut changes = BTreeMap::new();
                 changes.insert("state".to_owned(), [json!(state), json!("open")]);
                 events.push(EventKind::Updated { changes });
             }
-            let cs = ChangeSet { ticket_id: id, expected_version: version, actor: p.actor(), patch, events, message: Some(message.clone()) };
+            let cs = ChangeSet {
+                ticket_id: id,
+                expected_version: version,
+                actor: p.actor(),
+                patch,
+                events,
+                message: Some(message.clone()),
+            };
             match self.store.apply_change(cs).await {
                 Ok(row) => {
-                    let action = if m.internal { "ticket.note" } else { "ticket.reply" };
-                    self.audit_action(p, action, format!("ticket:{id}"), ip, json!({})).await?;
+                    let action = if m.internal {
+                        "ticket.note"
+                    } else {
+                        "ticket.reply"
+                    };
+                    self.audit_action(p, action, format!("ticket:{id}"), ip, json!({}))
+                        .await?;
                     return Ok(row);
                 }
                 Err(xdesk_store::StoreError::StaleVersion(_)) => {
-                    let fresh = self.store.ticket(id).await?.ok_or(ServiceError::NotFound("ticket"))?;
+                    let fresh = self
+                        .store
+                        .ticket(id)
+                        .await?
+                        .ok_or(ServiceError::NotFound("ticket"))?;
                     version = fresh.version;
                     state = fresh.state;
                 }
@@ -452,7 +624,11 @@ impl Services {
     }
 
     /// The ticket's events and whether their hash chain is intact.
-    pub async fn history(&self, p: &Principal, id: i64) -> Result<(Vec<EventRecord>, ChainVerification), ServiceError> {
+    pub async fn history(
+        &self,
+        p: &Principal,
+        id: i64,
+    ) -> Result<(Vec<EventRecord>, ChainVerification), ServiceError> {
         p.require_scope("tickets:read")?;
         let t = self.visible_ticket(p, id).await?;
         let events = self.store.events(id).await?;
@@ -462,23 +638,53 @@ impl Services {
 
     /// Verifies a chain without a principal: for the operator's CLI.
     pub async fn verify_history(&self, id: i64) -> Result<ChainVerification, ServiceError> {
-        let t = self.store.ticket(id).await?.ok_or(ServiceError::NotFound("ticket"))?;
+        let t = self
+            .store
+            .ticket(id)
+            .await?
+            .ok_or(ServiceError::NotFound("ticket"))?;
         let events = self.store.events(id).await?;
-        Ok(verify_chain(&events, Some(&t.head_hash), Some(t.event_count)))
+        Ok(verify_chain(
+            &events,
+            Some(&t.head_hash),
+            Some(t.event_count),
+        ))
     }
 
-    pub async fn attachment(&self, p: &Principal, id: i64, ip: Option<&str>) -> Result<(AttachmentRow, Vec<u8>), ServiceError> {
+    pub async fn attachment(
+        &self,
+        p: &Principal,
+        id: i64,
+        ip: Option<&str>,
+    ) -> Result<(AttachmentRow, Vec<u8>), ServiceError> {
         p.require_scope("tickets:read")?;
-        let a = self.store.attachment(id).await?.ok_or(ServiceError::NotFound("attachment"))?;
-        self.visible_ticket(p, a.ticket_id).await.map_err(|_| ServiceError::NotFound("attachment"))?;
+        let a = self
+            .store
+            .attachment(id)
+            .await?
+            .ok_or(ServiceError::NotFound("attachment"))?;
+        self.visible_ticket(p, a.ticket_id)
+            .await
+            .map_err(|_| ServiceError::NotFound("attachment"))?;
         let bytes = self
             .store
             .files()
             .get(&a.sha256)
             .await
             .map_err(xdesk_store::StoreError::from)?
-            .ok_or_else(|| ServiceError::Store(xdesk_store::StoreError::Corrupt(format!("attachment {id} has no file"))))?;
-        self.audit_action(p, "attachment.download", format!("attachment:{id}"), ip, json!({"ticket_id": a.ticket_id})).await?;
+            .ok_or_else(|| {
+                ServiceError::Store(xdesk_store::StoreError::Corrupt(format!(
+                    "attachment {id} has no file"
+                )))
+            })?;
+        self.audit_action(
+            p,
+            "attachment.download",
+            format!("attachment:{id}"),
+            ip,
+            json!({"ticket_id": a.ticket_id}),
+        )
+        .await?;
         Ok((a, bytes))
     }
 }

@@ -23,7 +23,11 @@ pub struct NewAgent {
 }
 
 impl Store {
-    pub async fn create_group(&self, name: &str, description: &str) -> Result<GroupRow, StoreError> {
+    pub async fn create_group(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<GroupRow, StoreError> {
         let row = group::ActiveModel {
             name: Set(name.to_owned()),
             description: Set(description.to_owned()),
@@ -36,7 +40,10 @@ impl Store {
     }
 
     pub async fn list_groups(&self) -> Result<Vec<GroupRow>, StoreError> {
-        Ok(group::Entity::find().order_by_asc(group::Column::Id).all(&self.db).await?)
+        Ok(group::Entity::find()
+            .order_by_asc(group::Column::Id)
+            .all(&self.db)
+            .await?)
     }
 
     pub async fn group(&self, id: i64) -> Result<Option<GroupRow>, StoreError> {
@@ -92,7 +99,10 @@ impl Store {
     }
 
     pub async fn list_agents(&self) -> Result<Vec<AgentRow>, StoreError> {
-        Ok(agent::Entity::find().order_by_asc(agent::Column::Id).all(&self.db).await?)
+        Ok(agent::Entity::find()
+            .order_by_asc(agent::Column::Id)
+            .all(&self.db)
+            .await?)
     }
 
     pub async fn agent_group_ids(&self, agent_id: i64) -> Result<Vec<i64>, StoreError> {
@@ -120,7 +130,12 @@ impl Store {
         Ok(ids)
     }
 
-    pub async fn set_agent_totp(&self, id: i64, secret: Option<String>, enabled: bool) -> Result<(), StoreError> {
+    pub async fn set_agent_totp(
+        &self,
+        id: i64,
+        secret: Option<String>,
+        enabled: bool,
+    ) -> Result<(), StoreError> {
         let res = agent::Entity::update_many()
             .col_expr(agent::Column::TotpSecret, Expr::value(secret))
             .col_expr(agent::Column::TotpEnabled, Expr::value(enabled))
@@ -170,7 +185,10 @@ impl Store {
 
     /// The active agent behind an unexpired session token hash.
     pub async fn session_agent(&self, token_hash: &str) -> Result<Option<AgentRow>, StoreError> {
-        let Some(s) = session::Entity::find_by_id(token_hash.to_owned()).one(&self.db).await? else {
+        let Some(s) = session::Entity::find_by_id(token_hash.to_owned())
+            .one(&self.db)
+            .await?
+        else {
             return Ok(None);
         };
         if s.expires_at <= Utc::now() {
@@ -181,7 +199,9 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        session::Entity::delete_by_id(token_hash.to_owned()).exec(&self.db).await?;
+        session::Entity::delete_by_id(token_hash.to_owned())
+            .exec(&self.db)
+            .await?;
         Ok(())
     }
 
@@ -213,7 +233,10 @@ impl Store {
     }
 
     pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
-        Ok(api_key::Entity::find().order_by_asc(api_key::Column::Id).all(&self.db).await?)
+        Ok(api_key::Entity::find()
+            .order_by_asc(api_key::Column::Id)
+            .all(&self.db)
+            .await?)
     }
 
     pub async fn revoke_api_key(&self, id: i64) -> Result<(), StoreError> {

@@ -20,7 +20,9 @@ pub struct StoredFile {
 }
 
 fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl AttachmentStore {
@@ -77,7 +79,9 @@ impl AttachmentStore {
 
     /// Every stored file last modified more than `age` ago, with its digest.
     pub async fn list_older_than(&self, age: Duration) -> std::io::Result<Vec<(String, PathBuf)>> {
-        let cutoff = SystemTime::now().checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH);
+        let cutoff = SystemTime::now()
+            .checked_sub(age)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         let mut out = Vec::new();
         let mut stack = vec![self.root.clone()];
         while let Some(dir) = stack.pop() {
@@ -118,11 +122,16 @@ mod tests {
     #[tokio::test]
     async fn put_is_idempotent_and_readable() {
         let dir = tempfile::tempdir().unwrap();
-        let s = AttachmentStore::open(dir.path().to_path_buf()).await.unwrap();
+        let s = AttachmentStore::open(dir.path().to_path_buf())
+            .await
+            .unwrap();
         let a = s.put("截图 🚀".as_bytes()).await.unwrap();
         let b = s.put("截图 🚀".as_bytes()).await.unwrap();
         assert_eq!(a, b);
-        assert_eq!(s.get(&a.sha256).await.unwrap().unwrap(), "截图 🚀".as_bytes());
+        assert_eq!(
+            s.get(&a.sha256).await.unwrap().unwrap(),
+            "截图 🚀".as_bytes()
+        );
         assert!(s.get("../../etc/passwd").await.unwrap().is_none());
         assert_eq!(s.list_older_than(Duration::ZERO).await.unwrap().len(), 1);
     }

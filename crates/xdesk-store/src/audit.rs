@@ -2,7 +2,9 @@
 
 use crate::entities::audit_entry;
 use crate::{Store, StoreError, now};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 
 pub type AuditRow = audit_entry::Model;
 

@@ -3,8 +3,8 @@
 use crate::entities::{customer, customer_identity};
 use crate::{Store, StoreError, now};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
 };
 use xdesk_domain::identity::Identity;
 
@@ -33,13 +33,19 @@ impl Store {
         let known = if identities.is_empty() {
             Vec::new()
         } else {
-            customer_identity::Entity::find().filter(cond).all(&tx).await?
+            customer_identity::Entity::find()
+                .filter(cond)
+                .all(&tx)
+                .await?
         };
         let customer = match known.first() {
             Some(k) => customer::Entity::find_by_id(k.customer_id)
                 .one(&tx)
                 .await?
-                .ok_or(StoreError::Corrupt(format!("identity {} has no customer", k.id)))?,
+                .ok_or(StoreError::Corrupt(format!(
+                    "identity {} has no customer",
+                    k.id
+                )))?,
             None => {
                 customer::ActiveModel {
                     display_name: Set(display_name.to_owned()),
@@ -52,7 +58,9 @@ impl Store {
             }
         };
         for i in identities {
-            let present = known.iter().any(|k| k.kind == i.kind() && k.value == i.value());
+            let present = known
+                .iter()
+                .any(|k| k.kind == i.kind() && k.value == i.value());
             if !present {
                 customer_identity::ActiveModel {
                     customer_id: Set(customer.id),
@@ -72,7 +80,10 @@ impl Store {
         Ok(customer::Entity::find_by_id(id).one(&self.db).await?)
     }
 
-    pub async fn customer_identities(&self, customer_id: i64) -> Result<Vec<IdentityRow>, StoreError> {
+    pub async fn customer_identities(
+        &self,
+        customer_id: i64,
+    ) -> Result<Vec<IdentityRow>, StoreError> {
         Ok(customer_identity::Entity::find()
             .filter(customer_identity::Column::CustomerId.eq(customer_id))
             .order_by_asc(customer_identity::Column::Id)
@@ -107,6 +118,9 @@ impl Store {
                     .add(customer::Column::Id.is_in(ids)),
             );
         }
-        Ok(q.order_by_desc(customer::Column::Id).limit(limit).all(&self.db).await?)
+        Ok(q.order_by_desc(customer::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
     }
 }

@@ -14,7 +14,7 @@ mod error;
 mod migration;
 mod tickets;
 
-pub use accounts::{ApiKeyRow, AgentRow, GroupRow, NewAgent};
+pub use accounts::{AgentRow, ApiKeyRow, GroupRow, NewAgent};
 pub use attachments::{AttachmentStore, StoredFile};
 pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
 pub use customers::{CustomerRow, IdentityRow};

@@ -20,7 +20,12 @@ fn ts(name: &'static str) -> ColumnDef {
     timestamp_with_time_zone(name)
 }
 
-fn index(table: &'static str, name: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
+fn index(
+    table: &'static str,
+    name: &'static str,
+    cols: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
     let mut i = Index::create();
     i.name(name).table(table);
     for c in cols {
@@ -176,19 +181,69 @@ impl MigrationTrait for M0001Initial {
             m.create_table(t).await?;
         }
         let indexes = [
-            index("customer_identities", "ux_identity_kind_value", &["kind", "value"], true),
-            index("customer_identities", "ix_identity_customer", &["customer_id"], false),
-            index("agent_groups", "ix_agent_groups_group", &["group_id"], false),
+            index(
+                "customer_identities",
+                "ux_identity_kind_value",
+                &["kind", "value"],
+                true,
+            ),
+            index(
+                "customer_identities",
+                "ix_identity_customer",
+                &["customer_id"],
+                false,
+            ),
+            index(
+                "agent_groups",
+                "ix_agent_groups_group",
+                &["group_id"],
+                false,
+            ),
             index("tickets", "ix_tickets_state", &["state", "id"], false),
             index("tickets", "ix_tickets_group", &["group_id", "id"], false),
-            index("tickets", "ix_tickets_assignee", &["assignee_id", "id"], false),
-            index("tickets", "ix_tickets_customer", &["customer_id", "id"], false),
-            index("tickets", "ix_tickets_updated", &["updated_at", "id"], false),
-            index("ticket_tags", "ix_ticket_tags_tag", &["tag", "ticket_id"], false),
-            index("messages", "ix_messages_ticket", &["ticket_id", "id"], false),
-            index("attachments", "ix_attachments_ticket", &["ticket_id"], false),
+            index(
+                "tickets",
+                "ix_tickets_assignee",
+                &["assignee_id", "id"],
+                false,
+            ),
+            index(
+                "tickets",
+                "ix_tickets_customer",
+                &["customer_id", "id"],
+                false,
+            ),
+            index(
+                "tickets",
+                "ix_tickets_updated",
+                &["updated_at", "id"],
+                false,
+            ),
+            index(
+                "ticket_tags",
+                "ix_ticket_tags_tag",
+                &["tag", "ticket_id"],
+                false,
+            ),
+            index(
+                "messages",
+                "ix_messages_ticket",
+                &["ticket_id", "id"],
+                false,
+            ),
+            index(
+                "attachments",
+                "ix_attachments_ticket",
+                &["ticket_id"],
+                false,
+            ),
             index("attachments", "ix_attachments_sha", &["sha256"], false),
-            index("ticket_events", "ux_ticket_events_seq", &["ticket_id", "seq"], true),
+            index(
+                "ticket_events",
+                "ux_ticket_events_seq",
+                &["ticket_id", "seq"],
+                true,
+            ),
             index("audit_log", "ix_audit_created", &["created_at"], false),
             index("sessions", "ix_sessions_agent", &["agent_id"], false),
         ];

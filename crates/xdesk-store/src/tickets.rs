@@ -99,7 +99,10 @@ pub enum Visibility {
     #[default]
     All,
     /// Tickets of these groups, or assigned to one of these agents.
-    Restricted { group_ids: Vec<i64>, agent_ids: Vec<i64> },
+    Restricted {
+        group_ids: Vec<i64>,
+        agent_ids: Vec<i64>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -182,7 +185,11 @@ async fn insert_message(
     Ok(())
 }
 
-async fn replace_tags(tx: &DatabaseTransaction, ticket_id: i64, tags: &[String]) -> Result<(), StoreError> {
+async fn replace_tags(
+    tx: &DatabaseTransaction,
+    ticket_id: i64,
+    tags: &[String],
+) -> Result<(), StoreError> {
     ticket_tag::Entity::delete_many()
         .filter(ticket_tag::Column::TicketId.eq(ticket_id))
         .exec(tx)
@@ -275,7 +282,8 @@ impl Store {
             customer_id: t.customer_id,
         }];
         insert_message(&tx, row.id, &t.first_message, at, &mut events).await?;
-        let (count, head) = append_events(&tx, row.id, 0, GENESIS_HASH, &t.actor, &events, at).await?;
+        let (count, head) =
+            append_events(&tx, row.id, 0, GENESIS_HASH, &t.actor, &events, at).await?;
         let row = set_head(&tx, row.id, count, &head).await?;
         tx.commit().await?;
         Ok(row)
@@ -292,7 +300,10 @@ impl Store {
         let tx = self.db.begin().await?;
         let p = &cs.patch;
         let mut upd = ticket::Entity::update_many()
-            .col_expr(ticket::Column::Version, Expr::col(ticket::Column::Version).add(1))
+            .col_expr(
+                ticket::Column::Version,
+                Expr::col(ticket::Column::Version).add(1),
+            )
             .col_expr(ticket::Column::UpdatedAt, Expr::value(at));
         if let Some(v) = &p.subject {
             upd = upd.col_expr(ticket::Column::Subject, Expr::value(v.clone()));
@@ -320,7 +331,10 @@ impl Store {
                 .col_expr(ticket::Column::Network, Expr::value(c.network.clone()))
                 .col_expr(ticket::Column::Asset, Expr::value(c.asset.clone()))
                 .col_expr(ticket::Column::TxHash, Expr::value(c.tx_hash.clone()))
-                .col_expr(ticket::Column::FromAddress, Expr::value(c.from_address.clone()))
+                .col_expr(
+                    ticket::Column::FromAddress,
+                    Expr::value(c.from_address.clone()),
+                )
                 .col_expr(ticket::Column::ToAddress, Expr::value(c.to_address.clone()))
                 .col_expr(ticket::Column::Amount, Expr::value(c.amount.clone()))
                 .col_expr(ticket::Column::Memo, Expr::value(c.memo.clone()))
@@ -335,7 +349,10 @@ impl Store {
             .exec_with_returning(&tx)
             .await?;
         let Some(row) = locked.into_iter().next() else {
-            let exists = ticket::Entity::find_by_id(cs.ticket_id).one(&tx).await?.is_some();
+            let exists = ticket::Entity::find_by_id(cs.ticket_id)
+                .one(&tx)
+                .await?
+                .is_some();
             return Err(if exists {
                 StoreError::StaleVersion("ticket")
             } else {
@@ -349,8 +366,16 @@ impl Store {
         if let Some(m) = &cs.message {
             insert_message(&tx, row.id, m, at, &mut events).await?;
         }
-        let (count, head) =
-            append_events(&tx, row.id, row.event_count, &row.head_hash, &cs.actor, &events, at).await?;
+        let (count, head) = append_events(
+            &tx,
+            row.id,
+            row.event_count,
+            &row.head_hash,
+            &cs.actor,
+            &events,
+            at,
+        )
+        .await?;
         let row = set_head(&tx, row.id, count, &head).await?;
         tx.commit().await?;
         Ok(row)
@@ -359,7 +384,11 @@ impl Store {
     pub async fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<TicketRow>, StoreError> {
         use ticket::Column as C;
         let mut q = ticket::Entity::find();
-        if let Visibility::Restricted { group_ids, agent_ids } = &f.visibility {
+        if let Visibility::Restricted {
+            group_ids,
+            agent_ids,
+        } = &f.visibility
+        {
             q = q.filter(
                 Condition::any()
                     .add(C::GroupId.is_in(group_ids.clone()))
@@ -428,13 +457,25 @@ impl Store {
             };
         }
         if let Some(col) = key_col {
-            q = if asc { q.order_by_asc(col) } else { q.order_by_desc(col) };
+            q = if asc {
+                q.order_by_asc(col)
+            } else {
+                q.order_by_desc(col)
+            };
         }
-        q = if asc { q.order_by_asc(C::Id) } else { q.order_by_desc(C::Id) };
+        q = if asc {
+            q.order_by_asc(C::Id)
+        } else {
+            q.order_by_desc(C::Id)
+        };
         Ok(q.limit(f.limit.clamp(1, 200)).all(&self.db).await?)
     }
 
-    pub async fn messages(&self, ticket_id: i64, include_internal: bool) -> Result<Vec<MessageRow>, StoreError> {
+    pub async fn messages(
+        &self,
+        ticket_id: i64,
+        include_internal: bool,
+    ) -> Result<Vec<MessageRow>, StoreError> {
         let mut q = message::Entity::find().filter(message::Column::TicketId.eq(ticket_id));
         if !include_internal {
             q = q.filter(message::Column::Internal.eq(false));
@@ -442,7 +483,10 @@ impl Store {
         Ok(q.order_by_asc(message::Column::Id).all(&self.db).await?)
     }
 
-    pub async fn ticket_attachments(&self, ticket_id: i64) -> Result<Vec<AttachmentRow>, StoreError> {
+    pub async fn ticket_attachments(
+        &self,
+        ticket_id: i64,
+    ) -> Result<Vec<AttachmentRow>, StoreError> {
         Ok(attachment::Entity::find()
             .filter(attachment::Column::TicketId.eq(ticket_id))
             .order_by_asc(attachment::Column::Id)
@@ -493,12 +537,19 @@ impl Store {
     }
 }
 
-async fn set_head(tx: &DatabaseTransaction, id: i64, count: i64, head: &str) -> Result<TicketRow, StoreError> {
+async fn set_head(
+    tx: &DatabaseTransaction,
+    id: i64,
+    count: i64,
+    head: &str,
+) -> Result<TicketRow, StoreError> {
     let rows = ticket::Entity::update_many()
         .col_expr(ticket::Column::EventCount, Expr::value(count))
         .col_expr(ticket::Column::HeadHash, Expr::value(head.to_owned()))
         .filter(ticket::Column::Id.eq(id))
         .exec_with_returning(tx)
         .await?;
-    rows.into_iter().next().ok_or(StoreError::NotFound("ticket"))
+    rows.into_iter()
+        .next()
+        .ok_or(StoreError::NotFound("ticket"))
 }

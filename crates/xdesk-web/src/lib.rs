@@ -1,1 +1,159 @@
-//! placeholder
+//! xdesk's HTTP layer: the JSON API under `/api/v1`, its OpenAPI document and Swagger UI,
+//! health and metrics endpoints. Handlers only parse, call a service and shape the answer.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+use xdesk_service::Services;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub metrics: PrometheusHandle,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "xdesk API", description = "Help desk for crypto-asset exchanges. Authenticate with `Authorization: Bearer <session token or API key>`."),
+    paths(
+        api::tickets::create, api::tickets::get, api::tickets::list, api::tickets::update,
+        api::tickets::reply, api::tickets::note, api::tickets::upload, api::tickets::download,
+        api::tickets::history,
+        api::people::login, api::people::logout, api::people::totp_begin, api::people::totp_confirm,
+        api::people::me, api::people::list_agents, api::people::create_agent, api::people::set_agent_active,
+        api::people::list_groups, api::people::create_group,
+        api::people::create_api_key, api::people::list_api_keys, api::people::revoke_api_key,
+        api::people::audit, api::people::upsert_customer, api::people::get_customer, api::people::list_customers,
+    ),
+    tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "admin"))
+)]
+pub struct ApiDoc;
+
+/// The process-wide Prometheus recorder (metrics macros write to a global recorder).
+pub fn metrics_handle() -> PrometheusHandle {
+    static H: OnceLock<PrometheusHandle> = OnceLock::new();
+    H.get_or_init(|| {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        // Another recorder may already be installed (e.g. tests); then ours simply stays empty.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+    .clone()
+}
+
+async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", res.status().as_u16().to_string()),
+    ];
+    metrics::counter!("xdesk_http_requests_total", &labels).increment(1);
+    metrics::histogram!("xdesk_http_request_duration_seconds", &labels)
+        .record(start.elapsed().as_secs_f64());
+    res
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    match s.services.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unavailable: {e}"),
+        )
+            .into_response(),
+    }
+}
+
+async fn prometheus(State(s): State<AppState>) -> String {
+    s.metrics.render()
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn api_not_found() -> error::AppError {
+    error::AppError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        "no such API route",
+    )
+}
+
+/// Largest request body accepted: attachments are capped separately, per file.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+pub fn router(services: Services) -> Router {
+    use api::{people as pp, tickets as t};
+    let state = AppState {
+        services,
+        metrics: metrics_handle(),
+    };
+    let v1 = Router::new()
+        .route("/tickets", post(t::create).get(t::list))
+        .route("/tickets/{id}", get(t::get).patch(t::update))
+        .route("/tickets/{id}/replies", post(t::reply))
+        .route("/tickets/{id}/notes", post(t::note))
+        .route("/tickets/{id}/attachments", post(t::upload))
+        .route("/tickets/{id}/history", get(t::history))
+        .route("/attachments/{id}", get(t::download))
+        .route("/auth/login", post(pp::login))
+        .route("/auth/logout", post(pp::logout))
+        .route("/auth/totp", post(pp::totp_begin))
+        .route("/auth/totp/confirm", post(pp::totp_confirm))
+        .route("/agents", get(pp::list_agents).post(pp::create_agent))
+        .route("/agents/me", get(pp::me))
+        .route("/agents/{id}/active", put(pp::set_agent_active))
+        .route("/groups", get(pp::list_groups).post(pp::create_group))
+        .route("/api-keys", get(pp::list_api_keys).post(pp::create_api_key))
+        .route("/api-keys/{id}", delete(pp::revoke_api_key))
+        .route("/audit", get(pp::audit))
+        .route(
+            "/customers",
+            get(pp::list_customers).post(pp::upsert_customer),
+        )
+        .route("/customers/{id}", get(pp::get_customer))
+        .fallback(api_not_found);
+    Router::new()
+        .nest("/api/v1", v1)
+        .route("/api/openapi.json", get(openapi_json))
+        .merge(SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", ApiDoc::openapi()))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus))
+        .layer(middleware::from_fn(track))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .with_state(state)
+}

@@ -1,1 +1,241 @@
-fn main() {}
+//! `xdesk`: the help desk in one binary.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+use xdesk::{Config, demo};
+use xdesk_service::people::CreateAgent;
+
+#[derive(Parser)]
+#[command(
+    name = "xdesk",
+    version,
+    about = "Open-source help desk for crypto-asset exchanges"
+)]
+struct Cli {
+    /// Configuration file; missing is fine (defaults and XDESK_* variables apply).
+    #[arg(
+        long,
+        global = true,
+        env = "XDESK_CONFIG",
+        default_value = "xdesk.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server on the embedded SQLite database with demo data.
+    Demo,
+    /// Run the server from configuration.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Check a ticket's hash-chained history; exits 1 if it was tampered with.
+    VerifyHistory {
+        /// Ticket number (XD-10042) or id.
+        ticket: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an agent; the password is read from XDESK_AGENT_PASSWORD or generated and printed.
+    CreateAgent {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// Group ids to join.
+        #[arg(long = "group", value_delimiter = ',')]
+        groups: Vec<i64>,
+    },
+    /// Create an API key for the exchange's backend; it is printed once.
+    CreateApiKey {
+        #[arg(long)]
+        name: String,
+        /// Scopes (default: tickets:read,tickets:write,customers:write).
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+    },
+    /// Delete attachment files that no ticket references (older than an hour).
+    CollectFiles,
+}
+
+fn init_tracing(json: bool) {
+    let filter = EnvFilter::try_from_env("XDESK_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+/// Ticket references are `XD-<10000 + id>`; a bare number below that is taken as an id.
+fn parse_ticket_ref(s: &str) -> anyhow::Result<i64> {
+    let n: xdesk_domain::ticket::TicketNumber = s
+        .parse()
+        .map_err(|e: xdesk_domain::FieldError| anyhow::anyhow!(e.reason))?;
+    let first = xdesk_domain::ticket::TicketNumber::FIRST;
+    Ok(
+        if s.to_uppercase().starts_with("XD-") || n.value() >= first {
+            n.value() - (first - 1)
+        } else {
+            n.value()
+        },
+    )
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(&cli.config).context("reading configuration")?;
+    init_tracing(config.log_format == "json");
+    match cli.command {
+        Command::Demo => run_demo(config).await,
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            xdesk::open(&config).await?;
+            println!("migrations applied to {}", config.redacted_database_url());
+            Ok(())
+        }
+        Command::Admin { command } => admin(config, command).await,
+        Command::VerifyHistory { ticket } => {
+            let id = parse_ticket_ref(&ticket)?;
+            let s = xdesk::open(&config).await?;
+            let v = s
+                .verify_history(id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            if !v.valid {
+                eprintln!(
+                    "history of ticket {ticket} is BROKEN: {}",
+                    v.reason.unwrap_or_default()
+                );
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let r = xdesk::start(&config).await?;
+    tracing::info!(addr = %r.addr, "xdesk listening");
+    r.task.await?
+}
+
+async fn run_demo(config: Config) -> anyhow::Result<()> {
+    if !config.database_url.starts_with("sqlite:") {
+        bail!(
+            "the demo runs on the embedded SQLite database; unset XDESK_DATABASE_URL or use `xdesk serve`"
+        );
+    }
+    let r = xdesk::start(&config).await?;
+    let base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", r.addr));
+    match demo::seed(&r.services).await? {
+        Some(logins) => {
+            println!(
+                "\nxdesk demo seeded in {}. Sign in with (shown once):",
+                config.data_dir.display()
+            );
+            for l in logins {
+                println!("  {:<11} {:<24} {}", l.role, l.email, l.password);
+            }
+        }
+        None => println!(
+            "\nxdesk demo data already present in {} (passwords were shown at the first run).",
+            config.data_dir.display()
+        ),
+    }
+    println!("\n  API docs (Swagger UI): {base}/api/docs");
+    println!("  OpenAPI document:      {base}/api/openapi.json");
+    println!("  Health / metrics:      {base}/healthz  {base}/metrics");
+    println!(
+        "  Sign in:               curl -X POST {base}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"email\":\"li.wei@xdesk.example\",\"password\":\"…\"}}'"
+    );
+    println!("\nPress Ctrl-C to stop.");
+    r.task.await?
+}
+
+async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
+    let s = xdesk::open(&config).await?;
+    match command {
+        AdminCommand::CreateAgent {
+            email,
+            name,
+            role,
+            groups,
+        } => {
+            let (password, generated) = match std::env::var("XDESK_AGENT_PASSWORD") {
+                Ok(p) => (p, false),
+                Err(_) => {
+                    use rand::Rng;
+                    const A: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+                    let mut r = rand::thread_rng();
+                    (
+                        (0..16)
+                            .map(|_| char::from(A[r.gen_range(0..A.len())]))
+                            .collect(),
+                        true,
+                    )
+                }
+            };
+            let a = s
+                .create_agent(
+                    None,
+                    CreateAgent {
+                        email,
+                        display_name: name,
+                        role,
+                        password: password.clone(),
+                        group_ids: groups,
+                    },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created {} {} (id {})", a.role, a.email, a.id);
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        AdminCommand::CreateApiKey { name, scopes } => {
+            let (row, key) = s
+                .create_api_key(&name, &scopes)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created API key `{}` (id {}) with scopes: {}",
+                row.name, row.id, row.scopes
+            );
+            println!("{key}");
+            eprintln!("store it now: it is not shown again");
+        }
+        AdminCommand::CollectFiles => {
+            let n = s
+                .store
+                .collect_unreferenced_files(std::time::Duration::from_secs(3600))
+                .await?;
+            println!("removed {n} unreferenced attachment files");
+        }
+    }
+    Ok(())
+}

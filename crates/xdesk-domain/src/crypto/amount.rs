@@ -47,7 +47,9 @@ pub(super) fn parse(s: &str) -> Result<Decimal, String> {
         Some((_, frac)) if frac.contains('.') => {
             return Err("more than one decimal point".to_owned());
         }
-        Some(("", _)) => return Err("missing digits before the decimal point (write 0.5, not .5)".to_owned()),
+        Some(("", _)) => {
+            return Err("missing digits before the decimal point (write 0.5, not .5)".to_owned());
+        }
         Some((_, "")) => return Err("missing digits after the decimal point".to_owned()),
         Some((int, frac)) => (int, frac),
         None => (s, ""),
@@ -74,7 +76,8 @@ pub(super) fn parse(s: &str) -> Result<Decimal, String> {
             .and_then(|m| m.checked_add(i128::from(b - b'0')))
             .ok_or_else(|| "number too large".to_owned())?;
     }
-    let scale = u32::try_from(frac_digits.len()).map_err(|_| "too many decimal places".to_owned())?;
+    let scale =
+        u32::try_from(frac_digits.len()).map_err(|_| "too many decimal places".to_owned())?;
     Decimal::try_from_i128_with_scale(mantissa, scale)
         .map(|d| d.normalize())
         .map_err(|e| format!("number out of range: {e}"))

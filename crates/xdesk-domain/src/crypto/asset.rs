@@ -26,7 +26,10 @@ pub(super) fn parse(s: &str) -> Result<String, String> {
         ));
     }
     if s.len() > MAX_LEN {
-        return Err(format!("too long: {} characters, at most {MAX_LEN}", s.len()));
+        return Err(format!(
+            "too long: {} characters, at most {MAX_LEN}",
+            s.len()
+        ));
     }
     if s.starts_with(is_separator) || s.ends_with(is_separator) {
         return Err("'.' and '-' are allowed only between letters or digits".to_owned());

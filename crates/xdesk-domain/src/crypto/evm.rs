@@ -46,7 +46,11 @@ pub(super) fn to_checksum(digits: &str) -> String {
     for (i, c) in lower.chars().enumerate() {
         let byte = hash.get(i / 2).copied().unwrap_or(0);
         let nibble = if i % 2 == 0 { byte >> 4 } else { byte & 0x0f };
-        out.push(if nibble >= 8 { c.to_ascii_uppercase() } else { c });
+        out.push(if nibble >= 8 {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        });
     }
     out
 }

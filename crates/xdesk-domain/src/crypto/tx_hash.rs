@@ -70,12 +70,17 @@ pub(super) fn parse(network: Network, s: &str) -> Result<String, String> {
                         bytes.len()
                     ));
                 }
-                Ok(s.to_owned())
-            } else {
-                bare_hex64(network, s)
-                    .map_err(|reason| format!("{reason} (or 44 base64 characters)"))?;
-                Ok(s.to_ascii_lowercase())
+                return Ok(s.to_owned());
             }
+            let looks_hex = strip_0x(s).is_some() || s.bytes().all(|b| b.is_ascii_hexdigit());
+            if !looks_hex && s.len() != HEX_DIGITS {
+                return Err(format!(
+                    "wrong length: {} characters, expected 64 hex digits or 44 base64 characters",
+                    s.len()
+                ));
+            }
+            bare_hex64(network, s)?;
+            Ok(s.to_ascii_lowercase())
         }
     }
 }

@@ -130,9 +130,7 @@ fn describe_segwit_error(s: &str, err: &SegwitHrpstringError) -> String {
             }
             _ => format!("wrong length: {e}"),
         },
-        SegwitHrpstringError::Checksum(ChecksumError::InvalidResidue) => {
-            describe_bad_checksum(s)
-        }
+        SegwitHrpstringError::Checksum(ChecksumError::InvalidResidue) => describe_bad_checksum(s),
         SegwitHrpstringError::Checksum(ChecksumError::CodeLength(_)) => {
             "too long for a bech32 address".to_owned()
         }

@@ -58,7 +58,15 @@ fn aliases_are_case_insensitive() {
 
 #[test]
 fn unknown_networks_are_rejected() {
-    for s in ["", "bitcoin ", " btc", "avalanche", "bitcoin-cash", "eth2", "solana\n"] {
+    for s in [
+        "",
+        "bitcoin ",
+        " btc",
+        "avalanche",
+        "bitcoin-cash",
+        "eth2",
+        "solana\n",
+    ] {
         let err = Network::from_str(s).unwrap_err();
         assert_eq!(err.field, "network");
         assert_eq!(err.code, "unknown_network");
@@ -68,7 +76,11 @@ fn unknown_networks_are_rejected() {
 
 #[test]
 fn evm_and_memo_classification() {
-    let evm: Vec<Network> = Network::ALL.iter().copied().filter(|n| n.is_evm()).collect();
+    let evm: Vec<Network> = Network::ALL
+        .iter()
+        .copied()
+        .filter(|n| n.is_evm())
+        .collect();
     assert_eq!(evm, super::EVM.to_vec());
     for &n in Network::ALL {
         assert_eq!(

@@ -57,7 +57,7 @@ proptest! {
                 prop_assert_eq!(err.reason, "EIP-55 checksum mismatch");
             } else {
                 // Flipping the only letter of one case leaves an unchecksummed form.
-                prop_assert_eq!(result.unwrap().as_str(), canonical.as_str());
+                prop_assert_eq!(result.unwrap().to_string(), canonical);
             }
         }
     }
@@ -143,7 +143,7 @@ proptest! {
         ] {
             for &v in versions {
                 let s = super::base58check(v, &hash);
-                prop_assert_eq!(Address::parse(net, &s).unwrap().as_str(), s.as_str());
+                prop_assert_eq!(Address::parse(net, &s).unwrap().to_string(), s.as_str());
             }
         }
         for (net, hrp) in [(Network::Bitcoin, "bc"), (Network::Litecoin, "ltc")] {
@@ -153,15 +153,15 @@ proptest! {
                 bech32::segwit::encode_v0(hrp, &program).unwrap(),
                 bech32::segwit::encode_v1(hrp, &program).unwrap(),
             ] {
-                prop_assert_eq!(Address::parse(net, &s.to_ascii_uppercase()).unwrap().as_str(), s.as_str());
+                prop_assert_eq!(Address::parse(net, &s.to_ascii_uppercase()).unwrap().to_string(), s.as_str());
             }
         }
         let tron = super::base58check(0x41, &hash);
-        prop_assert_eq!(Address::parse(Network::Tron, &tron).unwrap().as_str(), tron.as_str());
+        prop_assert_eq!(Address::parse(Network::Tron, &tron).unwrap().to_string(), tron.as_str());
         let mut xrp_data = vec![0u8];
         xrp_data.extend_from_slice(&hash);
         let xrp = bs58::encode(xrp_data).with_alphabet(bs58::Alphabet::RIPPLE).with_check().into_string();
-        prop_assert_eq!(Address::parse(Network::Xrp, &xrp).unwrap().as_str(), xrp.as_str());
+        prop_assert_eq!(Address::parse(Network::Xrp, &xrp).unwrap().to_string(), xrp.as_str());
     }
 
     #[test]
@@ -180,9 +180,9 @@ proptest! {
     #[test]
     fn solana_any_key_and_signature(key in any::<[u8; 32]>(), sig in proptest::collection::vec(any::<u8>(), 64)) {
         let k = bs58::encode(key).into_string();
-        prop_assert_eq!(Address::parse(Network::Solana, &k).unwrap().as_str(), k.as_str());
+        prop_assert_eq!(Address::parse(Network::Solana, &k).unwrap().to_string(), k.as_str());
         let s = bs58::encode(&sig).into_string();
-        prop_assert_eq!(TxHash::parse(Network::Solana, &s).unwrap().as_str(), s.as_str());
+        prop_assert_eq!(TxHash::parse(Network::Solana, &s).unwrap().to_string(), s.as_str());
         prop_assert!(TxHash::parse(Network::Solana, &k).is_err());
         prop_assert!(Address::parse(Network::Solana, &s).is_err());
     }
@@ -206,9 +206,9 @@ proptest! {
             base64::engine::general_purpose::STANDARD
         };
         let s = engine.encode(&data);
-        prop_assert_eq!(Address::parse(Network::Ton, &s).unwrap().as_str(), s.as_str());
+        prop_assert_eq!(Address::parse(Network::Ton, &s).unwrap().to_string(), s.as_str());
         let raw = format!("{}:{}", if masterchain { "-1" } else { "0" }, hex::encode(hash));
-        prop_assert_eq!(Address::parse(Network::Ton, &raw).unwrap().as_str(), raw.as_str());
+        prop_assert_eq!(Address::parse(Network::Ton, &raw).unwrap().to_string(), raw.as_str());
         // CRC-16 detects every single-bit error.
         data[flip / 8] ^= 1 << (flip % 8);
         let corrupted = engine.encode(&data);
@@ -228,12 +228,12 @@ proptest! {
         let lower = hex::encode(bytes);
         let upper = lower.to_ascii_uppercase();
         for net in [Network::Bitcoin, Network::Litecoin, Network::Dogecoin, Network::Tron, Network::Ton] {
-            prop_assert_eq!(TxHash::parse(net, &upper).unwrap().as_str(), lower.as_str());
+            prop_assert_eq!(TxHash::parse(net, &upper).unwrap().to_string(), lower.as_str());
         }
-        prop_assert_eq!(TxHash::parse(Network::Xrp, &lower).unwrap().as_str(), upper.as_str());
+        prop_assert_eq!(TxHash::parse(Network::Xrp, &lower).unwrap().to_string(), upper.as_str());
         for net in EVM {
             let s = format!("0x{upper}");
-            prop_assert_eq!(TxHash::parse(net, &s).unwrap().as_str(), format!("0x{lower}"));
+            prop_assert_eq!(TxHash::parse(net, &s).unwrap().to_string(), format!("0x{lower}"));
         }
     }
 

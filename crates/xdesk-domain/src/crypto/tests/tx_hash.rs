@@ -54,14 +54,22 @@ fn evm_good_and_bad() {
         let upper = format!("0x{}", ETH_FIRST_TX[2..].to_ascii_uppercase());
         assert_eq!(tx_ok(network, &upper), ETH_FIRST_TX);
         tx_bad_because(network, &ETH_FIRST_TX[2..], "missing 0x prefix");
-        tx_bad_because(network, &ETH_FIRST_TX.replacen("0x", "0X", 1), "lowercase 0x");
+        tx_bad_because(
+            network,
+            &ETH_FIRST_TX.replacen("0x", "0X", 1),
+            "lowercase 0x",
+        );
         tx_bad_because(network, &ETH_FIRST_TX[..65], "wrong length: 63 hex digits");
         tx_bad_because(
             network,
             "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
             "wrong length: 40 hex digits, expected 64",
         );
-        tx_bad_because(network, &format!("{ETH_FIRST_TX}h"), "invalid hex character 'h'");
+        tx_bad_because(
+            network,
+            &format!("{ETH_FIRST_TX}h"),
+            "invalid hex character 'h'",
+        );
     }
 }
 
@@ -77,7 +85,8 @@ fn tron_good_and_bad() {
 #[test]
 fn solana_good_and_bad() {
     // A real mainnet transaction signature.
-    let sig = "5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW";
+    let sig =
+        "5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW";
     assert_eq!(tx_ok(Network::Solana, sig), sig);
     let zeros = bs58::encode([0u8; 64]).into_string();
     assert_eq!(tx_ok(Network::Solana, &zeros), zeros);
@@ -87,7 +96,12 @@ fn solana_good_and_bad() {
         "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
         "decodes to 32 bytes, expected 64",
     );
-    tx_bad_because(Network::Solana, BTC_GENESIS_TX, "invalid base58 character '0'");
+    tx_bad_because(Network::Solana, BTC_GENESIS_TX, "expected 64");
+    tx_bad_because(
+        Network::Solana,
+        BTC_PIZZA_TX,
+        "invalid base58 character '0' at position 3",
+    );
     tx_bad_because(Network::Solana, ETH_FIRST_TX, "EVM-style");
 }
 
@@ -110,17 +124,32 @@ fn ton_good_and_bad() {
     let b64url = "Pw5W-i1_1sX13w0Laz6l6LbYrzxrXQyai35vXUw7Khk=";
     assert_eq!(tx_ok(Network::Ton, b64), b64);
     assert_eq!(tx_ok(Network::Ton, b64url), b64url);
-    tx_bad_because(Network::Ton, "Pw5W+i1/1sX13w0Laz6l6LbYrzxrXQyai35vXUw7Khk", "64 hex");
-    tx_bad_because(Network::Ton, "Pw5W+i1/1sX13w0Laz6l6LbYrzxrXQyai35vXUw7Kh==", "");
-    tx_bad_because(Network::Ton, "Pw5W+i1_1sX13w0Laz6l6LbYrzxrXQyai35vXUw7Khk=", "mixes");
+    tx_bad_because(
+        Network::Ton,
+        "Pw5W+i1/1sX13w0Laz6l6LbYrzxrXQyai35vXUw7Khk",
+        "wrong length: 43 characters, expected 64 hex digits or 44 base64 characters",
+    );
+    tx_bad_because(
+        Network::Ton,
+        "Pw5W+i1/1sX13w0Laz6l6LbYrzxrXQyai35vXUw7Kh==",
+        "",
+    );
+    tx_bad_because(
+        Network::Ton,
+        "Pw5W+i1_1sX13w0Laz6l6LbYrzxrXQyai35vXUw7Khk=",
+        "mixes",
+    );
     tx_bad_because(Network::Ton, &format!("0x{hex}"), "no 0x prefix");
     tx_bad_because(Network::Ton, &hex[..60], "wrong length: 60");
 }
 
 #[test]
 fn display_and_serialize() {
-    let tx = TxHash::parse(Network::Xrp, "e08d6e9754025ba2534a78707605e0601f03ace063687a0ca1bddacfcd1698c7")
-        .unwrap();
+    let tx = TxHash::parse(
+        Network::Xrp,
+        "e08d6e9754025ba2534a78707605e0601f03ace063687a0ca1bddacfcd1698c7",
+    )
+    .unwrap();
     assert_eq!(
         tx.to_string(),
         "E08D6E9754025BA2534A78707605E0601F03ACE063687A0CA1BDDACFCD1698C7"

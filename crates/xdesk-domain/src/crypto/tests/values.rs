@@ -13,7 +13,11 @@ fn memo_err(network: Network, s: &str) -> crate::FieldError {
 fn memo_bad_because(network: Network, s: &str, needle: &str) {
     let err = memo_err(network, s);
     assert_eq!(err.code, "invalid_memo", "{err:?}");
-    assert!(err.reason.contains(needle), "`{s:?}`: `{}` lacks `{needle}`", err.reason);
+    assert!(
+        err.reason.contains(needle),
+        "`{s:?}`: `{}` lacks `{needle}`",
+        err.reason
+    );
 }
 
 // ---------------------------------------------------------------- Memo
@@ -47,7 +51,12 @@ fn xrp_destination_tags() {
 #[test]
 fn ton_and_solana_comments() {
     for network in [Network::Ton, Network::Solana] {
-        for s in ["123456789", "deposit for user 42", "Ünïcødé ✓ 😀", " padded "] {
+        for s in [
+            "123456789",
+            "deposit for user 42",
+            "Ünïcødé ✓ 😀",
+            " padded ",
+        ] {
             assert_eq!(Memo::parse(network, s).unwrap().as_str(), s);
         }
         let max = "x".repeat(120);
@@ -167,7 +176,10 @@ fn amount_canonical_forms() {
             format!("\"{canonical}\"")
         );
     }
-    assert_eq!(Amount::parse("1.50").unwrap(), Amount::parse("1.5").unwrap());
+    assert_eq!(
+        Amount::parse("1.50").unwrap(),
+        Amount::parse("1.5").unwrap()
+    );
     assert!(Amount::parse("2").unwrap() > Amount::parse("1.999").unwrap());
 }
 
@@ -195,9 +207,15 @@ fn amount_bad() {
         ("0x10", "'x'"),
         ("١", "U+0661"),
         ("0.0000000000000000001", "too many decimal places: 19"),
-        ("10000000000000000000000000000", "too many significant digits: 29"),
+        (
+            "10000000000000000000000000000",
+            "too many significant digits: 29",
+        ),
         ("1234567890.1234567890123456789", "decimal places"),
-        ("12345678901.123456789012345678", "too many significant digits: 29"),
+        (
+            "12345678901.123456789012345678",
+            "too many significant digits: 29",
+        ),
     ] {
         let err = Amount::parse(input).unwrap_err();
         assert_eq!(err.field, "amount");
@@ -205,5 +223,10 @@ fn amount_bad() {
         assert!(err.reason.contains(needle), "`{input}`: `{}`", err.reason);
     }
     let long = format!("0.{}1", "0".repeat(120));
-    assert!(Amount::parse(&long).unwrap_err().reason.contains("too long"));
+    assert!(
+        Amount::parse(&long)
+            .unwrap_err()
+            .reason
+            .contains("too long")
+    );
 }

@@ -1,0 +1,3 @@
+pub mod dto;
+pub mod people;
+pub mod tickets;

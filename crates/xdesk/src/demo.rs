@@ -1,0 +1,306 @@
+//! The demo data set: an admin, two agents, two groups, a dozen customers and tickets in
+//! English and Chinese with crypto case fields, so a first run shows a working help desk.
+
+use anyhow::Context;
+use rand::Rng;
+use xdesk_domain::identity::Role;
+use xdesk_domain::ticket::RawCryptoFields;
+use xdesk_service::people::CreateAgent;
+use xdesk_service::tickets::{CreateTicket, CustomerRef};
+use xdesk_service::{Principal, Services};
+
+/// Credentials printed once, when the demo is first seeded.
+pub struct DemoLogin {
+    pub email: String,
+    pub role: &'static str,
+    pub password: String,
+}
+
+fn password() -> String {
+    const A: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut r = rand::thread_rng();
+    (0..16)
+        .map(|_| char::from(A[r.gen_range(0..A.len())]))
+        .collect()
+}
+
+struct Case {
+    subject: &'static str,
+    body: &'static str,
+    lang: &'static str,
+    priority: &'static str,
+    tags: &'static [&'static str],
+    crypto: [Option<&'static str>; 6],
+}
+
+const CASES: &[Case] = &[
+    Case {
+        subject: "USDT withdrawal not received after 6 hours",
+        body: "I withdrew 1,250 USDT on TRON to my wallet and it still shows pending. The tx hash is attached.",
+        lang: "en",
+        priority: "high",
+        tags: &["withdrawal"],
+        crypto: [
+            Some("tron"),
+            Some("USDT"),
+            Some("4a1e8d7c0b5f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d"),
+            Some("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"),
+            Some("1250"),
+            None,
+        ],
+    },
+    Case {
+        subject: "提币一直显示处理中",
+        body: "我在今天上午提了 0.5 BTC，状态一直是处理中，请帮忙查一下。",
+        lang: "zh",
+        priority: "high",
+        tags: &["withdrawal", "提现"],
+        crypto: [
+            Some("bitcoin"),
+            Some("BTC"),
+            Some("b6f6991d03df0e2e04dafffcd6bc418aac66049e2cd74b80f14ac86db1e3f0da"),
+            Some("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"),
+            Some("0.5"),
+            None,
+        ],
+    },
+    Case {
+        subject: "Deposit to wrong network (BEP20 instead of ERC20)",
+        body: "I sent USDC over BNB Smart Chain to my ERC20 deposit address. Can you recover it?",
+        lang: "en",
+        priority: "normal",
+        tags: &["deposit", "wrong-network"],
+        crypto: [
+            Some("bsc"),
+            Some("USDC"),
+            Some("0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"),
+            Some("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
+            Some("300.25"),
+            None,
+        ],
+    },
+    Case {
+        subject: "充值未到账，忘记填写标签",
+        body: "我充值 XRP 的时候忘了填 destination tag，钱没到账。",
+        lang: "zh",
+        priority: "high",
+        tags: &["deposit", "memo"],
+        crypto: [
+            Some("xrp"),
+            Some("XRP"),
+            None,
+            Some("rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh"),
+            Some("820"),
+            None,
+        ],
+    },
+    Case {
+        subject: "Account frozen after password change",
+        body: "After changing my password my account is locked for 24 hours, but I need to close a position.",
+        lang: "en",
+        priority: "urgent",
+        tags: &["account", "security"],
+        crypto: [None; 6],
+    },
+    Case {
+        subject: "KYC 审核被拒绝三次",
+        body: "我的身份认证已经被拒绝三次了，每次的理由都不一样。",
+        lang: "zh",
+        priority: "normal",
+        tags: &["kyc"],
+        crypto: [None; 6],
+    },
+    Case {
+        subject: "Card payment declined during market crash",
+        body: "My card was declined three times while prices were falling; I could not buy.",
+        lang: "en",
+        priority: "normal",
+        tags: &["card", "payment"],
+        crypto: [None; 6],
+    },
+    Case {
+        subject: "Someone on Telegram claims to be your support",
+        body: "A 'support agent' asked me for my seed phrase on Telegram. Is this official?",
+        lang: "en",
+        priority: "urgent",
+        tags: &["phishing", "security"],
+        crypto: [None; 6],
+    },
+    Case {
+        subject: "SOL 提现地址被判定无效",
+        body: "我填写的 Solana 地址提示无效，但是在钱包里能正常收款。",
+        lang: "zh",
+        priority: "low",
+        tags: &["withdrawal"],
+        crypto: [
+            Some("solana"),
+            Some("SOL"),
+            None,
+            Some("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"),
+            Some("12.75"),
+            None,
+        ],
+    },
+    Case {
+        subject: "ETH deposit confirmed on chain but not credited",
+        body: "Etherscan shows 64 confirmations but my balance did not change.",
+        lang: "en",
+        priority: "high",
+        tags: &["deposit"],
+        crypto: [
+            Some("ethereum"),
+            Some("ETH"),
+            Some("0x88df016429689c079f3b2f6ad39fa052532c56795b733da78a91ebe6a713944b"),
+            Some("0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"),
+            Some("1.2"),
+            None,
+        ],
+    },
+    Case {
+        subject: "合约爆仓要求复核",
+        body: "市场剧烈波动时系统卡顿导致我的仓位被强平，请复核。",
+        lang: "zh",
+        priority: "normal",
+        tags: &["futures", "complaint"],
+        crypto: [None; 6],
+    },
+    Case {
+        subject: "TON withdrawal missing comment",
+        body: "I withdrew TON to an exchange that needs a comment; what can I do?",
+        lang: "en",
+        priority: "low",
+        tags: &["withdrawal", "memo"],
+        crypto: [
+            Some("ton"),
+            Some("TON"),
+            None,
+            Some("EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N"),
+            Some("45"),
+            None,
+        ],
+    },
+];
+
+/// Seeds the demo if the database has no agents yet. Returns the new logins, or `None` when
+/// the data was already there.
+pub async fn seed(s: &Services) -> anyhow::Result<Option<Vec<DemoLogin>>> {
+    if !s.store.list_agents().await?.is_empty() {
+        return Ok(None);
+    }
+    let payments = s
+        .create_group(
+            None,
+            "Deposits & Withdrawals",
+            "充值提现 / on-chain transfers",
+        )
+        .await?;
+    let accounts = s
+        .create_group(
+            None,
+            "Accounts & Security",
+            "账户与安全 / KYC, access, phishing",
+        )
+        .await?;
+    let mut logins = Vec::new();
+    let people = [
+        (
+            "admin@xdesk.example",
+            "Ada Admin",
+            Role::Admin,
+            vec![payments.id, accounts.id],
+        ),
+        (
+            "li.wei@xdesk.example",
+            "李伟 Li Wei",
+            Role::Agent,
+            vec![payments.id],
+        ),
+        (
+            "sam@xdesk.example",
+            "Sam Supervisor",
+            Role::Supervisor,
+            vec![accounts.id],
+        ),
+    ];
+    let mut agent_ids = Vec::new();
+    for (email, name, role, groups) in people {
+        let pw = password();
+        let a = s
+            .create_agent(
+                None,
+                CreateAgent {
+                    email: email.into(),
+                    display_name: name.into(),
+                    role: role.as_str().into(),
+                    password: pw.clone(),
+                    group_ids: groups,
+                },
+            )
+            .await
+            .with_context(|| format!("creating demo agent {email}"))?;
+        agent_ids.push(a.id);
+        logins.push(DemoLogin {
+            email: email.into(),
+            role: role.as_str(),
+            password: pw,
+        });
+    }
+    let (uid, _) = s.create_api_key("demo-exchange-backend", &[]).await?;
+    let system = Principal::ApiKey {
+        id: uid.id,
+        scopes: vec![
+            "tickets:write".into(),
+            "tickets:read".into(),
+            "customers:write".into(),
+        ],
+    };
+    for (i, c) in CASES.iter().enumerate() {
+        let [network, asset, tx_hash, to_address, amount, memo] = c.crypto;
+        let group = if c
+            .tags
+            .iter()
+            .any(|t| ["withdrawal", "deposit", "memo", "card", "futures"].contains(t))
+        {
+            payments.id
+        } else {
+            accounts.id
+        };
+        let input = CreateTicket {
+            subject: c.subject.into(),
+            body: c.body.into(),
+            body_html: None,
+            customer: CustomerRef {
+                name: Some(format!(
+                    "{} {}",
+                    if c.lang == "zh" { "客户" } else { "Customer" },
+                    i + 1
+                )),
+                email: Some(format!("customer{}@example.com", i + 1)),
+                exchange_uid: Some(format!("UID{}", 880_000 + i)),
+                ..Default::default()
+            },
+            priority: Some(c.priority.into()),
+            channel: Some(["web", "email", "chat"][i % 3].into()),
+            language: Some(c.lang.into()),
+            category: None,
+            group_id: Some(group),
+            assignee_id: None,
+            tags: c.tags.iter().map(|t| (*t).to_owned()).collect(),
+            crypto: RawCryptoFields {
+                network: network.map(Into::into),
+                asset: asset.map(Into::into),
+                tx_hash: tx_hash.map(Into::into),
+                from_address: None,
+                to_address: to_address.map(Into::into),
+                amount: amount.map(Into::into),
+                memo: memo.map(Into::into),
+                occurred_at: Some(chrono::Utc::now() - chrono::Duration::hours(i as i64 + 1)),
+            },
+            attachments: Vec::new(),
+        };
+        s.create_ticket(&system, input, None)
+            .await
+            .with_context(|| format!("creating demo ticket `{}`", c.subject))?;
+    }
+    Ok(Some(logins))
+}

@@ -1,0 +1,93 @@
+//! The xdesk application: configuration, start-up and the demo data set. The binary's CLI is
+//! in `main.rs`; tests and benchmarks start servers through [`start`].
+
+pub mod config;
+pub mod demo;
+
+use anyhow::Context;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use xdesk_service::{Limits, Services};
+use xdesk_store::Store;
+
+pub use config::Config;
+
+/// Opens the store, applies migrations, and returns the services.
+pub async fn open(config: &Config) -> anyhow::Result<Services> {
+    tokio::fs::create_dir_all(&config.data_dir)
+        .await
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let store = Store::connect(&config.database_url, &config.data_dir)
+        .await
+        .with_context(|| format!("connecting to {}", config.redacted_database_url()))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(Services::new(
+        store,
+        Limits {
+            max_attachment_bytes: config.max_attachment_bytes,
+            ..Limits::default()
+        },
+    ))
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub services: Services,
+    pub shutdown: tokio::sync::oneshot::Sender<()>,
+    pub task: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Binds `config.listen` (port 0 picks a free port) and serves until `shutdown` is sent or the
+/// process gets SIGINT/SIGTERM; in-flight requests finish before it returns.
+pub async fn start(config: &Config) -> anyhow::Result<Running> {
+    let services = open(config).await?;
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let app = xdesk_web::router(services.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = rx => {}
+                _ = shutdown_signal() => {}
+            }
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
+        .await
+        .context("serving HTTP")
+    });
+    Ok(Running {
+        addr,
+        services,
+        shutdown: tx,
+        task,
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
