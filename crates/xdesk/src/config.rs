@@ -36,11 +36,21 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Keys read from `XDESK_*`; other `XDESK_` variables (e.g. `XDESK_LOG`) are not config.
+    const FIELDS: &'static [&'static str] = &[
+        "listen",
+        "database_url",
+        "data_dir",
+        "public_url",
+        "log_format",
+        "max_attachment_bytes",
+    ];
+
     /// Loads `file` (if it exists) and the environment over the defaults.
     pub fn load(file: &Path) -> Result<Self, figment::Error> {
         Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("XDESK_").ignore(&["CONFIG"]))
+            .merge(Env::prefixed("XDESK_").only(Self::FIELDS))
             .extract()
     }
 

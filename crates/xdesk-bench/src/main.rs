@@ -1,0 +1,450 @@
+//! `xdesk-bench tickets`: starts the real server in-process on SQLite and/or PostgreSQL, drives
+//! `POST /api/v1/tickets` from concurrent keep-alive clients, and compares the rate with a
+//! ceiling that writes the same rows through the store with no HTTP in between.
+
+mod load;
+
+use anyhow::{Context, anyhow};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use load::Outcome;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use xdesk_domain::event::Actor;
+use xdesk_domain::identity::Identity;
+use xdesk_domain::ticket::RawCryptoFields;
+use xdesk_store::{NewMessage, NewTicket, Store};
+
+const TO_ADDRESS: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
+const BODY: &str = "USDT withdrawal pending since 2h";
+/// Ceiling tickets are numbered from here so they never repeat an HTTP ticket's subject.
+const CEILING_OFFSET: u64 = 1 << 40;
+
+#[derive(Parser)]
+#[command(about = "xdesk load benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Tickets/s for POST /api/v1/tickets, with latency, peak RSS and a store-only ceiling.
+    Tickets(TicketsArgs),
+}
+
+#[derive(Args)]
+struct TicketsArgs {
+    /// Measured seconds per phase (HTTP and ceiling each), after the warm-up.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent clients (HTTP) and tasks (ceiling).
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    #[arg(long, value_enum, default_value_t = DbChoice::Both)]
+    db: DbChoice,
+    /// Warm-up seconds before each measured phase; not counted.
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
+    /// A PostgreSQL URL whose user may create databases; a fresh one is made for each run.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pg_url: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DbChoice {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    fn name(self) -> &'static str {
+        match self {
+            Db::Sqlite => "SQLite",
+            Db::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// One database's results.
+struct Report {
+    db: Db,
+    http: Outcome,
+    peak_rss_kib: Option<u64>,
+    ceiling: Outcome,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let Cli {
+        cmd: Cmd::Tickets(args),
+    } = Cli::parse();
+    anyhow::ensure!(
+        args.seconds > 0 && args.clients > 0,
+        "need --seconds and --clients > 0"
+    );
+    let dbs: &[Db] = match args.db {
+        DbChoice::Sqlite => &[Db::Sqlite],
+        DbChoice::Postgres => &[Db::Postgres],
+        DbChoice::Both => &[Db::Sqlite, Db::Postgres],
+    };
+    let mut reports = Vec::new();
+    for &db in dbs {
+        println!("== {} ==", db.name());
+        reports.push(bench_db(db, &args).await?);
+        println!();
+    }
+    print_summary(&args, &reports);
+    Ok(())
+}
+
+/// Runs both phases against a fresh database, creating and dropping it for PostgreSQL.
+async fn bench_db(db: Db, args: &TicketsArgs) -> anyhow::Result<Report> {
+    let dir = tempfile::tempdir()?;
+    match db {
+        Db::Sqlite => {
+            let url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
+            run_phases(db, &url, dir.path(), args).await
+        }
+        Db::Postgres => {
+            let name = format!(
+                "xdesk_bench_{}_{}",
+                std::process::id(),
+                chrono::Utc::now().timestamp_millis()
+            );
+            let admin = Database::connect(args.pg_url.as_str())
+                .await
+                .with_context(|| format!("connecting to {}", args.pg_url))?;
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await?;
+            println!("created database {name}");
+            let result =
+                run_phases(db, &with_database(&args.pg_url, &name), dir.path(), args).await;
+            match admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+            {
+                Ok(_) => println!("dropped database {name}"),
+                Err(e) => eprintln!("warning: could not drop database {name}: {e}"),
+            }
+            let _ = admin.close().await;
+            result
+        }
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let host = match base.rsplit_once('/') {
+        Some((h, _)) if h.len() > "postgres://".len() => h,
+        _ => base,
+    };
+    format!("{host}/{name}{query}")
+}
+
+async fn run_phases(
+    db: Db,
+    database_url: &str,
+    dir: &std::path::Path,
+    args: &TicketsArgs,
+) -> anyhow::Result<Report> {
+    let warmup = Duration::from_secs(args.warmup);
+    let window = Duration::from_secs(args.seconds);
+    reset_peak_rss();
+    let running = xdesk::start(&xdesk::Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: database_url.to_owned(),
+        data_dir: dir.join("data"),
+        ..Default::default()
+    })
+    .await?;
+    let xdesk::Running {
+        addr,
+        services,
+        shutdown,
+        task,
+    } = running;
+    let (key_row, key) = services
+        .create_api_key("bench", &[])
+        .await
+        .map_err(|e| anyhow!("creating the API key: {e}"))?;
+    println!(
+        "server on http://{addr}; rss at start {} MB",
+        mb(proc_status_kib("VmRSS"))
+    );
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let url: Arc<str> = format!("http://{addr}/api/v1/tickets").into();
+    let auth: Arc<str> = format!("Bearer {key}").into();
+    println!(
+        "HTTP: {} clients, {}s warm-up + {}s measured ...",
+        args.clients, args.warmup, args.seconds
+    );
+    let http = load::drive(args.clients, warmup, window, move |n| {
+        let (client, url, auth) = (client.clone(), url.clone(), auth.clone());
+        async move { post_ticket(&client, &url, &auth, n).await }
+    })
+    .await;
+    let peak_rss_kib = proc_status_kib("VmHWM");
+    print_outcome("HTTP", &http);
+    println!(
+        "  process peak RSS (server + load generator): {} MB",
+        mb(peak_rss_kib)
+    );
+
+    println!(
+        "ceiling (store only: upsert_customer + create_ticket): {} tasks, {}s warm-up + {}s measured ...",
+        args.clients, args.warmup, args.seconds
+    );
+    let store = services.store.clone();
+    let actor = Actor::ApiKey(key_row.id);
+    let ceiling = load::drive(args.clients, warmup, window, move |n| {
+        let (store, actor) = (store.clone(), actor.clone());
+        async move { store_ticket(&store, actor, CEILING_OFFSET + n).await }
+    })
+    .await;
+    print_outcome("ceiling", &ceiling);
+    println!(
+        "  HTTP / ceiling: {:.0}%",
+        100.0 * http.per_second() / ceiling.per_second()
+    );
+
+    let _ = shutdown.send(());
+    task.await
+        .context("server task panicked")?
+        .context("server")?;
+    let _ = services.store.close().await;
+    Ok(Report {
+        db,
+        http,
+        peak_rss_kib,
+        ceiling,
+    })
+}
+
+/// 64 hex digits that differ for every `n`.
+fn tx_hash(n: u64) -> String {
+    let mut x = n;
+    let mut next = || {
+        // splitmix64
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    format!(
+        "{:016x}{:016x}{:016x}{:016x}",
+        next(),
+        next(),
+        next(),
+        next()
+    )
+}
+
+fn email(n: u64) -> String {
+    format!("bench{}@example.com", n % 1000)
+}
+
+async fn post_ticket(
+    client: &reqwest::Client,
+    url: &str,
+    auth: &str,
+    n: u64,
+) -> Result<(), String> {
+    let body = json!({
+        "subject": format!("Withdrawal not received #{n}"),
+        "body": BODY,
+        "customer": {"email": email(n)},
+        "priority": "high",
+        "tags": ["withdrawal"],
+        "crypto": {
+            "network": "tron",
+            "asset": "USDT",
+            "tx_hash": tx_hash(n),
+            "to_address": TO_ADDRESS,
+            "amount": "1250.5"
+        }
+    });
+    let resp = client
+        .post(url)
+        .header(reqwest::header::AUTHORIZATION, auth)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    let status = resp.status();
+    // Read the whole body so the connection goes back to the pool.
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| format!("{status}: reading body: {e}"))?;
+    if status == reqwest::StatusCode::CREATED {
+        Ok(())
+    } else {
+        let text = String::from_utf8_lossy(&bytes);
+        Err(format!(
+            "{status}: {}",
+            text.chars().take(500).collect::<String>()
+        ))
+    }
+}
+
+/// The rows `POST /api/v1/tickets` writes for the same input, without HTTP, auth, validation of
+/// the request, or the read-back (and its audit row) that the handler does after creating.
+async fn store_ticket(store: &Store, actor: Actor, n: u64) -> Result<(), String> {
+    let identity = Identity::parse("email", &email(n)).map_err(|e| e.to_string())?;
+    let customer = store
+        .upsert_customer(std::slice::from_ref(&identity), &identity.value(), "en")
+        .await
+        .map_err(|e| format!("upsert_customer: {e}"))?;
+    let crypto = RawCryptoFields {
+        network: Some("tron".into()),
+        asset: Some("USDT".into()),
+        tx_hash: Some(tx_hash(n)),
+        to_address: Some(TO_ADDRESS.into()),
+        amount: Some("1250.5".into()),
+        ..Default::default()
+    }
+    .validate()
+    .map_err(|e| e.to_string())?
+    .to_raw();
+    store
+        .create_ticket(NewTicket {
+            subject: format!("Withdrawal not received #{n}"),
+            state: "new".into(),
+            priority: "high".into(),
+            channel: "api".into(),
+            language: "en".into(),
+            category: None,
+            customer_id: customer.id,
+            group_id: None,
+            assignee_id: None,
+            tags: vec!["withdrawal".into()],
+            crypto,
+            first_message: NewMessage {
+                author_kind: "customer".into(),
+                author_id: Some(customer.id),
+                body_text: BODY.into(),
+                body_html: None,
+                internal: false,
+                channel: "api".into(),
+                metadata: json!({}),
+                attachments: Vec::new(),
+            },
+            actor,
+        })
+        .await
+        .map_err(|e| format!("create_ticket: {e}"))?;
+    Ok(())
+}
+
+fn print_outcome(label: &str, o: &Outcome) {
+    println!(
+        "  {label}: {} tickets in {:.1}s = {:.0} tickets/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; errors {}",
+        o.ok,
+        o.window.as_secs_f64(),
+        o.per_second(),
+        o.quantile_ms(0.50),
+        o.quantile_ms(0.99),
+        o.max_ms(),
+        o.errors
+    );
+    for e in &o.error_samples {
+        println!("    error: {e}");
+    }
+}
+
+fn print_summary(args: &TicketsArgs, reports: &[Report]) {
+    let command: Vec<String> = std::env::args().skip(1).collect();
+    println!("## Tickets: POST /api/v1/tickets");
+    println!();
+    println!(
+        "{} clients over keep-alive HTTP/1.1, {} s measured after {} s warm-up; server and load generator in one process.",
+        args.clients, args.seconds, args.warmup
+    );
+    println!(
+        "Ceiling: the same rows written by {} tasks through the store (upsert_customer + create_ticket), no HTTP.",
+        args.clients
+    );
+    println!();
+    println!(
+        "| database | tickets/s | p50 ms | p99 ms | max ms | errors | process peak RSS MB (server + load generator) | ceiling tickets/s | HTTP/ceiling % |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in reports {
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {:.0} | {:.0} |",
+            r.db.name(),
+            r.http.per_second(),
+            r.http.quantile_ms(0.50),
+            r.http.quantile_ms(0.99),
+            r.http.max_ms(),
+            r.http.errors + r.ceiling.errors,
+            mb(r.peak_rss_kib),
+            r.ceiling.per_second(),
+            100.0 * r.http.per_second() / r.ceiling.per_second()
+        );
+    }
+    println!();
+    println!(
+        "Machine: {} CPUs ({}), {} MB RAM; {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model().unwrap_or_else(|| "unknown CPU".into()),
+        mb(meminfo_kib("MemTotal")),
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    println!(
+        "Command: `cargo run --release -p xdesk-bench -- {}`",
+        command.join(" ")
+    );
+}
+
+/// Resets VmHWM to the current RSS (Linux); ignored where unsupported.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn proc_field_kib(file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix(key)?.strip_prefix(':')?;
+        rest.trim().trim_end_matches("kB").trim().parse().ok()
+    })
+}
+
+fn proc_status_kib(key: &str) -> Option<u64> {
+    proc_field_kib("/proc/self/status", key)
+}
+
+fn meminfo_kib(key: &str) -> Option<u64> {
+    proc_field_kib("/proc/meminfo", key)
+}
+
+fn cpu_model() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
+        .map(|(_, v)| v.trim().to_owned())
+}
+
+fn mb(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0))
+}

@@ -1,0 +1,11 @@
+//! One integration-test binary: each test starts the real server on a random port and drives it
+//! over HTTP. Every test runs on SQLite, and again on PostgreSQL when `XDESK_TEST_DATABASE_URL`
+//! is set (each run in a fresh database of its own).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod admin;
+mod bad_input;
+mod history;
+mod tickets;

@@ -1,0 +1,273 @@
+//! `spawn_app`: a real server on port 0 against a fresh database, with a few fixtures.
+
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use xdesk::{Config, Running};
+use xdesk_service::people::CreateAgent;
+
+pub struct TestApp {
+    pub base: String,
+    pub http: Client,
+    pub running: Option<Running>,
+    pub config: Config,
+    pub _dir: tempfile::TempDir,
+    /// Full-access API key for the "exchange backend".
+    pub api_key: String,
+    pub payments_group: i64,
+    pub accounts_group: i64,
+    pub agent_token: String,
+    pub agent_id: i64,
+    pub other_agent_token: String,
+    pub supervisor_token: String,
+    pub admin_email: String,
+    pub password: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A fresh PostgreSQL database for one test, created from the server in the env URL.
+async fn fresh_postgres(url: &str) -> String {
+    let name = format!("xdesk_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = xdesk_store::Store::connect(url, &std::env::temp_dir().join("xdesk-pg-admin"))
+        .await
+        .expect("connect to XDESK_TEST_DATABASE_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    let (base, _) = url.rsplit_once('/').expect("database URL has a path");
+    format!("{base}/{name}")
+}
+
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub async fn spawn_app(db: Db) -> Option<TestApp> {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = match db {
+        Db::Sqlite => format!("sqlite://{}/xdesk.db?mode=rwc", dir.path().display()),
+        Db::Postgres => match std::env::var("XDESK_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => fresh_postgres(&url).await,
+            _ => {
+                eprintln!("XDESK_TEST_DATABASE_URL not set: PostgreSQL run skipped");
+                return None;
+            }
+        },
+    };
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        database_url,
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    };
+    let running = xdesk::start(&config).await.expect("server starts");
+    let s = running.services.clone();
+    let payments = s.create_group(None, "Payments", "").await.unwrap();
+    let accounts = s.create_group(None, "Accounts", "").await.unwrap();
+    let mk = |email: &str, role: &str, groups: Vec<i64>| CreateAgent {
+        email: email.into(),
+        display_name: email.split('@').next().unwrap().into(),
+        role: role.into(),
+        password: PASSWORD.into(),
+        group_ids: groups,
+    };
+    let agent = s
+        .create_agent(None, mk("agent@x.test", "agent", vec![payments.id]))
+        .await
+        .unwrap();
+    s.create_agent(None, mk("other@x.test", "agent", vec![accounts.id]))
+        .await
+        .unwrap();
+    s.create_agent(None, mk("super@x.test", "supervisor", vec![accounts.id]))
+        .await
+        .unwrap();
+    s.create_agent(None, mk("admin@x.test", "admin", vec![]))
+        .await
+        .unwrap();
+    let (_, api_key) = s.create_api_key("backend", &[]).await.unwrap();
+    let mut app = TestApp {
+        base: format!("http://{}", running.addr),
+        http: Client::new(),
+        running: Some(running),
+        config,
+        _dir: dir,
+        api_key,
+        payments_group: payments.id,
+        accounts_group: accounts.id,
+        agent_token: String::new(),
+        agent_id: agent.id,
+        other_agent_token: String::new(),
+        supervisor_token: String::new(),
+        admin_email: "admin@x.test".into(),
+        password: PASSWORD.into(),
+    };
+    app.agent_token = app.login("agent@x.test").await;
+    app.other_agent_token = app.login("other@x.test").await;
+    app.supervisor_token = app.login("super@x.test").await;
+    Some(app)
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn login(&self, email: &str) -> String {
+        let r = self
+            .http
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": self.password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "login {email}");
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Signs the admin in and enrols TOTP, as an admin must before administering.
+    pub async fn admin_token(&self) -> String {
+        let token = self.login(&self.admin_email).await;
+        let begin: Value = self
+            .http
+            .post(self.url("/api/v1/auth/totp"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let code = totp_code(begin["secret_base32"].as_str().unwrap());
+        let r = self
+            .http
+            .post(self.url("/api/v1/auth/totp/confirm"))
+            .bearer_auth(&token)
+            .json(&json!({"code": code}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        token
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: Value) -> Response {
+        self.http
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, token: &str, path: &str) -> Value {
+        let r = self.get(token, path).await;
+        assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+        r.json().await.unwrap()
+    }
+
+    /// Creates a ticket through the exchange-backend API key and returns the response body.
+    pub async fn create_ticket(&self, body: Value) -> Value {
+        let r = self.post(&self.api_key, "/api/v1/tickets", body).await;
+        let status = r.status();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        v
+    }
+
+    pub async fn ticket_count(&self) -> usize {
+        let v = self
+            .get_json(&self.api_key, "/api/v1/tickets?limit=200")
+            .await;
+        v["tickets"].as_array().unwrap().len()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            let _ = r.shutdown.send(());
+            r.task.await.unwrap().unwrap();
+            r.services.store.close().await.ok();
+        }
+    }
+}
+
+pub fn totp_code(base32: &str) -> String {
+    let secret = totp_rs::Secret::Encoded(base32.to_owned())
+        .to_bytes()
+        .unwrap();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret)
+        .unwrap()
+        .generate_current()
+        .unwrap()
+}
+
+/// A ticket body in the payments group with valid crypto fields.
+pub fn ticket_body(app: &TestApp, subject: &str) -> Value {
+    json!({
+        "subject": subject,
+        "body": "提币未到账，已经等了 6 小时 🚀",
+        "customer": {"email": "alice@example.com", "exchange_uid": "U1001", "name": "Alice 王"},
+        "priority": "high",
+        "group_id": app.payments_group,
+        "tags": ["withdrawal", "VIP"],
+        "crypto": {
+            "network": "ethereum",
+            "asset": "usdt",
+            "tx_hash": "0x88DF016429689C079F3B2F6AD39FA052532C56795B733DA78A91EBE6A713944B",
+            "to_address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "amount": "1250.000001",
+        }
+    })
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL (when configured).
+#[macro_export]
+macro_rules! backend_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($app: $crate::support::TestApp) {
+                $body
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::support::spawn_app($crate::support::Db::Sqlite)
+                    .await
+                    .unwrap();
+                run(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::support::spawn_app($crate::support::Db::Postgres).await {
+                    run(app).await;
+                }
+            }
+        }
+    };
+}

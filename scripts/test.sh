@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit and property tests, then the integration tests on SQLite and
+# on PostgreSQL. Makes sure a local PostgreSQL is up first (installing it from Debian's packages
+# if the machine has none). With CI=true, an unreachable PostgreSQL fails the run instead of
+# skipping the PostgreSQL half.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/xdesk-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
+
+ensure_postgres() {
+  if [ -n "${XDESK_TEST_DATABASE_URL:-}" ]; then return 0; fi
+  if ! command -v pg_isready >/dev/null 2>&1 || ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "installing PostgreSQL from Debian's packages" >&2
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi
+  fi
+  if ! pg_up && command -v pg_ctlcluster >/dev/null 2>&1; then
+    for v in $(ls /etc/postgresql 2>/dev/null); do
+      pg_ctlcluster --skip-systemctl-redirect "$v" main start >/dev/null 2>&1 || true
+    done
+    for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+  fi
+  if pg_up; then
+    local url="postgres://postgres@127.0.0.1:5432/postgres"
+    if ! psql "$url" -qAtc 'select 1' >/dev/null 2>&1; then
+      # A fresh Debian install uses password auth on TCP: give the test role a known password.
+      su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null 2>&1 || true
+      url="postgres://postgres:postgres@127.0.0.1:5432/postgres"
+    fi
+    if psql "$url" -qAtc 'select 1' >/dev/null 2>&1; then
+      export XDESK_TEST_DATABASE_URL="$url"
+      return 0
+    fi
+  fi
+  return 1
+}
+
+if ensure_postgres; then
+  echo "PostgreSQL tests: on (${XDESK_TEST_DATABASE_URL%%@*}@…)" >&2
+elif [ "${CI:-}" = "true" ]; then
+  echo "PostgreSQL is not reachable on 127.0.0.1:5432; CI requires it" >&2
+  exit 1
+else
+  echo "PostgreSQL is not reachable: running the SQLite half only" >&2
+fi
+
+cargo test --workspace --locked "$@"
