@@ -194,6 +194,14 @@ async fn replace_tags(
         .filter(ticket_tag::Column::TicketId.eq(ticket_id))
         .exec(tx)
         .await?;
+    insert_tags(tx, ticket_id, tags).await
+}
+
+async fn insert_tags(
+    tx: &DatabaseTransaction,
+    ticket_id: i64,
+    tags: &[String],
+) -> Result<(), StoreError> {
     if !tags.is_empty() {
         let rows = tags.iter().map(|t| ticket_tag::ActiveModel {
             ticket_id: Set(ticket_id),
@@ -273,7 +281,7 @@ impl Store {
         }
         .insert(&tx)
         .await?;
-        replace_tags(&tx, row.id, &t.tags).await?;
+        insert_tags(&tx, row.id, &t.tags).await?;
         let mut events = vec![EventKind::Created {
             subject: t.subject.clone(),
             state: t.state.clone(),

@@ -315,5 +315,17 @@ backend_test!(attachments_upload_download_and_limits, |app| {
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let r = app.get(&app.agent_token, "/api/v1/attachments/9999").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // A file no row references (e.g. left by a failed request) is collected; referenced ones stay.
+    let store = &app.running.as_ref().unwrap().services.store;
+    store.files().put(b"orphan bytes").await.unwrap();
+    let removed = store
+        .collect_unreferenced_files(std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    let r = app
+        .get(&app.agent_token, att["url"].as_str().unwrap())
+        .await;
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
     app.stop().await;
 });
