@@ -16,7 +16,8 @@ pub struct DemoLogin {
     pub password: String,
 }
 
-fn password() -> String {
+/// A random 16-character password without look-alike characters, for printed logins.
+pub fn password() -> String {
     const A: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut r = rand::thread_rng();
     (0..16)

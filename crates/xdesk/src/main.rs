@@ -187,17 +187,7 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
         } => {
             let (password, generated) = match std::env::var("XDESK_AGENT_PASSWORD") {
                 Ok(p) => (p, false),
-                Err(_) => {
-                    use rand::Rng;
-                    const A: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-                    let mut r = rand::thread_rng();
-                    (
-                        (0..16)
-                            .map(|_| char::from(A[r.gen_range(0..A.len())]))
-                            .collect(),
-                        true,
-                    )
-                }
+                Err(_) => (demo::password(), true),
             };
             let a = s
                 .create_agent(

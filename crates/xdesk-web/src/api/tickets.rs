@@ -224,6 +224,21 @@ pub async fn update(
     ))
 }
 
+/// Adds a message of any kind and answers with the updated ticket.
+async fn post_message(
+    s: &AppState,
+    p: &xdesk_service::Principal,
+    ip: Option<String>,
+    id: i64,
+    m: AddMessage,
+) -> ApiResult<(StatusCode, Json<TicketDetailDto>)> {
+    s.services.add_message(p, id, m, ip.as_deref()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(detail(s.services.get_ticket(p, id, ip.as_deref()).await?)),
+    ))
+}
+
 async fn add_message(
     s: AppState,
     p: xdesk_service::Principal,
@@ -238,11 +253,7 @@ async fn add_message(
         internal,
         attachments: decode_uploads(r.attachments)?,
     };
-    s.services.add_message(&p, id, m, ip.as_deref()).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(detail(s.services.get_ticket(&p, id, ip.as_deref()).await?)),
-    ))
+    post_message(&s, &p, ip, id, m).await
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/replies", tag = "tickets", params(("id" = i64, Path)), request_body = MessageReq,
@@ -367,11 +378,7 @@ pub async fn upload(
         internal,
         attachments: files,
     };
-    s.services.add_message(&p, id, m, ip.as_deref()).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(detail(s.services.get_ticket(&p, id, ip.as_deref()).await?)),
-    ))
+    post_message(&s, &p, ip, id, m).await
 }
 
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "tickets", params(("id" = i64, Path)),
