@@ -1,7 +1,9 @@
 //! `xdesk-bench tickets`: starts the real server in-process on SQLite and/or PostgreSQL, drives
 //! `POST /api/v1/tickets` from concurrent keep-alive clients, and compares the rate with a
-//! ceiling that writes the same rows through the store with no HTTP in between.
+//! ceiling that inserts the same rows straight through the database driver. A third phase
+//! writes through the store alone (no HTTP) to show where the difference goes.
 
+mod ceiling;
 mod load;
 
 use anyhow::{Context, anyhow};
@@ -14,12 +16,13 @@ use std::time::Duration;
 use xdesk_domain::event::Actor;
 use xdesk_domain::identity::Identity;
 use xdesk_domain::ticket::RawCryptoFields;
-use xdesk_store::{NewMessage, NewTicket, Store};
+use xdesk_store::{NewMessage, NewTicket, Store, TicketCustomer};
 
 const TO_ADDRESS: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
 const BODY: &str = "USDT withdrawal pending since 2h";
 /// Ceiling tickets are numbered from here so they never repeat an HTTP ticket's subject.
 const CEILING_OFFSET: u64 = 1 << 40;
+const BATCHED_OFFSET: u64 = 2 << 40;
 
 #[derive(Parser)]
 #[command(about = "xdesk load benchmarks")]
@@ -80,6 +83,8 @@ struct Report {
     http: Outcome,
     peak_rss_kib: Option<u64>,
     ceiling: Outcome,
+    batched: Outcome,
+    store: Outcome,
 }
 
 #[tokio::main]
@@ -210,21 +215,72 @@ async fn run_phases(
     );
 
     println!(
-        "ceiling (store only: upsert_customer + create_ticket): {} tasks, {}s warm-up + {}s measured ...",
+        "ceiling (the same rows through the sqlx driver, one transaction per ticket): {} tasks, {}s warm-up + {}s measured ...",
         args.clients, args.warmup, args.seconds
     );
-    let store = services.store.clone();
     let actor = Actor::ApiKey(key_row.id);
-    let ceiling = load::drive(args.clients, warmup, window, move |n| {
-        let (store, actor) = (store.clone(), actor.clone());
-        async move { store_ticket(&store, actor, CEILING_OFFSET + n).await }
-    })
-    .await;
+    let batch = args.clients as u64;
+    let (ceiling, batched) = match db {
+        Db::Sqlite => {
+            let pool = ceiling::sqlite_pool(database_url).await?;
+            let (p, a) = (pool.clone(), actor.clone());
+            let one = load::drive(args.clients, warmup, window, move |n| {
+                let (pool, actor) = (p.clone(), a.clone());
+                async move { ceiling::sqlite_ticket(&pool, &actor, CEILING_OFFSET + n).await }
+            })
+            .await;
+            let a = actor.clone();
+            let many = load::drive(1, warmup, window, move |n| {
+                let (pool, actor) = (pool.clone(), a.clone());
+                async move {
+                    ceiling::sqlite_batch(&pool, &actor, BATCHED_OFFSET / batch + n, batch).await
+                }
+            })
+            .await;
+            (one, many)
+        }
+        Db::Postgres => {
+            let pool = ceiling::postgres_pool(database_url).await?;
+            let (p, a) = (pool.clone(), actor.clone());
+            let one = load::drive(args.clients, warmup, window, move |n| {
+                let (pool, actor) = (p.clone(), a.clone());
+                async move { ceiling::postgres_ticket(&pool, &actor, CEILING_OFFSET + n).await }
+            })
+            .await;
+            let a = actor.clone();
+            let many = load::drive(xdesk_store::POSTGRES_WRITERS, warmup, window, move |n| {
+                let (pool, actor) = (pool.clone(), a.clone());
+                async move {
+                    ceiling::postgres_batch(&pool, &actor, BATCHED_OFFSET / batch + n, batch).await
+                }
+            })
+            .await;
+            (one, many)
+        }
+    };
+    let batched = batched.scaled(batch);
     print_outcome("ceiling", &ceiling);
     println!(
         "  HTTP / ceiling: {:.0}%",
         100.0 * http.per_second() / ceiling.per_second()
     );
+    println!(
+        "  batched ceiling ({batch} tickets per transaction, as many tasks as the server has writers): {:.0} tickets/s; HTTP / batched: {:.0}%",
+        batched.per_second(),
+        100.0 * http.per_second() / batched.per_second()
+    );
+
+    println!(
+        "store only (Store::create_ticket, group commit, no HTTP): {} tasks, {}s warm-up + {}s measured ...",
+        args.clients, args.warmup, args.seconds
+    );
+    let store = services.store.clone();
+    let store_outcome = load::drive(args.clients, warmup, window, move |n| {
+        let (store, actor) = (store.clone(), actor.clone());
+        async move { store_ticket(&store, actor, 3 * CEILING_OFFSET + n).await }
+    })
+    .await;
+    print_outcome("store only", &store_outcome);
 
     let _ = shutdown.send(());
     task.await
@@ -236,6 +292,8 @@ async fn run_phases(
         http,
         peak_rss_kib,
         ceiling,
+        batched,
+        store: store_outcome,
     })
 }
 
@@ -307,14 +365,10 @@ async fn post_ticket(
     }
 }
 
-/// The rows `POST /api/v1/tickets` writes for the same input, without HTTP, auth, validation of
-/// the request, or the read-back (and its audit row) that the handler does after creating.
+/// The rows `POST /api/v1/tickets` writes for the same input, through the store: no HTTP, auth,
+/// or validation of the request.
 async fn store_ticket(store: &Store, actor: Actor, n: u64) -> Result<(), String> {
     let identity = Identity::parse("email", &email(n)).map_err(|e| e.to_string())?;
-    let customer = store
-        .upsert_customer(std::slice::from_ref(&identity), &identity.value(), "en")
-        .await
-        .map_err(|e| format!("upsert_customer: {e}"))?;
     let crypto = RawCryptoFields {
         network: Some("tron".into()),
         asset: Some("USDT".into()),
@@ -334,14 +388,18 @@ async fn store_ticket(store: &Store, actor: Actor, n: u64) -> Result<(), String>
             channel: "api".into(),
             language: "en".into(),
             category: None,
-            customer_id: customer.id,
+            customer: TicketCustomer::Identities {
+                display_name: identity.value(),
+                identities: vec![identity],
+                language: "en".into(),
+            },
             group_id: None,
             assignee_id: None,
             tags: vec!["withdrawal".into()],
             crypto,
             first_message: NewMessage {
                 author_kind: "customer".into(),
-                author_id: Some(customer.id),
+                author_id: None,
                 body_text: BODY.into(),
                 body_html: None,
                 internal: false,
@@ -381,26 +439,32 @@ fn print_summary(args: &TicketsArgs, reports: &[Report]) {
         args.clients, args.seconds, args.warmup
     );
     println!(
-        "Ceiling: the same rows written by {} tasks through the store (upsert_customer + create_ticket), no HTTP.",
+        "Ceiling: the same rows inserted by {} tasks straight through the sqlx driver, one transaction per ticket. Batched ceiling: the same rows through the driver, {} tickets per transaction, from as many tasks as the server has writers (SQLite 1, PostgreSQL {}). Store only: {} tasks calling the store's group-committed create, no HTTP.",
+        args.clients,
+        args.clients,
+        xdesk_store::POSTGRES_WRITERS,
         args.clients
     );
     println!();
     println!(
-        "| database | tickets/s | p50 ms | p99 ms | max ms | errors | process peak RSS MB (server + load generator) | ceiling tickets/s | HTTP/ceiling % |"
+        "| database | tickets/s | p50 ms | p99 ms | max ms | errors | process peak RSS MB (server + load generator) | ceiling tickets/s | HTTP/ceiling % | batched ceiling tickets/s | HTTP/batched % | store only tickets/s |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in reports {
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {:.0} | {:.0} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
             r.db.name(),
             r.http.per_second(),
             r.http.quantile_ms(0.50),
             r.http.quantile_ms(0.99),
             r.http.max_ms(),
-            r.http.errors + r.ceiling.errors,
+            r.http.errors + r.ceiling.errors + r.batched.errors + r.store.errors,
             mb(r.peak_rss_kib),
             r.ceiling.per_second(),
-            100.0 * r.http.per_second() / r.ceiling.per_second()
+            100.0 * r.http.per_second() / r.ceiling.per_second(),
+            r.batched.per_second(),
+            100.0 * r.http.per_second() / r.batched.per_second(),
+            r.store.per_second()
         );
     }
     println!();

@@ -13,7 +13,7 @@ use xdesk_domain::ticket::{
 };
 use xdesk_store::{
     AttachmentRow, ChangeSet, MessageRow, NewAttachment, NewAuditEntry, NewMessage, NewTicket,
-    TicketFilter, TicketPatch, TicketRow, Visibility,
+    TicketCustomer, TicketFilter, TicketPatch, TicketRow, Visibility,
 };
 
 /// A file as received from a client, not yet stored.
@@ -220,16 +220,21 @@ impl Services {
         Ok(())
     }
 
-    async fn resolve_customer(&self, c: &CustomerRef, language: &str) -> Result<i64, ServiceError> {
+    async fn resolve_customer(
+        &self,
+        c: &CustomerRef,
+        language: &str,
+    ) -> Result<TicketCustomer, ServiceError> {
         if let Some(id) = c.id {
-            return self.store.customer(id).await?.map(|c| c.id).ok_or_else(|| {
-                FieldError::new(
+            return match self.store.customer(id).await? {
+                Some(c) => Ok(TicketCustomer::Id(c.id)),
+                None => Err(FieldError::new(
                     "customer.id",
                     "unknown_customer",
                     format!("no customer {id}"),
                 )
-                .into()
-            });
+                .into()),
+            };
         }
         let mut ids = Vec::new();
         let pairs = [
@@ -246,20 +251,20 @@ impl Services {
                 })?);
             }
         }
-        if ids.is_empty() {
+        let Some(first) = ids.first() else {
             return Err(FieldError::new(
                 "customer",
                 "customer_required",
                 "give customer.id or at least one of email, exchange_uid, wallet, telegram_id",
             )
             .into());
-        }
-        let name = c.name.clone().unwrap_or_else(|| ids[0].value());
-        Ok(self
-            .store
-            .upsert_customer(&ids, name.trim(), language)
-            .await?
-            .id)
+        };
+        let name = c.name.clone().unwrap_or_else(|| first.value());
+        Ok(TicketCustomer::Identities {
+            identities: ids,
+            display_name: name.trim().to_owned(),
+            language: language.to_owned(),
+        })
     }
 
     async fn audit_action(
@@ -289,7 +294,7 @@ impl Services {
         p: &Principal,
         input: CreateTicket,
         ip: Option<&str>,
-    ) -> Result<TicketRow, ServiceError> {
+    ) -> Result<TicketDetail, ServiceError> {
         p.require_scope("tickets:write")?;
         let subject = Subject::parse(&input.subject)?;
         let priority = input
@@ -320,13 +325,14 @@ impl Services {
         let body = self.check_body(&input.body, !input.attachments.is_empty())?;
         self.check_assignment(input.group_id, input.assignee_id)
             .await?;
-        let customer_id = self.resolve_customer(&input.customer, &language).await?;
+        let customer = self.resolve_customer(&input.customer, &language).await?;
         let attachments = self.store_uploads(input.attachments).await?;
+        // Through an API key the exchange relays the customer's own words.
         let (author_kind, author_id) = match p {
-            Principal::ApiKey { .. } => ("customer".to_owned(), Some(customer_id)),
+            Principal::ApiKey { .. } => ("customer".to_owned(), None),
             _ => author_of(p),
         };
-        let row = self
+        let created = self
             .store
             .create_ticket(NewTicket {
                 subject: subject.as_str().to_owned(),
@@ -341,7 +347,7 @@ impl Services {
                 channel: channel.as_str().to_owned(),
                 language,
                 category: input.category,
-                customer_id,
+                customer,
                 group_id: input.group_id,
                 assignee_id: input.assignee_id,
                 tags: tags.iter().map(|t| t.as_str().to_owned()).collect(),
@@ -363,13 +369,17 @@ impl Services {
             self.audit_action(
                 p,
                 "ticket.create",
-                format!("ticket:{}", row.id),
+                format!("ticket:{}", created.ticket.id),
                 ip,
                 json!({}),
             )
             .await?;
         }
-        Ok(row)
+        Ok(TicketDetail {
+            ticket: created.ticket,
+            messages: vec![created.message],
+            attachments: created.attachments,
+        })
     }
 
     async fn visible_ticket(&self, p: &Principal, id: i64) -> Result<TicketRow, ServiceError> {

@@ -42,18 +42,18 @@ impl Store {
     pub async fn list_groups(&self) -> Result<Vec<GroupRow>, StoreError> {
         Ok(group::Entity::find()
             .order_by_asc(group::Column::Id)
-            .all(&self.db)
+            .all(&self.read)
             .await?)
     }
 
     pub async fn group(&self, id: i64) -> Result<Option<GroupRow>, StoreError> {
-        Ok(group::Entity::find_by_id(id).one(&self.db).await?)
+        Ok(group::Entity::find_by_id(id).one(&self.read).await?)
     }
 
     pub async fn group_by_name(&self, name: &str) -> Result<Option<GroupRow>, StoreError> {
         Ok(group::Entity::find()
             .filter(group::Column::Name.eq(name))
-            .one(&self.db)
+            .one(&self.read)
             .await?)
     }
 
@@ -88,20 +88,20 @@ impl Store {
     }
 
     pub async fn agent(&self, id: i64) -> Result<Option<AgentRow>, StoreError> {
-        Ok(agent::Entity::find_by_id(id).one(&self.db).await?)
+        Ok(agent::Entity::find_by_id(id).one(&self.read).await?)
     }
 
     pub async fn agent_by_email(&self, email: &str) -> Result<Option<AgentRow>, StoreError> {
         Ok(agent::Entity::find()
             .filter(agent::Column::Email.eq(email))
-            .one(&self.db)
+            .one(&self.read)
             .await?)
     }
 
     pub async fn list_agents(&self) -> Result<Vec<AgentRow>, StoreError> {
         Ok(agent::Entity::find()
             .order_by_asc(agent::Column::Id)
-            .all(&self.db)
+            .all(&self.read)
             .await?)
     }
 
@@ -109,7 +109,7 @@ impl Store {
         Ok(agent_group::Entity::find()
             .filter(agent_group::Column::AgentId.eq(agent_id))
             .order_by_asc(agent_group::Column::GroupId)
-            .all(&self.db)
+            .all(&self.read)
             .await?
             .into_iter()
             .map(|r| r.group_id)
@@ -120,7 +120,7 @@ impl Store {
     pub async fn agents_in_groups(&self, group_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
         let mut ids: Vec<i64> = agent_group::Entity::find()
             .filter(agent_group::Column::GroupId.is_in(group_ids.to_vec()))
-            .all(&self.db)
+            .all(&self.read)
             .await?
             .into_iter()
             .map(|r| r.agent_id)
@@ -186,7 +186,7 @@ impl Store {
     /// The active agent behind an unexpired session token hash.
     pub async fn session_agent(&self, token_hash: &str) -> Result<Option<AgentRow>, StoreError> {
         let Some(s) = session::Entity::find_by_id(token_hash.to_owned())
-            .one(&self.db)
+            .one(&self.read)
             .await?
         else {
             return Ok(None);
@@ -228,14 +228,14 @@ impl Store {
     pub async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRow>, StoreError> {
         Ok(api_key::Entity::find()
             .filter(api_key::Column::Prefix.eq(prefix))
-            .one(&self.db)
+            .one(&self.read)
             .await?)
     }
 
     pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
         Ok(api_key::Entity::find()
             .order_by_asc(api_key::Column::Id)
-            .all(&self.db)
+            .all(&self.read)
             .await?)
     }
 

@@ -61,7 +61,7 @@ impl Store {
         }
         Ok(q.order_by_desc(audit_entry::Column::Id)
             .limit(f.limit.clamp(1, 500))
-            .all(&self.db)
+            .all(&self.read)
             .await?)
     }
 }

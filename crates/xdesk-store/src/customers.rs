@@ -3,8 +3,8 @@
 use crate::entities::{customer, customer_identity};
 use crate::{Store, StoreError, now};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use xdesk_domain::identity::Identity;
 
@@ -22,62 +22,17 @@ impl Store {
         language: &str,
     ) -> Result<CustomerRow, StoreError> {
         let tx = self.db.begin().await?;
-        let mut cond = Condition::any();
-        for i in identities {
-            cond = cond.add(
-                Condition::all()
-                    .add(customer_identity::Column::Kind.eq(i.kind()))
-                    .add(customer_identity::Column::Value.eq(i.value())),
-            );
-        }
-        let known = if identities.is_empty() {
-            Vec::new()
-        } else {
-            customer_identity::Entity::find()
-                .filter(cond)
-                .all(&tx)
-                .await?
-        };
-        let customer = match known.first() {
-            Some(k) => customer::Entity::find_by_id(k.customer_id)
-                .one(&tx)
-                .await?
-                .ok_or(StoreError::Corrupt(format!(
-                    "identity {} has no customer",
-                    k.id
-                )))?,
-            None => {
-                customer::ActiveModel {
-                    display_name: Set(display_name.to_owned()),
-                    language: Set(language.to_owned()),
-                    created_at: Set(now()),
-                    ..Default::default()
-                }
-                .insert(&tx)
-                .await?
-            }
-        };
-        for i in identities {
-            let present = known
-                .iter()
-                .any(|k| k.kind == i.kind() && k.value == i.value());
-            if !present {
-                customer_identity::ActiveModel {
-                    customer_id: Set(customer.id),
-                    kind: Set(i.kind().to_owned()),
-                    value: Set(i.value()),
-                    ..Default::default()
-                }
-                .insert(&tx)
-                .await?;
-            }
-        }
+        let id = upsert_customer_id_in(&tx, identities, display_name, language).await?;
+        let customer = customer::Entity::find_by_id(id)
+            .one(&tx)
+            .await?
+            .ok_or(StoreError::Corrupt(format!("customer {id} vanished")))?;
         tx.commit().await?;
         Ok(customer)
     }
 
     pub async fn customer(&self, id: i64) -> Result<Option<CustomerRow>, StoreError> {
-        Ok(customer::Entity::find_by_id(id).one(&self.db).await?)
+        Ok(customer::Entity::find_by_id(id).one(&self.read).await?)
     }
 
     pub async fn customer_identities(
@@ -87,7 +42,7 @@ impl Store {
         Ok(customer_identity::Entity::find()
             .filter(customer_identity::Column::CustomerId.eq(customer_id))
             .order_by_asc(customer_identity::Column::Id)
-            .all(&self.db)
+            .all(&self.read)
             .await?)
     }
 
@@ -107,7 +62,7 @@ impl Store {
             let ids: Vec<i64> = customer_identity::Entity::find()
                 .filter(customer_identity::Column::Value.contains(text))
                 .limit(1000)
-                .all(&self.db)
+                .all(&self.read)
                 .await?
                 .into_iter()
                 .map(|i| i.customer_id)
@@ -120,7 +75,67 @@ impl Store {
         }
         Ok(q.order_by_desc(customer::Column::Id)
             .limit(limit)
-            .all(&self.db)
+            .all(&self.read)
             .await?)
     }
+}
+
+/// [`Store::upsert_customer`] inside the caller's transaction, so a ticket and the customer it
+/// creates commit together. Returns the id alone, which is all a new ticket needs.
+pub(crate) async fn upsert_customer_id_in<C: ConnectionTrait>(
+    conn: &C,
+    identities: &[Identity],
+    display_name: &str,
+    language: &str,
+) -> Result<i64, StoreError> {
+    let mut cond = Condition::any();
+    for i in identities {
+        cond = cond.add(
+            Condition::all()
+                .add(customer_identity::Column::Kind.eq(i.kind()))
+                .add(customer_identity::Column::Value.eq(i.value())),
+        );
+    }
+    let known = if identities.is_empty() {
+        Vec::new()
+    } else {
+        customer_identity::Entity::find()
+            .filter(cond)
+            .all(conn)
+            .await?
+    };
+    let customer_id = match known.first() {
+        Some(k) => k.customer_id,
+        None => {
+            customer::ActiveModel {
+                display_name: Set(display_name.to_owned()),
+                language: Set(language.to_owned()),
+                created_at: Set(now()),
+                ..Default::default()
+            }
+            .insert(conn)
+            .await?
+            .id
+        }
+    };
+    let missing: Vec<_> = identities
+        .iter()
+        .filter(|i| {
+            !known
+                .iter()
+                .any(|k| k.kind == i.kind() && k.value == i.value())
+        })
+        .map(|i| customer_identity::ActiveModel {
+            customer_id: Set(customer_id),
+            kind: Set(i.kind().to_owned()),
+            value: Set(i.value()),
+            ..Default::default()
+        })
+        .collect();
+    if !missing.is_empty() {
+        customer_identity::Entity::insert_many(missing)
+            .exec(conn)
+            .await?;
+    }
+    Ok(customer_id)
 }

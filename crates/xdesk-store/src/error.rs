@@ -11,6 +11,9 @@ pub enum StoreError {
     /// A unique value is taken.
     #[error("{0} already exists")]
     Duplicate(String),
+    /// A background part of the store (e.g. the ticket writer) is not running.
+    #[error("storage unavailable: {0}")]
+    Unavailable(&'static str),
     #[error("configuration: {0}")]
     Config(String),
     #[error("stored data is corrupt: {0}")]

@@ -1,5 +1,6 @@
 //! Tickets, their messages, attachments and hash-chained events.
 
+use crate::customers::upsert_customer_id_in;
 use crate::entities::{attachment, message, ticket, ticket_event, ticket_tag};
 use crate::{Store, StoreError, now};
 use chrono::{DateTime, Utc};
@@ -9,6 +10,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use xdesk_domain::event::{Actor, EventKind, EventRecord, GENESIS_HASH, sha256_hex};
+use xdesk_domain::identity::Identity;
 use xdesk_domain::ticket::RawCryptoFields;
 
 pub type TicketRow = ticket::Model;
@@ -36,7 +38,23 @@ pub struct NewMessage {
     pub attachments: Vec<NewAttachment>,
 }
 
+/// Who a new ticket belongs to.
+#[derive(Debug, Clone)]
+pub enum TicketCustomer {
+    /// A customer known to exist.
+    Id(i64),
+    /// Found by any of these identities, or created owning all of them, in the ticket's own
+    /// transaction.
+    Identities {
+        identities: Vec<Identity>,
+        display_name: String,
+        language: String,
+    },
+}
+
 /// A validated ticket to write, with its first message. Values are canonical strings.
+/// A first message authored by `customer` with no `author_id` is attributed to the ticket's
+/// customer once it is resolved.
 #[derive(Debug, Clone)]
 pub struct NewTicket {
     pub subject: String,
@@ -45,13 +63,21 @@ pub struct NewTicket {
     pub channel: String,
     pub language: String,
     pub category: Option<String>,
-    pub customer_id: i64,
+    pub customer: TicketCustomer,
     pub group_id: Option<i64>,
     pub assignee_id: Option<i64>,
     pub tags: Vec<String>,
     pub crypto: RawCryptoFields,
     pub first_message: NewMessage,
     pub actor: Actor,
+}
+
+/// What creating a ticket wrote: enough to answer the caller without reading it back.
+#[derive(Debug, Clone)]
+pub struct CreatedTicket {
+    pub ticket: TicketRow,
+    pub message: MessageRow,
+    pub attachments: Vec<AttachmentRow>,
 }
 
 /// New column values; `None` leaves a column as it is.
@@ -141,7 +167,7 @@ async fn insert_message(
     m: &NewMessage,
     at: DateTime<Utc>,
     events: &mut Vec<EventKind>,
-) -> Result<(), StoreError> {
+) -> Result<(MessageRow, Vec<AttachmentRow>), StoreError> {
     let row = message::ActiveModel {
         ticket_id: Set(ticket_id),
         author_kind: Set(m.author_kind.clone()),
@@ -161,28 +187,30 @@ async fn insert_message(
         internal: m.internal,
         body_sha256: sha256_hex(m.body_text.as_bytes()),
     });
-    if !m.attachments.is_empty() {
-        let rows = m.attachments.iter().map(|a| attachment::ActiveModel {
-            ticket_id: Set(ticket_id),
-            message_id: Set(row.id),
-            sha256: Set(a.sha256.clone()),
-            filename: Set(a.filename.clone()),
-            content_type: Set(a.content_type.clone()),
-            size: Set(a.size),
-            created_at: Set(at),
-            ..Default::default()
+    let mut attachments = Vec::with_capacity(m.attachments.len());
+    for a in &m.attachments {
+        attachments.push(
+            attachment::ActiveModel {
+                ticket_id: Set(ticket_id),
+                message_id: Set(row.id),
+                sha256: Set(a.sha256.clone()),
+                filename: Set(a.filename.clone()),
+                content_type: Set(a.content_type.clone()),
+                size: Set(a.size),
+                created_at: Set(at),
+                ..Default::default()
+            }
+            .insert(tx)
+            .await?,
+        );
+        events.push(EventKind::AttachmentAdded {
+            message_id: row.id,
+            sha256: a.sha256.clone(),
+            filename: a.filename.clone(),
+            size: a.size,
         });
-        attachment::Entity::insert_many(rows).exec(tx).await?;
-        for a in &m.attachments {
-            events.push(EventKind::AttachmentAdded {
-                message_id: row.id,
-                sha256: a.sha256.clone(),
-                filename: a.filename.clone(),
-                size: a.size,
-            });
-        }
     }
-    Ok(())
+    Ok((row, attachments))
 }
 
 async fn replace_tags(
@@ -247,58 +275,16 @@ async fn append_events(
 }
 
 impl Store {
-    /// Writes a ticket, its first message, the message's attachment rows, its tags and its
-    /// events in one transaction. Attachment bytes must already be in the file store.
-    pub async fn create_ticket(&self, t: NewTicket) -> Result<TicketRow, StoreError> {
-        let at = now();
-        let tx = self.db.begin().await?;
-        let c = &t.crypto;
-        let row = ticket::ActiveModel {
-            subject: Set(t.subject.clone()),
-            state: Set(t.state.clone()),
-            priority: Set(t.priority.clone()),
-            channel: Set(t.channel.clone()),
-            language: Set(t.language.clone()),
-            category: Set(t.category.clone()),
-            customer_id: Set(t.customer_id),
-            group_id: Set(t.group_id),
-            assignee_id: Set(t.assignee_id),
-            tags: Set(tags_json(&t.tags)),
-            network: Set(c.network.clone()),
-            asset: Set(c.asset.clone()),
-            tx_hash: Set(c.tx_hash.clone()),
-            from_address: Set(c.from_address.clone()),
-            to_address: Set(c.to_address.clone()),
-            amount: Set(c.amount.clone()),
-            memo: Set(c.memo.clone()),
-            occurred_at: Set(c.occurred_at.map(xdesk_domain::event::storage_time)),
-            version: Set(1),
-            event_count: Set(0),
-            head_hash: Set(GENESIS_HASH.to_owned()),
-            created_at: Set(at),
-            updated_at: Set(at),
-            ..Default::default()
-        }
-        .insert(&tx)
-        .await?;
-        insert_tags(&tx, row.id, &t.tags).await?;
-        let mut events = vec![EventKind::Created {
-            subject: t.subject.clone(),
-            state: t.state.clone(),
-            priority: t.priority.clone(),
-            channel: t.channel.clone(),
-            customer_id: t.customer_id,
-        }];
-        insert_message(&tx, row.id, &t.first_message, at, &mut events).await?;
-        let (count, head) =
-            append_events(&tx, row.id, 0, GENESIS_HASH, &t.actor, &events, at).await?;
-        let row = set_head(&tx, row.id, count, &head).await?;
-        tx.commit().await?;
-        Ok(row)
+    /// Writes a ticket, its customer if new, its first message, the message's attachment rows,
+    /// its tags and its events in one transaction, shared with other tickets created at the
+    /// same moment (see [`crate::group_commit`]). Attachment bytes must already be in the file
+    /// store.
+    pub async fn create_ticket(&self, t: NewTicket) -> Result<CreatedTicket, StoreError> {
+        self.writer.submit(t).await
     }
 
     pub async fn ticket(&self, id: i64) -> Result<Option<TicketRow>, StoreError> {
-        Ok(ticket::Entity::find_by_id(id).one(&self.db).await?)
+        Ok(ticket::Entity::find_by_id(id).one(&self.read).await?)
     }
 
     /// Applies a [`ChangeSet`] atomically: the version check and row lock come first, then the
@@ -384,7 +370,7 @@ impl Store {
             at,
         )
         .await?;
-        let row = set_head(&tx, row.id, count, &head).await?;
+        let row = set_head(&tx, row, count, head).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -476,7 +462,7 @@ impl Store {
         } else {
             q.order_by_desc(C::Id)
         };
-        Ok(q.limit(f.limit.clamp(1, 200)).all(&self.db).await?)
+        Ok(q.limit(f.limit.clamp(1, 200)).all(&self.read).await?)
     }
 
     pub async fn messages(
@@ -488,7 +474,7 @@ impl Store {
         if !include_internal {
             q = q.filter(message::Column::Internal.eq(false));
         }
-        Ok(q.order_by_asc(message::Column::Id).all(&self.db).await?)
+        Ok(q.order_by_asc(message::Column::Id).all(&self.read).await?)
     }
 
     pub async fn ticket_attachments(
@@ -498,18 +484,18 @@ impl Store {
         Ok(attachment::Entity::find()
             .filter(attachment::Column::TicketId.eq(ticket_id))
             .order_by_asc(attachment::Column::Id)
-            .all(&self.db)
+            .all(&self.read)
             .await?)
     }
 
     pub async fn attachment(&self, id: i64) -> Result<Option<AttachmentRow>, StoreError> {
-        Ok(attachment::Entity::find_by_id(id).one(&self.db).await?)
+        Ok(attachment::Entity::find_by_id(id).one(&self.read).await?)
     }
 
     pub(crate) async fn attachment_sha_referenced(&self, sha: &str) -> Result<bool, StoreError> {
         Ok(attachment::Entity::find()
             .filter(attachment::Column::Sha256.eq(sha))
-            .one(&self.db)
+            .one(&self.read)
             .await?
             .is_some())
     }
@@ -519,7 +505,7 @@ impl Store {
         let rows = ticket_event::Entity::find()
             .filter(ticket_event::Column::TicketId.eq(ticket_id))
             .order_by_asc(ticket_event::Column::Seq)
-            .all(&self.db)
+            .all(&self.read)
             .await?;
         rows.into_iter()
             .map(|r| {
@@ -545,19 +531,87 @@ impl Store {
     }
 }
 
+/// Records the new end of the ticket's chain and returns the row as it now stands.
 async fn set_head(
     tx: &DatabaseTransaction,
-    id: i64,
+    row: TicketRow,
     count: i64,
-    head: &str,
+    head: String,
 ) -> Result<TicketRow, StoreError> {
-    let rows = ticket::Entity::update_many()
+    ticket::Entity::update_many()
         .col_expr(ticket::Column::EventCount, Expr::value(count))
-        .col_expr(ticket::Column::HeadHash, Expr::value(head.to_owned()))
-        .filter(ticket::Column::Id.eq(id))
-        .exec_with_returning(tx)
+        .col_expr(ticket::Column::HeadHash, Expr::value(head.clone()))
+        .filter(ticket::Column::Id.eq(row.id))
+        .exec(tx)
         .await?;
-    rows.into_iter()
-        .next()
-        .ok_or(StoreError::NotFound("ticket"))
+    Ok(TicketRow {
+        event_count: count,
+        head_hash: head,
+        ..row
+    })
+}
+
+/// Writes one new ticket inside `tx`; the caller commits.
+pub(crate) async fn insert_ticket(
+    tx: &DatabaseTransaction,
+    t: &NewTicket,
+) -> Result<CreatedTicket, StoreError> {
+    let at = now();
+    let customer_id = match &t.customer {
+        TicketCustomer::Id(id) => *id,
+        TicketCustomer::Identities {
+            identities,
+            display_name,
+            language,
+        } => upsert_customer_id_in(tx, identities, display_name, language).await?,
+    };
+    let c = &t.crypto;
+    let row = ticket::ActiveModel {
+        subject: Set(t.subject.clone()),
+        state: Set(t.state.clone()),
+        priority: Set(t.priority.clone()),
+        channel: Set(t.channel.clone()),
+        language: Set(t.language.clone()),
+        category: Set(t.category.clone()),
+        customer_id: Set(customer_id),
+        group_id: Set(t.group_id),
+        assignee_id: Set(t.assignee_id),
+        tags: Set(tags_json(&t.tags)),
+        network: Set(c.network.clone()),
+        asset: Set(c.asset.clone()),
+        tx_hash: Set(c.tx_hash.clone()),
+        from_address: Set(c.from_address.clone()),
+        to_address: Set(c.to_address.clone()),
+        amount: Set(c.amount.clone()),
+        memo: Set(c.memo.clone()),
+        occurred_at: Set(c.occurred_at.map(xdesk_domain::event::storage_time)),
+        version: Set(1),
+        event_count: Set(0),
+        head_hash: Set(GENESIS_HASH.to_owned()),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    insert_tags(tx, row.id, &t.tags).await?;
+    let mut events = vec![EventKind::Created {
+        subject: t.subject.clone(),
+        state: t.state.clone(),
+        priority: t.priority.clone(),
+        channel: t.channel.clone(),
+        customer_id,
+    }];
+    let mut first = t.first_message.clone();
+    if first.author_kind == "customer" && first.author_id.is_none() {
+        first.author_id = Some(customer_id);
+    }
+    let (message, attachments) = insert_message(tx, row.id, &first, at, &mut events).await?;
+    let (count, head) = append_events(tx, row.id, 0, GENESIS_HASH, &t.actor, &events, at).await?;
+    let ticket = set_head(tx, row, count, head).await?;
+    Ok(CreatedTicket {
+        ticket,
+        message,
+        attachments,
+    })
 }

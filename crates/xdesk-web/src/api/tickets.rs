@@ -39,8 +39,7 @@ pub async fn create(
         crypto: r.crypto.into(),
         attachments: decode_uploads(r.attachments)?,
     };
-    let row = s.services.create_ticket(&p, input, ip.as_deref()).await?;
-    let d = s.services.get_ticket(&p, row.id, ip.as_deref()).await?;
+    let d = s.services.create_ticket(&p, input, ip.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(detail(d))))
 }
 

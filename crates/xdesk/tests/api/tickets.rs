@@ -329,3 +329,43 @@ backend_test!(attachments_upload_download_and_limits, |app| {
     assert_eq!(r.bytes().await.unwrap().to_vec(), png);
     app.stop().await;
 });
+
+backend_test!(concurrent_creations_all_land_once, |app| {
+    // Enough at once for the group-commit writers to share transactions, and to race each other
+    // on the same new customers (PostgreSQL runs several writers).
+    let client = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let (client, url, key) = (
+            client.clone(),
+            app.url("/api/v1/tickets"),
+            app.api_key.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(key)
+                .json(&json!({
+                    "subject": format!("并发 {i}"),
+                    "body": "burst",
+                    "customer": {"email": format!("burst{}@example.com", i % 3)},
+                }))
+                .send()
+                .await
+                .unwrap()
+        }));
+    }
+    let mut customers = Vec::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["messages"][0]["author_kind"], "customer");
+        customers.push(v["customer_id"].as_i64().unwrap());
+    }
+    customers.sort_unstable();
+    customers.dedup();
+    assert_eq!(customers.len(), 3, "one customer per address");
+    assert_eq!(app.ticket_count().await, 24);
+    app.stop().await;
+});

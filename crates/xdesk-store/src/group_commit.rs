@@ -1,0 +1,265 @@
+//! Group commit for ticket creation. Tickets created at the same moment share one
+//! transaction: a burst of N creations costs one commit instead of N, and SQLite's single
+//! writer never sits idle waiting for the next request's round trip. Each caller still gets
+//! its answer only after its ticket is committed.
+//!
+//! If a shared transaction fails, every ticket of it is retried alone, so one bad ticket never
+//! takes the others down with it and each caller gets its own error.
+
+use crate::StoreError;
+use crate::tickets::{CreatedTicket, NewTicket, insert_ticket};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use std::sync::Arc;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+/// Tickets waiting beyond this make callers wait before they are queued (backpressure).
+const QUEUE: usize = 1024;
+/// Attempts at a ticket written alone, when it conflicts with a concurrent writer.
+const RETRIES: u32 = 3;
+
+struct Job {
+    ticket: NewTicket,
+    reply: oneshot::Sender<Result<CreatedTicket, StoreError>>,
+}
+
+/// Queues ticket creations for a fixed set of writer tasks.
+#[derive(Debug, Clone)]
+pub(crate) struct TicketWriter {
+    queue: mpsc::Sender<Job>,
+}
+
+impl TicketWriter {
+    /// Starts `writers` tasks that each take up to `max_batch` queued tickets per transaction.
+    /// They stop when the last [`TicketWriter`] clone is dropped.
+    pub(crate) fn spawn(db: DatabaseConnection, writers: usize, max_batch: usize) -> Self {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(run(db.clone(), rx.clone(), max_batch.max(1)));
+        }
+        Self { queue }
+    }
+
+    pub(crate) async fn submit(&self, ticket: NewTicket) -> Result<CreatedTicket, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Job { ticket, reply })
+            .await
+            .map_err(|_| StoreError::Unavailable("the ticket writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the ticket writer stopped mid-write"))?
+    }
+}
+
+async fn run(db: DatabaseConnection, rx: Arc<Mutex<mpsc::Receiver<Job>>>, max_batch: usize) {
+    loop {
+        let mut jobs = Vec::new();
+        {
+            let mut rx = rx.lock().await;
+            match rx.recv().await {
+                Some(job) => jobs.push(job),
+                None => return,
+            }
+            while jobs.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
+        write(&db, jobs).await;
+    }
+}
+
+async fn write(db: &DatabaseConnection, jobs: Vec<Job>) {
+    if jobs.len() > 1 {
+        let tickets: Vec<&NewTicket> = jobs.iter().map(|j| &j.ticket).collect();
+        match write_together(db, &tickets).await {
+            Ok(created) => {
+                for (job, c) in jobs.into_iter().zip(created) {
+                    // A caller that went away still had its ticket written; nobody to tell.
+                    let _ = job.reply.send(Ok(c));
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, tickets = jobs.len(), "group commit failed; retrying one by one");
+            }
+        }
+    }
+    for job in jobs {
+        let _ = job.reply.send(write_alone(db, &job.ticket).await);
+    }
+}
+
+/// Another writer may have created the same new customer a moment ago (PostgreSQL runs
+/// several): the unique identity index then fails this write, and a retry finds that customer.
+async fn write_alone(db: &DatabaseConnection, t: &NewTicket) -> Result<CreatedTicket, StoreError> {
+    let mut attempt = 1;
+    loop {
+        let result = write_together(db, &[t])
+            .await
+            .and_then(|mut v| v.pop().ok_or(StoreError::NotFound("ticket")));
+        match result {
+            Err(e)
+                if attempt < RETRIES
+                    && (matches!(e, StoreError::Duplicate(_)) || e.is_transient()) =>
+            {
+                tracing::debug!(error = %e, attempt, "ticket write conflicted; retrying");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn write_together(
+    db: &DatabaseConnection,
+    tickets: &[&NewTicket],
+) -> Result<Vec<CreatedTicket>, StoreError> {
+    let tx = db.begin().await?;
+    let mut created = Vec::with_capacity(tickets.len());
+    for t in tickets {
+        created.push(insert_ticket(&tx, t).await?);
+    }
+    tx.commit().await?;
+    Ok(created)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::{NewMessage, Store, TicketCustomer, TicketFilter};
+    use xdesk_domain::event::{Actor, verify_chain};
+    use xdesk_domain::identity::Identity;
+    use xdesk_domain::ticket::RawCryptoFields;
+
+    fn ticket(subject: &str, email: &str, tags: &[&str]) -> NewTicket {
+        NewTicket {
+            subject: subject.into(),
+            state: "new".into(),
+            priority: "normal".into(),
+            channel: "api".into(),
+            language: "zh".into(),
+            category: None,
+            customer: TicketCustomer::Identities {
+                identities: vec![Identity::parse("email", email).unwrap()],
+                display_name: email.into(),
+                language: "zh".into(),
+            },
+            group_id: None,
+            assignee_id: None,
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            crypto: RawCryptoFields::default(),
+            first_message: NewMessage {
+                author_kind: "customer".into(),
+                author_id: None,
+                body_text: "提币未到账".into(),
+                body_html: None,
+                internal: false,
+                channel: "api".into(),
+                metadata: serde_json::json!({}),
+                attachments: Vec::new(),
+            },
+            actor: Actor::System,
+        }
+    }
+
+    async fn store(dir: &std::path::Path) -> Store {
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.display());
+        let s = Store::connect(&url, dir).await.unwrap();
+        s.migrate().await.unwrap();
+        s
+    }
+
+    async fn assert_chain_ok(s: &Store, c: &CreatedTicket) {
+        let events = s.events(c.ticket.id).await.unwrap();
+        let v = verify_chain(
+            &events,
+            Some(&c.ticket.head_hash),
+            Some(c.ticket.event_count),
+        );
+        assert!(v.valid, "{v:?}");
+        assert_eq!(events.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failing_ticket_does_not_take_its_batch_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path()).await;
+        let inputs = [
+            ticket("first", "a@example.com", &["x"]),
+            // The same tag twice breaks the (ticket, tag) primary key: a database-level failure.
+            ticket("broken", "b@example.com", &["dup", "dup"]),
+            ticket("third", "a@example.com", &[]),
+        ];
+        let mut answers = Vec::new();
+        let mut jobs = Vec::new();
+        for t in inputs {
+            let (reply, answer) = oneshot::channel();
+            jobs.push(Job { ticket: t, reply });
+            answers.push(answer);
+        }
+        write(&s.db, jobs).await;
+        let mut results = Vec::new();
+        for a in answers {
+            results.push(a.await.unwrap());
+        }
+        let first = results[0].as_ref().unwrap();
+        assert!(matches!(results[1], Err(StoreError::Duplicate(_))));
+        let third = results[2].as_ref().unwrap();
+        assert_eq!(first.ticket.subject, "first");
+        assert_eq!(third.ticket.subject, "third");
+        // Both land on the one customer, and the message is attributed to that customer.
+        assert_eq!(first.ticket.customer_id, third.ticket.customer_id);
+        assert_eq!(first.message.author_id, Some(first.ticket.customer_id));
+        assert_chain_ok(&s, first).await;
+        assert_chain_ok(&s, third).await;
+        let all = s
+            .list_tickets(&TicketFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 2, "nothing of the broken ticket remains");
+        assert!(
+            s.list_customers(Some("b@example.com"), None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_creations_commit_together_and_share_customers() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path()).await;
+        let mut handles = Vec::new();
+        for i in 0..40 {
+            let s = s.clone();
+            handles.push(tokio::spawn(async move {
+                let email = format!("c{}@example.com", i % 4);
+                s.create_ticket(ticket(&format!("ticket {i}"), &email, &["withdrawal"]))
+                    .await
+            }));
+        }
+        let mut created = Vec::new();
+        for h in handles {
+            created.push(h.await.unwrap().unwrap());
+        }
+        let mut ids: Vec<i64> = created.iter().map(|c| c.ticket.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 40);
+        let mut customers: Vec<i64> = created.iter().map(|c| c.ticket.customer_id).collect();
+        customers.sort_unstable();
+        customers.dedup();
+        assert_eq!(customers.len(), 4, "one customer per address");
+        for c in &created {
+            assert_chain_ok(&s, c).await;
+        }
+    }
+}
