@@ -1,0 +1,226 @@
+//! Inbound email for xdesk: one raw RFC 5322 message in, what a ticket needs out (sender,
+//! threading ids, bodies, every attachment), plus whether it was sent by a machine (auto-reply,
+//! bulk) or is a delivery-status notification about a message we sent. Pure: no I/O, so every
+//! rule is tested on bytes alone.
+
+mod classify;
+
+pub use classify::{Automatic, Bounce};
+
+use chrono::{DateTime, Utc};
+use mail_parser::{MessageParser, MimeHeaders};
+use xdesk_domain::ticket::TicketNumber;
+
+/// An address with its display name, as the sender wrote them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    /// Lower-cased, so the same person always maps to the same customer identity.
+    pub address: String,
+    pub name: Option<String>,
+}
+
+/// A MIME part kept as a file: attachments, inline images, nested messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    /// Shown in the body (e.g. a pasted screenshot) rather than listed below it.
+    pub inline: bool,
+    /// `Content-ID` without angle brackets, which `cid:` links in the HTML body point at.
+    pub content_id: Option<String>,
+}
+
+/// What a ticket needs from one inbound message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundEmail {
+    /// `Message-ID` without angle brackets.
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub from: Option<Mailbox>,
+    pub subject: String,
+    pub date: Option<DateTime<Utc>>,
+    /// Plain text: the text parts, or text derived from the HTML when there is none.
+    pub text: String,
+    /// The HTML body as sent: not safe to show until sanitised.
+    pub html: Option<String>,
+    pub attachments: Vec<MailAttachment>,
+    pub automatic: Option<Automatic>,
+    pub bounce: Option<Bounce>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    #[error("not an email message: {0}")]
+    Unparseable(&'static str),
+}
+
+/// Parses one raw message. Lenient like real mail demands: a missing subject, sender or body
+/// is reported as absent, not as an error; only bytes that hold no message at all fail.
+pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(MailError::Unparseable("the message is empty"));
+    }
+    let msg = MessageParser::default()
+        .parse(raw)
+        .ok_or(MailError::Unparseable("no header section"))?;
+    if msg.headers().is_empty() {
+        return Err(MailError::Unparseable("no header section"));
+    }
+    let from = msg
+        .from()
+        .or_else(|| msg.sender())
+        .and_then(|a| a.first())
+        .and_then(|a| {
+            let address = a.address()?.trim().to_lowercase();
+            address.contains('@').then(|| Mailbox {
+                address,
+                name: a
+                    .name()
+                    .map(|n| n.trim().to_owned())
+                    .filter(|n| !n.is_empty()),
+            })
+        });
+    let text = (0..msg.text_body_count())
+        .filter_map(|i| msg.body_text(i))
+        .map(|t| t.trim_end().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let html = msg
+        .html_bodies()
+        .any(|p| p.is_text_html())
+        .then(|| msg.body_html(0).map(|h| h.into_owned()))
+        .flatten();
+    let mut attachments = Vec::new();
+    for (i, part) in msg.attachments().enumerate() {
+        attachments.push(attachment(part, i));
+    }
+    let automatic = classify::automatic(&msg);
+    let bounce = classify::bounce(&msg);
+    Ok(InboundEmail {
+        message_id: msg.message_id().map(clean_id),
+        in_reply_to: id_list(msg.in_reply_to()),
+        references: id_list(msg.references()),
+        from,
+        subject: msg
+            .subject()
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default(),
+        date: msg
+            .date()
+            .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0)),
+        text,
+        html,
+        attachments,
+        automatic,
+        bounce,
+    })
+}
+
+fn attachment(part: &mail_parser::MessagePart<'_>, index: usize) -> MailAttachment {
+    let content_type = part
+        .content_type()
+        .map(|c| match c.subtype() {
+            Some(sub) => format!("{}/{}", c.ctype(), sub),
+            None => c.ctype().to_owned(),
+        })
+        .unwrap_or_else(|| {
+            if part.is_message() {
+                "message/rfc822".to_owned()
+            } else {
+                "application/octet-stream".to_owned()
+            }
+        })
+        .to_lowercase();
+    let filename = part
+        .attachment_name()
+        .map(safe_filename)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| format!("attachment-{}{}", index + 1, extension(&content_type)));
+    let content_id = part.content_id().map(clean_id);
+    let inline = part
+        .content_disposition()
+        .map(|d| d.is_inline())
+        .unwrap_or(content_id.is_some());
+    MailAttachment {
+        filename,
+        content_type,
+        bytes: part.contents().to_vec(),
+        inline,
+        content_id,
+    }
+}
+
+/// A file name that is safe to store and offer for download: no directories, no control
+/// characters, at most 255 bytes.
+fn safe_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let mut out: String = base
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .trim_start_matches('.')
+        .to_owned();
+    while out.len() > 255 {
+        out.pop();
+    }
+    out
+}
+
+fn extension(content_type: &str) -> &'static str {
+    match content_type {
+        "image/png" => ".png",
+        "image/jpeg" => ".jpg",
+        "image/gif" => ".gif",
+        "image/webp" => ".webp",
+        "application/pdf" => ".pdf",
+        "message/rfc822" => ".eml",
+        "text/plain" => ".txt",
+        "text/html" => ".html",
+        _ => ".bin",
+    }
+}
+
+fn clean_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned()
+}
+
+fn id_list(v: &mail_parser::HeaderValue<'_>) -> Vec<String> {
+    match v {
+        mail_parser::HeaderValue::Text(t) => vec![clean_id(t)],
+        mail_parser::HeaderValue::TextList(l) => l.iter().map(|t| clean_id(t)).collect(),
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect()
+}
+
+/// The ticket number a subject refers to, such as `Re: [XD-10042] Withdrawal`.
+pub fn ticket_number_in(subject: &str) -> Option<TicketNumber> {
+    let upper = subject.to_ascii_uppercase();
+    let mut rest = upper.as_str();
+    while let Some(at) = rest.find(TicketNumber::PREFIX) {
+        let after = &rest[at + TicketNumber::PREFIX.len()..];
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        let boundary_before = rest[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_ascii_alphanumeric());
+        if boundary_before && digits.len() >= 5 {
+            if let Ok(n) = digits.parse::<i64>() {
+                return Some(TicketNumber::new(n));
+            }
+        }
+        rest = after;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

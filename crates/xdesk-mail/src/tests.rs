@@ -1,0 +1,340 @@
+//! A corpus of messages built byte by byte, each with the result it must give.
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+
+fn msg(headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut v = headers.replace('\n', "\r\n").into_bytes();
+    v.extend_from_slice(b"\r\n");
+    v.extend_from_slice(body);
+    v
+}
+
+fn encode(enc: &'static encoding_rs::Encoding, s: &str) -> Vec<u8> {
+    let (bytes, _, errors) = enc.encode(s);
+    assert!(!errors, "{s} is representable in {}", enc.name());
+    bytes.into_owned()
+}
+
+fn rfc2047(charset: &str, enc: &'static encoding_rs::Encoding, s: &str) -> String {
+    format!("=?{charset}?B?{}?=", B64.encode(encode(enc, s)))
+}
+
+const BASIC: &str = "From: Li Wei <Li.Wei@Example.COM>\nTo: support@exchange.test\nSubject: Withdrawal pending\nMessage-ID: <abc123@mail.example.com>\nDate: Sat, 21 Nov 2026 10:00:00 +0800\n";
+
+#[test]
+fn plain_ascii_message() {
+    let e = parse(&msg(BASIC, b"My withdrawal is stuck.\r\n")).unwrap();
+    assert_eq!(e.message_id.as_deref(), Some("abc123@mail.example.com"));
+    let from = e.from.unwrap();
+    assert_eq!(from.address, "li.wei@example.com");
+    assert_eq!(from.name.as_deref(), Some("Li Wei"));
+    assert_eq!(e.subject, "Withdrawal pending");
+    assert_eq!(e.text, "My withdrawal is stuck.");
+    assert_eq!(e.html, None);
+    assert_eq!(e.date.unwrap().to_rfc3339(), "2026-11-21T02:00:00+00:00");
+    assert!(e.automatic.is_none() && e.bounce.is_none());
+}
+
+#[test]
+fn utf8_quoted_printable_with_emoji() {
+    let h = "From: a@b.test\nSubject: =?UTF-8?B?5o+Q5biB5pyq5Yiw6LSmIPCfmoA=?=\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n";
+    let e = parse(&msg(
+        h,
+        b"=E6=8F=90=E5=B8=81=E6=9C=AA=E5=88=B0=E8=B4=A6 =F0=9F=9A=80\r\n",
+    ))
+    .unwrap();
+    assert_eq!(e.subject, "提币未到账 🚀");
+    assert_eq!(e.text, "提币未到账 🚀");
+}
+
+#[test]
+fn gb2312_subject_and_body() {
+    let subject = rfc2047("GB2312", encoding_rs::GBK, "充值未到账");
+    let h = format!(
+        "From: a@b.test\nSubject: {subject}\nContent-Type: text/plain; charset=GB2312\nContent-Transfer-Encoding: 8bit\n"
+    );
+    let e = parse(&msg(
+        &h,
+        &encode(encoding_rs::GBK, "我的充值三个小时还没到账"),
+    ))
+    .unwrap();
+    assert_eq!(e.subject, "充值未到账");
+    assert_eq!(e.text, "我的充值三个小时还没到账");
+}
+
+#[test]
+fn gbk_base64_body() {
+    let body = B64.encode(encode(encoding_rs::GBK, "冻结账户，请尽快处理，谢谢！"));
+    let h = "From: a@b.test\nSubject: x\nContent-Type: text/plain; charset=\"gbk\"\nContent-Transfer-Encoding: base64\n";
+    let e = parse(&msg(h, body.as_bytes())).unwrap();
+    assert_eq!(e.text, "冻结账户，请尽快处理，谢谢！");
+}
+
+#[test]
+fn big5_body_and_subject() {
+    let subject = rfc2047("Big5", encoding_rs::BIG5, "提幣問題");
+    let h = format!(
+        "From: a@b.test\nSubject: {subject}\nContent-Type: text/plain; charset=big5\nContent-Transfer-Encoding: 8bit\n"
+    );
+    let e = parse(&msg(&h, &encode(encoding_rs::BIG5, "我的提幣一直沒有到帳"))).unwrap();
+    assert_eq!(e.subject, "提幣問題");
+    assert_eq!(e.text, "我的提幣一直沒有到帳");
+}
+
+#[test]
+fn iso_2022_jp_body() {
+    let h = "From: a@b.test\nSubject: =?ISO-2022-JP?B?GyRCJTUlXSE8JUgbKEI=?=\nContent-Type: text/plain; charset=ISO-2022-JP\nContent-Transfer-Encoding: 7bit\n";
+    let e = parse(&msg(
+        h,
+        &encode(encoding_rs::ISO_2022_JP, "出金が届きません"),
+    ))
+    .unwrap();
+    assert_eq!(e.subject, "サポート");
+    assert_eq!(e.text, "出金が届きません");
+}
+
+#[test]
+fn latin1_quoted_printable() {
+    let h = "From: a@b.test\nSubject: =?ISO-8859-1?Q?R=E9clamation?=\nContent-Type: text/plain; charset=ISO-8859-1\nContent-Transfer-Encoding: quoted-printable\n";
+    let e = parse(&msg(h, b"D=E9p=F4t non cr=E9dit=E9\r\n")).unwrap();
+    assert_eq!(e.subject, "Réclamation");
+    assert_eq!(e.text, "Dépôt non crédité");
+}
+
+#[test]
+fn multipart_alternative_keeps_both_bodies() {
+    let h = "From: a@b.test\nSubject: alt\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"XX\"\n";
+    let body = b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain version\r\n--XX\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>html <b>version</b></p>\r\n--XX--\r\n";
+    let e = parse(&msg(h, body)).unwrap();
+    assert_eq!(e.text, "plain version");
+    assert!(e.html.unwrap().contains("<b>version</b>"));
+    assert!(e.attachments.is_empty());
+}
+
+#[test]
+fn html_only_gets_a_derived_text_body() {
+    let h = "From: a@b.test\nSubject: html\nContent-Type: text/html; charset=utf-8\n";
+    let e = parse(&msg(
+        h,
+        b"<html><body><p>Deposit <b>missing</b></p><script>x()</script></body></html>",
+    ))
+    .unwrap();
+    assert!(
+        e.text.contains("Deposit") && e.text.contains("missing"),
+        "{}",
+        e.text
+    );
+    assert!(!e.text.contains("<b>"));
+    assert!(e.html.is_some());
+}
+
+#[test]
+fn related_inline_image_is_kept_with_its_content_id() {
+    let png = [0x89u8, b'P', b'N', b'G', 0, 1, 2, 3];
+    let h =
+        "From: a@b.test\nSubject: screenshot\nContent-Type: multipart/related; boundary=\"R\"\n";
+    let body = format!(
+        "--R\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>see <img src=\"cid:shot1@x\"></p>\r\n--R\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\nContent-ID: <shot1@x>\r\nContent-Disposition: inline\r\n\r\n{}\r\n--R--\r\n",
+        B64.encode(png)
+    );
+    let e = parse(&msg(h, body.as_bytes())).unwrap();
+    assert_eq!(e.attachments.len(), 1);
+    let a = &e.attachments[0];
+    assert_eq!(a.bytes, png);
+    assert!(a.inline);
+    assert_eq!(a.content_id.as_deref(), Some("shot1@x"));
+    assert_eq!(a.content_type, "image/png");
+    assert_eq!(a.filename, "attachment-1.png");
+}
+
+#[test]
+fn mixed_with_rfc2231_chinese_filename_and_pdf() {
+    let h = "From: a@b.test\nSubject: files\nContent-Type: multipart/mixed; boundary=\"M\"\n";
+    let body = format!(
+        "--M\r\nContent-Type: text/plain\r\n\r\nattached\r\n--M\r\nContent-Type: image/jpeg\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename*=UTF-8''%E6%88%AA%E5%9B%BE.jpg\r\n\r\n{}\r\n--M\r\nContent-Type: application/pdf; name=\"statement.pdf\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"statement.pdf\"\r\n\r\n{}\r\n--M--\r\n",
+        B64.encode([0xffu8, 0xd8, 0xff, 0xe0]),
+        B64.encode(b"%PDF-1.4 test")
+    );
+    let e = parse(&msg(h, body.as_bytes())).unwrap();
+    assert_eq!(e.text, "attached");
+    let names: Vec<_> = e.attachments.iter().map(|a| a.filename.as_str()).collect();
+    assert_eq!(names, ["截图.jpg", "statement.pdf"]);
+    assert!(e.attachments.iter().all(|a| !a.inline));
+    assert_eq!(e.attachments[1].bytes, b"%PDF-1.4 test");
+}
+
+#[test]
+fn attachment_of_unknown_type_and_hostile_name() {
+    let h = "From: a@b.test\nSubject: x\nContent-Type: multipart/mixed; boundary=\"M\"\n";
+    let body = "--M\r\nContent-Type: text/plain\r\n\r\nhi\r\n--M\r\nContent-Type: application/x-weird\r\nContent-Disposition: attachment; filename=\"../../etc/passwd\"\r\n\r\nroot:x:0:0\r\n--M--\r\n";
+    let e = parse(&msg(h, body.as_bytes())).unwrap();
+    assert_eq!(e.attachments[0].filename, "passwd");
+    assert_eq!(e.attachments[0].content_type, "application/x-weird");
+}
+
+#[test]
+fn forwarded_message_is_an_attachment() {
+    let h =
+        "From: a@b.test\nSubject: Fwd: phishing?\nContent-Type: multipart/mixed; boundary=\"M\"\n";
+    let body = "--M\r\nContent-Type: text/plain\r\n\r\nIs this email from you?\r\n--M\r\nContent-Type: message/rfc822\r\n\r\nFrom: support@exchange-verify.test\r\nSubject: Verify your wallet\r\nMessage-ID: <fake@phish>\r\n\r\nSend us your seed phrase\r\n--M--\r\n";
+    let e = parse(&msg(h, body.as_bytes())).unwrap();
+    assert_eq!(e.attachments.len(), 1);
+    assert_eq!(e.attachments[0].content_type, "message/rfc822");
+    assert!(e.attachments[0].filename.ends_with(".eml"));
+    assert!(String::from_utf8_lossy(&e.attachments[0].bytes).contains("Verify your wallet"));
+    assert!(e.bounce.is_none());
+}
+
+#[test]
+fn threading_headers() {
+    let h = "From: a@b.test\nSubject: Re: [XD-10042] Withdrawal\nIn-Reply-To: <out-1@xdesk>\nReferences: <orig@mail> <out-1@xdesk>\n";
+    let e = parse(&msg(h, b"thanks")).unwrap();
+    assert_eq!(e.in_reply_to, ["out-1@xdesk"]);
+    assert_eq!(e.references, ["orig@mail", "out-1@xdesk"]);
+    assert_eq!(ticket_number_in(&e.subject), Some(TicketNumber::new(10042)));
+}
+
+#[test]
+fn ticket_numbers_in_subjects() {
+    assert_eq!(
+        ticket_number_in("Re: [XD-10042] x"),
+        Some(TicketNumber::new(10042))
+    );
+    assert_eq!(
+        ticket_number_in("回复：xd-10077 提币"),
+        Some(TicketNumber::new(10077))
+    );
+    assert_eq!(ticket_number_in("ABXD-10042"), None);
+    assert_eq!(ticket_number_in("XD-12 too short"), None);
+    assert_eq!(ticket_number_in("no number"), None);
+    assert_eq!(
+        ticket_number_in("XD- XD-20001"),
+        Some(TicketNumber::new(20001))
+    );
+}
+
+#[test]
+fn missing_subject_and_sender_are_absent_not_errors() {
+    let e = parse(&msg("Message-ID: <x@y>\n", b"body only")).unwrap();
+    assert_eq!(e.subject, "");
+    assert_eq!(e.from, None);
+    assert_eq!(e.text, "body only");
+}
+
+#[test]
+fn empty_and_headerless_input_is_unparseable() {
+    assert!(parse(b"").is_err());
+    assert!(parse(b"  \r\n ").is_err());
+}
+
+fn automatic_of(headers: &str) -> Option<Automatic> {
+    parse(&msg(&format!("From: a@b.test\n{headers}"), b"x"))
+        .unwrap()
+        .automatic
+}
+
+#[test]
+fn auto_replies_are_recognised() {
+    assert_eq!(
+        automatic_of("Subject: Hi\nAuto-Submitted: auto-replied\n"),
+        Some(Automatic::AutoReply)
+    );
+    assert_eq!(
+        automatic_of("Subject: Hi\nAuto-Submitted: auto-generated\n"),
+        Some(Automatic::AutoReply)
+    );
+    assert_eq!(automatic_of("Subject: Hi\nAuto-Submitted: no\n"), None);
+    assert_eq!(
+        automatic_of("Subject: Hi\nX-Autoreply: yes\n"),
+        Some(Automatic::AutoReply)
+    );
+    assert_eq!(
+        automatic_of("Subject: Hi\nX-Auto-Response-Suppress: All\n"),
+        Some(Automatic::AutoReply)
+    );
+    assert_eq!(
+        automatic_of("Subject: Hi\nPrecedence: auto_reply\n"),
+        Some(Automatic::AutoReply)
+    );
+    assert_eq!(
+        automatic_of("Subject: Automatic reply: Away\n"),
+        Some(Automatic::AutoReply)
+    );
+    let zh = rfc2047("UTF-8", encoding_rs::UTF_8, "自动回复：我在休假");
+    assert_eq!(
+        automatic_of(&format!("Subject: {zh}\n")),
+        Some(Automatic::AutoReply)
+    );
+}
+
+#[test]
+fn bulk_mail_is_recognised() {
+    assert_eq!(
+        automatic_of("Subject: News\nPrecedence: bulk\n"),
+        Some(Automatic::Bulk)
+    );
+    assert_eq!(
+        automatic_of("Subject: News\nPrecedence: junk\n"),
+        Some(Automatic::Bulk)
+    );
+    assert_eq!(
+        automatic_of("Subject: News\nList-Unsubscribe: <mailto:u@l.test>\n"),
+        Some(Automatic::Bulk)
+    );
+    assert_eq!(
+        automatic_of("Subject: News\nList-Id: <news.l.test>\n"),
+        Some(Automatic::Bulk)
+    );
+    assert_eq!(
+        automatic_of("Subject: Out of my depth with this withdrawal\n"),
+        None
+    );
+}
+
+#[test]
+fn standard_dsn_names_the_failed_message() {
+    let h = "From: Mail Delivery System <MAILER-DAEMON@mx.exchange.test>\nSubject: Undelivered Mail Returned to Sender\nAuto-Submitted: auto-replied\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"D\"\n";
+    let body = "--D\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not be delivered.\r\n--D\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.exchange.test\r\n\r\nFinal-Recipient: rfc822; Gone@Example.com\r\nOriginal-Recipient: rfc822;gone@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 <gone@example.com>: Recipient address\r\n rejected: User unknown\r\n--D\r\nContent-Type: message/rfc822\r\n\r\nFrom: support@exchange.test\r\nTo: gone@example.com\r\nSubject: [XD-10042] Re: Withdrawal\r\nMessage-ID: <xd-10042-3@exchange.test>\r\n\r\nWe have checked the chain.\r\n--D--\r\n";
+    let e = parse(&msg(h, body.as_bytes())).unwrap();
+    assert_eq!(e.automatic, Some(Automatic::Bounce));
+    let b = e.bounce.unwrap();
+    assert_eq!(
+        b.original_message_id.as_deref(),
+        Some("xd-10042-3@exchange.test")
+    );
+    assert_eq!(b.recipients, ["gone@example.com"]);
+    assert_eq!(b.action.as_deref(), Some("failed"));
+    assert_eq!(b.status.as_deref(), Some("5.1.1"));
+    assert_eq!(
+        b.diagnostic.as_deref(),
+        Some("550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown")
+    );
+    assert!(b.is_failure());
+}
+
+#[test]
+fn dsn_with_headers_only_and_a_delay() {
+    let h = "From: postmaster@mx.test\nSubject: Delivery delayed\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"D\"\n";
+    let body = "--D\r\nContent-Type: text/plain\r\n\r\nStill trying.\r\n--D\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; slow@example.com\r\nAction: delayed\r\nStatus: 4.4.7\r\n--D\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: support@exchange.test\r\nMessage-ID: <slow-1@exchange.test>\r\n--D--\r\n";
+    let b = parse(&msg(h, body.as_bytes())).unwrap().bounce.unwrap();
+    assert_eq!(
+        b.original_message_id.as_deref(),
+        Some("slow-1@exchange.test")
+    );
+    assert!(!b.is_failure());
+}
+
+#[test]
+fn non_standard_bounce_quoting_the_original() {
+    let h = "From: MAILER-DAEMON@old.mx.test\nSubject: failure notice\n";
+    let body = b"Sorry, we were unable to deliver your message.\r\n\r\n--- Below this line is a copy of the message.\r\n\r\nFrom: support@exchange.test\r\nMessage-ID: <legacy-7@exchange.test>\r\nSubject: hello\r\n";
+    let e = parse(&msg(h, body)).unwrap();
+    assert_eq!(e.automatic, Some(Automatic::Bounce));
+    assert_eq!(
+        e.bounce.unwrap().original_message_id.as_deref(),
+        Some("legacy-7@exchange.test")
+    );
+}
