@@ -406,6 +406,7 @@ async fn store_ticket(store: &Store, actor: Actor, n: u64) -> Result<(), String>
                 channel: "api".into(),
                 metadata: json!({}),
                 attachments: Vec::new(),
+                email: None,
             },
             actor,
         })

@@ -3,6 +3,7 @@
 //! [`ServiceError`] to a status and a stable code.
 
 pub mod auth;
+pub mod email;
 mod error;
 pub mod people;
 pub mod tickets;

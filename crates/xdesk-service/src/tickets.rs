@@ -361,6 +361,7 @@ impl Services {
                     channel: channel.as_str().to_owned(),
                     metadata: json!({}),
                     attachments,
+                    email: None,
                 },
                 actor: p.actor(),
             })
@@ -584,6 +585,7 @@ impl Services {
             channel: t.channel.clone(),
             metadata: json!({}),
             attachments,
+            email: None,
         };
         let mut version = t.version;
         let mut state = t.state.clone();

@@ -247,3 +247,43 @@ pub mod audit_entry {
     }
     no_relations!();
 }
+
+pub mod inbound_email {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "inbound_emails")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// `api` or the mailbox it was fetched from.
+        pub source: String,
+        /// SHA-256 of Message-ID and raw content: the same mail fetched twice is stored once.
+        #[sea_orm(unique)]
+        pub dedupe_key: String,
+        pub rfc_message_id: Option<String>,
+        /// The raw message in the attachment store.
+        pub raw_sha256: String,
+        pub size: i64,
+        /// JSON array: `unparseable`, `auto_reply`, `bulk`, `bounce`, ...
+        pub flags: String,
+        pub ticket_id: i64,
+        pub message_id: i64,
+        pub received_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod email_ref {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "email_refs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub rfc_message_id: String,
+        pub ticket_id: i64,
+        pub message_id: i64,
+        /// `in` or `out`.
+        pub direction: String,
+    }
+    no_relations!();
+}

@@ -162,6 +162,7 @@ mod tests {
                 channel: "api".into(),
                 metadata: serde_json::json!({}),
                 attachments: Vec::new(),
+                email: None,
             },
             actor: Actor::System,
         }

@@ -9,6 +9,7 @@ mod accounts;
 mod attachments;
 mod audit;
 mod customers;
+mod email;
 mod entities;
 mod error;
 mod group_commit;
@@ -19,6 +20,7 @@ pub use accounts::{AgentRow, ApiKeyRow, GroupRow, NewAgent};
 pub use attachments::{AttachmentStore, StoredFile};
 pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
 pub use customers::{CustomerRow, IdentityRow};
+pub use email::{InboundEmailRow, InboundRecord};
 pub use error::StoreError;
 pub use tickets::{
     AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment, NewMessage, NewTicket,
@@ -158,7 +160,9 @@ impl Store {
     pub async fn collect_unreferenced_files(&self, grace: Duration) -> Result<usize, StoreError> {
         let mut removed = 0;
         for (sha, path) in self.files.list_older_than(grace).await? {
-            if !self.attachment_sha_referenced(&sha).await? {
+            if !self.attachment_sha_referenced(&sha).await?
+                && !self.raw_email_referenced(&sha).await?
+            {
                 tokio::fs::remove_file(&path).await?;
                 removed += 1;
             }

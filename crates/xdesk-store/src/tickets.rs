@@ -1,6 +1,7 @@
 //! Tickets, their messages, attachments and hash-chained events.
 
 use crate::customers::upsert_customer_id_in;
+use crate::email::{InboundRecord, record_inbound};
 use crate::entities::{attachment, message, ticket, ticket_event, ticket_tag};
 use crate::{Store, StoreError, now};
 use chrono::{DateTime, Utc};
@@ -36,6 +37,8 @@ pub struct NewMessage {
     pub channel: String,
     pub metadata: serde_json::Value,
     pub attachments: Vec<NewAttachment>,
+    /// The raw mail this message came from, recorded with it.
+    pub email: Option<InboundRecord>,
 }
 
 /// Who a new ticket belongs to.
@@ -187,6 +190,9 @@ async fn insert_message(
         internal: m.internal,
         body_sha256: sha256_hex(m.body_text.as_bytes()),
     });
+    if let Some(rec) = &m.email {
+        record_inbound(tx, ticket_id, row.id, rec, at).await?;
+    }
     let mut attachments = Vec::with_capacity(m.attachments.len());
     for a in &m.attachments {
         attachments.push(

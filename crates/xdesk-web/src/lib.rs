@@ -32,14 +32,14 @@ pub struct AppState {
     paths(
         api::tickets::create, api::tickets::get, api::tickets::list, api::tickets::update,
         api::tickets::reply, api::tickets::note, api::tickets::upload, api::tickets::download,
-        api::tickets::history,
+        api::tickets::history, api::channels::email_inbound,
         api::people::login, api::people::logout, api::people::totp_begin, api::people::totp_confirm,
         api::people::me, api::people::list_agents, api::people::create_agent, api::people::set_agent_active,
         api::people::list_groups, api::people::create_group,
         api::people::create_api_key, api::people::list_api_keys, api::people::revoke_api_key,
         api::people::audit, api::people::upsert_customer, api::people::get_customer, api::people::list_customers,
     ),
-    tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "admin"))
+    tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"))
 )]
 pub struct ApiDoc;
 
@@ -140,6 +140,10 @@ pub fn router(services: Services) -> Router {
             get(pp::list_customers).post(pp::upsert_customer),
         )
         .route("/customers/{id}", get(pp::get_customer))
+        .route(
+            "/channels/email/inbound",
+            post(api::channels::email_inbound),
+        )
         .fallback(api_not_found);
     Router::new()
         .nest("/api/v1", v1)

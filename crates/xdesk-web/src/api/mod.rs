@@ -1,3 +1,4 @@
+pub mod channels;
 pub mod dto;
 pub mod people;
 pub mod tickets;

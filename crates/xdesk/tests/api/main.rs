@@ -7,5 +7,6 @@ mod support;
 
 mod admin;
 mod bad_input;
+mod email;
 mod history;
 mod tickets;

@@ -1,0 +1,366 @@
+//! Email in: one raw RFC 5322 message becomes a new ticket, or a message on the ticket it
+//! answers. The raw bytes are stored before anything else, a message that cannot be parsed
+//! still becomes a (flagged) ticket with the original attached, and the same mail delivered
+//! twice is stored once.
+
+use crate::{Principal, ServiceError, Services};
+use serde_json::json;
+use std::collections::BTreeMap;
+use xdesk_domain::event::{EventKind, sha256_hex};
+use xdesk_domain::identity::Identity;
+use xdesk_domain::ticket::{TicketNumber, TicketState};
+use xdesk_mail::{Automatic, InboundEmail, MailAttachment};
+use xdesk_store::{
+    ChangeSet, InboundRecord, NewAttachment, NewMessage, NewTicket, StoreError, TicketCustomer,
+    TicketPatch, TicketRow,
+};
+
+/// What happened to one inbound mail.
+#[derive(Debug, Clone)]
+pub struct EmailIngest {
+    pub ticket_id: i64,
+    pub message_id: i64,
+    pub created_ticket: bool,
+    /// The same mail had been ingested before; nothing new was written.
+    pub duplicate: bool,
+    /// `unparseable`, `auto_reply`, `bulk`, `bounce`, `unknown_sender`,
+    /// `attachments_rejected`: what the rest of xdesk must know (e.g. never auto-reply).
+    pub flags: Vec<String>,
+    /// Attachments over the size limit, by name, so the customer can be told.
+    pub rejected_attachments: Vec<String>,
+}
+
+/// Stands in for a sender xdesk cannot read, so the mail still reaches an agent.
+const UNKNOWN_SENDER: &str = "unknown-sender@xdesk.invalid";
+
+fn unparseable(raw: &[u8]) -> InboundEmail {
+    InboundEmail {
+        message_id: None,
+        in_reply_to: Vec::new(),
+        references: Vec::new(),
+        from: None,
+        subject: "(unreadable email)".into(),
+        date: None,
+        text: "This email could not be read. The original message is attached.".into(),
+        html: None,
+        attachments: vec![MailAttachment {
+            filename: "original.eml".into(),
+            content_type: "message/rfc822".into(),
+            bytes: raw.to_vec(),
+            inline: false,
+            content_id: None,
+        }],
+        automatic: None,
+        bounce: None,
+    }
+}
+
+/// A ticket's language from its text: Chinese when it has CJK ideographs, else English.
+fn guess_language(text: &str) -> &'static str {
+    if text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) {
+        "zh"
+    } else {
+        "en"
+    }
+}
+
+impl Services {
+    pub async fn ingest_email(
+        &self,
+        p: &Principal,
+        source: &str,
+        raw: &[u8],
+    ) -> Result<EmailIngest, ServiceError> {
+        p.require_scope("tickets:write")?;
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return Err(xdesk_domain::FieldError::new(
+                "body",
+                "empty_message",
+                "the request body holds no message",
+            )
+            .into());
+        }
+        // Kept first: whatever happens next, the original is on disk.
+        let stored = self
+            .store
+            .files()
+            .put(raw)
+            .await
+            .map_err(StoreError::from)?;
+        let mut flags = Vec::new();
+        let email = match xdesk_mail::parse(raw) {
+            Ok(e) => e,
+            Err(_) => {
+                flags.push("unparseable".to_owned());
+                unparseable(raw)
+            }
+        };
+        let dedupe_key = sha256_hex(
+            format!(
+                "{}\n{}",
+                email.message_id.as_deref().unwrap_or_default(),
+                stored.sha256
+            )
+            .as_bytes(),
+        );
+        if let Some(seen) = self.store.inbound_email_by_key(&dedupe_key).await? {
+            return Ok(duplicate(seen));
+        }
+        match email.automatic {
+            Some(Automatic::AutoReply) => flags.push("auto_reply".into()),
+            Some(Automatic::Bulk) => flags.push("bulk".into()),
+            Some(Automatic::Bounce) => flags.push("bounce".into()),
+            None => {}
+        }
+        let (attachments, rejected) = self.store_mail_attachments(&email.attachments).await?;
+        if !rejected.is_empty() {
+            flags.push("attachments_rejected".into());
+        }
+        let sender = email
+            .from
+            .as_ref()
+            .and_then(|m| Identity::parse("email", &m.address).ok());
+        if sender.is_none() && !flags.iter().any(|f| f == "unparseable") {
+            flags.push("unknown_sender".into());
+        }
+        let target = self.thread_target(&email, sender.as_ref()).await?;
+        let mut body = email.text.trim().to_owned();
+        if !rejected.is_empty() {
+            body.push_str(&format!(
+                "\n\n[xdesk] Not accepted, over the size limit: {}",
+                rejected.join(", ")
+            ));
+        }
+        if body.is_empty() {
+            body = "(no text)".into();
+        }
+        let body: String = body.chars().take(self.limits.max_body_chars).collect();
+        let record = InboundRecord {
+            source: source.to_owned(),
+            dedupe_key: dedupe_key.clone(),
+            rfc_message_id: email.message_id.clone(),
+            raw_sha256: stored.sha256.clone(),
+            size: stored.size,
+            flags: flags.clone(),
+        };
+        let metadata = json!({
+            "from": email.from.as_ref().map(|m| &m.address),
+            "subject": email.subject,
+            "message_id": email.message_id,
+            "raw_sha256": stored.sha256,
+        });
+        let bounce = email.bounce.is_some();
+        let message = |customer_id: Option<i64>| NewMessage {
+            author_kind: if bounce { "system" } else { "customer" }.into(),
+            author_id: if bounce { None } else { customer_id },
+            body_text: body.clone(),
+            body_html: email
+                .html
+                .as_deref()
+                .map(ammonia::clean)
+                .filter(|h| !h.trim().is_empty()),
+            // A bounce is for agents: it says our reply never arrived.
+            internal: bounce,
+            channel: "email".into(),
+            metadata: metadata.clone(),
+            attachments: attachments.clone(),
+            email: Some(record.clone()),
+        };
+        let result = match target {
+            Some(t) => {
+                let customer_id = Some(t.customer_id);
+                self.append_mail(p, t, message(customer_id), bounce)
+                    .await
+                    .map(|(ticket_id, message_id)| (ticket_id, message_id, false))
+            }
+            None => {
+                let identity = match sender {
+                    Some(i) => i,
+                    None => Identity::parse("email", UNKNOWN_SENDER)?,
+                };
+                let display_name = email
+                    .from
+                    .as_ref()
+                    .map(|m| m.name.clone().unwrap_or_else(|| m.address.clone()))
+                    .unwrap_or_else(|| "Unknown sender".into());
+                let language = guess_language(&format!("{} {}", email.subject, body));
+                let subject = if email.subject.is_empty() {
+                    "(no subject)".to_owned()
+                } else {
+                    email.subject.chars().take(250).collect()
+                };
+                let mut tags: Vec<String> = flags.iter().map(|f| f.replace('_', "-")).collect();
+                tags.sort();
+                tags.dedup();
+                self.store
+                    .create_ticket(NewTicket {
+                        subject,
+                        state: TicketState::New.as_str().into(),
+                        priority: "normal".into(),
+                        channel: "email".into(),
+                        language: language.into(),
+                        category: None,
+                        customer: TicketCustomer::Identities {
+                            identities: vec![identity],
+                            display_name,
+                            language: language.into(),
+                        },
+                        group_id: None,
+                        assignee_id: None,
+                        tags,
+                        crypto: Default::default(),
+                        first_message: message(None),
+                        actor: p.actor(),
+                    })
+                    .await
+                    .map(|c| (c.ticket.id, c.message.id, true))
+                    .map_err(ServiceError::from)
+            }
+        };
+        match result {
+            Ok((ticket_id, message_id, created_ticket)) => Ok(EmailIngest {
+                ticket_id,
+                message_id,
+                created_ticket,
+                duplicate: false,
+                flags,
+                rejected_attachments: rejected,
+            }),
+            // The same mail arrived twice at once and the other delivery won; any other
+            // conflict is passed on.
+            Err(e @ ServiceError::Conflict(_)) => {
+                match self.store.inbound_email_by_key(&dedupe_key).await? {
+                    Some(seen) => Ok(duplicate(seen)),
+                    None => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn store_mail_attachments(
+        &self,
+        parts: &[MailAttachment],
+    ) -> Result<(Vec<NewAttachment>, Vec<String>), ServiceError> {
+        let mut kept = Vec::new();
+        let mut rejected = Vec::new();
+        for a in parts {
+            if a.bytes.len() > self.limits.max_attachment_bytes {
+                rejected.push(format!("{} ({} bytes)", a.filename, a.bytes.len()));
+                continue;
+            }
+            let stored = self
+                .store
+                .files()
+                .put(&a.bytes)
+                .await
+                .map_err(StoreError::from)?;
+            kept.push(NewAttachment {
+                sha256: stored.sha256,
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size: stored.size,
+            });
+        }
+        Ok((kept, rejected))
+    }
+
+    /// The open ticket this mail answers: by In-Reply-To/References (or the bounced message),
+    /// else by a ticket number in the subject, but only when the sender is that ticket's
+    /// customer, so nobody can write into someone else's ticket by guessing its number.
+    async fn thread_target(
+        &self,
+        email: &InboundEmail,
+        sender: Option<&Identity>,
+    ) -> Result<Option<TicketRow>, ServiceError> {
+        let mut ids: Vec<String> = email
+            .bounce
+            .iter()
+            .filter_map(|b| b.original_message_id.clone())
+            .collect();
+        ids.extend(email.in_reply_to.iter().cloned());
+        ids.extend(email.references.iter().rev().cloned());
+        let mut found = match self.store.ticket_for_message_ids(&ids).await? {
+            Some(id) => self.store.ticket(id).await?,
+            None => None,
+        };
+        if found.is_none() && email.bounce.is_none() {
+            if let (Some(n), Some(sender)) = (xdesk_mail::ticket_number_in(&email.subject), sender)
+            {
+                let id = n.value() - (TicketNumber::FIRST - 1);
+                if let Some(t) = self.store.ticket(id).await? {
+                    let owns = self
+                        .store
+                        .customer_identities(t.customer_id)
+                        .await?
+                        .iter()
+                        .any(|i| i.kind == sender.kind() && i.value == sender.value());
+                    if owns {
+                        found = Some(t);
+                    }
+                }
+            }
+        }
+        // Closed is final: a reply to a closed ticket starts a new one.
+        Ok(found.filter(|t| t.state != TicketState::Closed.as_str()))
+    }
+
+    /// Adds the mail to its ticket; a customer's answer reopens a ticket that waited on them or
+    /// was solved.
+    async fn append_mail(
+        &self,
+        p: &Principal,
+        mut t: TicketRow,
+        message: NewMessage,
+        bounce: bool,
+    ) -> Result<(i64, i64), ServiceError> {
+        for _ in 0..5 {
+            let mut patch = TicketPatch::default();
+            let mut events = Vec::new();
+            let reopen = !bounce
+                && (t.state == TicketState::PendingCustomer.as_str()
+                    || t.state == TicketState::Solved.as_str());
+            if reopen {
+                patch.state = Some(TicketState::Open.as_str().into());
+                let mut changes = BTreeMap::new();
+                changes.insert("state".to_owned(), [json!(t.state), json!("open")]);
+                events.push(EventKind::Updated { changes });
+            }
+            let cs = ChangeSet {
+                ticket_id: t.id,
+                expected_version: t.version,
+                actor: p.actor(),
+                patch,
+                events,
+                message: Some(message.clone()),
+            };
+            match self.store.apply_change(cs).await {
+                Ok(row) => {
+                    let last = self.store.messages(row.id, true).await?;
+                    let message_id = last.last().map(|m| m.id).unwrap_or_default();
+                    return Ok((row.id, message_id));
+                }
+                Err(StoreError::StaleVersion(_)) => {
+                    t = self
+                        .store
+                        .ticket(t.id)
+                        .await?
+                        .ok_or(ServiceError::NotFound("ticket"))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::StaleVersion)
+    }
+}
+
+fn duplicate(seen: xdesk_store::InboundEmailRow) -> EmailIngest {
+    EmailIngest {
+        ticket_id: seen.ticket_id,
+        message_id: seen.message_id,
+        created_ticket: false,
+        duplicate: true,
+        flags: serde_json::from_str(&seen.flags).unwrap_or_default(),
+        rejected_attachments: Vec::new(),
+    }
+}

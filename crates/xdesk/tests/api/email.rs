@@ -1,0 +1,151 @@
+use crate::backend_test;
+use crate::support::*;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+async fn post_mail(app: &TestApp, raw: &[u8]) -> (StatusCode, Value) {
+    let r = app
+        .http
+        .post(app.url("/api/v1/channels/email/inbound"))
+        .bearer_auth(&app.api_key)
+        .header("content-type", "message/rfc822")
+        .body(raw.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+fn mail(from: &str, subject: &str, message_id: &str, extra: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: support@exchange.test\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\n{extra}MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"R\"\r\n\r\n--R\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n--R\r\nContent-Type: image/png\r\nContent-ID: <shot@x>\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--R--\r\n"
+    )
+    .into_bytes()
+}
+
+backend_test!(inbound_mail_opens_threads_and_dedupes, |app| {
+    let first = mail(
+        "Wang Fang <Wang.Fang@example.com>",
+        "=?UTF-8?B?5o+Q5biB5pyq5Yiw6LSm?=",
+        "m1@example.com",
+        "",
+        "我的 USDT 提币还没到账",
+    );
+    let (status, r) = post_mail(&app, &first).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["created_ticket"], true);
+    let ticket = r["ticket_id"].as_i64().unwrap();
+    let t = app
+        .get_json(&app.api_key, &format!("/api/v1/tickets/{ticket}"))
+        .await;
+    assert_eq!(t["subject"], "提币未到账");
+    assert_eq!(t["channel"], "email");
+    assert_eq!(t["language"], "zh");
+    let m = &t["messages"][0];
+    assert_eq!(m["body"], "我的 USDT 提币还没到账");
+    assert_eq!(m["author_kind"], "customer");
+    assert_eq!(m["attachments"].as_array().unwrap().len(), 1, "{m}");
+
+    // The same mail again (a re-fetch, a retried webhook) is stored once.
+    let (status, again) = post_mail(&app, &first).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["ticket_id"], ticket);
+    assert_eq!(app.ticket_count().await, 1);
+
+    // A reply threads by In-Reply-To.
+    let reply = mail(
+        "wang.fang@example.com",
+        "Re: something else entirely",
+        "m2@example.com",
+        "In-Reply-To: <m1@example.com>\r\n",
+        "补充截图",
+    );
+    let (status, r) = post_mail(&app, &reply).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["ticket_id"], ticket);
+    assert_eq!(r["created_ticket"], false);
+
+    // The ticket number in the subject joins only when the sender owns the ticket.
+    let number = r["ticket_number"].as_str().unwrap().to_owned();
+    let stranger = mail(
+        "mallory@evil.test",
+        &format!("Re: [{number}] please send funds here"),
+        "m3@evil.test",
+        "",
+        "change the address",
+    );
+    let (status, r) = post_mail(&app, &stranger).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_ne!(r["ticket_id"], ticket);
+    let owner = mail(
+        "wang.fang@example.com",
+        &format!("Re: [{number}] update"),
+        "m4@example.com",
+        "",
+        "still waiting",
+    );
+    let (_, r) = post_mail(&app, &owner).await;
+    assert_eq!(r["ticket_id"], ticket);
+    let t = app
+        .get_json(&app.api_key, &format!("/api/v1/tickets/{ticket}"))
+        .await;
+    assert_eq!(t["messages"].as_array().unwrap().len(), 3);
+    let history = app
+        .get_json(&app.api_key, &format!("/api/v1/tickets/{ticket}/history"))
+        .await;
+    assert_eq!(history["verification"]["valid"], true, "{history}");
+    app.stop().await;
+});
+
+backend_test!(inbound_mail_bad_and_automatic_input, |app| {
+    // Wrong media type: rejected, nothing written.
+    let r = app
+        .http
+        .post(app.url("/api/v1/channels/email/inbound"))
+        .bearer_auth(&app.api_key)
+        .header("content-type", "text/plain")
+        .body("From: a@b.test\r\n\r\nhi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // No credentials.
+    let r = app
+        .http
+        .post(app.url("/api/v1/channels/email/inbound"))
+        .header("content-type", "message/rfc822")
+        .body("From: a@b.test\r\n\r\nhi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.ticket_count().await, 0);
+
+    // Bytes that are no message still become a ticket, flagged, with the original attached.
+    let garbage = b"\r\n\r\n\x00\x01\x02 not a mail \xff\xfe";
+    let (status, r) = post_mail(&app, garbage).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["flags"][0], "unparseable");
+    let t = app
+        .get_json(&app.api_key, &format!("/api/v1/tickets/{}", r["ticket_id"]))
+        .await;
+    let att = &t["messages"][0]["attachments"][0];
+    assert_eq!(att["filename"], "original.eml");
+    let file = app
+        .get(&app.api_key, &format!("/api/v1/attachments/{}", att["id"]))
+        .await;
+    assert_eq!(file.bytes().await.unwrap().as_ref(), garbage);
+
+    // An out-of-office is kept and flagged, so nothing ever auto-replies to it.
+    let ooo = b"From: away@example.com\r\nSubject: Automatic reply: I am on leave\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo@example.com>\r\n\r\nBack on Monday.\r\n";
+    let (status, r) = post_mail(&app, ooo).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(r["flags"][0], "auto_reply");
+    let t = app
+        .get_json(&app.api_key, &format!("/api/v1/tickets/{}", r["ticket_id"]))
+        .await;
+    assert_eq!(t["tags"][0], "auto-reply");
+    app.stop().await;
+});
