@@ -5,14 +5,12 @@
 
 use crate::{Principal, ServiceError, Services};
 use serde_json::json;
-use std::collections::BTreeMap;
-use xdesk_domain::event::{EventKind, sha256_hex};
+use xdesk_domain::event::sha256_hex;
 use xdesk_domain::identity::Identity;
 use xdesk_domain::ticket::{TicketNumber, TicketState};
 use xdesk_mail::{Automatic, InboundEmail, MailAttachment};
 use xdesk_store::{
-    ChangeSet, InboundRecord, NewAttachment, NewMessage, NewTicket, StoreError, TicketCustomer,
-    TicketPatch, TicketRow,
+    InboundRecord, NewAttachment, NewMessage, NewTicket, StoreError, TicketCustomer, TicketRow,
 };
 
 /// What happened to one inbound mail.
@@ -168,10 +166,15 @@ impl Services {
         };
         let result = match target {
             Some(t) => {
+                // A customer's answer reopens a ticket that waited on them or was solved.
                 let customer_id = Some(t.customer_id);
-                self.append_mail(p, t, message(customer_id), bounce)
-                    .await
-                    .map(|(ticket_id, message_id)| (ticket_id, message_id, false))
+                self.post_to_ticket(p, t, message(customer_id), |state| {
+                    !bounce
+                        && (state == TicketState::PendingCustomer.as_str()
+                            || state == TicketState::Solved.as_str())
+                })
+                .await
+                .map(|(t, message_id)| (t.id, message_id, false))
             }
             None => {
                 let identity = match sender {
@@ -303,54 +306,6 @@ impl Services {
         }
         // Closed is final: a reply to a closed ticket starts a new one.
         Ok(found.filter(|t| t.state != TicketState::Closed.as_str()))
-    }
-
-    /// Adds the mail to its ticket; a customer's answer reopens a ticket that waited on them or
-    /// was solved.
-    async fn append_mail(
-        &self,
-        p: &Principal,
-        mut t: TicketRow,
-        message: NewMessage,
-        bounce: bool,
-    ) -> Result<(i64, i64), ServiceError> {
-        for _ in 0..5 {
-            let mut patch = TicketPatch::default();
-            let mut events = Vec::new();
-            let reopen = !bounce
-                && (t.state == TicketState::PendingCustomer.as_str()
-                    || t.state == TicketState::Solved.as_str());
-            if reopen {
-                patch.state = Some(TicketState::Open.as_str().into());
-                let mut changes = BTreeMap::new();
-                changes.insert("state".to_owned(), [json!(t.state), json!("open")]);
-                events.push(EventKind::Updated { changes });
-            }
-            let cs = ChangeSet {
-                ticket_id: t.id,
-                expected_version: t.version,
-                actor: p.actor(),
-                patch,
-                events,
-                message: Some(message.clone()),
-            };
-            match self.store.apply_change(cs).await {
-                Ok(row) => {
-                    let last = self.store.messages(row.id, true).await?;
-                    let message_id = last.last().map(|m| m.id).unwrap_or_default();
-                    return Ok((row.id, message_id));
-                }
-                Err(StoreError::StaleVersion(_)) => {
-                    t = self
-                        .store
-                        .ticket(t.id)
-                        .await?
-                        .ok_or(ServiceError::NotFound("ticket"))?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ServiceError::StaleVersion)
     }
 }
 

@@ -545,7 +545,8 @@ impl Services {
                 }],
                 message: None,
             })
-            .await?;
+            .await?
+            .ticket;
         self.audit_action(
             p,
             "ticket.update",
@@ -587,47 +588,58 @@ impl Services {
             attachments,
             email: None,
         };
-        let mut version = t.version;
-        let mut state = t.state.clone();
+        let internal = m.internal;
+        let is_agent = matches!(p, Principal::Agent { .. });
+        let (row, _) = self
+            .post_to_ticket(p, t, message, |state| {
+                !internal && is_agent && state == TicketState::New.as_str()
+            })
+            .await?;
+        let action = if internal {
+            "ticket.note"
+        } else {
+            "ticket.reply"
+        };
+        self.audit_action(p, action, format!("ticket:{id}"), ip, json!({}))
+            .await?;
+        Ok(row)
+    }
+
+    /// Appends `message` to ticket `t`, moving the ticket to `open` when `opens` says so of its
+    /// state. Retries when another writer moved the version in between, since a message does not
+    /// depend on the fields it would overwrite. Returns the ticket and the new message's id.
+    pub(crate) async fn post_to_ticket(
+        &self,
+        p: &Principal,
+        mut t: TicketRow,
+        message: NewMessage,
+        opens: impl Fn(&str) -> bool,
+    ) -> Result<(TicketRow, i64), ServiceError> {
         for _ in 0..5 {
             let mut patch = TicketPatch::default();
             let mut events = Vec::new();
-            if !m.internal
-                && state == TicketState::New.as_str()
-                && matches!(p, Principal::Agent { .. })
-            {
+            if opens(&t.state) {
                 patch.state = Some(TicketState::Open.as_str().to_owned());
                 let mut changes = BTreeMap::new();
-                changes.insert("state".to_owned(), [json!(state), json!("open")]);
+                changes.insert("state".to_owned(), [json!(t.state), json!("open")]);
                 events.push(EventKind::Updated { changes });
             }
             let cs = ChangeSet {
-                ticket_id: id,
-                expected_version: version,
+                ticket_id: t.id,
+                expected_version: t.version,
                 actor: p.actor(),
                 patch,
                 events,
                 message: Some(message.clone()),
             };
             match self.store.apply_change(cs).await {
-                Ok(row) => {
-                    let action = if m.internal {
-                        "ticket.note"
-                    } else {
-                        "ticket.reply"
-                    };
-                    self.audit_action(p, action, format!("ticket:{id}"), ip, json!({}))
-                        .await?;
-                    return Ok(row);
-                }
+                Ok(done) => return Ok((done.ticket, done.message_id.unwrap_or_default())),
                 Err(xdesk_store::StoreError::StaleVersion(_)) => {
-                    let fresh = self
+                    t = self
                         .store
-                        .ticket(id)
+                        .ticket(t.id)
                         .await?
                         .ok_or(ServiceError::NotFound("ticket"))?;
-                    version = fresh.version;
-                    state = fresh.state;
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -23,8 +23,8 @@ pub use customers::{CustomerRow, IdentityRow};
 pub use email::{InboundEmailRow, InboundRecord};
 pub use error::StoreError;
 pub use tickets::{
-    AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment, NewMessage, NewTicket,
-    SortOrder, TicketCustomer, TicketFilter, TicketPatch, TicketRow, Visibility,
+    AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment, NewMessage,
+    NewTicket, SortOrder, TicketCustomer, TicketFilter, TicketPatch, TicketRow, Visibility,
 };
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};

@@ -83,6 +83,13 @@ pub struct CreatedTicket {
     pub attachments: Vec<AttachmentRow>,
 }
 
+/// A ticket after a [`ChangeSet`], with the id of the message it added, if any.
+#[derive(Debug, Clone)]
+pub struct AppliedChange {
+    pub ticket: TicketRow,
+    pub message_id: Option<i64>,
+}
+
 /// New column values; `None` leaves a column as it is.
 #[derive(Debug, Clone, Default)]
 pub struct TicketPatch {
@@ -295,7 +302,7 @@ impl Store {
 
     /// Applies a [`ChangeSet`] atomically: the version check and row lock come first, then the
     /// message, then the events, then the new head of the chain.
-    pub async fn apply_change(&self, cs: ChangeSet) -> Result<TicketRow, StoreError> {
+    pub async fn apply_change(&self, cs: ChangeSet) -> Result<AppliedChange, StoreError> {
         let at = now();
         let tx = self.db.begin().await?;
         let p = &cs.patch;
@@ -363,8 +370,9 @@ impl Store {
             replace_tags(&tx, row.id, tags).await?;
         }
         let mut events = cs.events.clone();
+        let mut message_id = None;
         if let Some(m) = &cs.message {
-            insert_message(&tx, row.id, m, at, &mut events).await?;
+            message_id = Some(insert_message(&tx, row.id, m, at, &mut events).await?.0.id);
         }
         let (count, head) = append_events(
             &tx,
@@ -376,9 +384,9 @@ impl Store {
             at,
         )
         .await?;
-        let row = set_head(&tx, row, count, head).await?;
+        let ticket = set_head(&tx, row, count, head).await?;
         tx.commit().await?;
-        Ok(row)
+        Ok(AppliedChange { ticket, message_id })
     }
 
     pub async fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<TicketRow>, StoreError> {
