@@ -407,7 +407,9 @@ async fn store_ticket(store: &Store, actor: Actor, n: u64) -> Result<(), String>
                 metadata: json!({}),
                 attachments: Vec::new(),
                 email: None,
+                redacted: Vec::new(),
             },
+            notices: Vec::new(),
             actor,
         })
         .await

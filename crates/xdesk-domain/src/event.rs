@@ -80,6 +80,9 @@ pub enum EventKind {
         filename: String,
         size: i64,
     },
+    /// Secrets (seed phrase, private key, 2FA code) were cut from a message before it was
+    /// stored: the chain shows the transcript was redacted, and why.
+    SecretRedacted { message_id: i64, kinds: Vec<String> },
     /// One or more ticket fields changed; `changes` maps field name to `[old, new]`.
     Updated {
         changes: std::collections::BTreeMap<String, [serde_json::Value; 2]>,
@@ -92,6 +95,7 @@ impl EventKind {
             EventKind::Created { .. } => "created",
             EventKind::MessageAdded { .. } => "message_added",
             EventKind::AttachmentAdded { .. } => "attachment_added",
+            EventKind::SecretRedacted { .. } => "secret_redacted",
             EventKind::Updated { .. } => "updated",
         }
     }

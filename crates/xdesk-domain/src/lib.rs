@@ -8,6 +8,7 @@ pub mod crypto;
 mod error;
 pub mod event;
 pub mod identity;
+pub mod secrets;
 pub mod ticket;
 
 pub use error::FieldError;

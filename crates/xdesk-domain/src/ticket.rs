@@ -328,6 +328,16 @@ pub fn parse_tags(raw: &[String]) -> Result<Vec<Tag>, FieldError> {
     Ok(tags)
 }
 
+/// A language for text whose sender gave none: Chinese when it has CJK ideographs, else
+/// English, the two languages xdesk answers in.
+pub fn guess_language(text: &str) -> &'static str {
+    if text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) {
+        "zh"
+    } else {
+        "en"
+    }
+}
+
 /// A language code as BCP-47-ish `en`, `zh`, `zh-Hant`.
 pub fn parse_language(s: &str) -> Result<String, FieldError> {
     let ok = (2..=12).contains(&s.len())

@@ -3,11 +3,12 @@
 //! still becomes a (flagged) ticket with the original attached, and the same mail delivered
 //! twice is stored once.
 
+use crate::safety;
 use crate::{Principal, ServiceError, Services};
 use serde_json::json;
 use xdesk_domain::event::sha256_hex;
 use xdesk_domain::identity::Identity;
-use xdesk_domain::ticket::{TicketNumber, TicketState};
+use xdesk_domain::ticket::{Priority, TicketNumber, TicketState, guess_language};
 use xdesk_mail::{Automatic, InboundEmail, MailAttachment};
 use xdesk_store::{
     InboundRecord, NewAttachment, NewMessage, NewTicket, StoreError, TicketCustomer, TicketRow,
@@ -53,15 +54,6 @@ fn unparseable(raw: &[u8]) -> InboundEmail {
     }
 }
 
-/// A ticket's language from its text: Chinese when it has CJK ideographs, else English.
-fn guess_language(text: &str) -> &'static str {
-    if text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) {
-        "zh"
-    } else {
-        "en"
-    }
-}
-
 impl Services {
     pub async fn ingest_email(
         &self,
@@ -102,7 +94,7 @@ impl Services {
             .as_bytes(),
         );
         if let Some(seen) = self.store.inbound_email_by_key(&dedupe_key).await? {
-            return Ok(duplicate(seen));
+            return self.duplicate(seen, &stored.sha256).await;
         }
         match email.automatic {
             Some(Automatic::AutoReply) => flags.push("auto_reply".into()),
@@ -132,47 +124,68 @@ impl Services {
         if body.is_empty() {
             body = "(no text)".into();
         }
-        let body: String = body.chars().take(self.limits.max_body_chars).collect();
+        let mut body: String = body.chars().take(self.limits.max_body_chars).collect();
+        let mut subject = email.subject.clone();
+        let mut html = email
+            .html
+            .as_deref()
+            .map(ammonia::clean)
+            .filter(|h| !h.trim().is_empty());
+        let screened = safety::screen(Some(&mut subject), &mut body, &mut html);
+        // The original would still hold the secret: a redacted stand-in takes its place.
+        let raw_kept = if screened.found() {
+            flags.push("secret_redacted".into());
+            self.store
+                .files()
+                .put(&redacted_stand_in(&email, &subject, &body))
+                .await
+                .map_err(StoreError::from)?
+        } else {
+            stored.clone()
+        };
         let record = InboundRecord {
             source: source.to_owned(),
             dedupe_key: dedupe_key.clone(),
             rfc_message_id: email.message_id.clone(),
-            raw_sha256: stored.sha256.clone(),
-            size: stored.size,
+            raw_sha256: raw_kept.sha256.clone(),
+            size: raw_kept.size,
             flags: flags.clone(),
         };
         let metadata = json!({
             "from": email.from.as_ref().map(|m| &m.address),
-            "subject": email.subject,
+            "subject": subject,
             "message_id": email.message_id,
-            "raw_sha256": stored.sha256,
+            "raw_sha256": raw_kept.sha256,
         });
         let bounce = email.bounce.is_some();
         let message = |customer_id: Option<i64>| NewMessage {
             author_kind: if bounce { "system" } else { "customer" }.into(),
             author_id: if bounce { None } else { customer_id },
             body_text: body.clone(),
-            body_html: email
-                .html
-                .as_deref()
-                .map(ammonia::clean)
-                .filter(|h| !h.trim().is_empty()),
+            body_html: html.clone(),
             // A bounce is for agents: it says our reply never arrived.
             internal: bounce,
             channel: "email".into(),
             metadata: metadata.clone(),
             attachments: attachments.clone(),
             email: Some(record.clone()),
+            redacted: screened.names(),
         };
         let result = match target {
             Some(t) => {
                 // A customer's answer reopens a ticket that waited on them or was solved.
                 let customer_id = Some(t.customer_id);
-                self.post_to_ticket(p, t, message(customer_id), |state| {
-                    !bounce
-                        && (state == TicketState::PendingCustomer.as_str()
-                            || state == TicketState::Solved.as_str())
-                })
+                self.post_to_ticket(
+                    p,
+                    t,
+                    message(customer_id),
+                    |state| {
+                        !bounce
+                            && (state == TicketState::PendingCustomer.as_str()
+                                || state == TicketState::Solved.as_str())
+                    },
+                    &screened,
+                )
                 .await
                 .map(|(t, message_id)| (t.id, message_id, false))
             }
@@ -186,20 +199,30 @@ impl Services {
                     .as_ref()
                     .map(|m| m.name.clone().unwrap_or_else(|| m.address.clone()))
                     .unwrap_or_else(|| "Unknown sender".into());
-                let language = guess_language(&format!("{} {}", email.subject, body));
-                let subject = if email.subject.is_empty() {
+                let language = guess_language(&format!("{subject} {body}"));
+                let subject = if subject.trim().is_empty() {
                     "(no subject)".to_owned()
                 } else {
-                    email.subject.chars().take(250).collect()
+                    subject.chars().take(250).collect()
                 };
                 let mut tags: Vec<String> = flags.iter().map(|f| f.replace('_', "-")).collect();
+                let mut notices = Vec::new();
+                if screened.found() {
+                    tags.push(safety::SECRET_TAG.into());
+                    notices.push(safety::warning_notice(language, &body, "email", &screened));
+                }
                 tags.sort();
                 tags.dedup();
+                let priority = if screened.found() {
+                    Priority::Urgent
+                } else {
+                    Priority::Normal
+                };
                 self.store
                     .create_ticket(NewTicket {
                         subject,
                         state: TicketState::New.as_str().into(),
-                        priority: "normal".into(),
+                        priority: priority.as_str().into(),
                         channel: "email".into(),
                         language: language.into(),
                         category: None,
@@ -213,6 +236,7 @@ impl Services {
                         tags,
                         crypto: Default::default(),
                         first_message: message(None),
+                        notices,
                         actor: p.actor(),
                     })
                     .await
@@ -220,6 +244,9 @@ impl Services {
                     .map_err(ServiceError::from)
             }
         };
+        if raw_kept.sha256 != stored.sha256 {
+            self.store.forget_file(&stored.sha256).await?;
+        }
         match result {
             Ok((ticket_id, message_id, created_ticket)) => Ok(EmailIngest {
                 ticket_id,
@@ -233,12 +260,32 @@ impl Services {
             // conflict is passed on.
             Err(e @ ServiceError::Conflict(_)) => {
                 match self.store.inbound_email_by_key(&dedupe_key).await? {
-                    Some(seen) => Ok(duplicate(seen)),
+                    Some(seen) => self.duplicate(seen, &stored.sha256).await,
                     None => Err(e),
                 }
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The answer for a mail ingested before. If that first delivery kept a redacted stand-in,
+    /// the original just written again must not stay.
+    async fn duplicate(
+        &self,
+        seen: xdesk_store::InboundEmailRow,
+        raw_sha256: &str,
+    ) -> Result<EmailIngest, ServiceError> {
+        if seen.raw_sha256 != raw_sha256 {
+            self.store.forget_file(raw_sha256).await?;
+        }
+        Ok(EmailIngest {
+            ticket_id: seen.ticket_id,
+            message_id: seen.message_id,
+            created_ticket: false,
+            duplicate: true,
+            flags: serde_json::from_str(&seen.flags).unwrap_or_default(),
+            rejected_attachments: Vec::new(),
+        })
     }
 
     async fn store_mail_attachments(
@@ -309,13 +356,24 @@ impl Services {
     }
 }
 
-fn duplicate(seen: xdesk_store::InboundEmailRow) -> EmailIngest {
-    EmailIngest {
-        ticket_id: seen.ticket_id,
-        message_id: seen.message_id,
-        created_ticket: false,
-        duplicate: true,
-        flags: serde_json::from_str(&seen.flags).unwrap_or_default(),
-        rejected_attachments: Vec::new(),
+/// What is kept of a mail that held a secret: its envelope and the redacted text.
+fn redacted_stand_in(email: &InboundEmail, subject: &str, body: &str) -> Vec<u8> {
+    let one_line = |s: &str| s.replace(['\r', '\n'], " ");
+    let mut out = String::new();
+    if let Some(f) = &email.from {
+        out.push_str(&format!("From: <{}>\r\n", one_line(&f.address)));
     }
+    if let Some(id) = &email.message_id {
+        out.push_str(&format!("Message-ID: <{}>\r\n", one_line(id)));
+    }
+    if let Some(d) = &email.date {
+        out.push_str(&format!("Date: {}\r\n", d.to_rfc2822()));
+    }
+    out.push_str(&format!(
+        "Subject: {}\r\nX-Xdesk-Redacted: the original held a secret and was not kept\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
+        one_line(subject),
+        body.replace('\n', "\r\n")
+    ));
+    out.into_bytes()
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod email;
 mod error;
 pub mod people;
+pub mod safety;
 pub mod tickets;
 
 pub use error::ServiceError;

@@ -1,5 +1,6 @@
 //! Ticket operations: create, read, list, update, reply, history, attachments.
 
+use crate::safety::{self, Screened};
 use crate::{Principal, ServiceError, Services};
 use serde::Deserialize;
 use serde_json::json;
@@ -326,6 +327,27 @@ impl Services {
         self.check_assignment(input.group_id, input.assignee_id)
             .await?;
         let customer = self.resolve_customer(&input.customer, &language).await?;
+        let mut subject = subject.as_str().to_owned();
+        let mut body = body;
+        let mut body_html = sanitize_html(input.body_html);
+        // A new ticket speaks for its customer, whoever typed it in: a secret in it is theirs.
+        let screened = safety::screen(Some(&mut subject), &mut body, &mut body_html);
+        let mut tags: Vec<String> = tags.iter().map(|t| t.as_str().to_owned()).collect();
+        let mut priority = priority;
+        let mut notices = Vec::new();
+        if screened.found() {
+            subject = subject.chars().take(Subject::MAX_CHARS).collect();
+            priority = Priority::Urgent;
+            if !tags.iter().any(|t| t == safety::SECRET_TAG) {
+                tags.push(safety::SECRET_TAG.to_owned());
+            }
+            notices.push(safety::warning_notice(
+                &language,
+                &body,
+                channel.as_str(),
+                &screened,
+            ));
+        }
         let attachments = self.store_uploads(input.attachments).await?;
         // Through an API key the exchange relays the customer's own words.
         let (author_kind, author_id) = match p {
@@ -335,7 +357,7 @@ impl Services {
         let created = self
             .store
             .create_ticket(NewTicket {
-                subject: subject.as_str().to_owned(),
+                subject,
                 state: if input.assignee_id.is_some() {
                     TicketState::Open
                 } else {
@@ -350,19 +372,21 @@ impl Services {
                 customer,
                 group_id: input.group_id,
                 assignee_id: input.assignee_id,
-                tags: tags.iter().map(|t| t.as_str().to_owned()).collect(),
+                tags,
                 crypto,
                 first_message: NewMessage {
                     author_kind,
                     author_id,
                     body_text: body,
-                    body_html: sanitize_html(input.body_html),
+                    body_html,
                     internal: false,
                     channel: channel.as_str().to_owned(),
                     metadata: json!({}),
                     attachments,
                     email: None,
+                    redacted: screened.names(),
                 },
+                notices,
                 actor: p.actor(),
             })
             .await?;
@@ -376,9 +400,11 @@ impl Services {
             )
             .await?;
         }
+        let mut messages = vec![created.message];
+        messages.extend(created.notices);
         Ok(TicketDetail {
             ticket: created.ticket,
-            messages: vec![created.message],
+            messages,
             attachments: created.attachments,
         })
     }
@@ -544,6 +570,7 @@ impl Services {
                     changes: changes.clone(),
                 }],
                 message: None,
+                notices: Vec::new(),
             })
             .await?
             .ticket;
@@ -575,25 +602,39 @@ impl Services {
                 "the ticket is closed; open a follow-up ticket".into(),
             ));
         }
+        let mut body = body;
+        let mut body_html = sanitize_html(m.body_html);
+        let screened = safety::screen(None, &mut body, &mut body_html);
         let attachments = self.store_uploads(m.attachments).await?;
         let (author_kind, author_id) = author_of(p);
         let message = NewMessage {
             author_kind,
             author_id,
             body_text: body,
-            body_html: sanitize_html(m.body_html),
+            body_html,
             internal: m.internal,
             channel: t.channel.clone(),
             metadata: json!({}),
             attachments,
             email: None,
+            redacted: screened.names(),
         };
         let internal = m.internal;
         let is_agent = matches!(p, Principal::Agent { .. });
+        // An agent's own text is redacted but warns nobody; an API key relays the customer.
+        let exposed = if is_agent {
+            Screened::default()
+        } else {
+            screened
+        };
         let (row, _) = self
-            .post_to_ticket(p, t, message, |state| {
-                !internal && is_agent && state == TicketState::New.as_str()
-            })
+            .post_to_ticket(
+                p,
+                t,
+                message,
+                |state| !internal && is_agent && state == TicketState::New.as_str(),
+                &exposed,
+            )
             .await?;
         let action = if internal {
             "ticket.note"
@@ -606,24 +647,54 @@ impl Services {
     }
 
     /// Appends `message` to ticket `t`, moving the ticket to `open` when `opens` says so of its
-    /// state. Retries when another writer moved the version in between, since a message does not
-    /// depend on the fields it would overwrite. Returns the ticket and the new message's id.
+    /// state. When the customer `exposed` a secret, the ticket also becomes urgent, is tagged,
+    /// and gets the warning notice, all in the same transaction. Retries when another writer
+    /// moved the version in between, since a message does not depend on the fields it would
+    /// overwrite. Returns the ticket and the new message's id.
     pub(crate) async fn post_to_ticket(
         &self,
         p: &Principal,
         mut t: TicketRow,
         message: NewMessage,
         opens: impl Fn(&str) -> bool,
+        exposed: &Screened,
     ) -> Result<(TicketRow, i64), ServiceError> {
         for _ in 0..5 {
             let mut patch = TicketPatch::default();
-            let mut events = Vec::new();
+            let mut changes = BTreeMap::new();
+            let mut notices = Vec::new();
             if opens(&t.state) {
                 patch.state = Some(TicketState::Open.as_str().to_owned());
-                let mut changes = BTreeMap::new();
                 changes.insert("state".to_owned(), [json!(t.state), json!("open")]);
-                events.push(EventKind::Updated { changes });
             }
+            if exposed.found() {
+                if t.priority != Priority::Urgent.as_str() {
+                    patch.priority = Some(Priority::Urgent.as_str().to_owned());
+                    changes.insert(
+                        "priority".to_owned(),
+                        [json!(t.priority), json!(Priority::Urgent.as_str())],
+                    );
+                }
+                let old: Vec<String> = serde_json::from_str(&t.tags).unwrap_or_default();
+                if !old.iter().any(|x| x == safety::SECRET_TAG) {
+                    let mut tags = old.clone();
+                    tags.push(safety::SECRET_TAG.to_owned());
+                    tags.sort();
+                    changes.insert("tags".to_owned(), [json!(old), json!(tags)]);
+                    patch.tags = Some(tags);
+                }
+                notices.push(safety::warning_notice(
+                    &t.language,
+                    &message.body_text,
+                    &t.channel,
+                    exposed,
+                ));
+            }
+            let events = if changes.is_empty() {
+                Vec::new()
+            } else {
+                vec![EventKind::Updated { changes }]
+            };
             let cs = ChangeSet {
                 ticket_id: t.id,
                 expected_version: t.version,
@@ -631,6 +702,7 @@ impl Services {
                 patch,
                 events,
                 message: Some(message.clone()),
+                notices,
             };
             match self.store.apply_change(cs).await {
                 Ok(done) => return Ok((done.ticket, done.message_id.unwrap_or_default())),

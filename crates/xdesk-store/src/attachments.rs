@@ -77,6 +77,18 @@ impl AttachmentStore {
         tokio::fs::try_exists(self.path_of(sha)).await
     }
 
+    /// Removes a file; `false` when it was not there.
+    pub async fn remove(&self, sha: &str) -> std::io::Result<bool> {
+        if !is_sha256_hex(sha) {
+            return Ok(false);
+        }
+        match tokio::fs::remove_file(self.path_of(sha)).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Every stored file last modified more than `age` ago, with its digest.
     pub async fn list_older_than(&self, age: Duration) -> std::io::Result<Vec<(String, PathBuf)>> {
         let cutoff = SystemTime::now()

@@ -163,7 +163,9 @@ mod tests {
                 metadata: serde_json::json!({}),
                 attachments: Vec::new(),
                 email: None,
+                redacted: Vec::new(),
             },
+            notices: Vec::new(),
             actor: Actor::System,
         }
     }

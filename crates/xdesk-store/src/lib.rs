@@ -169,6 +169,15 @@ impl Store {
         }
         Ok(removed)
     }
+
+    /// Deletes one file at once unless a row references it: for content that must not stay at
+    /// rest, such as a mail that held a secret. Returns whether it went.
+    pub async fn forget_file(&self, sha: &str) -> Result<bool, StoreError> {
+        if self.attachment_sha_referenced(sha).await? || self.raw_email_referenced(sha).await? {
+            return Ok(false);
+        }
+        Ok(self.files.remove(sha).await?)
+    }
 }
 
 /// The default data directory of the embedded demo.

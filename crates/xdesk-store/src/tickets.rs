@@ -39,6 +39,8 @@ pub struct NewMessage {
     pub attachments: Vec<NewAttachment>,
     /// The raw mail this message came from, recorded with it.
     pub email: Option<InboundRecord>,
+    /// Kinds of secret cut from the body before it got here, recorded in the hash chain.
+    pub redacted: Vec<String>,
 }
 
 /// Who a new ticket belongs to.
@@ -72,6 +74,8 @@ pub struct NewTicket {
     pub tags: Vec<String>,
     pub crypto: RawCryptoFields,
     pub first_message: NewMessage,
+    /// System messages written after the first one, e.g. a security warning to the customer.
+    pub notices: Vec<NewMessage>,
     pub actor: Actor,
 }
 
@@ -81,6 +85,7 @@ pub struct CreatedTicket {
     pub ticket: TicketRow,
     pub message: MessageRow,
     pub attachments: Vec<AttachmentRow>,
+    pub notices: Vec<MessageRow>,
 }
 
 /// A ticket after a [`ChangeSet`], with the id of the message it added, if any.
@@ -127,6 +132,8 @@ pub struct ChangeSet {
     pub patch: TicketPatch,
     pub events: Vec<EventKind>,
     pub message: Option<NewMessage>,
+    /// System messages written after `message`.
+    pub notices: Vec<NewMessage>,
 }
 
 /// Which tickets a caller may see.
@@ -171,6 +178,18 @@ fn tags_json(tags: &[String]) -> String {
     serde_json::to_string(tags).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// The message's metadata, with the kinds of secret cut from it so the API can show why a
+/// marker stands in the text.
+fn metadata_of(m: &NewMessage) -> serde_json::Value {
+    let mut meta = m.metadata.clone();
+    if !m.redacted.is_empty() {
+        if let Some(o) = meta.as_object_mut() {
+            o.insert("redacted".into(), serde_json::json!(m.redacted));
+        }
+    }
+    meta
+}
+
 async fn insert_message(
     tx: &DatabaseTransaction,
     ticket_id: i64,
@@ -186,7 +205,7 @@ async fn insert_message(
         body_html: Set(m.body_html.clone()),
         internal: Set(m.internal),
         channel: Set(m.channel.clone()),
-        metadata: Set(m.metadata.to_string()),
+        metadata: Set(metadata_of(m).to_string()),
         created_at: Set(at),
         ..Default::default()
     }
@@ -197,6 +216,12 @@ async fn insert_message(
         internal: m.internal,
         body_sha256: sha256_hex(m.body_text.as_bytes()),
     });
+    if !m.redacted.is_empty() {
+        events.push(EventKind::SecretRedacted {
+            message_id: row.id,
+            kinds: m.redacted.clone(),
+        });
+    }
     if let Some(rec) = &m.email {
         record_inbound(tx, ticket_id, row.id, rec, at).await?;
     }
@@ -373,6 +398,9 @@ impl Store {
         let mut message_id = None;
         if let Some(m) = &cs.message {
             message_id = Some(insert_message(&tx, row.id, m, at, &mut events).await?.0.id);
+        }
+        for n in &cs.notices {
+            insert_message(&tx, row.id, n, at, &mut events).await?;
         }
         let (count, head) = append_events(
             &tx,
@@ -621,11 +649,16 @@ pub(crate) async fn insert_ticket(
         first.author_id = Some(customer_id);
     }
     let (message, attachments) = insert_message(tx, row.id, &first, at, &mut events).await?;
+    let mut notices = Vec::with_capacity(t.notices.len());
+    for n in &t.notices {
+        notices.push(insert_message(tx, row.id, n, at, &mut events).await?.0);
+    }
     let (count, head) = append_events(tx, row.id, 0, GENESIS_HASH, &t.actor, &events, at).await?;
     let ticket = set_head(tx, row, count, head).await?;
     Ok(CreatedTicket {
         ticket,
         message,
         attachments,
+        notices,
     })
 }

@@ -252,10 +252,24 @@ pub struct MessageDto {
     pub channel: String,
     pub created_at: DateTime<Utc>,
     pub attachments: Vec<AttachmentDto>,
+    /// Kinds of secret (`seed_phrase`, `private_key`, `one_time_code`) xdesk cut from this
+    /// message before storing it; markers stand where they were.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<String>,
 }
 
 pub fn message_dto(m: MessageRow, attachments: &[AttachmentRow]) -> MessageDto {
+    let meta: serde_json::Value = serde_json::from_str(&m.metadata).unwrap_or_default();
+    let redacted = meta["redacted"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
     MessageDto {
+        redacted,
         attachments: attachments
             .iter()
             .filter(|a| a.message_id == m.id)

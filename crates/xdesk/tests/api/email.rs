@@ -1,21 +1,5 @@
 use crate::backend_test;
-use crate::support::*;
 use reqwest::StatusCode;
-use serde_json::Value;
-
-async fn post_mail(app: &TestApp, raw: &[u8]) -> (StatusCode, Value) {
-    let r = app
-        .http
-        .post(app.url("/api/v1/channels/email/inbound"))
-        .bearer_auth(&app.api_key)
-        .header("content-type", "message/rfc822")
-        .body(raw.to_vec())
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap())
-}
 
 fn mail(from: &str, subject: &str, message_id: &str, extra: &str, body: &str) -> Vec<u8> {
     format!(
@@ -32,7 +16,7 @@ backend_test!(inbound_mail_opens_threads_and_dedupes, |app| {
         "",
         "我的 USDT 提币还没到账",
     );
-    let (status, r) = post_mail(&app, &first).await;
+    let (status, r) = app.post_mail(&first).await;
     assert_eq!(status, StatusCode::CREATED, "{r}");
     assert_eq!(r["created_ticket"], true);
     let ticket = r["ticket_id"].as_i64().unwrap();
@@ -48,7 +32,7 @@ backend_test!(inbound_mail_opens_threads_and_dedupes, |app| {
     assert_eq!(m["attachments"].as_array().unwrap().len(), 1, "{m}");
 
     // The same mail again (a re-fetch, a retried webhook) is stored once.
-    let (status, again) = post_mail(&app, &first).await;
+    let (status, again) = app.post_mail(&first).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["duplicate"], true);
     assert_eq!(again["ticket_id"], ticket);
@@ -62,7 +46,7 @@ backend_test!(inbound_mail_opens_threads_and_dedupes, |app| {
         "In-Reply-To: <m1@example.com>\r\n",
         "补充截图",
     );
-    let (status, r) = post_mail(&app, &reply).await;
+    let (status, r) = app.post_mail(&reply).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["ticket_id"], ticket);
     assert_eq!(r["created_ticket"], false);
@@ -76,7 +60,7 @@ backend_test!(inbound_mail_opens_threads_and_dedupes, |app| {
         "",
         "change the address",
     );
-    let (status, r) = post_mail(&app, &stranger).await;
+    let (status, r) = app.post_mail(&stranger).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_ne!(r["ticket_id"], ticket);
     let owner = mail(
@@ -86,7 +70,7 @@ backend_test!(inbound_mail_opens_threads_and_dedupes, |app| {
         "",
         "still waiting",
     );
-    let (_, r) = post_mail(&app, &owner).await;
+    let (_, r) = app.post_mail(&owner).await;
     assert_eq!(r["ticket_id"], ticket);
     let t = app
         .get_json(&app.api_key, &format!("/api/v1/tickets/{ticket}"))
@@ -125,7 +109,7 @@ backend_test!(inbound_mail_bad_and_automatic_input, |app| {
 
     // Bytes that are no message still become a ticket, flagged, with the original attached.
     let garbage = b"\r\n\r\n\x00\x01\x02 not a mail \xff\xfe";
-    let (status, r) = post_mail(&app, garbage).await;
+    let (status, r) = app.post_mail(garbage).await;
     assert_eq!(status, StatusCode::CREATED, "{r}");
     assert_eq!(r["flags"][0], "unparseable");
     let t = app
@@ -140,7 +124,7 @@ backend_test!(inbound_mail_bad_and_automatic_input, |app| {
 
     // An out-of-office is kept and flagged, so nothing ever auto-replies to it.
     let ooo = b"From: away@example.com\r\nSubject: Automatic reply: I am on leave\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo@example.com>\r\n\r\nBack on Monday.\r\n";
-    let (status, r) = post_mail(&app, ooo).await;
+    let (status, r) = app.post_mail(ooo).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(r["flags"][0], "auto_reply");
     let t = app

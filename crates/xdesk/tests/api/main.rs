@@ -9,4 +9,5 @@ mod admin;
 mod bad_input;
 mod email;
 mod history;
+mod secrets;
 mod tickets;

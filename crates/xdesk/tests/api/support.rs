@@ -200,6 +200,21 @@ impl TestApp {
         v
     }
 
+    /// Delivers one raw mail to the inbound endpoint, as an MTA pipe would.
+    pub async fn post_mail(&self, raw: &[u8]) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(self.url("/api/v1/channels/email/inbound"))
+            .bearer_auth(&self.api_key)
+            .header("content-type", "message/rfc822")
+            .body(raw.to_vec())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap())
+    }
+
     pub async fn ticket_count(&self) -> usize {
         let v = self
             .get_json(&self.api_key, "/api/v1/tickets?limit=200")

@@ -1,0 +1,534 @@
+//! Secrets a customer must never send to support: seed phrases (BIP-39, English and Chinese
+//! word lists), private keys (WIF, extended keys, raw hex or base58 keys named as such) and
+//! one-time 2FA codes. Found before anything is stored, so an agent never sees them and a
+//! database leak cannot expose them.
+//!
+//! Ordinary transaction hashes and addresses are not secrets. A bare 64-hex string is read as a
+//! hash, since an EVM private key and an EVM tx hash cannot be told apart by their characters;
+//! it is a key only when the nearest label before it says "private key" (or 私钥, …) rather than
+//! "tx"/"hash" (or 哈希, …).
+
+use serde::Serialize;
+use std::collections::HashSet;
+use std::ops::Range;
+use std::sync::LazyLock;
+
+/// Shortest run of word-list words taken for a seed phrase: BIP-39's smallest mnemonic.
+pub const MIN_SEED_WORDS: usize = 12;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretKind {
+    SeedPhrase,
+    PrivateKey,
+    OneTimeCode,
+}
+
+impl SecretKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretKind::SeedPhrase => "seed_phrase",
+            SecretKind::PrivateKey => "private_key",
+            SecretKind::OneTimeCode => "one_time_code",
+        }
+    }
+
+    fn label(self, zh: bool) -> &'static str {
+        match (self, zh) {
+            (SecretKind::SeedPhrase, false) => "seed phrase",
+            (SecretKind::PrivateKey, false) => "private key",
+            (SecretKind::OneTimeCode, false) => "2FA code",
+            (SecretKind::SeedPhrase, true) => "助记词",
+            (SecretKind::PrivateKey, true) => "私钥",
+            (SecretKind::OneTimeCode, true) => "二次验证码",
+        }
+    }
+
+    /// What replaces the secret in stored text.
+    pub fn marker(self) -> String {
+        format!("[secret removed by xdesk: {}]", self.label(false))
+    }
+}
+
+/// One secret and where it sits in the text (byte offsets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub kind: SecretKind,
+    pub range: Range<usize>,
+}
+
+/// Text with every secret replaced by its marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redacted {
+    pub text: String,
+    /// Each kind found, once, in a stable order.
+    pub kinds: Vec<SecretKind>,
+}
+
+static ENGLISH: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    bip39::Language::English
+        .word_list()
+        .iter()
+        .copied()
+        .collect()
+});
+
+static CHINESE: LazyLock<HashSet<char>> = LazyLock::new(|| {
+    [
+        bip39::Language::SimplifiedChinese,
+        bip39::Language::TraditionalChinese,
+    ]
+    .iter()
+    .flat_map(|l| l.word_list().iter())
+    .filter_map(|w| w.chars().next())
+    .collect()
+});
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}')
+}
+
+/// A maximal run of letters and digits that does not mix CJK with other scripts, so
+/// "验证码123456" and "私钥是0xabc…" split where a reader would.
+#[derive(Debug)]
+struct Token<'a> {
+    text: &'a str,
+    range: Range<usize>,
+}
+
+fn tokens(text: &str) -> Vec<Token<'_>> {
+    let mut out = Vec::new();
+    let mut start: Option<(usize, bool)> = None;
+    for (i, c) in text.char_indices() {
+        let word = c.is_alphanumeric();
+        let cjk = is_cjk(c);
+        if let Some((s, run_cjk)) = start {
+            if word && cjk == run_cjk {
+                continue;
+            }
+            out.push(Token {
+                text: &text[s..i],
+                range: s..i,
+            });
+        }
+        start = word.then_some((i, cjk));
+    }
+    if let Some((s, _)) = start {
+        out.push(Token {
+            text: &text[s..],
+            range: s..text.len(),
+        });
+    }
+    out
+}
+
+fn is_english_word(t: &str) -> bool {
+    t.len() >= 3 && t.len() <= 8 && ENGLISH.contains(t.to_lowercase().as_str())
+}
+
+fn is_chinese_word(t: &str) -> bool {
+    let mut cs = t.chars();
+    matches!((cs.next(), cs.next()), (Some(c), None) if CHINESE.contains(&c))
+}
+
+/// Numbering between words ("1. abandon 2. ability") does not break a phrase.
+fn is_numbering(t: &str) -> bool {
+    t.len() <= 2 && t.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn seed_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Finding>) {
+    for is_word in [is_english_word as fn(&str) -> bool, is_chinese_word] {
+        let mut run: Vec<&Token<'_>> = Vec::new();
+        let mut flush = |run: &mut Vec<&Token<'_>>| {
+            if run.len() >= MIN_SEED_WORDS {
+                if let (Some(first), Some(last)) = (run.first(), run.last()) {
+                    out.push(Finding {
+                        kind: SecretKind::SeedPhrase,
+                        range: first.range.start..last.range.end,
+                    });
+                }
+            }
+            run.clear();
+        };
+        let mut prev: Option<&Token<'_>> = None;
+        for t in toks {
+            // A sentence ends the phrase, but not the dot of "1. abandon 2. ability".
+            if let Some(p) = prev.replace(t) {
+                let gap = &text[p.range.end..t.range.start];
+                if !is_numbering(p.text) && gap.contains(['.', '!', '?', '。', '！', '？']) {
+                    flush(&mut run);
+                }
+            }
+            if is_word(t.text) {
+                run.push(t);
+            } else if !(is_numbering(t.text) && !run.is_empty()) {
+                flush(&mut run);
+            }
+        }
+        flush(&mut run);
+    }
+}
+
+/// The last `n` characters before byte `at`, lowercased.
+fn before(text: &str, at: usize, n: usize) -> String {
+    let head = &text[..at];
+    let skip = head.chars().count().saturating_sub(n);
+    head.chars().skip(skip).collect::<String>().to_lowercase()
+}
+
+fn after(text: &str, at: usize, n: usize) -> String {
+    text[at..]
+        .chars()
+        .take(n)
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// The position just past the last occurrence of any needle, if any.
+fn last_mention(hay: &str, needles: &[&str]) -> Option<usize> {
+    needles
+        .iter()
+        .filter_map(|n| hay.rfind(n).map(|i| i + n.len()))
+        .max()
+}
+
+const KEY_WORDS: &[&str] = &[
+    "private key",
+    "private-key",
+    "privatekey",
+    "priv key",
+    "privkey",
+    "secret key",
+    "wallet key",
+    "私钥",
+    "秘钥",
+    "密钥",
+    "私鑰",
+    "密鑰",
+];
+const HASH_WORDS: &[&str] = &[
+    "tx",
+    "hash",
+    "txid",
+    "transaction",
+    "哈希",
+    "交易",
+    "转账记录",
+    "区块",
+    "block",
+];
+const OTP_WORDS: &[&str] = &[
+    "2fa",
+    "two-factor",
+    "two factor",
+    "2-step",
+    "2 step",
+    "otp",
+    "one-time",
+    "one time",
+    "authenticator",
+    "google auth",
+    "verification code",
+    "security code",
+    "sms code",
+    "auth code",
+    "login code",
+    "验证码",
+    "驗證碼",
+    "动态码",
+    "动态密码",
+    "谷歌验证",
+    "安全码",
+    "校验码",
+    "身份验证器",
+];
+
+fn is_hex(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn is_base58(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() && !matches!(b, b'0' | b'O' | b'I' | b'l'))
+}
+
+/// Wallet Import Format (mainnet or testnet) or an extended private key: the checksum makes
+/// these unmistakable, so no label is needed.
+fn is_self_evident_key(t: &str) -> bool {
+    let Ok(payload) = bs58::decode(t).with_check(None).into_vec() else {
+        return false;
+    };
+    match payload.len() {
+        33 => matches!(payload.first(), Some(0x80 | 0xef)),
+        34 => matches!(payload.first(), Some(0x80 | 0xef)) && payload.last() == Some(&0x01),
+        78 => matches!(
+            t.get(1..4),
+            Some("prv") if matches!(t.as_bytes().first(), Some(b'x' | b't' | b'y' | b'z' | b'u' | b'v'))
+        ),
+        _ => false,
+    }
+}
+
+fn private_keys(text: &str, toks: &[Token<'_>], out: &mut Vec<Finding>) {
+    for t in toks {
+        let s = t.text;
+        let bare = s.strip_prefix("0x").unwrap_or(s);
+        let looks_raw =
+            (bare.len() == 64 && is_hex(bare)) || ((43..=90).contains(&s.len()) && is_base58(s));
+        let secret = if (51..=52).contains(&s.len()) || s.len() == 111 {
+            is_self_evident_key(s) || (looks_raw && labelled_key(text, t))
+        } else {
+            looks_raw && labelled_key(text, t)
+        };
+        if secret {
+            out.push(Finding {
+                kind: SecretKind::PrivateKey,
+                range: t.range.clone(),
+            });
+        }
+    }
+}
+
+/// The nearest label before the token names a key, not a hash.
+fn labelled_key(text: &str, t: &Token<'_>) -> bool {
+    let ctx = before(text, t.range.start, 60);
+    match (
+        last_mention(&ctx, KEY_WORDS),
+        last_mention(&ctx, HASH_WORDS),
+    ) {
+        (Some(k), Some(h)) => k > h,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+fn one_time_codes(text: &str, toks: &[Token<'_>], out: &mut Vec<Finding>) {
+    for t in toks {
+        let s = t.text;
+        if !(s.len() == 6 || s.len() == 8) || !s.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let near = last_mention(&before(text, t.range.start, 40), OTP_WORDS).is_some()
+            || last_mention(&after(text, t.range.end, 25), OTP_WORDS).is_some();
+        if near {
+            out.push(Finding {
+                kind: SecretKind::OneTimeCode,
+                range: t.range.clone(),
+            });
+        }
+    }
+}
+
+/// Every secret in `text`, in order, without overlaps (the earlier or longer one wins).
+pub fn find(text: &str) -> Vec<Finding> {
+    let toks = tokens(text);
+    let mut all = Vec::new();
+    seed_phrases(text, &toks, &mut all);
+    private_keys(text, &toks, &mut all);
+    one_time_codes(text, &toks, &mut all);
+    all.sort_by_key(|f| (f.range.start, std::cmp::Reverse(f.range.end)));
+    let mut out: Vec<Finding> = Vec::with_capacity(all.len());
+    for f in all {
+        if out.last().is_none_or(|l| f.range.start >= l.range.end) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// `text` with every secret replaced by its marker.
+pub fn redact(text: &str) -> Redacted {
+    let found = find(text);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    let mut kinds = Vec::new();
+    for f in &found {
+        out.push_str(&text[at..f.range.start]);
+        out.push_str(&f.kind.marker());
+        at = f.range.end;
+        kinds.push(f.kind);
+    }
+    out.push_str(&text[at..]);
+    kinds.sort();
+    kinds.dedup();
+    Redacted { text: out, kinds }
+}
+
+/// The warning sent to the customer at once, in the ticket's language (`zh…` or English).
+pub fn customer_warning(language: &str, kinds: &[SecretKind]) -> String {
+    let zh = language.starts_with("zh");
+    let what: Vec<&str> = kinds.iter().map(|k| k.label(zh)).collect();
+    if zh {
+        format!(
+            "安全提醒：您发送的内容中含有疑似{}的信息。我们已在保存前将其删除，客服人员看不到它。\
+             客服永远不会向您索要助记词、私钥或二次验证码，任何索要这些信息的人都是骗子。\
+             看到过它的人都可能转走您的资产：请立即把资产转移到一个新钱包；如果您发送了验证码，请马上修改密码并重置二次验证。",
+            what.join("、")
+        )
+    } else {
+        format!(
+            "Security warning: your message contained what looks like a {}. We removed it before \
+             storing your message, and no support agent can see it. Support will never ask for \
+             your seed phrase, private keys or 2FA codes; anyone who does is a scammer. Anyone who \
+             has seen it can take your funds: move them to a new wallet now, and if you sent a \
+             2FA code, change your password and reset your 2FA.",
+            what.join(" and a ")
+        )
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const EN12: &str =
+        "abandon ability able about above absent absorb abstract absurd abuse access accident";
+    const ZH12: &str = "的 一 是 在 不 了 有 和 人 这 中 大";
+
+    fn kinds(text: &str) -> Vec<SecretKind> {
+        redact(text).kinds
+    }
+
+    #[test]
+    fn english_seed_phrase_is_removed() {
+        let text = format!("Hi, my wallet words are {EN12}. Please help!");
+        let r = redact(&text);
+        assert_eq!(r.kinds, vec![SecretKind::SeedPhrase]);
+        assert!(!r.text.contains("abandon"), "{}", r.text);
+        assert!(
+            r.text
+                .starts_with("Hi, my wallet words are [secret removed")
+        );
+        assert!(r.text.ends_with(". Please help!"));
+    }
+
+    #[test]
+    fn numbered_capitalised_24_word_phrase_is_one_finding() {
+        let words: Vec<&str> = EN12.split(' ').chain(EN12.split(' ')).collect();
+        let text: String = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| format!("{}. {}\n", i + 1, w.to_uppercase()))
+            .collect();
+        let f = find(&text);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].kind, SecretKind::SeedPhrase);
+        assert!(redact(&text).text.trim_end().ends_with(']'));
+    }
+
+    #[test]
+    fn eleven_words_are_not_a_phrase() {
+        let eleven: Vec<&str> = EN12.split(' ').take(11).collect();
+        assert!(find(&eleven.join(" ")).is_empty());
+    }
+
+    #[test]
+    fn chinese_seed_phrase_is_removed() {
+        let text = format!("我的助记词是：{ZH12}，帮我看看");
+        let r = redact(&text);
+        assert_eq!(r.kinds, vec![SecretKind::SeedPhrase]);
+        assert!(!r.text.contains("的 一 是"), "{}", r.text);
+        assert!(r.text.starts_with("我的助记词是："));
+        assert!(r.text.ends_with("，帮我看看"));
+    }
+
+    #[test]
+    fn ordinary_chinese_prose_is_not_a_phrase() {
+        let text = "您好，我在三天前从另一个交易所提币到这里，但是一直没有到账，请问是什么原因？\
+                    我已经等了很久了，这是我的提币记录，麻烦帮我查一下，谢谢。";
+        assert!(find(text).is_empty(), "{:?}", find(text));
+    }
+
+    #[test]
+    fn ordinary_english_prose_is_not_a_phrase() {
+        let text = "Hello, I made a deposit of 2.5 ETH to my account three days ago and it still \
+                    has not arrived. The transaction shows success on the explorer. Can you \
+                    check what happened and when the balance will update? Thank you for your help.";
+        assert!(find(text).is_empty(), "{:?}", find(text));
+    }
+
+    #[test]
+    fn labelled_hex_private_key_is_removed_in_both_languages() {
+        let key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+        for text in [
+            format!("my private key: 0x{key}"),
+            format!("Here is my privkey {key} please recover"),
+            format!("这是我的私钥{key}"),
+            format!("私钥：0x{key}，请帮我找回"),
+        ] {
+            let r = redact(&text);
+            assert_eq!(r.kinds, vec![SecretKind::PrivateKey], "{text}");
+            assert!(!r.text.contains(key), "{text}");
+        }
+    }
+
+    #[test]
+    fn hashes_and_addresses_are_not_secrets() {
+        let hash = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060";
+        let btc = "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b";
+        for text in [
+            format!("tx hash {hash}"),
+            format!("My deposit {hash} has not arrived"),
+            format!("{btc}"),
+            format!("交易哈希：{hash}，没有到账"),
+            format!("I lost my private key? no! the tx is {hash}"),
+            "to 0x52908400098527886E0F7030069857D2E4169EE7 from bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq".into(),
+            "TRON TN3W4H6rK2ce4vX9YnFQHwKENnHjoxb3m9 and Solana 4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T".into(),
+            "Solana signature 5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW".into(),
+            "legacy address 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2 and 3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy".into(),
+        ] {
+            assert!(find(&text).is_empty(), "{text}: {:?}", find(&text));
+        }
+    }
+
+    #[test]
+    fn wif_and_extended_keys_need_no_label() {
+        // Well-known test vectors (bitcoin wiki / BIP-32), not anyone's funds.
+        for key in [
+            "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ",
+            "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98617",
+            "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi",
+        ] {
+            let text = format!("is this right? {key}");
+            assert_eq!(kinds(&text), vec![SecretKind::PrivateKey], "{key}");
+        }
+    }
+
+    #[test]
+    fn one_time_codes_need_context_in_both_languages() {
+        for text in [
+            "My 2FA code is 492817",
+            "google authenticator: 492817",
+            "492817 is the OTP you asked for",
+            "我的谷歌验证码是492817",
+            "验证码：49281735",
+        ] {
+            assert_eq!(kinds(text), vec![SecretKind::OneTimeCode], "{text}");
+        }
+        for text in [
+            "order 492817 is stuck",
+            "I deposited 100000 USDT at block 19283746",
+            "订单号 492817 一直没有到账",
+        ] {
+            assert!(find(text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn several_kinds_are_all_reported() {
+        let text = format!("{EN12}\n2fa code 123456");
+        assert_eq!(
+            kinds(&text),
+            vec![SecretKind::SeedPhrase, SecretKind::OneTimeCode]
+        );
+    }
+
+    #[test]
+    fn warning_speaks_the_ticket_language() {
+        let en = customer_warning("en", &[SecretKind::SeedPhrase]);
+        assert!(en.contains("seed phrase") && en.contains("new wallet"));
+        let zh = customer_warning("zh-CN", &[SecretKind::PrivateKey, SecretKind::OneTimeCode]);
+        assert!(zh.contains("私钥、二次验证码") && zh.contains("新钱包"));
+    }
+}
