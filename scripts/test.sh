@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit and property tests, then the integration tests on SQLite and
 # on PostgreSQL. Makes sure a local PostgreSQL is up first (installing it from Debian's packages
-# if the machine has none). With CI=true, an unreachable PostgreSQL fails the run instead of
+# if the machine has none), and the SMTP test server (aiosmtpd, from PyPI). With CI=true, an unreachable PostgreSQL fails the run instead of
 # skipping the PostgreSQL half.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +38,17 @@ ensure_postgres() {
   fi
   return 1
 }
+
+# The email tests talk to a real SMTP server on loopback: aiosmtpd (scripts/smtp_capture.py),
+# installed from PyPI into the cache beside the build.
+ensure_aiosmtpd() {
+  local dir="$HOME/.cache/xdesk-py"
+  export PYTHONPATH="$dir${PYTHONPATH:+:$PYTHONPATH}"
+  python3 -c 'import aiosmtpd' 2>/dev/null && return 0
+  echo "installing aiosmtpd from PyPI into $dir" >&2
+  python3 -m pip install --quiet --disable-pip-version-check --target "$dir" 'aiosmtpd==1.4.6' >&2
+}
+ensure_aiosmtpd
 
 if ensure_postgres; then
   echo "PostgreSQL tests: on (${XDESK_TEST_DATABASE_URL%%@*}@…)" >&2

@@ -408,6 +408,7 @@ async fn store_ticket(store: &Store, actor: Actor, n: u64) -> Result<(), String>
                 attachments: Vec::new(),
                 email: None,
                 redacted: Vec::new(),
+                outbound: None,
             },
             notices: Vec::new(),
             actor,

@@ -140,13 +140,13 @@ fn seed_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Finding>) {
     for is_word in [is_english_word as fn(&str) -> bool, is_chinese_word] {
         let mut run: Vec<&Token<'_>> = Vec::new();
         let mut flush = |run: &mut Vec<&Token<'_>>| {
-            if run.len() >= MIN_SEED_WORDS {
-                if let (Some(first), Some(last)) = (run.first(), run.last()) {
-                    out.push(Finding {
-                        kind: SecretKind::SeedPhrase,
-                        range: first.range.start..last.range.end,
-                    });
-                }
+            if let (true, Some(first), Some(last)) =
+                (run.len() >= MIN_SEED_WORDS, run.first(), run.last())
+            {
+                out.push(Finding {
+                    kind: SecretKind::SeedPhrase,
+                    range: first.range.start..last.range.end,
+                });
             }
             run.clear();
         };
@@ -161,7 +161,7 @@ fn seed_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Finding>) {
             }
             if is_word(t.text) {
                 run.push(t);
-            } else if !(is_numbering(t.text) && !run.is_empty()) {
+            } else if !is_numbering(t.text) || run.is_empty() {
                 flush(&mut run);
             }
         }
@@ -470,7 +470,7 @@ mod tests {
         for text in [
             format!("tx hash {hash}"),
             format!("My deposit {hash} has not arrived"),
-            format!("{btc}"),
+            btc.to_string(),
             format!("交易哈希：{hash}，没有到账"),
             format!("I lost my private key? no! the tx is {hash}"),
             "to 0x52908400098527886E0F7030069857D2E4169EE7 from bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq".into(),

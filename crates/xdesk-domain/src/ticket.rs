@@ -137,6 +137,16 @@ impl TicketNumber {
     pub fn value(self) -> i64 {
         self.0
     }
+
+    /// The number of the ticket with this row id.
+    pub fn for_ticket(id: i64) -> Self {
+        Self(Self::FIRST - 1 + id)
+    }
+
+    /// The row id this number stands for.
+    pub fn ticket_id(self) -> i64 {
+        self.0 - (Self::FIRST - 1)
+    }
 }
 
 impl fmt::Display for TicketNumber {

@@ -4,6 +4,7 @@
 //! rule is tested on bytes alone.
 
 mod classify;
+pub mod templates;
 
 pub use classify::{Automatic, Bounce};
 

@@ -8,7 +8,7 @@ use crate::{Principal, ServiceError, Services};
 use serde_json::json;
 use xdesk_domain::event::sha256_hex;
 use xdesk_domain::identity::Identity;
-use xdesk_domain::ticket::{Priority, TicketNumber, TicketState, guess_language};
+use xdesk_domain::ticket::{Priority, TicketState, guess_language};
 use xdesk_mail::{Automatic, InboundEmail, MailAttachment};
 use xdesk_store::{
     InboundRecord, NewAttachment, NewMessage, NewTicket, StoreError, TicketCustomer, TicketRow,
@@ -170,6 +170,7 @@ impl Services {
             attachments: attachments.clone(),
             email: Some(record.clone()),
             redacted: screened.names(),
+            outbound: None,
         };
         let result = match target {
             Some(t) => {
@@ -187,7 +188,7 @@ impl Services {
                     &screened,
                 )
                 .await
-                .map(|(t, message_id)| (t.id, message_id, false))
+                .map(|(t, message_id)| (t, message_id, false))
             }
             None => {
                 let identity = match sender {
@@ -206,10 +207,8 @@ impl Services {
                     subject.chars().take(250).collect()
                 };
                 let mut tags: Vec<String> = flags.iter().map(|f| f.replace('_', "-")).collect();
-                let mut notices = Vec::new();
                 if screened.found() {
                     tags.push(safety::SECRET_TAG.into());
-                    notices.push(safety::warning_notice(language, &body, "email", &screened));
                 }
                 tags.sort();
                 tags.dedup();
@@ -236,11 +235,11 @@ impl Services {
                         tags,
                         crypto: Default::default(),
                         first_message: message(None),
-                        notices,
+                        notices: Vec::new(),
                         actor: p.actor(),
                     })
                     .await
-                    .map(|c| (c.ticket.id, c.message.id, true))
+                    .map(|c| (c.ticket, c.message.id, true))
                     .map_err(ServiceError::from)
             }
         };
@@ -248,14 +247,61 @@ impl Services {
             self.store.forget_file(&stored.sha256).await?;
         }
         match result {
-            Ok((ticket_id, message_id, created_ticket)) => Ok(EmailIngest {
-                ticket_id,
-                message_id,
-                created_ticket,
-                duplicate: false,
-                flags,
-                rejected_attachments: rejected,
-            }),
+            Ok((ticket, message_id, created_ticket)) => {
+                let ticket_id = ticket.id;
+                if let Some(b) = &email.bounce {
+                    self.record_bounce(b).await?;
+                }
+                // A robot's mail gets no answer, so two robots never write to each other.
+                let robot = flags.iter().any(|f| {
+                    [
+                        "auto_reply",
+                        "bulk",
+                        "bounce",
+                        "unparseable",
+                        "unknown_sender",
+                    ]
+                    .contains(&f.as_str())
+                });
+                let mut followups = Vec::new();
+                if created_ticket && screened.found() {
+                    followups.push((
+                        "notice".to_owned(),
+                        safety::warning_notice(&ticket.language, &body, "email", &screened),
+                    ));
+                }
+                if !robot && !rejected.is_empty() {
+                    followups.push((
+                        "notice".to_owned(),
+                        self.rejected_notice(&ticket.language, &rejected),
+                    ));
+                }
+                if created_ticket && !robot {
+                    followups.push((
+                        "acknowledgement".to_owned(),
+                        self.acknowledgement(&ticket).await?,
+                    ));
+                }
+                let mailed = screened.found() || !followups.is_empty();
+                if !followups.is_empty() {
+                    // The mail itself is stored; a failure here must not make the sender
+                    // deliver it again, so it is logged rather than returned.
+                    if let Err(e) = self.post_notices(p, ticket, followups).await {
+                        tracing::error!(ticket_id, error = %e, "could not queue the answers to an inbound mail");
+                    }
+                }
+                if mailed {
+                    self.outbox_changed();
+                }
+                Ok(EmailIngest {
+                    ticket_id,
+                    message_id,
+                    created_ticket,
+                    duplicate: false,
+                    flags,
+                    rejected_attachments: rejected,
+                })
+            }
             // The same mail arrived twice at once and the other delivery won; any other
             // conflict is passed on.
             Err(e @ ServiceError::Conflict(_)) => {
@@ -265,6 +311,59 @@ impl Services {
                 }
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Marks our mail that bounced as failed, with what the reporting server said.
+    async fn record_bounce(&self, b: &xdesk_mail::Bounce) -> Result<(), ServiceError> {
+        let Some(id) = &b.original_message_id else {
+            return Ok(());
+        };
+        // "delayed" and "relayed" reports are news, not failures.
+        if b.action.as_deref().is_some_and(|a| a != "failed") {
+            return Ok(());
+        }
+        let mut error = String::from("bounced");
+        for part in [&b.status, &b.diagnostic].into_iter().flatten() {
+            error.push_str(": ");
+            error.push_str(part);
+        }
+        if !b.recipients.is_empty() {
+            error.push_str(&format!(" ({})", b.recipients.join(", ")));
+        }
+        self.store.mark_outbound_bounced(id, &error).await?;
+        Ok(())
+    }
+
+    /// Tells the customer which attachments were over the limit and how to send them instead.
+    fn rejected_notice(&self, language: &str, rejected: &[String]) -> NewMessage {
+        let mb = self.limits.max_attachment_bytes / (1024 * 1024);
+        let body = if language.starts_with("zh") {
+            format!(
+                "您的邮件已收到，但以下附件超过了 {mb} MB 的大小限制，未能接收：{}。\
+                 请将文件压缩或拆分为每个不超过 {mb} MB 的文件后回复本邮件发送，或者发送截图。",
+                rejected.join("、")
+            )
+        } else {
+            format!(
+                "We received your email, but these attachments are larger than the {mb} MB \
+                 limit and were not accepted: {}. Please reply with the files compressed or \
+                 split into parts of at most {mb} MB each, or send screenshots instead.",
+                rejected.join(", ")
+            )
+        };
+        NewMessage {
+            author_kind: "system".into(),
+            author_id: None,
+            body_text: body,
+            body_html: None,
+            internal: false,
+            channel: "email".into(),
+            metadata: json!({"notice": "attachments_rejected"}),
+            attachments: Vec::new(),
+            email: None,
+            redacted: Vec::new(),
+            outbound: None,
         }
     }
 
@@ -337,7 +436,7 @@ impl Services {
         if found.is_none() && email.bounce.is_none() {
             if let (Some(n), Some(sender)) = (xdesk_mail::ticket_number_in(&email.subject), sender)
             {
-                let id = n.value() - (TicketNumber::FIRST - 1);
+                let id = n.ticket_id();
                 if let Some(t) = self.store.ticket(id).await? {
                     let owns = self
                         .store

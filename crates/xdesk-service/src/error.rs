@@ -31,6 +31,9 @@ pub enum ServiceError {
     TooLarge(String),
     #[error("storage failure: {0}")]
     Store(StoreError),
+    /// A broken invariant of xdesk itself; logged, never shown.
+    #[error("internal failure: {0}")]
+    Internal(String),
 }
 
 impl From<StoreError> for ServiceError {

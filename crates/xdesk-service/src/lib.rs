@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod email;
 mod error;
+pub mod outbox;
 pub mod people;
 pub mod safety;
 pub mod tickets;
@@ -103,6 +104,9 @@ pub struct Services {
     pub store: Store,
     pub limits: Arc<Limits>,
     pub login_limiter: Arc<auth::LoginLimiter>,
+    pub mail: Arc<outbox::MailSettings>,
+    /// Signalled when this node queues a mail, so its sender need not wait for its next poll.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Services {
@@ -111,7 +115,14 @@ impl Services {
             store,
             limits: Arc::new(limits),
             login_limiter: Arc::new(auth::LoginLimiter::default()),
+            mail: Arc::new(outbox::MailSettings::default()),
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    pub fn with_mail(mut self, mail: outbox::MailSettings) -> Self {
+        self.mail = Arc::new(mail);
+        self
     }
 
     /// The tickets a principal may see: agents their groups (and what is assigned to them),

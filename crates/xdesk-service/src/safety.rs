@@ -94,6 +94,7 @@ pub fn warning_notice(language: &str, text: &str, channel: &str, s: &Screened) -
         attachments: Vec::new(),
         email: None,
         redacted: Vec::new(),
+        outbound: None,
     }
 }
 

@@ -82,6 +82,8 @@ pub struct TicketDetail {
     pub ticket: TicketRow,
     pub messages: Vec<MessageRow>,
     pub attachments: Vec<AttachmentRow>,
+    /// The mails that deliver some of the messages, with their state.
+    pub deliveries: Vec<xdesk_store::OutboundRow>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -268,7 +270,25 @@ impl Services {
         })
     }
 
-    async fn audit_action(
+    /// The stored bytes of an attachment row; a row without its file is corruption.
+    pub(crate) async fn attachment_bytes(
+        &self,
+        a: &AttachmentRow,
+    ) -> Result<Vec<u8>, ServiceError> {
+        self.store
+            .files()
+            .get(&a.sha256)
+            .await
+            .map_err(xdesk_store::StoreError::from)?
+            .ok_or_else(|| {
+                ServiceError::Store(xdesk_store::StoreError::Corrupt(format!(
+                    "attachment {} has no file",
+                    a.id
+                )))
+            })
+    }
+
+    pub(crate) async fn audit_action(
         &self,
         p: &Principal,
         action: &str,
@@ -385,6 +405,7 @@ impl Services {
                     attachments,
                     email: None,
                     redacted: screened.names(),
+                    outbound: None,
                 },
                 notices,
                 actor: p.actor(),
@@ -406,6 +427,7 @@ impl Services {
             ticket: created.ticket,
             messages,
             attachments: created.attachments,
+            deliveries: Vec::new(),
         })
     }
 
@@ -453,10 +475,12 @@ impl Services {
             json!({"customer_id": ticket.customer_id}),
         )
         .await?;
+        let deliveries = self.store.ticket_outbound(id).await?;
         Ok(TicketDetail {
             ticket,
             messages,
             attachments,
+            deliveries,
         })
     }
 
@@ -607,6 +631,17 @@ impl Services {
         let screened = safety::screen(None, &mut body, &mut body_html);
         let attachments = self.store_uploads(m.attachments).await?;
         let (author_kind, author_id) = author_of(p);
+        let outbound = if m.internal {
+            None
+        } else {
+            let signer = match p {
+                Principal::Agent { id, .. } => self.store.agent(*id).await?.map(|a| a.display_name),
+                Principal::ApiKey { .. } => None,
+            };
+            self.outbound_for(&t, "reply", &body, signer.as_deref())
+                .await?
+        };
+        let mailed = outbound.is_some();
         let message = NewMessage {
             author_kind,
             author_id,
@@ -618,6 +653,7 @@ impl Services {
             attachments,
             email: None,
             redacted: screened.names(),
+            outbound,
         };
         let internal = m.internal;
         let is_agent = matches!(p, Principal::Agent { .. });
@@ -627,6 +663,7 @@ impl Services {
         } else {
             screened
         };
+        let exposed_found = exposed.found();
         let (row, _) = self
             .post_to_ticket(
                 p,
@@ -636,6 +673,9 @@ impl Services {
                 &exposed,
             )
             .await?;
+        if mailed || exposed_found {
+            self.outbox_changed();
+        }
         let action = if internal {
             "ticket.note"
         } else {
@@ -659,6 +699,14 @@ impl Services {
         opens: impl Fn(&str) -> bool,
         exposed: &Screened,
     ) -> Result<(TicketRow, i64), ServiceError> {
+        let warning = if exposed.found() {
+            let mut n =
+                safety::warning_notice(&t.language, &message.body_text, &t.channel, exposed);
+            n.outbound = self.outbound_for(&t, "notice", &n.body_text, None).await?;
+            Some(n)
+        } else {
+            None
+        };
         for _ in 0..5 {
             let mut patch = TicketPatch::default();
             let mut changes = BTreeMap::new();
@@ -683,12 +731,7 @@ impl Services {
                     changes.insert("tags".to_owned(), [json!(old), json!(tags)]);
                     patch.tags = Some(tags);
                 }
-                notices.push(safety::warning_notice(
-                    &t.language,
-                    &message.body_text,
-                    &t.channel,
-                    exposed,
-                ));
+                notices.extend(warning.clone());
             }
             let events = if changes.is_empty() {
                 Vec::new()
@@ -762,17 +805,7 @@ impl Services {
         self.visible_ticket(p, a.ticket_id)
             .await
             .map_err(|_| ServiceError::NotFound("attachment"))?;
-        let bytes = self
-            .store
-            .files()
-            .get(&a.sha256)
-            .await
-            .map_err(xdesk_store::StoreError::from)?
-            .ok_or_else(|| {
-                ServiceError::Store(xdesk_store::StoreError::Corrupt(format!(
-                    "attachment {id} has no file"
-                )))
-            })?;
+        let bytes = self.attachment_bytes(&a).await?;
         self.audit_action(
             p,
             "attachment.download",

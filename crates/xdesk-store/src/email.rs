@@ -43,21 +43,33 @@ pub(crate) async fn record_inbound(
     .insert(tx)
     .await?;
     if let Some(id) = &rec.rfc_message_id {
-        // A Message-ID seen before keeps pointing where it first did.
-        email_ref::Entity::insert(email_ref::ActiveModel {
-            rfc_message_id: Set(id.clone()),
-            ticket_id: Set(ticket_id),
-            message_id: Set(message_id),
-            direction: Set("in".into()),
-        })
-        .on_conflict(
-            OnConflict::column(email_ref::Column::RfcMessageId)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(tx)
-        .await?;
+        record_ref(tx, id, ticket_id, message_id, "in").await?;
     }
+    Ok(())
+}
+
+/// Remembers which ticket message a Message-ID belongs to, so replies thread. A Message-ID
+/// seen before keeps pointing where it first did.
+pub(crate) async fn record_ref(
+    tx: &DatabaseTransaction,
+    rfc_message_id: &str,
+    ticket_id: i64,
+    message_id: i64,
+    direction: &str,
+) -> Result<(), StoreError> {
+    email_ref::Entity::insert(email_ref::ActiveModel {
+        rfc_message_id: Set(rfc_message_id.to_owned()),
+        ticket_id: Set(ticket_id),
+        message_id: Set(message_id),
+        direction: Set(direction.to_owned()),
+    })
+    .on_conflict(
+        OnConflict::column(email_ref::Column::RfcMessageId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(tx)
+    .await?;
     Ok(())
 }
 

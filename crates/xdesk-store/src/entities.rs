@@ -287,3 +287,57 @@ pub mod email_ref {
     }
     no_relations!();
 }
+
+pub mod outbound_email {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbound_emails")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub ticket_id: i64,
+        /// The ticket message this mail delivers.
+        #[sea_orm(unique)]
+        pub message_id: i64,
+        /// `reply`, `acknowledgement` or `notice`.
+        pub kind: String,
+        pub to_address: String,
+        pub subject: String,
+        /// Fixed when queued, so a retried send is the same message to the recipient.
+        #[sea_orm(unique)]
+        pub rfc_message_id: String,
+        pub in_reply_to: Option<String>,
+        /// Space-separated Message-IDs, oldest first.
+        pub reference_ids: String,
+        pub body_text: String,
+        /// Sent with `Auto-Submitted: auto-replied` (RFC 3834), so other robots stay quiet.
+        pub auto_submitted: bool,
+        /// `queued`, `sending`, `sent` or `failed`.
+        pub state: String,
+        pub attempts: i32,
+        pub next_attempt_at: DateTimeUtc,
+        /// A sender holds the row until then; past it, another node may take it over.
+        pub lease_until: Option<DateTimeUtc>,
+        pub last_error: Option<String>,
+        pub smtp_response: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub sent_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod email_template {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "email_templates")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub language: String,
+        pub subject: String,
+        pub body: String,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}

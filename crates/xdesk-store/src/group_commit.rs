@@ -164,6 +164,7 @@ mod tests {
                 attachments: Vec::new(),
                 email: None,
                 redacted: Vec::new(),
+                outbound: None,
             },
             notices: Vec::new(),
             actor: Actor::System,

@@ -14,6 +14,7 @@ mod entities;
 mod error;
 mod group_commit;
 mod migration;
+mod outbox;
 mod tickets;
 
 pub use accounts::{AgentRow, ApiKeyRow, GroupRow, NewAgent};
@@ -22,6 +23,7 @@ pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
 pub use customers::{CustomerRow, IdentityRow};
 pub use email::{InboundEmailRow, InboundRecord};
 pub use error::StoreError;
+pub use outbox::{EmailTemplateRow, OutboundMail, OutboundRow, SendOutcome};
 pub use tickets::{
     AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment, NewMessage,
     NewTicket, SortOrder, TicketCustomer, TicketFilter, TicketPatch, TicketRow, Visibility,

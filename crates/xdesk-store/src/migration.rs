@@ -9,7 +9,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Initial), Box::new(M0002Email)]
+        vec![
+            Box::new(M0001Initial),
+            Box::new(M0002Email),
+            Box::new(M0003Outbox),
+        ]
     }
 }
 
@@ -306,6 +310,71 @@ impl MigrationTrait for M0002Email {
             &["ticket_id"],
             false,
         ))
+        .await
+    }
+}
+
+struct M0003Outbox;
+
+impl MigrationName for M0003Outbox {
+    fn name(&self) -> &str {
+        "m0003_outbox"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0003Outbox {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("outbound_emails")
+                .col(big_pk_auto("id"))
+                .col(big_integer("ticket_id"))
+                .col(big_integer_uniq("message_id"))
+                .col(string("kind"))
+                .col(text("to_address"))
+                .col(text("subject"))
+                .col(string_uniq("rfc_message_id"))
+                .col(text_null("in_reply_to"))
+                .col(text("reference_ids"))
+                .col(text("body_text"))
+                .col(boolean("auto_submitted"))
+                .col(string("state"))
+                .col(integer("attempts"))
+                .col(ts("next_attempt_at"))
+                .col(timestamp_with_time_zone_null("lease_until"))
+                .col(text_null("last_error"))
+                .col(text_null("smtp_response"))
+                .col(ts("created_at"))
+                .col(timestamp_with_time_zone_null("sent_at"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index(
+            "outbound_emails",
+            "ix_outbound_emails_due",
+            &["state", "next_attempt_at"],
+            false,
+        ))
+        .await?;
+        m.create_index(index(
+            "outbound_emails",
+            "ix_outbound_emails_ticket",
+            &["ticket_id"],
+            false,
+        ))
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("email_templates")
+                .col(string("name"))
+                .col(string("language"))
+                .col(text("subject"))
+                .col(text("body"))
+                .col(ts("updated_at"))
+                .primary_key(Index::create().col("name").col("language"))
+                .take(),
+        )
         .await
     }
 }

@@ -3,6 +3,7 @@
 use crate::customers::upsert_customer_id_in;
 use crate::email::{InboundRecord, record_inbound};
 use crate::entities::{attachment, message, ticket, ticket_event, ticket_tag};
+use crate::outbox::{OutboundMail, queue_outbound};
 use crate::{Store, StoreError, now};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -41,6 +42,8 @@ pub struct NewMessage {
     pub email: Option<InboundRecord>,
     /// Kinds of secret cut from the body before it got here, recorded in the hash chain.
     pub redacted: Vec<String>,
+    /// The mail that delivers this message, queued in the same transaction.
+    pub outbound: Option<OutboundMail>,
 }
 
 /// Who a new ticket belongs to.
@@ -224,6 +227,9 @@ async fn insert_message(
     }
     if let Some(rec) = &m.email {
         record_inbound(tx, ticket_id, row.id, rec, at).await?;
+    }
+    if let Some(o) = &m.outbound {
+        queue_outbound(tx, ticket_id, row.id, o, at).await?;
     }
     let mut attachments = Vec::with_capacity(m.attachments.len());
     for a in &m.attachments {

@@ -106,6 +106,14 @@ impl From<ServiceError> for AppError {
                 "payload_too_large",
                 e.to_string(),
             ),
+            E::Internal(inner) => {
+                tracing::error!(error = %inner, "internal failure");
+                AppError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; it has been logged",
+                )
+            }
             E::Store(inner) => {
                 tracing::error!(error = %inner, "storage failure");
                 AppError::new(

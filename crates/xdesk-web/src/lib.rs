@@ -33,6 +33,8 @@ pub struct AppState {
         api::tickets::create, api::tickets::get, api::tickets::list, api::tickets::update,
         api::tickets::reply, api::tickets::note, api::tickets::upload, api::tickets::download,
         api::tickets::history, api::channels::email_inbound,
+        api::channels::list_email_templates, api::channels::put_email_template,
+        api::channels::reset_email_template,
         api::people::login, api::people::logout, api::people::totp_begin, api::people::totp_confirm,
         api::people::me, api::people::list_agents, api::people::create_agent, api::people::set_agent_active,
         api::people::list_groups, api::people::create_group,
@@ -143,6 +145,11 @@ pub fn router(services: Services) -> Router {
         .route(
             "/channels/email/inbound",
             post(api::channels::email_inbound),
+        )
+        .route("/email-templates", get(api::channels::list_email_templates))
+        .route(
+            "/email-templates/{name}/{language}",
+            put(api::channels::put_email_template).delete(api::channels::reset_email_template),
         )
         .fallback(api_not_found);
     Router::new()

@@ -5,6 +5,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use xdesk_channels::smtp::SmtpSettings;
+use xdesk_service::outbox::MailSettings;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +22,39 @@ pub struct Config {
     /// `text` or `json` logs.
     pub log_format: String,
     pub max_attachment_bytes: usize,
+    /// Who xdesk's mail comes from and what the acknowledgement promises.
+    pub email: EmailConfig,
+    /// Where mail goes out; without it, mail is queued and waits.
+    pub smtp: Option<SmtpSettings>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    pub from_address: String,
+    pub from_name: String,
+    pub first_response_minutes: u32,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        let m = MailSettings::default();
+        Self {
+            from_address: m.from_address,
+            from_name: m.from_name,
+            first_response_minutes: m.first_response_minutes,
+        }
+    }
+}
+
+impl EmailConfig {
+    pub fn settings(&self) -> MailSettings {
+        MailSettings {
+            from_address: self.from_address.clone(),
+            from_name: self.from_name.clone(),
+            first_response_minutes: self.first_response_minutes,
+        }
+    }
 }
 
 impl Default for Config {
@@ -31,12 +66,15 @@ impl Default for Config {
             public_url: None,
             log_format: "text".into(),
             max_attachment_bytes: 20 * 1024 * 1024,
+            email: EmailConfig::default(),
+            smtp: None,
         }
     }
 }
 
 impl Config {
-    /// Keys read from `XDESK_*`; other `XDESK_` variables (e.g. `XDESK_LOG`) are not config.
+    /// Keys read from `XDESK_*` (`__` for a section: `XDESK_SMTP__HOST`); other `XDESK_`
+    /// variables (e.g. `XDESK_LOG`) are not config.
     const FIELDS: &'static [&'static str] = &[
         "listen",
         "database_url",
@@ -44,13 +82,21 @@ impl Config {
         "public_url",
         "log_format",
         "max_attachment_bytes",
+        "email.from_address",
+        "email.from_name",
+        "email.first_response_minutes",
+        "smtp.host",
+        "smtp.port",
+        "smtp.tls",
+        "smtp.username",
+        "smtp.password",
     ];
 
     /// Loads `file` (if it exists) and the environment over the defaults.
     pub fn load(file: &Path) -> Result<Self, figment::Error> {
         Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("XDESK_").only(Self::FIELDS))
+            .merge(Env::prefixed("XDESK_").split("__").only(Self::FIELDS))
             .extract()
     }
 
@@ -77,6 +123,25 @@ impl Config {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sections_come_from_file_and_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "xdesk.toml",
+                "[email]\nfrom_address = \"help@ex.test\"\n[smtp]\nhost = \"mail.ex.test\"\ntls = \"tls\"\n",
+            )?;
+            jail.set_env("XDESK_SMTP__PORT", "465");
+            jail.set_env("XDESK_EMAIL__FROM_NAME", "Ex Support");
+            let c = Config::load(Path::new("xdesk.toml"))?;
+            assert_eq!(c.email.from_address, "help@ex.test");
+            assert_eq!(c.email.from_name, "Ex Support");
+            let smtp = c.smtp.unwrap();
+            assert_eq!((smtp.host.as_str(), smtp.port), ("mail.ex.test", 465));
+            assert_eq!(smtp.tls, xdesk_channels::smtp::SmtpTls::Tls);
+            Ok(())
+        });
+    }
 
     #[test]
     fn redacts_passwords() {

@@ -8,6 +8,7 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use xdesk_channels::smtp::OutboxSender;
 use xdesk_service::{Limits, Services};
 use xdesk_store::Store;
 
@@ -28,7 +29,8 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
             max_attachment_bytes: config.max_attachment_bytes,
             ..Limits::default()
         },
-    ))
+    )
+    .with_mail(config.email.settings()))
 }
 
 /// A running server.
@@ -48,9 +50,17 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     let app = xdesk_web::router(services.clone());
+    let sender = match &config.smtp {
+        Some(smtp) => {
+            let s = OutboxSender::new(services.clone(), smtp.clone())
+                .context("configuring the SMTP sender")?;
+            Some(tokio::spawn(s.run()))
+        }
+        None => None,
+    };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(
+        let served = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
@@ -62,7 +72,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             tracing::info!("shutting down: finishing in-flight requests");
         })
         .await
-        .context("serving HTTP")
+        .context("serving HTTP");
+        // A mail cut off mid-send stays claimed until its lease ends, then goes again with
+        // the same Message-ID.
+        if let Some(s) = sender {
+            s.abort();
+        }
+        served
     });
     Ok(Running {
         addr,

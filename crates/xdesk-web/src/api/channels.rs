@@ -1,15 +1,17 @@
-//! Channel adapters: raw inbound email from an MTA pipe or an inbound-mail webhook.
+//! Channel endpoints: raw inbound email from an MTA pipe or an inbound-mail webhook, and the
+//! templates of outgoing mail.
 
 use super::dto::ticket_number;
 use crate::AppState;
 use crate::error::{ApiResult, AppError, ErrorBody};
-use crate::extract::Auth;
+use crate::extract::{ApiJson, ApiPath, Auth};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use xdesk_service::outbox::TemplateView;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EmailIngestDto {
@@ -71,4 +73,80 @@ pub async fn email_inbound(
             rejected_attachments: r.rejected_attachments,
         }),
     ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailTemplateDto {
+    /// `acknowledgement` or `reply`.
+    pub name: String,
+    /// `en` or `zh`.
+    pub language: String,
+    /// minijinja; variables: ticket_number, subject, body, customer_name, sender_name,
+    /// first_response, brand.
+    pub subject: String,
+    pub body: String,
+    /// An admin changed it; otherwise it is the built-in text.
+    pub customised: bool,
+}
+
+impl From<TemplateView> for EmailTemplateDto {
+    fn from(t: TemplateView) -> Self {
+        Self {
+            name: t.name,
+            language: t.language,
+            subject: t.subject,
+            body: t.body,
+            customised: t.customised,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutEmailTemplate {
+    pub subject: String,
+    pub body: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/email-templates", tag = "admin",
+    responses((status = 200, body = Vec<EmailTemplateDto>), (status = 403, body = ErrorBody)))]
+pub async fn list_email_templates(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<Vec<EmailTemplateDto>>> {
+    let list = s.services.list_email_templates(&p).await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(put, path = "/api/v1/email-templates/{name}/{language}", tag = "admin",
+    params(("name" = String, Path), ("language" = String, Path)),
+    request_body = PutEmailTemplate,
+    responses((status = 200, body = EmailTemplateDto),
+        (status = 422, body = ErrorBody, description = "The template does not render"),
+        (status = 403, body = ErrorBody)))]
+pub async fn put_email_template(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath((name, language)): ApiPath<(String, String)>,
+    ApiJson(b): ApiJson<PutEmailTemplate>,
+) -> ApiResult<Json<EmailTemplateDto>> {
+    let t = s
+        .services
+        .put_email_template(&p, &name, &language, &b.subject, &b.body)
+        .await?;
+    Ok(Json(t.into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/email-templates/{name}/{language}", tag = "admin",
+    params(("name" = String, Path), ("language" = String, Path)),
+    responses((status = 204, description = "Back to the built-in text"), (status = 403, body = ErrorBody)))]
+pub async fn reset_email_template(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath((name, language)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    s.services
+        .reset_email_template(&p, &name, &language)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use xdesk_domain::ticket::{RawCryptoFields, TicketNumber};
 use xdesk_service::tickets::{CustomerRef, Upload};
-use xdesk_store::{AttachmentRow, MessageRow, TicketRow};
+use xdesk_store::{AttachmentRow, MessageRow, OutboundRow, TicketRow};
 
 use crate::error::AppError;
 
@@ -180,7 +180,7 @@ pub struct TicketDto {
 
 /// Ticket ids map onto numbers so a reference never needs a second lookup.
 pub fn ticket_number(id: i64) -> String {
-    TicketNumber::new(TicketNumber::FIRST - 1 + id).to_string()
+    TicketNumber::for_ticket(id).to_string()
 }
 
 impl From<TicketRow> for TicketDto {
@@ -256,9 +256,52 @@ pub struct MessageDto {
     /// message before storing it; markers stand where they were.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub redacted: Vec<String>,
+    /// For a message mailed to the customer: where its mail stands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryDto>,
 }
 
-pub fn message_dto(m: MessageRow, attachments: &[AttachmentRow]) -> MessageDto {
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliveryDto {
+    /// `queued`, `sending`, `sent` or `failed`.
+    pub state: String,
+    pub to: String,
+    pub subject: String,
+    pub message_id: String,
+    pub attempts: i32,
+    /// The last failure: the SMTP server's answer, or the bounce report.
+    pub error: Option<String>,
+    /// What the SMTP server said when it took the mail.
+    pub smtp_response: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<&OutboundRow> for DeliveryDto {
+    fn from(o: &OutboundRow) -> Self {
+        Self {
+            state: o.state.clone(),
+            to: o.to_address.clone(),
+            subject: o.subject.clone(),
+            message_id: o.rfc_message_id.clone(),
+            attempts: o.attempts,
+            error: o.last_error.clone(),
+            smtp_response: o.smtp_response.clone(),
+            next_attempt_at: (o.state == "queued").then_some(o.next_attempt_at),
+            sent_at: o.sent_at,
+        }
+    }
+}
+
+pub fn message_dto(
+    m: MessageRow,
+    attachments: &[AttachmentRow],
+    deliveries: &[OutboundRow],
+) -> MessageDto {
+    let delivery = deliveries
+        .iter()
+        .find(|o| o.message_id == m.id)
+        .map(DeliveryDto::from);
     let meta: serde_json::Value = serde_json::from_str(&m.metadata).unwrap_or_default();
     let redacted = meta["redacted"]
         .as_array()
@@ -270,6 +313,7 @@ pub fn message_dto(m: MessageRow, attachments: &[AttachmentRow]) -> MessageDto {
         .unwrap_or_default();
     MessageDto {
         redacted,
+        delivery,
         attachments: attachments
             .iter()
             .filter(|a| a.message_id == m.id)

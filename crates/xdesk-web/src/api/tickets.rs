@@ -48,7 +48,7 @@ fn detail(d: xdesk_service::tickets::TicketDetail) -> TicketDetailDto {
         messages: d
             .messages
             .into_iter()
-            .map(|m| message_dto(m, &d.attachments))
+            .map(|m| message_dto(m, &d.attachments, &d.deliveries))
             .collect(),
         ticket: d.ticket.into(),
     }

@@ -75,7 +75,8 @@ backend_test!(inbound_mail_opens_threads_and_dedupes, |app| {
     let t = app
         .get_json(&app.api_key, &format!("/api/v1/tickets/{ticket}"))
         .await;
-    assert_eq!(t["messages"].as_array().unwrap().len(), 3);
+    // The first mail, its acknowledgement, the reply, and this one.
+    assert_eq!(t["messages"].as_array().unwrap().len(), 4);
     let history = app
         .get_json(&app.api_key, &format!("/api/v1/tickets/{ticket}/history"))
         .await;

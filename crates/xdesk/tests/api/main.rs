@@ -9,5 +9,6 @@ mod admin;
 mod bad_input;
 mod email;
 mod history;
+mod outbox;
 mod secrets;
 mod tickets;

@@ -46,6 +46,11 @@ pub enum Db {
 }
 
 pub async fn spawn_app(db: Db) -> Option<TestApp> {
+    spawn_app_with(db, |_| {}).await
+}
+
+/// [`spawn_app`] with the configuration adjusted first (e.g. an SMTP server).
+pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
     let database_url = match db {
         Db::Sqlite => format!("sqlite://{}/xdesk.db?mode=rwc", dir.path().display()),
@@ -57,12 +62,13 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
             }
         },
     };
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         database_url,
         data_dir: dir.path().join("data"),
         ..Config::default()
     };
+    configure(&mut config);
     let running = xdesk::start(&config).await.expect("server starts");
     let s = running.services.clone();
     let payments = s.create_group(None, "Payments", "").await.unwrap();
@@ -258,6 +264,114 @@ pub fn ticket_body(app: &TestApp, subject: &str) -> Value {
             "amount": "1250.000001",
         }
     })
+}
+
+/// A real SMTP server on loopback (aiosmtpd, see scripts/smtp_capture.py) that keeps every
+/// message it accepts; stopped when dropped.
+pub struct SmtpCapture {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    _child: tokio::process::Child,
+}
+
+impl SmtpCapture {
+    pub async fn start() -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let dir = tempfile::tempdir().unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/smtp_capture.py");
+        // scripts/test.sh installs aiosmtpd here; a plain `cargo test` finds it too.
+        let cached = std::env::var("HOME").unwrap_or_default() + "/.cache/xdesk-py";
+        let path = match std::env::var("PYTHONPATH") {
+            Ok(p) if !p.is_empty() => format!("{cached}:{p}"),
+            _ => cached,
+        };
+        let mut child = tokio::process::Command::new("python3")
+            .env("PYTHONPATH", path)
+            .arg(script)
+            .arg(dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 runs");
+        let out = child.stdout.take().unwrap();
+        let mut line = String::new();
+        tokio::io::BufReader::new(out)
+            .read_line(&mut line)
+            .await
+            .unwrap();
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            panic!("the SMTP capture server did not start (is aiosmtpd installed? scripts/test.sh installs it): {line:?}")
+        });
+        Self {
+            port,
+            dir,
+            _child: child,
+        }
+    }
+
+    /// Settings that send to this server, retrying at once.
+    pub fn settings(&self) -> xdesk_channels::smtp::SmtpSettings {
+        xdesk_channels::smtp::SmtpSettings {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            tls: xdesk_channels::smtp::SmtpTls::None,
+            poll_ms: 100,
+            retry_base_secs: 0,
+            ..Default::default()
+        }
+    }
+
+    /// The messages received so far, oldest first.
+    pub fn messages(&self) -> Vec<String> {
+        let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
+            .collect()
+    }
+
+    /// Waits (up to 20 s) until `n` messages have arrived, and returns them.
+    pub async fn wait_for(&self, n: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let m = self.messages();
+            if m.len() >= n {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("expected {n} mails, got {}", self.messages().len());
+    }
+}
+
+/// A test run on SQLite and again on PostgreSQL, that starts its own app from the [`Db`].
+#[macro_export]
+macro_rules! backend_test_db {
+    ($name:ident, |$db:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($db: $crate::support::Db) {
+                $body
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::support::Db::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if std::env::var("XDESK_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
+                    run($crate::support::Db::Postgres).await;
+                }
+            }
+        }
+    };
 }
 
 /// Declares a test that runs once on SQLite and once on PostgreSQL (when configured).

@@ -1,0 +1,13 @@
+//! xdesk's channel adapters: the processes that move messages between xdesk and the outside
+//! world (SMTP out; IMAP in to come) by calling the domain services, never storage directly.
+
+pub mod smtp;
+
+/// Why an adapter could not start or run a round.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Service(#[from] xdesk_service::ServiceError),
+}

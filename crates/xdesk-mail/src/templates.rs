@@ -1,0 +1,162 @@
+//! Outgoing mail text: built-in templates in English and Chinese that admins may replace, and
+//! their rendering (minijinja). Undefined variables are errors, so a typo in an edited template
+//! is caught when it is saved, not when a customer gets a blank.
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+/// Mail xdesk writes: the answer to a new ticket, and every reply or notice after it.
+pub const TEMPLATE_NAMES: &[&str] = &["acknowledgement", "reply"];
+/// Languages with built-in text; any other ticket language gets English.
+pub const LANGUAGES: &[&str] = &["en", "zh"];
+
+/// What a template can use.
+#[derive(Debug, Clone, Serialize)]
+pub struct MailContext {
+    pub ticket_number: String,
+    /// The ticket's subject.
+    pub subject: String,
+    /// The message being sent (empty in an acknowledgement).
+    pub body: String,
+    pub customer_name: String,
+    /// Who signs: the agent, or the support team's name for automatic mail.
+    pub sender_name: String,
+    /// The promised first-response time, in words of the mail's language.
+    pub first_response: String,
+    pub brand: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("template error: {0}")]
+pub struct TemplateError(String);
+
+/// The language a mail is written in for a ticket language.
+pub fn mail_language(ticket_language: &str) -> &'static str {
+    if ticket_language.starts_with("zh") {
+        "zh"
+    } else {
+        "en"
+    }
+}
+
+/// The built-in (subject, body) of a template.
+pub fn builtin(name: &str, language: &str) -> Option<(&'static str, &'static str)> {
+    Some(match (name, mail_language(language)) {
+        ("acknowledgement", "en") => (
+            "[{{ ticket_number }}] We received your request: {{ subject }}",
+            "Hello {{ customer_name }},\n\n\
+             we received your request and opened ticket {{ ticket_number }}. An agent will \
+             answer within {{ first_response }}. Reply to this email to add anything, such as \
+             screenshots or transaction hashes; keep the ticket number in the subject.\n\n\
+             {{ brand }} will never ask for your password, seed phrase, private keys or 2FA \
+             codes.\n\n{{ brand }}",
+        ),
+        ("acknowledgement", _) => (
+            "[{{ ticket_number }}] 我们已收到您的请求：{{ subject }}",
+            "{{ customer_name }}，您好：\n\n\
+             我们已收到您的请求，工单号为 {{ ticket_number }}。客服将在 {{ first_response }}内回复您。\
+             如需补充截图或交易哈希等信息，请直接回复本邮件，并保留主题中的工单号。\n\n\
+             {{ brand }} 永远不会向您索要密码、助记词、私钥或二次验证码。\n\n{{ brand }}",
+        ),
+        ("reply", "en") => (
+            "Re: {{ subject }} [{{ ticket_number }}]",
+            "{{ body }}\n\n{{ sender_name }}\n{{ brand }}\n\n\
+             Ticket {{ ticket_number }}. Reply to this email to answer.",
+        ),
+        ("reply", _) => (
+            "回复：{{ subject }} [{{ ticket_number }}]",
+            "{{ body }}\n\n{{ sender_name }}\n{{ brand }}\n\n\
+             工单号 {{ ticket_number }}。直接回复本邮件即可继续沟通。",
+        ),
+        _ => return None,
+    })
+}
+
+/// A duration in minutes, in words: "4 hours", "90 minutes", "4 小时", "90 分钟".
+pub fn duration_words(minutes: u32, language: &str) -> String {
+    let zh = mail_language(language) == "zh";
+    match (minutes.is_multiple_of(60) && minutes > 0, zh) {
+        (true, false) if minutes == 60 => "1 hour".into(),
+        (true, false) => format!("{} hours", minutes / 60),
+        (true, true) => format!("{} 小时", minutes / 60),
+        (false, false) if minutes == 1 => "1 minute".into(),
+        (false, false) => format!("{minutes} minutes"),
+        (false, true) => format!("{minutes} 分钟"),
+    }
+}
+
+/// Renders a (subject, body) pair. The subject becomes one line, so no template can inject a
+/// header.
+pub fn render(
+    subject: &str,
+    body: &str,
+    ctx: &MailContext,
+) -> Result<(String, String), TemplateError> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let r = |src: &str| {
+        env.render_str(src, ctx)
+            .map_err(|e| TemplateError(e.to_string()))
+    };
+    let subject = r(subject)?.split_whitespace().collect::<Vec<_>>().join(" ");
+    let body = r(body)?;
+    if subject.is_empty() {
+        return Err(TemplateError("the subject renders empty".into()));
+    }
+    Ok((subject, body))
+}
+
+/// Plausible values for checking a template before it is saved.
+pub fn sample_context(language: &str) -> MailContext {
+    MailContext {
+        ticket_number: "XD-10001".into(),
+        subject: "Withdrawal not received".into(),
+        body: "Your withdrawal was sent; it needs 12 confirmations.".into(),
+        customer_name: "Alice".into(),
+        sender_name: "Bob".into(),
+        first_response: duration_words(240, language),
+        brand: "Support".into(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_render_in_both_languages() {
+        for name in TEMPLATE_NAMES {
+            for lang in LANGUAGES {
+                let (s, b) = builtin(name, lang).unwrap();
+                let (subject, body) = render(s, b, &sample_context(lang)).unwrap();
+                assert!(subject.contains("XD-10001"), "{name}/{lang}: {subject}");
+                assert!(!body.is_empty());
+            }
+        }
+        let (s, b) = builtin("acknowledgement", "zh-CN").unwrap();
+        let (_, body) = render(s, b, &sample_context("zh")).unwrap();
+        assert!(body.contains("4 小时内"), "{body}");
+        let (s, b) = builtin("acknowledgement", "fr").unwrap();
+        let (_, body) = render(s, b, &sample_context("en")).unwrap();
+        assert!(body.contains("within 4 hours"), "{body}");
+    }
+
+    #[test]
+    fn typos_and_header_injection_are_caught() {
+        let ctx = sample_context("en");
+        assert!(render("{{ ticket_numbr }}", "x", &ctx).is_err());
+        assert!(render("{{ ticket_number", "x", &ctx).is_err());
+        let (subject, _) = render("a\r\nBcc: evil@x.test {{ ticket_number }}", "x", &ctx).unwrap();
+        assert_eq!(subject, "a Bcc: evil@x.test XD-10001");
+        assert!(render("   ", "x", &ctx).is_err());
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration_words(60, "en"), "1 hour");
+        assert_eq!(duration_words(240, "en"), "4 hours");
+        assert_eq!(duration_words(90, "en"), "90 minutes");
+        assert_eq!(duration_words(1440, "zh"), "24 小时");
+    }
+}
