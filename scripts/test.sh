@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit and property tests, then the integration tests on SQLite and
 # on PostgreSQL. Makes sure a local PostgreSQL is up first (installing it from Debian's packages
-# if the machine has none), and the SMTP test server (aiosmtpd, from PyPI). With CI=true, an unreachable PostgreSQL fails the run instead of
-# skipping the PostgreSQL half.
+# if the machine has none), and that the SMTP test server (aiosmtpd, from PyPI) and the IMAP
+# one (Debian's dovecot) are installed. With CI=true, an unreachable PostgreSQL fails the run
+# instead of skipping the PostgreSQL half.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/xdesk-target}"
@@ -49,6 +50,18 @@ ensure_aiosmtpd() {
   python3 -m pip install --quiet --disable-pip-version-check --target "$dir" 'aiosmtpd==1.4.6' >&2
 }
 ensure_aiosmtpd
+
+# The IMAP tests run Debian's dovecot (each test its own instance on a free loopback port).
+ensure_dovecot() {
+  command -v dovecot >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing dovecot-imapd from Debian's packages" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null 2>&1 ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; }
+  fi
+  command -v dovecot >/dev/null 2>&1 || { echo "dovecot is missing and could not be installed" >&2; exit 1; }
+}
+ensure_dovecot
 
 if ensure_postgres; then
   echo "PostgreSQL tests: on (${XDESK_TEST_DATABASE_URL%%@*}@…)" >&2

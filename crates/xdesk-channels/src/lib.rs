@@ -1,6 +1,7 @@
 //! xdesk's channel adapters: the processes that move messages between xdesk and the outside
 //! world (SMTP out; IMAP in to come) by calling the domain services, never storage directly.
 
+pub mod imap;
 pub mod smtp;
 
 /// Why an adapter could not start or run a round.

@@ -29,6 +29,14 @@ pub struct EmailIngest {
     pub rejected_attachments: Vec<String>,
 }
 
+/// Where a mail came from: the inbound endpoint (`api`) or a polled mailbox, and the group its
+/// new tickets go to.
+#[derive(Debug, Clone, Default)]
+pub struct MailSource {
+    pub name: String,
+    pub group_id: Option<i64>,
+}
+
 /// Stands in for a sender xdesk cannot read, so the mail still reaches an agent.
 const UNKNOWN_SENDER: &str = "unknown-sender@xdesk.invalid";
 
@@ -58,10 +66,11 @@ impl Services {
     pub async fn ingest_email(
         &self,
         p: &Principal,
-        source: &str,
+        source: &MailSource,
         raw: &[u8],
     ) -> Result<EmailIngest, ServiceError> {
         p.require_scope("tickets:write")?;
+        self.check_assignment(source.group_id, None).await?;
         if raw.iter().all(u8::is_ascii_whitespace) {
             return Err(xdesk_domain::FieldError::new(
                 "body",
@@ -144,7 +153,7 @@ impl Services {
             stored.clone()
         };
         let record = InboundRecord {
-            source: source.to_owned(),
+            source: source.name.clone(),
             dedupe_key: dedupe_key.clone(),
             rfc_message_id: email.message_id.clone(),
             raw_sha256: raw_kept.sha256.clone(),
@@ -230,7 +239,7 @@ impl Services {
                             display_name,
                             language: language.into(),
                         },
-                        group_id: None,
+                        group_id: source.group_id,
                         assignee_id: None,
                         tags,
                         crypto: Default::default(),

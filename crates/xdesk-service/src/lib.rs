@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod email;
 mod error;
+pub mod mailboxes;
 pub mod outbox;
 pub mod people;
 pub mod safety;
@@ -49,6 +50,9 @@ pub enum Principal {
         id: i64,
         scopes: Vec<String>,
     },
+    /// xdesk's own adapters (the mailbox poller), acting for the customers whose mail they
+    /// deliver. Never reachable over HTTP.
+    System,
 }
 
 impl Principal {
@@ -56,6 +60,7 @@ impl Principal {
         match self {
             Principal::Agent { id, .. } => Actor::Agent(*id),
             Principal::ApiKey { id, .. } => Actor::ApiKey(*id),
+            Principal::System => Actor::System,
         }
     }
 
@@ -89,7 +94,7 @@ impl Principal {
     /// API keys act for the exchange's backend and only within their scopes.
     pub fn require_scope(&self, scope: &str) -> Result<(), ServiceError> {
         match self {
-            Principal::Agent { .. } => Ok(()),
+            Principal::Agent { .. } | Principal::System => Ok(()),
             Principal::ApiKey { scopes, .. } if scopes.iter().any(|s| s == scope) => Ok(()),
             Principal::ApiKey { .. } => Err(ServiceError::Forbidden(format!(
                 "the API key lacks the `{scope}` scope"
@@ -107,6 +112,8 @@ pub struct Services {
     pub mail: Arc<outbox::MailSettings>,
     /// Signalled when this node queues a mail, so its sender need not wait for its next poll.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Signalled when an admin changes a mailbox, so the poller picks it up at once.
+    pub mailboxes_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Services {
@@ -117,6 +124,7 @@ impl Services {
             login_limiter: Arc::new(auth::LoginLimiter::default()),
             mail: Arc::new(outbox::MailSettings::default()),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            mailboxes_wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -130,6 +138,7 @@ impl Services {
     pub async fn visibility(&self, p: &Principal) -> Result<Visibility, ServiceError> {
         Ok(match p {
             Principal::ApiKey { .. }
+            | Principal::System
             | Principal::Agent {
                 role: Role::Admin, ..
             } => Visibility::All,

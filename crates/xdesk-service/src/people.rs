@@ -93,7 +93,7 @@ impl Services {
         &self,
         p: &Principal,
     ) -> Result<Vec<(AgentRow, Vec<i64>)>, ServiceError> {
-        if matches!(p, Principal::ApiKey { .. }) {
+        if !matches!(p, Principal::Agent { .. }) {
             return Err(ServiceError::Forbidden(
                 "agents are listed to agents only".into(),
             ));

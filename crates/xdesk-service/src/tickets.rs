@@ -125,7 +125,7 @@ fn sanitize_html(html: Option<String>) -> Option<String> {
 fn author_of(p: &Principal) -> (String, Option<i64>) {
     match p {
         Principal::Agent { id, .. } => ("agent".into(), Some(*id)),
-        Principal::ApiKey { .. } => ("system".into(), None),
+        Principal::ApiKey { .. } | Principal::System => ("system".into(), None),
     }
 }
 
@@ -197,7 +197,7 @@ impl Services {
         Ok(body.to_owned())
     }
 
-    async fn check_assignment(
+    pub(crate) async fn check_assignment(
         &self,
         group_id: Option<i64>,
         assignee_id: Option<i64>,
@@ -371,7 +371,7 @@ impl Services {
         let attachments = self.store_uploads(input.attachments).await?;
         // Through an API key the exchange relays the customer's own words.
         let (author_kind, author_id) = match p {
-            Principal::ApiKey { .. } => ("customer".to_owned(), None),
+            Principal::ApiKey { .. } | Principal::System => ("customer".to_owned(), None),
             _ => author_of(p),
         };
         let created = self
@@ -636,7 +636,7 @@ impl Services {
         } else {
             let signer = match p {
                 Principal::Agent { id, .. } => self.store.agent(*id).await?.map(|a| a.display_name),
-                Principal::ApiKey { .. } => None,
+                Principal::ApiKey { .. } | Principal::System => None,
             };
             self.outbound_for(&t, "reply", &body, signer.as_deref())
                 .await?

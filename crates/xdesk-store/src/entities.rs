@@ -341,3 +341,33 @@ pub mod email_template {
     }
     no_relations!();
 }
+
+pub mod mailbox {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "mailboxes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub name: String,
+        pub host: String,
+        pub port: i32,
+        /// `tls` (implicit, port 993) or `none` (loopback or a trusted network only).
+        pub tls: String,
+        pub username: String,
+        /// Never returned by the API.
+        pub password: String,
+        pub folder: String,
+        /// Where processed mail goes; without it, processed mail is marked \Seen.
+        pub move_to: Option<String>,
+        /// Group of the tickets this mailbox opens.
+        pub group_id: Option<i64>,
+        pub active: bool,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+        pub last_polled_at: Option<DateTimeUtc>,
+        pub last_error: Option<String>,
+    }
+    no_relations!();
+}

@@ -13,6 +13,7 @@ mod email;
 mod entities;
 mod error;
 mod group_commit;
+mod mailboxes;
 mod migration;
 mod outbox;
 mod tickets;
@@ -23,6 +24,7 @@ pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
 pub use customers::{CustomerRow, IdentityRow};
 pub use email::{InboundEmailRow, InboundRecord};
 pub use error::StoreError;
+pub use mailboxes::{MailboxRow, MailboxSettings};
 pub use outbox::{EmailTemplateRow, OutboundMail, OutboundRow, SendOutcome};
 pub use tickets::{
     AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment, NewMessage,

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0001Initial),
             Box::new(M0002Email),
             Box::new(M0003Outbox),
+            Box::new(M0004Mailboxes),
         ]
     }
 }
@@ -373,6 +374,41 @@ impl MigrationTrait for M0003Outbox {
                 .col(text("body"))
                 .col(ts("updated_at"))
                 .primary_key(Index::create().col("name").col("language"))
+                .take(),
+        )
+        .await
+    }
+}
+
+struct M0004Mailboxes;
+
+impl MigrationName for M0004Mailboxes {
+    fn name(&self) -> &str {
+        "m0004_mailboxes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0004Mailboxes {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("mailboxes")
+                .col(big_pk_auto("id"))
+                .col(string_uniq("name"))
+                .col(text("host"))
+                .col(integer("port"))
+                .col(string("tls"))
+                .col(text("username"))
+                .col(text("password"))
+                .col(text("folder"))
+                .col(text_null("move_to"))
+                .col(big_integer_null("group_id"))
+                .col(boolean("active"))
+                .col(ts("created_at"))
+                .col(ts("updated_at"))
+                .col(timestamp_with_time_zone_null("last_polled_at"))
+                .col(text_null("last_error"))
                 .take(),
         )
         .await

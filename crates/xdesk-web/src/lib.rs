@@ -34,7 +34,8 @@ pub struct AppState {
         api::tickets::reply, api::tickets::note, api::tickets::upload, api::tickets::download,
         api::tickets::history, api::channels::email_inbound,
         api::channels::list_email_templates, api::channels::put_email_template,
-        api::channels::reset_email_template,
+        api::channels::reset_email_template, api::channels::list_mailboxes,
+        api::channels::create_mailbox, api::channels::update_mailbox, api::channels::delete_mailbox,
         api::people::login, api::people::logout, api::people::totp_begin, api::people::totp_confirm,
         api::people::me, api::people::list_agents, api::people::create_agent, api::people::set_agent_active,
         api::people::list_groups, api::people::create_group,
@@ -145,6 +146,14 @@ pub fn router(services: Services) -> Router {
         .route(
             "/channels/email/inbound",
             post(api::channels::email_inbound),
+        )
+        .route(
+            "/mailboxes",
+            get(api::channels::list_mailboxes).post(api::channels::create_mailbox),
+        )
+        .route(
+            "/mailboxes/{id}",
+            put(api::channels::update_mailbox).delete(api::channels::delete_mailbox),
         )
         .route("/email-templates", get(api::channels::list_email_templates))
         .route(

@@ -5,7 +5,10 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+use xdesk_channels::imap::PollTiming;
 use xdesk_channels::smtp::SmtpSettings;
+use xdesk_service::mailboxes::MailboxInput;
 use xdesk_service::outbox::MailSettings;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,6 +29,42 @@ pub struct Config {
     pub email: EmailConfig,
     /// Where mail goes out; without it, mail is queued and waits.
     pub smtp: Option<SmtpSettings>,
+    /// IMAP mailboxes to poll (`[[mailboxes]]`), created or updated by name at start-up; admins
+    /// may add more through the API.
+    pub mailboxes: Vec<MailboxInput>,
+    /// How the mailbox poller paces itself.
+    pub imap: ImapConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImapConfig {
+    /// Between polls of a server without IDLE.
+    pub poll_secs: u64,
+    /// Longest IDLE before polling anyway.
+    pub idle_secs: u64,
+    /// After a failed connection or login.
+    pub retry_secs: u64,
+}
+
+impl Default for ImapConfig {
+    fn default() -> Self {
+        Self {
+            poll_secs: 30,
+            idle_secs: 300,
+            retry_secs: 30,
+        }
+    }
+}
+
+impl ImapConfig {
+    pub fn timing(&self) -> PollTiming {
+        PollTiming {
+            poll: Duration::from_secs(self.poll_secs.max(1)),
+            idle: Duration::from_secs(self.idle_secs.max(1)),
+            retry: Duration::from_secs(self.retry_secs.max(1)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,6 +107,8 @@ impl Default for Config {
             max_attachment_bytes: 20 * 1024 * 1024,
             email: EmailConfig::default(),
             smtp: None,
+            mailboxes: Vec::new(),
+            imap: ImapConfig::default(),
         }
     }
 }

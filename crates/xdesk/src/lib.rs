@@ -58,6 +58,14 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         }
         None => None,
     };
+    services
+        .sync_configured_mailboxes(&config.mailboxes)
+        .await
+        .context("configured mailboxes")?;
+    let poller = tokio::spawn(xdesk_channels::imap::run_mailboxes(
+        services.clone(),
+        config.imap.timing(),
+    ));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(
@@ -78,6 +86,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         if let Some(s) = sender {
             s.abort();
         }
+        poller.abort();
         served
     });
     Ok(Running {

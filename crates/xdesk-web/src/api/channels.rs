@@ -7,11 +7,14 @@ use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Auth};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
+use xdesk_service::email::MailSource;
+use xdesk_service::mailboxes::MailboxInput;
 use xdesk_service::outbox::TemplateView;
+use xdesk_store::MailboxRow;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EmailIngestDto {
@@ -28,7 +31,14 @@ pub struct EmailIngestDto {
     pub rejected_attachments: Vec<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/channels/email/inbound", tag = "channels",
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InboundQuery {
+    /// The group new tickets from this mail go to.
+    pub group_id: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/channels/email/inbound", tag = "channels", params(InboundQuery),
     request_body(content = String, content_type = "message/rfc822", description = "One raw RFC 5322 message."),
     responses((status = 201, body = EmailIngestDto, description = "A new ticket"),
         (status = 200, body = EmailIngestDto, description = "Added to an existing ticket, or already ingested"),
@@ -36,6 +46,7 @@ pub struct EmailIngestDto {
 pub async fn email_inbound(
     State(s): State<AppState>,
     Auth(p): Auth,
+    Query(q): Query<InboundQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<EmailIngestDto>)> {
@@ -55,7 +66,11 @@ pub async fn email_inbound(
             "send one raw message with Content-Type: message/rfc822",
         ));
     }
-    let r = s.services.ingest_email(&p, "api", &body).await?;
+    let source = MailSource {
+        name: "api".into(),
+        group_id: q.group_id,
+    };
+    let r = s.services.ingest_email(&p, &source, &body).await?;
     let status = if r.created_ticket {
         StatusCode::CREATED
     } else {
@@ -148,5 +163,88 @@ pub async fn reset_email_template(
     s.services
         .reset_email_template(&p, &name, &language)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A polled IMAP mailbox; the password is never returned.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailboxDto {
+    pub id: i64,
+    pub name: String,
+    pub host: String,
+    pub port: i32,
+    /// `tls` or `none`.
+    pub tls: String,
+    pub username: String,
+    pub folder: String,
+    /// Processed mail is moved here; without it, it is marked \Seen.
+    pub move_to: Option<String>,
+    pub group_id: Option<i64>,
+    pub active: bool,
+    pub last_polled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why the last poll failed, if it did.
+    pub last_error: Option<String>,
+}
+
+impl From<MailboxRow> for MailboxDto {
+    fn from(m: MailboxRow) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            host: m.host,
+            port: m.port,
+            tls: m.tls,
+            username: m.username,
+            folder: m.folder,
+            move_to: m.move_to,
+            group_id: m.group_id,
+            active: m.active,
+            last_polled_at: m.last_polled_at,
+            last_error: m.last_error,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/mailboxes", tag = "admin",
+    responses((status = 200, body = Vec<MailboxDto>), (status = 403, body = ErrorBody)))]
+pub async fn list_mailboxes(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<Vec<MailboxDto>>> {
+    let list = s.services.list_mailboxes(&p).await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/mailboxes", tag = "admin", request_body = Object,
+    responses((status = 201, body = MailboxDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn create_mailbox(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(m): ApiJson<MailboxInput>,
+) -> ApiResult<(StatusCode, Json<MailboxDto>)> {
+    let row = s.services.create_mailbox(&p, m).await?;
+    Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+#[utoipa::path(put, path = "/api/v1/mailboxes/{id}", tag = "admin", params(("id" = i64, Path)),
+    request_body = Object,
+    responses((status = 200, body = MailboxDto), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_mailbox(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(m): ApiJson<MailboxInput>,
+) -> ApiResult<Json<MailboxDto>> {
+    Ok(Json(s.services.update_mailbox(&p, id, m).await?.into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/mailboxes/{id}", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_mailbox(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    s.services.delete_mailbox(&p, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -115,10 +115,9 @@ pub struct TotpBeginRes {
 fn agent_id(p: &Principal) -> ApiResult<i64> {
     match p {
         Principal::Agent { id, .. } => Ok(*id),
-        Principal::ApiKey { .. } => Err(xdesk_service::ServiceError::Forbidden(
-            "only agents enrol two-factor".into(),
-        )
-        .into()),
+        Principal::ApiKey { .. } | Principal::System => Err(
+            xdesk_service::ServiceError::Forbidden("only agents enrol two-factor".into()).into(),
+        ),
     }
 }
 

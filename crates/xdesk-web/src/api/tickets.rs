@@ -276,7 +276,7 @@ pub async fn note(
     ApiPath(id): ApiPath<i64>,
     ApiJson(r): ApiJson<MessageReq>,
 ) -> ApiResult<(StatusCode, Json<TicketDetailDto>)> {
-    if matches!(p, xdesk_service::Principal::ApiKey { .. }) {
+    if !matches!(p, xdesk_service::Principal::Agent { .. }) {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
             "forbidden",

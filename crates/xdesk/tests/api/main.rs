@@ -9,6 +9,7 @@ mod admin;
 mod bad_input;
 mod email;
 mod history;
+mod imap;
 mod outbox;
 mod secrets;
 mod tickets;

@@ -400,3 +400,127 @@ macro_rules! backend_test {
         }
     };
 }
+
+/// A real IMAP server on loopback: Debian's dovecot, run in the foreground from a private
+/// configuration with one user, `support`/`secret`; stopped when dropped.
+pub struct Dovecot {
+    pub port: u16,
+    _dir: tempfile::TempDir,
+    _child: tokio::process::Child,
+}
+
+pub type ImapSession = async_imap::Session<tokio::net::TcpStream>;
+
+impl Dovecot {
+    pub const USER: &'static str = "support";
+    pub const PASSWORD: &'static str = "secret";
+
+    pub async fn start() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // Dovecot's unprivileged processes must reach their sockets, and the mail user
+        // (nobody) must write its maildir.
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for sub in ["run", "state"] {
+            std::fs::create_dir(d.join(sub)).unwrap();
+        }
+        std::fs::create_dir(d.join("home")).unwrap();
+        std::fs::set_permissions(d.join("home"), std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::fs::write(
+            d.join("passwd"),
+            format!("{}:{{PLAIN}}{}::::::\n", Self::USER, Self::PASSWORD),
+        )
+        .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let conf = format!(
+            "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
+             instance_name = xdesk-test-{port}\nprotocols = imap\nlisten = 127.0.0.1\nssl = no\n\
+             disable_plaintext_auth = no\nauth_mechanisms = plain login\n\
+             mail_location = maildir:{d}/home/%u/Maildir\nfirst_valid_uid = 1\n\
+             default_login_user = dovenull\ndefault_internal_user = dovecot\n\
+             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
+             userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={d}/home/%u\n}}\n\
+             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
+               inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
+             service stats {{\n  unix_listener stats-reader {{\n    mode = 0666\n  }}\n\
+               unix_listener stats-writer {{\n    mode = 0666\n  }}\n}}\n",
+            d = d.display()
+        );
+        std::fs::write(d.join("dovecot.conf"), conf).unwrap();
+        let child = tokio::process::Command::new("dovecot")
+            .arg("-F")
+            .arg("-c")
+            .arg(d.join("dovecot.conf"))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dovecot runs (scripts/test.sh installs Debian's dovecot-imapd)");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Self {
+                    port,
+                    _dir: dir,
+                    _child: child,
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "dovecot did not listen: {}",
+            std::fs::read_to_string(d.join("dovecot.log")).unwrap_or_default()
+        );
+    }
+
+    /// A logged-in session as the test user.
+    pub async fn session(&self) -> ImapSession {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let mut client = async_imap::Client::new(tcp);
+        client.read_response().await.unwrap().unwrap();
+        client
+            .login(Self::USER, Self::PASSWORD)
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap()
+    }
+
+    /// Delivers a raw message into `folder`, as an MTA would.
+    pub async fn deliver(&self, folder: &str, raw: &[u8]) {
+        let mut s = self.session().await;
+        s.append(folder, None, None, raw).await.unwrap();
+        s.logout().await.unwrap();
+    }
+
+    /// UIDs in `folder` matching an IMAP search, e.g. `ALL` or `SEEN`.
+    pub async fn search(&self, folder: &str, query: &str) -> Vec<u32> {
+        let mut s = self.session().await;
+        s.select(folder).await.unwrap();
+        let mut uids: Vec<u32> = s.uid_search(query).await.unwrap().into_iter().collect();
+        uids.sort_unstable();
+        s.logout().await.unwrap();
+        uids
+    }
+}
+
+/// Waits (up to 20 s) until `check` holds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
