@@ -4,6 +4,7 @@
 //! writes through the store alone (no HTTP) to show where the difference goes.
 
 mod ceiling;
+mod email;
 mod load;
 
 use anyhow::{Context, anyhow};
@@ -35,6 +36,8 @@ struct Cli {
 enum Cmd {
     /// Tickets/s for POST /api/v1/tickets, with latency, peak RSS and a store-only ceiling.
     Tickets(TicketsArgs),
+    /// Mails/s through POST /api/v1/channels/email/inbound: parsed and stored, with attachments.
+    Email(email::EmailArgs),
 }
 
 #[derive(Args)]
@@ -56,14 +59,14 @@ struct TicketsArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum DbChoice {
+pub(crate) enum DbChoice {
     Sqlite,
     Postgres,
     Both,
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Db {
+pub(crate) enum Db {
     Sqlite,
     Postgres,
 }
@@ -89,9 +92,10 @@ struct Report {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Cli {
-        cmd: Cmd::Tickets(args),
-    } = Cli::parse();
+    let args = match Cli::parse().cmd {
+        Cmd::Tickets(args) => args,
+        Cmd::Email(args) => return email::run(args).await,
+    };
     anyhow::ensure!(
         args.seconds > 0 && args.clients > 0,
         "need --seconds and --clients > 0"
@@ -111,13 +115,26 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs both phases against a fresh database, creating and dropping it for PostgreSQL.
+/// Runs both phases against a fresh database.
 async fn bench_db(db: Db, args: &TicketsArgs) -> anyhow::Result<Report> {
+    in_fresh_database(db, &args.pg_url, async |url, dir| {
+        run_phases(db, url, dir, args).await
+    })
+    .await
+}
+
+/// Calls `f` with the URL of a fresh database and a scratch directory; a PostgreSQL database
+/// is created for the run and dropped after it.
+pub(crate) async fn in_fresh_database<T>(
+    db: Db,
+    pg_url: &str,
+    f: impl AsyncFnOnce(&str, &std::path::Path) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     let dir = tempfile::tempdir()?;
     match db {
         Db::Sqlite => {
             let url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
-            run_phases(db, &url, dir.path(), args).await
+            f(&url, dir.path()).await
         }
         Db::Postgres => {
             let name = format!(
@@ -125,15 +142,14 @@ async fn bench_db(db: Db, args: &TicketsArgs) -> anyhow::Result<Report> {
                 std::process::id(),
                 chrono::Utc::now().timestamp_millis()
             );
-            let admin = Database::connect(args.pg_url.as_str())
+            let admin = Database::connect(pg_url)
                 .await
-                .with_context(|| format!("connecting to {}", args.pg_url))?;
+                .with_context(|| format!("connecting to {pg_url}"))?;
             admin
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await?;
             println!("created database {name}");
-            let result =
-                run_phases(db, &with_database(&args.pg_url, &name), dir.path(), args).await;
+            let result = f(&with_database(pg_url, &name), dir.path()).await;
             match admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .await
@@ -411,6 +427,7 @@ async fn store_ticket(store: &Store, actor: Actor, n: u64) -> Result<(), String>
                 outbound: None,
             },
             notices: Vec::new(),
+            after_insert: None,
             actor,
         })
         .await
@@ -486,7 +503,7 @@ fn print_summary(args: &TicketsArgs, reports: &[Report]) {
 }
 
 /// Resets VmHWM to the current RSS (Linux); ignored where unsupported.
-fn reset_peak_rss() {
+pub(crate) fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
@@ -498,21 +515,21 @@ fn proc_field_kib(file: &str, key: &str) -> Option<u64> {
     })
 }
 
-fn proc_status_kib(key: &str) -> Option<u64> {
+pub(crate) fn proc_status_kib(key: &str) -> Option<u64> {
     proc_field_kib("/proc/self/status", key)
 }
 
-fn meminfo_kib(key: &str) -> Option<u64> {
+pub(crate) fn meminfo_kib(key: &str) -> Option<u64> {
     proc_field_kib("/proc/meminfo", key)
 }
 
-fn cpu_model() -> Option<String> {
+pub(crate) fn cpu_model() -> Option<String> {
     let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
         .map(|(_, v)| v.trim().to_owned())
 }
 
-fn mb(kib: Option<u64>) -> String {
+pub(crate) fn mb(kib: Option<u64>) -> String {
     kib.map_or_else(|| "n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0))
 }

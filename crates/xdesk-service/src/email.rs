@@ -3,6 +3,7 @@
 //! still becomes a (flagged) ticket with the original attached, and the same mail delivered
 //! twice is stored once.
 
+use crate::outbox::{PreparedMail, Thread, mailable};
 use crate::safety;
 use crate::{Principal, ServiceError, Services};
 use serde_json::json;
@@ -11,7 +12,8 @@ use xdesk_domain::identity::Identity;
 use xdesk_domain::ticket::{Priority, TicketState, guess_language};
 use xdesk_mail::{Automatic, InboundEmail, MailAttachment};
 use xdesk_store::{
-    InboundRecord, NewAttachment, NewMessage, NewTicket, StoreError, TicketCustomer, TicketRow,
+    AfterInsert, InboundRecord, NewAttachment, NewMessage, NewTicket, StoreError, TicketCustomer,
+    TicketRow,
 };
 
 /// What happened to one inbound mail.
@@ -181,6 +183,17 @@ impl Services {
             redacted: screened.names(),
             outbound: None,
         };
+        // A robot's mail gets no answer, so two robots never write to each other.
+        let robot = flags.iter().any(|f| {
+            [
+                "auto_reply",
+                "bulk",
+                "bounce",
+                "unparseable",
+                "unknown_sender",
+            ]
+            .contains(&f.as_str())
+        });
         let result = match target {
             Some(t) => {
                 // A customer's answer reopens a ticket that waited on them or was solved.
@@ -226,6 +239,46 @@ impl Services {
                 } else {
                     Priority::Normal
                 };
+                // What answers the mail (warning, rejected files, acknowledgement) is written
+                // and queued in the ticket's own transaction, once its number exists.
+                let mut planned: Vec<(NewMessage, &'static str)> = Vec::new();
+                if screened.found() {
+                    planned.push((
+                        safety::warning_notice(language, &body, "email", &screened),
+                        "notice",
+                    ));
+                }
+                if !robot && !rejected.is_empty() {
+                    planned.push((self.rejected_notice(language, &rejected), "notice"));
+                }
+                if !robot {
+                    planned.push((Self::acknowledgement_stub(), "acknowledgement"));
+                }
+                let recipient = identity.value();
+                let thread = Thread {
+                    to: recipient.clone(),
+                    customer_name: display_name.clone(),
+                    language: language.into(),
+                    in_reply_to: email.message_id.clone(),
+                    references: email.message_id.iter().cloned().collect(),
+                };
+                let mut prepared = Vec::with_capacity(planned.len());
+                for (n, kind) in planned {
+                    let mail = if mailable(&recipient) {
+                        Some(self.prepare_mail(&thread, kind, &n.body_text, None).await?)
+                    } else {
+                        None
+                    };
+                    prepared.push((n, mail));
+                }
+                let after_insert = (!prepared.is_empty()).then(|| {
+                    AfterInsert(std::sync::Arc::new(move |t: &TicketRow| {
+                        prepared
+                            .iter()
+                            .map(|(n, mail)| with_mail(n, mail.as_ref(), t))
+                            .collect()
+                    }))
+                });
                 self.store
                     .create_ticket(NewTicket {
                         subject,
@@ -245,6 +298,7 @@ impl Services {
                         crypto: Default::default(),
                         first_message: message(None),
                         notices: Vec::new(),
+                        after_insert,
                         actor: p.actor(),
                     })
                     .await
@@ -261,37 +315,14 @@ impl Services {
                 if let Some(b) = &email.bounce {
                     self.record_bounce(b).await?;
                 }
-                // A robot's mail gets no answer, so two robots never write to each other.
-                let robot = flags.iter().any(|f| {
-                    [
-                        "auto_reply",
-                        "bulk",
-                        "bounce",
-                        "unparseable",
-                        "unknown_sender",
-                    ]
-                    .contains(&f.as_str())
-                });
                 let mut followups = Vec::new();
-                if created_ticket && screened.found() {
-                    followups.push((
-                        "notice".to_owned(),
-                        safety::warning_notice(&ticket.language, &body, "email", &screened),
-                    ));
-                }
-                if !robot && !rejected.is_empty() {
+                if !created_ticket && !robot && !rejected.is_empty() {
                     followups.push((
                         "notice".to_owned(),
                         self.rejected_notice(&ticket.language, &rejected),
                     ));
                 }
-                if created_ticket && !robot {
-                    followups.push((
-                        "acknowledgement".to_owned(),
-                        self.acknowledgement(&ticket).await?,
-                    ));
-                }
-                let mailed = screened.found() || !followups.is_empty();
+                let mailed = screened.found() || created_ticket || !followups.is_empty();
                 if !followups.is_empty() {
                     // The mail itself is stored; a failure here must not make the sender
                     // deliver it again, so it is logged rather than returned.
@@ -346,18 +377,23 @@ impl Services {
 
     /// Tells the customer which attachments were over the limit and how to send them instead.
     fn rejected_notice(&self, language: &str, rejected: &[String]) -> NewMessage {
-        let mb = self.limits.max_attachment_bytes / (1024 * 1024);
+        let max = self.limits.max_attachment_bytes;
+        let limit = if max >= 1024 * 1024 {
+            format!("{} MB", max / (1024 * 1024))
+        } else {
+            format!("{} KB", max.div_ceil(1024))
+        };
         let body = if language.starts_with("zh") {
             format!(
-                "您的邮件已收到，但以下附件超过了 {mb} MB 的大小限制，未能接收：{}。\
-                 请将文件压缩或拆分为每个不超过 {mb} MB 的文件后回复本邮件发送，或者发送截图。",
+                "您的邮件已收到，但以下附件超过了 {limit} 的大小限制，未能接收：{}。\
+                 请将文件压缩或拆分为每个不超过 {limit} 的文件后回复本邮件发送，或者发送截图。",
                 rejected.join("、")
             )
         } else {
             format!(
-                "We received your email, but these attachments are larger than the {mb} MB \
+                "We received your email, but these attachments are larger than the {limit} \
                  limit and were not accepted: {}. Please reply with the files compressed or \
-                 split into parts of at most {mb} MB each, or send screenshots instead.",
+                 split into parts of at most {limit} each, or send screenshots instead.",
                 rejected.join(", ")
             )
         };
@@ -462,6 +498,20 @@ impl Services {
         // Closed is final: a reply to a closed ticket starts a new one.
         Ok(found.filter(|t| t.state != TicketState::Closed.as_str()))
     }
+}
+
+/// A planned notice with its mail rendered for the new ticket `t`; an acknowledgement's text
+/// is the subject of the mail it stands for.
+fn with_mail(n: &NewMessage, mail: Option<&PreparedMail>, t: &TicketRow) -> NewMessage {
+    let mut n = n.clone();
+    if let Some(mail) = mail {
+        let out = mail.render(t.id, &t.subject);
+        if n.metadata["notice"] == "acknowledgement" {
+            n.body_text = format!("Acknowledgement sent: {}", out.subject);
+        }
+        n.outbound = Some(out);
+    }
+    n
 }
 
 /// What is kept of a mail that held a secret: its envelope and the redacted text.

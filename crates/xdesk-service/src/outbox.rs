@@ -39,6 +39,67 @@ impl MailSettings {
     }
 }
 
+/// Who a ticket's mail goes to and what it answers.
+#[derive(Debug, Clone)]
+pub(crate) struct Thread {
+    pub to: String,
+    pub customer_name: String,
+    /// The ticket's language; the mail is in Chinese or English.
+    pub language: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+}
+
+/// A mail with its template read, waiting for the ticket's number.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedMail {
+    kind: String,
+    template: &'static str,
+    language: &'static str,
+    subject_template: String,
+    body_template: String,
+    thread: Thread,
+    body: String,
+    sender_name: String,
+    first_response: String,
+    brand: String,
+    rfc_message_id: String,
+}
+
+impl PreparedMail {
+    pub(crate) fn render(&self, ticket_id: i64, ticket_subject: &str) -> OutboundMail {
+        let ctx = MailContext {
+            ticket_number: TicketNumber::for_ticket(ticket_id).to_string(),
+            subject: ticket_subject.to_owned(),
+            body: self.body.clone(),
+            customer_name: self.thread.customer_name.clone(),
+            sender_name: self.sender_name.clone(),
+            first_response: self.first_response.clone(),
+            brand: self.brand.clone(),
+        };
+        let rendered = templates::render(&self.subject_template, &self.body_template, &ctx)
+            .or_else(|e| {
+                // A stored template that no longer renders must not stop the mail: the
+                // built-in one always does.
+                tracing::warn!(template = self.template, language = self.language, error = %e, "stored template fails; using the built-in one");
+                let (s, b) = templates::builtin(self.template, self.language).unwrap_or(("{{ ticket_number }}", "{{ body }}"));
+                templates::render(s, b, &ctx)
+            });
+        let (subject, body_text) =
+            rendered.unwrap_or_else(|_| (ctx.ticket_number.clone(), self.body.clone()));
+        OutboundMail {
+            kind: self.kind.clone(),
+            to_address: self.thread.to.clone(),
+            subject,
+            rfc_message_id: self.rfc_message_id.clone(),
+            in_reply_to: self.thread.in_reply_to.clone(),
+            references: self.thread.references.clone(),
+            body_text,
+            auto_submitted: self.kind != "reply",
+        }
+    }
+}
+
 /// A template as admins see it: the stored text, or the built-in one.
 #[derive(Debug, Clone, Serialize)]
 pub struct TemplateView {
@@ -50,7 +111,7 @@ pub struct TemplateView {
 }
 
 /// Addresses that stand in for an unknown sender; nothing is ever mailed to them.
-fn mailable(address: &str) -> bool {
+pub(crate) fn mailable(address: &str) -> bool {
     !address.ends_with(".invalid")
 }
 
@@ -115,34 +176,6 @@ impl Services {
             .await?
             .map(|c| c.display_name)
             .unwrap_or_else(|| to.clone());
-        let m = &self.mail;
-        let language = templates::mail_language(&t.language);
-        let ctx = MailContext {
-            ticket_number: TicketNumber::for_ticket(t.id).to_string(),
-            subject: t.subject.clone(),
-            body: body.to_owned(),
-            customer_name,
-            sender_name: sender_name.unwrap_or(&m.from_name).to_owned(),
-            first_response: templates::duration_words(m.first_response_minutes, language),
-            brand: m.from_name.clone(),
-        };
-        let template = if kind == "acknowledgement" {
-            "acknowledgement"
-        } else {
-            "reply"
-        };
-        let (s, b) = self.template_text(template, language).await?;
-        let (subject, body_text) = match templates::render(&s, &b, &ctx) {
-            Ok(r) => r,
-            // A stored template that no longer renders must not stop the mail: the built-in
-            // one always does.
-            Err(e) => {
-                tracing::warn!(template, language, error = %e, "stored template fails; using the built-in one");
-                let (s, b) = templates::builtin(template, language)
-                    .ok_or(ServiceError::NotFound("template"))?;
-                templates::render(s, b, &ctx).map_err(|e| ServiceError::Internal(e.to_string()))?
-            }
-        };
         let ids = self.store.ticket_mail_ids(t.id).await?;
         let in_reply_to = ids
             .iter()
@@ -150,25 +183,56 @@ impl Services {
             .find(|(_, dir)| dir == "in")
             .or(ids.last())
             .map(|(id, _)| id.clone());
-        let references: Vec<String> = ids
+        let references = ids
             .iter()
             .skip(ids.len().saturating_sub(20))
             .map(|(id, _)| id.clone())
             .collect();
-        Ok(Some(OutboundMail {
-            kind: kind.to_owned(),
-            to_address: to,
-            subject,
-            rfc_message_id: format!("xdesk.{}@{}", uuid::Uuid::new_v4().simple(), m.domain()),
+        let thread = Thread {
+            to,
+            customer_name,
+            language: t.language.clone(),
             in_reply_to,
             references,
-            body_text,
-            auto_submitted: kind != "reply",
-        }))
+        };
+        let mail = self.prepare_mail(&thread, kind, body, sender_name).await?;
+        Ok(Some(mail.render(t.id, &t.subject)))
+    }
+
+    /// Everything a mail needs but the ticket's number, which a new ticket gets only inside
+    /// its transaction: the template text is read now, the rendering happens there.
+    pub(crate) async fn prepare_mail(
+        &self,
+        thread: &Thread,
+        kind: &str,
+        body: &str,
+        sender_name: Option<&str>,
+    ) -> Result<PreparedMail, ServiceError> {
+        let m = &self.mail;
+        let language = templates::mail_language(&thread.language);
+        let template = if kind == "acknowledgement" {
+            "acknowledgement"
+        } else {
+            "reply"
+        };
+        let (subject_template, body_template) = self.template_text(template, language).await?;
+        Ok(PreparedMail {
+            kind: kind.to_owned(),
+            template,
+            language,
+            subject_template,
+            body_template,
+            thread: thread.clone(),
+            body: body.to_owned(),
+            sender_name: sender_name.unwrap_or(&m.from_name).to_owned(),
+            first_response: templates::duration_words(m.first_response_minutes, language),
+            brand: m.from_name.clone(),
+            rfc_message_id: format!("xdesk.{}@{}", uuid::Uuid::new_v4().simple(), m.domain()),
+        })
     }
 
     /// Adds system messages (already built) to a ticket, each mailed to the customer when the
-    /// ticket is an email ticket: for what follows a ticket's creation, once its number exists.
+    /// ticket is an email ticket.
     pub(crate) async fn post_notices(
         &self,
         p: &Principal,
@@ -186,26 +250,13 @@ impl Services {
         Ok(t)
     }
 
-    /// The acknowledgement of a new email ticket, as the message agents will see in it.
-    pub(crate) async fn acknowledgement(&self, t: &TicketRow) -> Result<NewMessage, ServiceError> {
-        let language = templates::mail_language(&t.language);
-        let (s, b) = self.template_text("acknowledgement", language).await?;
-        let ctx = MailContext {
-            ticket_number: TicketNumber::for_ticket(t.id).to_string(),
-            subject: t.subject.clone(),
-            body: String::new(),
-            customer_name: String::new(),
-            sender_name: self.mail.from_name.clone(),
-            first_response: templates::duration_words(self.mail.first_response_minutes, language),
-            brand: self.mail.from_name.clone(),
-        };
-        let summary = templates::render(&s, &b, &ctx)
-            .map(|(subject, _)| subject)
-            .unwrap_or_else(|_| ctx.ticket_number.clone());
-        Ok(NewMessage {
+    /// The acknowledgement of a new email ticket, as the message agents see; its text is
+    /// completed once the mail is rendered.
+    pub(crate) fn acknowledgement_stub() -> NewMessage {
+        NewMessage {
             author_kind: "system".into(),
             author_id: None,
-            body_text: format!("Acknowledgement sent: {summary}"),
+            body_text: "Acknowledgement sent".into(),
             body_html: None,
             internal: false,
             channel: "email".into(),
@@ -214,7 +265,7 @@ impl Services {
             email: None,
             redacted: Vec::new(),
             outbound: None,
-        })
+        }
     }
 
     pub async fn list_email_templates(

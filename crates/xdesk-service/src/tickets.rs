@@ -408,6 +408,7 @@ impl Services {
                     outbound: None,
                 },
                 notices,
+                after_insert: None,
                 actor: p.actor(),
             })
             .await?;

@@ -1,6 +1,8 @@
-//! Content-addressed attachment files: `<root>/<aa>/<bb>/<sha256>`. A file is written (and
-//! synced) before the transaction that references it commits, so a committed row always has its
-//! bytes; a crash in between leaves an unreferenced file that garbage collection removes.
+//! Content-addressed attachment files: `<root>/<aa>/<sha256>` (256 directories, so writing a
+//! file seldom means creating a directory too; files of the earlier `<aa>/<bb>/<sha256>`
+//! layout are still found). A file is written (and synced) before the transaction that
+//! references it commits, so a committed row always has its bytes; a crash in between leaves
+//! an unreferenced file that garbage collection removes.
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -32,17 +34,31 @@ impl AttachmentStore {
     }
 
     fn path_of(&self, sha: &str) -> PathBuf {
+        self.root.join(&sha[0..2]).join(sha)
+    }
+
+    fn legacy_path_of(&self, sha: &str) -> PathBuf {
         self.root.join(&sha[0..2]).join(&sha[2..4]).join(sha)
+    }
+
+    /// Where the file is, in either layout.
+    async fn find(&self, sha: &str) -> std::io::Result<Option<PathBuf>> {
+        for p in [self.path_of(sha), self.legacy_path_of(sha)] {
+            if tokio::fs::try_exists(&p).await? {
+                return Ok(Some(p));
+            }
+        }
+        Ok(None)
     }
 
     /// Stores bytes and returns their digest. Writing the same content twice stores it once.
     pub async fn put(&self, bytes: &[u8]) -> std::io::Result<StoredFile> {
         let sha = hex::encode(Sha256::digest(bytes));
         let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-        let dest = self.path_of(&sha);
-        if tokio::fs::try_exists(&dest).await? {
+        if self.find(&sha).await?.is_some() {
             return Ok(StoredFile { sha256: sha, size });
         }
+        let dest = self.path_of(&sha);
         if let Some(parent) = dest.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
@@ -52,7 +68,7 @@ impl AttachmentStore {
             .join(format!("{sha}.{}", rand_suffix()));
         let mut f = tokio::fs::File::create(&tmp).await?;
         f.write_all(bytes).await?;
-        f.sync_all().await?;
+        f.sync_data().await?;
         drop(f);
         tokio::fs::rename(&tmp, &dest).await?;
         Ok(StoredFile { sha256: sha, size })
@@ -63,10 +79,13 @@ impl AttachmentStore {
         if !is_sha256_hex(sha) {
             return Ok(None);
         }
-        match tokio::fs::read(self.path_of(sha)).await {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+        match self.find(sha).await? {
+            Some(p) => match tokio::fs::read(p).await {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e),
+            },
+            None => Ok(None),
         }
     }
 
@@ -74,7 +93,7 @@ impl AttachmentStore {
         if !is_sha256_hex(sha) {
             return Ok(false);
         }
-        tokio::fs::try_exists(self.path_of(sha)).await
+        Ok(self.find(sha).await?.is_some())
     }
 
     /// Removes a file; `false` when it was not there.
@@ -82,11 +101,15 @@ impl AttachmentStore {
         if !is_sha256_hex(sha) {
             return Ok(false);
         }
-        match tokio::fs::remove_file(self.path_of(sha)).await {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
+        let mut removed = false;
+        for p in [self.path_of(sha), self.legacy_path_of(sha)] {
+            match tokio::fs::remove_file(p).await {
+                Ok(()) => removed = true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
         }
+        Ok(removed)
     }
 
     /// Every stored file last modified more than `age` ago, with its digest.
@@ -145,6 +168,16 @@ mod tests {
             "截图 🚀".as_bytes()
         );
         assert!(s.get("../../etc/passwd").await.unwrap().is_none());
+        // A file of the earlier two-level layout is still found and removed.
+        let old = "ab".repeat(32);
+        let legacy = dir.path().join("ab").join("ab").join(&old);
+        std::fs::create_dir_all(legacy.parent().unwrap()).unwrap();
+        std::fs::write(&legacy, b"old").unwrap();
+        assert_eq!(s.get(&old).await.unwrap().unwrap(), b"old");
+        assert!(s.exists(&old).await.unwrap());
+        assert!(s.remove(&old).await.unwrap());
+        assert!(!s.exists(&old).await.unwrap());
         assert_eq!(s.list_older_than(Duration::ZERO).await.unwrap().len(), 1);
+        assert!(dir.path().join(&a.sha256[..2]).join(&a.sha256).exists());
     }
 }

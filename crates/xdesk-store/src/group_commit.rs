@@ -167,6 +167,7 @@ mod tests {
                 outbound: None,
             },
             notices: Vec::new(),
+            after_insert: None,
             actor: Actor::System,
         }
     }

@@ -27,8 +27,9 @@ pub use error::StoreError;
 pub use mailboxes::{MailboxRow, MailboxSettings};
 pub use outbox::{EmailTemplateRow, OutboundMail, OutboundRow, SendOutcome};
 pub use tickets::{
-    AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment, NewMessage,
-    NewTicket, SortOrder, TicketCustomer, TicketFilter, TicketPatch, TicketRow, Visibility,
+    AfterInsert, AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment,
+    NewMessage, NewTicket, SortOrder, TicketCustomer, TicketFilter, TicketPatch, TicketRow,
+    Visibility,
 };
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};

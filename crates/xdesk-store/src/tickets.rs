@@ -79,7 +79,20 @@ pub struct NewTicket {
     pub first_message: NewMessage,
     /// System messages written after the first one, e.g. a security warning to the customer.
     pub notices: Vec<NewMessage>,
+    /// More system messages, built from the new row inside the transaction: for text that
+    /// needs the ticket's number, such as the acknowledgement mail.
+    pub after_insert: Option<AfterInsert>,
     pub actor: Actor,
+}
+
+/// Builds messages from a just-inserted ticket; see [`NewTicket::after_insert`].
+#[derive(Clone)]
+pub struct AfterInsert(pub std::sync::Arc<dyn Fn(&TicketRow) -> Vec<NewMessage> + Send + Sync>);
+
+impl std::fmt::Debug for AfterInsert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterInsert")
+    }
 }
 
 /// What creating a ticket wrote: enough to answer the caller without reading it back.
@@ -655,8 +668,13 @@ pub(crate) async fn insert_ticket(
         first.author_id = Some(customer_id);
     }
     let (message, attachments) = insert_message(tx, row.id, &first, at, &mut events).await?;
-    let mut notices = Vec::with_capacity(t.notices.len());
-    for n in &t.notices {
+    let built = t
+        .after_insert
+        .as_ref()
+        .map(|f| (f.0)(&row))
+        .unwrap_or_default();
+    let mut notices = Vec::with_capacity(t.notices.len() + built.len());
+    for n in t.notices.iter().chain(&built) {
         notices.push(insert_message(tx, row.id, n, at, &mut events).await?.0);
     }
     let (count, head) = append_events(tx, row.id, 0, GENESIS_HASH, &t.actor, &events, at).await?;

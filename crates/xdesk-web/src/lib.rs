@@ -113,6 +113,10 @@ async fn api_not_found() -> error::AppError {
 /// Largest request body accepted: attachments are capped separately, per file.
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
+/// Largest raw mail accepted: room for several attachments at the per-file limit, base64
+/// included. Files over that limit are cut from the mail and the sender told which.
+pub const MAX_MAIL_BYTES: usize = 64 * 1024 * 1024;
+
 pub fn router(services: Services) -> Router {
     use api::{people as pp, tickets as t};
     let state = AppState {
@@ -145,7 +149,7 @@ pub fn router(services: Services) -> Router {
         .route("/customers/{id}", get(pp::get_customer))
         .route(
             "/channels/email/inbound",
-            post(api::channels::email_inbound),
+            post(api::channels::email_inbound).layer(DefaultBodyLimit::max(MAX_MAIL_BYTES)),
         )
         .route(
             "/mailboxes",

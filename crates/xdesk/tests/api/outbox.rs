@@ -337,3 +337,52 @@ backend_test_db!(admins_edit_templates_and_robots_get_no_answer, |db| {
     assert_eq!(smtp.messages().len(), 1, "the robot got nothing");
     app.stop().await;
 });
+
+backend_test_db!(oversized_attachments_are_named_and_the_sender_told, |db| {
+    let smtp = SmtpCapture::start().await;
+    let settings = smtp.settings();
+    let Some(app) = spawn_app_with(db, move |c| {
+        c.max_attachment_bytes = 2048;
+        c.smtp = Some(settings);
+    })
+    .await
+    else {
+        return;
+    };
+    let big = "A".repeat(4000);
+    let raw = format!(
+        "From: erin@example.com\r\nSubject: Screenshots\r\nMessage-ID: <e1@example.com>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"X\"\r\n\r\n\
+         --X\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n\
+         --X\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"big.bin\"\r\n\r\n{big}\r\n\
+         --X\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"small.txt\"\r\n\r\nsmall\r\n--X--\r\n"
+    );
+    let (status, r) = app.post_mail(raw.as_bytes()).await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["rejected_attachments"], json!(["big.bin (4000 bytes)"]));
+    let id = r["ticket_id"].as_i64().unwrap();
+    let m = messages(&app, id).await;
+    let kept: Vec<&str> = m[0]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept, vec!["small.txt"]);
+    assert!(
+        m[0]["body"].as_str().unwrap().contains("big.bin"),
+        "agents see it too"
+    );
+    // The sender is told by mail which file did not arrive and how to send it.
+    let mails = smtp.wait_for(2).await;
+    let notice = mails
+        .iter()
+        .map(|raw| parse(raw).body_text(0).unwrap().into_owned())
+        .find(|b| b.contains("big.bin"))
+        .expect("a mail naming the file");
+    assert!(
+        notice.contains("2 KB") && notice.contains("compressed"),
+        "{notice}"
+    );
+    app.stop().await;
+});
