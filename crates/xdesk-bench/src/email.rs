@@ -3,7 +3,7 @@
 //! sees), beside the rate at which one core only parses the same mail (the parser's ceiling).
 
 use crate::load::{self, Outcome};
-use crate::{Db, DbChoice, cpu_model, in_fresh_database, mb, meminfo_kib, proc_status_kib};
+use crate::{Db, DbChoice, in_fresh_database, mb, print_machine, proc_status_kib};
 use anyhow::anyhow;
 use clap::Args;
 use std::sync::Arc;
@@ -222,7 +222,6 @@ async fn one_db(
 }
 
 fn summary(args: &EmailArgs, reports: &[Report]) {
-    let command: Vec<String> = std::env::args().skip(1).collect();
     println!();
     println!("## Email: POST /api/v1/channels/email/inbound");
     println!();
@@ -249,15 +248,5 @@ fn summary(args: &EmailArgs, reports: &[Report]) {
         );
     }
     println!();
-    println!(
-        "Machine: {} CPUs ({}), {} MB RAM; {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        cpu_model().unwrap_or_else(|| "unknown CPU".into()),
-        mb(meminfo_kib("MemTotal")),
-        chrono::Utc::now().format("%Y-%m-%d")
-    );
-    println!(
-        "Command: `cargo run --release -p xdesk-bench -- {}`",
-        command.join(" ")
-    );
+    print_machine();
 }

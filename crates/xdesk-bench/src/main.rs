@@ -452,7 +452,6 @@ fn print_outcome(label: &str, o: &Outcome) {
 }
 
 fn print_summary(args: &TicketsArgs, reports: &[Report]) {
-    let command: Vec<String> = std::env::args().skip(1).collect();
     println!("## Tickets: POST /api/v1/tickets");
     println!();
     println!(
@@ -489,6 +488,12 @@ fn print_summary(args: &TicketsArgs, reports: &[Report]) {
         );
     }
     println!();
+    print_machine();
+}
+
+/// The machine and the exact command, printed under every summary.
+pub(crate) fn print_machine() {
+    let command: Vec<String> = std::env::args().skip(1).collect();
     println!(
         "Machine: {} CPUs ({}), {} MB RAM; {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
