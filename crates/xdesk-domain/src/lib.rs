@@ -4,6 +4,7 @@
 //! the ticket state machine, crypto case fields that cannot hold invalid values, and the
 //! hash chain that makes a ticket's history tamper-evident.
 
+pub mod chat_token;
 pub mod crypto;
 mod error;
 pub mod event;
