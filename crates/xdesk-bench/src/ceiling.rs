@@ -17,7 +17,7 @@ const INSERT_TICKET: &str = "INSERT INTO tickets (subject, state, priority, chan
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
      $20, $21, $22, $23) RETURNING id";
 const INSERT_MESSAGE: &str = "INSERT INTO messages (ticket_id, author_kind, author_id, body_text, \
-     body_html, internal, channel, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     body_html, internal, channel, metadata, created_at, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1) \
      RETURNING id";
 const INSERT_EVENTS: &str = "INSERT INTO ticket_events (ticket_id, seq, kind, actor, data, \
      created_at, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8), \

@@ -42,7 +42,8 @@ struct Header {
 /// Checks `token` against `secret` at `now` (Unix seconds) and returns its claims.
 pub fn verify(token: &str, secret: &[u8], now: i64) -> Result<ChatClaims, TokenError> {
     let mut parts = token.trim().split('.');
-    let (Some(h), Some(c), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(c), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(TokenError::Malformed);
     };
@@ -51,7 +52,9 @@ pub fn verify(token: &str, secret: &[u8], now: i64) -> Result<ChatClaims, TokenE
     if header.alg != "HS256" {
         return Err(TokenError::Algorithm);
     }
-    let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TokenError::Malformed)?;
+    let sig = URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| TokenError::Malformed)?;
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| TokenError::Signature)?;
     mac.update(h.as_bytes());
     mac.update(b".");
@@ -68,7 +71,9 @@ pub fn verify(token: &str, secret: &[u8], now: i64) -> Result<ChatClaims, TokenE
 }
 
 fn decode<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, TokenError> {
-    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| TokenError::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
 }
 
@@ -97,7 +102,10 @@ mod tests {
 
     #[test]
     fn a_signed_unexpired_claim_is_accepted() {
-        let t = sign(&json!({"sub": "U1001", "email": "a@ex.com", "exp": 2000}), SECRET);
+        let t = sign(
+            &json!({"sub": "U1001", "email": "a@ex.com", "exp": 2000}),
+            SECRET,
+        );
         let c = verify(&t, SECRET, 1000).unwrap();
         assert_eq!(c.sub, "U1001");
         assert_eq!(c.email.as_deref(), Some("a@ex.com"));
@@ -112,7 +120,10 @@ mod tests {
         let mut parts: Vec<&str> = t.split('.').collect();
         let other = URL_SAFE_NO_PAD.encode(json!({"sub": "U9", "exp": 2000}).to_string());
         parts[1] = &other;
-        assert_eq!(verify(&parts.join("."), SECRET, 1000), Err(TokenError::Signature));
+        assert_eq!(
+            verify(&parts.join("."), SECRET, 1000),
+            Err(TokenError::Signature)
+        );
         // alg "none".
         let none = format!(
             "{}.{}.",

@@ -18,6 +18,9 @@ pub enum Identity {
         address: Address,
     },
     Telegram(i64),
+    /// An anonymous chat visitor: a random ID the widget keeps in the browser. Proves nothing
+    /// about who they are; it only lets them come back to their conversation.
+    Visitor(String),
 }
 
 impl Identity {
@@ -27,6 +30,7 @@ impl Identity {
             Identity::ExchangeUid(_) => "exchange_uid",
             Identity::Wallet { .. } => "wallet",
             Identity::Telegram(_) => "telegram",
+            Identity::Visitor(_) => "visitor",
         }
     }
 
@@ -39,6 +43,7 @@ impl Identity {
                 format!("{network}:{address}", address = address.as_str())
             }
             Identity::Telegram(id) => id.to_string(),
+            Identity::Visitor(v) => v.clone(),
         }
     }
 
@@ -83,6 +88,21 @@ impl Identity {
                         "a Telegram user ID is a positive number",
                     )
                 }),
+            "visitor" => {
+                let v = value.trim();
+                if (16..=64).contains(&v.len())
+                    && v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
+                    Ok(Identity::Visitor(v.to_owned()))
+                } else {
+                    Err(FieldError::new(
+                        "visitor",
+                        "invalid_identity",
+                        "16-64 letters, digits, - or _",
+                    ))
+                }
+            }
             other => Err(FieldError::new(
                 "kind",
                 "invalid_identity",

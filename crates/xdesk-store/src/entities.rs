@@ -188,6 +188,9 @@ pub mod message {
         /// JSON object with channel specifics (message-id, chat session, ...).
         pub metadata: String,
         pub created_at: DateTimeUtc,
+        /// Position in the ticket's conversation, 1, 2, 3, ...: a chat client that reconnects
+        /// asks for what came after the last one it saw.
+        pub seq: i64,
     }
     no_relations!();
 }

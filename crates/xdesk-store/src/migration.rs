@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0002Email),
             Box::new(M0003Outbox),
             Box::new(M0004Mailboxes),
+            Box::new(M0005MessageSeq),
         ]
     }
 }
@@ -411,6 +412,41 @@ impl MigrationTrait for M0004Mailboxes {
                 .col(text_null("last_error"))
                 .take(),
         )
+        .await
+    }
+}
+
+struct M0005MessageSeq;
+
+impl MigrationName for M0005MessageSeq {
+    fn name(&self) -> &str {
+        "m0005_message_seq"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0005MessageSeq {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("messages")
+                .add_column(big_integer("seq").default(0))
+                .take(),
+        )
+        .await?;
+        // Existing conversations are numbered in the order they were written.
+        m.get_connection()
+            .execute_unprepared(
+                "UPDATE messages SET seq = (SELECT COUNT(*) FROM messages m2 \
+                 WHERE m2.ticket_id = messages.ticket_id AND m2.id <= messages.id)",
+            )
+            .await?;
+        m.create_index(index(
+            "messages",
+            "ix_messages_ticket_seq",
+            &["ticket_id", "seq"],
+            true,
+        ))
         .await
     }
 }

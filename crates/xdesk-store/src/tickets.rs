@@ -109,6 +109,8 @@ pub struct CreatedTicket {
 pub struct AppliedChange {
     pub ticket: TicketRow,
     pub message_id: Option<i64>,
+    /// Every message written (the message, then the notices), for live delivery.
+    pub messages: Vec<MessageRow>,
 }
 
 /// New column values; `None` leaves a column as it is.
@@ -206,14 +208,29 @@ fn metadata_of(m: &NewMessage) -> serde_json::Value {
     meta
 }
 
+/// The next position in a ticket's conversation. Called with the ticket row locked (or, on
+/// SQLite, inside the single writer's transaction), so two writers never take the same one.
+async fn next_seq(tx: &DatabaseTransaction, ticket_id: i64) -> Result<i64, StoreError> {
+    let max: Option<Option<i64>> = message::Entity::find()
+        .select_only()
+        .column_as(message::Column::Seq.max(), "max_seq")
+        .filter(message::Column::TicketId.eq(ticket_id))
+        .into_tuple()
+        .one(tx)
+        .await?;
+    Ok(max.flatten().unwrap_or(0) + 1)
+}
+
 async fn insert_message(
     tx: &DatabaseTransaction,
     ticket_id: i64,
+    seq: i64,
     m: &NewMessage,
     at: DateTime<Utc>,
     events: &mut Vec<EventKind>,
 ) -> Result<(MessageRow, Vec<AttachmentRow>), StoreError> {
     let row = message::ActiveModel {
+        seq: Set(seq),
         ticket_id: Set(ticket_id),
         author_kind: Set(m.author_kind.clone()),
         author_id: Set(m.author_id),
@@ -415,11 +432,19 @@ impl Store {
         }
         let mut events = cs.events.clone();
         let mut message_id = None;
-        if let Some(m) = &cs.message {
-            message_id = Some(insert_message(&tx, row.id, m, at, &mut events).await?.0.id);
-        }
-        for n in &cs.notices {
-            insert_message(&tx, row.id, n, at, &mut events).await?;
+        let mut messages = Vec::new();
+        if cs.message.is_some() || !cs.notices.is_empty() {
+            let mut seq = next_seq(&tx, row.id).await?;
+            for (i, m) in cs.message.iter().chain(&cs.notices).enumerate() {
+                let written = insert_message(&tx, row.id, seq, m, at, &mut events)
+                    .await?
+                    .0;
+                if i == 0 && cs.message.is_some() {
+                    message_id = Some(written.id);
+                }
+                messages.push(written);
+                seq += 1;
+            }
         }
         let (count, head) = append_events(
             &tx,
@@ -433,7 +458,11 @@ impl Store {
         .await?;
         let ticket = set_head(&tx, row, count, head).await?;
         tx.commit().await?;
-        Ok(AppliedChange { ticket, message_id })
+        Ok(AppliedChange {
+            ticket,
+            message_id,
+            messages,
+        })
     }
 
     pub async fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<TicketRow>, StoreError> {
@@ -667,15 +696,16 @@ pub(crate) async fn insert_ticket(
     if first.author_kind == "customer" && first.author_id.is_none() {
         first.author_id = Some(customer_id);
     }
-    let (message, attachments) = insert_message(tx, row.id, &first, at, &mut events).await?;
+    let (message, attachments) = insert_message(tx, row.id, 1, &first, at, &mut events).await?;
     let built = t
         .after_insert
         .as_ref()
         .map(|f| (f.0)(&row))
         .unwrap_or_default();
     let mut notices = Vec::with_capacity(t.notices.len() + built.len());
-    for n in t.notices.iter().chain(&built) {
-        notices.push(insert_message(tx, row.id, n, at, &mut events).await?.0);
+    for (i, n) in t.notices.iter().chain(&built).enumerate() {
+        let seq = 2 + i64::try_from(i).unwrap_or(i64::MAX - 2);
+        notices.push(insert_message(tx, row.id, seq, n, at, &mut events).await?.0);
     }
     let (count, head) = append_events(tx, row.id, 0, GENESIS_HASH, &t.actor, &events, at).await?;
     let ticket = set_head(tx, row, count, head).await?;

@@ -244,6 +244,8 @@ impl From<AttachmentRow> for AttachmentDto {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MessageDto {
     pub id: i64,
+    /// Position in the ticket's conversation (1, 2, 3, ...).
+    pub seq: i64,
     pub author_kind: String,
     pub author_id: Option<i64>,
     pub body: String,
@@ -321,6 +323,7 @@ pub fn message_dto(
             .map(Into::into)
             .collect(),
         id: m.id,
+        seq: m.seq,
         author_kind: m.author_kind,
         author_id: m.author_id,
         body: m.body_text,
