@@ -199,7 +199,7 @@ impl Services {
                 // A customer's answer reopens a ticket that waited on them or was solved.
                 let customer_id = Some(t.customer_id);
                 self.post_to_ticket(
-                    p,
+                    p.actor(),
                     t,
                     message(customer_id),
                     |state| {

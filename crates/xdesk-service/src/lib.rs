@@ -3,8 +3,10 @@
 //! [`ServiceError`] to a status and a stable code.
 
 pub mod auth;
+pub mod chat;
 pub mod email;
 mod error;
+pub mod live;
 pub mod mailboxes;
 pub mod outbox;
 pub mod people;
@@ -114,6 +116,9 @@ pub struct Services {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// Signalled when an admin changes a mailbox, so the poller picks it up at once.
     pub mailboxes_wake: Arc<tokio::sync::Notify>,
+    /// Live events for WebSocket clients.
+    pub bus: Arc<dyn live::EventBus>,
+    pub chat: Arc<chat::ChatSettings>,
 }
 
 impl Services {
@@ -125,6 +130,33 @@ impl Services {
             mail: Arc::new(outbox::MailSettings::default()),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             mailboxes_wake: Arc::new(tokio::sync::Notify::new()),
+            bus: Arc::new(live::LocalBus::default()),
+            chat: Arc::new(chat::ChatSettings::default()),
+        }
+    }
+
+    pub fn with_chat(mut self, chat: chat::ChatSettings) -> Self {
+        self.chat = Arc::new(chat);
+        self
+    }
+
+    pub fn with_bus(mut self, bus: Arc<dyn live::EventBus>) -> Self {
+        self.bus = bus;
+        self
+    }
+
+    /// Announces stored messages to live clients.
+    pub(crate) fn publish_messages(
+        &self,
+        ticket_id: i64,
+        messages: &[xdesk_store::MessageRow],
+        attachments: &[xdesk_store::AttachmentRow],
+    ) {
+        for m in messages {
+            self.bus.publish(live::LiveEvent::Message {
+                ticket_id,
+                message: live::LiveMessage::from_rows(m, attachments),
+            });
         }
     }
 

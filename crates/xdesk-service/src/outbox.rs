@@ -243,7 +243,7 @@ impl Services {
         for (kind, mut n) in notices {
             n.outbound = self.outbound_for(&t, &kind, &n.body_text, None).await?;
             let (row, _) = self
-                .post_to_ticket(p, t, n, |_| false, &Default::default())
+                .post_to_ticket(p.actor(), t, n, |_| false, &Default::default())
                 .await?;
             t = row;
         }

@@ -7,7 +7,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use xdesk_domain::FieldError;
-use xdesk_domain::event::{ChainVerification, EventKind, EventRecord, verify_chain};
+use xdesk_domain::event::{Actor, ChainVerification, EventKind, EventRecord, verify_chain};
 use xdesk_domain::identity::Identity;
 use xdesk_domain::ticket::{
     Channel, Priority, RawCryptoFields, Subject, TicketState, parse_language, parse_tags,
@@ -179,7 +179,11 @@ impl Services {
         Ok(out)
     }
 
-    fn check_body(&self, body: &str, has_attachments: bool) -> Result<String, ServiceError> {
+    pub(crate) fn check_body(
+        &self,
+        body: &str,
+        has_attachments: bool,
+    ) -> Result<String, ServiceError> {
         if body.trim().is_empty() && !has_attachments {
             return Err(FieldError::new(
                 "body",
@@ -424,6 +428,7 @@ impl Services {
         }
         let mut messages = vec![created.message];
         messages.extend(created.notices);
+        self.publish_messages(created.ticket.id, &messages, &created.attachments);
         Ok(TicketDetail {
             ticket: created.ticket,
             messages,
@@ -432,7 +437,11 @@ impl Services {
         })
     }
 
-    async fn visible_ticket(&self, p: &Principal, id: i64) -> Result<TicketRow, ServiceError> {
+    pub(crate) async fn visible_ticket(
+        &self,
+        p: &Principal,
+        id: i64,
+    ) -> Result<TicketRow, ServiceError> {
         let t = self
             .store
             .ticket(id)
@@ -667,7 +676,7 @@ impl Services {
         let exposed_found = exposed.found();
         let (row, _) = self
             .post_to_ticket(
-                p,
+                p.actor(),
                 t,
                 message,
                 |state| !internal && is_agent && state == TicketState::New.as_str(),
@@ -694,7 +703,7 @@ impl Services {
     /// overwrite. Returns the ticket and the new message's id.
     pub(crate) async fn post_to_ticket(
         &self,
-        p: &Principal,
+        actor: Actor,
         mut t: TicketRow,
         message: NewMessage,
         opens: impl Fn(&str) -> bool,
@@ -742,14 +751,17 @@ impl Services {
             let cs = ChangeSet {
                 ticket_id: t.id,
                 expected_version: t.version,
-                actor: p.actor(),
+                actor: actor.clone(),
                 patch,
                 events,
                 message: Some(message.clone()),
                 notices,
             };
             match self.store.apply_change(cs).await {
-                Ok(done) => return Ok((done.ticket, done.message_id.unwrap_or_default())),
+                Ok(done) => {
+                    self.publish_messages(done.ticket.id, &done.messages, &done.attachments);
+                    return Ok((done.ticket, done.message_id.unwrap_or_default()));
+                }
                 Err(xdesk_store::StoreError::StaleVersion(_)) => {
                     t = self
                         .store

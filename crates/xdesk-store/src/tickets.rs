@@ -111,6 +111,7 @@ pub struct AppliedChange {
     pub message_id: Option<i64>,
     /// Every message written (the message, then the notices), for live delivery.
     pub messages: Vec<MessageRow>,
+    pub attachments: Vec<AttachmentRow>,
 }
 
 /// New column values; `None` leaves a column as it is.
@@ -433,12 +434,12 @@ impl Store {
         let mut events = cs.events.clone();
         let mut message_id = None;
         let mut messages = Vec::new();
+        let mut attachments = Vec::new();
         if cs.message.is_some() || !cs.notices.is_empty() {
             let mut seq = next_seq(&tx, row.id).await?;
             for (i, m) in cs.message.iter().chain(&cs.notices).enumerate() {
-                let written = insert_message(&tx, row.id, seq, m, at, &mut events)
-                    .await?
-                    .0;
+                let (written, files) = insert_message(&tx, row.id, seq, m, at, &mut events).await?;
+                attachments.extend(files);
                 if i == 0 && cs.message.is_some() {
                     message_id = Some(written.id);
                 }
@@ -462,6 +463,7 @@ impl Store {
             ticket,
             message_id,
             messages,
+            attachments,
         })
     }
 

@@ -151,6 +151,8 @@ pub fn router(services: Services) -> Router {
             "/channels/email/inbound",
             post(api::channels::email_inbound).layer(DefaultBodyLimit::max(MAX_MAIL_BYTES)),
         )
+        .route("/chat/customer", get(api::chat::customer_socket))
+        .route("/chat/agent", get(api::chat::agent_socket))
         .route(
             "/mailboxes",
             get(api::channels::list_mailboxes).post(api::channels::create_mailbox),

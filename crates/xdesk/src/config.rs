@@ -34,6 +34,16 @@ pub struct Config {
     pub mailboxes: Vec<MailboxInput>,
     /// How the mailbox poller paces itself.
     pub imap: ImapConfig,
+    pub chat: ChatConfig,
+}
+
+/// Live chat: the secret the exchange signs its users' identity claims with (HS256), and the
+/// group new chats go to.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatConfig {
+    pub identity_secret: Option<String>,
+    pub group_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,6 +119,7 @@ impl Default for Config {
             smtp: None,
             mailboxes: Vec::new(),
             imap: ImapConfig::default(),
+            chat: ChatConfig::default(),
         }
     }
 }
@@ -131,6 +142,8 @@ impl Config {
         "smtp.tls",
         "smtp.username",
         "smtp.password",
+        "chat.identity_secret",
+        "chat.group_id",
     ];
 
     /// Loads `file` (if it exists) and the environment over the defaults.

@@ -30,7 +30,11 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
             ..Limits::default()
         },
     )
-    .with_mail(config.email.settings()))
+    .with_mail(config.email.settings())
+    .with_chat(xdesk_service::chat::ChatSettings {
+        identity_secret: config.chat.identity_secret.clone(),
+        group_id: config.chat.group_id,
+    }))
 }
 
 /// A running server.

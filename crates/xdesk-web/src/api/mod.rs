@@ -1,4 +1,5 @@
 pub mod channels;
+pub mod chat;
 pub mod dto;
 pub mod people;
 pub mod tickets;

@@ -1,0 +1,254 @@
+//! Live chat: a chat is a ticket on the `chat` channel. Customers are identified by the
+//! exchange's signed claim (linked to their account) or, without one, as an anonymous visitor
+//! who can come back to the conversation with the visitor ID the widget keeps. Every message is
+//! stored (and screened for secrets) before anyone sees it; live delivery is the bus.
+
+use crate::live::{LiveEvent, LiveMessage, Party};
+use crate::safety;
+use crate::{Principal, ServiceError, Services};
+use serde_json::json;
+use xdesk_domain::chat_token;
+use xdesk_domain::event::Actor;
+use xdesk_domain::identity::Identity;
+use xdesk_domain::ticket::{Channel, Priority, TicketState, guess_language};
+use xdesk_store::{NewMessage, NewTicket, TicketCustomer, TicketRow};
+
+/// Chat settings from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct ChatSettings {
+    /// Secret the exchange signs its users' claims with (HS256); without it every chat is
+    /// anonymous.
+    pub identity_secret: Option<String>,
+    /// Group new chats go to.
+    pub group_id: Option<i64>,
+}
+
+/// The customer on the other end of a chat connection.
+#[derive(Debug, Clone)]
+pub struct ChatVisitor {
+    pub customer_id: i64,
+    pub name: String,
+    /// Identified by the exchange's signed claim.
+    pub verified: bool,
+    /// For anonymous visitors: what the widget keeps to come back.
+    pub visitor_id: Option<String>,
+}
+
+fn new_visitor_id() -> String {
+    use rand::Rng;
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    (0..32)
+        .map(|_| char::from(A[rng.gen_range(0..A.len())]))
+        .collect()
+}
+
+impl Services {
+    /// Who is chatting: the exchange's user when `token` verifies, else the anonymous visitor
+    /// `visitor_id` (a new one when absent or malformed). An unsigned, forged or expired claim
+    /// is never trusted; it only falls back to anonymous.
+    pub async fn chat_visitor(
+        &self,
+        token: Option<&str>,
+        visitor_id: Option<&str>,
+        language: &str,
+    ) -> Result<ChatVisitor, ServiceError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = match (token, &self.chat.identity_secret) {
+            (Some(t), Some(secret)) => match chat_token::verify(t, secret.as_bytes(), now) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::info!(error = %e, "chat identity claim refused; treating as anonymous");
+                    None
+                }
+            },
+            _ => None,
+        };
+        if let Some(c) = claims {
+            let mut ids = vec![Identity::parse("exchange_uid", &c.sub)?];
+            if let Some(e) = c
+                .email
+                .as_deref()
+                .and_then(|e| Identity::parse("email", e).ok())
+            {
+                ids.push(e);
+            }
+            let name = c.name.clone().unwrap_or_else(|| c.sub.clone());
+            let customer = self.store.upsert_customer(&ids, &name, language).await?;
+            return Ok(ChatVisitor {
+                customer_id: customer.id,
+                name: customer.display_name,
+                verified: true,
+                visitor_id: None,
+            });
+        }
+        let id = visitor_id
+            .and_then(|v| Identity::parse("visitor", v).ok())
+            .map(|i| i.value())
+            .unwrap_or_else(new_visitor_id);
+        let identity = Identity::parse("visitor", &id)?;
+        let customer = self
+            .store
+            .upsert_customer(&[identity], "Visitor", language)
+            .await?;
+        Ok(ChatVisitor {
+            customer_id: customer.id,
+            name: customer.display_name,
+            verified: false,
+            visitor_id: Some(id),
+        })
+    }
+
+    /// A chat of this visitor; anyone else's ticket is "not found".
+    pub async fn chat_ticket(
+        &self,
+        v: &ChatVisitor,
+        ticket_id: i64,
+    ) -> Result<TicketRow, ServiceError> {
+        self.store
+            .ticket(ticket_id)
+            .await?
+            .filter(|t| t.customer_id == v.customer_id && t.channel == Channel::Chat.as_str())
+            .ok_or(ServiceError::NotFound("chat"))
+    }
+
+    /// What the customer may see of a chat after `after_seq`: what a reconnecting client missed.
+    pub async fn chat_history(
+        &self,
+        v: &ChatVisitor,
+        ticket_id: i64,
+        after_seq: i64,
+    ) -> Result<Vec<LiveMessage>, ServiceError> {
+        self.chat_ticket(v, ticket_id).await?;
+        let messages = self.store.messages(ticket_id, false).await?;
+        let attachments = self.store.ticket_attachments(ticket_id).await?;
+        Ok(messages
+            .iter()
+            .filter(|m| m.seq > after_seq)
+            .map(|m| LiveMessage::from_rows(m, &attachments))
+            .collect())
+    }
+
+    /// A customer's chat message: stored, screened for secrets, and announced. The first one
+    /// opens the chat's ticket. Returns the ticket and whether it is new.
+    pub async fn chat_post(
+        &self,
+        v: &ChatVisitor,
+        ticket: Option<TicketRow>,
+        body: &str,
+    ) -> Result<(TicketRow, bool), ServiceError> {
+        let mut body = self.check_body(body, false)?;
+        let mut html = None;
+        let screened = safety::screen(None, &mut body, &mut html);
+        let message = NewMessage {
+            author_kind: "customer".into(),
+            author_id: Some(v.customer_id),
+            body_text: body.clone(),
+            body_html: None,
+            internal: false,
+            channel: Channel::Chat.as_str().into(),
+            metadata: json!({}),
+            attachments: Vec::new(),
+            email: None,
+            redacted: screened.names(),
+            outbound: None,
+        };
+        let actor = Actor::Customer(v.customer_id);
+        if let Some(t) = ticket.filter(|t| t.state != TicketState::Closed.as_str()) {
+            let opens = |state: &str| {
+                state == TicketState::PendingCustomer.as_str()
+                    || state == TicketState::Solved.as_str()
+            };
+            let (t, _) = self
+                .post_to_ticket(actor, t, message, opens, &screened)
+                .await?;
+            return Ok((t, false));
+        }
+        let language = guess_language(&body);
+        let mut subject: String = body
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("Chat")
+            .chars()
+            .take(80)
+            .collect();
+        if subject.trim().is_empty() {
+            subject = "Chat".into();
+        }
+        let mut tags = Vec::new();
+        let mut notices = Vec::new();
+        if screened.found() {
+            tags.push(safety::SECRET_TAG.to_owned());
+            notices.push(safety::warning_notice(language, &body, "chat", &screened));
+        }
+        let created = self
+            .store
+            .create_ticket(NewTicket {
+                subject,
+                state: TicketState::New.as_str().into(),
+                priority: if screened.found() {
+                    Priority::Urgent
+                } else {
+                    Priority::Normal
+                }
+                .as_str()
+                .into(),
+                channel: Channel::Chat.as_str().into(),
+                language: language.into(),
+                category: None,
+                customer: TicketCustomer::Id(v.customer_id),
+                group_id: self.chat.group_id,
+                assignee_id: None,
+                tags,
+                crypto: Default::default(),
+                first_message: message,
+                notices,
+                after_insert: None,
+                actor,
+            })
+            .await?;
+        let mut messages = vec![created.message];
+        messages.extend(created.notices);
+        self.publish_messages(created.ticket.id, &messages, &created.attachments);
+        Ok((created.ticket, true))
+    }
+
+    /// The customer is typing, or has read up to `seq`: announced, not stored.
+    pub fn chat_signal(&self, ticket_id: i64, read_seq: Option<i64>) {
+        self.bus.publish(match read_seq {
+            Some(seq) => LiveEvent::Read {
+                ticket_id,
+                who: Party::Customer,
+                seq,
+            },
+            None => LiveEvent::Typing {
+                ticket_id,
+                who: Party::Customer,
+            },
+        });
+    }
+
+    /// An agent's side of a chat: checks they may see the ticket and returns who they are.
+    pub async fn chat_agent(
+        &self,
+        p: &Principal,
+        ticket_id: i64,
+    ) -> Result<(TicketRow, Party), ServiceError> {
+        let Principal::Agent { id, .. } = p else {
+            return Err(ServiceError::Forbidden("chat is for agents".into()));
+        };
+        let t = self.visible_ticket(p, ticket_id).await?;
+        let name = self
+            .store
+            .agent(*id)
+            .await?
+            .map(|a| a.display_name)
+            .unwrap_or_default();
+        Ok((t, Party::Agent { id: *id, name }))
+    }
+
+    /// Promised response time, in words of `language`, for a chat nobody is there to answer.
+    pub fn expected_response(&self, language: &str) -> String {
+        xdesk_mail::templates::duration_words(self.mail.first_response_minutes, language)
+    }
+}

@@ -1,0 +1,236 @@
+//! Live events (new messages, typing, read receipts, agents joining or leaving a chat) on a
+//! bus that WebSocket connections subscribe to per ticket. The in-process bus serves one node;
+//! a shared implementation (Redis) lets a customer on one node and an agent on another talk.
+//! Events are for immediacy only: what matters is stored first, and a client that missed
+//! events asks for the messages after the last sequence number it saw.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::broadcast;
+use xdesk_store::{AttachmentRow, MessageRow};
+
+/// Who did something in a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Party {
+    Customer,
+    Agent { id: i64, name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveAttachment {
+    pub id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveMessage {
+    pub id: i64,
+    pub seq: i64,
+    pub author_kind: String,
+    pub author_id: Option<i64>,
+    pub body: String,
+    /// Internal notes reach agents only.
+    pub internal: bool,
+    pub created_at: DateTime<Utc>,
+    pub attachments: Vec<LiveAttachment>,
+}
+
+impl LiveMessage {
+    pub fn from_rows(m: &MessageRow, attachments: &[AttachmentRow]) -> Self {
+        Self {
+            id: m.id,
+            seq: m.seq,
+            author_kind: m.author_kind.clone(),
+            author_id: m.author_id,
+            body: m.body_text.clone(),
+            internal: m.internal,
+            created_at: m.created_at,
+            attachments: attachments
+                .iter()
+                .filter(|a| a.message_id == m.id)
+                .map(|a| LiveAttachment {
+                    id: a.id,
+                    filename: a.filename.clone(),
+                    content_type: a.content_type.clone(),
+                    size: a.size,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    Message {
+        ticket_id: i64,
+        message: LiveMessage,
+    },
+    Typing {
+        ticket_id: i64,
+        who: Party,
+    },
+    Read {
+        ticket_id: i64,
+        who: Party,
+        seq: i64,
+    },
+    AgentJoined {
+        ticket_id: i64,
+        agent_id: i64,
+        name: String,
+    },
+    AgentLeft {
+        ticket_id: i64,
+        agent_id: i64,
+        name: String,
+    },
+}
+
+impl LiveEvent {
+    pub fn ticket_id(&self) -> i64 {
+        match self {
+            LiveEvent::Message { ticket_id, .. }
+            | LiveEvent::Typing { ticket_id, .. }
+            | LiveEvent::Read { ticket_id, .. }
+            | LiveEvent::AgentJoined { ticket_id, .. }
+            | LiveEvent::AgentLeft { ticket_id, .. } => *ticket_id,
+        }
+    }
+
+    /// Whether the ticket's customer may see it.
+    pub fn for_customer(&self) -> bool {
+        !matches!(self, LiveEvent::Message { message, .. } if message.internal)
+    }
+}
+
+/// Where live events go. Publishing never blocks and never fails the write that caused it.
+pub trait EventBus: Send + Sync + 'static {
+    fn publish(&self, event: LiveEvent);
+    fn subscribe(&self, ticket_id: i64) -> broadcast::Receiver<LiveEvent>;
+    /// Agents connected to chat on this node, counted while their socket is open.
+    fn agent_connected(&self) -> AgentPresence;
+    /// Agents connected anywhere this bus reaches.
+    fn agents_online(&self) -> usize;
+}
+
+/// Counts one connected agent until dropped.
+pub struct AgentPresence(Option<std::sync::Arc<AtomicUsize>>);
+
+impl Drop for AgentPresence {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            c.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Buffered events per ticket channel: a subscriber further behind than this misses events
+/// and catches up from the stored messages.
+const CHANNEL_CAPACITY: usize = 256;
+
+/// The bus of a single node.
+#[derive(Default)]
+pub struct LocalBus {
+    channels: Mutex<HashMap<i64, broadcast::Sender<LiveEvent>>>,
+    agents: std::sync::Arc<AtomicUsize>,
+}
+
+impl LocalBus {
+    /// Delivers to this node's subscribers; used by shared buses for what arrives from others.
+    pub fn deliver(&self, event: LiveEvent) {
+        let id = event.ticket_id();
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = channels.get(&id) {
+            if tx.send(event).is_err() {
+                // Nobody listens any more.
+                channels.remove(&id);
+            }
+        }
+    }
+}
+
+impl EventBus for LocalBus {
+    fn publish(&self, event: LiveEvent) {
+        self.deliver(event);
+    }
+
+    fn subscribe(&self, ticket_id: i64) -> broadcast::Receiver<LiveEvent> {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        channels
+            .entry(ticket_id)
+            .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+            .subscribe()
+    }
+
+    fn agent_connected(&self) -> AgentPresence {
+        self.agents.fetch_add(1, Ordering::Relaxed);
+        AgentPresence(Some(self.agents.clone()))
+    }
+
+    fn agents_online(&self) -> usize {
+        self.agents.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn typing(ticket_id: i64) -> LiveEvent {
+        LiveEvent::Typing {
+            ticket_id,
+            who: Party::Customer,
+        }
+    }
+
+    #[tokio::test]
+    async fn subscribers_get_their_tickets_events_only() {
+        let bus = LocalBus::default();
+        let mut a = bus.subscribe(1);
+        let mut b = bus.subscribe(2);
+        bus.publish(typing(1));
+        bus.publish(typing(3));
+        assert_eq!(a.recv().await.unwrap(), typing(1));
+        assert!(b.try_recv().is_err());
+        drop(a);
+        bus.publish(typing(1));
+        assert!(
+            bus.channels.lock().unwrap().get(&1).is_none(),
+            "unused channel dropped"
+        );
+    }
+
+    #[test]
+    fn presence_counts_open_agent_sockets() {
+        let bus = LocalBus::default();
+        let one = bus.agent_connected();
+        let two = bus.agent_connected();
+        assert_eq!(bus.agents_online(), 2);
+        drop(one);
+        drop(two);
+        assert_eq!(bus.agents_online(), 0);
+    }
+
+    #[test]
+    fn events_serialise_with_a_type_tag() {
+        let v = serde_json::to_value(LiveEvent::Read {
+            ticket_id: 7,
+            who: Party::Agent {
+                id: 2,
+                name: "Bob".into(),
+            },
+            seq: 3,
+        })
+        .unwrap();
+        assert_eq!(v["type"], "read");
+        assert_eq!(v["who"]["kind"], "agent");
+    }
+}

@@ -1,0 +1,361 @@
+//! The chat WebSockets: one for customers (the widget), one for agents. Frames are JSON with a
+//! `type`. Handlers only translate between frames and the chat service.
+//!
+//! Customer: connect to `/api/v1/chat/customer?token=<exchange-signed JWT>` or
+//! `?visitor=<id>`, plus `&ticket=<id>&last_seq=<n>` to resume. The server sends `welcome`
+//! (with `visitor_id` to keep), `offline` when no agent is connected, every stored `message`
+//! after `last_seq`, then live events. The client sends `message` {body}, `typing`, and
+//! `read` {seq}.
+//!
+//! Agent (session token as bearer or cookie): `join` / `leave` {ticket_id}, `message`
+//! {ticket_id, body, internal?}, `typing` {ticket_id}, `read` {ticket_id, seq}. Events of the
+//! joined tickets arrive tagged with `ticket_id`.
+
+use crate::AppState;
+use crate::extract::Auth;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+use xdesk_domain::ticket::TicketNumber;
+use xdesk_service::Principal;
+use xdesk_service::chat::ChatVisitor;
+use xdesk_service::live::{LiveEvent, Party};
+use xdesk_service::tickets::AddMessage;
+
+#[derive(Debug, Deserialize)]
+pub struct CustomerQuery {
+    pub token: Option<String>,
+    pub visitor: Option<String>,
+    pub ticket: Option<i64>,
+    #[serde(default)]
+    pub last_seq: i64,
+    pub lang: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum CustomerFrame {
+    Message { body: String },
+    Typing,
+    Read { seq: i64 },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum AgentFrame {
+    Join {
+        ticket_id: i64,
+    },
+    Leave {
+        ticket_id: i64,
+    },
+    Message {
+        ticket_id: i64,
+        body: String,
+        #[serde(default)]
+        internal: bool,
+    },
+    Typing {
+        ticket_id: i64,
+    },
+    Read {
+        ticket_id: i64,
+        seq: i64,
+    },
+}
+
+async fn send(socket: &mut WebSocket, v: Value) -> bool {
+    socket
+        .send(Message::Text(v.to_string().into()))
+        .await
+        .is_ok()
+}
+
+fn error_frame(code: &str, message: String) -> Value {
+    json!({"type": "error", "code": code, "message": message})
+}
+
+fn ticket_json(id: i64) -> Value {
+    json!({"id": id, "number": TicketNumber::for_ticket(id).to_string()})
+}
+
+pub async fn customer_socket(
+    ws: WebSocketUpgrade,
+    State(s): State<AppState>,
+    Query(q): Query<CustomerQuery>,
+) -> Response {
+    ws.on_upgrade(move |socket| customer_session(s, q, socket))
+}
+
+/// Waits for the next event of an optional subscription.
+async fn next_event(
+    rx: &mut Option<broadcast::Receiver<LiveEvent>>,
+) -> Result<LiveEvent, RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) {
+    let services = &s.services;
+    let lang = q.lang.clone().unwrap_or_else(|| "en".into());
+    let v: ChatVisitor = match services
+        .chat_visitor(q.token.as_deref(), q.visitor.as_deref(), &lang)
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => {
+            send(&mut socket, error_frame("chat_unavailable", e.to_string())).await;
+            return;
+        }
+    };
+    let mut ticket = match q.ticket {
+        Some(id) => services.chat_ticket(&v, id).await.ok(),
+        None => None,
+    };
+    let online = services.bus.agents_online();
+    let welcome = json!({
+        "type": "welcome",
+        "visitor_id": v.visitor_id,
+        "verified": v.verified,
+        "name": v.name,
+        "ticket": ticket.as_ref().map(|t| ticket_json(t.id)),
+        "agents_online": online,
+    });
+    if !send(&mut socket, welcome).await {
+        return;
+    }
+    if online == 0 {
+        let offline = json!({
+            "type": "offline",
+            "expected_response": services.expected_response(&lang),
+            "ask_email": !v.verified,
+        });
+        if !send(&mut socket, offline).await {
+            return;
+        }
+    }
+    // Subscribed before the replay, so nothing falls between the two.
+    let mut rx = ticket.as_ref().map(|t| services.bus.subscribe(t.id));
+    let mut last_seq = q.last_seq;
+    if let Some(t) = &ticket {
+        if !replay(services, &v, t.id, &mut last_seq, &mut socket).await {
+            return;
+        }
+    }
+    loop {
+        tokio::select! {
+            frame = socket.recv() => {
+                let Some(Ok(frame)) = frame else { return };
+                let text = match frame {
+                    Message::Text(t) => t,
+                    Message::Close(_) => return,
+                    _ => continue,
+                };
+                let reply = match serde_json::from_str::<CustomerFrame>(&text) {
+                    Err(e) => Some(error_frame("bad_frame", e.to_string())),
+                    Ok(CustomerFrame::Message { body }) => {
+                        match services.chat_post(&v, ticket.clone(), &body).await {
+                            Ok((t, created)) => {
+                                let first = created.then(|| json!({"type": "ticket", "ticket": ticket_json(t.id)}));
+                                if created || rx.is_none() {
+                                    rx = Some(services.bus.subscribe(t.id));
+                                    // The new chat's first messages were announced before the
+                                    // subscription: send them from storage.
+                                    if let Some(f) = &first {
+                                        if !send(&mut socket, f.clone()).await { return; }
+                                    }
+                                    if !replay(services, &v, t.id, &mut last_seq, &mut socket).await { return; }
+                                }
+                                ticket = Some(t);
+                                None
+                            }
+                            Err(e) => Some(error_frame("message_refused", e.to_string())),
+                        }
+                    }
+                    Ok(CustomerFrame::Typing) => {
+                        if let Some(t) = &ticket { services.chat_signal(t.id, None); }
+                        None
+                    }
+                    Ok(CustomerFrame::Read { seq }) => {
+                        if let Some(t) = &ticket { services.chat_signal(t.id, Some(seq)); }
+                        None
+                    }
+                };
+                if let Some(r) = reply {
+                    if !send(&mut socket, r).await { return; }
+                }
+            }
+            event = next_event(&mut rx) => {
+                match event {
+                    Ok(ev) if ev.for_customer() => {
+                        if let LiveEvent::Message { message, .. } = &ev {
+                            if message.seq <= last_seq { continue; }
+                            last_seq = message.seq;
+                        }
+                        // Customers never see agents' typing of internal notes or their ids.
+                        if !send(&mut socket, customer_view(&ev)).await { return; }
+                    }
+                    Ok(_) => {}
+                    // Fell behind: what was missed comes from storage.
+                    Err(RecvError::Lagged(_)) => {
+                        if let Some(t) = &ticket {
+                            if !replay(services, &v, t.id, &mut last_seq, &mut socket).await { return; }
+                        }
+                    }
+                    Err(RecvError::Closed) => rx = None,
+                }
+            }
+        }
+    }
+}
+
+/// An event as the customer sees it: agents by name only.
+fn customer_view(ev: &LiveEvent) -> Value {
+    let mut v = serde_json::to_value(ev).unwrap_or_default();
+    if let Some(who) = v.get_mut("who") {
+        if let Some(o) = who.as_object_mut() {
+            o.remove("id");
+        }
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.remove("agent_id");
+    }
+    v
+}
+
+/// Sends the stored messages after `last_seq` and moves it on.
+async fn replay(
+    services: &xdesk_service::Services,
+    v: &ChatVisitor,
+    ticket_id: i64,
+    last_seq: &mut i64,
+    socket: &mut WebSocket,
+) -> bool {
+    let Ok(missed) = services.chat_history(v, ticket_id, *last_seq).await else {
+        return true;
+    };
+    for m in missed {
+        *last_seq = (*last_seq).max(m.seq);
+        let ev = LiveEvent::Message {
+            ticket_id,
+            message: m,
+        };
+        if !send(socket, customer_view(&ev)).await {
+            return false;
+        }
+    }
+    true
+}
+
+pub async fn agent_socket(
+    ws: WebSocketUpgrade,
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> Response {
+    ws.on_upgrade(move |socket| agent_session(s, p, socket))
+}
+
+async fn agent_session(s: AppState, p: Principal, mut socket: WebSocket) {
+    let services = &s.services;
+    let _presence = services.bus.agent_connected();
+    let (tx, mut events) = tokio::sync::mpsc::channel::<LiveEvent>(1024);
+    let mut joined: HashMap<i64, (tokio::task::JoinHandle<()>, Party)> = HashMap::new();
+    if !send(&mut socket, json!({"type": "welcome"})).await {
+        return;
+    }
+    loop {
+        tokio::select! {
+            frame = socket.recv() => {
+                let Some(Ok(frame)) = frame else { break };
+                let text = match frame {
+                    Message::Text(t) => t,
+                    Message::Close(_) => break,
+                    _ => continue,
+                };
+                let reply = match serde_json::from_str::<AgentFrame>(&text) {
+                    Err(e) => Some(error_frame("bad_frame", e.to_string())),
+                    Ok(AgentFrame::Join { ticket_id }) => match services.chat_agent(&p, ticket_id).await {
+                        Ok((_, who)) => {
+                            if let std::collections::hash_map::Entry::Vacant(slot) = joined.entry(ticket_id) {
+                                let mut rx = services.bus.subscribe(ticket_id);
+                                let tx = tx.clone();
+                                let task = tokio::spawn(async move {
+                                    loop {
+                                        match rx.recv().await {
+                                            Ok(ev) => if tx.send(ev).await.is_err() { break },
+                                            Err(RecvError::Lagged(_)) => continue,
+                                            Err(RecvError::Closed) => break,
+                                        }
+                                    }
+                                });
+                                if let Party::Agent { id, name } = &who {
+                                    services.bus.publish(LiveEvent::AgentJoined { ticket_id, agent_id: *id, name: name.clone() });
+                                }
+                                slot.insert((task, who));
+                            }
+                            Some(json!({"type": "joined", "ticket_id": ticket_id}))
+                        }
+                        Err(e) => Some(error_frame("join_refused", e.to_string())),
+                    },
+                    Ok(AgentFrame::Leave { ticket_id }) => {
+                        leave(services, &mut joined, ticket_id);
+                        None
+                    }
+                    Ok(AgentFrame::Message { ticket_id, body, internal }) => {
+                        let m = AddMessage { body, body_html: None, internal, attachments: Vec::new() };
+                        match services.add_message(&p, ticket_id, m, None).await {
+                            Ok(_) => None,
+                            Err(e) => Some(error_frame("message_refused", e.to_string())),
+                        }
+                    }
+                    Ok(AgentFrame::Typing { ticket_id }) => {
+                        if let Some((_, who)) = joined.get(&ticket_id) {
+                            services.bus.publish(LiveEvent::Typing { ticket_id, who: who.clone() });
+                        }
+                        None
+                    }
+                    Ok(AgentFrame::Read { ticket_id, seq }) => {
+                        if let Some((_, who)) = joined.get(&ticket_id) {
+                            services.bus.publish(LiveEvent::Read { ticket_id, who: who.clone(), seq });
+                        }
+                        None
+                    }
+                };
+                if let Some(r) = reply {
+                    if !send(&mut socket, r).await { break; }
+                }
+            }
+            Some(ev) = events.recv() => {
+                if !send(&mut socket, serde_json::to_value(&ev).unwrap_or_default()).await { break; }
+            }
+        }
+    }
+    let ids: Vec<i64> = joined.keys().copied().collect();
+    for id in ids {
+        leave(services, &mut joined, id);
+    }
+}
+
+fn leave(
+    services: &xdesk_service::Services,
+    joined: &mut HashMap<i64, (tokio::task::JoinHandle<()>, Party)>,
+    ticket_id: i64,
+) {
+    if let Some((task, who)) = joined.remove(&ticket_id) {
+        task.abort();
+        if let Party::Agent { id, name } = who {
+            services.bus.publish(LiveEvent::AgentLeft {
+                ticket_id,
+                agent_id: id,
+                name,
+            });
+        }
+    }
+}

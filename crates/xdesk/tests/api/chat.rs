@@ -1,0 +1,270 @@
+//! Live chat over real WebSockets: a customer (anonymous or identified by the exchange's
+//! signed claim) and an agent exchange messages, typing and read receipts, and a customer who
+//! reconnects gets what they missed.
+
+use crate::backend_test_db;
+use crate::support::*;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const SECRET: &str = "exchange-integration-secret";
+
+async fn connect(app: &TestApp, path: &str, bearer: Option<&str>) -> Socket {
+    let url = format!("{}{path}", app.base.replacen("http", "ws", 1));
+    let mut req = url.into_client_request().unwrap();
+    if let Some(b) = bearer {
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {b}").parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+async fn send(s: &mut Socket, v: Value) {
+    s.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+/// The next frame whose `type` is `kind`, skipping others (up to 10 s).
+async fn expect(s: &mut Socket, kind: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, s.next())
+            .await
+            .unwrap_or_else(|_| panic!("no `{kind}` frame"))
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = frame {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+}
+
+backend_test_db!(customer_and_agent_chat_and_resume, |db| {
+    let Some(app) = spawn_app_with(db, |_| {}).await else {
+        return;
+    };
+    // Nobody is online yet: the widget says so and asks for an address.
+    let mut customer = connect(&app, "/api/v1/chat/customer?lang=zh", None).await;
+    let welcome = expect(&mut customer, "welcome").await;
+    assert_eq!(welcome["verified"], false);
+    assert_eq!(welcome["agents_online"], 0);
+    let visitor = welcome["visitor_id"].as_str().unwrap().to_owned();
+    let offline = expect(&mut customer, "offline").await;
+    assert_eq!(offline["expected_response"], "4 小时");
+    assert_eq!(offline["ask_email"], true);
+
+    send(
+        &mut customer,
+        json!({"type": "message", "body": "充值没到账"}),
+    )
+    .await;
+    let opened = expect(&mut customer, "ticket").await;
+    let ticket_id = opened["ticket"]["id"].as_i64().unwrap();
+    let echo = expect(&mut customer, "message").await;
+    assert_eq!(echo["message"]["seq"], 1);
+    assert_eq!(echo["message"]["body"], "充值没到账");
+
+    let admin = app.admin_token().await;
+    let mut agent = connect(&app, "/api/v1/chat/agent", Some(&admin)).await;
+    expect(&mut agent, "welcome").await;
+    send(&mut agent, json!({"type": "join", "ticket_id": ticket_id})).await;
+    expect(&mut agent, "joined").await;
+    let joined = expect(&mut customer, "agent_joined").await;
+    assert!(
+        joined.get("agent_id").is_none(),
+        "customers see names only: {joined}"
+    );
+
+    // Typing and read receipts travel both ways, unstored.
+    send(&mut customer, json!({"type": "typing"})).await;
+    let typing = expect(&mut agent, "typing").await;
+    assert_eq!(typing["who"]["kind"], "customer");
+    send(
+        &mut agent,
+        json!({"type": "read", "ticket_id": ticket_id, "seq": 1}),
+    )
+    .await;
+    let read = expect(&mut customer, "read").await;
+    assert_eq!(
+        (read["seq"].as_i64(), read["who"]["kind"].as_str()),
+        (Some(1), Some("agent"))
+    );
+
+    send(
+        &mut agent,
+        json!({"type": "message", "ticket_id": ticket_id, "body": "我来帮您查一下"}),
+    )
+    .await;
+    let m = expect(&mut customer, "message").await;
+    assert_eq!(
+        (
+            m["message"]["seq"].as_i64(),
+            m["message"]["author_kind"].as_str()
+        ),
+        (Some(2), Some("agent"))
+    );
+    // An internal note reaches the agent but never the customer.
+    send(
+        &mut agent,
+        json!({"type": "message", "ticket_id": ticket_id, "body": "check deposit 1234", "internal": true}),
+    )
+    .await;
+    let note = expect(&mut agent, "message").await;
+    let note = if note["message"]["internal"] == true {
+        note
+    } else {
+        expect(&mut agent, "message").await
+    };
+    assert_eq!(note["message"]["internal"], true);
+
+    // The customer drops off; the agent writes twice; on reconnecting with the last sequence
+    // number seen, the customer gets exactly what they missed.
+    drop(customer);
+    for body in ["到账了吗？", "已经到账了"] {
+        send(
+            &mut agent,
+            json!({"type": "message", "ticket_id": ticket_id, "body": body}),
+        )
+        .await;
+    }
+    // Both stored before the customer comes back.
+    for _ in 0..100 {
+        let t = app
+            .get_json(&admin, &format!("/api/v1/tickets/{ticket_id}"))
+            .await;
+        if t["messages"].as_array().unwrap().len() == 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut back = connect(
+        &app,
+        &format!("/api/v1/chat/customer?visitor={visitor}&ticket={ticket_id}&last_seq=2"),
+        None,
+    )
+    .await;
+    let welcome = expect(&mut back, "welcome").await;
+    assert_eq!(welcome["ticket"]["id"], ticket_id);
+    assert_eq!(welcome["agents_online"], 1);
+    let a = expect(&mut back, "message").await;
+    let b = expect(&mut back, "message").await;
+    assert_eq!(
+        (a["message"]["seq"].as_i64(), a["message"]["body"].as_str()),
+        (Some(4), Some("到账了吗？")),
+        "seq 3 is the internal note: {a}"
+    );
+    assert_eq!(b["message"]["seq"], 5);
+
+    // Someone else's visitor ID cannot open this chat.
+    let mut stranger = connect(
+        &app,
+        &format!("/api/v1/chat/customer?ticket={ticket_id}&last_seq=0"),
+        None,
+    )
+    .await;
+    let w = expect(&mut stranger, "welcome").await;
+    assert!(w["ticket"].is_null(), "{w}");
+
+    // The chat is a ticket on the chat channel, with every message stored.
+    let t = app
+        .get_json(&admin, &format!("/api/v1/tickets/{ticket_id}"))
+        .await;
+    assert_eq!(t["channel"], "chat");
+    let seqs: Vec<i64> = t["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+    send(&mut agent, json!({"type": "leave", "ticket_id": ticket_id})).await;
+    expect(&mut back, "agent_left").await;
+    app.stop().await;
+});
+
+backend_test_db!(signed_customers_are_linked_and_forgeries_are_not, |db| {
+    let Some(app) = spawn_app_with(db, |c| {
+        c.chat.identity_secret = Some(SECRET.into());
+    })
+    .await
+    else {
+        return;
+    };
+    let exp = chrono::Utc::now().timestamp() + 600;
+    let token = xdesk_domain::chat_token::sign(
+        &json!({"sub": "U1001", "email": "alice@example.com", "name": "Alice", "exp": exp}),
+        SECRET.as_bytes(),
+    );
+    let mut s = connect(&app, &format!("/api/v1/chat/customer?token={token}"), None).await;
+    let w = expect(&mut s, "welcome").await;
+    assert_eq!(
+        (w["verified"].as_bool(), w["name"].as_str()),
+        (Some(true), Some("Alice"))
+    );
+    assert!(w["visitor_id"].is_null());
+    send(
+        &mut s,
+        json!({"type": "message", "body": "my KYC is stuck"}),
+    )
+    .await;
+    let ticket = expect(&mut s, "ticket").await["ticket"]["id"]
+        .as_i64()
+        .unwrap();
+    expect(&mut s, "message").await;
+    let admin = app.admin_token().await;
+    let t = app
+        .get_json(&admin, &format!("/api/v1/tickets/{ticket}"))
+        .await;
+    let customer = app
+        .get_json(&admin, &format!("/api/v1/customers/{}", t["customer_id"]))
+        .await;
+    let ids = customer["identities"].to_string();
+    assert!(
+        ids.contains("U1001") && ids.contains("alice@example.com"),
+        "{customer}"
+    );
+
+    // A forged, an expired and an unsigned claim are all anonymous visitors.
+    let forged = xdesk_domain::chat_token::sign(&json!({"sub": "U1001", "exp": exp}), b"guess");
+    let expired = xdesk_domain::chat_token::sign(
+        &json!({"sub": "U1001", "exp": chrono::Utc::now().timestamp() - 1}),
+        SECRET.as_bytes(),
+    );
+    for t in [forged, expired, "not-a-jwt".to_owned()] {
+        let mut s = connect(&app, &format!("/api/v1/chat/customer?token={t}"), None).await;
+        let w = expect(&mut s, "welcome").await;
+        assert_eq!(w["verified"], false, "{t}");
+        assert_ne!(w["name"], "Alice");
+    }
+
+    // A seed phrase typed into the chat is cut before storage and the customer warned.
+    send(
+        &mut s,
+        json!({"type": "message", "body": "legal winner thank year wave sausage worth useful legal winner thank yellow"}),
+    )
+    .await;
+    let m = expect(&mut s, "message").await;
+    assert!(
+        m["message"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("[secret removed"),
+        "{m}"
+    );
+    let warning = expect(&mut s, "message").await;
+    assert!(
+        warning["message"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("new wallet"),
+        "{warning}"
+    );
+    app.stop().await;
+});
