@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit and property tests, then the integration tests on SQLite and
 # on PostgreSQL. Makes sure a local PostgreSQL is up first (installing it from Debian's packages
-# if the machine has none), and that the SMTP test server (aiosmtpd, from PyPI) and the IMAP
-# one (Debian's dovecot) are installed. With CI=true, an unreachable PostgreSQL fails the run
-# instead of skipping the PostgreSQL half.
+# if the machine has none), that the SMTP test server (aiosmtpd, from PyPI) and the IMAP one
+# (Debian's dovecot) are installed, and that Redis is up. With CI=true, an unreachable
+# PostgreSQL or Redis fails the run instead of skipping what needs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/xdesk-target}"
@@ -62,6 +62,28 @@ ensure_dovecot() {
   command -v dovecot >/dev/null 2>&1 || { echo "dovecot is missing and could not be installed" >&2; exit 1; }
 }
 ensure_dovecot
+
+# The two-node chat test relays live events through Redis on loopback.
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; }
+ensure_redis() {
+  if [ -n "${XDESK_TEST_REDIS_URL:-}" ]; then return 0; fi
+  if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing redis-server from Debian's packages" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null 2>&1 ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+  fi
+  if ! redis_up && command -v redis-server >/dev/null 2>&1; then
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+    for _ in $(seq 1 30); do redis_up && break; sleep 0.2; done
+  fi
+  if redis_up; then
+    export XDESK_TEST_REDIS_URL="redis://127.0.0.1:6379"
+  elif [ "${CI:-}" = "true" ]; then
+    echo "Redis is not reachable on 127.0.0.1:6379; CI requires it" >&2
+    exit 1
+  fi
+}
+ensure_redis
 
 if ensure_postgres; then
   echo "PostgreSQL tests: on (${XDESK_TEST_DATABASE_URL%%@*}@…)" >&2

@@ -2,6 +2,7 @@
 //! world (SMTP out; IMAP in to come) by calling the domain services, never storage directly.
 
 pub mod imap;
+pub mod redis_bus;
 pub mod smtp;
 
 /// Why an adapter could not start or run a round.

@@ -6,7 +6,7 @@ pub mod error;
 pub mod extract;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -98,6 +98,20 @@ async fn prometheus(State(s): State<AppState>) -> String {
     s.metrics.render()
 }
 
+/// The embeddable chat widget, compiled into the binary: no CDN, no build step.
+async fn widget_js() -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../static/widget.js"),
+    )
+}
+
 async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
@@ -170,6 +184,7 @@ pub fn router(services: Services) -> Router {
     Router::new()
         .nest("/api/v1", v1)
         .route("/api/openapi.json", get(openapi_json))
+        .route("/widget.js", get(widget_js))
         .merge(SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", ApiDoc::openapi()))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -35,6 +35,9 @@ pub struct Config {
     /// How the mailbox poller paces itself.
     pub imap: ImapConfig,
     pub chat: ChatConfig,
+    /// Redis for the live-event bus shared by several nodes (`redis://127.0.0.1:6379`); without
+    /// it, live events stay within this process.
+    pub redis_url: Option<String>,
 }
 
 /// Live chat: the secret the exchange signs its users' identity claims with (HS256), and the
@@ -120,6 +123,7 @@ impl Default for Config {
             mailboxes: Vec::new(),
             imap: ImapConfig::default(),
             chat: ChatConfig::default(),
+            redis_url: None,
         }
     }
 }
@@ -144,6 +148,7 @@ impl Config {
         "smtp.password",
         "chat.identity_secret",
         "chat.group_id",
+        "redis_url",
     ];
 
     /// Loads `file` (if it exists) and the environment over the defaults.

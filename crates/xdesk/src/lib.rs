@@ -23,7 +23,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         .await
         .with_context(|| format!("connecting to {}", config.redacted_database_url()))?;
     store.migrate().await.context("applying migrations")?;
-    Ok(Services::new(
+    let mut services = Services::new(
         store,
         Limits {
             max_attachment_bytes: config.max_attachment_bytes,
@@ -34,7 +34,14 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
     .with_chat(xdesk_service::chat::ChatSettings {
         identity_secret: config.chat.identity_secret.clone(),
         group_id: config.chat.group_id,
-    }))
+    });
+    if let Some(url) = &config.redis_url {
+        let bus = xdesk_channels::redis_bus::RedisBus::connect(url)
+            .await
+            .context("connecting the live-event bus to Redis")?;
+        services = services.with_bus(bus);
+    }
+    Ok(services)
 }
 
 /// A running server.

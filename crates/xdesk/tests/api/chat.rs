@@ -15,7 +15,11 @@ type Socket =
 const SECRET: &str = "exchange-integration-secret";
 
 async fn connect(app: &TestApp, path: &str, bearer: Option<&str>) -> Socket {
-    let url = format!("{}{path}", app.base.replacen("http", "ws", 1));
+    connect_to(&app.base, path, bearer).await
+}
+
+async fn connect_to(base: &str, path: &str, bearer: Option<&str>) -> Socket {
+    let url = format!("{}{path}", base.replacen("http", "ws", 1));
     let mut req = url.into_client_request().unwrap();
     if let Some(b) = bearer {
         req.headers_mut()
@@ -266,5 +270,234 @@ backend_test_db!(signed_customers_are_linked_and_forgeries_are_not, |db| {
             .contains("new wallet"),
         "{warning}"
     );
+    app.stop().await;
+});
+
+/// An `xdesk serve` process.
+struct Node {
+    base: String,
+    child: tokio::process::Child,
+}
+
+async fn start_node(dir: &std::path::Path, env: &[(&str, String)]) -> Node {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_xdesk"));
+    cmd.arg("serve")
+        .current_dir(dir)
+        .env("XDESK_LISTEN", format!("127.0.0.1:{port}"))
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Node { base, child };
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("xdesk serve did not come up on {base}");
+}
+
+/// Two `xdesk serve` processes on one PostgreSQL and one Redis: a customer on the first and an
+/// agent on the second talk, and killing the first loses nothing stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_chat_through_redis() {
+    let Ok(pg) = std::env::var("XDESK_TEST_DATABASE_URL") else {
+        eprintln!("XDESK_TEST_DATABASE_URL not set: two-node run skipped");
+        return;
+    };
+    let redis =
+        std::env::var("XDESK_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_postgres(&pg).await;
+    let config = xdesk::Config {
+        database_url: database_url.clone(),
+        data_dir: dir.path().join("data"),
+        ..Default::default()
+    };
+    let setup = xdesk::open(&config).await.unwrap();
+    let group = setup.create_group(None, "Chat", "").await.unwrap();
+    setup
+        .create_agent(
+            None,
+            xdesk_service::people::CreateAgent {
+                email: "chat@x.test".into(),
+                display_name: "Chen".into(),
+                role: "agent".into(),
+                password: PASSWORD.into(),
+                group_ids: vec![group.id],
+            },
+        )
+        .await
+        .unwrap();
+    setup.store.close().await.unwrap();
+    let env = [
+        ("XDESK_DATABASE_URL", database_url),
+        (
+            "XDESK_DATA_DIR",
+            dir.path().join("data").display().to_string(),
+        ),
+        ("XDESK_REDIS_URL", redis),
+        ("XDESK_CHAT__GROUP_ID", group.id.to_string()),
+    ];
+    let mut a = start_node(dir.path(), &env).await;
+    let b = start_node(dir.path(), &env).await;
+
+    let login: Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", b.base))
+        .json(&json!({"email": "chat@x.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let mut agent = connect_to(&b.base, "/api/v1/chat/agent", Some(&token)).await;
+    expect(&mut agent, "welcome").await;
+
+    let mut customer = connect_to(&a.base, "/api/v1/chat/customer", None).await;
+    let welcome = expect(&mut customer, "welcome").await;
+    let visitor = welcome["visitor_id"].as_str().unwrap().to_owned();
+    send(
+        &mut customer,
+        json!({"type": "message", "body": "withdrawal stuck"}),
+    )
+    .await;
+    let ticket_id = expect(&mut customer, "ticket").await["ticket"]["id"]
+        .as_i64()
+        .unwrap();
+    send(&mut agent, json!({"type": "join", "ticket_id": ticket_id})).await;
+    expect(&mut agent, "joined").await;
+    expect(&mut customer, "agent_joined").await;
+    send(
+        &mut agent,
+        json!({"type": "message", "ticket_id": ticket_id, "body": "looking into it"}),
+    )
+    .await;
+    let m = loop {
+        let m = expect(&mut customer, "message").await;
+        if m["message"]["author_kind"] == "agent" {
+            break m;
+        }
+    };
+    assert_eq!(m["message"]["body"], "looking into it");
+    send(&mut customer, json!({"type": "message", "body": "thanks"})).await;
+    let m = loop {
+        let m = expect(&mut agent, "message").await;
+        if m["message"]["body"] == "thanks" {
+            break m;
+        }
+    };
+    assert_eq!(m["message"]["author_kind"], "customer");
+
+    // The customer's node dies mid-chat; the agent goes on writing.
+    a.child.kill().await.unwrap();
+    drop(customer);
+    for body in ["found it", "sent again"] {
+        send(
+            &mut agent,
+            json!({"type": "message", "ticket_id": ticket_id, "body": body}),
+        )
+        .await;
+    }
+    let http = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for _ in 0..100 {
+        let t: Value = http
+            .get(format!("{}/api/v1/tickets/{ticket_id}", b.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        bodies = t["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["body"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>();
+        if bodies.len() == 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        bodies,
+        vec![
+            "withdrawal stuck",
+            "looking into it",
+            "thanks",
+            "found it",
+            "sent again"
+        ]
+    );
+    // Reconnecting to the surviving node, the customer gets what was written meanwhile.
+    let mut back = connect_to(
+        &b.base,
+        &format!("/api/v1/chat/customer?visitor={visitor}&ticket={ticket_id}&last_seq=3"),
+        None,
+    )
+    .await;
+    assert_eq!(expect(&mut back, "welcome").await["agents_online"], 1);
+    assert_eq!(
+        expect(&mut back, "message").await["message"]["body"],
+        "found it"
+    );
+    assert_eq!(
+        expect(&mut back, "message").await["message"]["body"],
+        "sent again"
+    );
+}
+
+backend_test_db!(the_widget_is_served_from_the_binary, |db| {
+    let Some(app) = spawn_app_with(db, |_| {}).await else {
+        return;
+    };
+    let r = app.http.get(app.url("/widget.js")).send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/javascript; charset=utf-8"
+    );
+    let js = r.text().await.unwrap();
+    // It speaks the customer socket's protocol, in both languages.
+    for needle in [
+        "/api/v1/chat/customer",
+        "last_seq",
+        "联系客服",
+        "Chat with support",
+    ] {
+        assert!(js.contains(needle), "{needle}");
+    }
+    // And it is valid JavaScript, where Node.js is there to say so.
+    if let Ok(out) = std::process::Command::new("node")
+        .arg("--check")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../xdesk-web/static/widget.js"
+        ))
+        .output()
+    {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     app.stop().await;
 });

@@ -26,7 +26,7 @@ pub struct TestApp {
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A fresh PostgreSQL database for one test, created from the server in the env URL.
-async fn fresh_postgres(url: &str) -> String {
+pub async fn fresh_postgres(url: &str) -> String {
     let name = format!("xdesk_test_{}", uuid::Uuid::new_v4().simple());
     let admin = xdesk_store::Store::connect(url, &std::env::temp_dir().join("xdesk-pg-admin"))
         .await

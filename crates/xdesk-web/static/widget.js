@@ -1,0 +1,156 @@
+/* xdesk chat widget: plain JavaScript, no build step, served by the xdesk binary.
+ *
+ * Embed with one tag:
+ *   <script src="https://support.example.com/widget.js" async
+ *           data-token="<JWT your backend signs for the logged-in user, optional>"
+ *           data-lang="zh"></script>
+ *
+ * The conversation survives page loads and reconnects: the widget keeps its visitor ID, the
+ * chat's ticket and the last message sequence number in localStorage and resumes from there.
+ */
+(function () {
+  "use strict";
+  if (window.XdeskChat) return;
+  var script = document.currentScript;
+  var origin = new URL(script ? script.src : location.href).origin;
+  var lang = ((script && script.dataset.lang) || navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en";
+  var token = script && script.dataset.token;
+  var T = {
+    en: { title: "Support", placeholder: "Type a message…", send: "Send", open: "Chat with support",
+      offline: "No agent is online right now. We usually answer within {t}. Leave your message and we will reply here.",
+      joined: "{n} joined the chat", left: "{n} left the chat", typing: "Support is typing…",
+      you: "You", agent: "Support", system: "Notice", reconnecting: "Reconnecting…",
+      warn: "Support will never ask for your seed phrase, private keys or 2FA codes." },
+    zh: { title: "在线客服", placeholder: "输入消息…", send: "发送", open: "联系客服",
+      offline: "当前没有客服在线，我们通常会在 {t}内回复。请留言，我们会在这里回复您。",
+      joined: "{n} 加入了对话", left: "{n} 离开了对话", typing: "客服正在输入…",
+      you: "我", agent: "客服", system: "提示", reconnecting: "正在重新连接…",
+      warn: "客服永远不会向您索要助记词、私钥或二次验证码。" }
+  }[lang];
+  var KEY = "xdesk-chat:" + origin;
+  var state = {};
+  try { state = JSON.parse(localStorage.getItem(KEY) || "{}"); } catch (e) { state = {}; }
+  function save() { try { localStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* private mode */ } }
+  function el(tag, css, text) {
+    var e = document.createElement(tag);
+    if (css) e.style.cssText = css;
+    if (text) e.textContent = text;
+    return e;
+  }
+
+  var button = el("button", "position:fixed;right:20px;bottom:20px;z-index:2147483000;padding:12px 16px;border:0;border-radius:24px;background:#1f6feb;color:#fff;font:14px sans-serif;cursor:pointer", T.open);
+  button.setAttribute("aria-label", T.open);
+  var panel = el("div", "position:fixed;right:20px;bottom:76px;z-index:2147483000;width:340px;max-width:calc(100vw - 40px);height:460px;max-height:calc(100vh - 100px);display:none;flex-direction:column;background:#fff;border:1px solid #d0d7de;border-radius:12px;box-shadow:0 8px 24px rgba(0,0,0,.2);font:14px sans-serif;color:#1f2328");
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-label", T.title);
+  var head = el("div", "padding:12px 14px;border-bottom:1px solid #d0d7de;font-weight:600", T.title);
+  var note = el("div", "padding:6px 14px;font-size:12px;color:#9a6700;background:#fff8c5", T.warn);
+  var list = el("div", "flex:1;overflow-y:auto;padding:10px 14px");
+  list.setAttribute("aria-live", "polite");
+  var typing = el("div", "padding:0 14px;height:18px;font-size:12px;color:#656d76");
+  var form = el("form", "display:flex;gap:6px;padding:10px;border-top:1px solid #d0d7de");
+  var input = el("textarea", "flex:1;resize:none;height:38px;padding:8px;border:1px solid #d0d7de;border-radius:6px;font:inherit");
+  input.placeholder = T.placeholder;
+  input.setAttribute("aria-label", T.placeholder);
+  var send = el("button", "padding:0 14px;border:0;border-radius:6px;background:#1f6feb;color:#fff;cursor:pointer", T.send);
+  send.type = "submit";
+  form.appendChild(input); form.appendChild(send);
+  panel.appendChild(head); panel.appendChild(note); panel.appendChild(list); panel.appendChild(typing); panel.appendChild(form);
+
+  var seen = {};
+  function line(who, text, kind) {
+    var row = el("div", "margin:6px 0;" + (kind === "customer" ? "text-align:right" : ""));
+    var bubble = el("div", "display:inline-block;max-width:85%;padding:6px 10px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word;text-align:left;" +
+      (kind === "customer" ? "background:#ddf4ff" : kind === "info" ? "background:#f6f8fa;color:#656d76;font-size:12px" : "background:#f6f8fa"));
+    if (who) bubble.appendChild(el("div", "font-size:11px;color:#656d76", who));
+    bubble.appendChild(el("div", "", text));
+    row.appendChild(bubble);
+    list.appendChild(row);
+    list.scrollTop = list.scrollHeight;
+  }
+  function showMessage(m) {
+    if (seen[m.seq]) return;
+    seen[m.seq] = true;
+    var who = m.author_kind === "customer" ? T.you : m.author_kind === "agent" ? T.agent : T.system;
+    line(who, m.body, m.author_kind);
+    if (m.seq > (state.lastSeq || 0)) { state.lastSeq = m.seq; save(); }
+    if (panel.style.display !== "none") ws && ws.readyState === 1 && ws.send(JSON.stringify({ type: "read", seq: m.seq }));
+  }
+
+  var ws = null, retry = 500, typingTimer = null, lastTyping = 0;
+  function connect() {
+    var q = ["lang=" + lang];
+    if (token) q.push("token=" + encodeURIComponent(token));
+    if (state.visitor) q.push("visitor=" + encodeURIComponent(state.visitor));
+    if (state.ticket) q.push("ticket=" + state.ticket + "&last_seq=" + (state.lastSeq || 0));
+    ws = new WebSocket(origin.replace(/^http/, "ws") + "/api/v1/chat/customer?" + q.join("&"));
+    ws.onopen = function () { retry = 500; };
+    ws.onmessage = function (e) {
+      var f;
+      try { f = JSON.parse(e.data); } catch (err) { return; }
+      if (f.type === "welcome") {
+        if (f.visitor_id) state.visitor = f.visitor_id;
+        if (!f.ticket) { state.ticket = null; state.lastSeq = 0; }
+        save();
+      } else if (f.type === "offline") {
+        line("", T.offline.replace("{t}", f.expected_response), "info");
+      } else if (f.type === "ticket") {
+        state.ticket = f.ticket.id; save();
+      } else if (f.type === "message") {
+        showMessage(f.message);
+      } else if (f.type === "typing" && f.who && f.who.kind === "agent") {
+        typing.textContent = T.typing;
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(function () { typing.textContent = ""; }, 4000);
+      } else if (f.type === "agent_joined" || f.type === "agent_left") {
+        line("", (f.type === "agent_joined" ? T.joined : T.left).replace("{n}", f.name), "info");
+      } else if (f.type === "error") {
+        line("", f.message, "info");
+      }
+    };
+    ws.onclose = function () {
+      typing.textContent = T.reconnecting;
+      setTimeout(function () { typing.textContent = ""; connect(); }, retry);
+      retry = Math.min(retry * 2, 15000);
+    };
+  }
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var body = input.value.trim();
+    if (!body || !ws || ws.readyState !== 1) return;
+    ws.send(JSON.stringify({ type: "message", body: body }));
+    input.value = "";
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); return; }
+    var now = Date.now();
+    if (ws && ws.readyState === 1 && now - lastTyping > 2000) {
+      lastTyping = now;
+      ws.send(JSON.stringify({ type: "typing" }));
+    }
+  });
+  button.addEventListener("click", function () {
+    var open = panel.style.display === "none";
+    panel.style.display = open ? "flex" : "none";
+    if (open) {
+      input.focus();
+      if (state.lastSeq && ws && ws.readyState === 1) ws.send(JSON.stringify({ type: "read", seq: state.lastSeq }));
+    }
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && panel.style.display !== "none") { panel.style.display = "none"; button.focus(); }
+  });
+
+  function mount() {
+    document.body.appendChild(panel);
+    document.body.appendChild(button);
+    connect();
+  }
+  window.XdeskChat = {
+    /* Links the chat to a user after login: a fresh token signed by the exchange's backend. */
+    identify: function (t) { token = t; state = {}; save(); if (ws) ws.close(); },
+    open: function () { panel.style.display = "flex"; }
+  };
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();
