@@ -69,7 +69,9 @@ pub async fn serve_node() -> anyhow::Result<()> {
 }
 
 async fn start_node(env: &[(&str, String)]) -> anyhow::Result<Node> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
     cmd.arg("serve-node")
         .env("XDESK_LISTEN", format!("127.0.0.1:{port}"))
@@ -138,7 +140,10 @@ fn quantile_ms(sorted: &[u64], p: f64) -> f64 {
 }
 
 pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.chats > 0 && args.connections >= args.chats, "need --connections >= --chats > 0");
+    anyhow::ensure!(
+        args.chats > 0 && args.connections >= args.chats,
+        "need --connections >= --chats > 0"
+    );
     anyhow::ensure!((1..=2).contains(&args.nodes), "--nodes is 1 or 2");
     let dbs: &[Db] = match args.db {
         DbChoice::Sqlite => &[Db::Sqlite],
@@ -153,7 +158,12 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     for &db in dbs {
         println!("== {} ==", db.name());
         let a = args.clone();
-        reports.push(in_fresh_database(db, &args.pg_url, async |url, dir| one_db(db, url, dir, &a).await).await?);
+        reports.push(
+            in_fresh_database(db, &args.pg_url, async |url, dir| {
+                one_db(db, url, dir, &a).await
+            })
+            .await?,
+        );
     }
     println!();
     println!("## Chat: WebSocket connections and delivery latency");
@@ -161,11 +171,20 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     println!(
         "{} node(s){}; customers on the first node; {} conversations, customer messages at {} /s for {} s after {} s warm-up; latency from the customer's send to the agent's receipt of the stored message. RSS is the first node's process alone.",
         args.nodes,
-        if args.nodes == 2 { ", the agent on the second, events through Redis" } else { "" },
-        args.chats, args.rate, args.seconds, args.warmup
+        if args.nodes == 2 {
+            ", the agent on the second, events through Redis"
+        } else {
+            ""
+        },
+        args.chats,
+        args.rate,
+        args.seconds,
+        args.warmup
     );
     println!();
-    println!("| database | connections | connect s | RSS idle MB | RSS with connections MB | messages | p50 ms | p99 ms | max ms |");
+    println!(
+        "| database | connections | connect s | RSS idle MB | RSS with connections MB | messages | p50 ms | p99 ms | max ms |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &reports {
         println!(
@@ -178,7 +197,9 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
             r.sent,
             quantile_ms(&r.latencies_us, 0.5),
             quantile_ms(&r.latencies_us, 0.99),
-            r.latencies_us.last().map_or(f64::NAN, |&u| u as f64 / 1000.0)
+            r.latencies_us
+                .last()
+                .map_or(f64::NAN, |&u| u as f64 / 1000.0)
         );
     }
     println!();
@@ -186,14 +207,22 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn one_db(db: Db, url: &str, dir: &std::path::Path, args: &ChatArgs) -> anyhow::Result<Report> {
+async fn one_db(
+    db: Db,
+    url: &str,
+    dir: &std::path::Path,
+    args: &ChatArgs,
+) -> anyhow::Result<Report> {
     let config = xdesk::Config {
         database_url: url.to_owned(),
         data_dir: dir.join("data"),
         ..Default::default()
     };
     let setup = xdesk::open(&config).await?;
-    let group = setup.create_group(None, "Chat", "").await.map_err(|e| anyhow!("{e}"))?;
+    let group = setup
+        .create_group(None, "Chat", "")
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
     setup
         .create_agent(
             None,
@@ -232,7 +261,10 @@ async fn one_db(db: Db, url: &str, dir: &std::path::Path, args: &ChatArgs) -> an
         .await?
         .json()
         .await?;
-    let token = login["token"].as_str().ok_or_else(|| anyhow!("login: {login}"))?.to_owned();
+    let token = login["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("login: {login}"))?
+        .to_owned();
     let mut agent = connect(&agent_base, "/api/v1/chat/agent", Some(&token)).await?;
     next_of(&mut agent, "welcome").await?;
 
@@ -241,9 +273,20 @@ async fn one_db(db: Db, url: &str, dir: &std::path::Path, args: &ChatArgs) -> an
     for i in 0..args.chats {
         let mut c = connect(&customer_base, "/api/v1/chat/customer", None).await?;
         next_of(&mut c, "welcome").await?;
-        c.send(Message::Text(json!({"type": "message", "body": format!("hello {i}")}).to_string().into())).await?;
-        let t = next_of(&mut c, "ticket").await?["ticket"]["id"].as_i64().ok_or_else(|| anyhow!("no ticket"))?;
-        agent.send(Message::Text(json!({"type": "join", "ticket_id": t}).to_string().into())).await?;
+        c.send(Message::Text(
+            json!({"type": "message", "body": format!("hello {i}")})
+                .to_string()
+                .into(),
+        ))
+        .await?;
+        let t = next_of(&mut c, "ticket").await?["ticket"]["id"]
+            .as_i64()
+            .ok_or_else(|| anyhow!("no ticket"))?;
+        agent
+            .send(Message::Text(
+                json!({"type": "join", "ticket_id": t}).to_string().into(),
+            ))
+            .await?;
         next_of(&mut agent, "joined").await?;
         chatters.push(c);
     }
@@ -274,7 +317,11 @@ async fn one_db(db: Db, url: &str, dir: &std::path::Path, args: &ChatArgs) -> an
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_kib = nodes[0].rss_kib();
     let held = idle.lock().map_err(|_| anyhow!("poisoned"))?.len() + chatters.len();
-    println!("  {held} connections in {connect_secs:.1}s; first node RSS {} MB (idle {} MB)", crate::mb(rss_kib), crate::mb(idle_rss_kib));
+    println!(
+        "  {held} connections in {connect_secs:.1}s; first node RSS {} MB (idle {} MB)",
+        crate::mb(rss_kib),
+        crate::mb(idle_rss_kib)
+    );
 
     // Latency: customers send at a fixed rate; the agent's socket reports each stored message.
     let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
@@ -287,8 +334,12 @@ async fn one_db(db: Db, url: &str, dir: &std::path::Path, args: &ChatArgs) -> an
             tokio::time::timeout(Duration::from_secs(5), agent.next()).await
         {
             let Message::Text(t) = frame else { continue };
-            let Ok(v) = serde_json::from_str::<Value>(&t) else { continue };
-            let Some(body) = v["message"]["body"].as_str() else { continue };
+            let Ok(v) = serde_json::from_str::<Value>(&t) else {
+                continue;
+            };
+            let Some(body) = v["message"]["body"].as_str() else {
+                continue;
+            };
             let sent = sa.lock().ok().and_then(|mut m| m.remove(body));
             if let Some(sent) = sent {
                 if sent >= measure_from && sent < until {
@@ -308,20 +359,30 @@ async fn one_db(db: Db, url: &str, dir: &std::path::Path, args: &ChatArgs) -> an
     let mut drains = Vec::new();
     let mut senders = Vec::new();
     for (sink, mut stream) in sinks.drain(..) {
-        drains.push(tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} }));
+        drains.push(tokio::spawn(async move {
+            while let Some(Ok(_)) = stream.next().await {}
+        }));
         senders.push(sink);
     }
     while Instant::now() < until {
         tick.tick().await;
         let body = format!("m{n}");
         let now = Instant::now();
+        if now >= until {
+            break;
+        }
         if now >= measure_from {
             measured_sent += 1;
         }
-        sent_at.lock().map_err(|_| anyhow!("poisoned"))?.insert(body.clone(), now);
+        sent_at
+            .lock()
+            .map_err(|_| anyhow!("poisoned"))?
+            .insert(body.clone(), now);
         let i = (n % senders.len() as u64) as usize;
         senders[i]
-            .send(Message::Text(json!({"type": "message", "body": body}).to_string().into()))
+            .send(Message::Text(
+                json!({"type": "message", "body": body}).to_string().into(),
+            ))
             .await?;
         n += 1;
     }

@@ -4,6 +4,7 @@
 //! writes through the store alone (no HTTP) to show where the difference goes.
 
 mod ceiling;
+mod chat;
 mod email;
 mod load;
 
@@ -38,6 +39,11 @@ enum Cmd {
     Tickets(TicketsArgs),
     /// Mails/s through POST /api/v1/channels/email/inbound: parsed and stored, with attachments.
     Email(email::EmailArgs),
+    /// WebSocket connections held (with RSS) and customer-to-agent latency at a fixed rate.
+    Chat(chat::ChatArgs),
+    /// Internal: one node for the chat benchmark, configured from XDESK_* variables.
+    #[command(hide = true)]
+    ServeNode,
 }
 
 #[derive(Args)]
@@ -95,6 +101,8 @@ async fn main() -> anyhow::Result<()> {
     let args = match Cli::parse().cmd {
         Cmd::Tickets(args) => args,
         Cmd::Email(args) => return email::run(args).await,
+        Cmd::Chat(args) => return chat::run(args).await,
+        Cmd::ServeNode => return chat::serve_node().await,
     };
     anyhow::ensure!(
         args.seconds > 0 && args.clients > 0,

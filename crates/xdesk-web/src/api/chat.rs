@@ -80,6 +80,17 @@ fn error_frame(code: &str, message: String) -> Value {
     json!({"type": "error", "code": code, "message": message})
 }
 
+/// Small buffers: a chat frame is a few hundred bytes, and a node holds thousands of sockets
+/// (the defaults, 128 KiB each way, would cost a quarter of a megabyte per idle visitor).
+/// A frame over 64 KiB is refused.
+fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1024 * 1024)
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
+}
+
 fn ticket_json(id: i64) -> Value {
     json!({"id": id, "number": TicketNumber::for_ticket(id).to_string()})
 }
@@ -89,7 +100,7 @@ pub async fn customer_socket(
     State(s): State<AppState>,
     Query(q): Query<CustomerQuery>,
 ) -> Response {
-    ws.on_upgrade(move |socket| customer_session(s, q, socket))
+    sized(ws).on_upgrade(move |socket| customer_session(s, q, socket))
 }
 
 /// Waits for the next event of an optional subscription.
@@ -259,7 +270,7 @@ pub async fn agent_socket(
     State(s): State<AppState>,
     Auth(p): Auth,
 ) -> Response {
-    ws.on_upgrade(move |socket| agent_session(s, p, socket))
+    sized(ws).on_upgrade(move |socket| agent_session(s, p, socket))
 }
 
 async fn agent_session(s: AppState, p: Principal, mut socket: WebSocket) {
