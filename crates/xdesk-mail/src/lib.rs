@@ -97,6 +97,17 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
     for (i, part) in msg.attachments().enumerate() {
         attachments.push(attachment(part, i));
     }
+    // A broken MIME structure (say, a multipart cut off before its closing boundary) can leave
+    // the text as an unnamed text/plain part: it is the body, not a file.
+    let mut text = text;
+    if text.trim().is_empty() && html.is_none() {
+        if let Some(i) = attachments.iter().position(|a| {
+            a.content_type.starts_with("text/plain") && a.filename.starts_with("attachment-")
+        }) {
+            let part = attachments.remove(i);
+            text = String::from_utf8_lossy(&part.bytes).trim_end().to_owned();
+        }
+    }
     let automatic = classify::automatic(&msg);
     let bounce = classify::bounce(&msg);
     Ok(InboundEmail {

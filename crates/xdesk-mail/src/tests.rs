@@ -338,3 +338,185 @@ fn non_standard_bounce_quoting_the_original() {
         Some("legacy-7@exchange.test")
     );
 }
+
+/// One corpus entry: the raw mail and what parsing it must give.
+struct Case {
+    name: &'static str,
+    raw: Vec<u8>,
+    subject: &'static str,
+    text_has: &'static str,
+    attachments: &'static [&'static str],
+    automatic: Option<Automatic>,
+}
+
+fn legacy(charset: &str, enc: &'static encoding_rs::Encoding, text: &str) -> Vec<u8> {
+    msg(
+        &format!(
+            "From: a@b.test\nSubject: {}\nContent-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: 8bit\n",
+            rfc2047(charset, enc, text)
+        ),
+        &encode(enc, text),
+    )
+}
+
+fn more_cases() -> Vec<Case> {
+    let png = B64.encode(b"\x89PNG\r\n\x1a\nfake");
+    vec![
+        Case {
+            name: "Shift_JIS",
+            raw: legacy("Shift_JIS", encoding_rs::SHIFT_JIS, "出金が届きません"),
+            subject: "出金が届きません",
+            text_has: "出金が届きません",
+            attachments: &[],
+            automatic: None,
+        },
+        Case {
+            name: "EUC-KR",
+            raw: legacy("EUC-KR", encoding_rs::EUC_KR, "출금이 안 됩니다"),
+            subject: "출금이 안 됩니다",
+            text_has: "출금이 안 됩니다",
+            attachments: &[],
+            automatic: None,
+        },
+        Case {
+            name: "KOI8-R",
+            raw: legacy("KOI8-R", encoding_rs::KOI8_R, "Вывод средств завис"),
+            subject: "Вывод средств завис",
+            text_has: "Вывод средств завис",
+            attachments: &[],
+            automatic: None,
+        },
+        Case {
+            name: "windows-1252 smart quotes",
+            raw: legacy("windows-1252", encoding_rs::WINDOWS_1252, "It’s “pending” – €50"),
+            subject: "It’s “pending” – €50",
+            text_has: "€50",
+            attachments: &[],
+            automatic: None,
+        },
+        Case {
+            name: "Q-encoded subject split over two encoded words",
+            raw: msg(
+                "From: a@b.test\nSubject: =?UTF-8?Q?=E5=85=85=E5=80=BC?=\n =?UTF-8?Q?=E6=9C=AA=E5=88=B0=E8=B4=A6?=\nContent-Type: text/plain; charset=utf-8\n",
+                "body".as_bytes(),
+            ),
+            subject: "充值未到账",
+            text_has: "body",
+            attachments: &[],
+            automatic: None,
+        },
+        Case {
+            name: "base64 UTF-8 text body",
+            raw: msg(
+                "From: a@b.test\nSubject: b64\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n",
+                B64.encode("请帮我查一下这笔 USDT 提币\r\n".as_bytes()).as_bytes(),
+            ),
+            subject: "b64",
+            text_has: "USDT 提币",
+            attachments: &[],
+            automatic: None,
+        },
+        Case {
+            name: "two screenshots in multipart/mixed",
+            raw: msg(
+                "From: a@b.test\nSubject: shots\nContent-Type: multipart/mixed; boundary=\"S\"\n",
+                format!("--S\r\nContent-Type: text/plain\r\n\r\nsee both\r\n--S\r\nContent-Type: image/png; name=\"one.png\"\r\nContent-Disposition: attachment; filename=\"one.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{png}\r\n--S\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename=\"two.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{png}\r\n--S--\r\n").as_bytes(),
+            ),
+            subject: "shots",
+            text_has: "see both",
+            attachments: &["one.png", "two.jpg"],
+            automatic: None,
+        },
+        Case {
+            name: "mixed > alternative > related, as Outlook sends",
+            raw: msg(
+                "From: a@b.test\nSubject: nested\nContent-Type: multipart/mixed; boundary=\"M\"\n",
+                format!("--M\r\nContent-Type: multipart/alternative; boundary=\"A\"\r\n\r\n--A\r\nContent-Type: text/plain\r\n\r\nplain part\r\n--A\r\nContent-Type: multipart/related; boundary=\"R\"\r\n\r\n--R\r\nContent-Type: text/html\r\n\r\n<p>html part<img src=\"cid:logo\"></p>\r\n--R\r\nContent-Type: image/png\r\nContent-ID: <logo>\r\nContent-Transfer-Encoding: base64\r\n\r\n{png}\r\n--R--\r\n--A--\r\n--M\r\nContent-Type: application/pdf; name=\"statement.pdf\"\r\nContent-Disposition: attachment; filename=\"statement.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--M--\r\n").as_bytes(),
+            ),
+            subject: "nested",
+            text_has: "plain part",
+            attachments: &["attachment-1.png", "statement.pdf"],
+            automatic: None,
+        },
+        Case {
+            name: "RFC 2231 filename continuation",
+            raw: msg(
+                "From: a@b.test\nSubject: 2231\nContent-Type: multipart/mixed; boundary=\"C\"\n",
+                b"--C\r\nContent-Type: text/plain\r\n\r\nfile attached\r\n--C\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment;\r\n filename*0*=utf-8''%E4%BA%A4%E6%98%93;\r\n filename*1*=%E8%AE%B0%E5%BD%95.csv\r\n\r\na,b\r\n--C--\r\n",
+            ),
+            subject: "2231",
+            text_has: "file attached",
+            attachments: &["交易记录.csv"],
+            automatic: None,
+        },
+        Case {
+            name: "only an attachment, no text",
+            raw: msg(
+                "From: a@b.test\nSubject: just the file\nContent-Type: image/png; name=\"proof.png\"\nContent-Disposition: attachment; filename=\"proof.png\"\nContent-Transfer-Encoding: base64\n",
+                png.as_bytes(),
+            ),
+            subject: "just the file",
+            text_has: "",
+            attachments: &["proof.png"],
+            automatic: None,
+        },
+        Case {
+            name: "calendar invite",
+            raw: msg(
+                "From: a@b.test\nSubject: call\nContent-Type: multipart/mixed; boundary=\"I\"\n",
+                b"--I\r\nContent-Type: text/plain\r\n\r\nlet's talk\r\n--I\r\nContent-Type: text/calendar; method=REQUEST; name=\"invite.ics\"\r\nContent-Disposition: attachment; filename=\"invite.ics\"\r\n\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n--I--\r\n",
+            ),
+            subject: "call",
+            text_has: "let's talk",
+            attachments: &["invite.ics"],
+            automatic: None,
+        },
+        Case {
+            name: "unterminated multipart still gives its text",
+            raw: msg(
+                "From: a@b.test\nSubject: cut off\nContent-Type: multipart/mixed; boundary=\"X\"\n",
+                b"--X\r\nContent-Type: text/plain\r\n\r\nthe mail was cut off here",
+            ),
+            subject: "cut off",
+            text_has: "the mail was cut off",
+            attachments: &[],
+            automatic: None,
+        },
+        Case {
+            name: "mailing-list digest",
+            raw: msg(
+                "From: news@exchange-news.test\nSubject: Weekly digest\nList-Id: <digest.exchange-news.test>\nPrecedence: list\n",
+                b"This week in crypto",
+            ),
+            subject: "Weekly digest",
+            text_has: "This week",
+            attachments: &[],
+            automatic: Some(Automatic::Bulk),
+        },
+        Case {
+            name: "vacation responder with a long folded subject",
+            raw: msg(
+                "From: a@b.test\nSubject: Automatic reply: I am out of the office until Monday\n and will answer your message about the withdrawal then\nAuto-Submitted: auto-replied\n",
+                b"I am away.",
+            ),
+            subject: "Automatic reply: I am out of the office until Monday and will answer your message about the withdrawal then",
+            text_has: "away",
+            attachments: &[],
+            automatic: Some(Automatic::AutoReply),
+        },
+    ]
+}
+
+#[test]
+fn corpus_of_charsets_structures_and_robots() {
+    let cases = more_cases();
+    assert!(cases.len() >= 14);
+    for c in cases {
+        let e = parse(&c.raw).unwrap_or_else(|err| panic!("{}: {err:?}", c.name));
+        assert_eq!(e.subject, c.subject, "{}", c.name);
+        assert!(e.text.contains(c.text_has), "{}: {:?}", c.name, e.text);
+        let names: Vec<&str> = e.attachments.iter().map(|a| a.filename.as_str()).collect();
+        assert_eq!(names, c.attachments, "{}", c.name);
+        assert_eq!(e.automatic, c.automatic, "{}", c.name);
+    }
+}

@@ -621,6 +621,27 @@ impl Store {
     pub async fn execute_unprepared(&self, sql: &str) -> Result<u64, StoreError> {
         Ok(self.db.execute_unprepared(sql).await?.rows_affected())
     }
+
+    /// The PostgreSQL server's databases whose names start with `prefix` (none on SQLite): for
+    /// test and benchmark housekeeping.
+    pub async fn database_names(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        use sea_orm::{DatabaseBackend, Statement};
+        if self.db.get_database_backend() != DatabaseBackend::Postgres {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SELECT datname FROM pg_database",
+            ))
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "datname").ok())
+            .filter(|n| n.starts_with(prefix))
+            .collect())
+    }
 }
 
 /// Records the new end of the ticket's chain and returns the row as it now stands.

@@ -25,12 +25,37 @@ pub struct TestApp {
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// A fresh PostgreSQL database for one test, created from the server in the env URL.
+/// Test databases older than this are dropped by the next test run: no test takes as long,
+/// and the server does not fill up with the databases of earlier runs.
+const STALE_TEST_DB_SECS: i64 = 3600;
+
+/// A fresh PostgreSQL database for one test, created from the server in the env URL. Its name
+/// carries its creation time, so later runs can drop it.
 pub async fn fresh_postgres(url: &str) -> String {
-    let name = format!("xdesk_test_{}", uuid::Uuid::new_v4().simple());
+    let now = chrono::Utc::now().timestamp();
+    let name = format!("xdesk_test_{now}_{}", uuid::Uuid::new_v4().simple());
     let admin = xdesk_store::Store::connect(url, &std::env::temp_dir().join("xdesk-pg-admin"))
         .await
         .expect("connect to XDESK_TEST_DATABASE_URL");
+    let stale: Vec<String> = admin
+        .database_names("xdesk_test_")
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| {
+            n.strip_prefix("xdesk_test_")
+                .and_then(|rest| rest.split('_').next())
+                .and_then(|t| t.parse::<i64>().ok())
+                // Names without a time are from before this scheme: stale too.
+                .is_none_or(|t| t < now - STALE_TEST_DB_SECS)
+        })
+        .collect();
+    for n in stale {
+        // Another test may be dropping it at the same moment; either way it goes.
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)"))
+            .await;
+    }
     admin
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
