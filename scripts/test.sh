@@ -2,7 +2,7 @@
 # Runs the whole test suite: unit and property tests, then the integration tests on SQLite and
 # on PostgreSQL. Makes sure a local PostgreSQL is up first (installing it from Debian's packages
 # if the machine has none), that the SMTP test server (aiosmtpd, from PyPI) and the IMAP one
-# (Debian's dovecot) are installed, and that Redis is up. With CI=true, an unreachable
+# (Debian's dovecot) and headless Chromium are installed, and that Redis is up. With CI=true, an unreachable
 # PostgreSQL or Redis fails the run instead of skipping what needs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,6 +84,18 @@ ensure_redis() {
   fi
 }
 ensure_redis
+
+# The chat widget is tested in a real headless Chromium (Debian's package).
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing chromium from Debian's packages" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+  fi
+  command -v chromium >/dev/null 2>&1 || [ "${CI:-}" != "true" ] || { echo "chromium is missing and could not be installed" >&2; exit 1; }
+}
+ensure_chromium
 
 if ensure_postgres; then
   echo "PostgreSQL tests: on (${XDESK_TEST_DATABASE_URL%%@*}@…)" >&2

@@ -39,8 +39,10 @@
   }
 
   var button = el("button", "position:fixed;right:20px;bottom:20px;z-index:2147483000;padding:12px 16px;border:0;border-radius:24px;background:#1f6feb;color:#fff;font:14px sans-serif;cursor:pointer", T.open);
+  button.id = "xdesk-chat-launcher";
   button.setAttribute("aria-label", T.open);
   var panel = el("div", "position:fixed;right:20px;bottom:76px;z-index:2147483000;width:340px;max-width:calc(100vw - 40px);height:460px;max-height:calc(100vh - 100px);display:none;flex-direction:column;background:#fff;border:1px solid #d0d7de;border-radius:12px;box-shadow:0 8px 24px rgba(0,0,0,.2);font:14px sans-serif;color:#1f2328");
+  panel.id = "xdesk-chat-panel";
   panel.setAttribute("role", "dialog");
   panel.setAttribute("aria-label", T.title);
   var head = el("div", "padding:12px 14px;border-bottom:1px solid #d0d7de;font-weight:600", T.title);

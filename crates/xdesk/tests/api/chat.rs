@@ -501,3 +501,235 @@ backend_test_db!(the_widget_is_served_from_the_binary, |db| {
     }
     app.stop().await;
 });
+
+/// Serves one HTML page on a loopback port, as an exchange's site would; returns its URL.
+async fn serve_page(html: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let html = html.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    html.len()
+                );
+                let _ = conn.write_all(head.as_bytes()).await;
+                let _ = conn.write_all(html.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+/// Headless Chromium driven over the DevTools protocol: one page, JavaScript evaluated in it.
+struct Browser {
+    _child: tokio::process::Child,
+    _profile: tempfile::TempDir,
+    cdp: Socket,
+    session: String,
+    next_id: u64,
+}
+
+impl Browser {
+    /// Starts Chromium and opens `url`; `None` when Chromium is not installed (scripts/test.sh
+    /// installs it).
+    async fn open(url: &str) -> Option<Self> {
+        let bin = ["chromium", "chromium-browser", "google-chrome"]
+            .into_iter()
+            .find(|b| {
+                std::process::Command::new("which")
+                    .arg(b)
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            })?;
+        let profile = tempfile::tempdir().unwrap();
+        let child = tokio::process::Command::new(bin)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .ok()?;
+        let port_file = profile.path().join("DevToolsActivePort");
+        let mut endpoint = None;
+        for _ in 0..150 {
+            if let Ok(text) = std::fs::read_to_string(&port_file) {
+                let mut lines = text.lines();
+                if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
+                    endpoint = Some(format!("ws://127.0.0.1:{port}{path}"));
+                    break;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let (cdp, _) =
+            tokio_tungstenite::connect_async(endpoint.expect("Chromium's DevTools port"))
+                .await
+                .unwrap();
+        let mut b = Browser {
+            _child: child,
+            _profile: profile,
+            cdp,
+            session: String::new(),
+            next_id: 0,
+        };
+        let target = b
+            .call("Target.createTarget", json!({"url": url}), false)
+            .await;
+        let attached = b
+            .call(
+                "Target.attachToTarget",
+                json!({"targetId": target["targetId"], "flatten": true}),
+                false,
+            )
+            .await;
+        b.session = attached["sessionId"].as_str().unwrap().to_owned();
+        Some(b)
+    }
+
+    async fn call(&mut self, method: &str, params: Value, in_page: bool) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut msg = json!({"id": id, "method": method, "params": params});
+        if in_page {
+            msg["sessionId"] = json!(self.session);
+        }
+        send(&mut self.cdp, msg).await;
+        loop {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), self.cdp.next())
+                .await
+                .expect("DevTools answers")
+                .unwrap()
+                .unwrap();
+            if let Message::Text(t) = frame {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["id"] == id {
+                    assert!(v.get("error").is_none(), "{method}: {v}");
+                    return v["result"].clone();
+                }
+            }
+        }
+    }
+
+    /// Evaluates `js` in the page and returns its (JSON) value.
+    async fn eval(&mut self, js: &str) -> Value {
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": js, "returnByValue": true}),
+                true,
+            )
+            .await;
+        r["result"]["value"].clone()
+    }
+
+    /// Waits (up to 10 s) until `js` is true in the page.
+    async fn until(&mut self, what: &str, js: &str) {
+        for _ in 0..100 {
+            if self.eval(js).await == json!(true) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let text = self
+            .eval("document.body ? document.body.innerText : ''")
+            .await;
+        panic!("timed out waiting for {what}; the page shows: {text}");
+    }
+}
+
+/// The widget in a real browser: one script tag on a page, a customer's message through it,
+/// and the agent's answer shown back, in Chinese.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_chats_in_a_real_browser() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    // The exchange's own page, on another origin, with the one script tag.
+    let html = format!(
+        "<!doctype html><meta charset=utf-8><title>Exchange</title><p>Trade</p>\
+         <script src=\"{}/widget.js\" data-lang=\"zh\"></script>",
+        app.base
+    );
+    let page = serve_page(html).await;
+    let Some(mut browser) = Browser::open(&page).await else {
+        assert!(std::env::var("CI").is_err(), "CI needs Chromium");
+        eprintln!("Chromium not installed: browser test skipped");
+        return;
+    };
+    browser
+        .until("the widget's button", "!!document.getElementById('xdesk-chat-launcher') && document.getElementById('xdesk-chat-launcher').textContent === '联系客服'")
+        .await;
+    browser
+        .eval("document.getElementById('xdesk-chat-launcher').click()")
+        .await;
+    browser
+        .until(
+            "the offline notice",
+            "document.body.innerText.includes('当前没有客服在线')",
+        )
+        .await;
+    browser
+        .eval("const t = document.querySelector('#xdesk-chat-panel textarea'); t.value = '网页里提问：提币多久到账？'; t.form.requestSubmit(); true")
+        .await;
+    browser
+        .until(
+            "the customer's own message",
+            "document.body.innerText.includes('提币多久到账')",
+        )
+        .await;
+
+    // The agent sees a chat ticket and answers it.
+    let admin = app.admin_token().await;
+    let mut ticket_id = None;
+    for _ in 0..100 {
+        let list = app.get_json(&admin, "/api/v1/tickets?limit=10").await;
+        ticket_id = list["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["channel"] == "chat")
+            .and_then(|t| t["id"].as_i64());
+        if ticket_id.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let ticket_id = ticket_id.expect("a chat ticket");
+    let mut agent = connect(&app, "/api/v1/chat/agent", Some(&admin)).await;
+    expect(&mut agent, "welcome").await;
+    send(&mut agent, json!({"type": "join", "ticket_id": ticket_id})).await;
+    expect(&mut agent, "joined").await;
+    send(
+        &mut agent,
+        json!({"type": "message", "ticket_id": ticket_id, "body": "通常 10 分钟内到账"}),
+    )
+    .await;
+    browser
+        .until(
+            "the agent's answer",
+            "document.body.innerText.includes('通常 10 分钟内到账')",
+        )
+        .await;
+    browser
+        .until(
+            "the join notice",
+            "document.body.innerText.includes('加入了对话')",
+        )
+        .await;
+    app.stop().await;
+}
