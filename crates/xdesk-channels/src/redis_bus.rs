@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
-use xdesk_service::live::{AgentPresence, EventBus, LiveEvent, LocalBus};
+use xdesk_service::live::{AgentPresence, CustomerPresence, EventBus, LiveEvent, LocalBus};
 
 const CHANNEL: &str = "xdesk:live";
 const AGENTS_KEY: &str = "xdesk:agents";
@@ -136,6 +136,16 @@ impl EventBus for RedisBus {
 
     fn agent_connected(&self) -> AgentPresence {
         self.local.agent_connected()
+    }
+
+    /// Customer sockets are counted per node: a customer connected to another node counts as
+    /// away, so an answer may also go by mail.
+    fn customer_connected(&self, ticket_id: i64) -> CustomerPresence {
+        self.local.customer_connected(ticket_id)
+    }
+
+    fn customer_online(&self, ticket_id: i64) -> bool {
+        self.local.customer_online(ticket_id)
     }
 
     /// The larger of the last sum over all nodes and this node's own count (which is exact).

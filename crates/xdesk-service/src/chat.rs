@@ -5,6 +5,7 @@
 
 use crate::live::{LiveEvent, LiveMessage, Party};
 use crate::safety;
+use crate::tickets::Upload;
 use crate::{Principal, ServiceError, Services};
 use serde_json::json;
 use xdesk_domain::chat_token;
@@ -136,10 +137,12 @@ impl Services {
         v: &ChatVisitor,
         ticket: Option<TicketRow>,
         body: &str,
+        uploads: Vec<Upload>,
     ) -> Result<(TicketRow, bool), ServiceError> {
-        let mut body = self.check_body(body, false)?;
+        let mut body = self.check_body(body, !uploads.is_empty())?;
         let mut html = None;
         let screened = safety::screen(None, &mut body, &mut html);
+        let attachments = self.store_uploads(uploads).await?;
         let message = NewMessage {
             author_kind: "customer".into(),
             author_id: Some(v.customer_id),
@@ -148,7 +151,7 @@ impl Services {
             internal: false,
             channel: Channel::Chat.as_str().into(),
             metadata: json!({}),
-            attachments: Vec::new(),
+            attachments,
             email: None,
             redacted: screened.names(),
             outbound: None,
@@ -165,7 +168,12 @@ impl Services {
             return Ok((t, false));
         }
         let language = guess_language(&body);
-        let mut subject: String = body
+        let first_line = if body.trim().is_empty() {
+            "Screenshot"
+        } else {
+            body.as_str()
+        };
+        let mut subject: String = first_line
             .lines()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("Chat")
@@ -211,6 +219,74 @@ impl Services {
         messages.extend(created.notices);
         self.publish_messages(created.ticket.id, &messages, &created.attachments);
         Ok((created.ticket, true))
+    }
+
+    /// A file of one of this visitor's chats, for the widget to show; internal notes' files are
+    /// not theirs to see.
+    pub async fn chat_attachment(
+        &self,
+        v: &ChatVisitor,
+        attachment_id: i64,
+    ) -> Result<(xdesk_store::AttachmentRow, Vec<u8>), ServiceError> {
+        let a = self
+            .store
+            .attachment(attachment_id)
+            .await?
+            .ok_or(ServiceError::NotFound("attachment"))?;
+        self.chat_ticket(v, a.ticket_id)
+            .await
+            .map_err(|_| ServiceError::NotFound("attachment"))?;
+        let public = self
+            .store
+            .messages(a.ticket_id, false)
+            .await?
+            .iter()
+            .any(|m| m.id == a.message_id);
+        if !public {
+            return Err(ServiceError::NotFound("attachment"));
+        }
+        let bytes = self.attachment_bytes(&a).await?;
+        Ok((a, bytes))
+    }
+
+    /// Keeps an address the visitor left for answers while they are away. It is stored on the
+    /// chat's ticket only, never as an identity: an unverified address must not join the
+    /// visitor to whoever owns it.
+    pub async fn chat_set_contact(
+        &self,
+        v: &ChatVisitor,
+        ticket_id: i64,
+        address: &str,
+    ) -> Result<TicketRow, ServiceError> {
+        let address = xdesk_domain::identity::parse_email(address)?;
+        let mut t = self.chat_ticket(v, ticket_id).await?;
+        for _ in 0..5 {
+            let mut changes = std::collections::BTreeMap::new();
+            changes.insert(
+                "contact_email".to_owned(),
+                [json!(t.contact_email), json!(address)],
+            );
+            let cs = xdesk_store::ChangeSet {
+                ticket_id,
+                expected_version: t.version,
+                actor: Actor::Customer(v.customer_id),
+                patch: xdesk_store::TicketPatch {
+                    contact_email: Some(Some(address.clone())),
+                    ..Default::default()
+                },
+                events: vec![xdesk_domain::event::EventKind::Updated { changes }],
+                message: None,
+                notices: Vec::new(),
+            };
+            match self.store.apply_change(cs).await {
+                Ok(done) => return Ok(done.ticket),
+                Err(xdesk_store::StoreError::StaleVersion(_)) => {
+                    t = self.chat_ticket(v, ticket_id).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::StaleVersion)
     }
 
     /// The customer is typing, or has read up to `seq`: announced, not stored.

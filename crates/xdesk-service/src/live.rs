@@ -118,6 +118,30 @@ pub trait EventBus: Send + Sync + 'static {
     fn agent_connected(&self) -> AgentPresence;
     /// Agents connected anywhere this bus reaches.
     fn agents_online(&self) -> usize;
+    /// The ticket's customer has a chat socket open on this node, until dropped.
+    fn customer_connected(&self, ticket_id: i64) -> CustomerPresence;
+    /// Whether the ticket's customer has a chat socket open (on this node).
+    fn customer_online(&self, ticket_id: i64) -> bool;
+}
+
+type Counts = std::sync::Arc<Mutex<HashMap<i64, usize>>>;
+
+/// Counts one customer socket on a ticket until dropped.
+pub struct CustomerPresence {
+    counts: Counts,
+    ticket_id: i64,
+}
+
+impl Drop for CustomerPresence {
+    fn drop(&mut self) {
+        let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = c.get_mut(&self.ticket_id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                c.remove(&self.ticket_id);
+            }
+        }
+    }
 }
 
 /// Counts one connected agent until dropped.
@@ -140,6 +164,7 @@ const CHANNEL_CAPACITY: usize = 256;
 pub struct LocalBus {
     channels: Mutex<HashMap<i64, broadcast::Sender<LiveEvent>>>,
     agents: std::sync::Arc<AtomicUsize>,
+    customers: Counts,
 }
 
 impl LocalBus {
@@ -177,6 +202,26 @@ impl EventBus for LocalBus {
     fn agents_online(&self) -> usize {
         self.agents.load(Ordering::Relaxed)
     }
+
+    fn customer_connected(&self, ticket_id: i64) -> CustomerPresence {
+        *self
+            .customers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(ticket_id)
+            .or_default() += 1;
+        CustomerPresence {
+            counts: self.customers.clone(),
+            ticket_id,
+        }
+    }
+
+    fn customer_online(&self, ticket_id: i64) -> bool {
+        self.customers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&ticket_id)
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +251,18 @@ mod tests {
             bus.channels.lock().unwrap().get(&1).is_none(),
             "unused channel dropped"
         );
+    }
+
+    #[test]
+    fn customer_presence_is_per_ticket() {
+        let bus = LocalBus::default();
+        let a = bus.customer_connected(5);
+        let b = bus.customer_connected(5);
+        assert!(bus.customer_online(5) && !bus.customer_online(6));
+        drop(a);
+        assert!(bus.customer_online(5));
+        drop(b);
+        assert!(!bus.customer_online(5));
     }
 
     #[test]

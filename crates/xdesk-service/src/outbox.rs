@@ -159,15 +159,23 @@ impl Services {
         body: &str,
         sender_name: Option<&str>,
     ) -> Result<Option<OutboundMail>, ServiceError> {
-        if t.channel != "email" {
-            return Ok(None);
-        }
-        let identities = self.store.customer_identities(t.customer_id).await?;
-        let Some(to) = identities
-            .iter()
-            .find(|i| i.kind == "email" && mailable(&i.value))
-            .map(|i| i.value.clone())
-        else {
+        let to = match t.channel.as_str() {
+            "email" => self
+                .store
+                .customer_identities(t.customer_id)
+                .await?
+                .into_iter()
+                .find(|i| i.kind == "email" && mailable(&i.value))
+                .map(|i| i.value),
+            // A chat answer goes by mail only to an address the visitor left, while they are
+            // not there to read it.
+            "chat" => t
+                .contact_email
+                .clone()
+                .filter(|_| !self.bus.customer_online(t.id)),
+            _ => None,
+        };
+        let Some(to) = to else {
             return Ok(None);
         };
         let customer_name = self

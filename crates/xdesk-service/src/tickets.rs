@@ -130,7 +130,7 @@ fn author_of(p: &Principal) -> (String, Option<i64>) {
 }
 
 impl Services {
-    async fn store_uploads(
+    pub(crate) async fn store_uploads(
         &self,
         uploads: Vec<Upload>,
     ) -> Result<Vec<NewAttachment>, ServiceError> {

@@ -153,6 +153,9 @@ pub mod ticket {
         pub head_hash: String,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// An address a chat visitor left for answers while they are away. Unverified: it is
+        /// only written to, never used to identify anyone.
+        pub contact_email: Option<String>,
     }
     no_relations!();
 }

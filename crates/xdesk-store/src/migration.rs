@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0003Outbox),
             Box::new(M0004Mailboxes),
             Box::new(M0005MessageSeq),
+            Box::new(M0006ChatContact),
         ]
     }
 }
@@ -447,6 +448,27 @@ impl MigrationTrait for M0005MessageSeq {
             &["ticket_id", "seq"],
             true,
         ))
+        .await
+    }
+}
+
+struct M0006ChatContact;
+
+impl MigrationName for M0006ChatContact {
+    fn name(&self) -> &str {
+        "m0006_chat_contact"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0006ChatContact {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("tickets")
+                .add_column(text_null("contact_email"))
+                .take(),
+        )
         .await
     }
 }

@@ -125,6 +125,7 @@ pub struct TicketPatch {
     pub assignee_id: Option<Option<i64>>,
     pub tags: Option<Vec<String>>,
     pub crypto: Option<RawCryptoFields>,
+    pub contact_email: Option<Option<String>>,
 }
 
 impl TicketPatch {
@@ -137,6 +138,7 @@ impl TicketPatch {
             && self.assignee_id.is_none()
             && self.tags.is_none()
             && self.crypto.is_none()
+            && self.contact_email.is_none()
     }
 }
 
@@ -394,6 +396,9 @@ impl Store {
         }
         if let Some(tags) = &p.tags {
             upd = upd.col_expr(ticket::Column::Tags, Expr::value(tags_json(tags)));
+        }
+        if let Some(v) = &p.contact_email {
+            upd = upd.col_expr(ticket::Column::ContactEmail, Expr::value(v.clone()));
         }
         if let Some(c) = &p.crypto {
             upd = upd

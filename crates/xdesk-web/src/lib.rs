@@ -167,6 +167,8 @@ pub fn router(services: Services) -> Router {
         )
         .route("/chat/customer", get(api::chat::customer_socket))
         .route("/chat/agent", get(api::chat::agent_socket))
+        .route("/chat/uploads", post(api::chat::upload))
+        .route("/chat/attachments/{id}", get(api::chat::download))
         .route(
             "/mailboxes",
             get(api::channels::list_mailboxes).post(api::channels::create_mailbox),

@@ -20,11 +20,15 @@
       offline: "No agent is online right now. We usually answer within {t}. Leave your message and we will reply here.",
       joined: "{n} joined the chat", left: "{n} left the chat", typing: "Support is typing…",
       you: "You", agent: "Support", system: "Notice", reconnecting: "Reconnecting…",
+      shot: "Screenshot", uploadFailed: "The file could not be sent.",
+      email: "Your email, for answers while you are away", emailSend: "Notify me", emailSaved: "We will also answer at {a}.",
       warn: "Support will never ask for your seed phrase, private keys or 2FA codes." },
     zh: { title: "在线客服", placeholder: "输入消息…", send: "发送", open: "联系客服",
       offline: "当前没有客服在线，我们通常会在 {t}内回复。请留言，我们会在这里回复您。",
       joined: "{n} 加入了对话", left: "{n} 离开了对话", typing: "客服正在输入…",
       you: "我", agent: "客服", system: "提示", reconnecting: "正在重新连接…",
+      shot: "截图", uploadFailed: "文件发送失败。",
+      email: "您的邮箱：您离开时我们会发邮件回复", emailSend: "邮件通知我", emailSaved: "我们也会回复到 {a}。",
       warn: "客服永远不会向您索要助记词、私钥或二次验证码。" }
   }[lang];
   var KEY = "xdesk-chat:" + origin;
@@ -70,13 +74,48 @@
     list.appendChild(row);
     list.scrollTop = list.scrollHeight;
   }
+  function auth() {
+    return token ? "token=" + encodeURIComponent(token) : "visitor=" + encodeURIComponent(state.visitor || "");
+  }
   function showMessage(m) {
     if (seen[m.seq]) return;
     seen[m.seq] = true;
     var who = m.author_kind === "customer" ? T.you : m.author_kind === "agent" ? T.agent : T.system;
-    line(who, m.body, m.author_kind);
+    if (m.body) line(who, m.body, m.author_kind);
+    (m.attachments || []).forEach(function (a) {
+      var url = origin + "/api/v1/chat/attachments/" + a.id + "?" + auth();
+      var row = el("div", "margin:6px 0;" + (m.author_kind === "customer" ? "text-align:right" : ""));
+      if (a.content_type.indexOf("image/") === 0) {
+        var img = el("img", "max-width:85%;border-radius:8px;border:1px solid #d0d7de");
+        img.src = url; img.alt = a.filename;
+        row.appendChild(img);
+      } else {
+        var link = el("a", "", a.filename);
+        link.href = url; link.target = "_blank"; link.rel = "noopener";
+        row.appendChild(link);
+      }
+      list.appendChild(row);
+      list.scrollTop = list.scrollHeight;
+    });
     if (m.seq > (state.lastSeq || 0)) { state.lastSeq = m.seq; save(); }
     if (panel.style.display !== "none") ws && ws.readyState === 1 && ws.send(JSON.stringify({ type: "read", seq: m.seq }));
+  }
+
+  var asked = false;
+  function askEmail() {
+    if (asked) return;
+    asked = true;
+    var f = el("form", "display:flex;gap:6px;margin:6px 0");
+    var a = el("input", "flex:1;padding:6px;border:1px solid #d0d7de;border-radius:6px;font:inherit");
+    a.type = "email"; a.placeholder = T.email; a.setAttribute("aria-label", T.email);
+    var b = el("button", "padding:0 10px;border:0;border-radius:6px;background:#1f6feb;color:#fff;cursor:pointer", T.emailSend);
+    b.type = "submit";
+    f.appendChild(a); f.appendChild(b);
+    f.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (a.value && ws && ws.readyState === 1) { ws.send(JSON.stringify({ type: "email", address: a.value })); f.remove(); }
+    });
+    list.appendChild(f);
   }
 
   var ws = null, retry = 500, typingTimer = null, lastTyping = 0;
@@ -96,8 +135,12 @@
         save();
       } else if (f.type === "offline") {
         line("", T.offline.replace("{t}", f.expected_response), "info");
+        if (f.ask_email) askEmail();
+      } else if (f.type === "email_saved") {
+        line("", T.emailSaved.replace("{a}", f.address), "info");
       } else if (f.type === "ticket") {
         state.ticket = f.ticket.id; save();
+        pending.splice(0).forEach(upload);
       } else if (f.type === "message") {
         showMessage(f.message);
       } else if (f.type === "typing" && f.who && f.who.kind === "agent") {
@@ -116,6 +159,30 @@
       retry = Math.min(retry * 2, 15000);
     };
   }
+
+  /* A pasted screenshot: uploaded once the chat has its ticket (the first message opens it). */
+  var pending = [];
+  function upload(file) {
+    fetch(origin + "/api/v1/chat/uploads?" + auth() + "&ticket=" + state.ticket +
+      "&filename=" + encodeURIComponent(file.name || "screenshot.png"),
+      { method: "POST", headers: { "Content-Type": file.type || "application/octet-stream" }, body: file })
+      .then(function (r) { if (!r.ok) line("", T.uploadFailed, "info"); })
+      .catch(function () { line("", T.uploadFailed, "info"); });
+  }
+  input.addEventListener("paste", function (e) {
+    var items = (e.clipboardData && e.clipboardData.items) || [];
+    for (var i = 0; i < items.length; i++) {
+      if (items[i].kind === "file") {
+        var f = items[i].getAsFile();
+        if (!f) continue;
+        e.preventDefault();
+        if (state.ticket) { upload(f); } else {
+          pending.push(f);
+          if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: "message", body: T.shot }));
+        }
+      }
+    }
+  });
 
   form.addEventListener("submit", function (e) {
     e.preventDefault();

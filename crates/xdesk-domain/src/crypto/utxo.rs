@@ -72,7 +72,9 @@ pub(super) fn parse_address(chain: &UtxoChain, s: &str) -> Result<String, String
         .chain(chain.test_hrps.iter())
         .any(|hrp| lower.strip_prefix(hrp).is_some_and(|r| r.starts_with('1')));
     if is_segwit {
-        return parse_segwit(chain, s);
+        // A Base58Check address can start the same way ("Ltc1…" for Litecoin): when the
+        // bech32 reading fails, that one decides, and the bech32 error is reported otherwise.
+        return parse_segwit(chain, s).or_else(|e| parse_base58(chain, s).map_err(|_| e));
     }
     parse_base58(chain, s).map_err(|reason| foreign_bech32(chain, s).unwrap_or(reason))
 }

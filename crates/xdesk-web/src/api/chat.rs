@@ -4,8 +4,9 @@
 //! Customer: connect to `/api/v1/chat/customer?token=<exchange-signed JWT>` or
 //! `?visitor=<id>`, plus `&ticket=<id>&last_seq=<n>` to resume. The server sends `welcome`
 //! (with `visitor_id` to keep), `offline` when no agent is connected, every stored `message`
-//! after `last_seq`, then live events. The client sends `message` {body}, `typing`, and
-//! `read` {seq}.
+//! after `last_seq`, then live events. The client sends `message` {body}, `typing`,
+//! `read` {seq}, and `email` {address}: answers written while the customer is away are mailed
+//! there (`email_saved` confirms).
 //!
 //! Agent (session token as bearer or cookie): `join` / `leave` {ticket_id}, `message`
 //! {ticket_id, body, internal?}, `typing` {ticket_id}, `read` {ticket_id, seq}. Events of the
@@ -40,9 +41,17 @@ pub struct CustomerQuery {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum CustomerFrame {
-    Message { body: String },
+    Message {
+        body: String,
+    },
     Typing,
-    Read { seq: i64 },
+    Read {
+        seq: i64,
+    },
+    /// Where to send answers while the customer is away (asked for when nobody is online).
+    Email {
+        address: String,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,6 +163,12 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
     }
     // Subscribed before the replay, so nothing falls between the two.
     let mut rx = ticket.as_ref().map(|t| services.bus.subscribe(t.id));
+    // While this socket is open the customer reads answers here, not by mail.
+    let mut _present = ticket
+        .as_ref()
+        .map(|t| services.bus.customer_connected(t.id));
+    // An address given before the chat has a ticket is kept until it has one.
+    let mut pending_email: Option<String> = None;
     let mut last_seq = q.last_seq;
     if let Some(t) = &ticket {
         if !replay(services, &v, t.id, &mut last_seq, &mut socket).await {
@@ -172,11 +187,17 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
                 let reply = match serde_json::from_str::<CustomerFrame>(&text) {
                     Err(e) => Some(error_frame("bad_frame", e.to_string())),
                     Ok(CustomerFrame::Message { body }) => {
-                        match services.chat_post(&v, ticket.clone(), &body).await {
+                        match services.chat_post(&v, ticket.clone(), &body, Vec::new()).await {
                             Ok((t, created)) => {
                                 let first = created.then(|| json!({"type": "ticket", "ticket": ticket_json(t.id)}));
                                 if created || rx.is_none() {
                                     rx = Some(services.bus.subscribe(t.id));
+                                    _present = Some(services.bus.customer_connected(t.id));
+                                    if let Some(address) = pending_email.take() {
+                                        if let Err(e) = services.chat_set_contact(&v, t.id, &address).await {
+                                            if !send(&mut socket, error_frame("email_refused", e.to_string())).await { return; }
+                                        }
+                                    }
                                     // The new chat's first messages were announced before the
                                     // subscription: send them from storage.
                                     if let Some(f) = &first {
@@ -190,6 +211,19 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
                             Err(e) => Some(error_frame("message_refused", e.to_string())),
                         }
                     }
+                    Ok(CustomerFrame::Email { address }) => match &ticket {
+                        Some(t) => match services.chat_set_contact(&v, t.id, &address).await {
+                            Ok(t) => Some(json!({"type": "email_saved", "address": t.contact_email})),
+                            Err(e) => Some(error_frame("email_refused", e.to_string())),
+                        },
+                        None => match xdesk_domain::identity::parse_email(&address) {
+                            Ok(a) => {
+                                pending_email = Some(a.clone());
+                                Some(json!({"type": "email_saved", "address": a}))
+                            }
+                            Err(e) => Some(error_frame("email_refused", e.to_string())),
+                        },
+                    },
                     Ok(CustomerFrame::Typing) => {
                         if let Some(t) = &ticket { services.chat_signal(t.id, None); }
                         None
@@ -369,4 +403,95 @@ fn leave(
             });
         }
     }
+}
+
+/// Who a widget's HTTP call is from, as for the customer socket, and which chat it is about.
+#[derive(Debug, Deserialize)]
+pub struct WidgetQuery {
+    pub token: Option<String>,
+    pub visitor: Option<String>,
+    pub ticket: Option<i64>,
+    pub filename: Option<String>,
+}
+
+async fn widget_visitor(
+    s: &AppState,
+    q: &WidgetQuery,
+) -> Result<ChatVisitor, crate::error::AppError> {
+    if q.token.is_none() && q.visitor.is_none() {
+        return Err(xdesk_service::ServiceError::Unauthenticated.into());
+    }
+    Ok(s.services
+        .chat_visitor(q.token.as_deref(), q.visitor.as_deref(), "en")
+        .await?)
+}
+
+/// A file the customer pastes or drops into the chat (the raw bytes as the body, its type as
+/// `Content-Type`): stored, screened like any message, and shown to the agent at once.
+pub async fn upload(
+    State(s): State<AppState>,
+    Query(q): Query<WidgetQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> crate::error::ApiResult<(axum::http::StatusCode, axum::Json<Value>)> {
+    let v = widget_visitor(&s, &q).await?;
+    let ticket_id = q
+        .ticket
+        .ok_or(xdesk_service::ServiceError::NotFound("chat"))?;
+    let ticket = s.services.chat_ticket(&v, ticket_id).await?;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let upload = xdesk_service::tickets::Upload {
+        filename: q
+            .filename
+            .clone()
+            .unwrap_or_else(|| "screenshot.png".into()),
+        content_type,
+        bytes: body.to_vec(),
+    };
+    let (t, _) = s
+        .services
+        .chat_post(&v, Some(ticket), "", vec![upload])
+        .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        axum::Json(json!({"ticket": ticket_json(t.id)})),
+    ))
+}
+
+/// A file of the visitor's chat, shown inline when it is an image and downloaded otherwise.
+pub async fn download(
+    State(s): State<AppState>,
+    Query(q): Query<WidgetQuery>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> crate::error::ApiResult<Response> {
+    use axum::response::IntoResponse;
+    let v = widget_visitor(&s, &q).await?;
+    let (a, bytes) = s.services.chat_attachment(&v, id).await?;
+    let image =
+        ["image/png", "image/jpeg", "image/gif", "image/webp"].contains(&a.content_type.as_str());
+    let disposition = if image { "inline" } else { "attachment" };
+    let content_type = if image {
+        a.content_type.clone()
+    } else {
+        "application/octet-stream".into()
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                disposition.to_owned(),
+            ),
+            (
+                axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                "nosniff".to_owned(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -683,6 +683,16 @@ async fn the_widget_chats_in_a_real_browser() {
             "document.body.innerText.includes('当前没有客服在线')",
         )
         .await;
+    // Nobody is online: the widget asks for an address for answers by mail.
+    browser
+        .eval("const a = document.querySelector('#xdesk-chat-panel input[type=email]'); a.value = 'web@example.com'; a.form.requestSubmit(); true")
+        .await;
+    browser
+        .until(
+            "the address confirmed",
+            "document.body.innerText.includes('我们也会回复到 web@example.com')",
+        )
+        .await;
     browser
         .eval("const t = document.querySelector('#xdesk-chat-panel textarea'); t.value = '网页里提问：提币多久到账？'; t.form.requestSubmit(); true")
         .await;
@@ -731,5 +741,184 @@ async fn the_widget_chats_in_a_real_browser() {
             "document.body.innerText.includes('加入了对话')",
         )
         .await;
+    // A picture the agent sends shows inline, fetched with the visitor's own credentials.
+    let pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+    let r = app
+        .post(
+            &admin,
+            &format!("/api/v1/tickets/{ticket_id}/replies"),
+            json!({"body": "示意图", "attachments": [
+                {"filename": "guide.png", "content_type": "image/png", "content_base64": pixel}]}),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    browser
+        .until(
+            "the picture",
+            "[...document.querySelectorAll('#xdesk-chat-panel img')].some(i => i.complete && i.naturalWidth === 1)",
+        )
+        .await;
     app.stop().await;
 }
+
+backend_test_db!(an_away_customer_gets_answers_by_mail, |db| {
+    let smtp = SmtpCapture::start().await;
+    let settings = smtp.settings();
+    let Some(app) = spawn_app_with(db, move |c| c.smtp = Some(settings)).await else {
+        return;
+    };
+    let mut customer = connect(&app, "/api/v1/chat/customer", None).await;
+    expect(&mut customer, "welcome").await;
+    assert_eq!(expect(&mut customer, "offline").await["ask_email"], true);
+    // A bad address is refused; a good one is kept, even before the chat has a ticket.
+    send(
+        &mut customer,
+        json!({"type": "email", "address": "not an address"}),
+    )
+    .await;
+    assert_eq!(
+        expect(&mut customer, "error").await["code"],
+        "email_refused"
+    );
+    send(
+        &mut customer,
+        json!({"type": "email", "address": "Away@Example.com"}),
+    )
+    .await;
+    assert_eq!(
+        expect(&mut customer, "email_saved").await["address"],
+        "away@example.com"
+    );
+    send(
+        &mut customer,
+        json!({"type": "message", "body": "Is my deposit lost?"}),
+    )
+    .await;
+    let ticket_id = expect(&mut customer, "ticket").await["ticket"]["id"]
+        .as_i64()
+        .unwrap();
+    let admin = app.admin_token().await;
+    let reply = |body: &str| json!({"body": body});
+    // While the customer is connected, the answer is read in the chat, not mailed.
+    app.post(
+        &admin,
+        &format!("/api/v1/tickets/{ticket_id}/replies"),
+        reply("Checking now."),
+    )
+    .await;
+    let m = loop {
+        let m = expect(&mut customer, "message").await;
+        if m["message"]["author_kind"] == "agent" {
+            break m;
+        }
+    };
+    assert_eq!(m["message"]["body"], "Checking now.");
+    drop(customer);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.post(
+        &admin,
+        &format!("/api/v1/tickets/{ticket_id}/replies"),
+        reply("Found it: credited 10 minutes ago."),
+    )
+    .await;
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(mails.len(), 1, "only the answer written while away");
+    let mail = mail_parser::MessageParser::default()
+        .parse(mails[0].as_bytes())
+        .unwrap();
+    assert_eq!(
+        mail.to().unwrap().first().unwrap().address().unwrap(),
+        "away@example.com"
+    );
+    assert!(
+        mail.body_text(0)
+            .unwrap()
+            .contains("credited 10 minutes ago")
+    );
+    assert!(
+        mail.subject()
+            .unwrap()
+            .contains(&format!("XD-{}", 10000 + ticket_id))
+    );
+    // The address is not an identity: nobody becomes that address's owner by typing it.
+    let t = app
+        .get_json(&admin, &format!("/api/v1/tickets/{ticket_id}"))
+        .await;
+    let c = app
+        .get_json(&admin, &format!("/api/v1/customers/{}", t["customer_id"]))
+        .await;
+    assert!(
+        !c["identities"].to_string().contains("away@example.com"),
+        "{c}"
+    );
+    app.stop().await;
+});
+
+backend_test_db!(a_pasted_screenshot_reaches_the_agent, |db| {
+    let Some(app) = spawn_app_with(db, |_| {}).await else {
+        return;
+    };
+    let mut customer = connect(&app, "/api/v1/chat/customer", None).await;
+    let visitor = expect(&mut customer, "welcome").await["visitor_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(
+        &mut customer,
+        json!({"type": "message", "body": "see the screenshot"}),
+    )
+    .await;
+    let ticket_id = expect(&mut customer, "ticket").await["ticket"]["id"]
+        .as_i64()
+        .unwrap();
+    let admin = app.admin_token().await;
+    let mut agent = connect(&app, "/api/v1/chat/agent", Some(&admin)).await;
+    expect(&mut agent, "welcome").await;
+    send(&mut agent, json!({"type": "join", "ticket_id": ticket_id})).await;
+    expect(&mut agent, "joined").await;
+
+    let png = b"\x89PNG\r\n\x1a\nnot really an image".to_vec();
+    let r = app
+        .http
+        .post(app.url(&format!(
+            "/api/v1/chat/uploads?visitor={visitor}&ticket={ticket_id}&filename=shot.png"
+        )))
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let m = expect(&mut agent, "message").await;
+    let files = m["message"]["attachments"].as_array().unwrap();
+    assert_eq!(files[0]["filename"], "shot.png", "{m}");
+    let id = files[0]["id"].as_i64().unwrap();
+    // The customer's widget shows it inline; another visitor cannot fetch it.
+    let got = app
+        .http
+        .get(app.url(&format!("/api/v1/chat/attachments/{id}?visitor={visitor}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), reqwest::StatusCode::OK);
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert_eq!(got.bytes().await.unwrap().to_vec(), png);
+    let other = app
+        .http
+        .get(app.url(&format!(
+            "/api/v1/chat/attachments/{id}?visitor=someone-else-entirely-0000"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), reqwest::StatusCode::NOT_FOUND);
+    let anonymous = app
+        .http
+        .post(app.url(&format!("/api/v1/chat/uploads?ticket={ticket_id}")))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
+    app.stop().await;
+});

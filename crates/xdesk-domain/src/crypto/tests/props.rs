@@ -243,3 +243,24 @@ proptest! {
         prop_assert_eq!(asset.as_str(), s.to_ascii_uppercase());
     }
 }
+
+/// Found by the property above: a Litecoin Base58Check address that begins "Ltc1…", like a
+/// bech32 one, must still be read as Base58Check.
+#[test]
+fn base58_address_starting_like_a_bech32_prefix() {
+    let mut hash = [0u8; 20];
+    hash[0] = 87;
+    hash[1] = 99;
+    for v in [0x30u8, 0x32, 0x05] {
+        let s = super::base58check(v, &hash);
+        assert_eq!(
+            Address::parse(Network::Litecoin, &s).unwrap().to_string(),
+            s
+        );
+    }
+    assert!(
+        super::base58check(0x30, &hash)
+            .to_ascii_lowercase()
+            .starts_with("ltc1")
+    );
+}
