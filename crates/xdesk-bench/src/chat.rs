@@ -341,12 +341,12 @@ async fn one_db(
                 continue;
             };
             let sent = sa.lock().ok().and_then(|mut m| m.remove(body));
-            if let Some(sent) = sent {
-                if sent >= measure_from && sent < until {
-                    if let Ok(mut l) = lat.lock() {
-                        l.push(sent.elapsed().as_micros() as u64);
-                    }
-                }
+            if let Some(sent) = sent
+                && sent >= measure_from
+                && sent < until
+                && let Ok(mut l) = lat.lock()
+            {
+                l.push(sent.elapsed().as_micros() as u64);
             }
         }
     });

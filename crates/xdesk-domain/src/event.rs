@@ -262,13 +262,13 @@ pub fn verify_chain(
         prev = e.hash.clone();
     }
     let n = events.len() as i64;
-    if let Some(count) = expected_count {
-        if count != n {
-            return broken(
-                n + 1,
-                format!("the ticket records {count} events but {n} are stored"),
-            );
-        }
+    if let Some(count) = expected_count
+        && count != n
+    {
+        return broken(
+            n + 1,
+            format!("the ticket records {count} events but {n} are stored"),
+        );
     }
     if let Some(head) = expected_head {
         let actual = events

@@ -138,11 +138,8 @@ pub(crate) fn bounce(msg: &Message<'_>) -> Option<Bounce> {
                         message_id_in(&String::from_utf8_lossy(part.contents()));
                 }
             }
-            ("text", "rfc822-headers") => {
-                if b.original_message_id.is_none() {
-                    b.original_message_id =
-                        message_id_in(&String::from_utf8_lossy(part.contents()));
-                }
+            ("text", "rfc822-headers") if b.original_message_id.is_none() => {
+                b.original_message_id = message_id_in(&String::from_utf8_lossy(part.contents()));
             }
             _ => {}
         }

@@ -100,13 +100,14 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
     // A broken MIME structure (say, a multipart cut off before its closing boundary) can leave
     // the text as an unnamed text/plain part: it is the body, not a file.
     let mut text = text;
-    if text.trim().is_empty() && html.is_none() {
-        if let Some(i) = attachments.iter().position(|a| {
+    if text.trim().is_empty()
+        && html.is_none()
+        && let Some(i) = attachments.iter().position(|a| {
             a.content_type.starts_with("text/plain") && a.filename.starts_with("attachment-")
-        }) {
-            let part = attachments.remove(i);
-            text = String::from_utf8_lossy(&part.bytes).trim_end().to_owned();
-        }
+        })
+    {
+        let part = attachments.remove(i);
+        text = String::from_utf8_lossy(&part.bytes).trim_end().to_owned();
     }
     let automatic = classify::automatic(&msg);
     let bounce = classify::bounce(&msg);
@@ -224,10 +225,11 @@ pub fn ticket_number_in(subject: &str) -> Option<TicketNumber> {
             .chars()
             .next_back()
             .is_none_or(|c| !c.is_ascii_alphanumeric());
-        if boundary_before && digits.len() >= 5 {
-            if let Ok(n) = digits.parse::<i64>() {
-                return Some(TicketNumber::new(n));
-            }
+        if boundary_before
+            && digits.len() >= 5
+            && let Ok(n) = digits.parse::<i64>()
+        {
+            return Some(TicketNumber::new(n));
         }
         rest = after;
     }

@@ -478,20 +478,20 @@ impl Services {
             Some(id) => self.store.ticket(id).await?,
             None => None,
         };
-        if found.is_none() && email.bounce.is_none() {
-            if let (Some(n), Some(sender)) = (xdesk_mail::ticket_number_in(&email.subject), sender)
-            {
-                let id = n.ticket_id();
-                if let Some(t) = self.store.ticket(id).await? {
-                    let owns = self
-                        .store
-                        .customer_identities(t.customer_id)
-                        .await?
-                        .iter()
-                        .any(|i| i.kind == sender.kind() && i.value == sender.value());
-                    if owns {
-                        found = Some(t);
-                    }
+        if found.is_none()
+            && email.bounce.is_none()
+            && let (Some(n), Some(sender)) = (xdesk_mail::ticket_number_in(&email.subject), sender)
+        {
+            let id = n.ticket_id();
+            if let Some(t) = self.store.ticket(id).await? {
+                let owns = self
+                    .store
+                    .customer_identities(t.customer_id)
+                    .await?
+                    .iter()
+                    .any(|i| i.kind == sender.kind() && i.value == sender.value());
+                if owns {
+                    found = Some(t);
                 }
             }
         }

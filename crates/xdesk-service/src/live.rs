@@ -172,11 +172,11 @@ impl LocalBus {
     pub fn deliver(&self, event: LiveEvent) {
         let id = event.ticket_id();
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(tx) = channels.get(&id) {
-            if tx.send(event).is_err() {
-                // Nobody listens any more.
-                channels.remove(&id);
-            }
+        if let Some(tx) = channels.get(&id)
+            && tx.send(event).is_err()
+        {
+            // Nobody listens any more.
+            channels.remove(&id);
         }
     }
 }

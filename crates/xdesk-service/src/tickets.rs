@@ -548,10 +548,10 @@ impl Services {
                 patch.priority = Some(pr.as_str().to_owned());
             }
         }
-        if let Some(c) = &u.category {
-            if note("category", json!(t.category), json!(c)) {
-                patch.category = Some(c.clone());
-            }
+        if let Some(c) = &u.category
+            && note("category", json!(t.category), json!(c))
+        {
+            patch.category = Some(c.clone());
         }
         if let Some(g) = u.group_id {
             self.check_assignment(g, None).await?;

@@ -87,7 +87,10 @@ pub struct NewTicket {
 
 /// Builds messages from a just-inserted ticket; see [`NewTicket::after_insert`].
 #[derive(Clone)]
-pub struct AfterInsert(pub std::sync::Arc<dyn Fn(&TicketRow) -> Vec<NewMessage> + Send + Sync>);
+pub struct AfterInsert(pub std::sync::Arc<BuildMessages>);
+
+/// What an [`AfterInsert`] runs: the new row in, the messages to write out.
+pub type BuildMessages = dyn Fn(&TicketRow) -> Vec<NewMessage> + Send + Sync;
 
 impl std::fmt::Debug for AfterInsert {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -203,10 +206,10 @@ fn tags_json(tags: &[String]) -> String {
 /// marker stands in the text.
 fn metadata_of(m: &NewMessage) -> serde_json::Value {
     let mut meta = m.metadata.clone();
-    if !m.redacted.is_empty() {
-        if let Some(o) = meta.as_object_mut() {
-            o.insert("redacted".into(), serde_json::json!(m.redacted));
-        }
+    if !m.redacted.is_empty()
+        && let Some(o) = meta.as_object_mut()
+    {
+        o.insert("redacted".into(), serde_json::json!(m.redacted));
     }
     meta
 }

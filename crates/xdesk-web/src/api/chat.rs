@@ -170,10 +170,10 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
     // An address given before the chat has a ticket is kept until it has one.
     let mut pending_email: Option<String> = None;
     let mut last_seq = q.last_seq;
-    if let Some(t) = &ticket {
-        if !replay(services, &v, t.id, &mut last_seq, &mut socket).await {
-            return;
-        }
+    if let Some(t) = &ticket
+        && !replay(services, &v, t.id, &mut last_seq, &mut socket).await
+    {
+        return;
     }
     loop {
         tokio::select! {
@@ -193,16 +193,13 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
                                 if created || rx.is_none() {
                                     rx = Some(services.bus.subscribe(t.id));
                                     _present = Some(services.bus.customer_connected(t.id));
-                                    if let Some(address) = pending_email.take() {
-                                        if let Err(e) = services.chat_set_contact(&v, t.id, &address).await {
-                                            if !send(&mut socket, error_frame("email_refused", e.to_string())).await { return; }
-                                        }
-                                    }
+                                    if let Some(address) = pending_email.take()
+                                        && let Err(e) = services.chat_set_contact(&v, t.id, &address).await
+                                            && !send(&mut socket, error_frame("email_refused", e.to_string())).await { return; }
                                     // The new chat's first messages were announced before the
                                     // subscription: send them from storage.
-                                    if let Some(f) = &first {
-                                        if !send(&mut socket, f.clone()).await { return; }
-                                    }
+                                    if let Some(f) = &first
+                                        && !send(&mut socket, f.clone()).await { return; }
                                     if !replay(services, &v, t.id, &mut last_seq, &mut socket).await { return; }
                                 }
                                 ticket = Some(t);
@@ -233,9 +230,8 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
                         None
                     }
                 };
-                if let Some(r) = reply {
-                    if !send(&mut socket, r).await { return; }
-                }
+                if let Some(r) = reply
+                    && !send(&mut socket, r).await { return; }
             }
             event = next_event(&mut rx) => {
                 match event {
@@ -250,9 +246,8 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
                     Ok(_) => {}
                     // Fell behind: what was missed comes from storage.
                     Err(RecvError::Lagged(_)) => {
-                        if let Some(t) = &ticket {
-                            if !replay(services, &v, t.id, &mut last_seq, &mut socket).await { return; }
-                        }
+                        if let Some(t) = &ticket
+                            && !replay(services, &v, t.id, &mut last_seq, &mut socket).await { return; }
                     }
                     Err(RecvError::Closed) => rx = None,
                 }
@@ -264,10 +259,10 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
 /// An event as the customer sees it: agents by name only.
 fn customer_view(ev: &LiveEvent) -> Value {
     let mut v = serde_json::to_value(ev).unwrap_or_default();
-    if let Some(who) = v.get_mut("who") {
-        if let Some(o) = who.as_object_mut() {
-            o.remove("id");
-        }
+    if let Some(who) = v.get_mut("who")
+        && let Some(o) = who.as_object_mut()
+    {
+        o.remove("id");
     }
     if let Some(o) = v.as_object_mut() {
         o.remove("agent_id");
@@ -373,9 +368,8 @@ async fn agent_session(s: AppState, p: Principal, mut socket: WebSocket) {
                         None
                     }
                 };
-                if let Some(r) = reply {
-                    if !send(&mut socket, r).await { break; }
-                }
+                if let Some(r) = reply
+                    && !send(&mut socket, r).await { break; }
             }
             Some(ev) = events.recv() => {
                 if !send(&mut socket, serde_json::to_value(&ev).unwrap_or_default()).await { break; }

@@ -17,7 +17,7 @@ backend_test!(tampering_is_detected_by_api_and_cli, |app| {
     assert_eq!(h["verification"]["valid"], true);
     let n = h["events"].as_array().unwrap().len();
     assert!(n >= 3, "created, message, update, reply: {h}");
-    let cli_ok = verify_cli(&app, &t["number"].as_str().unwrap().to_owned()).await;
+    let cli_ok = verify_cli(&app, t["number"].as_str().unwrap()).await;
     assert!(
         cli_ok.status.success(),
         "{}",
