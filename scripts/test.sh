@@ -106,4 +106,6 @@ else
   echo "PostgreSQL is not reachable: running the SQLite half only" >&2
 fi
 
+# Lints first (workspace lints deny unwrap and panic in library code): a warning fails the run.
+cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked "$@"

@@ -152,11 +152,12 @@ impl Config {
     ];
 
     /// Loads `file` (if it exists) and the environment over the defaults.
-    pub fn load(file: &Path) -> Result<Self, figment::Error> {
+    pub fn load(file: &Path) -> Result<Self, Box<figment::Error>> {
         Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
             .merge(Env::prefixed("XDESK_").split("__").only(Self::FIELDS))
             .extract()
+            .map_err(Box::new)
     }
 
     /// The database URL without its password, for messages.
@@ -184,6 +185,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail takes a closure returning its Error.
     fn sections_come_from_file_and_environment() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -192,7 +194,7 @@ mod tests {
             )?;
             jail.set_env("XDESK_SMTP__PORT", "465");
             jail.set_env("XDESK_EMAIL__FROM_NAME", "Ex Support");
-            let c = Config::load(Path::new("xdesk.toml"))?;
+            let c = Config::load(Path::new("xdesk.toml")).map_err(|e| *e)?;
             assert_eq!(c.email.from_address, "help@ex.test");
             assert_eq!(c.email.from_name, "Ex Support");
             let smtp = c.smtp.unwrap();
