@@ -1,13 +1,16 @@
-//! Group commit for ticket creation. Tickets created at the same moment share one
-//! transaction: a burst of N creations costs one commit instead of N, and SQLite's single
-//! writer never sits idle waiting for the next request's round trip. Each caller still gets
-//! its answer only after its ticket is committed.
+//! Group commit for ticket writes: tickets created and changes (replies, chat messages, field
+//! updates) made at the same moment share one transaction. A burst of N writes costs one
+//! commit instead of N, and SQLite's single writer never sits idle waiting for the next
+//! request's round trip. Each caller still gets its answer only after its write is committed.
 //!
-//! If a shared transaction fails, every ticket of it is retried alone, so one bad ticket never
-//! takes the others down with it and each caller gets its own error.
+//! If a shared transaction fails, every write of it is retried alone, so one bad write (say, a
+//! change made against an old version) never takes the others down with it and each caller
+//! gets its own error.
 
 use crate::StoreError;
-use crate::tickets::{CreatedTicket, NewTicket, insert_ticket};
+use crate::tickets::{
+    AppliedChange, ChangeSet, CreatedTicket, NewTicket, apply_change_in, insert_ticket,
+};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -17,9 +20,19 @@ const QUEUE: usize = 1024;
 /// Attempts at a ticket written alone, when it conflicts with a concurrent writer.
 const RETRIES: u32 = 3;
 
+enum Work {
+    Create(NewTicket),
+    Change(ChangeSet),
+}
+
+enum Done {
+    Created(CreatedTicket),
+    Applied(AppliedChange),
+}
+
 struct Job {
-    ticket: NewTicket,
-    reply: oneshot::Sender<Result<CreatedTicket, StoreError>>,
+    work: Work,
+    reply: oneshot::Sender<Result<Done, StoreError>>,
 }
 
 /// Queues ticket creations for a fixed set of writer tasks.
@@ -41,9 +54,27 @@ impl TicketWriter {
     }
 
     pub(crate) async fn submit(&self, ticket: NewTicket) -> Result<CreatedTicket, StoreError> {
+        match self.queued(Work::Create(ticket)).await? {
+            Done::Created(c) => Ok(c),
+            Done::Applied(_) => Err(StoreError::Unavailable(
+                "the ticket writer mixed up answers",
+            )),
+        }
+    }
+
+    pub(crate) async fn submit_change(&self, cs: ChangeSet) -> Result<AppliedChange, StoreError> {
+        match self.queued(Work::Change(cs)).await? {
+            Done::Applied(a) => Ok(a),
+            Done::Created(_) => Err(StoreError::Unavailable(
+                "the ticket writer mixed up answers",
+            )),
+        }
+    }
+
+    async fn queued(&self, work: Work) -> Result<Done, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Job { ticket, reply })
+            .send(Job { work, reply })
             .await
             .map_err(|_| StoreError::Unavailable("the ticket writer has stopped"))?;
         answer
@@ -74,8 +105,8 @@ async fn run(db: DatabaseConnection, rx: Arc<Mutex<mpsc::Receiver<Job>>>, max_ba
 
 async fn write(db: &DatabaseConnection, jobs: Vec<Job>) {
     if jobs.len() > 1 {
-        let tickets: Vec<&NewTicket> = jobs.iter().map(|j| &j.ticket).collect();
-        match write_together(db, &tickets).await {
+        let works: Vec<&Work> = jobs.iter().map(|j| &j.work).collect();
+        match write_together(db, &works).await {
             Ok(created) => {
                 for (job, c) in jobs.into_iter().zip(created) {
                     // A caller that went away still had its ticket written; nobody to tell.
@@ -84,21 +115,21 @@ async fn write(db: &DatabaseConnection, jobs: Vec<Job>) {
                 return;
             }
             Err(e) => {
-                tracing::debug!(error = %e, tickets = jobs.len(), "group commit failed; retrying one by one");
+                tracing::debug!(error = %e, writes = jobs.len(), "group commit failed; retrying one by one");
             }
         }
     }
     for job in jobs {
-        let _ = job.reply.send(write_alone(db, &job.ticket).await);
+        let _ = job.reply.send(write_alone(db, &job.work).await);
     }
 }
 
 /// Another writer may have created the same new customer a moment ago (PostgreSQL runs
 /// several): the unique identity index then fails this write, and a retry finds that customer.
-async fn write_alone(db: &DatabaseConnection, t: &NewTicket) -> Result<CreatedTicket, StoreError> {
+async fn write_alone(db: &DatabaseConnection, w: &Work) -> Result<Done, StoreError> {
     let mut attempt = 1;
     loop {
-        let result = write_together(db, &[t])
+        let result = write_together(db, &[w])
             .await
             .and_then(|mut v| v.pop().ok_or(StoreError::NotFound("ticket")));
         match result {
@@ -114,17 +145,17 @@ async fn write_alone(db: &DatabaseConnection, t: &NewTicket) -> Result<CreatedTi
     }
 }
 
-async fn write_together(
-    db: &DatabaseConnection,
-    tickets: &[&NewTicket],
-) -> Result<Vec<CreatedTicket>, StoreError> {
+async fn write_together(db: &DatabaseConnection, works: &[&Work]) -> Result<Vec<Done>, StoreError> {
     let tx = db.begin().await?;
-    let mut created = Vec::with_capacity(tickets.len());
-    for t in tickets {
-        created.push(insert_ticket(&tx, t).await?);
+    let mut done = Vec::with_capacity(works.len());
+    for w in works {
+        done.push(match w {
+            Work::Create(t) => Done::Created(insert_ticket(&tx, t).await?),
+            Work::Change(cs) => Done::Applied(apply_change_in(&tx, cs).await?),
+        });
     }
     tx.commit().await?;
-    Ok(created)
+    Ok(done)
 }
 
 #[cfg(test)]
@@ -204,13 +235,19 @@ mod tests {
         let mut jobs = Vec::new();
         for t in inputs {
             let (reply, answer) = oneshot::channel();
-            jobs.push(Job { ticket: t, reply });
+            jobs.push(Job {
+                work: Work::Create(t),
+                reply,
+            });
             answers.push(answer);
         }
         write(&s.db, jobs).await;
         let mut results = Vec::new();
         for a in answers {
-            results.push(a.await.unwrap());
+            results.push(a.await.unwrap().and_then(|d| match d {
+                Done::Created(c) => Ok(c),
+                Done::Applied(_) => Err(StoreError::NotFound("a creation")),
+            }));
         }
         let first = results[0].as_ref().unwrap();
         assert!(matches!(results[1], Err(StoreError::Duplicate(_))));
@@ -265,6 +302,73 @@ mod tests {
         assert_eq!(customers.len(), 4, "one customer per address");
         for c in &created {
             assert_chain_ok(&s, c).await;
+        }
+    }
+
+    fn reply(ticket: &crate::TicketRow, body: &str) -> ChangeSet {
+        let mut m = ticket_message();
+        m.body_text = body.into();
+        ChangeSet {
+            ticket_id: ticket.id,
+            expected_version: ticket.version,
+            actor: Actor::System,
+            patch: Default::default(),
+            events: Vec::new(),
+            message: Some(m),
+            notices: Vec::new(),
+        }
+    }
+
+    fn ticket_message() -> NewMessage {
+        ticket("x", "x@example.com", &[]).first_message
+    }
+
+    #[tokio::test]
+    async fn a_stale_change_fails_alone_and_the_others_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path()).await;
+        let a = s
+            .create_ticket(ticket("a", "a@example.com", &[]))
+            .await
+            .unwrap()
+            .ticket;
+        let b = s
+            .create_ticket(ticket("b", "b@example.com", &[]))
+            .await
+            .unwrap()
+            .ticket;
+        // Two replies written against the same version of `a`, and one to `b`, in one batch.
+        let mut answers = Vec::new();
+        let mut jobs = Vec::new();
+        for cs in [reply(&a, "one"), reply(&a, "two"), reply(&b, "three")] {
+            let (tx, rx) = oneshot::channel();
+            jobs.push(Job {
+                work: Work::Change(cs),
+                reply: tx,
+            });
+            answers.push(rx);
+        }
+        write(&s.db, jobs).await;
+        let mut results = Vec::new();
+        for a in answers {
+            results.push(a.await.unwrap());
+        }
+        assert!(matches!(results[0], Ok(Done::Applied(_))));
+        assert!(matches!(results[1], Err(StoreError::StaleVersion(_))));
+        assert!(matches!(results[2], Ok(Done::Applied(_))));
+        let seqs: Vec<i64> = s
+            .messages(a.id, true)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.seq)
+            .collect();
+        assert_eq!(seqs, vec![1, 2], "the stale reply left nothing behind");
+        assert_eq!(s.messages(b.id, true).await.unwrap().len(), 2);
+        for t in [a.id, b.id] {
+            let row = s.ticket(t).await.unwrap().unwrap();
+            let events = s.events(t).await.unwrap();
+            assert!(verify_chain(&events, Some(&row.head_hash), Some(row.event_count)).valid);
         }
     }
 }

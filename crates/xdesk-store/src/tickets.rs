@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use xdesk_domain::event::{Actor, EventKind, EventRecord, GENESIS_HASH, sha256_hex};
 use xdesk_domain::identity::Identity;
@@ -368,113 +368,122 @@ impl Store {
     }
 
     /// Applies a [`ChangeSet`] atomically: the version check and row lock come first, then the
-    /// message, then the events, then the new head of the chain.
+    /// message, then the events, then the new head of the chain. Changes made at the same
+    /// moment share one transaction (see [`crate::group_commit`]), as ticket creations do.
     pub async fn apply_change(&self, cs: ChangeSet) -> Result<AppliedChange, StoreError> {
-        let at = now();
-        let tx = self.db.begin().await?;
-        let p = &cs.patch;
-        let mut upd = ticket::Entity::update_many()
-            .col_expr(
-                ticket::Column::Version,
-                Expr::col(ticket::Column::Version).add(1),
-            )
-            .col_expr(ticket::Column::UpdatedAt, Expr::value(at));
-        if let Some(v) = &p.subject {
-            upd = upd.col_expr(ticket::Column::Subject, Expr::value(v.clone()));
-        }
-        if let Some(v) = &p.state {
-            upd = upd.col_expr(ticket::Column::State, Expr::value(v.clone()));
-        }
-        if let Some(v) = &p.priority {
-            upd = upd.col_expr(ticket::Column::Priority, Expr::value(v.clone()));
-        }
-        if let Some(v) = &p.category {
-            upd = upd.col_expr(ticket::Column::Category, Expr::value(v.clone()));
-        }
-        if let Some(v) = p.group_id {
-            upd = upd.col_expr(ticket::Column::GroupId, Expr::value(v));
-        }
-        if let Some(v) = p.assignee_id {
-            upd = upd.col_expr(ticket::Column::AssigneeId, Expr::value(v));
-        }
-        if let Some(tags) = &p.tags {
-            upd = upd.col_expr(ticket::Column::Tags, Expr::value(tags_json(tags)));
-        }
-        if let Some(v) = &p.contact_email {
-            upd = upd.col_expr(ticket::Column::ContactEmail, Expr::value(v.clone()));
-        }
-        if let Some(c) = &p.crypto {
-            upd = upd
-                .col_expr(ticket::Column::Network, Expr::value(c.network.clone()))
-                .col_expr(ticket::Column::Asset, Expr::value(c.asset.clone()))
-                .col_expr(ticket::Column::TxHash, Expr::value(c.tx_hash.clone()))
-                .col_expr(
-                    ticket::Column::FromAddress,
-                    Expr::value(c.from_address.clone()),
-                )
-                .col_expr(ticket::Column::ToAddress, Expr::value(c.to_address.clone()))
-                .col_expr(ticket::Column::Amount, Expr::value(c.amount.clone()))
-                .col_expr(ticket::Column::Memo, Expr::value(c.memo.clone()))
-                .col_expr(
-                    ticket::Column::OccurredAt,
-                    Expr::value(c.occurred_at.map(xdesk_domain::event::storage_time)),
-                );
-        }
-        let locked = upd
-            .filter(ticket::Column::Id.eq(cs.ticket_id))
-            .filter(ticket::Column::Version.eq(cs.expected_version))
-            .exec_with_returning(&tx)
-            .await?;
-        let Some(row) = locked.into_iter().next() else {
-            let exists = ticket::Entity::find_by_id(cs.ticket_id)
-                .one(&tx)
-                .await?
-                .is_some();
-            return Err(if exists {
-                StoreError::StaleVersion("ticket")
-            } else {
-                StoreError::NotFound("ticket")
-            });
-        };
-        if let Some(tags) = &p.tags {
-            replace_tags(&tx, row.id, tags).await?;
-        }
-        let mut events = cs.events.clone();
-        let mut message_id = None;
-        let mut messages = Vec::new();
-        let mut attachments = Vec::new();
-        if cs.message.is_some() || !cs.notices.is_empty() {
-            let mut seq = next_seq(&tx, row.id).await?;
-            for (i, m) in cs.message.iter().chain(&cs.notices).enumerate() {
-                let (written, files) = insert_message(&tx, row.id, seq, m, at, &mut events).await?;
-                attachments.extend(files);
-                if i == 0 && cs.message.is_some() {
-                    message_id = Some(written.id);
-                }
-                messages.push(written);
-                seq += 1;
-            }
-        }
-        let (count, head) = append_events(
-            &tx,
-            row.id,
-            row.event_count,
-            &row.head_hash,
-            &cs.actor,
-            &events,
-            at,
-        )
-        .await?;
-        let ticket = set_head(&tx, row, count, head).await?;
-        tx.commit().await?;
-        Ok(AppliedChange {
-            ticket,
-            message_id,
-            messages,
-            attachments,
-        })
+        self.writer.submit_change(cs).await
     }
+}
 
+/// Writes one [`ChangeSet`] inside `tx`; the caller commits.
+pub(crate) async fn apply_change_in(
+    tx: &DatabaseTransaction,
+    cs: &ChangeSet,
+) -> Result<AppliedChange, StoreError> {
+    let at = now();
+    let p = &cs.patch;
+    let mut upd = ticket::Entity::update_many()
+        .col_expr(
+            ticket::Column::Version,
+            Expr::col(ticket::Column::Version).add(1),
+        )
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(at));
+    if let Some(v) = &p.subject {
+        upd = upd.col_expr(ticket::Column::Subject, Expr::value(v.clone()));
+    }
+    if let Some(v) = &p.state {
+        upd = upd.col_expr(ticket::Column::State, Expr::value(v.clone()));
+    }
+    if let Some(v) = &p.priority {
+        upd = upd.col_expr(ticket::Column::Priority, Expr::value(v.clone()));
+    }
+    if let Some(v) = &p.category {
+        upd = upd.col_expr(ticket::Column::Category, Expr::value(v.clone()));
+    }
+    if let Some(v) = p.group_id {
+        upd = upd.col_expr(ticket::Column::GroupId, Expr::value(v));
+    }
+    if let Some(v) = p.assignee_id {
+        upd = upd.col_expr(ticket::Column::AssigneeId, Expr::value(v));
+    }
+    if let Some(tags) = &p.tags {
+        upd = upd.col_expr(ticket::Column::Tags, Expr::value(tags_json(tags)));
+    }
+    if let Some(v) = &p.contact_email {
+        upd = upd.col_expr(ticket::Column::ContactEmail, Expr::value(v.clone()));
+    }
+    if let Some(c) = &p.crypto {
+        upd = upd
+            .col_expr(ticket::Column::Network, Expr::value(c.network.clone()))
+            .col_expr(ticket::Column::Asset, Expr::value(c.asset.clone()))
+            .col_expr(ticket::Column::TxHash, Expr::value(c.tx_hash.clone()))
+            .col_expr(
+                ticket::Column::FromAddress,
+                Expr::value(c.from_address.clone()),
+            )
+            .col_expr(ticket::Column::ToAddress, Expr::value(c.to_address.clone()))
+            .col_expr(ticket::Column::Amount, Expr::value(c.amount.clone()))
+            .col_expr(ticket::Column::Memo, Expr::value(c.memo.clone()))
+            .col_expr(
+                ticket::Column::OccurredAt,
+                Expr::value(c.occurred_at.map(xdesk_domain::event::storage_time)),
+            );
+    }
+    let locked = upd
+        .filter(ticket::Column::Id.eq(cs.ticket_id))
+        .filter(ticket::Column::Version.eq(cs.expected_version))
+        .exec_with_returning(tx)
+        .await?;
+    let Some(row) = locked.into_iter().next() else {
+        let exists = ticket::Entity::find_by_id(cs.ticket_id)
+            .one(tx)
+            .await?
+            .is_some();
+        return Err(if exists {
+            StoreError::StaleVersion("ticket")
+        } else {
+            StoreError::NotFound("ticket")
+        });
+    };
+    if let Some(tags) = &p.tags {
+        replace_tags(tx, row.id, tags).await?;
+    }
+    let mut events = cs.events.clone();
+    let mut message_id = None;
+    let mut messages = Vec::new();
+    let mut attachments = Vec::new();
+    if cs.message.is_some() || !cs.notices.is_empty() {
+        let mut seq = next_seq(tx, row.id).await?;
+        for (i, m) in cs.message.iter().chain(&cs.notices).enumerate() {
+            let (written, files) = insert_message(tx, row.id, seq, m, at, &mut events).await?;
+            attachments.extend(files);
+            if i == 0 && cs.message.is_some() {
+                message_id = Some(written.id);
+            }
+            messages.push(written);
+            seq += 1;
+        }
+    }
+    let (count, head) = append_events(
+        tx,
+        row.id,
+        row.event_count,
+        &row.head_hash,
+        &cs.actor,
+        &events,
+        at,
+    )
+    .await?;
+    let ticket = set_head(tx, row, count, head).await?;
+    Ok(AppliedChange {
+        ticket,
+        message_id,
+        messages,
+        attachments,
+    })
+}
+
+impl Store {
     pub async fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<TicketRow>, StoreError> {
         use ticket::Column as C;
         let mut q = ticket::Entity::find();
