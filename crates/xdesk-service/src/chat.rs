@@ -121,11 +121,16 @@ impl Services {
         after_seq: i64,
     ) -> Result<Vec<LiveMessage>, ServiceError> {
         self.chat_ticket(v, ticket_id).await?;
-        let messages = self.store.messages(ticket_id, false).await?;
+        let messages = self
+            .store
+            .messages_after(ticket_id, after_seq, false)
+            .await?;
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
         let attachments = self.store.ticket_attachments(ticket_id).await?;
         Ok(messages
             .iter()
-            .filter(|m| m.seq > after_seq)
             .map(|m| LiveMessage::from_rows(m, &attachments))
             .collect())
     }
@@ -184,9 +189,10 @@ impl Services {
             subject = "Chat".into();
         }
         let mut tags = Vec::new();
+        let mut priority = Priority::Normal;
+        screened.raise(&mut tags, &mut priority);
         let mut notices = Vec::new();
         if screened.found() {
-            tags.push(safety::SECRET_TAG.to_owned());
             notices.push(safety::warning_notice(language, &body, "chat", &screened));
         }
         let created = self
@@ -194,13 +200,7 @@ impl Services {
             .create_ticket(NewTicket {
                 subject,
                 state: TicketState::New.as_str().into(),
-                priority: if screened.found() {
-                    Priority::Urgent
-                } else {
-                    Priority::Normal
-                }
-                .as_str()
-                .into(),
+                priority: priority.as_str().into(),
                 channel: Channel::Chat.as_str().into(),
                 language: language.into(),
                 category: None,
@@ -238,10 +238,9 @@ impl Services {
             .map_err(|_| ServiceError::NotFound("attachment"))?;
         let public = self
             .store
-            .messages(a.ticket_id, false)
+            .message(a.message_id)
             .await?
-            .iter()
-            .any(|m| m.id == a.message_id);
+            .is_some_and(|m| !m.internal);
         if !public {
             return Err(ServiceError::NotFound("attachment"));
         }

@@ -229,16 +229,10 @@ impl Services {
                     subject.chars().take(250).collect()
                 };
                 let mut tags: Vec<String> = flags.iter().map(|f| f.replace('_', "-")).collect();
-                if screened.found() {
-                    tags.push(safety::SECRET_TAG.into());
-                }
+                let mut priority = Priority::Normal;
+                screened.raise(&mut tags, &mut priority);
                 tags.sort();
                 tags.dedup();
-                let priority = if screened.found() {
-                    Priority::Urgent
-                } else {
-                    Priority::Normal
-                };
                 // What answers the mail (warning, rejected files, acknowledgement) is written
                 // and queued in the ticket's own transaction, once its number exists.
                 let mut planned: Vec<(NewMessage, &'static str)> = Vec::new();
@@ -397,19 +391,7 @@ impl Services {
                 rejected.join(", ")
             )
         };
-        NewMessage {
-            author_kind: "system".into(),
-            author_id: None,
-            body_text: body,
-            body_html: None,
-            internal: false,
-            channel: "email".into(),
-            metadata: json!({"notice": "attachments_rejected"}),
-            attachments: Vec::new(),
-            email: None,
-            redacted: Vec::new(),
-            outbound: None,
-        }
+        crate::tickets::system_notice("email", body, json!({"notice": "attachments_rejected"}))
     }
 
     /// The answer for a mail ingested before. If that first delivery kept a redacted stand-in,

@@ -261,19 +261,11 @@ impl Services {
     /// The acknowledgement of a new email ticket, as the message agents see; its text is
     /// completed once the mail is rendered.
     pub(crate) fn acknowledgement_stub() -> NewMessage {
-        NewMessage {
-            author_kind: "system".into(),
-            author_id: None,
-            body_text: "Acknowledgement sent".into(),
-            body_html: None,
-            internal: false,
-            channel: "email".into(),
-            metadata: serde_json::json!({"notice": "acknowledgement"}),
-            attachments: Vec::new(),
-            email: None,
-            redacted: Vec::new(),
-            outbound: None,
-        }
+        crate::tickets::system_notice(
+            "email",
+            "Acknowledgement sent".into(),
+            serde_json::json!({"notice": "acknowledgement"}),
+        )
     }
 
     pub async fn list_email_templates(

@@ -1,9 +1,10 @@
 //! The secret screen on every inbound path: seed phrases, private keys and 2FA codes are cut
 //! out of what a customer sends before it is stored, and the customer is warned at once.
 
+use crate::tickets::system_notice;
 use serde_json::json;
 use xdesk_domain::secrets::{self, SecretKind};
-use xdesk_domain::ticket::guess_language;
+use xdesk_domain::ticket::{Priority, guess_language};
 use xdesk_store::NewMessage;
 
 /// Tag put on a ticket whose customer exposed a secret, so it can be found and audited.
@@ -22,6 +23,17 @@ impl Screened {
 
     pub fn names(&self) -> Vec<String> {
         self.kinds.iter().map(|k| k.as_str().to_owned()).collect()
+    }
+
+    /// What a new ticket that exposed a secret gets: urgent priority and the tag.
+    pub fn raise(&self, tags: &mut Vec<String>, priority: &mut Priority) {
+        if !self.found() {
+            return;
+        }
+        *priority = Priority::Urgent;
+        if !tags.iter().any(|t| t == SECRET_TAG) {
+            tags.push(SECRET_TAG.to_owned());
+        }
     }
 }
 
@@ -83,19 +95,11 @@ pub fn warning_notice(language: &str, text: &str, channel: &str, s: &Screened) -
         "zh" => "zh",
         _ => language,
     };
-    NewMessage {
-        author_kind: "system".into(),
-        author_id: None,
-        body_text: secrets::customer_warning(language, &s.kinds),
-        body_html: None,
-        internal: false,
-        channel: channel.to_owned(),
-        metadata: json!({"notice": "secret_warning", "kinds": s.names()}),
-        attachments: Vec::new(),
-        email: None,
-        redacted: Vec::new(),
-        outbound: None,
-    }
+    system_notice(
+        channel,
+        secrets::customer_warning(language, &s.kinds),
+        json!({"notice": "secret_warning", "kinds": s.names()}),
+    )
 }
 
 #[cfg(test)]

@@ -122,6 +122,28 @@ fn sanitize_html(html: Option<String>) -> Option<String> {
         .filter(|h| !h.trim().is_empty())
 }
 
+/// A public message from xdesk itself (a warning, an acknowledgement, a notice), tagged in its
+/// metadata with what it is.
+pub(crate) fn system_notice(
+    channel: &str,
+    body: String,
+    metadata: serde_json::Value,
+) -> NewMessage {
+    NewMessage {
+        author_kind: "system".into(),
+        author_id: None,
+        body_text: body,
+        body_html: None,
+        internal: false,
+        channel: channel.to_owned(),
+        metadata,
+        attachments: Vec::new(),
+        email: None,
+        redacted: Vec::new(),
+        outbound: None,
+    }
+}
+
 fn author_of(p: &Principal) -> (String, Option<i64>) {
     match p {
         Principal::Agent { id, .. } => ("agent".into(), Some(*id)),
@@ -359,12 +381,9 @@ impl Services {
         let mut tags: Vec<String> = tags.iter().map(|t| t.as_str().to_owned()).collect();
         let mut priority = priority;
         let mut notices = Vec::new();
+        screened.raise(&mut tags, &mut priority);
         if screened.found() {
             subject = subject.chars().take(Subject::MAX_CHARS).collect();
-            priority = Priority::Urgent;
-            if !tags.iter().any(|t| t == safety::SECRET_TAG) {
-                tags.push(safety::SECRET_TAG.to_owned());
-            }
             notices.push(safety::warning_notice(
                 &language,
                 &body,

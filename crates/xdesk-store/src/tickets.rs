@@ -579,11 +579,28 @@ impl Store {
         ticket_id: i64,
         include_internal: bool,
     ) -> Result<Vec<MessageRow>, StoreError> {
-        let mut q = message::Entity::find().filter(message::Column::TicketId.eq(ticket_id));
+        self.messages_after(ticket_id, 0, include_internal).await
+    }
+
+    /// The ticket's messages after sequence number `after_seq`: what a reconnecting chat
+    /// client missed, without reading the whole conversation.
+    pub async fn messages_after(
+        &self,
+        ticket_id: i64,
+        after_seq: i64,
+        include_internal: bool,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let mut q = message::Entity::find()
+            .filter(message::Column::TicketId.eq(ticket_id))
+            .filter(message::Column::Seq.gt(after_seq));
         if !include_internal {
             q = q.filter(message::Column::Internal.eq(false));
         }
         Ok(q.order_by_asc(message::Column::Id).all(&self.read).await?)
+    }
+
+    pub async fn message(&self, id: i64) -> Result<Option<MessageRow>, StoreError> {
+        Ok(message::Entity::find_by_id(id).one(&self.read).await?)
     }
 
     pub async fn ticket_attachments(
