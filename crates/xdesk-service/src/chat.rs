@@ -22,12 +22,38 @@ pub struct ChatSettings {
     pub identity_secret: Option<String>,
     /// Group new chats go to.
     pub group_id: Option<i64>,
+    /// Sites (`https://www.example.com`) whose pages may open the widget. Empty allows any,
+    /// for the demo; in production it stops another site from opening chats in a visitor's
+    /// name from its own pages.
+    pub allowed_origins: Vec<String>,
+}
+
+impl ChatSettings {
+    /// Whether a browser request from `origin` may use the customer's side of chat. Requests
+    /// without an `Origin` header come from outside a browser, where the header proves nothing
+    /// either way.
+    pub fn origin_allowed(&self, origin: Option<&str>) -> bool {
+        match origin {
+            None => true,
+            Some(o) => {
+                self.allowed_origins.is_empty()
+                    || self
+                        .allowed_origins
+                        .iter()
+                        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(o))
+            }
+        }
+    }
 }
 
 /// The customer on the other end of a chat connection.
 #[derive(Debug, Clone)]
 pub struct ChatVisitor {
-    pub customer_id: i64,
+    /// None for an anonymous visitor who has not written yet: opening the widget stores
+    /// nothing, so idle page views cannot fill the customer table.
+    pub customer_id: Option<i64>,
+    /// Language for the customer record made on the first message.
+    pub language: String,
     pub name: String,
     /// Identified by the exchange's signed claim.
     pub verified: bool,
@@ -77,7 +103,8 @@ impl Services {
             let name = c.name.clone().unwrap_or_else(|| c.sub.clone());
             let customer = self.store.upsert_customer(&ids, &name, language).await?;
             return Ok(ChatVisitor {
-                customer_id: customer.id,
+                customer_id: Some(customer.id),
+                language: language.to_owned(),
                 name: customer.display_name,
                 verified: true,
                 visitor_id: None,
@@ -88,16 +115,29 @@ impl Services {
             .map(|i| i.value())
             .unwrap_or_else(new_visitor_id);
         let identity = Identity::parse("visitor", &id)?;
-        let customer = self
-            .store
-            .upsert_customer(&[identity], "Visitor", language)
-            .await?;
+        let customer = self.store.customer_by_identity(&identity).await?;
         Ok(ChatVisitor {
-            customer_id: customer.id,
-            name: customer.display_name,
+            customer_id: customer.as_ref().map(|c| c.id),
+            language: language.to_owned(),
+            name: customer.map_or_else(|| "Visitor".to_owned(), |c| c.display_name),
             verified: false,
             visitor_id: Some(id),
         })
+    }
+
+    /// The visitor's customer id, creating the customer when they first write.
+    async fn chat_customer(&self, v: &mut ChatVisitor) -> Result<i64, ServiceError> {
+        if let Some(id) = v.customer_id {
+            return Ok(id);
+        }
+        let visitor = v.visitor_id.as_deref().unwrap_or_default();
+        let identity = Identity::parse("visitor", visitor)?;
+        let customer = self
+            .store
+            .upsert_customer(&[identity], &v.name, &v.language)
+            .await?;
+        v.customer_id = Some(customer.id);
+        Ok(customer.id)
     }
 
     /// A chat of this visitor; anyone else's ticket is "not found".
@@ -109,7 +149,7 @@ impl Services {
         self.store
             .ticket(ticket_id)
             .await?
-            .filter(|t| t.customer_id == v.customer_id && t.channel == Channel::Chat.as_str())
+            .filter(|t| Some(t.customer_id) == v.customer_id && t.channel == Channel::Chat.as_str())
             .ok_or(ServiceError::NotFound("chat"))
     }
 
@@ -139,18 +179,19 @@ impl Services {
     /// opens the chat's ticket. Returns the ticket and whether it is new.
     pub async fn chat_post(
         &self,
-        v: &ChatVisitor,
+        v: &mut ChatVisitor,
         ticket: Option<TicketRow>,
         body: &str,
         uploads: Vec<Upload>,
     ) -> Result<(TicketRow, bool), ServiceError> {
         let mut body = self.check_body(body, !uploads.is_empty())?;
+        let customer_id = self.chat_customer(v).await?;
         let mut html = None;
         let screened = safety::screen(None, &mut body, &mut html);
         let attachments = self.store_uploads(uploads).await?;
         let message = NewMessage {
             author_kind: "customer".into(),
-            author_id: Some(v.customer_id),
+            author_id: Some(customer_id),
             body_text: body.clone(),
             body_html: None,
             internal: false,
@@ -161,7 +202,7 @@ impl Services {
             redacted: screened.names(),
             outbound: None,
         };
-        let actor = Actor::Customer(v.customer_id);
+        let actor = Actor::Customer(customer_id);
         if let Some(t) = ticket.filter(|t| t.state != TicketState::Closed.as_str()) {
             let opens = |state: &str| {
                 state == TicketState::PendingCustomer.as_str()
@@ -204,7 +245,7 @@ impl Services {
                 channel: Channel::Chat.as_str().into(),
                 language: language.into(),
                 category: None,
-                customer: TicketCustomer::Id(v.customer_id),
+                customer: TicketCustomer::Id(customer_id),
                 group_id: self.chat.group_id,
                 assignee_id: None,
                 tags,
@@ -259,6 +300,7 @@ impl Services {
     ) -> Result<TicketRow, ServiceError> {
         let address = xdesk_domain::identity::parse_email(address)?;
         let mut t = self.chat_ticket(v, ticket_id).await?;
+        let customer_id = t.customer_id;
         for _ in 0..5 {
             let mut changes = std::collections::BTreeMap::new();
             changes.insert(
@@ -268,7 +310,7 @@ impl Services {
             let cs = xdesk_store::ChangeSet {
                 ticket_id,
                 expected_version: t.version,
-                actor: Actor::Customer(v.customer_id),
+                actor: Actor::Customer(customer_id),
                 patch: xdesk_store::TicketPatch {
                     contact_email: Some(Some(address.clone())),
                     ..Default::default()
@@ -325,5 +367,26 @@ impl Services {
     /// Promised response time, in words of `language`, for a chat nobody is there to answer.
     pub fn expected_response(&self, language: &str) -> String {
         xdesk_mail::templates::duration_words(self.mail.first_response_minutes, language)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChatSettings;
+
+    #[test]
+    fn only_listed_sites_may_open_the_widget() {
+        let open = ChatSettings::default();
+        assert!(open.origin_allowed(Some("https://anywhere.test")));
+        let s = ChatSettings {
+            allowed_origins: vec!["https://www.exchange.test/".into()],
+            ..Default::default()
+        };
+        assert!(s.origin_allowed(Some("https://www.exchange.test")));
+        assert!(s.origin_allowed(Some("https://WWW.exchange.test")));
+        assert!(!s.origin_allowed(Some("https://www.exchange.test.evil.test")));
+        assert!(!s.origin_allowed(Some("http://www.exchange.test")));
+        assert!(!s.origin_allowed(Some("null")));
+        assert!(s.origin_allowed(None));
     }
 }

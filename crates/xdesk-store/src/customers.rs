@@ -31,6 +31,22 @@ impl Store {
         Ok(customer)
     }
 
+    /// The customer owning this identity, if any; never creates one.
+    pub async fn customer_by_identity(
+        &self,
+        identity: &Identity,
+    ) -> Result<Option<CustomerRow>, StoreError> {
+        let Some(owner) = customer_identity::Entity::find()
+            .filter(customer_identity::Column::Kind.eq(identity.kind()))
+            .filter(customer_identity::Column::Value.eq(identity.value()))
+            .one(&self.read)
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.customer(owner.customer_id).await
+    }
+
     pub async fn customer(&self, id: i64) -> Result<Option<CustomerRow>, StoreError> {
         Ok(customer::Entity::find_by_id(id).one(&self.read).await?)
     }

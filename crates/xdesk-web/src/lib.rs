@@ -133,6 +133,14 @@ pub const MAX_MAIL_BYTES: usize = 64 * 1024 * 1024;
 
 pub fn router(services: Services) -> Router {
     use api::{people as pp, tickets as t};
+    let chat = services.chat.clone();
+    // The widget uploads from the exchange's pages, another origin: its browser asks first.
+    let widget_cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::predicate(move |o, _| {
+            o.to_str().is_ok_and(|o| chat.origin_allowed(Some(o)))
+        }))
+        .allow_methods([axum::http::Method::POST])
+        .allow_headers([header::CONTENT_TYPE]);
     let state = AppState {
         services,
         metrics: metrics_handle(),
@@ -167,7 +175,7 @@ pub fn router(services: Services) -> Router {
         )
         .route("/chat/customer", get(api::chat::customer_socket))
         .route("/chat/agent", get(api::chat::agent_socket))
-        .route("/chat/uploads", post(api::chat::upload))
+        .route("/chat/uploads", post(api::chat::upload).layer(widget_cors))
         .route("/chat/attachments/{id}", get(api::chat::download))
         .route(
             "/mailboxes",

@@ -47,6 +47,8 @@ pub struct Config {
 pub struct ChatConfig {
     pub identity_secret: Option<String>,
     pub group_id: Option<i64>,
+    /// Sites whose pages may embed the widget (`["https://www.example.com"]`); empty allows any.
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,6 +150,7 @@ impl Config {
         "smtp.password",
         "chat.identity_secret",
         "chat.group_id",
+        "chat.allowed_origins",
         "redis_url",
     ];
 

@@ -34,6 +34,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
     .with_chat(xdesk_service::chat::ChatSettings {
         identity_secret: config.chat.identity_secret.clone(),
         group_id: config.chat.group_id,
+        allowed_origins: config.chat.allowed_origins.clone(),
     });
     if let Some(url) = &config.redis_url {
         let bus = xdesk_channels::redis_bus::RedisBus::connect(url)

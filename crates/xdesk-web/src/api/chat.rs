@@ -108,8 +108,33 @@ pub async fn customer_socket(
     ws: WebSocketUpgrade,
     State(s): State<AppState>,
     Query(q): Query<CustomerQuery>,
-) -> Response {
-    sized(ws).on_upgrade(move |socket| customer_session(s, q, socket))
+    headers: axum::http::HeaderMap,
+) -> Result<Response, crate::error::AppError> {
+    allowed_origin(&s, &headers)?;
+    Ok(sized(ws).on_upgrade(move |socket| customer_session(s, q, socket)))
+}
+
+/// Refuses a browser request from a site that is not allowed to embed the widget: without it,
+/// any page a visitor opens could chat, and upload files, in that visitor's name.
+fn allowed_origin(
+    s: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<(), crate::error::AppError> {
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or("invalid"));
+    if s.services.chat.origin_allowed(origin) {
+        Ok(())
+    } else {
+        Err(crate::error::AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            format!(
+                "pages of {} may not open this chat",
+                origin.unwrap_or_default()
+            ),
+        ))
+    }
 }
 
 /// Waits for the next event of an optional subscription.
@@ -125,7 +150,7 @@ async fn next_event(
 async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) {
     let services = &s.services;
     let lang = q.lang.clone().unwrap_or_else(|| "en".into());
-    let v: ChatVisitor = match services
+    let mut v: ChatVisitor = match services
         .chat_visitor(q.token.as_deref(), q.visitor.as_deref(), &lang)
         .await
     {
@@ -187,7 +212,7 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
                 let reply = match serde_json::from_str::<CustomerFrame>(&text) {
                     Err(e) => Some(error_frame("bad_frame", e.to_string())),
                     Ok(CustomerFrame::Message { body }) => {
-                        match services.chat_post(&v, ticket.clone(), &body, Vec::new()).await {
+                        match services.chat_post(&mut v, ticket.clone(), &body, Vec::new()).await {
                             Ok((t, created)) => {
                                 let first = created.then(|| json!({"type": "ticket", "ticket": ticket_json(t.id)}));
                                 if created || rx.is_none() {
@@ -428,7 +453,8 @@ pub async fn upload(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> crate::error::ApiResult<(axum::http::StatusCode, axum::Json<Value>)> {
-    let v = widget_visitor(&s, &q).await?;
+    allowed_origin(&s, &headers)?;
+    let mut v = widget_visitor(&s, &q).await?;
     let ticket_id = q
         .ticket
         .ok_or(xdesk_service::ServiceError::NotFound("chat"))?;
@@ -448,7 +474,7 @@ pub async fn upload(
     };
     let (t, _) = s
         .services
-        .chat_post(&v, Some(ticket), "", vec![upload])
+        .chat_post(&mut v, Some(ticket), "", vec![upload])
         .await?;
     Ok((
         axum::http::StatusCode::CREATED,

@@ -758,6 +758,32 @@ async fn the_widget_chats_in_a_real_browser() {
             "[...document.querySelectorAll('#xdesk-chat-panel img')].some(i => i.complete && i.naturalWidth === 1)",
         )
         .await;
+    // A screenshot pasted into the widget crosses from the exchange's origin to xdesk (the
+    // browser's CORS preflight included) and reaches the agent as a file.
+    browser
+        .eval(&format!(
+            "const bytes = Uint8Array.from(atob('{pixel}'), c => c.charCodeAt(0)); \
+             const dt = new DataTransfer(); \
+             dt.items.add(new File([bytes], 'pasted.png', {{type: 'image/png'}})); \
+             document.querySelector('#xdesk-chat-panel textarea').dispatchEvent(\
+               new ClipboardEvent('paste', {{clipboardData: dt, bubbles: true, cancelable: true}})); true"
+        ))
+        .await;
+    let m = loop {
+        let m = expect(&mut agent, "message").await;
+        if m["message"]["attachments"][0]["filename"] == "pasted.png" {
+            break m;
+        }
+    };
+    assert_eq!(m["message"]["author_kind"], "customer", "{m}");
+    assert!(
+        !browser
+            .eval("document.body.innerText.includes('文件发送失败')")
+            .await
+            .as_bool()
+            .unwrap_or(true),
+        "the widget reported a failed upload"
+    );
     app.stop().await;
 }
 
@@ -920,5 +946,157 @@ backend_test_db!(a_pasted_screenshot_reaches_the_agent, |db| {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
+    app.stop().await;
+});
+
+backend_test_db!(
+    opening_the_widget_stores_nothing_until_the_visitor_writes,
+    |db| {
+        let Some(app) = spawn_app_with(db, |_| {}).await else {
+            return;
+        };
+        let admin = app.admin_token().await;
+        let customers = |v: Value| v.as_array().unwrap().len();
+        let before = customers(app.get_json(&admin, "/api/v1/customers").await);
+        let mut idle = Vec::new();
+        for _ in 0..3 {
+            let mut s = connect(&app, "/api/v1/chat/customer", None).await;
+            expect(&mut s, "welcome").await;
+            idle.push(s);
+        }
+        assert_eq!(
+            customers(app.get_json(&admin, "/api/v1/customers").await),
+            before,
+            "page views alone made customers"
+        );
+        // A visitor who comes back with their id before writing is still nobody on record …
+        let mut first = connect(&app, "/api/v1/chat/customer", None).await;
+        let visitor = expect(&mut first, "welcome").await["visitor_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        drop(first);
+        let mut c = connect(
+            &app,
+            &format!("/api/v1/chat/customer?visitor={visitor}"),
+            None,
+        )
+        .await;
+        let w = expect(&mut c, "welcome").await;
+        assert_eq!(w["visitor_id"], visitor.as_str());
+        // … until the first message, which makes exactly one customer, kept on the next visit.
+        send(
+            &mut c,
+            json!({"type": "message", "body": "Where is my deposit?"}),
+        )
+        .await;
+        let ticket = expect(&mut c, "ticket").await["ticket"]["id"]
+            .as_i64()
+            .unwrap();
+        assert_eq!(
+            customers(app.get_json(&admin, "/api/v1/customers").await),
+            before + 1
+        );
+        drop(c);
+        let mut again = connect(
+            &app,
+            &format!("/api/v1/chat/customer?visitor={visitor}&ticket={ticket}"),
+            None,
+        )
+        .await;
+        let w = expect(&mut again, "welcome").await;
+        assert_eq!(w["ticket"]["id"], ticket);
+        let m = expect(&mut again, "message").await;
+        assert_eq!(m["message"]["body"], "Where is my deposit?");
+        assert_eq!(
+            customers(app.get_json(&admin, "/api/v1/customers").await),
+            before + 1
+        );
+        app.stop().await;
+    }
+);
+
+backend_test_db!(only_allowed_sites_open_the_widget, |db| {
+    let Some(app) = spawn_app_with(db, |c| {
+        c.chat.allowed_origins = vec!["https://www.exchange.test".into()];
+    })
+    .await
+    else {
+        return;
+    };
+    let url = format!(
+        "{}/api/v1/chat/customer",
+        app.base.replacen("http", "ws", 1)
+    );
+    let with_origin = |origin: &str| {
+        let mut req = url.as_str().into_client_request().unwrap();
+        req.headers_mut().insert("origin", origin.parse().unwrap());
+        req
+    };
+    match tokio_tungstenite::connect_async(with_origin("https://phish.test")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            assert_eq!(r.status(), 403);
+            let body: Value = serde_json::from_slice(r.body().as_deref().unwrap()).unwrap();
+            assert_eq!(body["error"]["code"], "origin_not_allowed");
+        }
+        other => panic!("a foreign site opened a chat: {:?}", other.map(|_| ())),
+    }
+    let (mut ok, _) = tokio_tungstenite::connect_async(with_origin("https://www.exchange.test"))
+        .await
+        .unwrap();
+    let visitor = expect(&mut ok, "welcome").await["visitor_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&mut ok, json!({"type": "message", "body": "hello"})).await;
+    let ticket = expect(&mut ok, "ticket").await["ticket"]["id"]
+        .as_i64()
+        .unwrap();
+
+    // Uploads: the browser's preflight is answered for the exchange's pages only, and a
+    // foreign page's upload is refused even if it skips the preflight.
+    let uploads = app.url(&format!(
+        "/api/v1/chat/uploads?visitor={visitor}&ticket={ticket}&filename=shot.png"
+    ));
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, &uploads)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let r = preflight("https://www.exchange.test").await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://www.exchange.test"
+    );
+    let r = preflight("https://phish.test").await.unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    let r = app
+        .http
+        .post(&uploads)
+        .header("origin", "https://phish.test")
+        .header("content-type", "image/png")
+        .body("png")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    let r = app
+        .http
+        .post(&uploads)
+        .header("origin", "https://www.exchange.test")
+        .header("content-type", "image/png")
+        .body("png")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://www.exchange.test"
+    );
     app.stop().await;
 });
