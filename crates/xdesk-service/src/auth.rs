@@ -262,15 +262,21 @@ impl Services {
                 scopes: key.scopes.split_whitespace().map(str::to_owned).collect(),
             });
         }
-        if !bearer.starts_with(SESSION_PREFIX) {
+        Ok(self.session_agent(bearer).await?.0)
+    }
+
+    /// The agent a session token belongs to, for pages that show who is signed in. API keys
+    /// are not sessions.
+    pub async fn session_agent(&self, token: &str) -> Result<(Principal, AgentRow), ServiceError> {
+        if !token.starts_with(SESSION_PREFIX) {
             return Err(ServiceError::Unauthenticated);
         }
         let agent = self
             .store
-            .session_agent(&sha256_hex(bearer))
+            .session_agent(&sha256_hex(token))
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
-        self.principal_of(&agent).await
+        Ok((self.principal_of(&agent).await?, agent))
     }
 
     pub async fn principal_of(&self, agent: &AgentRow) -> Result<Principal, ServiceError> {

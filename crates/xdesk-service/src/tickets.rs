@@ -523,6 +523,17 @@ impl Services {
         Ok(self.store.list_tickets(&filter).await?)
     }
 
+    /// How many tickets this principal may see match `filter`: the counts beside inbox views.
+    pub async fn count_tickets(
+        &self,
+        p: &Principal,
+        mut filter: TicketFilter,
+    ) -> Result<u64, ServiceError> {
+        p.require_scope("tickets:read")?;
+        filter.visibility = self.visibility(p).await?;
+        Ok(self.store.count_tickets(&filter).await?)
+    }
+
     /// Applies field changes with optimistic concurrency: `version` must be the one read.
     pub async fn update_ticket(
         &self,

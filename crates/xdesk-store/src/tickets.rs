@@ -179,6 +179,8 @@ pub enum SortOrder {
     CreatedDesc,
     UpdatedAsc,
     UpdatedDesc,
+    /// Urgent first, oldest first within a priority: the inbox's order. Not paged by cursor.
+    PriorityAge,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -196,6 +198,66 @@ pub struct TicketFilter {
     /// Keyset cursor: the sort key and id of the last row of the previous page.
     pub after: Option<(Option<DateTime<Utc>>, i64)>,
     pub limit: u64,
+}
+
+/// Urgent first, then high, normal, low: the order agents work in.
+const PRIORITY_RANK: &str =
+    "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END";
+
+/// The tickets a filter selects, before ordering and paging.
+fn filtered(f: &TicketFilter) -> sea_orm::Select<ticket::Entity> {
+    use ticket::Column as C;
+    let mut q = ticket::Entity::find();
+    if let Visibility::Restricted {
+        group_ids,
+        agent_ids,
+    } = &f.visibility
+    {
+        q = q.filter(
+            Condition::any()
+                .add(C::GroupId.is_in(group_ids.clone()))
+                .add(C::AssigneeId.is_in(agent_ids.clone())),
+        );
+    }
+    if !f.states.is_empty() {
+        q = q.filter(C::State.is_in(f.states.clone()));
+    }
+    if !f.priorities.is_empty() {
+        q = q.filter(C::Priority.is_in(f.priorities.clone()));
+    }
+    if let Some(g) = f.group_id {
+        q = q.filter(C::GroupId.eq(g));
+    }
+    match f.assignee_id {
+        Some(Some(a)) => q = q.filter(C::AssigneeId.eq(a)),
+        Some(None) => q = q.filter(C::AssigneeId.is_null()),
+        None => {}
+    }
+    if let Some(c) = f.customer_id {
+        q = q.filter(C::CustomerId.eq(c));
+    }
+    if let Some(tag) = &f.tag {
+        q = q.filter(
+            C::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(ticket_tag::Column::TicketId)
+                    .from(ticket_tag::Entity)
+                    .and_where(Expr::col(ticket_tag::Column::Tag).eq(tag.clone()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
+        q = q.filter(
+            Condition::any()
+                .add(C::Subject.contains(text))
+                .add(C::TxHash.contains(text.to_lowercase()))
+                .add(C::TxHash.contains(text))
+                .add(C::FromAddress.contains(text))
+                .add(C::ToAddress.contains(text)),
+        );
+    }
+    q
 }
 
 fn tags_json(tags: &[String]) -> String {
@@ -486,58 +548,18 @@ pub(crate) async fn apply_change_in(
 impl Store {
     pub async fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<TicketRow>, StoreError> {
         use ticket::Column as C;
-        let mut q = ticket::Entity::find();
-        if let Visibility::Restricted {
-            group_ids,
-            agent_ids,
-        } = &f.visibility
-        {
-            q = q.filter(
-                Condition::any()
-                    .add(C::GroupId.is_in(group_ids.clone()))
-                    .add(C::AssigneeId.is_in(agent_ids.clone())),
-            );
-        }
-        if !f.states.is_empty() {
-            q = q.filter(C::State.is_in(f.states.clone()));
-        }
-        if !f.priorities.is_empty() {
-            q = q.filter(C::Priority.is_in(f.priorities.clone()));
-        }
-        if let Some(g) = f.group_id {
-            q = q.filter(C::GroupId.eq(g));
-        }
-        match f.assignee_id {
-            Some(Some(a)) => q = q.filter(C::AssigneeId.eq(a)),
-            Some(None) => q = q.filter(C::AssigneeId.is_null()),
-            None => {}
-        }
-        if let Some(c) = f.customer_id {
-            q = q.filter(C::CustomerId.eq(c));
-        }
-        if let Some(tag) = &f.tag {
-            q = q.filter(
-                C::Id.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(ticket_tag::Column::TicketId)
-                        .from(ticket_tag::Entity)
-                        .and_where(Expr::col(ticket_tag::Column::Tag).eq(tag.clone()))
-                        .to_owned(),
-                ),
-            );
-        }
-        if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
-            q = q.filter(
-                Condition::any()
-                    .add(C::Subject.contains(text))
-                    .add(C::TxHash.contains(text.to_lowercase()))
-                    .add(C::TxHash.contains(text))
-                    .add(C::FromAddress.contains(text))
-                    .add(C::ToAddress.contains(text)),
-            );
+        let mut q = filtered(f);
+        if f.sort == SortOrder::PriorityAge {
+            return Ok(q
+                .order_by_asc(Expr::cust(PRIORITY_RANK))
+                .order_by_asc(C::CreatedAt)
+                .order_by_asc(C::Id)
+                .limit(f.limit.clamp(1, 200))
+                .all(&self.read)
+                .await?);
         }
         let (key_col, asc) = match f.sort {
-            SortOrder::CreatedAsc => (None, true),
+            SortOrder::CreatedAsc | SortOrder::PriorityAge => (None, true),
             SortOrder::CreatedDesc => (None, false),
             SortOrder::UpdatedAsc => (Some(C::UpdatedAt), true),
             SortOrder::UpdatedDesc => (Some(C::UpdatedAt), false),
@@ -572,6 +594,12 @@ impl Store {
             q.order_by_desc(C::Id)
         };
         Ok(q.limit(f.limit.clamp(1, 200)).all(&self.read).await?)
+    }
+
+    /// How many tickets match, for the counts beside inbox views.
+    pub async fn count_tickets(&self, f: &TicketFilter) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        Ok(filtered(f).count(&self.read).await?)
     }
 
     pub async fn messages(

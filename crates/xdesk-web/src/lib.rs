@@ -131,7 +131,9 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// included. Files over that limit are cut from the mail and the sender told which.
 pub const MAX_MAIL_BYTES: usize = 64 * 1024 * 1024;
 
-pub fn router(services: Services) -> Router {
+/// The API and, merged in, the web `pages` (their own crate), all behind the same tracing,
+/// metrics, body limit and timeout.
+pub fn router(services: Services, pages: Router) -> Router {
     use api::{people as pp, tickets as t};
     let chat = services.chat.clone();
     // The widget uploads from the exchange's pages, another origin: its browser asks first.
@@ -199,6 +201,8 @@ pub fn router(services: Services) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(prometheus))
+        .with_state(state)
+        .merge(pages)
         .layer(middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
@@ -206,5 +210,4 @@ pub fn router(services: Services) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
-        .with_state(state)
 }

@@ -61,7 +61,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let app = xdesk_web::router(services.clone());
+    let secure_cookies = config
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
+    let pages = xdesk_ui::router(services.clone(), secure_cookies);
+    let app = xdesk_web::router(services.clone(), pages);
     let sender = match &config.smtp {
         Some(smtp) => {
             let s = OutboxSender::new(services.clone(), smtp.clone())

@@ -166,7 +166,8 @@ async fn run_demo(config: Config) -> anyhow::Result<()> {
             config.data_dir.display()
         ),
     }
-    println!("\n  API docs (Swagger UI): {base}/api/docs");
+    println!("\n  Agent console:         {base}/console");
+    println!("  API docs (Swagger UI): {base}/api/docs");
     println!("  OpenAPI document:      {base}/api/openapi.json");
     println!("  Health / metrics:      {base}/healthz  {base}/metrics");
     println!(

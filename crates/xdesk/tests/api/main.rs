@@ -8,6 +8,7 @@ mod support;
 mod admin;
 mod bad_input;
 mod chat;
+mod console;
 mod email;
 mod history;
 mod imap;

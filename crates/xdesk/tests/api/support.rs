@@ -164,27 +164,33 @@ impl TestApp {
     /// Signs the admin in and enrols TOTP, as an admin must before administering.
     pub async fn admin_token(&self) -> String {
         let token = self.login(&self.admin_email).await;
+        self.enrol_totp(&token).await;
+        token
+    }
+
+    /// Enrols TOTP for the session's agent; returns the secret (base32) for later codes.
+    pub async fn enrol_totp(&self, token: &str) -> String {
         let begin: Value = self
             .http
             .post(self.url("/api/v1/auth/totp"))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        let code = totp_code(begin["secret_base32"].as_str().unwrap());
+        let secret = begin["secret_base32"].as_str().unwrap().to_owned();
         let r = self
             .http
             .post(self.url("/api/v1/auth/totp/confirm"))
-            .bearer_auth(&token)
-            .json(&json!({"code": code}))
+            .bearer_auth(token)
+            .json(&json!({"code": totp_code(&secret)}))
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
-        token
+        secret
     }
 
     pub async fn post(&self, token: &str, path: &str, body: Value) -> Response {

@@ -1,0 +1,64 @@
+//! xdesk's web pages. Handlers only read the request, call the domain services and render an
+//! askama template; every string comes from the message catalog ([`i18n`]), every form carries
+//! a CSRF token ([`page`]), and CSS and JavaScript are served from the binary.
+
+pub mod i18n;
+mod page;
+mod pages;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use xdesk_service::Services;
+
+pub use page::{CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE};
+
+/// What every handler reads.
+#[derive(Clone)]
+pub(crate) struct UiState {
+    services: Services,
+    /// `Secure` on cookies: when xdesk is reached over HTTPS.
+    secure_cookies: bool,
+}
+
+/// The pages' routes, to merge into the server's router.
+pub fn router(services: Services, secure_cookies: bool) -> Router {
+    let state = UiState {
+        services,
+        secure_cookies,
+    };
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/console") }))
+        .route("/console", get(pages::inbox::inbox))
+        .route(
+            "/console/login",
+            get(pages::login::form).post(pages::login::submit),
+        )
+        .route("/console/logout", post(pages::login::logout))
+        .route("/console/tickets/{id}", get(pages::ticket::show))
+        .route("/console/tickets/{id}/reply", post(pages::ticket::reply))
+        .route("/console/tickets/{id}/fields", post(pages::ticket::fields))
+        .route("/ui/lang/{code}", get(page::switch_language))
+        .route("/static/{file}", get(asset))
+        .with_state(state)
+}
+
+/// Vendored and own assets, compiled in: no CDN, works offline.
+async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> axum::response::Response {
+    let (body, kind): (&'static str, &str) = match file.as_str() {
+        // htmx 2.0.11 (BSD Zero Clause licence), from the npm registry's htmx.org package.
+        "htmx.min.js" => (include_str!("../static/htmx.min.js"), "text/javascript"),
+        "console.js" => (include_str!("../static/console.js"), "text/javascript"),
+        "app.css" => (include_str!("../static/app.css"), "text/css"),
+        _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, format!("{kind}; charset=utf-8")),
+            (header::CACHE_CONTROL, "public, max-age=3600".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,289 @@
+//! What every page needs from the request: its language, the CSRF token its forms carry, the
+//! signed-in agent, and how a failure is shown.
+
+use crate::UiState;
+use crate::i18n::{Lang, Tr};
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use xdesk_service::{Principal, ServiceError};
+use xdesk_store::AgentRow;
+
+pub const SESSION_COOKIE: &str = "xdesk_session";
+pub const CSRF_COOKIE: &str = "xdesk_csrf";
+pub const LANG_COOKIE: &str = "xdesk_lang";
+
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn random_token() -> String {
+    use rand::Rng;
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    (0..32)
+        .map(|_| char::from(A[rng.gen_range(0..A.len())]))
+        .collect()
+}
+
+/// The request as a page sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub tr: Tr,
+    /// Put in every form as `csrf`; it must equal the `xdesk_csrf` cookie (double submit: a
+    /// foreign site can neither read the cookie nor set it).
+    pub csrf: String,
+    /// The cookie was just made: the response must set it.
+    fresh_csrf: bool,
+    /// This page's path and query, for the language switch and sign-in to return to.
+    pub here: String,
+    pub secure: bool,
+}
+
+impl FromRequestParts<UiState> for Ctx {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, s: &UiState) -> Result<Self, Self::Rejection> {
+        let lang = Lang::negotiate(
+            cookie(&parts.headers, LANG_COOKIE),
+            parts
+                .headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let existing = cookie(&parts.headers, CSRF_COOKIE)
+            .filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .map(str::to_owned);
+        let fresh_csrf = existing.is_none();
+        Ok(Ctx {
+            tr: Tr::new(lang),
+            csrf: existing.unwrap_or_else(random_token),
+            fresh_csrf,
+            here: parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+            secure: s.secure_cookies,
+        })
+    }
+}
+
+impl Ctx {
+    /// A `Set-Cookie` value; HttpOnly always, `Secure` behind HTTPS.
+    pub fn cookie(&self, name: &str, value: &str, max_age: i64, same_site: &str) -> HeaderValue {
+        let secure = if self.secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}"
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    /// Renders a page, setting the CSRF cookie the first time.
+    pub fn render(&self, status: StatusCode, t: &impl Template) -> Response {
+        let html = match t.render() {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::error!(error = %e, "template failed");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        };
+        let mut r = (status, Html(html)).into_response();
+        self.finish(&mut r);
+        r
+    }
+
+    /// Adds what every response of a page carries.
+    pub fn finish(&self, r: &mut Response) {
+        if self.fresh_csrf {
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                self.cookie(CSRF_COOKIE, &self.csrf, 60 * 60 * 24 * 30, "Strict"),
+            );
+        }
+        let h = r.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+            ),
+        );
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        );
+    }
+
+    /// This page's address as a query value, for links that come back here.
+    pub fn back(&self) -> String {
+        form_urlencoded(&self.here).collect()
+    }
+
+    /// Whether a submitted form's token is this visitor's. A missing cookie never matches.
+    pub fn csrf_ok(&self, submitted: &str) -> bool {
+        !self.fresh_csrf
+            && submitted.len() == self.csrf.len()
+            && submitted
+                .bytes()
+                .zip(self.csrf.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    /// The page shown when something fails.
+    pub fn error(&self, status: StatusCode, message: &str) -> Response {
+        self.render(
+            status,
+            &ErrorPage {
+                ctx: self,
+                title: self.tr.t(match status {
+                    StatusCode::NOT_FOUND => "error.not_found",
+                    StatusCode::FORBIDDEN => "error.forbidden",
+                    _ => "error.title",
+                }),
+                message,
+            },
+        )
+    }
+
+    /// A service failure as a page, in the page's language where the failure has a name.
+    pub fn service_error(&self, e: &ServiceError) -> Response {
+        match e {
+            ServiceError::NotFound(_) => {
+                self.error(StatusCode::NOT_FOUND, self.tr.t("error.not_found_text"))
+            }
+            ServiceError::Forbidden(_) => {
+                self.error(StatusCode::FORBIDDEN, self.tr.t("error.forbidden_text"))
+            }
+            ServiceError::StaleVersion => {
+                self.error(StatusCode::CONFLICT, self.tr.t("error.stale"))
+            }
+            ServiceError::Store(_) | ServiceError::Internal(_) => {
+                tracing::error!(error = %e, "page failed");
+                self.error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    self.tr.t("error.internal"),
+                )
+            }
+            other => self.error(StatusCode::UNPROCESSABLE_ENTITY, &other.to_string()),
+        }
+    }
+
+    /// Refuses a form whose CSRF token is missing or wrong.
+    pub fn csrf_refused(&self) -> Response {
+        self.error(StatusCode::FORBIDDEN, self.tr.t("error.csrf"))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    ctx: &'a Ctx,
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A local path to return to; anything else (another site, `//host`) becomes the console.
+pub(crate) fn local_path(p: Option<&str>) -> String {
+    match p {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/console".to_owned(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Back {
+    back: Option<String>,
+}
+
+/// The language switch on every page: remembered for a year, then back to the page.
+pub(crate) async fn switch_language(
+    ctx: Ctx,
+    Path(code): Path<String>,
+    Query(q): Query<Back>,
+) -> Response {
+    let Some(lang) = Lang::from_code(&code) else {
+        return ctx.error(StatusCode::NOT_FOUND, ctx.tr.t("error.not_found_text"));
+    };
+    let mut r = Redirect::to(&local_path(q.back.as_deref())).into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        ctx.cookie(LANG_COOKIE, lang.code(), 60 * 60 * 24 * 365, "Lax"),
+    );
+    ctx.finish(&mut r);
+    r
+}
+
+/// The caller's address, for sign-in limits and the audit log.
+pub(crate) struct PeerIp(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerIp(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|a| a.0.ip().to_string()),
+        ))
+    }
+}
+
+/// The signed-in agent; pages that need one send everybody else to sign in.
+pub(crate) struct SignedIn {
+    pub principal: Principal,
+    pub agent: AgentRow,
+}
+
+impl FromRequestParts<UiState> for SignedIn {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, s: &UiState) -> Result<Self, Response> {
+        if let Some(token) = cookie(&parts.headers, SESSION_COOKIE)
+            && let Ok((principal, agent)) = s.services.session_agent(token).await
+        {
+            return Ok(SignedIn { principal, agent });
+        }
+        let here = parts
+            .uri
+            .path_and_query()
+            .map_or("/console", |p| p.as_str());
+        let mut url = "/console/login?next=".to_owned();
+        url.extend(form_urlencoded(here));
+        Err(Redirect::to(&url).into_response())
+    }
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn form_urlencoded(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.bytes().map(|b| {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            char::from(b).to_string()
+        } else {
+            format!("%{b:02X}")
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_local_paths_are_returned_to() {
+        assert_eq!(local_path(Some("/console?view=mine")), "/console?view=mine");
+        assert_eq!(local_path(Some("//evil.test/x")), "/console");
+        assert_eq!(local_path(Some("https://evil.test")), "/console");
+        assert_eq!(local_path(Some("/\\evil.test")), "/console");
+        assert_eq!(local_path(None), "/console");
+    }
+}

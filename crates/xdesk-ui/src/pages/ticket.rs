@@ -1,0 +1,310 @@
+//! One ticket: the whole conversation across channels with the system's events in one
+//! timeline, a reply box (public reply or internal note, with files), and its fields.
+
+use crate::UiState;
+use crate::page::{Ctx, SignedIn};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use xdesk_domain::ticket::{Priority, TicketNumber, TicketState};
+use xdesk_service::tickets::{AddMessage, UpdateTicket, Upload};
+use xdesk_service::{ServiceError, Services};
+use xdesk_store::TicketRow;
+
+pub(crate) struct FileLink {
+    pub id: i64,
+    pub name: String,
+    pub size: String,
+}
+
+/// One line of the timeline: a message, or an event of the ticket's history.
+pub(crate) enum Entry {
+    Message {
+        author: String,
+        /// `customer`, `agent` or `system`: how the bubble is drawn.
+        side: String,
+        internal: bool,
+        channel: String,
+        body: String,
+        redacted: bool,
+        files: Vec<FileLink>,
+        at: String,
+    },
+    Event {
+        text: String,
+        at: String,
+    },
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+struct TicketPage<'a> {
+    ctx: &'a Ctx,
+    agent_name: &'a str,
+    t: &'a TicketRow,
+    number: String,
+    tags: Vec<String>,
+    entries: Vec<Entry>,
+    chain_ok: bool,
+    states: Vec<&'static str>,
+    priorities: Vec<&'static str>,
+    crypto: Vec<(&'static str, String)>,
+}
+
+fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn size(bytes: i64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{} KB", (bytes + 1023) / 1024)
+    }
+}
+
+pub(crate) async fn show(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    PeerIp(ip): PeerIp,
+    Path(id): Path<i64>,
+) -> Response {
+    match render(&ctx, &me, &s.services, id, ip.as_deref()).await {
+        Ok(r) => r,
+        Err(e) => ctx.service_error(&e),
+    }
+}
+
+use crate::page::PeerIp;
+
+async fn render(
+    ctx: &Ctx,
+    me: &SignedIn,
+    services: &Services,
+    id: i64,
+    ip: Option<&str>,
+) -> Result<Response, ServiceError> {
+    let tr = &ctx.tr;
+    let p = &me.principal;
+    let detail = services.get_ticket(p, id, ip).await?;
+    let (events, chain) = services.history(p, id).await?;
+    let agents = services.list_agents(p).await.unwrap_or_default();
+    let agent_name = |aid: Option<i64>| {
+        agents.iter().find(|(a, _)| Some(a.id) == aid).map_or_else(
+            || tr.t("timeline.agent").to_owned(),
+            |(a, _)| a.display_name.clone(),
+        )
+    };
+    let mut timed: Vec<(DateTime<Utc>, i64, Entry)> = Vec::new();
+    for m in &detail.messages {
+        let meta: serde_json::Value = serde_json::from_str(&m.metadata).unwrap_or_default();
+        let author = match m.author_kind.as_str() {
+            "agent" => agent_name(m.author_id),
+            "customer" => tr.t("timeline.customer").to_owned(),
+            _ => tr.t("brand").to_owned(),
+        };
+        timed.push((
+            m.created_at,
+            m.id,
+            Entry::Message {
+                author,
+                side: m.author_kind.clone(),
+                internal: m.internal,
+                channel: m.channel.clone(),
+                body: m.body_text.clone(),
+                redacted: meta.get("redacted").is_some(),
+                files: detail
+                    .attachments
+                    .iter()
+                    .filter(|a| a.message_id == m.id)
+                    .map(|a| FileLink {
+                        id: a.id,
+                        name: a.filename.clone(),
+                        size: size(a.size),
+                    })
+                    .collect(),
+                at: when(m.created_at),
+            },
+        ));
+    }
+    for e in &events {
+        let text = match e.kind.as_str() {
+            "created" => tr.t("event.created").to_owned(),
+            "secret_redacted" => tr.t("event.secret_redacted").to_owned(),
+            "updated" => {
+                let changes = e.data.get("changes").and_then(|c| c.as_object());
+                let fields: Vec<String> = changes
+                    .map(|c| {
+                        c.iter()
+                            .map(|(field, v)| {
+                                let new = v.get(1).map(|n| match n {
+                                    serde_json::Value::String(s) => match field.as_str() {
+                                        "state" | "priority" => tr.word(field, s).to_owned(),
+                                        _ => s.clone(),
+                                    },
+                                    serde_json::Value::Null => "—".to_owned(),
+                                    other => other.to_string(),
+                                });
+                                format!(
+                                    "{} → {}",
+                                    tr.t(&format!("field.{field}"))
+                                        .replace(crate::i18n::MISSING, field),
+                                    new.unwrap_or_default()
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                tr.t1("event.updated", fields.join(", "))
+            }
+            _ => continue,
+        };
+        timed.push((
+            e.created_at,
+            i64::MAX - e.seq,
+            Entry::Event {
+                text,
+                at: when(e.created_at),
+            },
+        ));
+    }
+    timed.sort_by_key(|(at, order, _)| (*at, *order));
+    let t = &detail.ticket;
+    let crypto = [
+        ("field.network", &t.network),
+        ("field.asset", &t.asset),
+        ("field.tx_hash", &t.tx_hash),
+        ("field.from_address", &t.from_address),
+        ("field.to_address", &t.to_address),
+        ("field.amount", &t.amount),
+        ("field.memo", &t.memo),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+    .collect();
+    Ok(ctx.render(
+        StatusCode::OK,
+        &TicketPage {
+            ctx,
+            agent_name: &me.agent.display_name,
+            number: TicketNumber::for_ticket(t.id).to_string(),
+            tags: serde_json::from_str(&t.tags).unwrap_or_default(),
+            t,
+            entries: timed.into_iter().map(|(_, _, e)| e).collect(),
+            chain_ok: chain.valid,
+            states: TicketState::ALL.iter().map(|s| s.as_str()).collect(),
+            priorities: Priority::ALL.iter().map(|s| s.as_str()).collect(),
+            crypto,
+        },
+    ))
+}
+
+/// A reply or internal note, with files: a multipart form so it works without JavaScript.
+pub(crate) async fn reply(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    PeerIp(ip): PeerIp,
+    Path(id): Path<i64>,
+    mut form: Multipart,
+) -> Response {
+    let mut csrf = String::new();
+    let mut body = String::new();
+    let mut internal = false;
+    let mut uploads = Vec::new();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return ctx.error(StatusCode::BAD_REQUEST, &e.body_text()),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let filename = field.file_name().map(str::to_owned);
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let bytes = match field.bytes().await {
+            Ok(b) => b,
+            Err(e) => return ctx.error(StatusCode::BAD_REQUEST, &e.body_text()),
+        };
+        match (name.as_str(), filename) {
+            ("files", Some(filename)) if !filename.is_empty() || !bytes.is_empty() => {
+                uploads.push(Upload {
+                    filename,
+                    content_type,
+                    bytes: bytes.to_vec(),
+                });
+            }
+            ("csrf", _) => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            ("body", _) => body = String::from_utf8_lossy(&bytes).into_owned(),
+            ("internal", _) => internal = true,
+            _ => {}
+        }
+    }
+    if !ctx.csrf_ok(&csrf) {
+        return ctx.csrf_refused();
+    }
+    let m = AddMessage {
+        body,
+        body_html: None,
+        internal,
+        attachments: uploads,
+    };
+    match s
+        .services
+        .add_message(&me.principal, id, m, ip.as_deref())
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FieldsForm {
+    #[serde(default)]
+    csrf: String,
+    version: i64,
+    state: Option<String>,
+    priority: Option<String>,
+    /// "me" assigns the ticket to the agent submitting.
+    assign: Option<String>,
+}
+
+pub(crate) async fn fields(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    PeerIp(ip): PeerIp,
+    Path(id): Path<i64>,
+    Form(f): Form<FieldsForm>,
+) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return ctx.csrf_refused();
+    }
+    let u = UpdateTicket {
+        version: f.version,
+        subject: None,
+        state: f.state.filter(|v| !v.is_empty()),
+        priority: f.priority.filter(|v| !v.is_empty()),
+        category: None,
+        group_id: None,
+        assignee_id: (f.assign.as_deref() == Some("me")).then_some(Some(me.agent.id)),
+        tags: None,
+        crypto: None,
+    };
+    match s
+        .services
+        .update_ticket(&me.principal, id, u, ip.as_deref())
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
+}

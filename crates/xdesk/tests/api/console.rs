@@ -1,0 +1,506 @@
+//! The agent console over real HTTP: sign-in (with TOTP), the inbox, a ticket page, replies and
+//! field changes through the pages' own forms, CSRF refusals, access by URL, and the language.
+
+use crate::backend_test;
+use crate::support::*;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use xdesk_ui::i18n::MISSING;
+
+/// A browser without a browser: keeps cookies, follows no redirects.
+struct Web {
+    base: String,
+    http: reqwest::Client,
+    jar: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Web {
+    fn new(app: &TestApp) -> Self {
+        Web {
+            base: app.base.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            jar: BTreeMap::new(),
+        }
+    }
+
+    fn cookies(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let r = req.header("cookie", self.cookies()).send().await.unwrap();
+        for c in r.headers().get_all(SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (kv, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = kv.split_once('=').unwrap();
+            assert!(attrs.contains("HttpOnly"), "{c}");
+            if attrs.contains("Max-Age=0") {
+                self.jar.remove(k);
+            } else {
+                self.jar.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        let status = r.status();
+        let headers = r.headers().clone();
+        let body = r.text().await.unwrap();
+        assert!(!body.contains(MISSING), "a text is missing:\n{body}");
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    async fn get_lang(&mut self, path: &str, accept_language: &str) -> Page {
+        let req = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("accept-language", accept_language);
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let req = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(req).await
+    }
+
+    fn csrf(&self) -> String {
+        self.jar.get("xdesk_csrf").cloned().unwrap_or_default()
+    }
+
+    async fn sign_in(&mut self, email: &str, totp: Option<String>) -> Page {
+        self.get("/console/login").await;
+        let csrf = self.csrf();
+        let mut form = vec![
+            ("csrf", csrf.as_str()),
+            ("email", email),
+            ("password", PASSWORD),
+            ("next", "/console"),
+        ];
+        if let Some(code) = &totp {
+            form.push(("totp", code));
+        }
+        self.post("/console/login", &form).await
+    }
+}
+
+backend_test!(an_agent_works_a_ticket_from_the_console, |app| {
+    let created = app
+        .post(
+            &app.api_key,
+            "/api/v1/tickets",
+            ticket_body(&app, "Deposit missing after 6 hours"),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let ticket: Value = created.json().await.unwrap();
+    let id = ticket["id"].as_i64().unwrap();
+    let number = ticket["number"].as_str().unwrap().to_owned();
+
+    let mut web = Web::new(&app);
+    // Not signed in: sent to sign in, and back afterwards.
+    let r = web.get("/console?view=unassigned").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.location(),
+        "/console/login?next=/console%3Fview%3Dunassigned"
+    );
+    let r = web.get(r.location()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body
+            .contains("name=\"next\" value=\"/console?view=unassigned\"")
+    );
+    let csrf = web.csrf();
+    assert_eq!(csrf.len(), 32);
+    let r = web
+        .post(
+            "/console/login",
+            &[
+                ("csrf", &csrf),
+                ("email", "agent@x.test"),
+                ("password", "wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("Wrong email or password."));
+    assert!(!web.jar.contains_key("xdesk_session"));
+    let r = web.sign_in("agent@x.test", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), "/console");
+    assert!(web.jar.contains_key("xdesk_session"));
+
+    // The inbox: the payments group's view counts the ticket, which is unassigned and high.
+    let r = web.get("/console?view=unassigned").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("Deposit missing after 6 hours"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(&number));
+    assert!(
+        r.body
+            .contains(&format!("data-view=\"group-{}\">1<", app.payments_group)),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("data-view=\"mine\">0<"));
+    assert!(r.body.contains("data-view=\"unassigned\">1<"));
+    // Searching a ticket number opens it.
+    let r = web.get(&format!("/console?q={number}")).await;
+    assert_eq!(r.location(), format!("/console/tickets/{id}"));
+
+    // The ticket page: the customer's message, the case fields, an intact history.
+    let r = web.get(&format!("/console/tickets/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("提币未到账"), "{}", r.body);
+    assert!(
+        r.body
+            .contains("0x88df016429689c079f3b2f6ad39fa052532c56795b733da78a91ebe6a713944b")
+    );
+    assert!(r.body.contains("History intact"));
+
+    // Assign to me, then reply with a file and add an internal note, through the forms.
+    let csrf = web.csrf();
+    let version = ticket["version"].as_i64().unwrap().to_string();
+    let r = web
+        .post(
+            &format!("/console/tickets/{id}/fields"),
+            &[("csrf", &csrf), ("version", &version), ("assign", "me")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("body", "We found your deposit; it is being credited now.")
+        .part(
+            "files",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 receipt".to_vec())
+                .file_name("receipt.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let req = web
+        .http
+        .post(format!("{}/console/tickets/{id}/reply", web.base))
+        .multipart(form);
+    let r = web.send(req).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let note = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("body", "Checked with the wallet team.")
+        .text("internal", "1");
+    let req = web
+        .http
+        .post(format!("{}/console/tickets/{id}/reply", web.base))
+        .multipart(note);
+    assert_eq!(web.send(req).await.status, StatusCode::SEE_OTHER);
+
+    let stored = app
+        .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
+        .await;
+    assert_eq!(stored["assignee_id"], app.agent_id);
+    let messages = stored["messages"].as_array().unwrap();
+    let reply = messages
+        .iter()
+        .find(|m| m["body"] == "We found your deposit; it is being credited now.")
+        .unwrap();
+    assert_eq!(reply["internal"], false);
+    assert_eq!(reply["attachments"][0]["filename"], "receipt.pdf");
+    let note = messages
+        .iter()
+        .find(|m| m["body"] == "Checked with the wallet team.")
+        .unwrap();
+    assert_eq!(note["internal"], true);
+    let r = web.get(&format!("/console/tickets/{id}")).await;
+    assert!(r.body.contains("receipt.pdf"));
+    assert!(r.body.contains("Internal note"));
+
+    // Solve it from the side panel; the inbox no longer lists it as open.
+    let version = stored["version"].as_i64().unwrap().to_string();
+    let r = web
+        .post(
+            &format!("/console/tickets/{id}/fields"),
+            &[("csrf", &csrf), ("version", &version), ("state", "solved")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = web.get("/console?view=all").await;
+    assert!(!r.body.contains("Deposit missing after 6 hours"));
+    // A form sent with an old version is refused, not applied over the newer state.
+    let r = web
+        .post(
+            &format!("/console/tickets/{id}/fields"),
+            &[("csrf", &csrf), ("version", &version), ("state", "open")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+
+    // Sign out ends the session on the server: the old cookie no longer opens the console.
+    let old = web.jar.get("xdesk_session").cloned().unwrap();
+    let r = web.post("/console/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(!web.jar.contains_key("xdesk_session"));
+    web.jar.insert("xdesk_session".into(), old);
+    assert_eq!(web.get("/console").await.status, StatusCode::SEE_OTHER);
+});
+
+backend_test!(forms_refuse_a_missing_or_wrong_csrf_token, |app| {
+    let created = app
+        .post(
+            &app.api_key,
+            "/api/v1/tickets",
+            ticket_body(&app, "CSRF target"),
+        )
+        .await;
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let mut web = Web::new(&app);
+    // Sign-in itself needs the token.
+    web.get("/console/login").await;
+    for token in ["", "x", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        let r = web
+            .post(
+                "/console/login",
+                &[
+                    ("csrf", token),
+                    ("email", "agent@x.test"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "token {token:?}");
+        assert!(!web.jar.contains_key("xdesk_session"));
+    }
+    // Without the cookie, even a matching-looking field fails.
+    let mut cookieless = Web::new(&app);
+    let r = cookieless
+        .post(
+            "/console/login",
+            &[
+                ("csrf", &web.csrf()),
+                ("email", "agent@x.test"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    assert_eq!(
+        web.sign_in("agent@x.test", None).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let before = app
+        .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
+        .await;
+    let version = before["version"].as_i64().unwrap().to_string();
+    for token in ["", "wrong-token"] {
+        let r = web
+            .post(
+                &format!("/console/tickets/{id}/fields"),
+                &[("csrf", token), ("version", &version), ("state", "solved")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", token.to_owned())
+            .text("body", "forged reply");
+        let req = web
+            .http
+            .post(format!("{}/console/tickets/{id}/reply", web.base))
+            .multipart(form);
+        assert_eq!(web.send(req).await.status, StatusCode::FORBIDDEN);
+        let r = web.post("/console/logout", &[("csrf", token)]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    let after = app
+        .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
+        .await;
+    assert_eq!(after["version"], before["version"]);
+    assert_eq!(after["messages"], before["messages"]);
+    // Still signed in: the forged sign-out did nothing.
+    assert_eq!(web.get("/console").await.status, StatusCode::OK);
+});
+
+backend_test!(an_agent_cannot_open_a_ticket_outside_its_groups, |app| {
+    let created = app
+        .post(
+            &app.api_key,
+            "/api/v1/tickets",
+            ticket_body(&app, "Payments only"),
+        )
+        .await;
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    // other@x.test works in Accounts; the ticket is in Payments.
+    let mut web = Web::new(&app);
+    assert_eq!(
+        web.sign_in("other@x.test", None).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let r = web.get(&format!("/console/tickets/{id}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(!r.body.contains("Payments only"));
+    let r = web.get("/console?view=all").await;
+    assert!(!r.body.contains("Payments only"));
+    let r = web.get("/console?q=Payments").await;
+    assert!(!r.body.contains("Payments only"));
+    let csrf = web.csrf();
+    let r = web
+        .post(
+            &format!("/console/tickets/{id}/fields"),
+            &[("csrf", &csrf), ("version", "1"), ("state", "solved")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+});
+
+backend_test!(agents_with_two_factor_give_their_code, |app| {
+    let secret = app.enrol_totp(&app.agent_token).await;
+    let mut web = Web::new(&app);
+    let r = web.sign_in("agent@x.test", None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("name=\"totp\""), "{}", r.body);
+    assert!(!web.jar.contains_key("xdesk_session"));
+    let r = web.sign_in("agent@x.test", Some("000000".into())).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("wrong or has expired"));
+    let r = web.sign_in("agent@x.test", Some(totp_code(&secret))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(web.get("/console").await.status, StatusCode::OK);
+});
+
+backend_test!(pages_speak_the_browsers_language_until_switched, |app| {
+    let mut web = Web::new(&app);
+    let r = web
+        .get_lang("/console/login", "zh-CN,zh;q=0.9,en;q=0.8")
+        .await;
+    assert!(r.body.contains("<html lang=\"zh-CN\">"));
+    assert!(r.body.contains("登录"));
+    assert!(!r.body.contains("Password"));
+    // The switch on the page: back to the same page, now English, whatever the browser says.
+    let r = web.get("/ui/lang/en?back=/console/login").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/console/login");
+    let r = web.get_lang("/console/login", "zh-CN").await;
+    assert!(r.body.contains("Password"));
+    assert!(r.body.contains("<html lang=\"en\">"));
+    // A switch cannot send anyone to another site.
+    let r = web.get("/ui/lang/zh?back=//evil.test/").await;
+    assert_eq!(r.location(), "/console");
+    // Signed in, every string of the inbox and the ticket page is Chinese.
+    assert_eq!(
+        web.sign_in("agent@x.test", None).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let created = app
+        .post(
+            &app.api_key,
+            "/api/v1/tickets",
+            ticket_body(&app, "Chinese page"),
+        )
+        .await;
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let inbox = web.get("/console?view=all").await;
+    for word in [
+        "我的工单",
+        "未分配",
+        "紧急",
+        "等待客户回复",
+        "优先级",
+        "退出登录",
+        "高",
+    ] {
+        assert!(inbox.body.contains(word), "inbox lacks {word}");
+    }
+    let page = web.get(&format!("/console/tickets/{id}")).await;
+    for word in [
+        "历史记录完整",
+        "内部备注（客户看不到）",
+        "交易哈希",
+        "分配给我",
+        "新建",
+    ] {
+        assert!(page.body.contains(word), "ticket page lacks {word}");
+    }
+    for english in ["Sign out", "Priority", "Internal note", "Assign to me"] {
+        assert!(
+            !page.body.contains(english),
+            "ticket page still says {english}"
+        );
+    }
+});
+
+backend_test!(pages_are_small_and_assets_come_from_the_binary, |app| {
+    let mut web = Web::new(&app);
+    assert_eq!(
+        web.sign_in("agent@x.test", None).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let page = web.get("/console").await;
+    assert!(
+        page.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+    let mut total = page.body.len();
+    for asset in [
+        "/static/app.css",
+        "/static/htmx.min.js",
+        "/static/console.js",
+    ] {
+        assert!(page.body.contains(asset), "{asset} not linked");
+        let r = app.http.get(app.url(asset)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{asset}");
+        total += r.bytes().await.unwrap().len();
+    }
+    assert!(
+        !page.body.contains("http://") && !page.body.contains("https://"),
+        "an external URL"
+    );
+    assert!(total < 150 * 1024, "a page load moves {total} bytes");
+    let r = app
+        .http
+        .get(app.url("/static/nope.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+});
