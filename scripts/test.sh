@@ -85,15 +85,18 @@ ensure_redis() {
 }
 ensure_redis
 
-# The chat widget is tested in a real headless Chromium (Debian's package).
+# The chat widget and the console are tested in a real headless Chromium, the console through
+# chromedriver (WebDriver); a CJK font makes the Chinese screenshots legible. All from Debian.
 ensure_chromium() {
-  command -v chromium >/dev/null 2>&1 && return 0
+  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 &&
+    [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing chromium from Debian's packages" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 ||
-      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+    echo "installing chromium, chromium-driver and a CJK font from Debian's packages" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null 2>&1 ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null; }
   fi
-  command -v chromium >/dev/null 2>&1 || [ "${CI:-}" != "true" ] || { echo "chromium is missing and could not be installed" >&2; exit 1; }
+  { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || [ "${CI:-}" != "true" ] ||
+    { echo "chromium or chromedriver is missing and could not be installed" >&2; exit 1; }
 }
 ensure_chromium
 

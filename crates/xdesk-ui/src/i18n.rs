@@ -74,6 +74,12 @@ impl Lang {
         offered.first().map_or(Lang::En, |(_, l)| *l)
     }
 
+    /// Every text of this language's catalog, by key: for tests that look for untranslated
+    /// strings on a rendered page.
+    pub fn texts(self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        self.catalog().iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     fn catalog(self) -> &'static HashMap<String, String> {
         &CATALOGS[match self {
             Lang::En => 0,

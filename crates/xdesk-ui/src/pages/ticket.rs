@@ -164,9 +164,16 @@ async fn render(
             }
             _ => continue,
         };
+        // At the same instant, the ticket's opening comes before its first message, and
+        // changes after the message that caused them.
+        let order = if e.kind == "created" {
+            i64::MIN
+        } else {
+            i64::MAX
+        };
         timed.push((
             e.created_at,
-            i64::MAX - e.seq,
+            order,
             Entry::Event {
                 text,
                 at: when(e.created_at),

@@ -1,0 +1,304 @@
+//! The console in a real browser: Debian's chromium driven through chromedriver (WebDriver,
+//! fantoccini). Each test saves PNG screenshots of its pages under the target directory
+//! (`<target>/screenshots/`), and, with `XDESK_DOC_SCREENSHOTS=1`, into `docs/screenshots/`.
+
+use crate::support::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::time::Duration;
+use xdesk_ui::i18n::Lang;
+
+/// chromedriver on a free port and a headless Chromium session through it.
+struct Driver {
+    _child: tokio::process::Child,
+    _profile: tempfile::TempDir,
+    client: Client,
+}
+
+impl Driver {
+    /// None when chromedriver is not installed (outside CI only). A `phone` is emulated at
+    /// 375 px wide (a headless window cannot be narrower than 500 px).
+    async fn start(phone: bool) -> Option<Driver> {
+        let Ok(path) = which("chromedriver") else {
+            assert!(std::env::var("CI").is_err(), "CI needs chromedriver");
+            eprintln!("chromedriver not installed: browser test skipped");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = tokio::process::Command::new(path)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = serde_json::Map::new();
+        let mut options = json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        });
+        if phone {
+            options["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": 375, "height": 812, "pixelRatio": 2}});
+        }
+        caps.insert("goog:chromeOptions".into(), options);
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            if let Ok(client) = ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                return Some(Driver {
+                    _child: child,
+                    _profile: profile,
+                    client,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start");
+    }
+
+    async fn text(&self) -> String {
+        self.client
+            .execute("return document.body.innerText", vec![])
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Waits (up to 10 s) until the page's text holds `what`.
+    async fn until_text(&self, what: &str) {
+        for _ in 0..100 {
+            if self.text().await.contains(what) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("page never showed {what:?}:\n{}", self.text().await);
+    }
+
+    /// Saves the page as `<target>/screenshots/<name>.png` (and in docs/ when asked).
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+        if std::env::var("XDESK_DOC_SCREENSHOTS").is_ok_and(|v| v == "1") {
+            let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/screenshots");
+            std::fs::create_dir_all(docs).unwrap();
+            std::fs::write(format!("{docs}/{name}.png"), &png).unwrap();
+        }
+    }
+
+    /// Fills in and sends the sign-in form on the current page; submits with Enter, as a
+    /// keyboard user would.
+    async fn sign_in(&self, email: &str) {
+        let c = &self.client;
+        c.find(Locator::Css("input[name=email]"))
+            .await
+            .unwrap()
+            .send_keys(email)
+            .await
+            .unwrap();
+        c.find(Locator::Css("input[name=password]"))
+            .await
+            .unwrap()
+            .send_keys(&format!("{PASSWORD}\n"))
+            .await
+            .unwrap();
+        self.until_text("Signed in as").await;
+    }
+
+    async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+fn which(cmd: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join(cmd))
+                .find(|p| p.is_file())
+        })
+        .ok_or(())
+}
+
+/// UI texts of `lang`'s catalog that would betray an untranslated page in the other language.
+fn telltales(lang: Lang, other: Lang) -> Vec<&'static str> {
+    let theirs: Vec<_> = other.texts().map(|(_, v)| v).collect();
+    lang.texts()
+        .map(|(_, v)| v)
+        .filter(|v| v.chars().count() >= 4 && !v.contains("{}") && !theirs.contains(v))
+        .collect()
+}
+
+/// An agent signs in through the form, finds the customer's ticket in the inbox, replies with a
+/// file, and switches the console to Chinese, where no English UI text is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_answers_a_ticket_in_a_real_browser() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let Some(d) = Driver::start(false).await else {
+        return;
+    };
+    let created = app
+        .create_ticket(ticket_body(&app, "USDT deposit not credited"))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let c = &d.client;
+
+    c.goto(&app.url("/console")).await.unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/console/login")
+    );
+    d.screenshot("console-login-en").await;
+    d.sign_in("agent@x.test").await;
+    c.goto(&app.url("/console?view=all")).await.unwrap();
+    d.until_text("USDT deposit not credited").await;
+    d.screenshot("console-inbox-en").await;
+
+    c.find(Locator::LinkText("USDT deposit not credited"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    d.until_text("History intact").await;
+    let file = tempfile::Builder::new()
+        .prefix("explorer-")
+        .suffix(".png")
+        .tempfile()
+        .unwrap();
+    std::fs::write(
+        file.path(),
+        b"\x89PNG\r\n\x1a\n0000000000 a screenshot of the block explorer",
+    )
+    .unwrap();
+    c.find(Locator::Id("reply-body"))
+        .await
+        .unwrap()
+        .send_keys("您的 USDT 已到账，请查看资产页面。")
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(&file.path().display().to_string())
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.reply button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    d.until_text("您的 USDT 已到账").await;
+    let name = file
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    d.until_text(&name).await;
+    d.screenshot("console-ticket-en").await;
+    let stored: Value = app
+        .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
+        .await;
+    let reply = stored["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["author_kind"] == "agent")
+        .unwrap()
+        .clone();
+    assert_eq!(reply["attachments"][0]["filename"], name.as_str());
+    assert_eq!(reply["internal"], false);
+
+    // The switch on the page: every visible string is Chinese now.
+    c.find(Locator::LinkText("中文"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    d.until_text("历史记录完整").await;
+    let text = d.text().await;
+    for english in telltales(Lang::En, Lang::Zh) {
+        assert!(
+            !text.contains(english),
+            "still English: {english:?}\n{text}"
+        );
+    }
+    d.screenshot("console-ticket-zh").await;
+    c.goto(&app.url("/console?view=all")).await.unwrap();
+    d.until_text("全部未结").await;
+    let text = d.text().await;
+    for english in telltales(Lang::En, Lang::Zh) {
+        assert!(
+            !text.contains(english),
+            "still English: {english:?}\n{text}"
+        );
+    }
+    d.screenshot("console-inbox-zh").await;
+    d.close().await;
+    app.stop().await;
+}
+
+/// On a 375 px phone the inbox and the ticket fit the screen: nothing scrolls sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_fits_a_phone() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let Some(d) = Driver::start(true).await else {
+        return;
+    };
+    let created = app
+        .create_ticket(ticket_body(&app, "Withdrawal stuck on TRON"))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let c = &d.client;
+    c.goto(&app.url("/console/login")).await.unwrap();
+    d.sign_in("agent@x.test").await;
+    for (path, shot) in [
+        ("/console?view=all".to_owned(), "console-inbox-phone"),
+        (format!("/console/tickets/{id}"), "console-ticket-phone"),
+    ] {
+        c.goto(&app.url(&path)).await.unwrap();
+        d.until_text("Withdrawal stuck on TRON").await;
+        let overflow = c
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            overflow.as_i64().unwrap_or(i64::MAX) <= 0,
+            "{path} scrolls sideways by {overflow} px"
+        );
+        let width = c.execute("return window.innerWidth", vec![]).await.unwrap();
+        assert_eq!(width, json!(375), "not a phone-sized screen");
+        d.screenshot(shot).await;
+    }
+    d.close().await;
+    app.stop().await;
+}
