@@ -23,6 +23,9 @@ pub enum Identity {
     Visitor(String),
 }
 
+/// Every identity kind, as stored.
+pub const KINDS: [&str; 5] = ["email", "exchange_uid", "wallet", "telegram", "visitor"];
+
 impl Identity {
     pub fn kind(&self) -> &'static str {
         match self {

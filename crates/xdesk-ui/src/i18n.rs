@@ -163,7 +163,7 @@ mod tests {
             assert!(!v.trim().is_empty(), "`{k}` is empty");
         }
         // Chinese texts are Chinese: every one holds a CJK character or is a name kept as is.
-        let kept = ["brand", "channel.telegram"];
+        let kept = ["brand", "channel.telegram", "identity.telegram"];
         for (k, v) in &zh {
             if !kept.contains(&k.as_str()) {
                 assert!(
@@ -214,6 +214,9 @@ mod tests {
             }
             for c in Channel::ALL {
                 assert_ne!(tr.word("channel", c.as_str()), MISSING, "{c}");
+            }
+            for kind in xdesk_domain::identity::KINDS {
+                assert_ne!(tr.word("identity", kind), MISSING, "{kind}");
             }
         }
     }

@@ -48,6 +48,15 @@ pub enum Network {
     Dogecoin,
 }
 
+/// Hashes and addresses of every supported network use only these characters; anything else
+/// is refused rather than escaped into a URL.
+fn link_safe(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 128
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b':')
+}
+
 impl Network {
     /// Every supported network, in a stable order.
     pub const ALL: &'static [Network] = &[
@@ -105,6 +114,50 @@ impl Network {
             Network::Litecoin => "Litecoin",
             Network::Dogecoin => "Dogecoin",
         }
+    }
+
+    /// A public block explorer's page for a transaction, so an agent checks the chain with one
+    /// click instead of asking the customer for a screenshot. None for a value that is not a
+    /// plain hash (nothing else is ever put in a link).
+    pub fn explorer_tx_url(self, tx_hash: &str) -> Option<String> {
+        let base = match self {
+            Network::Bitcoin => "https://mempool.space/tx/",
+            Network::Ethereum => "https://etherscan.io/tx/",
+            Network::Bsc => "https://bscscan.com/tx/",
+            Network::Polygon => "https://polygonscan.com/tx/",
+            Network::Arbitrum => "https://arbiscan.io/tx/",
+            Network::Optimism => "https://optimistic.etherscan.io/tx/",
+            Network::Base => "https://basescan.org/tx/",
+            Network::AvalancheC => "https://snowtrace.io/tx/",
+            Network::Tron => "https://tronscan.org/#/transaction/",
+            Network::Solana => "https://solscan.io/tx/",
+            Network::Xrp => "https://livenet.xrpl.org/transactions/",
+            Network::Ton => "https://tonviewer.com/transaction/",
+            Network::Litecoin => "https://litecoinspace.org/tx/",
+            Network::Dogecoin => "https://blockchair.com/dogecoin/transaction/",
+        };
+        link_safe(tx_hash).then(|| format!("{base}{tx_hash}"))
+    }
+
+    /// A public block explorer's page for an address.
+    pub fn explorer_address_url(self, address: &str) -> Option<String> {
+        let base = match self {
+            Network::Bitcoin => "https://mempool.space/address/",
+            Network::Ethereum => "https://etherscan.io/address/",
+            Network::Bsc => "https://bscscan.com/address/",
+            Network::Polygon => "https://polygonscan.com/address/",
+            Network::Arbitrum => "https://arbiscan.io/address/",
+            Network::Optimism => "https://optimistic.etherscan.io/address/",
+            Network::Base => "https://basescan.org/address/",
+            Network::AvalancheC => "https://snowtrace.io/address/",
+            Network::Tron => "https://tronscan.org/#/address/",
+            Network::Solana => "https://solscan.io/account/",
+            Network::Xrp => "https://livenet.xrpl.org/accounts/",
+            Network::Ton => "https://tonviewer.com/",
+            Network::Litecoin => "https://litecoinspace.org/address/",
+            Network::Dogecoin => "https://blockchair.com/dogecoin/address/",
+        };
+        link_safe(address).then(|| format!("{base}{address}"))
     }
 
     /// Whether the network uses Ethereum-style (0x + 20 bytes, EIP-55) addresses.

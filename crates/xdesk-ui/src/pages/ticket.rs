@@ -52,7 +52,30 @@ struct TicketPage<'a> {
     chain_ok: bool,
     states: Vec<&'static str>,
     priorities: Vec<&'static str>,
-    crypto: Vec<(&'static str, String)>,
+    crypto: Vec<CaseField>,
+    customer: CustomerPanel,
+}
+
+/// A crypto case field, with a block explorer link for hashes and addresses.
+pub(crate) struct CaseField {
+    pub label: &'static str,
+    pub value: String,
+    pub link: Option<String>,
+}
+
+/// Who the customer is and what else they asked, across channels and identities.
+pub(crate) struct CustomerPanel {
+    pub name: String,
+    pub identities: Vec<(String, String)>,
+    pub others: Vec<OtherTicket>,
+}
+
+pub(crate) struct OtherTicket {
+    pub id: i64,
+    pub number: String,
+    pub subject: String,
+    pub state: String,
+    pub channel: String,
 }
 
 fn when(t: DateTime<Utc>) -> String {
@@ -182,18 +205,35 @@ async fn render(
     }
     timed.sort_by_key(|(at, order, _)| (*at, *order));
     let t = &detail.ticket;
-    let crypto = [
-        ("field.network", &t.network),
-        ("field.asset", &t.asset),
-        ("field.tx_hash", &t.tx_hash),
-        ("field.from_address", &t.from_address),
-        ("field.to_address", &t.to_address),
-        ("field.amount", &t.amount),
-        ("field.memo", &t.memo),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
-    .collect();
+    let network = t
+        .network
+        .as_deref()
+        .and_then(|n| n.parse::<xdesk_domain::crypto::Network>().ok());
+    // Which explorer page a field links to: none, a transaction, an address.
+    let fields = [
+        ("field.network", &t.network, 0),
+        ("field.asset", &t.asset, 0),
+        ("field.tx_hash", &t.tx_hash, 1),
+        ("field.from_address", &t.from_address, 2),
+        ("field.to_address", &t.to_address, 2),
+        ("field.amount", &t.amount, 0),
+        ("field.memo", &t.memo, 0),
+    ];
+    let crypto = fields
+        .into_iter()
+        .filter_map(|(label, v, link)| {
+            v.as_ref().map(|v| CaseField {
+                label,
+                link: network.and_then(|n| match link {
+                    1 => n.explorer_tx_url(v),
+                    2 => n.explorer_address_url(v),
+                    _ => None,
+                }),
+                value: v.clone(),
+            })
+        })
+        .collect();
+    let customer = customer_panel(services, p, t, ip).await?;
     Ok(ctx.render(
         StatusCode::OK,
         &TicketPage {
@@ -207,8 +247,43 @@ async fn render(
             states: TicketState::ALL.iter().map(|s| s.as_str()).collect(),
             priorities: Priority::ALL.iter().map(|s| s.as_str()).collect(),
             crypto,
+            customer,
         },
     ))
+}
+
+async fn customer_panel(
+    services: &Services,
+    p: &xdesk_service::Principal,
+    t: &TicketRow,
+    ip: Option<&str>,
+) -> Result<CustomerPanel, ServiceError> {
+    let (c, ids) = services.get_customer(p, t.customer_id, ip).await?;
+    let others = services
+        .list_tickets(
+            p,
+            xdesk_store::TicketFilter {
+                customer_id: Some(t.customer_id),
+                limit: 20,
+                ..Default::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .filter(|o| o.id != t.id)
+        .map(|o| OtherTicket {
+            id: o.id,
+            number: TicketNumber::for_ticket(o.id).to_string(),
+            subject: o.subject,
+            state: o.state,
+            channel: o.channel,
+        })
+        .collect();
+    Ok(CustomerPanel {
+        name: c.display_name,
+        identities: ids.into_iter().map(|i| (i.kind, i.value)).collect(),
+        others,
+    })
 }
 
 /// A reply or internal note, with files: a multipart form so it works without JavaScript.

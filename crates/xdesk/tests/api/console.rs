@@ -5,7 +5,7 @@ use crate::backend_test;
 use crate::support::*;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use xdesk_ui::i18n::MISSING;
 
@@ -190,6 +190,28 @@ backend_test!(an_agent_works_a_ticket_from_the_console, |app| {
             .contains("0x88df016429689c079f3b2f6ad39fa052532c56795b733da78a91ebe6a713944b")
     );
     assert!(r.body.contains("History intact"));
+    // The tx hash links to the network's explorer; nothing else of the page leaves xdesk.
+    assert!(r.body.contains(
+        "href=\"https://etherscan.io/tx/0x88df016429689c079f3b2f6ad39fa052532c56795b733da78a91ebe6a713944b\""
+    ));
+    assert!(r.body.contains("rel=\"noopener noreferrer\""));
+    // The customer panel: their identities, and their ticket from another identity.
+    let earlier = app
+        .create_ticket(json!({
+            "subject": "KYC review pending",
+            "body": "Submitted my documents",
+            "customer": {"exchange_uid": "U1001"},
+            "group_id": app.payments_group,
+        }))
+        .await;
+    let r = web.get(&format!("/console/tickets/{id}")).await;
+    assert!(r.body.contains("alice@example.com"));
+    assert!(r.body.contains("U1001"));
+    assert!(r.body.contains("KYC review pending"), "{}", r.body);
+    assert!(r.body.contains(&format!(
+        "/console/tickets/{}",
+        earlier["id"].as_i64().unwrap()
+    )));
 
     // Assign to me, then reply with a file and add an internal note, through the forms.
     let csrf = web.csrf();

@@ -89,3 +89,39 @@ fn evm_and_memo_classification() {
         );
     }
 }
+
+#[test]
+fn every_network_links_to_a_block_explorer() {
+    for &n in Network::ALL {
+        let tx = n.explorer_tx_url("abc123").unwrap();
+        assert!(tx.starts_with("https://") && tx.ends_with("abc123"), "{tx}");
+        let a = n.explorer_address_url("EQabc-_1").unwrap();
+        assert!(a.starts_with("https://") && a.ends_with("EQabc-_1"), "{a}");
+    }
+    assert_eq!(
+        Network::Ethereum
+            .explorer_tx_url("0x88df016429689c079f3b2f6ad39fa052532c56795b733da78a91ebe6a713944b")
+            .as_deref(),
+        Some(
+            "https://etherscan.io/tx/0x88df016429689c079f3b2f6ad39fa052532c56795b733da78a91ebe6a713944b"
+        )
+    );
+    assert_eq!(
+        Network::Tron
+            .explorer_address_url("TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7")
+            .as_deref(),
+        Some("https://tronscan.org/#/address/TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7")
+    );
+    // Nothing but a plain hash or address ever goes into a link.
+    for bad in [
+        "",
+        "abc/../x",
+        "abc?x=1",
+        "\"><script>",
+        "a b",
+        "javascript:alert(1)/",
+    ] {
+        assert_eq!(Network::Bitcoin.explorer_tx_url(bad), None, "{bad}");
+        assert_eq!(Network::Bitcoin.explorer_address_url(bad), None, "{bad}");
+    }
+}
