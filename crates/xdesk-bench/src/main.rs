@@ -6,6 +6,7 @@
 mod ceiling;
 mod chat;
 mod email;
+mod inbox;
 mod load;
 
 use anyhow::{Context, anyhow};
@@ -41,6 +42,8 @@ enum Cmd {
     Email(email::EmailArgs),
     /// WebSocket connections held (with RSS) and customer-to-agent latency at a fixed rate.
     Chat(chat::ChatArgs),
+    /// Server time of the console's inbox page with 100,000 tickets in the database.
+    Inbox(inbox::InboxArgs),
     /// Internal: one node for the chat benchmark, configured from XDESK_* variables.
     #[command(hide = true)]
     ServeNode,
@@ -102,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Tickets(args) => args,
         Cmd::Email(args) => return email::run(args).await,
         Cmd::Chat(args) => return chat::run(args).await,
+        Cmd::Inbox(args) => return inbox::run(args).await,
         Cmd::ServeNode => return chat::serve_node().await,
     };
     anyhow::ensure!(

@@ -523,15 +523,20 @@ impl Services {
         Ok(self.store.list_tickets(&filter).await?)
     }
 
-    /// How many tickets this principal may see match `filter`: the counts beside inbox views.
-    pub async fn count_tickets(
+    /// How many tickets this principal may see match each filter, up to `cap` + 1: the
+    /// counts beside inbox views.
+    pub async fn count_tickets_capped(
         &self,
         p: &Principal,
-        mut filter: TicketFilter,
-    ) -> Result<u64, ServiceError> {
+        mut filters: Vec<TicketFilter>,
+        cap: u64,
+    ) -> Result<Vec<u64>, ServiceError> {
         p.require_scope("tickets:read")?;
-        filter.visibility = self.visibility(p).await?;
-        Ok(self.store.count_tickets(&filter).await?)
+        let visibility = self.visibility(p).await?;
+        for f in &mut filters {
+            f.visibility = visibility.clone();
+        }
+        Ok(self.store.count_tickets_capped(&filters, cap).await?)
     }
 
     /// Applies field changes with optimistic concurrency: `version` must be the one read.

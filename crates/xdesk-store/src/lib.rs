@@ -16,6 +16,8 @@ mod group_commit;
 mod mailboxes;
 mod migration;
 mod outbox;
+#[cfg(test)]
+mod testing;
 mod tickets;
 
 pub use accounts::{AgentRow, ApiKeyRow, GroupRow, NewAgent};
@@ -151,6 +153,24 @@ impl Store {
     /// Readiness: the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.db.ping().await?;
+        Ok(())
+    }
+
+    /// Refreshes the query planner's statistics, so the inbox's queries pick their indexes
+    /// as tickets pile up. PostgreSQL's autovacuum does this on its own too; SQLite never
+    /// does. Bounded on SQLite (`analysis_limit`), so it costs milliseconds at any size.
+    pub async fn optimize(&self) -> Result<(), StoreError> {
+        use sea_orm::ConnectionTrait;
+        match self.db.get_database_backend() {
+            sea_orm::DbBackend::Sqlite => {
+                self.db
+                    .execute_unprepared("PRAGMA analysis_limit=1000; ANALYZE;")
+                    .await?;
+            }
+            _ => {
+                self.db.execute_unprepared("ANALYZE").await?;
+            }
+        }
         Ok(())
     }
 

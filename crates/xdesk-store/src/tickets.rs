@@ -201,43 +201,55 @@ pub struct TicketFilter {
 }
 
 /// Urgent first, then high, normal, low: the order agents work in.
-const PRIORITY_RANK: &str =
-    "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END";
+const PRIORITY_ORDER: [&str; 4] = ["urgent", "high", "normal", "low"];
 
 /// The tickets a filter selects, before ordering and paging.
 fn filtered(f: &TicketFilter) -> sea_orm::Select<ticket::Entity> {
+    ticket::Entity::find().filter(condition(f))
+}
+
+/// What a filter asks of a ticket, as one condition (also usable inside a `CASE`).
+fn condition(f: &TicketFilter) -> Condition {
     use ticket::Column as C;
-    let mut q = ticket::Entity::find();
+    let mut q = Condition::all();
+    // A view of one visible group, or of one visible agent's tickets, needs no visibility
+    // test: leaving it out lets the database walk that view's own index.
+    let implied = match (&f.visibility, f.group_id, f.assignee_id) {
+        (Visibility::Restricted { group_ids, .. }, Some(g), _) if group_ids.contains(&g) => true,
+        (Visibility::Restricted { agent_ids, .. }, _, Some(Some(a))) => agent_ids.contains(&a),
+        _ => false,
+    };
     if let Visibility::Restricted {
         group_ids,
         agent_ids,
     } = &f.visibility
+        && !implied
     {
-        q = q.filter(
+        q = q.add(
             Condition::any()
                 .add(C::GroupId.is_in(group_ids.clone()))
                 .add(C::AssigneeId.is_in(agent_ids.clone())),
         );
     }
     if !f.states.is_empty() {
-        q = q.filter(C::State.is_in(f.states.clone()));
+        q = q.add(C::State.is_in(f.states.clone()));
     }
     if !f.priorities.is_empty() {
-        q = q.filter(C::Priority.is_in(f.priorities.clone()));
+        q = q.add(C::Priority.is_in(f.priorities.clone()));
     }
     if let Some(g) = f.group_id {
-        q = q.filter(C::GroupId.eq(g));
+        q = q.add(C::GroupId.eq(g));
     }
     match f.assignee_id {
-        Some(Some(a)) => q = q.filter(C::AssigneeId.eq(a)),
-        Some(None) => q = q.filter(C::AssigneeId.is_null()),
+        Some(Some(a)) => q = q.add(C::AssigneeId.eq(a)),
+        Some(None) => q = q.add(C::AssigneeId.is_null()),
         None => {}
     }
     if let Some(c) = f.customer_id {
-        q = q.filter(C::CustomerId.eq(c));
+        q = q.add(C::CustomerId.eq(c));
     }
     if let Some(tag) = &f.tag {
-        q = q.filter(
+        q = q.add(
             C::Id.in_subquery(
                 sea_orm::sea_query::Query::select()
                     .column(ticket_tag::Column::TicketId)
@@ -248,7 +260,7 @@ fn filtered(f: &TicketFilter) -> sea_orm::Select<ticket::Entity> {
         );
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
-        q = q.filter(
+        q = q.add(
             Condition::any()
                 .add(C::Subject.contains(text))
                 .add(C::TxHash.contains(text.to_lowercase()))
@@ -550,13 +562,30 @@ impl Store {
         use ticket::Column as C;
         let mut q = filtered(f);
         if f.sort == SortOrder::PriorityAge {
-            return Ok(q
-                .order_by_asc(Expr::cust(PRIORITY_RANK))
-                .order_by_asc(C::CreatedAt)
-                .order_by_asc(C::Id)
-                .limit(f.limit.clamp(1, 200))
-                .all(&self.read)
-                .await?);
+            // One priority at a time, each in age order: every step walks the
+            // (priority, created_at, id) index and stops at the page's size, so a page costs
+            // the same with 100 tickets or 100,000.
+            let limit = f.limit.clamp(1, 200);
+            let mut rows = Vec::new();
+            for p in PRIORITY_ORDER {
+                if !f.priorities.is_empty() && !f.priorities.iter().any(|x| x == p) {
+                    continue;
+                }
+                let left = limit - rows.len() as u64;
+                if left == 0 {
+                    break;
+                }
+                rows.extend(
+                    filtered(f)
+                        .filter(C::Priority.eq(p))
+                        .order_by_asc(C::CreatedAt)
+                        .order_by_asc(C::Id)
+                        .limit(left)
+                        .all(&self.read)
+                        .await?,
+                );
+            }
+            return Ok(rows);
         }
         let (key_col, asc) = match f.sort {
             SortOrder::CreatedAsc | SortOrder::PriorityAge => (None, true),
@@ -596,10 +625,37 @@ impl Store {
         Ok(q.limit(f.limit.clamp(1, 200)).all(&self.read).await?)
     }
 
-    /// How many tickets match, for the counts beside inbox views.
-    pub async fn count_tickets(&self, f: &TicketFilter) -> Result<u64, StoreError> {
-        use sea_orm::PaginatorTrait;
-        Ok(filtered(f).count(&self.read).await?)
+    /// How many tickets match each filter, counting no further than `cap` + 1: an inbox
+    /// says "999+" rather than reading 50,000 rows to say 49,812. Each count walks an
+    /// index and stops at the cap, so it costs the same at any size.
+    pub async fn count_tickets_capped(
+        &self,
+        filters: &[TicketFilter],
+        cap: u64,
+    ) -> Result<Vec<u64>, StoreError> {
+        use sea_orm::sea_query::{Alias, Query};
+        let count = |f: &TicketFilter| {
+            let inner = sea_orm::QueryTrait::into_query(
+                filtered(f)
+                    .select_only()
+                    .column(ticket::Column::Id)
+                    .limit(cap + 1),
+            );
+            let q = Query::select()
+                .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+                .from_subquery(inner, Alias::new("capped"))
+                .to_owned();
+            let stmt = self.read.get_database_backend().build(&q);
+            async move {
+                let n: i64 = match self.read.query_one_raw(stmt).await? {
+                    Some(row) => row.try_get("", "n")?,
+                    None => 0,
+                };
+                Ok::<_, StoreError>(u64::try_from(n).unwrap_or(0))
+            }
+        };
+        // Side by side on the read pool: the page waits for the slowest, not for the sum.
+        futures_util::future::try_join_all(filters.iter().map(count)).await
     }
 
     pub async fn messages(
@@ -800,4 +856,105 @@ pub(crate) async fn insert_ticket(
         attachments,
         notices,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::testing::{store, ticket};
+
+    /// The inbox order: urgent first, then high, normal, low; oldest first within each; and the
+    /// counts of several views in one query agree with listing each.
+    #[tokio::test]
+    async fn the_inbox_reads_urgent_first_then_oldest_and_counts_in_one_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path()).await;
+        let plan = [
+            ("a", "normal", "new", None),
+            ("b", "urgent", "open", None),
+            ("c", "low", "new", Some(1)),
+            ("d", "urgent", "new", Some(1)),
+            ("e", "high", "pending_customer", None),
+            ("f", "normal", "solved", None),
+            ("g", "high", "new", None),
+        ];
+        for (subject, priority, state, group) in plan {
+            let mut t = ticket(subject, &format!("{subject}@example.com"), &[]);
+            t.priority = priority.into();
+            t.state = state.into();
+            t.group_id = group;
+            s.create_ticket(t).await.unwrap();
+        }
+        let active: Vec<String> = ["new", "open", "pending_internal"]
+            .map(String::from)
+            .to_vec();
+        let f = TicketFilter {
+            states: active.clone(),
+            sort: SortOrder::PriorityAge,
+            limit: 50,
+            ..Default::default()
+        };
+        let order: Vec<String> = s
+            .list_tickets(&f)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.subject)
+            .collect();
+        assert_eq!(order, ["b", "d", "g", "a", "c"]);
+        // The page size holds across priorities.
+        let two = TicketFilter {
+            limit: 2,
+            ..f.clone()
+        };
+        assert_eq!(s.list_tickets(&two).await.unwrap().len(), 2);
+        let four = TicketFilter {
+            limit: 4,
+            ..f.clone()
+        };
+        let subjects: Vec<_> = s
+            .list_tickets(&four)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.subject)
+            .collect();
+        assert_eq!(subjects, ["b", "d", "g", "a"]);
+
+        let buckets = [
+            TicketFilter {
+                states: active.clone(),
+                ..Default::default()
+            },
+            TicketFilter {
+                states: active.clone(),
+                priorities: vec!["urgent".into()],
+                ..Default::default()
+            },
+            TicketFilter {
+                states: vec!["pending_customer".into()],
+                ..Default::default()
+            },
+            TicketFilter {
+                states: active.clone(),
+                group_id: Some(1),
+                ..Default::default()
+            },
+            TicketFilter {
+                states: active.clone(),
+                assignee_id: Some(None),
+                ..Default::default()
+            },
+            TicketFilter {
+                states: vec!["solved".into()],
+                ..Default::default()
+            },
+        ];
+        let counts = s.count_tickets_capped(&buckets, 100).await.unwrap();
+        assert_eq!(counts, [5, 2, 1, 2, 5, 1]);
+        // Past the cap a count stops at cap + 1: "3+" for five.
+        let counts = s.count_tickets_capped(&buckets, 3).await.unwrap();
+        assert_eq!(counts, [4, 2, 1, 2, 4, 1]);
+    }
 }

@@ -83,6 +83,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         services.clone(),
         config.imap.timing(),
     ));
+    let planner = tokio::spawn(refresh_statistics(services.store.clone()));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(
@@ -104,6 +105,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             s.abort();
         }
         poller.abort();
+        planner.abort();
         served
     });
     Ok(Running {
@@ -112,6 +114,18 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         shutdown: tx,
         task,
     })
+}
+
+/// Keeps the query planner's statistics fresh (see `Store::optimize`): soon after start, when
+/// a demo or an import has just filled the tables, then every hour.
+async fn refresh_statistics(store: xdesk_store::Store) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
+    loop {
+        every.tick().await;
+        if let Err(e) = store.optimize().await {
+            tracing::warn!(error = %e, "refreshing planner statistics failed");
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -20,11 +20,15 @@ const ACTIVE: [TicketState; 3] = [
     TicketState::PendingInternal,
 ];
 
+/// Views count their tickets up to this; past it they say "999+".
+const COUNT_CAP: u64 = 999;
+
 /// One entry of the views list.
 pub(crate) struct View {
     pub key: String,
     pub label: String,
-    pub count: u64,
+    /// The number, or "999+" past the cap.
+    pub count: String,
     pub current: bool,
 }
 
@@ -120,17 +124,29 @@ async fn page(
         "mine"
     };
     let mut views = Vec::with_capacity(keys.len());
+    let mut buckets = Vec::with_capacity(keys.len());
     for (key, label) in keys {
         let Some(f) = filter_of(&key, *id) else {
             continue;
         };
-        let count = s.services.count_tickets(p, f).await?;
+        buckets.push(f);
         views.push(View {
             current: key == current,
             key,
             label,
-            count,
+            count: String::new(),
         });
+    }
+    let counts = s
+        .services
+        .count_tickets_capped(p, buckets, COUNT_CAP)
+        .await?;
+    for (v, n) in views.iter_mut().zip(counts) {
+        v.count = if n > COUNT_CAP {
+            format!("{COUNT_CAP}+")
+        } else {
+            n.to_string()
+        };
     }
     let mut f = filter_of(current, *id).unwrap_or_default();
     let title = if query.is_empty() {

@@ -1,0 +1,364 @@
+//! `xdesk-bench inbox`: the agent console's inbox page with 100,000 tickets in the database.
+//! Tickets are seeded through the store (varied states, priorities, groups and assignees,
+//! 10,000 customers); then signed-in clients load the inbox views back to back over HTTP. The
+//! figure is the server's own time per page (its `Server-Timing` header), with the client's
+//! round trip beside it, and the bytes a page load moves.
+
+use crate::load::drive;
+use crate::{Db, DbChoice, in_fresh_database, print_machine};
+use anyhow::anyhow;
+use clap::Args;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use xdesk_domain::event::Actor;
+use xdesk_domain::identity::Identity;
+use xdesk_store::{NewMessage, NewTicket, TicketCustomer};
+
+const PASSWORD: &str = "bench password 1234";
+
+#[derive(Args, Clone)]
+pub struct InboxArgs {
+    #[arg(long, default_value_t = 100_000)]
+    tickets: u64,
+    /// Concurrent clients loading pages.
+    #[arg(long, default_value_t = 2)]
+    clients: usize,
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
+    #[arg(long, value_enum, default_value_t = DbChoice::Both)]
+    db: DbChoice,
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pg_url: String,
+}
+
+struct Report {
+    db: Db,
+    seed_secs: f64,
+    pages: u64,
+    server_us: Vec<u64>,
+    client: crate::load::Outcome,
+    page_bytes: usize,
+}
+
+fn quantile_ms(sorted_us: &[u64], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p * sorted_us.len() as f64).ceil() as usize).clamp(1, sorted_us.len());
+    sorted_us[rank - 1] as f64 / 1000.0
+}
+
+pub async fn run(args: InboxArgs) -> anyhow::Result<()> {
+    let dbs: &[Db] = match args.db {
+        DbChoice::Sqlite => &[Db::Sqlite],
+        DbChoice::Postgres => &[Db::Postgres],
+        DbChoice::Both => &[Db::Sqlite, Db::Postgres],
+    };
+    let mut reports = Vec::new();
+    for &db in dbs {
+        println!("== {} ==", db.name());
+        let a = args.clone();
+        reports.push(
+            in_fresh_database(db, &args.pg_url, async |url, dir| {
+                one_db(db, url, dir, &a).await
+            })
+            .await?,
+        );
+    }
+    println!();
+    println!("## Inbox page with {} tickets", args.tickets);
+    println!();
+    println!(
+        "{} clients load the inbox views (mine, unassigned, urgent, waiting, a group, all open; with their counts) back to back for {} s after {} s warm-up. Server time is the `Server-Timing` the server reports for the page; round trip is the client's, over loopback.",
+        args.clients, args.seconds, args.warmup
+    );
+    println!();
+    println!(
+        "| database | seed s | pages | server p50 ms | server p99 ms | server max ms | round trip p99 ms | page load KB |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &reports {
+        println!(
+            "| {} | {:.0} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} |",
+            r.db.name(),
+            r.seed_secs,
+            r.pages,
+            quantile_ms(&r.server_us, 0.5),
+            quantile_ms(&r.server_us, 0.99),
+            r.server_us.last().map_or(f64::NAN, |&u| u as f64 / 1000.0),
+            r.client.quantile_ms(0.99),
+            r.page_bytes as f64 / 1024.0
+        );
+    }
+    println!();
+    print_machine();
+    Ok(())
+}
+
+const STATES: [(&str, u64); 6] = [
+    ("new", 20),
+    ("open", 20),
+    ("pending_customer", 10),
+    ("pending_internal", 5),
+    ("solved", 35),
+    ("closed", 10),
+];
+const PRIORITIES: [(&str, u64); 4] = [("urgent", 5), ("high", 15), ("normal", 60), ("low", 20)];
+
+/// The `n`-th value of a weighted list (weights summing to 100), spread by a multiplicative hash.
+fn pick<'a>(list: &[(&'a str, u64)], n: u64, salt: u64) -> &'a str {
+    let mut r = (n.wrapping_mul(2_654_435_761).wrapping_add(salt)) % 100;
+    for (v, w) in list {
+        if r < *w {
+            return v;
+        }
+        r -= w;
+    }
+    list[0].0
+}
+
+async fn one_db(
+    db: Db,
+    url: &str,
+    dir: &std::path::Path,
+    args: &InboxArgs,
+) -> anyhow::Result<Report> {
+    let config = xdesk::Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: url.to_owned(),
+        data_dir: dir.join("data"),
+        ..Default::default()
+    };
+    let running = xdesk::start(&config).await?;
+    let s = running.services.clone();
+    let mut groups = Vec::new();
+    for name in ["Payments", "Accounts", "Compliance"] {
+        groups.push(
+            s.create_group(None, name, "")
+                .await
+                .map_err(|e| anyhow!("{e}"))?
+                .id,
+        );
+    }
+    let mut agents = Vec::new();
+    for (i, email) in ["bench@x.test", "two@x.test", "three@x.test"]
+        .iter()
+        .enumerate()
+    {
+        agents.push(
+            s.create_agent(
+                None,
+                xdesk_service::people::CreateAgent {
+                    email: (*email).into(),
+                    display_name: format!("Agent {i}"),
+                    role: "agent".into(),
+                    password: PASSWORD.into(),
+                    group_ids: vec![groups[i], groups[(i + 1) % 3]],
+                },
+            )
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+            .id,
+        );
+    }
+
+    println!("seeding {} tickets ...", args.tickets);
+    let started = Instant::now();
+    let store = Arc::new(s.store.clone());
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let total = args.tickets;
+    let (groups, agents) = (Arc::new(groups), Arc::new(agents));
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (store, next, groups, agents) =
+            (store.clone(), next.clone(), groups.clone(), agents.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= total {
+                    return anyhow::Ok(());
+                }
+                let identity = Identity::parse("email", &format!("c{}@example.com", n % 10_000))?;
+                let assignee = match n % 10 {
+                    0..=2 => Some(agents[0]),
+                    3..=4 => Some(agents[1 + (n as usize % 2)]),
+                    _ => None,
+                };
+                store
+                    .create_ticket(NewTicket {
+                        subject: format!("Deposit not credited #{n}"),
+                        state: pick(&STATES, n, 17).into(),
+                        priority: pick(&PRIORITIES, n, 71).into(),
+                        channel: ["email", "chat", "web", "api"][n as usize % 4].into(),
+                        language: "en".into(),
+                        category: None,
+                        customer: TicketCustomer::Identities {
+                            display_name: identity.value(),
+                            identities: vec![identity],
+                            language: "en".into(),
+                        },
+                        group_id: Some(groups[n as usize % 3]),
+                        assignee_id: assignee,
+                        tags: Vec::new(),
+                        crypto: Default::default(),
+                        first_message: NewMessage {
+                            author_kind: "customer".into(),
+                            author_id: None,
+                            body_text: "My USDT deposit has not arrived.".into(),
+                            body_html: None,
+                            internal: false,
+                            channel: "api".into(),
+                            metadata: json!({}),
+                            attachments: Vec::new(),
+                            email: None,
+                            redacted: Vec::new(),
+                            outbound: None,
+                        },
+                        notices: Vec::new(),
+                        after_insert: None,
+                        actor: Actor::System,
+                    })
+                    .await
+                    .map_err(|e| anyhow!("seeding: {e}"))?;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let seed_secs = started.elapsed().as_secs_f64();
+    println!("  seeded in {seed_secs:.0} s");
+    if std::env::var("XDESK_BENCH_ANALYZE").is_ok_and(|v| v == "1") {
+        let t = Instant::now();
+        s.store.optimize().await?;
+        println!(
+            "  statistics refreshed in {:.0} ms",
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+
+    let base = format!("http://{}", running.addr);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let login: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": "bench@x.test", "password": PASSWORD}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("login: {login}"))?
+        .to_owned();
+    let cookie = format!("xdesk_session={token}");
+    let views = [
+        "mine".to_owned(),
+        "unassigned".into(),
+        "urgent".into(),
+        "waiting".into(),
+        format!("group-{}", groups[0]),
+        "all".into(),
+    ];
+    // What one page load moves: the HTML and the assets it links.
+    let mut page_bytes = 0;
+    let page = http
+        .get(format!("{base}/console?view=all"))
+        .header("cookie", &cookie)
+        .send()
+        .await?;
+    anyhow::ensure!(page.status().is_success(), "inbox: {}", page.status());
+    let html = page.text().await?;
+    anyhow::ensure!(
+        html.contains("Deposit not credited"),
+        "inbox shows no tickets"
+    );
+    page_bytes += html.len();
+    for asset in [
+        "/static/app.css",
+        "/static/htmx.min.js",
+        "/static/console.js",
+    ] {
+        page_bytes += http
+            .get(format!("{base}{asset}"))
+            .send()
+            .await?
+            .bytes()
+            .await?
+            .len();
+    }
+
+    let server_us = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let measure_from = Instant::now() + Duration::from_secs(args.warmup);
+    let (h, b, c, v, su) = (
+        http.clone(),
+        base.clone(),
+        cookie.clone(),
+        Arc::new(views),
+        server_us.clone(),
+    );
+    let client = drive(
+        args.clients,
+        Duration::from_secs(args.warmup),
+        Duration::from_secs(args.seconds),
+        move |n| {
+            let (h, b, c, v, su) = (h.clone(), b.clone(), c.clone(), v.clone(), su.clone());
+            async move {
+                let view = &v[n as usize % v.len()];
+                let r = h
+                    .get(format!("{b}/console?view={view}"))
+                    .header("cookie", c)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !r.status().is_success() {
+                    return Err(format!("{view}: {}", r.status()));
+                }
+                let took = r
+                    .headers()
+                    .get("server-timing")
+                    .and_then(|t| t.to_str().ok())
+                    .and_then(|t| t.strip_prefix("app;dur="))
+                    .and_then(|d| d.parse::<f64>().ok())
+                    .ok_or("no Server-Timing")?;
+                r.bytes().await.map_err(|e| e.to_string())?;
+                if Instant::now() >= measure_from
+                    && let Ok(mut s) = su.lock()
+                {
+                    s.push((took * 1000.0) as u64);
+                }
+                Ok(())
+            }
+        },
+    )
+    .await;
+    anyhow::ensure!(
+        client.errors == 0,
+        "page loads failed: {:?}",
+        client.error_samples
+    );
+    let mut server_us = server_us.lock().map_err(|_| anyhow!("poisoned"))?.clone();
+    server_us.sort_unstable();
+    println!(
+        "  {} pages: server p50 {:.2} ms, p99 {:.2} ms; round trip p99 {:.2} ms; page load {:.1} KB",
+        client.ok,
+        quantile_ms(&server_us, 0.5),
+        quantile_ms(&server_us, 0.99),
+        client.quantile_ms(0.99),
+        page_bytes as f64 / 1024.0
+    );
+    let _ = running.shutdown.send(());
+    let _ = running.task.await;
+    Ok(Report {
+        db,
+        seed_secs,
+        pages: client.ok,
+        server_us,
+        client,
+        page_bytes,
+    })
+}
