@@ -86,8 +86,10 @@ pub(crate) async fn inbox(
     Query(q): Query<InboxQuery>,
 ) -> Response {
     let query = q.q.as_deref().map(str::trim).unwrap_or_default();
+    // A ticket number (XD-10042, or its digits) opens the ticket; other numbers, such as an
+    // amount, are searched for.
     if let Ok(n) = query.parse::<TicketNumber>()
-        && query.chars().any(|c| c.is_ascii_digit())
+        && n.ticket_id() > 0
     {
         return Redirect::to(&format!("/console/tickets/{}", n.ticket_id())).into_response();
     }

@@ -180,6 +180,10 @@ backend_test!(an_agent_works_a_ticket_from_the_console, |app| {
     // Searching a ticket number opens it.
     let r = web.get(&format!("/console?q={number}")).await;
     assert_eq!(r.location(), format!("/console/tickets/{id}"));
+    // A number that is no ticket's (an amount, say) is searched for instead.
+    let r = web.get("/console?q=1250").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Results for"));
 
     // The ticket page: the customer's message, the case fields, an intact history.
     let r = web.get(&format!("/console/tickets/{id}")).await;
