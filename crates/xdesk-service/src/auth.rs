@@ -124,10 +124,20 @@ fn totp_for(secret_b64: &str) -> Result<TOTP, ServiceError> {
 }
 
 fn totp_ok(secret_b64: &str, code: &str) -> bool {
-    totp_for(secret_b64)
-        .ok()
-        .and_then(|t| t.check_current(code.trim()).ok())
-        .unwrap_or(false)
+    totp_step(secret_b64, code).is_some()
+}
+
+/// The time step (30 s) whose code `code` is, allowing one step of clock skew either way.
+fn totp_step(secret_b64: &str, code: &str) -> Option<i64> {
+    let t = totp_for(secret_b64).ok()?;
+    let now = chrono::Utc::now().timestamp();
+    let code = code.trim();
+    let current = now / 30;
+    [current, current - 1, current + 1]
+        .into_iter()
+        .find(|&step| {
+            u64::try_from(step * 30).is_ok_and(|at| t.generate(at).as_bytes() == code.as_bytes())
+        })
 }
 
 /// The current code for a secret: for tests and for the CLI's enrolment check.
@@ -214,7 +224,7 @@ impl Services {
             let secret = agent.totp_secret.as_deref().unwrap_or_default();
             match totp_code {
                 None => return Err(ServiceError::TwoFactorRequired),
-                Some(code) if !totp_ok(secret, code) => {
+                Some(code) if !self.totp_fresh(agent.id, secret, code).await? => {
                     self.login_limiter.fail(&keys);
                     self.store
                         .audit(audit("login.failed_totp", format!("agent:{}", agent.id)))
@@ -238,6 +248,20 @@ impl Services {
             expires_at,
             agent,
         })
+    }
+
+    /// Whether `code` is the agent's and was not used to sign in before: a TOTP code is good
+    /// once.
+    async fn totp_fresh(
+        &self,
+        agent_id: i64,
+        secret: &str,
+        code: &str,
+    ) -> Result<bool, ServiceError> {
+        match totp_step(secret, code) {
+            Some(step) => Ok(self.store.claim_totp_step(agent_id, step).await?),
+            None => Ok(false),
+        }
     }
 
     pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {

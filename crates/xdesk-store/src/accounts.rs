@@ -5,7 +5,8 @@ use crate::{Store, StoreError, now};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 
 pub type GroupRow = group::Model;
@@ -128,6 +129,23 @@ impl Store {
         ids.sort_unstable();
         ids.dedup();
         Ok(ids)
+    }
+
+    /// Records that the agent signed in with TOTP time step `step`; false when that step or
+    /// a later one was used already (a replayed code). One statement, so two sign-ins racing
+    /// with the same code cannot both win.
+    pub async fn claim_totp_step(&self, id: i64, step: i64) -> Result<bool, StoreError> {
+        let res = agent::Entity::update_many()
+            .col_expr(agent::Column::TotpLastStep, Expr::value(step))
+            .filter(agent::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(agent::Column::TotpLastStep.is_null())
+                    .add(agent::Column::TotpLastStep.lt(step)),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
     }
 
     pub async fn set_agent_totp(

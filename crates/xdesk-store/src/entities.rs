@@ -39,6 +39,7 @@ pub mod agent {
         pub totp_secret: Option<String>,
         pub totp_enabled: bool,
         pub active: bool,
+        pub totp_last_step: Option<i64>,
         pub created_at: DateTimeUtc,
     }
     no_relations!();

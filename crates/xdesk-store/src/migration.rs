@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0005MessageSeq),
             Box::new(M0006ChatContact),
             Box::new(M0007InboxIndexes),
+            Box::new(M0008TotpLastStep),
         ]
     }
 }
@@ -512,5 +513,28 @@ impl MigrationTrait for M0007InboxIndexes {
             m.create_index(index("tickets", name, &cols, false)).await?;
         }
         Ok(())
+    }
+}
+
+/// The last TOTP time step each agent signed in with: a code is good once, so one seen over a
+/// shoulder or phished in real time cannot be used again within its 30 seconds.
+struct M0008TotpLastStep;
+
+impl MigrationName for M0008TotpLastStep {
+    fn name(&self) -> &str {
+        "m0008_totp_last_step"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0008TotpLastStep {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("agents")
+                .add_column(big_integer_null("totp_last_step"))
+                .take(),
+        )
+        .await
     }
 }

@@ -424,9 +424,15 @@ backend_test!(agents_with_two_factor_give_their_code, |app| {
     let r = web.sign_in("agent@x.test", Some("000000".into())).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(r.body.contains("wrong or has expired"));
-    let r = web.sign_in("agent@x.test", Some(totp_code(&secret))).await;
+    let code = totp_code(&secret);
+    let r = web.sign_in("agent@x.test", Some(code.clone())).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(web.get("/console").await.status, StatusCode::OK);
+    // A code is good once: seen over a shoulder, it opens nothing a second time.
+    let mut thief = Web::new(&app);
+    let r = thief.sign_in("agent@x.test", Some(code)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(!thief.jar.contains_key("xdesk_session"));
 });
 
 backend_test!(pages_speak_the_browsers_language_until_switched, |app| {
