@@ -536,3 +536,39 @@ backend_test!(pages_are_small_and_assets_come_from_the_binary, |app| {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 });
+
+backend_test!(an_expired_session_signs_the_agent_out, |app| {
+    let s = &app.running.as_ref().unwrap().services;
+    let token = "xds_expiredexpiredexpiredexpired0000";
+    let hash = xdesk_service::auth::sha256_hex(token);
+    s.store
+        .create_session(
+            &hash,
+            app.agent_id,
+            chrono::Utc::now() - chrono::Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    let mut web = Web::new(&app);
+    web.jar.insert("xdesk_session".into(), token.into());
+    let r = web.get("/console").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location().starts_with("/console/login"));
+    // The API refuses it too.
+    assert!(
+        s.session_agent(token).await.is_err(),
+        "an expired session still signs in"
+    );
+    // A session still in date opens the console.
+    let fresh = "xds_freshfreshfreshfreshfresh00000";
+    s.store
+        .create_session(
+            &xdesk_service::auth::sha256_hex(fresh),
+            app.agent_id,
+            chrono::Utc::now() + chrono::Duration::minutes(5),
+        )
+        .await
+        .unwrap();
+    web.jar.insert("xdesk_session".into(), fresh.into());
+    assert_eq!(web.get("/console").await.status, StatusCode::OK);
+});
