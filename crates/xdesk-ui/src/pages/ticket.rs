@@ -54,6 +54,9 @@ struct TicketPage<'a> {
     priorities: Vec<&'static str>,
     crypto: Vec<CaseField>,
     customer: CustomerPanel,
+    /// Choices for the group and assignee selects: (id, name).
+    groups: Vec<(i64, String)>,
+    agents: Vec<(i64, String)>,
 }
 
 /// A crypto case field, with a block explorer link for hashes and addresses.
@@ -248,6 +251,17 @@ async fn render(
             priorities: Priority::ALL.iter().map(|s| s.as_str()).collect(),
             crypto,
             customer,
+            groups: services
+                .list_groups(p)
+                .await?
+                .into_iter()
+                .map(|g| (g.id, g.name))
+                .collect(),
+            agents: agents
+                .iter()
+                .filter(|(a, _)| a.active)
+                .map(|(a, _)| (a.id, a.display_name.clone()))
+                .collect(),
         },
     ))
 }
@@ -357,6 +371,20 @@ pub(crate) struct FieldsForm {
     priority: Option<String>,
     /// "me" assigns the ticket to the agent submitting.
     assign: Option<String>,
+    /// Group and assignee ids; empty for none. Absent fields are left as they are.
+    group: Option<String>,
+    assignee: Option<String>,
+    /// Comma-separated.
+    tags: Option<String>,
+}
+
+/// A select's value: absent leaves the field alone, empty clears it, else an id.
+fn choice(v: Option<&str>) -> Result<Option<Option<i64>>, ()> {
+    match v.map(str::trim) {
+        None => Ok(None),
+        Some("") => Ok(Some(None)),
+        Some(n) => n.parse().map(|n| Some(Some(n))).map_err(|_| ()),
+    }
 }
 
 pub(crate) async fn fields(
@@ -370,15 +398,33 @@ pub(crate) async fn fields(
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_refused();
     }
+    let (Ok(group_id), Ok(assignee_id)) =
+        (choice(f.group.as_deref()), choice(f.assignee.as_deref()))
+    else {
+        return ctx.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ctx.tr.t("error.bad_choice"),
+        );
+    };
     let u = UpdateTicket {
         version: f.version,
         subject: None,
         state: f.state.filter(|v| !v.is_empty()),
         priority: f.priority.filter(|v| !v.is_empty()),
         category: None,
-        group_id: None,
-        assignee_id: (f.assign.as_deref() == Some("me")).then_some(Some(me.agent.id)),
-        tags: None,
+        group_id,
+        assignee_id: if f.assign.as_deref() == Some("me") {
+            Some(Some(me.agent.id))
+        } else {
+            assignee_id
+        },
+        tags: f.tags.map(|t| {
+            t.split([',', '，'])
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }),
         crypto: None,
     };
     match s

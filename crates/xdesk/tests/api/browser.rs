@@ -242,7 +242,8 @@ async fn an_agent_answers_a_ticket_in_a_real_browser() {
         .await
         .unwrap();
     d.until_text("历史记录完整").await;
-    let text = d.text().await;
+    // Data is not UI: the groups' names (in the group select) stay as the admin wrote them.
+    let text = d.text().await.replace("Accounts", "").replace("Payments", "");
     for english in telltales(Lang::En, Lang::Zh) {
         assert!(
             !text.contains(english),

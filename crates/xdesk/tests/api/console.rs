@@ -572,3 +572,80 @@ backend_test!(an_expired_session_signs_the_agent_out, |app| {
     web.jar.insert("xdesk_session".into(), fresh.into());
     assert_eq!(web.get("/console").await.status, StatusCode::OK);
 });
+
+backend_test!(
+    group_assignee_and_tags_are_edited_from_the_side_panel,
+    |app| {
+        let created = app
+            .create_ticket(ticket_body(&app, "Side panel target"))
+            .await;
+        let id = created["id"].as_i64().unwrap();
+        let mut web = Web::new(&app);
+        assert_eq!(
+            web.sign_in("agent@x.test", None).await.status,
+            StatusCode::SEE_OTHER
+        );
+        let page = web.get(&format!("/console/tickets/{id}")).await;
+        assert!(page.body.contains("name=\"group\""));
+        assert!(page.body.contains(&format!(
+            "<option value=\"{}\" selected>Payments</option>",
+            app.payments_group
+        )));
+        let csrf = web.csrf();
+        let version = created["version"].as_i64().unwrap().to_string();
+        let me = app.agent_id.to_string();
+        let group = app.payments_group.to_string();
+        let r = web
+            .post(
+                &format!("/console/tickets/{id}/fields"),
+                &[
+                    ("csrf", &csrf),
+                    ("version", &version),
+                    ("group", &group),
+                    ("assignee", &me),
+                    ("tags", "kyc， VIP, withdrawal"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let stored = app
+            .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
+            .await;
+        assert_eq!(stored["assignee_id"], app.agent_id);
+        let mut tags: Vec<String> = stored["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect();
+        tags.sort();
+        assert_eq!(tags, ["kyc", "vip", "withdrawal"]);
+        // A made-up choice is refused, and nothing changes.
+        let version = stored["version"].as_i64().unwrap().to_string();
+        let r = web
+            .post(
+                &format!("/console/tickets/{id}/fields"),
+                &[
+                    ("csrf", &csrf),
+                    ("version", &version),
+                    ("assignee", "nobody"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let again = app
+            .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
+            .await;
+        assert_eq!(again["version"], stored["version"]);
+        // Clearing the assignee puts the ticket back in the unassigned view.
+        let r = web
+            .post(
+                &format!("/console/tickets/{id}/fields"),
+                &[("csrf", &csrf), ("version", &version), ("assignee", "")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let inbox = web.get("/console?view=unassigned").await;
+        assert!(inbox.body.contains("Side panel target"));
+    }
+);
