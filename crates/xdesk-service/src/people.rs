@@ -89,6 +89,17 @@ impl Services {
         Ok(row)
     }
 
+    /// The language the signed-in agent's pages use, wherever they sign in.
+    pub async fn set_my_language(&self, p: &Principal, language: &str) -> Result<(), ServiceError> {
+        let Principal::Agent { id, .. } = p else {
+            return Err(ServiceError::Forbidden(
+                "only agents have a language".into(),
+            ));
+        };
+        let language = xdesk_domain::ticket::parse_language(language)?;
+        Ok(self.store.set_agent_language(*id, &language).await?)
+    }
+
     pub async fn list_agents(
         &self,
         p: &Principal,

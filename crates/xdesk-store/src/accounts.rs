@@ -148,6 +148,15 @@ impl Store {
         Ok(res.rows_affected == 1)
     }
 
+    pub async fn set_agent_language(&self, id: i64, language: &str) -> Result<(), StoreError> {
+        agent::Entity::update_many()
+            .col_expr(agent::Column::Language, Expr::value(language))
+            .filter(agent::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_agent_totp(
         &self,
         id: i64,

@@ -40,6 +40,7 @@ pub mod agent {
         pub totp_enabled: bool,
         pub active: bool,
         pub totp_last_step: Option<i64>,
+        pub language: Option<String>,
         pub created_at: DateTimeUtc,
     }
     no_relations!();

@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0006ChatContact),
             Box::new(M0007InboxIndexes),
             Box::new(M0008TotpLastStep),
+            Box::new(M0009AgentLanguage),
         ]
     }
 }
@@ -533,6 +534,29 @@ impl MigrationTrait for M0008TotpLastStep {
             Table::alter()
                 .table("agents")
                 .add_column(big_integer_null("totp_last_step"))
+                .take(),
+        )
+        .await
+    }
+}
+
+/// The language an agent chose with the switch on any page, so the console speaks it in every
+/// browser they sign in from.
+struct M0009AgentLanguage;
+
+impl MigrationName for M0009AgentLanguage {
+    fn name(&self) -> &str {
+        "m0009_agent_language"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0009AgentLanguage {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("agents")
+                .add_column(text_null("language"))
                 .take(),
         )
         .await

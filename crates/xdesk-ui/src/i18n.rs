@@ -1,6 +1,7 @@
 //! The message catalog: every string a page shows, in English and Simplified Chinese
 //! (`i18n/en.toml`, `i18n/zh.toml`, compiled in). Pages pick the language from the visitor's
-//! explicit choice (the `xdesk_lang` cookie the switch on every page sets), then the browser's
+//! explicit choice (the `xdesk_lang` cookie the switch on every page sets; a signed-in agent's
+//! choice is also kept on the account and set again at each sign-in), then the browser's
 //! `Accept-Language`, then English.
 
 use std::collections::HashMap;

@@ -4,7 +4,7 @@
 use crate::UiState;
 use crate::i18n::{Lang, Tr};
 use askama::Template;
-use axum::extract::{FromRequestParts, Path, Query};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -207,14 +207,23 @@ pub(crate) struct Back {
 }
 
 /// The language switch on every page: remembered for a year, then back to the page.
+/// A signed-in agent's choice is also kept on their account, for their other browsers.
 pub(crate) async fn switch_language(
     ctx: Ctx,
+    State(s): State<UiState>,
+    headers: HeaderMap,
     Path(code): Path<String>,
     Query(q): Query<Back>,
 ) -> Response {
     let Some(lang) = Lang::from_code(&code) else {
         return ctx.error(StatusCode::NOT_FOUND, ctx.tr.t("error.not_found_text"));
     };
+    if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        && let Ok((principal, _)) = s.services.session_agent(token).await
+        && let Err(e) = s.services.set_my_language(&principal, lang.code()).await
+    {
+        return ctx.service_error(&e);
+    }
     let mut r = Redirect::to(&local_path(q.back.as_deref())).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,

@@ -89,6 +89,18 @@ pub(crate) async fn submit(
                 header::SET_COOKIE,
                 ctx.cookie(SESSION_COOKIE, &session.token, max_age, "Lax"),
             );
+            // The language the agent chose before, in whatever browser, follows them here.
+            if let Some(lang) = session
+                .agent
+                .language
+                .as_deref()
+                .and_then(crate::i18n::Lang::from_code)
+            {
+                r.headers_mut().append(
+                    header::SET_COOKIE,
+                    ctx.cookie(crate::LANG_COOKIE, lang.code(), 60 * 60 * 24 * 365, "Lax"),
+                );
+            }
             ctx.finish(&mut r);
             r
         }

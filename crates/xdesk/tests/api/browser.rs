@@ -243,7 +243,11 @@ async fn an_agent_answers_a_ticket_in_a_real_browser() {
         .unwrap();
     d.until_text("历史记录完整").await;
     // Data is not UI: the groups' names (in the group select) stay as the admin wrote them.
-    let text = d.text().await.replace("Accounts", "").replace("Payments", "");
+    let text = d
+        .text()
+        .await
+        .replace("Accounts", "")
+        .replace("Payments", "");
     for english in telltales(Lang::En, Lang::Zh) {
         assert!(
             !text.contains(english),

@@ -496,6 +496,20 @@ backend_test!(pages_speak_the_browsers_language_until_switched, |app| {
             "ticket page still says {english}"
         );
     }
+    // Switched while signed in, the choice is the account's: another browser, whose own
+    // language is English, gets Chinese pages once the agent signs in there.
+    assert_eq!(
+        web.get("/ui/lang/zh?back=/console").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let mut other = Web::new(&app);
+    other.get_lang("/console/login", "en-US").await;
+    assert_eq!(
+        other.sign_in("agent@x.test", None).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let inbox = other.get_lang("/console", "en-US").await;
+    assert!(inbox.body.contains("退出登录"), "{}", inbox.body);
 });
 
 backend_test!(pages_are_small_and_assets_come_from_the_binary, |app| {
