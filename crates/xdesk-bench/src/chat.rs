@@ -3,6 +3,7 @@
 //! across two nodes relaying through Redis. The nodes are separate `xdesk serve` processes
 //! (this binary re-run as `serve-node`), so their memory is measured alone.
 
+use crate::load::quantile_ms;
 use crate::{Db, DbChoice, in_fresh_database, print_machine};
 use anyhow::{Context, anyhow};
 use clap::Args;
@@ -131,25 +132,13 @@ struct Report {
     latencies_us: Vec<u64>,
 }
 
-fn quantile_ms(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1] as f64 / 1000.0
-}
-
 pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.chats > 0 && args.connections >= args.chats,
         "need --connections >= --chats > 0"
     );
     anyhow::ensure!((1..=2).contains(&args.nodes), "--nodes is 1 or 2");
-    let dbs: &[Db] = match args.db {
-        DbChoice::Sqlite => &[Db::Sqlite],
-        DbChoice::Postgres => &[Db::Postgres],
-        DbChoice::Both => &[Db::Sqlite, Db::Postgres],
-    };
+    let dbs = args.db.dbs();
     anyhow::ensure!(
         args.nodes == 1 || !dbs.iter().any(|d| matches!(d, Db::Sqlite)),
         "two nodes share one database: use --db postgres"

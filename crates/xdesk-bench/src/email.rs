@@ -96,11 +96,7 @@ pub async fn run(args: EmailArgs) -> anyhow::Result<()> {
         args.seconds > 0 && args.clients > 0,
         "need --seconds and --clients > 0"
     );
-    let dbs: &[Db] = match args.db {
-        DbChoice::Sqlite => &[Db::Sqlite],
-        DbChoice::Postgres => &[Db::Postgres],
-        DbChoice::Both => &[Db::Sqlite, Db::Postgres],
-    };
+    let dbs = args.db.dbs();
     let parse_only = parse_rate(args.attachment_kib);
     println!("parse only, one core: {parse_only:.0} mails/s");
     let mut reports = Vec::new();

@@ -4,7 +4,7 @@
 //! figure is the server's own time per page (its `Server-Timing` header), with the client's
 //! round trip beside it, and the bytes a page load moves.
 
-use crate::load::drive;
+use crate::load::{drive, quantile_ms};
 use crate::{Db, DbChoice, in_fresh_database, print_machine};
 use anyhow::anyhow;
 use clap::Args;
@@ -43,20 +43,8 @@ struct Report {
     page_bytes: usize,
 }
 
-fn quantile_ms(sorted_us: &[u64], p: f64) -> f64 {
-    if sorted_us.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p * sorted_us.len() as f64).ceil() as usize).clamp(1, sorted_us.len());
-    sorted_us[rank - 1] as f64 / 1000.0
-}
-
 pub async fn run(args: InboxArgs) -> anyhow::Result<()> {
-    let dbs: &[Db] = match args.db {
-        DbChoice::Sqlite => &[Db::Sqlite],
-        DbChoice::Postgres => &[Db::Postgres],
-        DbChoice::Both => &[Db::Sqlite, Db::Postgres],
-    };
+    let dbs = args.db.dbs();
     let mut reports = Vec::new();
     for &db in dbs {
         println!("== {} ==", db.name());

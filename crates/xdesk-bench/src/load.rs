@@ -9,6 +9,16 @@ use std::time::{Duration, Instant};
 /// How many error messages are kept to print.
 const KEPT_ERRORS: usize = 5;
 
+/// The `p`-quantile (0..=1) of sorted microseconds, in milliseconds, by nearest rank.
+pub fn quantile_ms(sorted_us: &[u64], p: f64) -> f64 {
+    let n = sorted_us.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let rank = ((p * n as f64).ceil() as usize).clamp(1, n);
+    sorted_us[rank - 1] as f64 / 1000.0
+}
+
 /// What one run of [`drive`] measured.
 #[derive(Debug)]
 pub struct Outcome {
@@ -30,12 +40,7 @@ impl Outcome {
 
     /// The `p`-quantile (0..=1) in milliseconds, by nearest rank.
     pub fn quantile_ms(&self, p: f64) -> f64 {
-        let n = self.latencies_us.len();
-        if n == 0 {
-            return f64::NAN;
-        }
-        let rank = ((p * n as f64).ceil() as usize).clamp(1, n);
-        self.latencies_us[rank - 1] as f64 / 1000.0
+        quantile_ms(&self.latencies_us, p)
     }
 
     /// The same run counted in items when each call handled `items` of them.

@@ -74,6 +74,17 @@ pub(crate) enum DbChoice {
     Both,
 }
 
+impl DbChoice {
+    /// The databases a run covers, in order.
+    pub(crate) fn dbs(self) -> &'static [Db] {
+        match self {
+            DbChoice::Sqlite => &[Db::Sqlite],
+            DbChoice::Postgres => &[Db::Postgres],
+            DbChoice::Both => &[Db::Sqlite, Db::Postgres],
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Db {
     Sqlite,
@@ -112,11 +123,7 @@ async fn main() -> anyhow::Result<()> {
         args.seconds > 0 && args.clients > 0,
         "need --seconds and --clients > 0"
     );
-    let dbs: &[Db] = match args.db {
-        DbChoice::Sqlite => &[Db::Sqlite],
-        DbChoice::Postgres => &[Db::Postgres],
-        DbChoice::Both => &[Db::Sqlite, Db::Postgres],
-    };
+    let dbs = args.db.dbs();
     let mut reports = Vec::new();
     for &db in dbs {
         println!("== {} ==", db.name());
