@@ -9,6 +9,7 @@ pub mod crypto;
 mod error;
 pub mod event;
 pub mod identity;
+pub mod issue_type;
 pub mod secrets;
 pub mod ticket;
 

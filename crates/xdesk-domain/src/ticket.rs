@@ -48,6 +48,8 @@ macro_rules! string_enum {
     };
 }
 
+pub(crate) use string_enum;
+
 string_enum!(
     /// Where a ticket is in its life. Transitions are checked by [`TicketState::transition`].
     TicketState, "state", "invalid_state" {

@@ -72,6 +72,33 @@ pub fn builtin(name: &str, language: &str) -> Option<(&'static str, &'static str
     })
 }
 
+/// The (subject, body) of the mail that carries a portal sign-in link. Not admin-editable: it
+/// is a security mail whose wording should not drift.
+pub fn sign_in_mail(language: &str, brand: &str, link: &str, minutes: u32) -> (String, String) {
+    let valid = duration_words(minutes, language);
+    if mail_language(language) == "zh" {
+        (
+            format!("{brand} 支持中心登录链接"),
+            format!(
+                "您好：\n\n点击下面的链接登录 {brand} 支持中心，查看和提交工单。\
+                 链接 {valid}内有效，只能使用一次：\n\n{link}\n\n\
+                 如果这不是您本人的操作，请忽略本邮件。\
+                 {brand} 永远不会向您索要密码、助记词、私钥或二次验证码。\n\n{brand}"
+            ),
+        )
+    } else {
+        (
+            format!("Your {brand} support sign-in link"),
+            format!(
+                "Hello,\n\nopen this link to sign in to {brand} support and see or open \
+                 tickets. It works once, within {valid}:\n\n{link}\n\n\
+                 If you did not ask for it, ignore this mail. {brand} will never ask for your \
+                 password, seed phrase, private keys or 2FA codes.\n\n{brand}"
+            ),
+        )
+    }
+}
+
 /// A duration in minutes, in words: "4 hours", "90 minutes", "4 小时", "90 分钟".
 pub fn duration_words(minutes: u32, language: &str) -> String {
     let zh = mail_language(language) == "zh";

@@ -10,6 +10,7 @@ pub mod live;
 pub mod mailboxes;
 pub mod outbox;
 pub mod people;
+pub mod portal;
 pub mod safety;
 pub mod tickets;
 
@@ -52,6 +53,10 @@ pub enum Principal {
         id: i64,
         scopes: Vec<String>,
     },
+    /// A customer signed in to the portal: their own tickets only, never internal notes.
+    Customer {
+        id: i64,
+    },
     /// xdesk's own adapters (the mailbox poller), acting for the customers whose mail they
     /// deliver. Never reachable over HTTP.
     System,
@@ -62,6 +67,7 @@ impl Principal {
         match self {
             Principal::Agent { id, .. } => Actor::Agent(*id),
             Principal::ApiKey { id, .. } => Actor::ApiKey(*id),
+            Principal::Customer { id } => Actor::Customer(*id),
             Principal::System => Actor::System,
         }
     }
@@ -101,6 +107,18 @@ impl Principal {
             Principal::ApiKey { .. } => Err(ServiceError::Forbidden(format!(
                 "the API key lacks the `{scope}` scope"
             ))),
+            Principal::Customer { .. } => {
+                Err(ServiceError::Forbidden("customers cannot do this".into()))
+            }
+        }
+    }
+
+    /// Ticket operations are also open to customers, on their own tickets: visibility then
+    /// limits them, and each operation what a customer may change.
+    pub fn require_ticket_scope(&self, scope: &str) -> Result<(), ServiceError> {
+        match self {
+            Principal::Customer { .. } => Ok(()),
+            _ => self.require_scope(scope),
         }
     }
 }
@@ -119,6 +137,7 @@ pub struct Services {
     /// Live events for WebSocket clients.
     pub bus: Arc<dyn live::EventBus>,
     pub chat: Arc<chat::ChatSettings>,
+    pub portal: Arc<portal::PortalSettings>,
 }
 
 impl Services {
@@ -132,6 +151,7 @@ impl Services {
             mailboxes_wake: Arc::new(tokio::sync::Notify::new()),
             bus: Arc::new(live::LocalBus::default()),
             chat: Arc::new(chat::ChatSettings::default()),
+            portal: Arc::new(portal::PortalSettings::default()),
         }
     }
 
@@ -174,6 +194,7 @@ impl Services {
             | Principal::Agent {
                 role: Role::Admin, ..
             } => Visibility::All,
+            Principal::Customer { id } => Visibility::Customer(*id),
             Principal::Agent {
                 id,
                 role: Role::Agent,

@@ -381,8 +381,11 @@ impl Services {
         row: &OutboundRow,
     ) -> Result<Vec<(AttachmentRow, Vec<u8>)>, ServiceError> {
         let mut out = Vec::new();
-        for a in self.store.ticket_attachments(row.ticket_id).await? {
-            if a.message_id != row.message_id {
+        let (Some(ticket_id), Some(message_id)) = (row.ticket_id, row.message_id) else {
+            return Ok(Vec::new());
+        };
+        for a in self.store.ticket_attachments(ticket_id).await? {
+            if a.message_id != message_id {
                 continue;
             }
             let bytes = self.attachment_bytes(&a).await?;

@@ -117,6 +117,24 @@ fn merge(base: RawCryptoFields, over: RawCryptoFields) -> RawCryptoFields {
     }
 }
 
+/// The `Content-Disposition` that offers a stored file as a download under its own name
+/// (ASCII fallback plus the RFC 5987 UTF-8 form), never inline.
+pub fn content_disposition(filename: &str) -> String {
+    let keep = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    let safe: String = filename.chars().filter(|c| keep(*c)).collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if keep(char::from(b)) && b.is_ascii() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{safe}\"; filename*=UTF-8''{encoded}")
+}
+
 fn sanitize_html(html: Option<String>) -> Option<String> {
     html.map(|h| ammonia::clean(&h))
         .filter(|h| !h.trim().is_empty())
@@ -147,6 +165,7 @@ pub(crate) fn system_notice(
 fn author_of(p: &Principal) -> (String, Option<i64>) {
     match p {
         Principal::Agent { id, .. } => ("agent".into(), Some(*id)),
+        Principal::Customer { id } => ("customer".into(), Some(*id)),
         Principal::ApiKey { .. } | Principal::System => ("system".into(), None),
     }
 }
@@ -322,6 +341,10 @@ impl Services {
         ip: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<(), ServiceError> {
+        // The audit log watches staff and keys; what customers do is in their tickets' history.
+        if matches!(p, Principal::Customer { .. }) {
+            return Ok(());
+        }
         self.store
             .audit(NewAuditEntry {
                 actor: p.actor().to_string(),
@@ -342,7 +365,19 @@ impl Services {
         input: CreateTicket,
         ip: Option<&str>,
     ) -> Result<TicketDetail, ServiceError> {
-        p.require_scope("tickets:write")?;
+        p.require_ticket_scope("tickets:write")?;
+        let mut input = input;
+        if let Principal::Customer { id } = p {
+            // A customer opens tickets for themselves only, and cannot route or tag them.
+            input.customer = CustomerRef {
+                id: Some(*id),
+                ..Default::default()
+            };
+            input.group_id = self.portal.group_id;
+            input.assignee_id = None;
+            input.tags.clear();
+            input.channel = Some(Channel::Web.as_str().to_owned());
+        }
         let subject = Subject::parse(&input.subject)?;
         let priority = input
             .priority
@@ -475,6 +510,7 @@ impl Services {
                 t.group_id.is_some_and(|g| group_ids.contains(&g))
                     || t.assignee_id.is_some_and(|a| agent_ids.contains(&a))
             }
+            Visibility::Customer(c) => t.customer_id == c,
         };
         // Not revealing that a ticket exists is safer than a 403.
         if visible {
@@ -490,7 +526,7 @@ impl Services {
         id: i64,
         ip: Option<&str>,
     ) -> Result<TicketDetail, ServiceError> {
-        p.require_scope("tickets:read")?;
+        p.require_ticket_scope("tickets:read")?;
         let ticket = self.visible_ticket(p, id).await?;
         let include_internal = matches!(p, Principal::Agent { .. });
         let messages = self.store.messages(id, include_internal).await?;
@@ -518,7 +554,7 @@ impl Services {
         p: &Principal,
         mut filter: TicketFilter,
     ) -> Result<Vec<TicketRow>, ServiceError> {
-        p.require_scope("tickets:read")?;
+        p.require_ticket_scope("tickets:read")?;
         filter.visibility = self.visibility(p).await?;
         Ok(self.store.list_tickets(&filter).await?)
     }
@@ -547,7 +583,22 @@ impl Services {
         u: UpdateTicket,
         ip: Option<&str>,
     ) -> Result<TicketRow, ServiceError> {
-        p.require_scope("tickets:write")?;
+        p.require_ticket_scope("tickets:write")?;
+        if matches!(p, Principal::Customer { .. }) {
+            let only_solve = u.state.as_deref() == Some(TicketState::Solved.as_str())
+                && u.subject.is_none()
+                && u.priority.is_none()
+                && u.category.is_none()
+                && u.group_id.is_none()
+                && u.assignee_id.is_none()
+                && u.tags.is_none()
+                && u.crypto.is_none();
+            if !only_solve {
+                return Err(ServiceError::Forbidden(
+                    "a customer can only mark their ticket solved".into(),
+                ));
+            }
+        }
         let t = self.visible_ticket(p, id).await?;
         if t.version != u.version {
             return Err(ServiceError::StaleVersion);
@@ -663,7 +714,13 @@ impl Services {
         m: AddMessage,
         ip: Option<&str>,
     ) -> Result<TicketRow, ServiceError> {
-        p.require_scope("tickets:write")?;
+        p.require_ticket_scope("tickets:write")?;
+        let is_customer = matches!(p, Principal::Customer { .. });
+        if is_customer && m.internal {
+            return Err(ServiceError::Forbidden(
+                "customers cannot write internal notes".into(),
+            ));
+        }
         let body = self.check_body(&m.body, !m.attachments.is_empty())?;
         let t = self.visible_ticket(p, id).await?;
         if t.state == TicketState::Closed.as_str() {
@@ -676,12 +733,13 @@ impl Services {
         let screened = safety::screen(None, &mut body, &mut body_html);
         let attachments = self.store_uploads(m.attachments).await?;
         let (author_kind, author_id) = author_of(p);
-        let outbound = if m.internal {
+        // The customer's own words are not mailed back to them.
+        let outbound = if m.internal || is_customer {
             None
         } else {
             let signer = match p {
                 Principal::Agent { id, .. } => self.store.agent(*id).await?.map(|a| a.display_name),
-                Principal::ApiKey { .. } | Principal::System => None,
+                Principal::ApiKey { .. } | Principal::Customer { .. } | Principal::System => None,
             };
             self.outbound_for(&t, "reply", &body, signer.as_deref())
                 .await?
@@ -714,7 +772,12 @@ impl Services {
                 p.actor(),
                 t,
                 message,
-                |state| !internal && is_agent && state == TicketState::New.as_str(),
+                |state| {
+                    (!internal && is_agent && state == TicketState::New.as_str())
+                        || (is_customer
+                            && (state == TicketState::PendingCustomer.as_str()
+                                || state == TicketState::Solved.as_str()))
+                },
                 &exposed,
             )
             .await?;
@@ -816,7 +879,7 @@ impl Services {
         p: &Principal,
         id: i64,
     ) -> Result<(Vec<EventRecord>, ChainVerification), ServiceError> {
-        p.require_scope("tickets:read")?;
+        p.require_ticket_scope("tickets:read")?;
         let t = self.visible_ticket(p, id).await?;
         let events = self.store.events(id).await?;
         let v = verify_chain(&events, Some(&t.head_hash), Some(t.event_count));
@@ -844,7 +907,7 @@ impl Services {
         id: i64,
         ip: Option<&str>,
     ) -> Result<(AttachmentRow, Vec<u8>), ServiceError> {
-        p.require_scope("tickets:read")?;
+        p.require_ticket_scope("tickets:read")?;
         let a = self
             .store
             .attachment(id)
@@ -853,6 +916,12 @@ impl Services {
         self.visible_ticket(p, a.ticket_id)
             .await
             .map_err(|_| ServiceError::NotFound("attachment"))?;
+        if matches!(p, Principal::Customer { .. }) {
+            let public = self.store.messages(a.ticket_id, false).await?;
+            if !public.iter().any(|m| m.id == a.message_id) {
+                return Err(ServiceError::NotFound("attachment"));
+            }
+        }
         let bytes = self.attachment_bytes(&a).await?;
         self.audit_action(
             p,

@@ -74,6 +74,38 @@ pub mod session {
     no_relations!();
 }
 
+pub mod customer_session {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "customer_sessions")]
+    pub struct Model {
+        /// SHA-256 of the portal cookie's token.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub customer_id: i64,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod sign_in_link {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sign_in_links")]
+    pub struct Model {
+        /// SHA-256 of the token in the mailed link.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub email: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        /// Set when the link is used: it works once.
+        pub used_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
 pub mod api_key {
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -303,11 +335,12 @@ pub mod outbound_email {
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
-        pub ticket_id: i64,
+        /// None for mail about no ticket (a sign-in link).
+        pub ticket_id: Option<i64>,
         /// The ticket message this mail delivers.
         #[sea_orm(unique)]
-        pub message_id: i64,
-        /// `reply`, `acknowledgement` or `notice`.
+        pub message_id: Option<i64>,
+        /// `reply`, `acknowledgement`, `notice` or `sign_in`.
         pub kind: String,
         pub to_address: String,
         pub subject: String,

@@ -16,6 +16,7 @@ mod group_commit;
 mod mailboxes;
 mod migration;
 mod outbox;
+mod portal;
 #[cfg(test)]
 mod testing;
 mod tickets;

@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0007InboxIndexes),
             Box::new(M0008TotpLastStep),
             Box::new(M0009AgentLanguage),
+            Box::new(M0010Portal),
         ]
     }
 }
@@ -560,5 +561,110 @@ impl MigrationTrait for M0009AgentLanguage {
                 .take(),
         )
         .await
+    }
+}
+
+/// The customer portal: sessions of signed-in customers, one-time sign-in links, and mail that
+/// belongs to no ticket (the link itself), so the outbox's ticket and message become optional.
+struct M0010Portal;
+
+impl MigrationName for M0010Portal {
+    fn name(&self) -> &str {
+        "m0010_portal"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0010Portal {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("customer_sessions")
+                .col(string("token_hash").primary_key())
+                .col(big_integer("customer_id"))
+                .col(ts("created_at"))
+                .col(ts("expires_at"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index(
+            "customer_sessions",
+            "ix_customer_sessions_customer",
+            &["customer_id"],
+            false,
+        ))
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("sign_in_links")
+                .col(string("token_hash").primary_key())
+                .col(text("email"))
+                .col(ts("created_at"))
+                .col(ts("expires_at"))
+                .col(timestamp_with_time_zone_null("used_at"))
+                .take(),
+        )
+        .await?;
+        let db = m.get_connection();
+        match m.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => {
+                db.execute_unprepared(
+                    "ALTER TABLE outbound_emails ALTER COLUMN ticket_id DROP NOT NULL, \
+                     ALTER COLUMN message_id DROP NOT NULL",
+                )
+                .await?;
+            }
+            _ => {
+                // SQLite cannot relax a column: rebuild the table with the same columns.
+                let create = Table::create()
+                    .table("outbound_emails_new")
+                    .col(big_pk_auto("id"))
+                    .col(big_integer_null("ticket_id"))
+                    .col(big_integer_null("message_id").unique_key())
+                    .col(string("kind"))
+                    .col(text("to_address"))
+                    .col(text("subject"))
+                    .col(string_uniq("rfc_message_id"))
+                    .col(text_null("in_reply_to"))
+                    .col(text("reference_ids"))
+                    .col(text("body_text"))
+                    .col(boolean("auto_submitted"))
+                    .col(string("state"))
+                    .col(integer("attempts"))
+                    .col(ts("next_attempt_at"))
+                    .col(timestamp_with_time_zone_null("lease_until"))
+                    .col(text_null("last_error"))
+                    .col(text_null("smtp_response"))
+                    .col(ts("created_at"))
+                    .col(timestamp_with_time_zone_null("sent_at"))
+                    .take();
+                m.create_table(create).await?;
+                db.execute_unprepared(
+                    "INSERT INTO outbound_emails_new SELECT id, ticket_id, message_id, kind, \
+                     to_address, subject, rfc_message_id, in_reply_to, reference_ids, \
+                     body_text, auto_submitted, state, attempts, next_attempt_at, lease_until, \
+                     last_error, smtp_response, created_at, sent_at FROM outbound_emails",
+                )
+                .await?;
+                db.execute_unprepared("DROP TABLE outbound_emails").await?;
+                db.execute_unprepared("ALTER TABLE outbound_emails_new RENAME TO outbound_emails")
+                    .await?;
+                m.create_index(index(
+                    "outbound_emails",
+                    "ix_outbound_emails_due",
+                    &["state", "next_attempt_at"],
+                    false,
+                ))
+                .await?;
+                m.create_index(index(
+                    "outbound_emails",
+                    "ix_outbound_emails_ticket",
+                    &["ticket_id"],
+                    false,
+                ))
+                .await?;
+            }
+        }
+        Ok(())
     }
 }

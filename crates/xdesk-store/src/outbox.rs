@@ -55,9 +55,22 @@ pub(crate) async fn queue_outbound(
     o: &OutboundMail,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    insert_outbound(tx, Some((ticket_id, message_id)), o, at).await?;
+    // The customer's answer to this mail threads back by its Message-ID.
+    record_ref(tx, &o.rfc_message_id, ticket_id, message_id, "out").await?;
+    Ok(())
+}
+
+/// Queues a mail; `delivers` is the ticket message it carries, if any.
+pub(crate) async fn insert_outbound(
+    tx: &DatabaseTransaction,
+    delivers: Option<(i64, i64)>,
+    o: &OutboundMail,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     outbound_email::ActiveModel {
-        ticket_id: Set(ticket_id),
-        message_id: Set(message_id),
+        ticket_id: Set(delivers.map(|d| d.0)),
+        message_id: Set(delivers.map(|d| d.1)),
         kind: Set(o.kind.clone()),
         to_address: Set(o.to_address.clone()),
         subject: Set(o.subject.clone()),
@@ -78,8 +91,6 @@ pub(crate) async fn queue_outbound(
     }
     .insert(tx)
     .await?;
-    // The customer's answer to this mail threads back by its Message-ID.
-    record_ref(tx, &o.rfc_message_id, ticket_id, message_id, "out").await?;
     Ok(())
 }
 
@@ -179,7 +190,7 @@ impl Store {
             .filter(outbound_email::Column::Id.eq(row.id))
             .exec(&self.db)
             .await?;
-        Ok(Some(row.message_id))
+        Ok(row.message_id)
     }
 
     pub async fn ticket_outbound(&self, ticket_id: i64) -> Result<Vec<OutboundRow>, StoreError> {

@@ -170,6 +170,8 @@ pub enum Visibility {
         group_ids: Vec<i64>,
         agent_ids: Vec<i64>,
     },
+    /// A customer's own tickets, in the portal.
+    Customer(i64),
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -230,6 +232,9 @@ fn condition(f: &TicketFilter) -> Condition {
                 .add(C::GroupId.is_in(group_ids.clone()))
                 .add(C::AssigneeId.is_in(agent_ids.clone())),
         );
+    }
+    if let Visibility::Customer(id) = f.visibility {
+        q = q.add(C::CustomerId.eq(id));
     }
     if !f.states.is_empty() {
         q = q.add(C::State.is_in(f.states.clone()));

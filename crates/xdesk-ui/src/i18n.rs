@@ -127,6 +127,11 @@ impl Tr {
         }
     }
 
+    /// Whether the catalog has `key`: for texts picked by a code that may be new.
+    pub fn has(&self, key: &str) -> bool {
+        self.lang.catalog().contains_key(key)
+    }
+
     /// A text with `{}` replaced by `arg`.
     pub fn t1(&self, key: &str, arg: impl std::fmt::Display) -> String {
         self.t(key).replacen("{}", &arg.to_string(), 1)
@@ -179,10 +184,24 @@ mod tests {
     /// key both catalogs hold.
     #[test]
     fn every_text_the_templates_use_is_in_both_catalogs() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates"
+        ))];
+        let mut files = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
         let mut used = BTreeSet::new();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for path in files {
+            let text = std::fs::read_to_string(path).unwrap();
             for marker in ["tr.t(\"", "tr.t1(\""] {
                 for part in text.split(marker).skip(1) {
                     used.insert(part.split('"').next().unwrap().to_owned());
@@ -218,6 +237,42 @@ mod tests {
             }
             for kind in xdesk_domain::identity::KINDS {
                 assert_ne!(tr.word("identity", kind), MISSING, "{kind}");
+            }
+        }
+    }
+
+    /// The portal's form names every issue type and case field, explains each form with
+    /// fields, and says each field problem in words, in both languages.
+    #[test]
+    fn every_issue_type_field_and_field_problem_has_a_text() {
+        use xdesk_domain::issue_type::{CaseField, IssueType};
+        let codes = [
+            "required",
+            "invalid_address",
+            "invalid_tx_hash",
+            "invalid_amount",
+            "invalid_asset",
+            "invalid_memo",
+            "network_required",
+            "unknown_network",
+            "invalid_time",
+            "invalid_subject",
+            "invalid_body",
+            "invalid_filename",
+        ];
+        for lang in Lang::ALL {
+            let tr = Tr::new(lang);
+            for i in IssueType::ALL {
+                assert_ne!(tr.word("issue", i.as_str()), MISSING, "{i}");
+                if !i.fields().is_empty() {
+                    assert_ne!(tr.word("issuehint", i.as_str()), MISSING, "{i}");
+                }
+            }
+            for f in CaseField::ALL {
+                assert_ne!(tr.word("field", f.as_str()), MISSING, "{f}");
+            }
+            for c in codes {
+                assert!(tr.has(&format!("fielderr.{c}")), "{c}");
             }
         }
     }

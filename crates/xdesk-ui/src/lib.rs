@@ -39,6 +39,30 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/console/tickets/{id}", get(pages::ticket::show))
         .route("/console/tickets/{id}/reply", post(pages::ticket::reply))
         .route("/console/tickets/{id}/fields", post(pages::ticket::fields))
+        .route("/portal", get(pages::portal::home))
+        .route(
+            "/portal/sign-in",
+            get(pages::portal::sign_in_form).post(pages::portal::send_link),
+        )
+        .route(
+            "/portal/sign-in/{token}",
+            get(pages::portal::confirm_form).post(pages::portal::confirm),
+        )
+        .route("/portal/token", get(pages::portal::token_sign_in))
+        .route("/portal/sign-out", post(pages::portal::sign_out))
+        .route(
+            "/portal/new",
+            get(pages::portal::new_form).post(pages::portal::create),
+        )
+        .route("/portal/check", post(pages::portal::check_field))
+        .route("/portal/tickets/{id}", get(pages::portal::show))
+        .route("/portal/tickets/{id}/reply", post(pages::portal::reply))
+        .route("/portal/tickets/{id}/close", post(pages::portal::close))
+        .route(
+            "/portal/tickets/{id}/transcript.{format}",
+            get(pages::portal::transcript),
+        )
+        .route("/portal/attachments/{id}", get(pages::portal::attachment))
         .route("/ui/lang/{code}", get(page::switch_language))
         .route("/static/{file}", get(asset))
         .with_state(state)

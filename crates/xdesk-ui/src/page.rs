@@ -15,6 +15,8 @@ use xdesk_store::AgentRow;
 pub const SESSION_COOKIE: &str = "xdesk_session";
 pub const CSRF_COOKIE: &str = "xdesk_csrf";
 pub const LANG_COOKIE: &str = "xdesk_lang";
+/// A customer's portal session; apart from the agents' so one browser can hold both.
+pub const PORTAL_COOKIE: &str = "xdesk_portal";
 
 pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -269,6 +271,117 @@ impl FromRequestParts<UiState> for SignedIn {
         let mut url = "/console/login?next=".to_owned();
         url.extend(form_urlencoded(here));
         Err(Redirect::to(&url).into_response())
+    }
+}
+
+/// A file offered as a download, never rendered inline, so an uploaded page cannot run script
+/// on this origin.
+pub(crate) fn download(filename: &str, content_type: &str, bytes: Vec<u8>) -> Response {
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    let kind =
+        if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
+            content_type
+        } else {
+            "application/octet-stream"
+        };
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(kind).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&xdesk_service::tickets::content_disposition(filename)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+/// The signed-in customer; portal pages send everybody else to the portal's sign-in.
+pub(crate) struct Customer {
+    pub principal: Principal,
+    pub row: xdesk_store::CustomerRow,
+}
+
+impl FromRequestParts<UiState> for Customer {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, s: &UiState) -> Result<Self, Response> {
+        if let Some(token) = cookie(&parts.headers, PORTAL_COOKIE)
+            && let Ok((principal, row)) = s.services.portal_customer(token).await
+        {
+            return Ok(Customer { principal, row });
+        }
+        Err(Redirect::to("/portal/sign-in").into_response())
+    }
+}
+
+/// A multipart form as read: its text fields and its files. Reading stops at the first broken
+/// part, so nothing half-read is used.
+pub(crate) struct Posted {
+    pub fields: std::collections::HashMap<String, String>,
+    pub files: Vec<xdesk_service::tickets::Upload>,
+}
+
+impl Posted {
+    async fn read(ctx: &Ctx, mut form: axum::extract::Multipart) -> Result<Posted, Box<Response>> {
+        let mut posted = Posted {
+            fields: Default::default(),
+            files: Vec::new(),
+        };
+        let bad = |e: axum::extract::multipart::MultipartError| {
+            Box::new(ctx.error(StatusCode::BAD_REQUEST, &e.body_text()))
+        };
+        while let Some(field) = form.next_field().await.map_err(bad)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            let filename = field.file_name().map(str::to_owned);
+            let content_type = field
+                .content_type()
+                .unwrap_or("application/octet-stream")
+                .to_owned();
+            let bytes = field.bytes().await.map_err(bad)?;
+            match filename {
+                // A file input left empty still sends a part without a name or bytes.
+                Some(filename) if name == "files" => {
+                    if !filename.is_empty() || !bytes.is_empty() {
+                        posted.files.push(xdesk_service::tickets::Upload {
+                            filename,
+                            content_type,
+                            bytes: bytes.to_vec(),
+                        });
+                    }
+                }
+                _ => {
+                    posted
+                        .fields
+                        .insert(name, String::from_utf8_lossy(&bytes).into_owned());
+                }
+            }
+        }
+        Ok(posted)
+    }
+
+    /// Reads a form and refuses it unless it carries this visitor's CSRF token.
+    pub async fn read_checked(
+        ctx: &Ctx,
+        form: axum::extract::Multipart,
+    ) -> Result<Posted, Box<Response>> {
+        let posted = Self::read(ctx, form).await?;
+        if ctx.csrf_ok(posted.get("csrf")) {
+            Ok(posted)
+        } else {
+            Err(Box::new(ctx.csrf_refused()))
+        }
+    }
+
+    pub fn get(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
     }
 }
 

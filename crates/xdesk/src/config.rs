@@ -35,6 +35,7 @@ pub struct Config {
     /// How the mailbox poller paces itself.
     pub imap: ImapConfig,
     pub chat: ChatConfig,
+    pub portal: PortalConfig,
     /// Redis for the live-event bus shared by several nodes (`redis://127.0.0.1:6379`); without
     /// it, live events stay within this process.
     pub redis_url: Option<String>,
@@ -49,6 +50,16 @@ pub struct ChatConfig {
     pub group_id: Option<i64>,
     /// Sites whose pages may embed the widget (`["https://www.example.com"]`); empty allows any.
     pub allowed_origins: Vec<String>,
+}
+
+/// The customer portal: the group its tickets go to, and (for the demo without SMTP) whether
+/// sign-in links are written to the log instead of only waiting in the outbox.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalConfig {
+    pub group_id: Option<i64>,
+    /// Never in production: whoever reads the log could sign in as any customer.
+    pub log_sign_in_links: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,6 +136,7 @@ impl Default for Config {
             mailboxes: Vec::new(),
             imap: ImapConfig::default(),
             chat: ChatConfig::default(),
+            portal: PortalConfig::default(),
             redis_url: None,
         }
     }
@@ -151,6 +163,8 @@ impl Config {
         "chat.identity_secret",
         "chat.group_id",
         "chat.allowed_origins",
+        "portal.group_id",
+        "portal.log_sign_in_links",
         "redis_url",
     ];
 

@@ -61,6 +61,14 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let services = services.with_portal(xdesk_service::portal::PortalSettings {
+        public_url: config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}")),
+        group_id: config.portal.group_id,
+        log_sign_in_links: config.portal.log_sign_in_links,
+    });
     let secure_cookies = config
         .public_url
         .as_deref()

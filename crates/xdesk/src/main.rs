@@ -140,11 +140,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     r.task.await?
 }
 
-async fn run_demo(config: Config) -> anyhow::Result<()> {
+async fn run_demo(mut config: Config) -> anyhow::Result<()> {
     if !config.database_url.starts_with("sqlite:") {
         bail!(
             "the demo runs on the embedded SQLite database; unset XDESK_DATABASE_URL or use `xdesk serve`"
         );
+    }
+    // With nowhere to mail them, the demo shows portal sign-in links in its log.
+    if config.smtp.is_none() {
+        config.portal.log_sign_in_links = true;
     }
     let r = xdesk::start(&config).await?;
     let base = config
@@ -167,6 +171,9 @@ async fn run_demo(config: Config) -> anyhow::Result<()> {
         ),
     }
     println!("\n  Agent console:         {base}/console");
+    println!(
+        "  Customer portal:       {base}/portal  (sign-in links appear in this log while no SMTP server is set)"
+    );
     println!("  API docs (Swagger UI): {base}/api/docs");
     println!("  OpenAPI document:      {base}/api/openapi.json");
     println!("  Health / metrics:      {base}/healthz  {base}/metrics");

@@ -2,6 +2,7 @@
 
 pub(crate) mod inbox;
 pub(crate) mod login;
+pub(crate) mod portal;
 pub(crate) mod ticket;
 
 use crate::i18n::Tr;

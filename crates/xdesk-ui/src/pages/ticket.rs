@@ -2,7 +2,7 @@
 //! timeline, a reply box (public reply or internal note, with files), and its fields.
 
 use crate::UiState;
-use crate::page::{Ctx, SignedIn};
+use crate::page::{Ctx, Posted, SignedIn};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use xdesk_domain::ticket::{Priority, TicketNumber, TicketState};
-use xdesk_service::tickets::{AddMessage, UpdateTicket, Upload};
+use xdesk_service::tickets::{AddMessage, UpdateTicket};
 use xdesk_service::{ServiceError, Services};
 use xdesk_store::TicketRow;
 
@@ -81,11 +81,11 @@ pub(crate) struct OtherTicket {
     pub channel: String,
 }
 
-fn when(t: DateTime<Utc>) -> String {
+pub(crate) fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn size(bytes: i64) -> String {
+pub(crate) fn size(bytes: i64) -> String {
     if bytes >= 1024 * 1024 {
         format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
     } else {
@@ -307,50 +307,17 @@ pub(crate) async fn reply(
     State(s): State<UiState>,
     PeerIp(ip): PeerIp,
     Path(id): Path<i64>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Response {
-    let mut csrf = String::new();
-    let mut body = String::new();
-    let mut internal = false;
-    let mut uploads = Vec::new();
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => return ctx.error(StatusCode::BAD_REQUEST, &e.body_text()),
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        let filename = field.file_name().map(str::to_owned);
-        let content_type = field
-            .content_type()
-            .unwrap_or("application/octet-stream")
-            .to_owned();
-        let bytes = match field.bytes().await {
-            Ok(b) => b,
-            Err(e) => return ctx.error(StatusCode::BAD_REQUEST, &e.body_text()),
-        };
-        match (name.as_str(), filename) {
-            ("files", Some(filename)) if !filename.is_empty() || !bytes.is_empty() => {
-                uploads.push(Upload {
-                    filename,
-                    content_type,
-                    bytes: bytes.to_vec(),
-                });
-            }
-            ("csrf", _) => csrf = String::from_utf8_lossy(&bytes).into_owned(),
-            ("body", _) => body = String::from_utf8_lossy(&bytes).into_owned(),
-            ("internal", _) => internal = true,
-            _ => {}
-        }
-    }
-    if !ctx.csrf_ok(&csrf) {
-        return ctx.csrf_refused();
-    }
+    let posted = match Posted::read_checked(&ctx, form).await {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
     let m = AddMessage {
-        body,
+        body: posted.get("body").to_owned(),
         body_html: None,
-        internal,
-        attachments: uploads,
+        internal: posted.fields.contains_key("internal"),
+        attachments: posted.files,
     };
     match s
         .services

@@ -302,7 +302,7 @@ pub fn message_dto(
 ) -> MessageDto {
     let delivery = deliveries
         .iter()
-        .find(|o| o.message_id == m.id)
+        .find(|o| o.message_id == Some(m.id))
         .map(DeliveryDto::from);
     let meta: serde_json::Value = serde_json::from_str(&m.metadata).unwrap_or_default();
     let redacted = meta["redacted"]

@@ -115,7 +115,7 @@ pub struct TotpBeginRes {
 fn agent_id(p: &Principal) -> ApiResult<i64> {
     match p {
         Principal::Agent { id, .. } => Ok(*id),
-        Principal::ApiKey { .. } | Principal::System => Err(
+        Principal::ApiKey { .. } | Principal::Customer { .. } | Principal::System => Err(
             xdesk_service::ServiceError::Forbidden("only agents enrol two-factor".into()).into(),
         ),
     }

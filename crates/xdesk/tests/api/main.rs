@@ -14,5 +14,7 @@ mod email;
 mod history;
 mod imap;
 mod outbox;
+mod portal;
 mod secrets;
 mod tickets;
+mod web;
