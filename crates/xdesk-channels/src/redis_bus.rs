@@ -134,6 +134,10 @@ impl EventBus for RedisBus {
         self.local.subscribe(ticket_id)
     }
 
+    fn subscribe_changes(&self) -> broadcast::Receiver<LiveEvent> {
+        self.local.subscribe_changes()
+    }
+
     fn agent_connected(&self) -> AgentPresence {
         self.local.agent_connected()
     }

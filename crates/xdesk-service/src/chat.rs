@@ -258,7 +258,7 @@ impl Services {
             .await?;
         let mut messages = vec![created.message];
         messages.extend(created.notices);
-        self.publish_messages(created.ticket.id, &messages, &created.attachments);
+        self.publish_messages(&created.ticket, &messages, &created.attachments);
         Ok((created.ticket, true))
     }
 

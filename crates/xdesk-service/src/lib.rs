@@ -165,19 +165,29 @@ impl Services {
         self
     }
 
-    /// Announces stored messages to live clients.
+    /// Announces stored messages to live clients, and the ticket's change to live queues.
     pub(crate) fn publish_messages(
         &self,
-        ticket_id: i64,
+        ticket: &xdesk_store::TicketRow,
         messages: &[xdesk_store::MessageRow],
         attachments: &[xdesk_store::AttachmentRow],
     ) {
         for m in messages {
             self.bus.publish(live::LiveEvent::Message {
-                ticket_id,
+                ticket_id: ticket.id,
                 message: live::LiveMessage::from_rows(m, attachments),
             });
         }
+        self.publish_change(ticket);
+    }
+
+    /// Tells consoles that a ticket changed.
+    pub(crate) fn publish_change(&self, ticket: &xdesk_store::TicketRow) {
+        self.bus.publish(live::LiveEvent::Changed {
+            ticket_id: ticket.id,
+            group_id: ticket.group_id,
+            assignee_id: ticket.assignee_id,
+        });
     }
 
     pub fn with_mail(mut self, mail: outbox::MailSettings) -> Self {

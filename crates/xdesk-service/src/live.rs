@@ -91,6 +91,22 @@ pub enum LiveEvent {
         agent_id: i64,
         name: String,
     },
+    /// Something about the ticket changed (a message, a field): consoles showing it or a queue
+    /// it may be in reload. Carries what decides who may see the ticket, so a console can
+    /// filter without asking the database.
+    Changed {
+        ticket_id: i64,
+        group_id: Option<i64>,
+        assignee_id: Option<i64>,
+    },
+    /// An agent has the ticket open (`viewing`), is writing (`typing`), or closed it (`left`):
+    /// collision detection between agents.
+    Presence {
+        ticket_id: i64,
+        agent_id: i64,
+        name: String,
+        doing: String,
+    },
 }
 
 impl LiveEvent {
@@ -100,13 +116,20 @@ impl LiveEvent {
             | LiveEvent::Typing { ticket_id, .. }
             | LiveEvent::Read { ticket_id, .. }
             | LiveEvent::AgentJoined { ticket_id, .. }
-            | LiveEvent::AgentLeft { ticket_id, .. } => *ticket_id,
+            | LiveEvent::AgentLeft { ticket_id, .. }
+            | LiveEvent::Changed { ticket_id, .. }
+            | LiveEvent::Presence { ticket_id, .. } => *ticket_id,
         }
     }
 
-    /// Whether the ticket's customer may see it.
+    /// Whether the ticket's customer may see it: not internal notes, nor what agents do
+    /// between themselves.
     pub fn for_customer(&self) -> bool {
-        !matches!(self, LiveEvent::Message { message, .. } if message.internal)
+        match self {
+            LiveEvent::Message { message, .. } => !message.internal,
+            LiveEvent::Changed { .. } | LiveEvent::Presence { .. } => false,
+            _ => true,
+        }
     }
 }
 
@@ -114,6 +137,8 @@ impl LiveEvent {
 pub trait EventBus: Send + Sync + 'static {
     fn publish(&self, event: LiveEvent);
     fn subscribe(&self, ticket_id: i64) -> broadcast::Receiver<LiveEvent>;
+    /// Every [`LiveEvent::Changed`], of any ticket: for live queues.
+    fn subscribe_changes(&self) -> broadcast::Receiver<LiveEvent>;
     /// Agents connected to chat on this node, counted while their socket is open.
     fn agent_connected(&self) -> AgentPresence;
     /// Agents connected anywhere this bus reaches.
@@ -159,17 +184,35 @@ impl Drop for AgentPresence {
 /// and catches up from the stored messages.
 const CHANNEL_CAPACITY: usize = 256;
 
+/// Buffered changes for queue subscribers; one further behind reloads its queue anyway.
+const CHANGES_CAPACITY: usize = 1024;
+
 /// The bus of a single node.
-#[derive(Default)]
 pub struct LocalBus {
     channels: Mutex<HashMap<i64, broadcast::Sender<LiveEvent>>>,
+    changes: broadcast::Sender<LiveEvent>,
     agents: std::sync::Arc<AtomicUsize>,
     customers: Counts,
+}
+
+impl Default for LocalBus {
+    fn default() -> Self {
+        Self {
+            channels: Mutex::default(),
+            changes: broadcast::channel(CHANGES_CAPACITY).0,
+            agents: Default::default(),
+            customers: Default::default(),
+        }
+    }
 }
 
 impl LocalBus {
     /// Delivers to this node's subscribers; used by shared buses for what arrives from others.
     pub fn deliver(&self, event: LiveEvent) {
+        if matches!(event, LiveEvent::Changed { .. }) {
+            // Nobody listening is fine.
+            let _ = self.changes.send(event.clone());
+        }
         let id = event.ticket_id();
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(tx) = channels.get(&id)
@@ -192,6 +235,10 @@ impl EventBus for LocalBus {
             .entry(ticket_id)
             .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
             .subscribe()
+    }
+
+    fn subscribe_changes(&self) -> broadcast::Receiver<LiveEvent> {
+        self.changes.subscribe()
     }
 
     fn agent_connected(&self) -> AgentPresence {
@@ -251,6 +298,34 @@ mod tests {
             bus.channels.lock().unwrap().get(&1).is_none(),
             "unused channel dropped"
         );
+    }
+
+    #[tokio::test]
+    async fn queues_hear_every_change_and_customers_none() {
+        let bus = LocalBus::default();
+        let mut all = bus.subscribe_changes();
+        let mut one = bus.subscribe(4);
+        let changed = |ticket_id| LiveEvent::Changed {
+            ticket_id,
+            group_id: Some(1),
+            assignee_id: None,
+        };
+        bus.publish(typing(4));
+        bus.publish(changed(3));
+        bus.publish(changed(4));
+        assert_eq!(all.recv().await.unwrap(), changed(3));
+        assert_eq!(all.recv().await.unwrap(), changed(4));
+        assert!(all.try_recv().is_err(), "typing is not a change");
+        assert_eq!(one.recv().await.unwrap(), typing(4));
+        assert_eq!(one.recv().await.unwrap(), changed(4));
+        assert!(!changed(4).for_customer());
+        let presence = LiveEvent::Presence {
+            ticket_id: 4,
+            agent_id: 1,
+            name: "Ada".into(),
+            doing: "typing".into(),
+        };
+        assert!(!presence.for_customer());
     }
 
     #[test]

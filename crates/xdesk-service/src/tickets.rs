@@ -14,7 +14,7 @@ use xdesk_domain::ticket::{
 };
 use xdesk_store::{
     AttachmentRow, ChangeSet, MessageRow, NewAttachment, NewAuditEntry, NewMessage, NewTicket,
-    TicketCustomer, TicketFilter, TicketPatch, TicketRow, Visibility,
+    TicketCustomer, TicketFilter, TicketPatch, TicketRow,
 };
 
 /// A file as received from a client, not yet stored.
@@ -482,7 +482,7 @@ impl Services {
         }
         let mut messages = vec![created.message];
         messages.extend(created.notices);
-        self.publish_messages(created.ticket.id, &messages, &created.attachments);
+        self.publish_messages(&created.ticket, &messages, &created.attachments);
         Ok(TicketDetail {
             ticket: created.ticket,
             messages,
@@ -501,23 +501,23 @@ impl Services {
             .ticket(id)
             .await?
             .ok_or(ServiceError::NotFound("ticket"))?;
-        let visible = match self.visibility(p).await? {
-            Visibility::All => true,
-            Visibility::Restricted {
-                group_ids,
-                agent_ids,
-            } => {
-                t.group_id.is_some_and(|g| group_ids.contains(&g))
-                    || t.assignee_id.is_some_and(|a| agent_ids.contains(&a))
-            }
-            Visibility::Customer(c) => t.customer_id == c,
-        };
+        let visible =
+            self.visibility(p)
+                .await?
+                .allows(t.group_id, t.assignee_id, Some(t.customer_id));
         // Not revealing that a ticket exists is safer than a 403.
         if visible {
             Ok(t)
         } else {
             Err(ServiceError::NotFound("ticket"))
         }
+    }
+
+    /// Checks that the principal may see the ticket, without reading or logging it: for live
+    /// connections that follow a ticket.
+    pub async fn may_see_ticket(&self, p: &Principal, id: i64) -> Result<(), ServiceError> {
+        p.require_ticket_scope("tickets:read")?;
+        self.visible_ticket(p, id).await.map(|_| ())
     }
 
     pub async fn get_ticket(
@@ -694,6 +694,7 @@ impl Services {
             })
             .await?
             .ticket;
+        self.publish_change(&row);
         self.audit_action(
             p,
             "ticket.update",
@@ -857,7 +858,7 @@ impl Services {
             };
             match self.store.apply_change(cs).await {
                 Ok(done) => {
-                    self.publish_messages(done.ticket.id, &done.messages, &done.attachments);
+                    self.publish_messages(&done.ticket, &done.messages, &done.attachments);
                     return Ok((done.ticket, done.message_id.unwrap_or_default()));
                 }
                 Err(xdesk_store::StoreError::StaleVersion(_)) => {

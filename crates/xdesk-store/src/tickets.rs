@@ -174,6 +174,29 @@ pub enum Visibility {
     Customer(i64),
 }
 
+impl Visibility {
+    /// Whether a ticket routed to `group_id` and `assignee_id`, of `customer_id` when known,
+    /// is visible.
+    pub fn allows(
+        &self,
+        group_id: Option<i64>,
+        assignee_id: Option<i64>,
+        customer_id: Option<i64>,
+    ) -> bool {
+        match self {
+            Visibility::All => true,
+            Visibility::Restricted {
+                group_ids,
+                agent_ids,
+            } => {
+                group_id.is_some_and(|g| group_ids.contains(&g))
+                    || assignee_id.is_some_and(|a| agent_ids.contains(&a))
+            }
+            Visibility::Customer(c) => customer_id == Some(*c),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SortOrder {
     CreatedAsc,

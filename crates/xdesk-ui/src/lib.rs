@@ -36,6 +36,7 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             get(pages::login::form).post(pages::login::submit),
         )
         .route("/console/logout", post(pages::login::logout))
+        .route("/console/live", get(pages::live::socket))
         .route("/console/tickets/{id}", get(pages::ticket::show))
         .route("/console/tickets/{id}/reply", post(pages::ticket::reply))
         .route("/console/tickets/{id}/fields", post(pages::ticket::fields))

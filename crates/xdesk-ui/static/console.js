@@ -16,6 +16,10 @@
     r.forEach(function (row, k) { row.classList.toggle("selected", k === at); });
     r[at].querySelector("a").focus();
   }
+  // The live list was swapped in: keep the row the agent had selected.
+  document.addEventListener("xdesk:refreshed", function () {
+    rows().forEach(function (row, k) { row.classList.toggle("selected", k === at); });
+  });
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey || typing(e)) return;
     var reply = document.getElementById("reply-body");
@@ -36,4 +40,105 @@
     }
     e.preventDefault();
   });
+})();
+
+/* Live updates over /console/live: a queue reloads its list and counts when a ticket it may
+   show changes; a ticket page reloads its timeline and shows which other agents have the ticket
+   open or are typing, so two agents do not answer the same customer. Without the socket the
+   pages still work; they only stop updating themselves. */
+(function () {
+  "use strict";
+  var queue = document.querySelector("[data-live-queue]");
+  var page = document.querySelector("[data-live-ticket]");
+  if (!queue && !page) return;
+  var ticket = page ? page.getAttribute("data-live-ticket") : null;
+  var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
+    "/console/live" + (ticket ? "?ticket=" + encodeURIComponent(ticket) : "");
+  var socket = null, pending = null, lastTyping = 0, others = {};
+
+  function refresh() {
+    if (pending) return;
+    pending = setTimeout(function () {
+      pending = null;
+      fetch(location.href, { credentials: "same-origin" }).then(function (r) {
+        return r.ok ? r.text() : null;
+      }).then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var swap = function (sel) {
+          var now = document.querySelector(sel), next = doc.querySelector(sel);
+          if (now && next) now.replaceWith(next);
+        };
+        if (queue) {
+          swap("#list");
+          doc.querySelectorAll(".count[data-view]").forEach(function (c) {
+            var mine = document.querySelector('.count[data-view="' + c.getAttribute("data-view") + '"]');
+            if (mine) mine.textContent = c.textContent;
+          });
+        } else {
+          swap("#meta");
+          swap("#timeline");
+          var v = doc.querySelector("input[name=version]");
+          if (v) document.querySelectorAll("input[name=version]").forEach(function (i) { i.value = v.value; });
+        }
+        document.dispatchEvent(new CustomEvent("xdesk:refreshed"));
+      });
+    }, 400);
+  }
+
+  function showPresence() {
+    var el = document.getElementById("presence");
+    if (!el) return;
+    var now = Date.now(), lines = [], typing = false;
+    Object.keys(others).forEach(function (id) {
+      var o = others[id];
+      if (o.until < now) { delete others[id]; return; }
+      var isTyping = o.typingUntil > now;
+      typing = typing || isTyping;
+      lines.push(el.getAttribute(isTyping ? "data-typing" : "data-viewing").replace("{}", o.name));
+    });
+    el.textContent = lines.join(" · ");
+    el.hidden = lines.length === 0;
+    el.classList.toggle("typing", typing);
+  }
+
+  function send(kind) {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: kind }));
+  }
+
+  function connect() {
+    socket = new WebSocket(url);
+    socket.onmessage = function (e) {
+      var m;
+      try { m = JSON.parse(e.data); } catch (_) { return; }
+      if (m.type === "changed") refresh();
+      if (m.type === "presence") {
+        var now = Date.now();
+        if (m.doing === "left") { delete others[m.agent_id]; }
+        else {
+          // Someone new: tell them at once that this agent is here too.
+          if (!others[m.agent_id]) send("viewing");
+          var o = others[m.agent_id] || { name: m.name, typingUntil: 0 };
+          o.name = m.name;
+          o.until = now + 25000;
+          if (m.doing === "typing") o.typingUntil = now + 6000;
+          others[m.agent_id] = o;
+        }
+        showPresence();
+      }
+    };
+    socket.onclose = function () {
+      socket = null;
+      setTimeout(function () { connect(); refresh(); }, 3000);
+    };
+  }
+  connect();
+  if (page) {
+    setInterval(function () { send("viewing"); showPresence(); }, 10000);
+    var box = document.getElementById("reply-body");
+    if (box) box.addEventListener("input", function () {
+      var now = Date.now();
+      if (now - lastTyping > 3000) { lastTyping = now; send("typing"); }
+    });
+  }
 })();

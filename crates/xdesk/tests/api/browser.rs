@@ -307,3 +307,212 @@ async fn the_console_fits_a_phone() {
     d.close().await;
     app.stop().await;
 }
+
+impl Driver {
+    /// Waits up to `secs` until the page's text holds `what`.
+    async fn until_text_for(&self, what: &str, secs: u64) {
+        for _ in 0..secs * 10 {
+            if self.text().await.contains(what) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("page never showed {what:?}:\n{}", self.text().await);
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Fails if any text of the English catalog is on the page.
+    async fn all_chinese(&self, data: &[&str]) {
+        let mut text = self.text().await;
+        for d in data {
+            text = text.replace(d, "");
+        }
+        for english in telltales(Lang::En, Lang::Zh) {
+            assert!(
+                !text.contains(english),
+                "still English: {english:?}\n{text}"
+            );
+        }
+    }
+}
+
+/// A customer on a phone opens a missing-deposit ticket in the portal with a screenshot (the
+/// form checks the hash as it is typed); the agent's inbox shows it without a reload; the
+/// agent answers; the customer's page shows the answer by itself; the portal in Chinese has no
+/// English left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_asks_in_the_portal_and_the_agent_answers_live() {
+    const SECRET: &str = "portal-browser-secret";
+    const SUBJECT: &str = "USDT deposit not credited";
+    let app = spawn_app_with(Db::Sqlite, |c| {
+        c.chat.identity_secret = Some(SECRET.into());
+        // The first group made is Payments: the portal's tickets go there.
+        c.portal.group_id = Some(1);
+    })
+    .await
+    .unwrap();
+    assert_eq!(app.payments_group, 1);
+    let Some(agent) = Driver::start(false).await else {
+        return;
+    };
+    let customer = Driver::start(true).await.unwrap();
+
+    agent.client.goto(&app.url("/console/login")).await.unwrap();
+    agent.sign_in("agent@x.test").await;
+    agent
+        .client
+        .goto(&app.url("/console?view=all"))
+        .await
+        .unwrap();
+    agent.until_text("No tickets here").await;
+
+    // The exchange sends its signed-in user straight in.
+    let token = xdesk_domain::chat_token::sign(
+        &json!({"sub": "U77", "email": "mei@example.com", "name": "Mei", "exp": chrono::Utc::now().timestamp() + 600}),
+        SECRET.as_bytes(),
+    );
+    let c = &customer.client;
+    c.goto(&app.url(&format!("/portal/token?token={token}")))
+        .await
+        .unwrap();
+    customer.until_text("You have no tickets yet.").await;
+    customer.screenshot("portal-home-en").await;
+    customer.click("a.button.primary").await;
+    customer.until_text("Details of the transaction").await;
+    c.find(Locator::Css("select[name=network]"))
+        .await
+        .unwrap()
+        .select_by_value("tron")
+        .await
+        .unwrap();
+    customer.type_into("input[name=tx_hash]", "0x1234").await;
+    customer
+        .until_text("This is not a transaction hash of the chosen network.")
+        .await;
+    let tx = "a7d3c1e5b2f4a6c8e0d2f4b6a8c0e2d4f6b8a0c2e4d6f8b0a2c4e6d8f0b2a4c6";
+    c.find(Locator::Css("input[name=tx_hash]"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    customer.type_into("input[name=tx_hash]", tx).await;
+    for _ in 0..50 {
+        if !customer.text().await.contains("not a transaction hash") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!customer.text().await.contains("not a transaction hash"));
+    customer.type_into("input[name=subject]", SUBJECT).await;
+    customer.type_into("input[name=asset]", "USDT").await;
+    customer
+        .type_into(
+            "input[name=to_address]",
+            "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+        )
+        .await;
+    customer.type_into("input[name=amount]", "120.5").await;
+    c.execute(
+        "document.querySelector('input[name=occurred_at]').value = '2026-11-20T08:15'",
+        vec![],
+    )
+    .await
+    .unwrap();
+    customer
+        .type_into("textarea[name=body]", "Sent yesterday from my wallet.")
+        .await;
+    let shot = tempfile::Builder::new()
+        .prefix("wallet-")
+        .suffix(".png")
+        .tempfile()
+        .unwrap();
+    std::fs::write(
+        shot.path(),
+        b"\x89PNG\r\n\x1a\n0000 the wallet's transfer page",
+    )
+    .unwrap();
+    customer
+        .type_into("input[type=file]", &shot.path().display().to_string())
+        .await;
+    customer.screenshot("portal-new-en").await;
+    customer.click("form.new-ticket button[type=submit]").await;
+    customer.until_text("An agent will pick this up.").await;
+    let file = shot
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    customer.until_text(&file).await;
+
+    // The agent's inbox shows it without a reload.
+    agent.until_text(SUBJECT).await;
+    agent.screenshot("console-inbox-live").await;
+    agent
+        .client
+        .find(Locator::LinkText(SUBJECT))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    agent.until_text(&file).await;
+    agent.until_text(tx).await;
+    agent
+        .type_into("#reply-body", "We found your deposit; it is credited now.")
+        .await;
+    agent.click("form.reply button[type=submit]").await;
+    agent.until_text("it is credited now").await;
+
+    // The customer's page shows the answer by itself.
+    customer.until_text_for("it is credited now", 20).await;
+    customer.screenshot("portal-ticket-en").await;
+
+    // In Chinese, every visible text of the portal is Chinese.
+    customer.click(".lang a[hreflang=zh-CN]").await;
+    customer.until_text("客服正在处理").await;
+    let data = [
+        SUBJECT,
+        "We found your deposit; it is credited now.",
+        "Sent yesterday from my wallet.",
+        "Mei",
+    ];
+    customer.all_chinese(&data).await;
+    customer.screenshot("portal-ticket-zh").await;
+    for (path, shot) in [
+        ("/portal", "portal-home-zh"),
+        ("/portal/new", "portal-new-zh"),
+    ] {
+        c.goto(&app.url(path)).await.unwrap();
+        customer.until_text("我的工单").await;
+        customer.all_chinese(&data).await;
+        customer.screenshot(shot).await;
+    }
+    c.goto(&app.url("/portal/sign-in")).await.unwrap();
+    customer.until_text("登录支持中心").await;
+    customer.all_chinese(&data).await;
+    customer.screenshot("portal-sign-in-zh").await;
+    customer.close().await;
+    agent.close().await;
+    app.stop().await;
+}

@@ -13,6 +13,7 @@ mod console;
 mod email;
 mod history;
 mod imap;
+mod live;
 mod outbox;
 mod portal;
 mod secrets;

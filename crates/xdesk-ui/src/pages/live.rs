@@ -1,0 +1,171 @@
+//! The console's live connection (a WebSocket on the agent's session): a queue page hears that
+//! some ticket it may show changed and reloads itself; a ticket page hears new messages and
+//! changes of that ticket, and which other agents have it open or are typing a reply, so two
+//! agents do not answer the same customer at once.
+
+use crate::UiState;
+use crate::page::SignedIn;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::Receiver;
+use tokio::sync::broadcast::error::RecvError;
+use xdesk_service::Services;
+use xdesk_service::live::LiveEvent;
+use xdesk_store::Visibility;
+
+#[derive(Deserialize)]
+pub(crate) struct LiveQuery {
+    ticket: Option<i64>,
+}
+
+/// Only pages of this site may open the socket: the cookie alone would let another site's
+/// page listen in an agent's name.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, h)| !host.is_empty() && h.eq_ignore_ascii_case(host))
+}
+
+pub(crate) async fn socket(
+    me: SignedIn,
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Query(q): Query<LiveQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !same_origin(&headers) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    if let Some(id) = q.ticket
+        && s.services.may_see_ticket(&me.principal, id).await.is_err()
+    {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let visibility = match s.services.visibility(&me.principal).await {
+        Ok(v) => v,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let agent = (me.agent.id, me.agent.display_name.clone());
+    ws.on_upgrade(move |socket| run(socket, s.services, agent, q.ticket, visibility))
+}
+
+#[derive(Deserialize)]
+struct Frame {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+async fn next(rx: &mut Option<Receiver<LiveEvent>>) -> Result<LiveEvent, RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn run(
+    mut socket: WebSocket,
+    services: Services,
+    (agent_id, name): (i64, String),
+    ticket: Option<i64>,
+    visibility: Visibility,
+) {
+    let presence = |doing: &str| {
+        if let Some(ticket_id) = ticket {
+            services.bus.publish(LiveEvent::Presence {
+                ticket_id,
+                agent_id,
+                name: name.clone(),
+                doing: doing.to_owned(),
+            });
+        }
+    };
+    // A queue follows every change; a ticket page its own ticket's events.
+    let (mut changes, mut events) = match ticket {
+        Some(id) => (None, Some(services.bus.subscribe(id))),
+        None => (Some(services.bus.subscribe_changes()), None),
+    };
+    presence("viewing");
+    loop {
+        let out: Option<Value> = tokio::select! {
+            frame = socket.recv() => match frame {
+                Some(Ok(Message::Text(t))) => {
+                    match serde_json::from_str::<Frame>(&t) {
+                        Ok(f) if f.kind == "viewing" || f.kind == "typing" => presence(&f.kind),
+                        _ => {}
+                    }
+                    None
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => None,
+            },
+            ev = next(&mut changes) => match ev {
+                Ok(LiveEvent::Changed { ticket_id, group_id, assignee_id })
+                    if visibility.allows(group_id, assignee_id, None) =>
+                {
+                    Some(json!({"type": "changed", "ticket_id": ticket_id}))
+                }
+                Ok(_) => None,
+                // Missed some: reload anyway.
+                Err(RecvError::Lagged(_)) => Some(json!({"type": "changed"})),
+                Err(RecvError::Closed) => break,
+            },
+            ev = next(&mut events) => match ev {
+                Ok(LiveEvent::Message { .. } | LiveEvent::Changed { .. }) | Err(RecvError::Lagged(_)) => {
+                    Some(json!({"type": "changed", "ticket_id": ticket}))
+                }
+                Ok(LiveEvent::Presence { agent_id: other, name, doing, .. }) if other != agent_id => {
+                    Some(json!({"type": "presence", "agent_id": other, "name": name, "doing": doing}))
+                }
+                Ok(_) => None,
+                Err(RecvError::Closed) => break,
+            },
+        };
+        if let Some(v) = out
+            && socket
+                .send(Message::Text(v.to_string().into()))
+                .await
+                .is_err()
+        {
+            break;
+        }
+    }
+    presence("left");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    fn headers(origin: Option<&'static str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("desk.example:8080"));
+        if let Some(o) = origin {
+            h.insert(header::ORIGIN, HeaderValue::from_static(o));
+        }
+        h
+    }
+
+    #[test]
+    fn only_this_sites_pages_open_the_live_socket() {
+        assert!(same_origin(&headers(Some("http://desk.example:8080"))));
+        assert!(same_origin(&headers(Some("https://DESK.example:8080"))));
+        assert!(!same_origin(&headers(Some("https://evil.example"))));
+        assert!(!same_origin(&headers(Some(
+            "https://desk.example:8080.evil.example"
+        ))));
+        assert!(!same_origin(&headers(Some("null"))));
+        assert!(same_origin(&headers(None)));
+    }
+}

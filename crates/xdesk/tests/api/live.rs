@@ -1,0 +1,162 @@
+//! The console's live socket over a real WebSocket: queues hear of changes to tickets they may
+//! show (and nothing of others), a ticket page hears new messages and which other agents have
+//! the ticket open or are typing, and the socket refuses other sites and other groups.
+
+use crate::backend_test;
+use crate::support::*;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    origin: Option<&str>,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let url = format!("{}/console/live{query}", app.base.replacen("http", "ws", 1));
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("cookie", format!("xdesk_session={token}").parse().unwrap());
+    if let Some(o) = origin {
+        req.headers_mut().insert("origin", o.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(req).await.map(|s| s.0)
+}
+
+/// The next frame, or None when nothing comes within `secs`.
+async fn next(s: &mut Socket, secs: u64) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, s.next())
+            .await
+            .ok()??
+            .ok()?;
+        if let Message::Text(t) = frame {
+            return Some(serde_json::from_str(&t).unwrap());
+        }
+    }
+}
+
+/// The next frame of `kind`, skipping others.
+async fn expect(s: &mut Socket, kind: &str) -> Value {
+    for _ in 0..20 {
+        let v = next(s, 10)
+            .await
+            .unwrap_or_else(|| panic!("no `{kind}` frame"));
+        if v["type"] == kind {
+            return v;
+        }
+    }
+    panic!("no `{kind}` frame among the next 20");
+}
+
+backend_test!(
+    the_console_updates_live_and_shows_who_else_is_on_a_ticket,
+    |app| {
+        let origin = app.base.clone();
+        let mut payments_queue = open(&app, &app.agent_token, "", Some(&origin))
+            .await
+            .unwrap();
+        let mut accounts_queue = open(&app, &app.other_agent_token, "", None).await.unwrap();
+
+        // A new payments ticket reaches the payments agent's queue only.
+        let t = app
+            .create_ticket(ticket_body(&app, "Withdrawal stuck"))
+            .await;
+        let id = t["id"].as_i64().unwrap();
+        let v = expect(&mut payments_queue, "changed").await;
+        assert_eq!(v["ticket_id"], id);
+        let mut accounts = ticket_body(&app, "Locked out");
+        accounts["group_id"] = json!(app.accounts_group);
+        let other = app.create_ticket(accounts).await["id"].as_i64().unwrap();
+        let v = expect(&mut accounts_queue, "changed").await;
+        assert_eq!(
+            v["ticket_id"], other,
+            "the payments ticket never reached accounts"
+        );
+
+        // Two agents on one ticket see each other, and what the other does.
+        let admin = app.admin_token().await;
+        let query = format!("?ticket={id}");
+        let mut agent = open(&app, &app.agent_token, &query, Some(&origin))
+            .await
+            .unwrap();
+        let mut boss = open(&app, &admin, &query, Some(&origin)).await.unwrap();
+        let seen = expect(&mut agent, "presence").await;
+        assert_eq!(seen["doing"], "viewing");
+        assert_eq!(seen["name"], "admin");
+        agent
+            .send(Message::Text(json!({"type": "typing"}).to_string().into()))
+            .await
+            .unwrap();
+        let typing = loop {
+            let p = expect(&mut boss, "presence").await;
+            if p["doing"] == "typing" {
+                break p;
+            }
+        };
+        assert_eq!(typing["agent_id"], app.agent_id);
+        assert_eq!(typing["name"], "agent");
+
+        // A reply shows on both pages and in the queue.
+        let r = app
+            .post(
+                &admin,
+                &format!("/api/v1/tickets/{id}/replies"),
+                json!({"body": "On it."}),
+            )
+            .await;
+        assert!(r.status().is_success());
+        assert_eq!(expect(&mut agent, "changed").await["ticket_id"], id);
+        assert_eq!(expect(&mut boss, "changed").await["ticket_id"], id);
+        assert_eq!(
+            expect(&mut payments_queue, "changed").await["ticket_id"],
+            id
+        );
+        // A field change too.
+        let version =
+            app.get_json(&admin, &format!("/api/v1/tickets/{id}")).await["version"].clone();
+        let r = app
+            .patch(
+                &admin,
+                &format!("/api/v1/tickets/{id}"),
+                json!({"version": version, "state": "pending_customer"}),
+            )
+            .await;
+        assert!(r.status().is_success());
+        assert_eq!(expect(&mut agent, "changed").await["ticket_id"], id);
+
+        // Closing the page says so.
+        agent.close(None).await.unwrap();
+        loop {
+            let p = expect(&mut boss, "presence").await;
+            if p["doing"] == "left" {
+                assert_eq!(p["agent_id"], app.agent_id);
+                break;
+            }
+        }
+
+        // Another site's page, another group's ticket, or no session: no socket.
+        assert!(
+            open(&app, &app.agent_token, "", Some("https://evil.example"))
+                .await
+                .is_err()
+        );
+        assert!(
+            open(&app, &app.other_agent_token, &query, None)
+                .await
+                .is_err()
+        );
+        assert!(open(&app, "xds_not-a-session", "", None).await.is_err());
+        // Nothing of the accounts agent's reach leaked in between.
+        while let Some(v) = next(&mut accounts_queue, 1).await {
+            assert_ne!(v["ticket_id"], id, "{v}");
+        }
+        app.stop().await;
+    }
+);
