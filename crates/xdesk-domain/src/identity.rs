@@ -149,6 +149,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: &'static [Role] = &[Role::Agent, Role::Supervisor, Role::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Agent => "agent",

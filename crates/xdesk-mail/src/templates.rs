@@ -99,6 +99,29 @@ pub fn sign_in_mail(language: &str, brand: &str, link: &str, minutes: u32) -> (S
     }
 }
 
+/// The (subject, body) of the mail inviting a new agent to choose a password.
+pub fn invite_mail(language: &str, brand: &str, link: &str, hours: u32) -> (String, String) {
+    let valid = duration_words(hours * 60, language);
+    if mail_language(language) == "zh" {
+        (
+            format!("{brand} 客服工作台邀请"),
+            format!(
+                "您好：\n\n您已被添加为 {brand} 客服。打开下面的链接设置密码（{valid}内有效，只能使用一次）：\
+                 \n\n{link}\n\n设置后请在工作台启用二次验证。\n\n{brand}"
+            ),
+        )
+    } else {
+        (
+            format!("You are invited to the {brand} support console"),
+            format!(
+                "Hello,\n\nyou were added as an agent of {brand} support. Open this link to \
+                 choose your password (it works once, within {valid}):\n\n{link}\n\n\
+                 Then turn on two-factor sign-in in the console.\n\n{brand}"
+            ),
+        )
+    }
+}
+
 /// A duration in minutes, in words: "4 hours", "90 minutes", "4 小时", "90 分钟".
 pub fn duration_words(minutes: u32, language: &str) -> String {
     let zh = mail_language(language) == "zh";

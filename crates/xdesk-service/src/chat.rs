@@ -8,7 +8,6 @@ use crate::safety;
 use crate::tickets::Upload;
 use crate::{Principal, ServiceError, Services};
 use serde_json::json;
-use xdesk_domain::chat_token;
 use xdesk_domain::event::Actor;
 use xdesk_domain::identity::Identity;
 use xdesk_domain::ticket::{Channel, Priority, TicketState, guess_language};
@@ -80,16 +79,9 @@ impl Services {
         visitor_id: Option<&str>,
         language: &str,
     ) -> Result<ChatVisitor, ServiceError> {
-        let now = chrono::Utc::now().timestamp();
-        let claims = match (token, &self.chat.identity_secret) {
-            (Some(t), Some(secret)) => match chat_token::verify(t, secret.as_bytes(), now) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    tracing::info!(error = %e, "chat identity claim refused; treating as anonymous");
-                    None
-                }
-            },
-            _ => None,
+        let claims = match token {
+            Some(t) => self.identity_claims(t).await?,
+            None => None,
         };
         if let Some(c) = claims {
             let mut ids = vec![Identity::parse("exchange_uid", &c.sub)?];

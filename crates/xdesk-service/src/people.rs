@@ -20,6 +20,22 @@ pub struct CreateAgent {
     pub group_ids: Vec<i64>,
 }
 
+/// A new agent, invited to choose their own password.
+#[derive(Debug, Clone)]
+pub struct InviteAgent {
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub group_ids: Vec<i64>,
+    /// Language of the invitation mail.
+    pub language: String,
+}
+
+/// What an invited agent's link is for.
+const INVITE_LINK: &str = "agent_invite";
+/// How long an invitation works.
+pub const INVITE_TTL_HOURS: u32 = 72;
+
 impl Services {
     async fn audit_admin(
         &self,
@@ -87,6 +103,128 @@ impl Services {
         )
         .await?;
         Ok(row)
+    }
+
+    /// Creates an agent with no usable password and mails them a one-time link to choose one.
+    /// Returns the link as well, for the admin to pass on if the mail does not arrive.
+    pub async fn invite_agent(
+        &self,
+        p: &Principal,
+        i: InviteAgent,
+    ) -> Result<(AgentRow, String), ServiceError> {
+        p.require_admin()?;
+        let placeholder = crate::portal::random_token();
+        let row = self
+            .create_agent(
+                Some(p),
+                CreateAgent {
+                    email: i.email,
+                    display_name: i.display_name,
+                    role: i.role,
+                    password: placeholder,
+                    group_ids: i.group_ids,
+                },
+            )
+            .await?;
+        let token = crate::portal::random_token();
+        let link = format!(
+            "{}/console/welcome/{token}",
+            self.portal.public_url.trim_end_matches('/')
+        );
+        let (subject, body_text) = xdesk_mail::templates::invite_mail(
+            &i.language,
+            &self.mail.from_name,
+            &link,
+            INVITE_TTL_HOURS,
+        );
+        self.store
+            .create_sign_in_link(
+                &crate::auth::sha256_hex(&token),
+                INVITE_LINK,
+                &row.email,
+                chrono::Utc::now() + chrono::Duration::hours(i64::from(INVITE_TTL_HOURS)),
+                self.no_ticket_mail("invite", &row.email, subject, body_text),
+            )
+            .await?;
+        self.outbox_changed();
+        Ok((row, link))
+    }
+
+    /// An invited agent chooses their password with the link; the link then stops working.
+    pub async fn accept_invite(
+        &self,
+        token: &str,
+        password: &str,
+    ) -> Result<AgentRow, ServiceError> {
+        // Checked before the link is used up, so a weak password costs no new invitation.
+        let hash = hash_password(password)?;
+        let email = self
+            .store
+            .claim_sign_in_link(&crate::auth::sha256_hex(token.trim()), INVITE_LINK)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        let agent = self
+            .store
+            .agent_by_email(&email)
+            .await?
+            .filter(|a| a.active)
+            .ok_or(ServiceError::Unauthenticated)?;
+        self.store.set_agent_password(agent.id, &hash).await?;
+        self.audit_admin(
+            format!("agent:{}", agent.id),
+            "agent.accept_invite",
+            format!("agent:{}", agent.id),
+            json!({}),
+        )
+        .await?;
+        Ok(agent)
+    }
+
+    /// Changes an agent's role and groups. An admin cannot take the admin role from
+    /// themselves, so the last admin cannot lock everyone out by mistake.
+    pub async fn update_agent(
+        &self,
+        p: &Principal,
+        id: i64,
+        role: &str,
+        group_ids: Vec<i64>,
+    ) -> Result<(), ServiceError> {
+        p.require_admin()?;
+        let role = Role::from_str(role)?;
+        if matches!(p, Principal::Agent { id: me, .. } if *me == id) && role != Role::Admin {
+            return Err(ServiceError::Conflict(
+                "you cannot take the admin role from yourself".into(),
+            ));
+        }
+        self.store
+            .set_agent_role_groups(id, role.as_str(), &group_ids)
+            .await
+            .map_err(|e| match e {
+                xdesk_store::StoreError::NotFound("group") => {
+                    FieldError::new("group_ids", "unknown_group", "no such group").into()
+                }
+                other => ServiceError::from(other),
+            })?;
+        self.audit_admin(
+            p.actor().to_string(),
+            "agent.update",
+            format!("agent:{id}"),
+            json!({"role": role.as_str(), "group_ids": group_ids}),
+        )
+        .await
+    }
+
+    /// Turns off an agent's second factor (a lost phone); they enrol again at next sign-in.
+    pub async fn reset_agent_two_factor(&self, p: &Principal, id: i64) -> Result<(), ServiceError> {
+        p.require_admin()?;
+        self.store.set_agent_totp(id, None, false).await?;
+        self.audit_admin(
+            p.actor().to_string(),
+            "agent.reset_2fa",
+            format!("agent:{id}"),
+            json!({}),
+        )
+        .await
     }
 
     /// The language the signed-in agent's pages use, wherever they sign in.

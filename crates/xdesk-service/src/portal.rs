@@ -8,7 +8,6 @@ use crate::{Principal, ServiceError, Services};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use serde::Serialize;
-use xdesk_domain::chat_token;
 use xdesk_domain::event::verify_chain;
 use xdesk_domain::identity::{Identity, parse_email};
 use xdesk_domain::ticket::TicketNumber;
@@ -37,6 +36,8 @@ impl Default for PortalSettings {
 }
 
 const PORTAL_SESSION_PREFIX: &str = "xdc_";
+/// What a customer's sign-in link is for, so no other link signs a customer in.
+const CUSTOMER_LINK: &str = "customer";
 /// How long a mailed link works.
 pub const LINK_TTL_MINUTES: u32 = 15;
 /// How long a portal session lasts.
@@ -88,13 +89,39 @@ pub struct Transcript {
     pub messages: Vec<TranscriptMessage>,
 }
 
-fn random_token() -> String {
+/// 256 random bits, hex: link tokens, session tokens and integration secrets.
+pub(crate) fn random_token() -> String {
     let mut b = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 impl Services {
+    /// A mail about no ticket (a sign-in link, an invitation), to queue.
+    pub(crate) fn no_ticket_mail(
+        &self,
+        kind: &str,
+        to: &str,
+        subject: String,
+        body_text: String,
+    ) -> OutboundMail {
+        let domain = self
+            .mail
+            .from_address
+            .rsplit_once('@')
+            .map_or("xdesk.invalid", |(_, d)| d);
+        OutboundMail {
+            kind: kind.to_owned(),
+            to_address: to.to_owned(),
+            subject,
+            rfc_message_id: format!("xdesk.{kind}.{}@{domain}", uuid::Uuid::new_v4().simple()),
+            in_reply_to: None,
+            references: Vec::new(),
+            body_text,
+            auto_submitted: true,
+        }
+    }
+
     pub fn with_portal(mut self, portal: PortalSettings) -> Self {
         self.portal = std::sync::Arc::new(portal);
         self
@@ -137,29 +164,13 @@ impl Services {
             &link,
             LINK_TTL_MINUTES,
         );
-        let domain = self
-            .mail
-            .from_address
-            .rsplit_once('@')
-            .map_or("xdesk.invalid", |(_, d)| d);
         self.store
             .create_sign_in_link(
                 &sha256_hex(&token),
+                CUSTOMER_LINK,
                 &email,
                 Utc::now() + Duration::minutes(i64::from(LINK_TTL_MINUTES)),
-                OutboundMail {
-                    kind: "sign_in".into(),
-                    to_address: email.clone(),
-                    subject,
-                    rfc_message_id: format!(
-                        "xdesk.signin.{}@{domain}",
-                        uuid::Uuid::new_v4().simple()
-                    ),
-                    in_reply_to: None,
-                    references: Vec::new(),
-                    body_text,
-                    auto_submitted: true,
-                },
+                self.no_ticket_mail("sign_in", &email, subject, body_text),
             )
             .await?;
         self.outbox_changed();
@@ -178,7 +189,7 @@ impl Services {
     ) -> Result<PortalSession, ServiceError> {
         let email = self
             .store
-            .claim_sign_in_link(&sha256_hex(token.trim()))
+            .claim_sign_in_link(&sha256_hex(token.trim()), CUSTOMER_LINK)
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
         let identity = Identity::parse("email", &email)?;
@@ -190,22 +201,16 @@ impl Services {
     }
 
     /// Signs in the exchange's user its backend vouches for with a signed token (the same
-    /// claim and secret as the chat widget's).
+    /// claim and secrets as the chat widget's).
     pub async fn portal_token_sign_in(
         &self,
         token: &str,
         language: &str,
     ) -> Result<PortalSession, ServiceError> {
-        let secret = self
-            .chat
-            .identity_secret
-            .as_deref()
+        let claims = self
+            .identity_claims(token)
+            .await?
             .ok_or(ServiceError::Unauthenticated)?;
-        let claims =
-            chat_token::verify(token, secret.as_bytes(), Utc::now().timestamp()).map_err(|e| {
-                tracing::info!(error = %e, "portal sign-in token refused");
-                ServiceError::Unauthenticated
-            })?;
         let mut ids = vec![Identity::parse("exchange_uid", &claims.sub)?];
         if let Some(e) = claims
             .email

@@ -175,6 +175,53 @@ impl Store {
         Ok(())
     }
 
+    /// Sets an agent's role and replaces their groups, in one transaction.
+    pub async fn set_agent_role_groups(
+        &self,
+        id: i64,
+        role: &str,
+        group_ids: &[i64],
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin().await?;
+        let res = agent::Entity::update_many()
+            .col_expr(agent::Column::Role, Expr::value(role))
+            .filter(agent::Column::Id.eq(id))
+            .exec(&tx)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("agent"));
+        }
+        agent_group::Entity::delete_many()
+            .filter(agent_group::Column::AgentId.eq(id))
+            .exec(&tx)
+            .await?;
+        for gid in group_ids {
+            if group::Entity::find_by_id(*gid).one(&tx).await?.is_none() {
+                return Err(StoreError::NotFound("group"));
+            }
+            agent_group::ActiveModel {
+                agent_id: Set(id),
+                group_id: Set(*gid),
+            }
+            .insert(&tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn set_agent_password(&self, id: i64, password_hash: &str) -> Result<(), StoreError> {
+        let res = agent::Entity::update_many()
+            .col_expr(agent::Column::PasswordHash, Expr::value(password_hash))
+            .filter(agent::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("agent"));
+        }
+        Ok(())
+    }
+
     pub async fn set_agent_active(&self, id: i64, active: bool) -> Result<(), StoreError> {
         let res = agent::Entity::update_many()
             .col_expr(agent::Column::Active, Expr::value(active))

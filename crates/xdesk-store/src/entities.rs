@@ -97,11 +97,30 @@ pub mod sign_in_link {
         /// SHA-256 of the token in the mailed link.
         #[sea_orm(primary_key, auto_increment = false)]
         pub token_hash: String,
+        /// `customer` (portal sign-in) or `agent_invite` (first password).
+        pub purpose: String,
         pub email: String,
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
         /// Set when the link is used: it works once.
         pub used_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod integration {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "integrations")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub name: String,
+        /// HS256 key the exchange signs its users' claims with; kept as is, since verifying
+        /// needs it.
+        pub secret: String,
+        pub created_at: DateTimeUtc,
+        pub revoked_at: Option<DateTimeUtc>,
     }
     no_relations!();
 }

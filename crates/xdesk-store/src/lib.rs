@@ -29,6 +29,7 @@ pub use email::{InboundEmailRow, InboundRecord};
 pub use error::StoreError;
 pub use mailboxes::{MailboxRow, MailboxSettings};
 pub use outbox::{EmailTemplateRow, OutboundMail, OutboundRow, SendOutcome};
+pub use portal::IntegrationRow;
 pub use tickets::{
     AfterInsert, AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment,
     NewMessage, NewTicket, SortOrder, TicketCustomer, TicketFilter, TicketPatch, TicketRow,

@@ -564,8 +564,10 @@ impl MigrationTrait for M0009AgentLanguage {
     }
 }
 
-/// The customer portal: sessions of signed-in customers, one-time sign-in links, and mail that
-/// belongs to no ticket (the link itself), so the outbox's ticket and message become optional.
+/// The customer portal and its administration: sessions of signed-in customers, one-time links
+/// (a customer's sign-in, an invited agent's first password), mail that belongs to no ticket
+/// (such links), so the outbox's ticket and message become optional, and the exchange
+/// integrations whose secrets sign their users' identity claims.
 struct M0010Portal;
 
 impl MigrationName for M0010Portal {
@@ -598,10 +600,22 @@ impl MigrationTrait for M0010Portal {
             Table::create()
                 .table("sign_in_links")
                 .col(string("token_hash").primary_key())
+                .col(string("purpose"))
                 .col(text("email"))
                 .col(ts("created_at"))
                 .col(ts("expires_at"))
                 .col(timestamp_with_time_zone_null("used_at"))
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("integrations")
+                .col(big_pk_auto("id"))
+                .col(string_uniq("name"))
+                .col(text("secret"))
+                .col(ts("created_at"))
+                .col(timestamp_with_time_zone_null("revoked_at"))
                 .take(),
         )
         .await?;

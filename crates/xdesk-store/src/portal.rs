@@ -2,7 +2,9 @@
 //! signed-in customers. Tokens are stored only as SHA-256 hashes.
 
 use crate::OutboundMail;
-use crate::entities::{customer_session, sign_in_link};
+
+pub type IntegrationRow = integration::Model;
+use crate::entities::{customer_session, integration, sign_in_link};
 use crate::outbox::insert_outbound;
 use crate::{Store, StoreError, now};
 use chrono::{DateTime, Utc};
@@ -15,6 +17,7 @@ impl Store {
     pub async fn create_sign_in_link(
         &self,
         token_hash: &str,
+        purpose: &str,
         email: &str,
         expires_at: DateTime<Utc>,
         mail: OutboundMail,
@@ -23,6 +26,7 @@ impl Store {
         let tx = self.db.begin().await?;
         sign_in_link::ActiveModel {
             token_hash: Set(token_hash.to_owned()),
+            purpose: Set(purpose.to_owned()),
             email: Set(email.to_owned()),
             created_at: Set(at),
             expires_at: Set(expires_at),
@@ -35,13 +39,18 @@ impl Store {
         Ok(())
     }
 
-    /// Uses up an unexpired, unused link and returns its address; a second use, an expired
-    /// or unknown link all give None.
-    pub async fn claim_sign_in_link(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+    /// Uses up an unexpired, unused link made for `purpose` and returns its address; a second
+    /// use, an expired, unknown or other-purpose link all give None.
+    pub async fn claim_sign_in_link(
+        &self,
+        token_hash: &str,
+        purpose: &str,
+    ) -> Result<Option<String>, StoreError> {
         let at = now();
         let done = sign_in_link::Entity::update_many()
             .col_expr(sign_in_link::Column::UsedAt, Expr::value(Some(at)))
             .filter(sign_in_link::Column::TokenHash.eq(token_hash))
+            .filter(sign_in_link::Column::Purpose.eq(purpose))
             .filter(sign_in_link::Column::UsedAt.is_null())
             .filter(sign_in_link::Column::ExpiresAt.gt(at))
             .exec(&self.db)
@@ -67,6 +76,53 @@ impl Store {
             .filter(sign_in_link::Column::CreatedAt.gt(since))
             .count(&self.db)
             .await?)
+    }
+
+    pub async fn create_integration(
+        &self,
+        name: &str,
+        secret: &str,
+    ) -> Result<IntegrationRow, StoreError> {
+        Ok(integration::ActiveModel {
+            name: Set(name.to_owned()),
+            secret: Set(secret.to_owned()),
+            created_at: Set(now()),
+            revoked_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?)
+    }
+
+    pub async fn list_integrations(&self) -> Result<Vec<IntegrationRow>, StoreError> {
+        use sea_orm::QueryOrder;
+        Ok(integration::Entity::find()
+            .order_by_asc(integration::Column::Id)
+            .all(&self.read)
+            .await?)
+    }
+
+    pub async fn integration_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<IntegrationRow>, StoreError> {
+        Ok(integration::Entity::find()
+            .filter(integration::Column::Name.eq(name))
+            .one(&self.read)
+            .await?)
+    }
+
+    pub async fn revoke_integration(&self, id: i64) -> Result<(), StoreError> {
+        let done = integration::Entity::update_many()
+            .col_expr(integration::Column::RevokedAt, Expr::value(Some(now())))
+            .filter(integration::Column::Id.eq(id))
+            .filter(integration::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        if done.rows_affected == 0 {
+            return Err(StoreError::NotFound("integration"));
+        }
+        Ok(())
     }
 
     pub async fn create_customer_session(

@@ -238,6 +238,9 @@ mod tests {
             for kind in xdesk_domain::identity::KINDS {
                 assert_ne!(tr.word("identity", kind), MISSING, "{kind}");
             }
+            for r in xdesk_domain::identity::Role::ALL {
+                assert_ne!(tr.word("role", r.as_str()), MISSING, "{r}");
+            }
         }
     }
 

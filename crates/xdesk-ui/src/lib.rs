@@ -64,6 +64,44 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             get(pages::portal::transcript),
         )
         .route("/portal/attachments/{id}", get(pages::portal::attachment))
+        .route(
+            "/console/two-factor",
+            get(pages::admin::two_factor).post(pages::admin::two_factor_post),
+        )
+        .route(
+            "/console/welcome/{token}",
+            get(pages::admin::welcome).post(pages::admin::welcome_post),
+        )
+        .route("/admin", get(pages::admin::home))
+        .route("/admin/agents", get(pages::admin::agents))
+        .route("/admin/agents/invite", post(pages::admin::invite))
+        .route("/admin/agents/{id}", post(pages::admin::update_agent))
+        .route(
+            "/admin/groups",
+            get(pages::admin::groups).post(pages::admin::create_group),
+        )
+        .route(
+            "/admin/mailboxes",
+            get(pages::admin::mailboxes).post(pages::admin::create_mailbox),
+        )
+        .route(
+            "/admin/keys",
+            get(pages::admin::keys).post(pages::admin::create_key),
+        )
+        .route(
+            "/admin/integrations",
+            post(pages::admin::create_integration),
+        )
+        .route("/admin/templates", get(pages::admin::templates))
+        .route(
+            "/admin/templates/{name}/{language}",
+            post(pages::admin::save_template),
+        )
+        .route("/admin/audit", get(pages::admin::audit))
+        .route(
+            "/admin/{section}/{id}/{verb}",
+            post(pages::admin::row_action),
+        )
         .route("/ui/lang/{code}", get(page::switch_language))
         .route("/static/{file}", get(asset))
         .with_state(state)

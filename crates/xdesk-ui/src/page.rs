@@ -170,6 +170,7 @@ impl Ctx {
             ServiceError::StaleVersion => {
                 self.error(StatusCode::CONFLICT, self.tr.t("error.stale"))
             }
+            ServiceError::Conflict(m) => self.error(StatusCode::CONFLICT, m),
             ServiceError::Store(_) | ServiceError::Internal(_) => {
                 tracing::error!(error = %e, "page failed");
                 self.error(

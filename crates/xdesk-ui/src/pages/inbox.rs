@@ -48,6 +48,7 @@ pub(crate) struct Row {
 struct InboxPage<'a> {
     ctx: &'a Ctx,
     agent_name: &'a str,
+    is_admin: bool,
     views: Vec<View>,
     title: String,
     rows: Vec<Row>,
@@ -189,6 +190,7 @@ async fn page(
         &InboxPage {
             ctx,
             agent_name: &me.agent.display_name,
+            is_admin: me.principal.is_admin(),
             views,
             title,
             rows,

@@ -1,5 +1,6 @@
 //! One module per page family; each handler reads the request, calls a service and renders.
 
+pub(crate) mod admin;
 pub(crate) mod inbox;
 pub(crate) mod live;
 pub(crate) mod login;

@@ -45,6 +45,7 @@ pub(crate) enum Entry {
 struct TicketPage<'a> {
     ctx: &'a Ctx,
     agent_name: &'a str,
+    is_admin: bool,
     t: &'a TicketRow,
     number: String,
     tags: Vec<String>,
@@ -242,6 +243,7 @@ async fn render(
         &TicketPage {
             ctx,
             agent_name: &me.agent.display_name,
+            is_admin: me.principal.is_admin(),
             number: TicketNumber::for_ticket(t.id).to_string(),
             tags: serde_json::from_str(&t.tags).unwrap_or_default(),
             t,

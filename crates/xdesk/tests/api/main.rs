@@ -6,6 +6,7 @@
 mod support;
 
 mod admin;
+mod admin_pages;
 mod bad_input;
 mod browser;
 mod chat;

@@ -1,0 +1,399 @@
+//! The admin pages over real HTTP: an admin enrols two-factor from the console, invites an
+//! agent who chooses a password through the mailed link, changes roles and groups, resets
+//! two-factor, deactivates, makes groups, mailboxes, API keys and integration secrets (which
+//! then work and stop working when revoked), edits email templates, and finds each action in
+//! the audit log. Agents are kept out, and no admin form works without its CSRF token.
+
+use crate::backend_test;
+use crate::support::*;
+use crate::web::Web;
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// The text between `start` and the next `end` in `body`.
+fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let from = body
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start:?} in {body}"))
+        + start.len();
+    let len = body[from..].find(end).unwrap();
+    &body[from..from + len]
+}
+
+backend_test!(an_admin_runs_xdesk_from_the_admin_pages, |app| {
+    let mut admin = Web::new(&app);
+    let r = admin.sign_in(&app.admin_email, None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // No second factor yet: admin pages send the admin to enrol first.
+    let r = admin.get("/admin/agents").await;
+    assert_eq!(r.location(), "/console/two-factor");
+    let csrf = admin.csrf();
+    let r = admin
+        .post("/console/two-factor", &[("csrf", &csrf), ("step", "begin")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let secret = between(&r.body, "id=\"totp-secret\">", "<").to_owned();
+    let r = admin
+        .post(
+            "/console/two-factor",
+            &[("csrf", &csrf), ("step", "confirm"), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let code = totp_code(&secret);
+    let r = admin
+        .post(
+            "/console/two-factor",
+            &[("csrf", &csrf), ("step", "confirm"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = admin.get("/admin").await;
+    assert_eq!(r.location(), "/admin/agents");
+    let r = admin.get("/admin/agents").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("agent@x.test"));
+
+    // Invite: the agent chooses a password through the link and signs in with it.
+    let payments = app.payments_group.to_string();
+    let r = admin
+        .post(
+            "/admin/agents/invite",
+            &[
+                ("csrf", &csrf),
+                ("email", "new@x.test"),
+                ("name", "New Agent"),
+                ("role", "agent"),
+                ("group", &payments),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let link = between(&r.body, "<code class=\"hash\">", "<").to_owned();
+    let path = link.strip_prefix(&app.base).unwrap().to_owned();
+    let mut newbie = Web::new(&app);
+    assert_eq!(newbie.get(&path).await.status, StatusCode::OK);
+    let nc = newbie.csrf();
+    let r = newbie
+        .post(
+            &path,
+            &[("csrf", &nc), ("password", "short"), ("again", "short")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = newbie
+        .post(
+            &path,
+            &[
+                ("csrf", &nc),
+                ("password", PASSWORD),
+                ("again", "something else!!"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = newbie
+        .post(
+            &path,
+            &[("csrf", &nc), ("password", PASSWORD), ("again", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.location(), "/console/login", "{}", r.body);
+    let r = newbie.sign_in("new@x.test", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(newbie.get("/console").await.status, StatusCode::OK);
+    let r = newbie
+        .post(
+            &path,
+            &[("csrf", &nc), ("password", PASSWORD), ("again", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "an invitation works once"
+    );
+    // Agents are kept out of the admin pages.
+    assert_eq!(
+        newbie.get("/admin/agents").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Role and groups.
+    let agents: serde_json::Value = app.get_json(&app.agent_token, "/api/v1/agents").await;
+    let new_id = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "new@x.test")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let accounts = app.accounts_group.to_string();
+    let r = admin
+        .post(
+            &format!("/admin/agents/{new_id}"),
+            &[
+                ("csrf", &csrf),
+                ("role", "supervisor"),
+                ("group", &accounts),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let agents: serde_json::Value = app.get_json(&app.agent_token, "/api/v1/agents").await;
+    let a = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == new_id)
+        .unwrap()
+        .clone();
+    assert_eq!(a["role"], "supervisor");
+    assert_eq!(a["group_ids"], json!([app.accounts_group]));
+    // An admin cannot demote or deactivate themselves.
+    let me = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == app.admin_email.as_str())
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = admin
+        .post(
+            &format!("/admin/agents/{me}"),
+            &[("csrf", &csrf), ("role", "agent")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = admin
+        .post(
+            &format!("/admin/agents/{me}/active"),
+            &[("csrf", &csrf), ("active", "0")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+
+    // Reset a lost second factor; deactivate an agent, whose session ends.
+    app.enrol_totp(&app.other_agent_token).await;
+    let other = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "other@x.test")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = admin
+        .post(
+            &format!("/admin/agents/{other}/reset-2fa"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let me_json = app
+        .get_json(&app.other_agent_token, "/api/v1/agents/me")
+        .await;
+    assert_eq!(me_json["two_factor"], false, "{me_json}");
+    let r = admin
+        .post(
+            &format!("/admin/agents/{other}/active"),
+            &[("csrf", &csrf), ("active", "0")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = app.get(&app.other_agent_token, "/api/v1/tickets").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Groups and mailboxes.
+    let r = admin
+        .post(
+            "/admin/groups",
+            &[
+                ("csrf", &csrf),
+                ("name", "VIP desk"),
+                ("description", "大客户"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(admin.get("/admin/groups").await.body.contains("VIP desk"));
+    let r = admin
+        .post(
+            "/admin/mailboxes",
+            &[
+                ("csrf", &csrf),
+                ("name", "support inbox"),
+                ("host", "imap.example.test"),
+                ("port", "993"),
+                ("tls", "tls"),
+                ("username", "support"),
+                ("password", "imap-password"),
+                ("folder", "INBOX"),
+                ("group", &payments),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = admin.get("/admin/mailboxes").await;
+    assert!(r.body.contains("imap.example.test:993"));
+    assert!(!r.body.contains("imap-password"), "passwords are not shown");
+    let mailbox = between(&r.body, "/admin/mailboxes/", "/delete").to_owned();
+    let r = admin
+        .post(
+            &format!("/admin/mailboxes/{mailbox}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        !admin
+            .get("/admin/mailboxes")
+            .await
+            .body
+            .contains("imap.example.test")
+    );
+
+    // An API key works until revoked.
+    let r = admin
+        .post(
+            "/admin/keys",
+            &[
+                ("csrf", &csrf),
+                ("name", "reporting"),
+                ("scope", "tickets:read"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let key = between(&r.body, "id=\"new-secret\">", "<").to_owned();
+    assert!(key.starts_with("xdk_"));
+    assert_eq!(
+        app.get(&key, "/api/v1/tickets").await.status(),
+        StatusCode::OK
+    );
+    let page = admin.get("/admin/keys").await.body;
+    assert!(!page.contains(&key), "a key is shown once");
+    let row = &page[page.find("reporting").unwrap()..];
+    let id = between(row, "/admin/keys/", "/revoke").to_owned();
+    let r = admin
+        .post(&format!("/admin/keys/{id}/revoke"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get(&key, "/api/v1/tickets").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // An integration's secret signs a user into the portal until revoked.
+    let r = admin
+        .post(
+            "/admin/integrations",
+            &[("csrf", &csrf), ("name", "web app")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let secret = between(&r.body, "id=\"new-secret\">", "<").to_owned();
+    let claim = || {
+        xdesk_domain::chat_token::sign(
+            &json!({"sub": "U5", "exp": chrono::Utc::now().timestamp() + 300}),
+            secret.as_bytes(),
+        )
+    };
+    let mut customer = Web::new(&app);
+    let r = customer
+        .get(&format!("/portal/token?token={}", claim()))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = admin.get("/admin/keys").await.body;
+    assert!(!page.contains(&secret));
+    let id = between(&page, "/admin/integrations/", "/revoke").to_owned();
+    let r = admin
+        .post(
+            &format!("/admin/integrations/{id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = Web::new(&app)
+        .get(&format!("/portal/token?token={}", claim()))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // Email templates: a change, a refused typo, back to built-in.
+    let r = admin
+        .post(
+            "/admin/templates/acknowledgement/en",
+            &[
+                ("csrf", &csrf),
+                ("subject", "[{{ ticket_number }}] Got it"),
+                ("body", "Hello {{ customer_name }}"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(admin.get("/admin/templates").await.body.contains("Got it"));
+    let r = admin
+        .post(
+            "/admin/templates/acknowledgement/en",
+            &[("csrf", &csrf), ("subject", "{{ nope }}"), ("body", "x")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = admin
+        .post(
+            "/admin/templates/acknowledgement/en",
+            &[("csrf", &csrf), ("reset", "1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(!admin.get("/admin/templates").await.body.contains("Got it"));
+
+    // Every action is in the audit log, and the filter narrows it.
+    let all = admin.get("/admin/audit").await.body;
+    for action in [
+        "agent.create",
+        "agent.accept_invite",
+        "agent.update",
+        "agent.reset_2fa",
+        "agent.deactivate",
+        "group.create",
+        "mailbox.create",
+        "mailbox.delete",
+        "api_key.create",
+        "api_key.revoke",
+        "integration.create",
+        "integration.revoke",
+        "email_template.update",
+        "email_template.reset",
+    ] {
+        assert!(all.contains(action), "{action} not in the audit log");
+    }
+    let only = admin.get("/admin/audit?action=agent.update").await.body;
+    assert!(only.contains(&format!("agent:{new_id}")));
+    assert!(!only.contains("group.create"));
+
+    // No admin form works without its CSRF token.
+    for path in [
+        "/admin/agents/invite".to_owned(),
+        format!("/admin/agents/{new_id}"),
+        format!("/admin/agents/{new_id}/active"),
+        format!("/admin/agents/{new_id}/reset-2fa"),
+        "/admin/groups".to_owned(),
+        "/admin/mailboxes".to_owned(),
+        "/admin/mailboxes/1/delete".to_owned(),
+        "/admin/keys".to_owned(),
+        "/admin/keys/1/revoke".to_owned(),
+        "/admin/integrations".to_owned(),
+        "/admin/integrations/1/revoke".to_owned(),
+        "/admin/templates/reply/en".to_owned(),
+        "/console/two-factor".to_owned(),
+    ] {
+        let r = admin
+            .post(&path, &[("csrf", "wrong"), ("name", "x"), ("port", "1")])
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    app.stop().await;
+});
