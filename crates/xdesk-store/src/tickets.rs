@@ -217,7 +217,7 @@ pub struct TicketFilter {
     pub assignee_id: Option<Option<i64>>,
     pub customer_id: Option<i64>,
     pub tag: Option<String>,
-    /// Substring of the subject, tx hash or an address.
+    /// Substring of the subject, tx hash, an address, or the customer's name or identities.
     pub text: Option<String>,
     pub sort: SortOrder,
     /// Keyset cursor: the sort key and id of the last row of the previous page.
@@ -288,13 +288,32 @@ fn condition(f: &TicketFilter) -> Condition {
         );
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
+        use crate::entities::{customer, customer_identity};
+        use sea_orm::sea_query::Query;
+        // The customer by name or by any identity (email, exchange UID, wallet, Telegram).
+        let by_identity = Query::select()
+            .column(customer_identity::Column::CustomerId)
+            .from(customer_identity::Entity)
+            .cond_where(
+                Condition::any()
+                    .add(customer_identity::Column::Value.contains(text))
+                    .add(customer_identity::Column::Value.contains(text.to_lowercase())),
+            )
+            .to_owned();
+        let by_name = Query::select()
+            .column(customer::Column::Id)
+            .from(customer::Entity)
+            .and_where(customer::Column::DisplayName.contains(text))
+            .to_owned();
         q = q.add(
             Condition::any()
                 .add(C::Subject.contains(text))
                 .add(C::TxHash.contains(text.to_lowercase()))
                 .add(C::TxHash.contains(text))
                 .add(C::FromAddress.contains(text))
-                .add(C::ToAddress.contains(text)),
+                .add(C::ToAddress.contains(text))
+                .add(C::CustomerId.in_subquery(by_identity))
+                .add(C::CustomerId.in_subquery(by_name)),
         );
     }
     q

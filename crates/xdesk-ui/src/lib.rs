@@ -40,6 +40,8 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/console/tickets/{id}", get(pages::ticket::show))
         .route("/console/tickets/{id}/reply", post(pages::ticket::reply))
         .route("/console/tickets/{id}/fields", post(pages::ticket::fields))
+        .route("/console/tickets/{id}/case", post(pages::ticket::case))
+        .route("/console/check", post(pages::ticket::check))
         .route("/portal", get(pages::portal::home))
         .route(
             "/portal/sign-in",
@@ -55,7 +57,7 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             "/portal/new",
             get(pages::portal::new_form).post(pages::portal::create),
         )
-        .route("/portal/check", post(pages::portal::check_field))
+        .route("/portal/check", post(pages::portal::check))
         .route("/portal/tickets/{id}", get(pages::portal::show))
         .route("/portal/tickets/{id}/reply", post(pages::portal::reply))
         .route("/portal/tickets/{id}/close", post(pages::portal::close))

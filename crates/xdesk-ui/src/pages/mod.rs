@@ -1,6 +1,7 @@
 //! One module per page family; each handler reads the request, calls a service and renders.
 
 pub(crate) mod admin;
+pub(crate) mod case;
 pub(crate) mod inbox;
 pub(crate) mod live;
 pub(crate) mod login;

@@ -3,35 +3,23 @@
 //! as they are typed), reply with files, mark a ticket solved, and export the transcript.
 
 use crate::UiState;
-use crate::i18n::Tr;
 use crate::page::{Ctx, Customer, PORTAL_COOKIE, PeerIp, Posted, cookie};
+use crate::pages::case::{self, Input, inputs, networks, problem, raw_fields};
 use crate::pages::ticket::{FileLink, size, when};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::str::FromStr;
 use xdesk_domain::FieldError;
-use xdesk_domain::crypto::Network;
-use xdesk_domain::issue_type::{IssueType, Need, parse_form_time};
-use xdesk_domain::ticket::{RawCryptoFields, TicketNumber, TicketState};
+use xdesk_domain::issue_type::IssueType;
+use xdesk_domain::ticket::{TicketNumber, TicketState};
 use xdesk_service::ServiceError;
 use xdesk_service::portal::PortalSession;
 use xdesk_service::tickets::{AddMessage, CreateTicket, CustomerRef, UpdateTicket};
 use xdesk_store::TicketFilter;
-
-/// A field's problem in the page's language: the catalog's text for its code, else the
-/// domain's own (English) reason.
-fn problem(tr: &Tr, e: &FieldError) -> String {
-    let key = format!("fielderr.{}", e.code);
-    if tr.has(&key) {
-        tr.t(&key).to_owned()
-    } else {
-        e.reason.clone()
-    }
-}
 
 fn signed_in(ctx: &Ctx, session: &PortalSession, to: &str) -> Response {
     let mut r = Redirect::to(to).into_response();
@@ -263,12 +251,13 @@ pub(crate) async fn home(ctx: Ctx, me: Customer, State(s): State<UiState>) -> Re
 
 // ----- a new ticket -----
 
-/// One input of the case fields, as the form shows it.
-pub(crate) struct Input {
-    pub name: &'static str,
-    pub required: bool,
-    pub value: String,
-    pub error: Option<String>,
+/// Fields checked while the customer types.
+pub(crate) async fn check(
+    ctx: Ctx,
+    _me: Customer,
+    Form(f): Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    case::check_field(&ctx, &f)
 }
 
 #[derive(Template)]
@@ -282,6 +271,7 @@ struct NewPage<'a> {
     body: &'a str,
     inputs: Vec<Input>,
     networks: Vec<(&'static str, &'static str)>,
+    check_url: &'static str,
     subject_error: Option<String>,
     body_error: Option<String>,
     error: Option<String>,
@@ -291,62 +281,6 @@ impl NewPage<'_> {
     fn render(&self, status: StatusCode) -> Response {
         self.ctx.render(status, self)
     }
-}
-
-fn networks() -> Vec<(&'static str, &'static str)> {
-    Network::ALL
-        .iter()
-        .map(|n| (n.as_str(), n.display_name()))
-        .collect()
-}
-
-/// The form's values as case fields; a time that does not parse is reported as the field's
-/// problem.
-fn raw_fields(get: impl Fn(&str) -> Option<String>) -> (RawCryptoFields, Option<FieldError>) {
-    let val = |n: &str| {
-        get(n)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let (occurred_at, time_error) = match val("occurred_at").map(|t| parse_form_time(&t)) {
-        Some(Ok(t)) => (Some(t), None),
-        Some(Err(e)) => (None, Some(e)),
-        None => (None, None),
-    };
-    (
-        RawCryptoFields {
-            network: val("network"),
-            asset: val("asset"),
-            tx_hash: val("tx_hash"),
-            from_address: val("from_address"),
-            to_address: val("to_address"),
-            amount: val("amount"),
-            memo: val("memo"),
-            occurred_at,
-        },
-        time_error,
-    )
-}
-
-fn inputs(
-    tr: &Tr,
-    issue: IssueType,
-    get: impl Fn(&str) -> Option<String>,
-    errors: &[FieldError],
-) -> Vec<Input> {
-    issue
-        .fields()
-        .iter()
-        .map(|(f, need)| Input {
-            name: f.as_str(),
-            required: *need == Need::Required,
-            value: get(f.as_str()).unwrap_or_default(),
-            error: errors
-                .iter()
-                .find(|e| e.field == f.as_str())
-                .map(|e| problem(tr, e)),
-        })
-        .collect()
 }
 
 #[derive(Deserialize)]
@@ -368,40 +302,14 @@ pub(crate) async fn new_form(ctx: Ctx, me: Customer, Query(q): Query<IssueQuery>
         issues: IssueType::ALL,
         subject: "",
         body: "",
-        inputs: inputs(&ctx.tr, issue, |_| None, &[]),
+        inputs: inputs(&ctx.tr, issue.fields(), |_| None, &[]),
         networks: networks(),
+        check_url: "/portal/check",
         subject_error: None,
         body_error: None,
         error: None,
     }
     .render(StatusCode::OK)
-}
-
-/// One field checked while the customer types: the problem's text, or nothing. A field not
-/// filled in yet is not a problem until the form is sent.
-pub(crate) async fn check_field(
-    ctx: Ctx,
-    _me: Customer,
-    Form(f): Form<std::collections::HashMap<String, String>>,
-) -> Response {
-    let field = f.get("field").cloned().unwrap_or_default();
-    let (raw, time_error) = raw_fields(|n| f.get(n).cloned());
-    let error = if field == "occurred_at" {
-        time_error
-    } else {
-        raw.check_each().into_iter().find(|e| e.field == field)
-    };
-    let text = error.map(|e| problem(&ctx.tr, &e)).unwrap_or_default();
-    let mut r = askama::filters::escape(text, askama::filters::Html)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
-        .into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    ctx.finish(&mut r);
-    r
 }
 
 pub(crate) async fn create(
@@ -438,8 +346,9 @@ pub(crate) async fn create(
         issues: IssueType::ALL,
         subject: posted.get("subject"),
         body: posted.get("body"),
-        inputs: inputs(&ctx.tr, issue, get, errors),
+        inputs: inputs(&ctx.tr, issue.fields(), get, errors),
         networks: networks(),
+        check_url: "/portal/check",
         subject_error,
         body_error,
         error,

@@ -3,6 +3,7 @@
 
 use crate::UiState;
 use crate::page::{Ctx, Posted, SignedIn};
+use crate::pages::case::{Input, check_field, inputs, networks, raw_fields};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
@@ -10,6 +11,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use std::collections::HashMap;
+use xdesk_domain::FieldError;
+use xdesk_domain::issue_type::{CaseField, Need};
 use xdesk_domain::ticket::{Priority, TicketNumber, TicketState};
 use xdesk_service::tickets::{AddMessage, UpdateTicket};
 use xdesk_service::{ServiceError, Services};
@@ -53,15 +57,27 @@ struct TicketPage<'a> {
     chain_ok: bool,
     states: Vec<&'static str>,
     priorities: Vec<&'static str>,
-    crypto: Vec<CaseField>,
+    crypto: Vec<CaseValue>,
     customer: CustomerPanel,
     /// Choices for the group and assignee selects: (id, name).
     groups: Vec<(i64, String)>,
     agents: Vec<(i64, String)>,
+    /// The case fields' editor: inputs, network choices, where they are checked, and whether
+    /// it opens (with problems to show).
+    inputs: Vec<Input>,
+    networks: Vec<(&'static str, &'static str)>,
+    check_url: &'static str,
+    case_open: bool,
+}
+
+/// A case-field edit that was refused: what was typed, and why.
+pub(crate) struct CaseEdit {
+    values: HashMap<String, String>,
+    errors: Vec<FieldError>,
 }
 
 /// A crypto case field, with a block explorer link for hashes and addresses.
-pub(crate) struct CaseField {
+pub(crate) struct CaseValue {
     pub label: &'static str,
     pub value: String,
     pub link: Option<String>,
@@ -101,7 +117,7 @@ pub(crate) async fn show(
     PeerIp(ip): PeerIp,
     Path(id): Path<i64>,
 ) -> Response {
-    match render(&ctx, &me, &s.services, id, ip.as_deref()).await {
+    match render(&ctx, &me, &s.services, id, ip.as_deref(), None).await {
         Ok(r) => r,
         Err(e) => ctx.service_error(&e),
     }
@@ -115,6 +131,7 @@ async fn render(
     services: &Services,
     id: i64,
     ip: Option<&str>,
+    edit: Option<CaseEdit>,
 ) -> Result<Response, ServiceError> {
     let tr = &ctx.tr;
     let p = &me.principal;
@@ -226,7 +243,7 @@ async fn render(
     let crypto = fields
         .into_iter()
         .filter_map(|(label, v, link)| {
-            v.as_ref().map(|v| CaseField {
+            v.as_ref().map(|v| CaseValue {
                 label,
                 link: network.and_then(|n| match link {
                     1 => n.explorer_tx_url(v),
@@ -238,8 +255,26 @@ async fn render(
         })
         .collect();
     let customer = customer_panel(services, p, t, ip).await?;
+    let stored = raw_of_row(t);
+    // Every case field, none required: agents fill in what they learn.
+    let all: Vec<(CaseField, Need)> = CaseField::ALL
+        .iter()
+        .map(|f| (*f, Need::Optional))
+        .collect();
+    let (status, inputs, case_open) = match &edit {
+        Some(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            inputs(tr, &all, |n| e.values.get(n).cloned(), &e.errors),
+            true,
+        ),
+        None => (
+            StatusCode::OK,
+            inputs(tr, &all, |n| stored.get(n).cloned(), &[]),
+            false,
+        ),
+    };
     Ok(ctx.render(
-        StatusCode::OK,
+        status,
         &TicketPage {
             ctx,
             agent_name: &me.agent.display_name,
@@ -264,8 +299,94 @@ async fn render(
                 .filter(|(a, _)| a.active)
                 .map(|(a, _)| (a.id, a.display_name.clone()))
                 .collect(),
+            inputs,
+            networks: networks(),
+            check_url: "/console/check",
+            case_open,
         },
     ))
+}
+
+/// A ticket's case fields as form values (the time as a `datetime-local` input takes it).
+fn raw_of_row(t: &TicketRow) -> HashMap<&'static str, String> {
+    let mut m = HashMap::new();
+    let pairs = [
+        ("network", &t.network),
+        ("asset", &t.asset),
+        ("tx_hash", &t.tx_hash),
+        ("from_address", &t.from_address),
+        ("to_address", &t.to_address),
+        ("amount", &t.amount),
+        ("memo", &t.memo),
+    ];
+    for (k, v) in pairs {
+        if let Some(v) = v {
+            m.insert(k, v.clone());
+        }
+    }
+    if let Some(at) = t.occurred_at {
+        m.insert("occurred_at", at.format("%Y-%m-%dT%H:%M").to_string());
+    }
+    m
+}
+
+/// Fields checked while the agent types.
+pub(crate) async fn check(
+    ctx: Ctx,
+    _me: SignedIn,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    check_field(&ctx, &f)
+}
+
+/// Saves the case fields. Every field is checked first and each problem shown beside its
+/// input; nothing is stored unless all pass. A blank field keeps its stored value.
+pub(crate) async fn case(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    PeerIp(ip): PeerIp,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if !ctx.csrf_ok(f.get("csrf").map_or("", String::as_str)) {
+        return ctx.csrf_refused();
+    }
+    let Some(version) = f.get("version").and_then(|v| v.parse().ok()) else {
+        return ctx.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ctx.tr.t("error.bad_choice"),
+        );
+    };
+    let (raw, time_error) = raw_fields(|n| f.get(n).cloned());
+    let mut errors = raw.check_each();
+    errors.extend(time_error);
+    let refused = |errors: Vec<FieldError>| CaseEdit {
+        values: f.clone(),
+        errors,
+    };
+    let outcome = if errors.is_empty() {
+        let u = UpdateTicket {
+            version,
+            crypto: Some(raw),
+            ..Default::default()
+        };
+        match s
+            .services
+            .update_ticket(&me.principal, id, u, ip.as_deref())
+            .await
+        {
+            Ok(_) => return Redirect::to(&format!("/console/tickets/{id}")).into_response(),
+            Err(ServiceError::Field(e)) => refused(vec![e]),
+            Err(e) => return ctx.service_error(&e),
+        }
+    } else {
+        refused(errors)
+    };
+    match render(&ctx, &me, &s.services, id, ip.as_deref(), Some(outcome)).await {
+        Ok(r) => r,
+        Err(e) => ctx.service_error(&e),
+    }
 }
 
 async fn customer_panel(

@@ -78,6 +78,13 @@ backend_test!(an_agent_works_a_ticket_from_the_console, |app| {
     let r = web.get("/console?q=1250").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("Results for"));
+    // The customer is found by name and by any of their identities.
+    for q in ["Alice", "ALICE%40example.com", "U1001"] {
+        let r = web.get(&format!("/console?q={q}")).await;
+        assert!(r.body.contains("Deposit missing after 6 hours"), "{q}");
+    }
+    let r = web.get("/console?q=nobody-like-this").await;
+    assert!(!r.body.contains("Deposit missing after 6 hours"));
 
     // The ticket page: the customer's message, the case fields, an intact history.
     let r = web.get(&format!("/console/tickets/{id}")).await;
@@ -555,5 +562,94 @@ backend_test!(
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         let inbox = web.get("/console?view=unassigned").await;
         assert!(inbox.body.contains("Side panel target"));
+    }
+);
+
+backend_test!(
+    agents_edit_case_fields_with_problems_shown_beside_them,
+    |app| {
+        let t = app
+            .create_ticket(ticket_body(&app, "Withdrawal to the wrong chain"))
+            .await;
+        let id = t["id"].as_i64().unwrap();
+        let version = t["version"].as_i64().unwrap().to_string();
+        let mut web = Web::new(&app);
+        web.sign_in("agent@x.test", None).await;
+        let page = web.get(&format!("/console/tickets/{id}")).await;
+        assert!(page.body.contains("Edit case fields"));
+        assert!(page.body.contains("name=\"tx_hash\""));
+        let csrf = web.csrf();
+        let path = format!("/console/tickets/{id}/case");
+        // Checked while typing.
+        let r = web
+            .post(
+                "/console/check",
+                &[
+                    ("field", "to_address"),
+                    ("network", "bitcoin"),
+                    ("to_address", "0xabc"),
+                ],
+            )
+            .await;
+        assert!(r.body.contains("not a valid address"), "{}", r.body);
+        // Two bad fields: both shown, nothing stored.
+        let r = web
+            .post(
+                &path,
+                &[
+                    ("csrf", &csrf),
+                    ("version", &version),
+                    ("network", "ethereum"),
+                    ("tx_hash", "0x12"),
+                    ("amount", "lots"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.body
+                .contains("This is not a transaction hash of the chosen network.")
+        );
+        assert!(r.body.contains("Enter a positive number, like 120.5."));
+        assert!(r.body.contains("value=\"0x12\""), "what was typed is kept");
+        let stored = app
+            .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
+            .await;
+        assert_eq!(stored["version"], t["version"]);
+        // Without the token: refused.
+        let r = web
+            .post(&path, &[("version", &version), ("amount", "5")])
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        // Good values are saved; blank ones keep what was there.
+        let tx = "0x88df016429689c079f3b2f6ad39fa052532c56795b733da78a91ebe6a713944c";
+        let r = web
+            .post(
+                &path,
+                &[
+                    ("csrf", &csrf),
+                    ("version", &version),
+                    ("network", "ethereum"),
+                    ("tx_hash", tx),
+                    ("amount", "99.5"),
+                    ("occurred_at", "2026-11-19T22:05"),
+                    ("memo", ""),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let stored = app
+            .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
+            .await;
+        assert_eq!(stored["crypto"]["tx_hash"], tx);
+        assert_eq!(stored["crypto"]["amount"], "99.5");
+        assert_eq!(stored["crypto"]["occurred_at"], "2026-11-19T22:05:00Z");
+        assert_eq!(stored["crypto"]["asset"], t["crypto"]["asset"]);
+        let page = web.get(&format!("/console/tickets/{id}")).await;
+        assert!(
+            page.body.contains("etherscan.io/tx/0x88df0164"),
+            "explorer link for the new hash"
+        );
+        app.stop().await;
     }
 );
