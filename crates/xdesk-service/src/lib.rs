@@ -6,6 +6,7 @@ pub mod auth;
 pub mod chat;
 pub mod email;
 mod error;
+pub mod filters;
 pub mod integrations;
 pub mod live;
 pub mod mailboxes;

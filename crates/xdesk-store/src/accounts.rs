@@ -326,3 +326,50 @@ impl Store {
         Ok(())
     }
 }
+
+pub type SavedFilterRow = crate::entities::saved_filter::Model;
+
+impl Store {
+    pub async fn create_saved_filter(
+        &self,
+        agent_id: i64,
+        name: &str,
+        spec: &str,
+    ) -> Result<SavedFilterRow, StoreError> {
+        use crate::entities::saved_filter;
+        Ok(saved_filter::ActiveModel {
+            agent_id: Set(agent_id),
+            name: Set(name.to_owned()),
+            spec: Set(spec.to_owned()),
+            created_at: Set(now()),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?)
+    }
+
+    /// An agent's saved filters, oldest first.
+    pub async fn saved_filters(&self, agent_id: i64) -> Result<Vec<SavedFilterRow>, StoreError> {
+        use crate::entities::saved_filter;
+        use sea_orm::QueryOrder;
+        Ok(saved_filter::Entity::find()
+            .filter(saved_filter::Column::AgentId.eq(agent_id))
+            .order_by_asc(saved_filter::Column::Id)
+            .all(&self.read)
+            .await?)
+    }
+
+    /// Deletes one of the agent's own filters; another agent's is "not found".
+    pub async fn delete_saved_filter(&self, agent_id: i64, id: i64) -> Result<(), StoreError> {
+        use crate::entities::saved_filter;
+        let done = saved_filter::Entity::delete_many()
+            .filter(saved_filter::Column::Id.eq(id))
+            .filter(saved_filter::Column::AgentId.eq(agent_id))
+            .exec(&self.db)
+            .await?;
+        if done.rows_affected == 0 {
+            return Err(StoreError::NotFound("saved filter"));
+        }
+        Ok(())
+    }
+}

@@ -108,6 +108,22 @@ pub mod sign_in_link {
     no_relations!();
 }
 
+pub mod saved_filter {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "saved_filters")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub agent_id: i64,
+        pub name: String,
+        /// The filter as JSON, read by the service layer.
+        pub spec: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
 pub mod integration {
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -21,7 +21,7 @@ mod portal;
 mod testing;
 mod tickets;
 
-pub use accounts::{AgentRow, ApiKeyRow, GroupRow, NewAgent};
+pub use accounts::{AgentRow, ApiKeyRow, GroupRow, NewAgent, SavedFilterRow};
 pub use attachments::{AttachmentStore, StoredFile};
 pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
 pub use customers::{CustomerRow, IdentityRow};

@@ -567,7 +567,8 @@ impl MigrationTrait for M0009AgentLanguage {
 /// The customer portal and its administration: sessions of signed-in customers, one-time links
 /// (a customer's sign-in, an invited agent's first password), mail that belongs to no ticket
 /// (such links), so the outbox's ticket and message become optional, and the exchange
-/// integrations whose secrets sign their users' identity claims.
+/// integrations whose secrets sign their users' identity claims; and agents' saved inbox
+/// filters.
 struct M0010Portal;
 
 impl MigrationName for M0010Portal {
@@ -607,6 +608,24 @@ impl MigrationTrait for M0010Portal {
                 .col(timestamp_with_time_zone_null("used_at"))
                 .take(),
         )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("saved_filters")
+                .col(big_pk_auto("id"))
+                .col(big_integer("agent_id"))
+                .col(string("name"))
+                .col(text("spec"))
+                .col(ts("created_at"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index(
+            "saved_filters",
+            "ix_saved_filters_agent",
+            &["agent_id"],
+            false,
+        ))
         .await?;
         m.create_table(
             Table::create()

@@ -37,6 +37,11 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         )
         .route("/console/logout", post(pages::login::logout))
         .route("/console/live", get(pages::live::socket))
+        .route("/console/filters", post(pages::inbox::save_filter))
+        .route(
+            "/console/filters/{id}/delete",
+            post(pages::inbox::delete_filter),
+        )
         .route("/console/tickets/{id}", get(pages::ticket::show))
         .route("/console/tickets/{id}/reply", post(pages::ticket::reply))
         .route("/console/tickets/{id}/fields", post(pages::ticket::fields))

@@ -9,8 +9,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use xdesk_domain::ticket::{TicketNumber, TicketState};
+use xdesk_domain::ticket::{Priority, TicketNumber, TicketState};
 use xdesk_service::Principal;
+use xdesk_service::filters::FilterSpec;
 use xdesk_store::{SortOrder, TicketFilter};
 
 /// States that still need an agent.
@@ -53,12 +54,40 @@ struct InboxPage<'a> {
     title: String,
     rows: Vec<Row>,
     query: &'a str,
+    /// The ad-hoc filter shown (to save it), if the page is one.
+    spec: Option<FilterSpec>,
+    /// The saved filter shown (to delete it), if the page is one.
+    saved: Option<i64>,
+    states: Vec<&'static str>,
+    priorities: Vec<&'static str>,
 }
 
 #[derive(Deserialize)]
 pub(crate) struct InboxQuery {
     view: Option<String>,
     q: Option<String>,
+    state: Option<String>,
+    priority: Option<String>,
+    tag: Option<String>,
+}
+
+impl InboxQuery {
+    /// The ad-hoc filter the search form asks for, if any.
+    fn spec(&self) -> Option<FilterSpec> {
+        let keep = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let spec = FilterSpec {
+            text: keep(&self.q),
+            states: keep(&self.state).into_iter().collect(),
+            priorities: keep(&self.priority).into_iter().collect(),
+            tag: keep(&self.tag),
+        };
+        (!spec.is_empty()).then_some(spec)
+    }
 }
 
 fn filter_of(view: &str, me: i64) -> Option<TicketFilter> {
@@ -94,7 +123,16 @@ pub(crate) async fn inbox(
     {
         return Redirect::to(&format!("/console/tickets/{}", n.ticket_id())).into_response();
     }
-    match page(&ctx, &me, &s, q.view.as_deref().unwrap_or("mine"), query).await {
+    match page(
+        &ctx,
+        &me,
+        &s,
+        q.view.as_deref().unwrap_or("mine"),
+        query,
+        q.spec(),
+    )
+    .await
+    {
         Ok(r) => r,
         Err(e) => ctx.service_error(&e),
     }
@@ -106,6 +144,7 @@ async fn page(
     s: &UiState,
     view: &str,
     query: &str,
+    spec: Option<FilterSpec>,
 ) -> Result<Response, xdesk_service::ServiceError> {
     let tr = &ctx.tr;
     let p = &me.principal;
@@ -121,6 +160,17 @@ async fn page(
         keys.push((format!("group-{}", g.id), g.name.clone()));
     }
     keys.push(("all".into(), tr.t("view.all").to_owned()));
+    let saved = s.services.saved_filters(p).await?;
+    for f in &saved {
+        keys.push((format!("saved-{}", f.id), f.name.clone()));
+    }
+    let filter_of = |key: &str| match key.strip_prefix("saved-") {
+        Some(n) => saved
+            .iter()
+            .find(|f| n.parse() == Ok(f.id))
+            .map(|f| f.spec.to_filter(100)),
+        None => filter_of(key, *id),
+    };
     let current = if keys.iter().any(|(k, _)| k == view) {
         view
     } else {
@@ -129,7 +179,7 @@ async fn page(
     let mut views = Vec::with_capacity(keys.len());
     let mut buckets = Vec::with_capacity(keys.len());
     for (key, label) in keys {
-        let Some(f) = filter_of(&key, *id) else {
+        let Some(f) = filter_of(&key) else {
             continue;
         };
         buckets.push(f);
@@ -151,22 +201,29 @@ async fn page(
             n.to_string()
         };
     }
-    let mut f = filter_of(current, *id).unwrap_or_default();
-    let title = if query.is_empty() {
-        views
-            .iter()
-            .find(|v| v.current)
-            .map(|v| v.label.clone())
-            .unwrap_or_default()
+    let (f, title) = match &spec {
+        None => (
+            filter_of(current).unwrap_or_default(),
+            views
+                .iter()
+                .find(|v| v.current)
+                .map(|v| v.label.clone())
+                .unwrap_or_default(),
+        ),
+        // A search looks at every ticket, whatever its state, unless a state is asked for.
+        Some(spec) => (
+            spec.to_filter(100),
+            if query.is_empty() {
+                tr.t("inbox.filtered").to_owned()
+            } else {
+                tr.t1("inbox.results_for", query)
+            },
+        ),
+    };
+    let saved_shown = if spec.is_none() {
+        current.strip_prefix("saved-").and_then(|n| n.parse().ok())
     } else {
-        // A search looks at every ticket, whatever its state.
-        f = TicketFilter {
-            text: Some(query.to_owned()),
-            sort: SortOrder::PriorityAge,
-            limit: 100,
-            ..Default::default()
-        };
-        tr.t1("inbox.results_for", query)
+        None
     };
     let now = chrono::Utc::now();
     let rows = s
@@ -195,6 +252,69 @@ async fn page(
             title,
             rows,
             query,
+            spec,
+            saved: saved_shown,
+            states: TicketState::ALL.iter().map(|s| s.as_str()).collect(),
+            priorities: Priority::ALL.iter().map(|p| p.as_str()).collect(),
         },
     ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SaveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    q: Option<String>,
+    state: Option<String>,
+    priority: Option<String>,
+    tag: Option<String>,
+}
+
+/// Saves the filter on screen under a name; it then shows among the views with its count.
+pub(crate) async fn save_filter(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    axum::Form(f): axum::Form<SaveForm>,
+) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return ctx.csrf_refused();
+    }
+    let spec = InboxQuery {
+        view: None,
+        q: f.q,
+        state: f.state,
+        priority: f.priority,
+        tag: f.tag,
+    }
+    .spec()
+    .unwrap_or_default();
+    match s.services.save_filter(&me.principal, &f.name, &spec).await {
+        Ok(saved) => Redirect::to(&format!("/console?view=saved-{}", saved.id)).into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub(crate) async fn delete_filter(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    axum::Form(f): axum::Form<CsrfOnly>,
+) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return ctx.csrf_refused();
+    }
+    match s.services.delete_saved_filter(&me.principal, id).await {
+        Ok(()) => Redirect::to("/console").into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
 }

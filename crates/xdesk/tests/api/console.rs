@@ -653,3 +653,72 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(agents_save_filters_that_show_with_their_counts, |app| {
+    let t = app
+        .create_ticket(ticket_body(&app, "Deposit missing on TRON"))
+        .await;
+    let mut low = ticket_body(&app, "Deposit question");
+    low["priority"] = json!("low");
+    app.create_ticket(low).await;
+    let mut web = Web::new(&app);
+    web.sign_in("agent@x.test", None).await;
+    let csrf = web.csrf();
+    let r = web.get("/console?q=Deposit&priority=high").await;
+    assert!(r.body.contains("Deposit missing on TRON"));
+    assert!(
+        !r.body.contains("Deposit question"),
+        "the low one is filtered out"
+    );
+    assert!(r.body.contains("Save this filter as"));
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "High deposits"),
+        ("q", "Deposit"),
+        ("priority", "high"),
+    ];
+    let r = web.post("/console/filters", &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let view = r.location().to_owned();
+    let key = view.trim_start_matches("/console?view=").to_owned();
+    let r = web.get(&view).await;
+    assert!(
+        r.body.contains("<h1 id=\"list-title\">High deposits</h1>"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(&format!("data-view=\"{key}\">1<")));
+    assert!(r.body.contains(&format!("/console/tickets/{}", t["id"])));
+    // Refused: a state no ticket has, nothing to filter by, no CSRF token.
+    let r = web
+        .post(
+            "/console/filters",
+            &[("csrf", &csrf), ("name", "x"), ("state", "lost")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = web
+        .post("/console/filters", &[("csrf", &csrf), ("name", "x")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = web
+        .post("/console/filters", &[("name", "x"), ("q", "y")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Another agent neither sees nor deletes it.
+    let id = key.trim_start_matches("saved-");
+    let mut other = Web::new(&app);
+    other.sign_in("other@x.test", None).await;
+    assert!(!other.get("/console").await.body.contains("High deposits"));
+    let oc = other.csrf();
+    let r = other
+        .post(&format!("/console/filters/{id}/delete"), &[("csrf", &oc)])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = web
+        .post(&format!("/console/filters/{id}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(!web.get("/console").await.body.contains("High deposits"));
+    app.stop().await;
+});
