@@ -356,6 +356,65 @@ impl Services {
         Ok((t, Party::Agent { id: *id, name }))
     }
 
+    /// An agent takes a waiting chat: it is assigned to them and opened, and the customer is
+    /// told who joined. A chat another agent took is refused, naming them.
+    pub async fn accept_chat(&self, p: &Principal, ticket_id: i64) -> Result<(), ServiceError> {
+        let (mut t, who) = self.chat_agent(p, ticket_id).await?;
+        let Party::Agent { id, name } = who else {
+            return Err(ServiceError::Forbidden("chat is for agents".into()));
+        };
+        if t.channel != Channel::Chat.as_str() {
+            return Err(ServiceError::Conflict("this ticket is not a chat".into()));
+        }
+        for _ in 0..5 {
+            match t.assignee_id {
+                Some(a) if a == id => break,
+                Some(a) => {
+                    let other = self.store.agent(a).await?.map(|a| a.display_name);
+                    return Err(ServiceError::Conflict(format!(
+                        "{} already took this chat",
+                        other.unwrap_or_default()
+                    )));
+                }
+                None => {}
+            }
+            let state = (t.state == TicketState::New.as_str())
+                .then(|| TicketState::Open.as_str().to_owned());
+            let u = crate::tickets::UpdateTicket {
+                version: t.version,
+                state,
+                assignee_id: Some(Some(id)),
+                ..Default::default()
+            };
+            match self.update_ticket(p, ticket_id, u, None).await {
+                Ok(_) => break,
+                // Someone else moved it meanwhile: look again.
+                Err(ServiceError::StaleVersion) => {
+                    t = self.visible_ticket(p, ticket_id).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.bus.publish(LiveEvent::AgentJoined {
+            ticket_id,
+            agent_id: id,
+            name,
+        });
+        Ok(())
+    }
+
+    /// The agent's side of typing and reading in a chat, from the console.
+    pub fn chat_agent_signal(&self, ticket_id: i64, who: Party, read_seq: Option<i64>) {
+        self.bus.publish(match read_seq {
+            Some(seq) => LiveEvent::Read {
+                ticket_id,
+                who,
+                seq,
+            },
+            None => LiveEvent::Typing { ticket_id, who },
+        });
+    }
+
     /// Promised response time, in words of `language`, for a chat nobody is there to answer.
     pub fn expected_response(&self, language: &str) -> String {
         xdesk_mail::templates::duration_words(self.mail.first_response_minutes, language)

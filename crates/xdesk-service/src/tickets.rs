@@ -513,11 +513,11 @@ impl Services {
         }
     }
 
-    /// Checks that the principal may see the ticket, without reading or logging it: for live
-    /// connections that follow a ticket.
-    pub async fn may_see_ticket(&self, p: &Principal, id: i64) -> Result<(), ServiceError> {
+    /// The ticket if the principal may see it, without logging a view: for live connections
+    /// that follow a ticket.
+    pub async fn may_see_ticket(&self, p: &Principal, id: i64) -> Result<TicketRow, ServiceError> {
         p.require_ticket_scope("tickets:read")?;
-        self.visible_ticket(p, id).await.map(|_| ())
+        self.visible_ticket(p, id).await
     }
 
     pub async fn get_ticket(

@@ -216,6 +216,8 @@ pub struct TicketFilter {
     pub group_id: Option<i64>,
     pub assignee_id: Option<Option<i64>>,
     pub customer_id: Option<i64>,
+    /// Tickets of one channel (`chat` for the chats waiting for an agent).
+    pub channel: Option<String>,
     pub tag: Option<String>,
     /// Substring of the subject, tx hash, an address, or the customer's name or identities.
     pub text: Option<String>,
@@ -275,6 +277,9 @@ fn condition(f: &TicketFilter) -> Condition {
     }
     if let Some(c) = f.customer_id {
         q = q.add(C::CustomerId.eq(c));
+    }
+    if let Some(ch) = &f.channel {
+        q = q.add(C::Channel.eq(ch.as_str()));
     }
     if let Some(tag) = &f.tag {
         q = q.add(

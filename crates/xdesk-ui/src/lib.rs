@@ -37,6 +37,7 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         )
         .route("/console/logout", post(pages::login::logout))
         .route("/console/live", get(pages::live::socket))
+        .route("/console/next", get(pages::inbox::next))
         .route("/console/filters", post(pages::inbox::save_filter))
         .route(
             "/console/filters/{id}/delete",
@@ -46,6 +47,7 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/console/tickets/{id}/reply", post(pages::ticket::reply))
         .route("/console/tickets/{id}/fields", post(pages::ticket::fields))
         .route("/console/tickets/{id}/case", post(pages::ticket::case))
+        .route("/console/tickets/{id}/accept", post(pages::ticket::accept))
         .route("/console/check", post(pages::ticket::check))
         .route("/portal", get(pages::portal::home))
         .route(

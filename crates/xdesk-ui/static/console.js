@@ -1,4 +1,5 @@
-/* Keyboard shortcuts for the console: j/k move through the inbox, Enter or o opens, / searches,
+/* Keyboard shortcuts for the console: j/k move through the inbox (j on a ticket opens the next
+   one), Enter or o opens, / searches,
    r replies, n writes an internal note, a assigns to me, s solves. Nothing here is needed for the
    pages to work; it only saves keystrokes. */
 (function () {
@@ -24,7 +25,10 @@
     if (e.ctrlKey || e.metaKey || e.altKey || typing(e)) return;
     var reply = document.getElementById("reply-body");
     switch (e.key) {
-      case "j": select(at + 1); break;
+      case "j":
+        var next = document.getElementById("next-ticket");
+        if (!rows().length && next) { next.click(); break; }
+        select(at + 1); break;
       case "k": select(at - 1); break;
       case "o": case "Enter":
         if (at >= 0 && rows()[at]) { rows()[at].querySelector("a").click(); } else { return; }
@@ -102,16 +106,41 @@
     el.classList.toggle("typing", typing);
   }
 
-  function send(kind) {
-    if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: kind }));
+  function send(kind, extra) {
+    var frame = { type: kind };
+    if (extra) Object.keys(extra).forEach(function (k) { frame[k] = extra[k]; });
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
   }
+
+  /* Chats: what the customer is doing, and telling them what this agent has read. */
+  var chat = document.getElementById("chat-state"), typingTimer = null;
+  function chatStatus(kind) {
+    var el = document.getElementById("chat-status");
+    if (!chat || !el) return;
+    el.textContent = chat.getAttribute(kind === "customer_typing" ? "data-typing" : "data-read");
+    clearTimeout(typingTimer);
+    if (kind === "customer_typing") typingTimer = setTimeout(function () { el.textContent = ""; }, 6000);
+  }
+  function markRead() {
+    var bar = document.getElementById("chat-state");
+    if (bar) send("read", { seq: parseInt(bar.getAttribute("data-seq"), 10) || 0 });
+  }
+  document.addEventListener("xdesk:refreshed", function () {
+    var next = document.querySelector("#timeline");
+    if (!chat || !next) return;
+    var seqs = Array.prototype.map.call(next.querySelectorAll("[data-seq]"), function (e) { return parseInt(e.getAttribute("data-seq"), 10) || 0; });
+    if (seqs.length) chat.setAttribute("data-seq", Math.max.apply(null, seqs));
+    markRead();
+  });
 
   function connect() {
     socket = new WebSocket(url);
+    socket.onopen = function () { markRead(); };
     socket.onmessage = function (e) {
       var m;
       try { m = JSON.parse(e.data); } catch (_) { return; }
       if (m.type === "changed") refresh();
+      if (m.type === "customer_typing" || m.type === "customer_read") chatStatus(m.type);
       if (m.type === "presence") {
         var now = Date.now();
         if (m.doing === "left") { delete others[m.agent_id]; }

@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use xdesk_domain::ticket::{Priority, TicketNumber, TicketState};
+use xdesk_domain::ticket::{Channel, Priority, TicketNumber, TicketState};
 use xdesk_service::Principal;
 use xdesk_service::filters::FilterSpec;
 use xdesk_store::{SortOrder, TicketFilter};
@@ -103,6 +103,10 @@ fn filter_of(view: &str, me: i64) -> Option<TicketFilter> {
         "unassigned" => f.assignee_id = Some(None),
         "urgent" => f.priorities = vec!["urgent".into()],
         "waiting" => f.states = vec![TicketState::PendingCustomer.as_str().into()],
+        "chats" => {
+            f.channel = Some(Channel::Chat.as_str().into());
+            f.assignee_id = Some(None);
+        }
         "all" => {}
         other => f.group_id = Some(other.strip_prefix("group-")?.parse().ok()?),
     }
@@ -152,7 +156,7 @@ async fn page(
         return Err(xdesk_service::ServiceError::Forbidden("agents only".into()));
     };
     let groups = s.services.list_groups(p).await?;
-    let mut keys: Vec<(String, String)> = ["mine", "unassigned", "urgent", "waiting"]
+    let mut keys: Vec<(String, String)> = ["mine", "unassigned", "chats", "urgent", "waiting"]
         .iter()
         .map(|k| ((*k).to_owned(), tr.t(&format!("view.{k}")).to_owned()))
         .collect();
@@ -317,4 +321,37 @@ pub(crate) async fn delete_filter(
         Ok(()) => Redirect::to("/console").into_response(),
         Err(e) => ctx.service_error(&e),
     }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NextQuery {
+    after: Option<i64>,
+}
+
+/// The next ticket to work on, from the ticket page: the first of the agent's own queue, else
+/// of the unassigned one, other than the one just left.
+pub(crate) async fn next(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let Principal::Agent { id, .. } = &me.principal else {
+        return ctx.error(StatusCode::FORBIDDEN, ctx.tr.t("error.forbidden_text"));
+    };
+    for view in ["mine", "unassigned"] {
+        let Some(mut f) = filter_of(view, *id) else {
+            continue;
+        };
+        f.limit = 2;
+        match s.services.list_tickets(&me.principal, f).await {
+            Ok(rows) => {
+                if let Some(t) = rows.iter().find(|t| Some(t.id) != q.after) {
+                    return Redirect::to(&format!("/console/tickets/{}", t.id)).into_response();
+                }
+            }
+            Err(e) => return ctx.service_error(&e),
+        }
+    }
+    Redirect::to("/console?view=mine").into_response()
 }

@@ -1,7 +1,8 @@
 //! The console's live connection (a WebSocket on the agent's session): a queue page hears that
 //! some ticket it may show changed and reloads itself; a ticket page hears new messages and
 //! changes of that ticket, and which other agents have it open or are typing a reply, so two
-//! agents do not answer the same customer at once.
+//! agents do not answer the same customer at once. On a chat, the agent also sees the customer
+//! typing and reading, and the customer sees the agent typing and reading.
 
 use crate::UiState;
 use crate::page::SignedIn;
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 use xdesk_service::Services;
-use xdesk_service::live::LiveEvent;
+use xdesk_service::live::{LiveEvent, Party};
 use xdesk_store::Visibility;
 
 #[derive(Deserialize)]
@@ -47,23 +48,41 @@ pub(crate) async fn socket(
     if !same_origin(&headers) {
         return StatusCode::FORBIDDEN.into_response();
     }
-    if let Some(id) = q.ticket
-        && s.services.may_see_ticket(&me.principal, id).await.is_err()
-    {
-        return StatusCode::NOT_FOUND.into_response();
+    let mut chat = false;
+    if let Some(id) = q.ticket {
+        match s.services.may_see_ticket(&me.principal, id).await {
+            Ok(t) => chat = t.channel == "chat",
+            Err(_) => return StatusCode::NOT_FOUND.into_response(),
+        }
     }
     let visibility = match s.services.visibility(&me.principal).await {
         Ok(v) => v,
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     let agent = (me.agent.id, me.agent.display_name.clone());
-    ws.on_upgrade(move |socket| run(socket, s.services, agent, q.ticket, visibility))
+    // Subscribed before the handshake answers, so nothing published after it is missed.
+    let subscriptions = match q.ticket {
+        Some(id) => (None, Some(s.services.bus.subscribe(id))),
+        None => (Some(s.services.bus.subscribe_changes()), None),
+    };
+    ws.on_upgrade(move |socket| {
+        run(
+            socket,
+            s.services,
+            agent,
+            (q.ticket, chat),
+            subscriptions,
+            visibility,
+        )
+    })
 }
 
 #[derive(Deserialize)]
 struct Frame {
     #[serde(rename = "type")]
     kind: String,
+    /// For `read`: the last message seen.
+    seq: Option<i64>,
 }
 
 async fn next(rx: &mut Option<Receiver<LiveEvent>>) -> Result<LiveEvent, RecvError> {
@@ -73,11 +92,13 @@ async fn next(rx: &mut Option<Receiver<LiveEvent>>) -> Result<LiveEvent, RecvErr
     }
 }
 
+/// A queue follows every change (`changes`); a ticket page its own ticket's events (`events`).
 async fn run(
     mut socket: WebSocket,
     services: Services,
     (agent_id, name): (i64, String),
-    ticket: Option<i64>,
+    (ticket, chat): (Option<i64>, bool),
+    (mut changes, mut events): (Option<Receiver<LiveEvent>>, Option<Receiver<LiveEvent>>),
     visibility: Visibility,
 ) {
     let presence = |doing: &str| {
@@ -90,18 +111,24 @@ async fn run(
             });
         }
     };
-    // A queue follows every change; a ticket page its own ticket's events.
-    let (mut changes, mut events) = match ticket {
-        Some(id) => (None, Some(services.bus.subscribe(id))),
-        None => (Some(services.bus.subscribe_changes()), None),
-    };
     presence("viewing");
     loop {
         let out: Option<Value> = tokio::select! {
             frame = socket.recv() => match frame {
                 Some(Ok(Message::Text(t))) => {
-                    match serde_json::from_str::<Frame>(&t) {
-                        Ok(f) if f.kind == "viewing" || f.kind == "typing" => presence(&f.kind),
+                    let me = Party::Agent { id: agent_id, name: name.clone() };
+                    match (serde_json::from_str::<Frame>(&t), ticket) {
+                        (Ok(f), _) if f.kind == "viewing" => presence("viewing"),
+                        (Ok(f), Some(id)) if f.kind == "typing" => {
+                            presence("typing");
+                            // In a chat the customer sees the agent typing too.
+                            if chat {
+                                services.chat_agent_signal(id, me, None);
+                            }
+                        }
+                        (Ok(Frame { kind, seq: Some(seq) }), Some(id)) if kind == "read" && chat => {
+                            services.chat_agent_signal(id, me, Some(seq));
+                        }
                         _ => {}
                     }
                     None
@@ -127,6 +154,8 @@ async fn run(
                 Ok(LiveEvent::Presence { agent_id: other, name, doing, .. }) if other != agent_id => {
                     Some(json!({"type": "presence", "agent_id": other, "name": name, "doing": doing}))
                 }
+                Ok(LiveEvent::Typing { who: Party::Customer, .. }) => Some(json!({"type": "customer_typing"})),
+                Ok(LiveEvent::Read { who: Party::Customer, seq, .. }) => Some(json!({"type": "customer_read", "seq": seq})),
                 Ok(_) => None,
                 Err(RecvError::Closed) => break,
             },

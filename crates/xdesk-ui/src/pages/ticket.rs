@@ -37,6 +37,7 @@ pub(crate) enum Entry {
         redacted: bool,
         files: Vec<FileLink>,
         at: String,
+        seq: i64,
     },
     Event {
         text: String,
@@ -68,6 +69,8 @@ struct TicketPage<'a> {
     networks: Vec<(&'static str, &'static str)>,
     check_url: &'static str,
     case_open: bool,
+    /// The newest message's number: what the agent has read, told to a chatting customer.
+    last_seq: i64,
 }
 
 /// A case-field edit that was refused: what was typed, and why.
@@ -173,6 +176,7 @@ async fn render(
                     })
                     .collect(),
                 at: when(m.created_at),
+                seq: m.seq,
             },
         ));
     }
@@ -303,6 +307,7 @@ async fn render(
             networks: networks(),
             check_url: "/console/check",
             case_open,
+            last_seq: detail.messages.iter().map(|m| m.seq).max().unwrap_or(0),
         },
     ))
 }
@@ -523,6 +528,23 @@ pub(crate) async fn fields(
         .await
     {
         Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
+}
+
+/// Takes a waiting chat: assigned to this agent, and the customer sees them join.
+pub(crate) async fn accept(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if !ctx.csrf_ok(f.get("csrf").map_or("", String::as_str)) {
+        return ctx.csrf_refused();
+    }
+    match s.services.accept_chat(&me.principal, id).await {
+        Ok(()) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
         Err(e) => ctx.service_error(&e),
     }
 }

@@ -722,3 +722,25 @@ backend_test!(agents_save_filters_that_show_with_their_counts, |app| {
     assert!(!web.get("/console").await.body.contains("High deposits"));
     app.stop().await;
 });
+
+backend_test!(next_ticket_goes_through_the_queue, |app| {
+    let a = app.create_ticket(ticket_body(&app, "First")).await["id"]
+        .as_i64()
+        .unwrap();
+    let b = app.create_ticket(ticket_body(&app, "Second")).await["id"]
+        .as_i64()
+        .unwrap();
+    let mut web = Web::new(&app);
+    web.sign_in("agent@x.test", None).await;
+    let page = web.get(&format!("/console/tickets/{a}")).await;
+    assert!(
+        page.body
+            .contains(&format!("href=\"/console/next?after={a}\""))
+    );
+    // Nothing is the agent's own yet: the unassigned queue, oldest first, skipping this one.
+    let r = web.get(&format!("/console/next?after={a}")).await;
+    assert_eq!(r.location(), format!("/console/tickets/{b}"));
+    let r = web.get(&format!("/console/next?after={b}")).await;
+    assert_eq!(r.location(), format!("/console/tickets/{a}"));
+    app.stop().await;
+});

@@ -2,8 +2,8 @@
 //! show (and nothing of others), a ticket page hears new messages and which other agents have
 //! the ticket open or are typing, and the socket refuses other sites and other groups.
 
-use crate::backend_test;
 use crate::support::*;
+use crate::{backend_test, backend_test_db};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -160,3 +160,100 @@ backend_test!(
         app.stop().await;
     }
 );
+
+async fn customer(app: &TestApp) -> Socket {
+    let url = format!(
+        "{}/api/v1/chat/customer",
+        app.base.replacen("http", "ws", 1)
+    );
+    tokio_tungstenite::connect_async(url.into_client_request().unwrap())
+        .await
+        .unwrap()
+        .0
+}
+
+async fn say(s: &mut Socket, v: Value) {
+    s.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+backend_test_db!(an_agent_takes_a_waiting_chat_from_the_console, |db| {
+    // The first group made is Payments: chats go there.
+    let Some(app) = spawn_app_with(db, |c| c.chat.group_id = Some(1)).await else {
+        return;
+    };
+    assert_eq!(app.payments_group, 1);
+    let mut visitor = customer(&app).await;
+    expect(&mut visitor, "welcome").await;
+    say(
+        &mut visitor,
+        json!({"type": "message", "body": "My BTC withdrawal is stuck"}),
+    )
+    .await;
+    let id = expect(&mut visitor, "ticket").await["ticket"]["id"]
+        .as_i64()
+        .unwrap();
+
+    // It waits in the chats view.
+    let mut web = crate::web::Web::new(&app);
+    web.sign_in("agent@x.test", None).await;
+    let r = web.get("/console?view=chats").await;
+    assert!(r.body.contains("data-view=\"chats\">1<"), "{}", r.body);
+    assert!(r.body.contains(&format!("/console/tickets/{id}")));
+    let page = web.get(&format!("/console/tickets/{id}")).await;
+    assert!(page.body.contains("Accept chat"));
+
+    // The agent sees the customer typing and reading.
+    let origin = app.base.clone();
+    let mut agent = open(
+        &app,
+        &app.agent_token,
+        &format!("?ticket={id}"),
+        Some(&origin),
+    )
+    .await
+    .unwrap();
+    say(&mut visitor, json!({"type": "typing"})).await;
+    expect(&mut agent, "customer_typing").await;
+    say(&mut visitor, json!({"type": "read", "seq": 1})).await;
+    assert_eq!(expect(&mut agent, "customer_read").await["seq"], 1);
+
+    // Accepting: assigned, open, and the customer sees who joined.
+    let csrf = web.csrf();
+    let r = web
+        .post(&format!("/console/tickets/{id}/accept"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER, "{}", r.body);
+    let joined = expect(&mut visitor, "agent_joined").await;
+    assert_eq!(joined["name"], "agent");
+    let t = app
+        .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
+        .await;
+    assert_eq!(t["assignee_id"], app.agent_id);
+    assert_eq!(t["state"], "open");
+    assert!(
+        !web.get("/console?view=chats")
+            .await
+            .body
+            .contains("data-view=\"chats\">1<")
+    );
+
+    // The customer sees the agent typing and reading.
+    say(&mut agent, json!({"type": "typing"})).await;
+    let typing = expect(&mut visitor, "typing").await;
+    assert_eq!(typing["who"]["kind"], "agent");
+    say(&mut agent, json!({"type": "read", "seq": 1})).await;
+    assert_eq!(expect(&mut visitor, "read").await["seq"], 1);
+
+    // A second agent cannot take it too.
+    let admin = app.admin_token().await;
+    let mut boss = crate::web::Web::new(&app);
+    boss.jar.insert("xdesk_session".into(), admin);
+    boss.get("/console").await;
+    let bc = boss.csrf();
+    let r = boss
+        .post(&format!("/console/tickets/{id}/accept"), &[("csrf", &bc)])
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::CONFLICT);
+    assert!(r.body.contains("already took this chat"));
+    app.stop().await;
+});
