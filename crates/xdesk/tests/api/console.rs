@@ -271,6 +271,32 @@ backend_test!(forms_refuse_a_missing_or_wrong_csrf_token, |app| {
         assert_eq!(web.send(req).await.status, StatusCode::FORBIDDEN);
         let r = web.post("/console/logout", &[("csrf", token)]).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
+        // Every other console form too.
+        for path in [
+            format!("/console/tickets/{id}/case"),
+            format!("/console/tickets/{id}/accept"),
+            "/console/filters".to_owned(),
+            "/console/filters/1/delete".to_owned(),
+            "/console/two-factor".to_owned(),
+            "/console/welcome/some-token".to_owned(),
+        ] {
+            let r = web
+                .post(
+                    &path,
+                    &[
+                        ("csrf", token),
+                        ("version", &version),
+                        ("amount", "1"),
+                        ("name", "x"),
+                        ("q", "x"),
+                        ("step", "begin"),
+                        ("password", PASSWORD),
+                        ("again", PASSWORD),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} {token:?}");
+        }
     }
     let after = app
         .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
