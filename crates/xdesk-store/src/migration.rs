@@ -701,3 +701,39 @@ impl MigrationTrait for M0010Portal {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::Migrator;
+    use sea_orm::ConnectionTrait;
+    use sea_orm_migration::MigratorTrait;
+
+    /// m0010 rebuilds the outbox table on SQLite: mail queued before it must survive, unsent.
+    #[tokio::test]
+    async fn queued_mail_survives_the_outbox_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let store = crate::Store::connect(&url, dir.path()).await.unwrap();
+        Migrator::up(&store.db, Some(9)).await.unwrap();
+        store
+            .db
+            .execute_unprepared(
+                "INSERT INTO outbound_emails (ticket_id, message_id, kind, to_address, subject, \
+                 rfc_message_id, in_reply_to, reference_ids, body_text, auto_submitted, state, \
+                 attempts, next_attempt_at, created_at) VALUES (7, 9, 'reply', 'a@example.com', \
+                 'Re: x', 'xdesk.1@example.com', NULL, '', 'hello', 0, 'queued', 0, \
+                 '2026-11-21T00:00:00Z', '2026-11-21T00:00:00Z')",
+            )
+            .await
+            .unwrap();
+        Migrator::up(&store.db, None).await.unwrap();
+        let due = store
+            .claim_outbound(10, std::time::Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!((due[0].ticket_id, due[0].message_id), (Some(7), Some(9)));
+        assert_eq!(due[0].body_text, "hello");
+    }
+}

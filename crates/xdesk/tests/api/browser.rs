@@ -340,6 +340,23 @@ impl Driver {
             .unwrap();
     }
 
+    /// Fails if the page scrolls sideways: it must fit the (phone) screen.
+    async fn fits(&self) {
+        let overflow = self
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            overflow.as_i64().unwrap_or(i64::MAX) <= 0,
+            "{} scrolls sideways by {overflow} px",
+            self.client.current_url().await.unwrap()
+        );
+    }
+
     /// Fails if any text of the English catalog is on the page.
     async fn all_chinese(&self, data: &[&str]) {
         let mut text = self.text().await;
@@ -395,6 +412,7 @@ async fn a_customer_asks_in_the_portal_and_the_agent_answers_live() {
         .await
         .unwrap();
     customer.until_text("You have no tickets yet.").await;
+    customer.fits().await;
     customer.screenshot("portal-home-en").await;
     customer.click("a.button.primary").await;
     customer.until_text("Details of the transaction").await;
@@ -454,6 +472,7 @@ async fn a_customer_asks_in_the_portal_and_the_agent_answers_live() {
     customer
         .type_into("input[type=file]", &shot.path().display().to_string())
         .await;
+    customer.fits().await;
     customer.screenshot("portal-new-en").await;
     customer.click("form.new-ticket button[type=submit]").await;
     customer.until_text("An agent will pick this up.").await;
@@ -486,6 +505,7 @@ async fn a_customer_asks_in_the_portal_and_the_agent_answers_live() {
 
     // The customer's page shows the answer by itself.
     customer.until_text_for("it is credited now", 20).await;
+    customer.fits().await;
     customer.screenshot("portal-ticket-en").await;
 
     // In Chinese, every visible text of the portal is Chinese.
@@ -506,6 +526,7 @@ async fn a_customer_asks_in_the_portal_and_the_agent_answers_live() {
         c.goto(&app.url(path)).await.unwrap();
         customer.until_text("我的工单").await;
         customer.all_chinese(&data).await;
+        customer.fits().await;
         customer.screenshot(shot).await;
     }
     c.goto(&app.url("/portal/sign-in")).await.unwrap();
