@@ -305,7 +305,7 @@ impl Services {
     }
 
     pub async fn list_groups(&self, p: &Principal) -> Result<Vec<GroupRow>, ServiceError> {
-        if matches!(p, Principal::ApiKey { .. }) {
+        if matches!(p, Principal::ApiKey { .. } | Principal::Customer { .. }) {
             p.require_scope("tickets:read")?;
         }
         Ok(self.store.list_groups().await?)
