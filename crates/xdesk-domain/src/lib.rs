@@ -10,6 +10,7 @@ mod error;
 pub mod event;
 pub mod identity;
 pub mod issue_type;
+pub mod kb;
 pub mod secrets;
 pub mod ticket;
 
