@@ -41,6 +41,68 @@ fn public() -> String {
     "public".into()
 }
 
+/// `_categories.toml`: the categories and their sections, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Categories {
+    #[serde(default)]
+    pub category: Vec<CategoryDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryDef {
+    pub slug: String,
+    pub name_en: String,
+    pub name_zh: String,
+    #[serde(default)]
+    pub description_en: String,
+    #[serde(default)]
+    pub description_zh: String,
+    #[serde(default)]
+    pub section: Vec<SectionDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionDef {
+    pub slug: String,
+    pub name_en: String,
+    pub name_zh: String,
+}
+
+impl Categories {
+    pub fn parse(text: &str) -> Result<Categories, FieldError> {
+        let c: Categories = toml::from_str(text)
+            .map_err(|e| bad("categories", "invalid_categories", e.message().to_owned()))?;
+        for cat in &c.category {
+            check_slug(&cat.slug).map_err(|e| e.for_field("category"))?;
+            for s in &cat.section {
+                check_slug(&s.slug).map_err(|e| e.for_field("section"))?;
+            }
+            if cat.name_en.trim().is_empty() || cat.name_zh.trim().is_empty() {
+                return Err(bad(
+                    "category",
+                    "invalid_name",
+                    format!("`{}` needs both names", cat.slug),
+                ));
+            }
+        }
+        Ok(c)
+    }
+
+    pub fn to_text(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    /// Whether `category` (and `section`, if given) is defined here.
+    pub fn has(&self, category: &str, section: Option<&str>) -> bool {
+        self.category.iter().any(|c| {
+            c.slug == category && section.is_none_or(|s| c.section.iter().any(|x| x.slug == s))
+        })
+    }
+}
+
 /// One article in one language, as a file holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArticleFile {

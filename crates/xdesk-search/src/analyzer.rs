@@ -185,6 +185,11 @@ impl MixedTokenizer {
                 self.push(run, s, e);
             }
         }
+        // Search mode gives a long word after its parts; snippets need tokens in text order.
+        self.tokens.sort_by_key(|t| (t.offset_from, t.offset_to));
+        for (i, t) in self.tokens.iter_mut().enumerate() {
+            t.position = i;
+        }
     }
 }
 
@@ -277,12 +282,17 @@ mod tests {
     }
 
     #[test]
-    fn offsets_point_into_the_text() {
-        let text = "提现 pending";
+    fn offsets_point_into_the_text_in_order() {
+        let text = "中国科学院的提现记录 pending";
         let mut t = super::MixedTokenizer::default();
         t.cut(text);
         for tok in &t.tokens {
             assert!(text.get(tok.offset_from..tok.offset_to).is_some());
         }
+        assert!(
+            t.tokens
+                .windows(2)
+                .all(|w| w[0].offset_from <= w[1].offset_from)
+        );
     }
 }

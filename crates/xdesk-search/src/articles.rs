@@ -153,6 +153,13 @@ impl ArticleIndex {
         Ok(())
     }
 
+    /// Replaces everything with `docs` in one commit: searches see the old set until the new
+    /// one is complete.
+    pub fn replace_all(&mut self, docs: &[ArticleDoc]) -> Result<(), SearchError> {
+        self.writer.delete_all_documents()?;
+        self.upsert(docs)
+    }
+
     /// Removes an article in one language.
     pub fn remove(&mut self, slug: &str, language: &str) -> Result<(), SearchError> {
         let key = format!("{slug}:{language}");

@@ -8,6 +8,7 @@ pub mod email;
 mod error;
 pub mod filters;
 pub mod integrations;
+pub mod kb;
 pub mod live;
 pub mod mailboxes;
 pub mod outbox;
@@ -140,6 +141,8 @@ pub struct Services {
     pub bus: Arc<dyn live::EventBus>,
     pub chat: Arc<chat::ChatSettings>,
     pub portal: Arc<portal::PortalSettings>,
+    /// The knowledge-base search index of this node, when it has one.
+    pub kb_index: Option<kb::KbIndex>,
 }
 
 impl Services {
@@ -154,6 +157,7 @@ impl Services {
             bus: Arc::new(live::LocalBus::default()),
             chat: Arc::new(chat::ChatSettings::default()),
             portal: Arc::new(portal::PortalSettings::default()),
+            kb_index: None,
         }
     }
 

@@ -447,3 +447,101 @@ pub mod mailbox {
     }
     no_relations!();
 }
+
+pub mod kb_category {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "kb_categories")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub slug: String,
+        pub name_en: String,
+        pub name_zh: String,
+        pub description_en: String,
+        pub description_zh: String,
+        pub position: i32,
+    }
+    no_relations!();
+}
+
+pub mod kb_section {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "kb_sections")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub category_id: i64,
+        pub slug: String,
+        pub name_en: String,
+        pub name_zh: String,
+        pub position: i32,
+    }
+    no_relations!();
+}
+
+pub mod kb_article {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "kb_articles")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub slug: String,
+        pub category_id: i64,
+        pub section_id: Option<i64>,
+        /// `draft` or `published`.
+        pub status: String,
+        /// `public` or `internal`.
+        pub visibility: String,
+        /// JSON array.
+        pub tags: String,
+        /// JSON array of ticket issue types.
+        pub answers: String,
+        pub helpful_yes: i64,
+        pub helpful_no: i64,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod kb_translation {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "kb_translations")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub article_id: i64,
+        pub language: String,
+        pub title: String,
+        pub description: String,
+        /// Markdown.
+        pub body: String,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod kb_revision {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "kb_revisions")]
+    pub struct Model {
+        /// Global, increasing: the position search indexes follow.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub article_id: i64,
+        pub language: String,
+        pub title: String,
+        pub description: String,
+        pub body: String,
+        pub status: String,
+        pub visibility: String,
+        pub actor: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}

@@ -13,6 +13,7 @@ mod email;
 mod entities;
 mod error;
 mod group_commit;
+mod kb;
 mod mailboxes;
 mod migration;
 mod outbox;
@@ -27,6 +28,10 @@ pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
 pub use customers::{CustomerRow, IdentityRow};
 pub use email::{InboundEmailRow, InboundRecord};
 pub use error::StoreError;
+pub use kb::{
+    KbArticleFull, KbArticleRow, KbCategoryRow, KbRevisionRow, KbSectionRow, KbTranslationRow,
+    NewKbCategory, NewKbSection, SaveKbArticle,
+};
 pub use mailboxes::{MailboxRow, MailboxSettings};
 pub use outbox::{EmailTemplateRow, OutboundMail, OutboundRow, SendOutcome};
 pub use portal::IntegrationRow;

@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0008TotpLastStep),
             Box::new(M0009AgentLanguage),
             Box::new(M0010Portal),
+            Box::new(M0011KnowledgeBase),
         ]
     }
 }
@@ -697,6 +698,109 @@ impl MigrationTrait for M0010Portal {
                 ))
                 .await?;
             }
+        }
+        Ok(())
+    }
+}
+
+/// The knowledge base: categories with sections, articles with a translation per language,
+/// every saved version (the revision history, whose ids are also the feed search indexes
+/// follow), and "was this helpful?" votes.
+struct M0011KnowledgeBase;
+
+impl MigrationName for M0011KnowledgeBase {
+    fn name(&self) -> &str {
+        "m0011_knowledge_base"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0011KnowledgeBase {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let tables = [
+            Table::create()
+                .table("kb_categories")
+                .col(big_pk_auto("id"))
+                .col(string_uniq("slug"))
+                .col(text("name_en"))
+                .col(text("name_zh"))
+                .col(text("description_en"))
+                .col(text("description_zh"))
+                .col(integer("position"))
+                .take(),
+            Table::create()
+                .table("kb_sections")
+                .col(big_pk_auto("id"))
+                .col(big_integer("category_id"))
+                .col(string("slug"))
+                .col(text("name_en"))
+                .col(text("name_zh"))
+                .col(integer("position"))
+                .take(),
+            Table::create()
+                .table("kb_articles")
+                .col(big_pk_auto("id"))
+                .col(string_uniq("slug"))
+                .col(big_integer("category_id"))
+                .col(big_integer_null("section_id"))
+                .col(string("status"))
+                .col(string("visibility"))
+                .col(text("tags"))
+                .col(text("answers"))
+                .col(big_integer("helpful_yes"))
+                .col(big_integer("helpful_no"))
+                .col(ts("created_at"))
+                .col(ts("updated_at"))
+                .take(),
+            Table::create()
+                .table("kb_translations")
+                .col(big_pk_auto("id"))
+                .col(big_integer("article_id"))
+                .col(string("language"))
+                .col(text("title"))
+                .col(text("description"))
+                .col(text("body"))
+                .col(ts("updated_at"))
+                .take(),
+            Table::create()
+                .table("kb_revisions")
+                .col(big_pk_auto("id"))
+                .col(big_integer("article_id"))
+                .col(string("language"))
+                .col(text("title"))
+                .col(text("description"))
+                .col(text("body"))
+                .col(string("status"))
+                .col(string("visibility"))
+                .col(string("actor"))
+                .col(ts("created_at"))
+                .take(),
+        ];
+        for t in tables {
+            m.create_table(t).await?;
+        }
+        let indexes = [
+            index(
+                "kb_sections",
+                "ux_kb_sections_slug",
+                &["category_id", "slug"],
+                true,
+            ),
+            index(
+                "kb_translations",
+                "ux_kb_translations",
+                &["article_id", "language"],
+                true,
+            ),
+            index(
+                "kb_revisions",
+                "ix_kb_revisions_article",
+                &["article_id", "id"],
+                false,
+            ),
+        ];
+        for i in indexes {
+            m.create_index(i).await?;
         }
         Ok(())
     }

@@ -41,8 +41,9 @@ pub struct AppState {
         api::people::list_groups, api::people::create_group,
         api::people::create_api_key, api::people::list_api_keys, api::people::revoke_api_key,
         api::people::audit, api::people::upsert_customer, api::people::get_customer, api::people::list_customers,
+        api::kb::search,
     ),
-    tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"))
+    tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"))
 )]
 pub struct ApiDoc;
 
@@ -194,6 +195,7 @@ pub fn router(services: Services, pages: Router) -> Router {
             put(api::channels::update_mailbox).delete(api::channels::delete_mailbox),
         )
         .route("/email-templates", get(api::channels::list_email_templates))
+        .route("/kb/search", get(api::kb::search))
         .route(
             "/email-templates/{name}/{language}",
             put(api::channels::put_email_template).delete(api::channels::reset_email_template),

@@ -303,5 +303,27 @@ pub async fn seed(s: &Services) -> anyhow::Result<Option<Vec<DemoLogin>>> {
             .await
             .with_context(|| format!("creating demo ticket `{}`", c.subject))?;
     }
+    seed_knowledge_base(s).await?;
     Ok(Some(logins))
+}
+
+mod kb_files {
+    include!(concat!(env!("OUT_DIR"), "/demo_kb.rs"));
+}
+
+/// The demo's help center: Nexa Exchange's articles in English and Chinese.
+pub async fn seed_knowledge_base(s: &Services) -> anyhow::Result<()> {
+    let categories = kb_files::FILES
+        .iter()
+        .find(|(n, _)| *n == "_categories.toml")
+        .map(|(_, t)| *t);
+    let files: Vec<(String, String)> = kb_files::FILES
+        .iter()
+        .filter(|(n, _)| n.ends_with(".md"))
+        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+        .collect();
+    s.import_kb(None, categories, &files)
+        .await
+        .context("importing the demo knowledge base")?;
+    Ok(())
 }

@@ -36,6 +36,17 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         group_id: config.chat.group_id,
         allowed_origins: config.chat.allowed_origins.clone(),
     });
+    // This node's own article index, derived from the database and rebuilt at start.
+    let index_dir = config.data_dir.join("index").join("articles");
+    std::fs::create_dir_all(&index_dir)
+        .with_context(|| format!("creating {}", index_dir.display()))?;
+    let index = xdesk_search::articles::ArticleIndex::open(&index_dir)
+        .with_context(|| format!("opening the article index in {}", index_dir.display()))?;
+    services = services.with_kb_index(std::sync::Arc::new(std::sync::RwLock::new(index)));
+    services
+        .reindex_kb()
+        .await
+        .context("indexing the knowledge base")?;
     if let Some(url) = &config.redis_url {
         let bus = xdesk_channels::redis_bus::RedisBus::connect(url)
             .await

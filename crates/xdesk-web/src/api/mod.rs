@@ -1,5 +1,6 @@
 pub mod channels;
 pub mod chat;
 pub mod dto;
+pub mod kb;
 pub mod people;
 pub mod tickets;

@@ -14,6 +14,7 @@ mod console;
 mod email;
 mod history;
 mod imap;
+mod kb;
 mod live;
 mod outbox;
 mod portal;

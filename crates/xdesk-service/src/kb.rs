@@ -1,0 +1,261 @@
+//! The knowledge base: import and export as Markdown files with front matter, and search over
+//! the article index, which is derived from the database (rebuilt at start and after changes;
+//! never the source of truth).
+
+use crate::{Principal, ServiceError, Services};
+use serde_json::json;
+use std::sync::{Arc, RwLock};
+use xdesk_domain::FieldError;
+use xdesk_domain::kb::{ArticleFile, Categories, FrontMatter};
+use xdesk_search::articles::{ArticleDoc, ArticleHit, ArticleIndex, ArticleQuery};
+use xdesk_store::{NewAuditEntry, NewKbCategory, NewKbSection, SaveKbArticle};
+
+/// The article index shared by the node's requests.
+pub type KbIndex = Arc<RwLock<ArticleIndex>>;
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub categories: usize,
+    pub translations: usize,
+}
+
+/// What a search asks.
+#[derive(Debug, Clone, Default)]
+pub struct KbSearch {
+    pub text: String,
+    pub language: Option<String>,
+    pub category: Option<String>,
+    pub limit: usize,
+}
+
+fn index_error(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(format!("search index: {e}"))
+}
+
+impl Services {
+    pub fn with_kb_index(mut self, index: KbIndex) -> Self {
+        self.kb_index = Some(index);
+        self
+    }
+
+    /// Imports a knowledge base: the categories file (optional when they exist already) and
+    /// article files named `<slug>.<lang>.md`. Every file is read and checked before anything
+    /// is written; one bad file refuses the import, naming it. `by` is None for the operator
+    /// and the demo.
+    pub async fn import_kb(
+        &self,
+        by: Option<&Principal>,
+        categories: Option<&str>,
+        files: &[(String, String)],
+    ) -> Result<ImportReport, ServiceError> {
+        if let Some(p) = by {
+            p.require_admin()?;
+        }
+        let cats = match categories {
+            Some(text) => Categories::parse(text)?,
+            None => Categories {
+                category: Vec::new(),
+            },
+        };
+        let known = self.store.kb_categories().await?;
+        let defined = |c: &str, s: Option<&str>| {
+            cats.has(c, s)
+                || known.iter().any(|(k, secs)| {
+                    k.slug == c && s.is_none_or(|s| secs.iter().any(|x| x.slug == s))
+                })
+        };
+        let mut articles = Vec::with_capacity(files.len());
+        for (name, text) in files {
+            let a = ArticleFile::parse(name, text)
+                .map_err(|e| FieldError::new(format!("{name}: {}", e.field), e.code, e.reason))?;
+            if !defined(&a.front.category, a.front.section.as_deref()) {
+                return Err(FieldError::new(
+                    format!("{name}: category"),
+                    "unknown_category",
+                    format!("no category `{}` with that section", a.front.category),
+                )
+                .into());
+            }
+            articles.push(a);
+        }
+        let actor = by.map_or_else(|| "import".to_owned(), |p| p.actor().to_string());
+        self.store
+            .put_kb_categories(
+                &cats
+                    .category
+                    .iter()
+                    .map(|c| NewKbCategory {
+                        slug: c.slug.clone(),
+                        name_en: c.name_en.clone(),
+                        name_zh: c.name_zh.clone(),
+                        description_en: c.description_en.clone(),
+                        description_zh: c.description_zh.clone(),
+                        sections: c
+                            .section
+                            .iter()
+                            .map(|s| NewKbSection {
+                                slug: s.slug.clone(),
+                                name_en: s.name_en.clone(),
+                                name_zh: s.name_zh.clone(),
+                            })
+                            .collect(),
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .await?;
+        for a in &articles {
+            let f = &a.front;
+            self.store
+                .save_kb_article(&SaveKbArticle {
+                    slug: a.slug.clone(),
+                    category: f.category.clone(),
+                    section: f.section.clone(),
+                    status: f.status.clone(),
+                    visibility: f.visibility.clone(),
+                    tags: f.tags.clone(),
+                    answers: f.answers.clone(),
+                    language: a.language.clone(),
+                    title: f.title.trim().to_owned(),
+                    description: f.description.clone(),
+                    body: a.body.clone(),
+                    actor: actor.clone(),
+                })
+                .await?;
+        }
+        self.store
+            .audit(NewAuditEntry {
+                actor,
+                action: "kb.import".into(),
+                target: "kb".into(),
+                ip: None,
+                detail: json!({"categories": cats.category.len(), "translations": articles.len()}),
+            })
+            .await?;
+        self.reindex_kb().await?;
+        Ok(ImportReport {
+            categories: cats.category.len(),
+            translations: articles.len(),
+        })
+    }
+
+    /// The whole knowledge base as files: `_categories.toml` and one `<slug>.<lang>.md` per
+    /// translation, which [`Services::import_kb`] reads back.
+    pub async fn export_kb(&self, p: &Principal) -> Result<Vec<(String, String)>, ServiceError> {
+        p.require_admin()?;
+        let cats = Categories {
+            category: self
+                .store
+                .kb_categories()
+                .await?
+                .into_iter()
+                .map(|(c, secs)| xdesk_domain::kb::CategoryDef {
+                    slug: c.slug,
+                    name_en: c.name_en,
+                    name_zh: c.name_zh,
+                    description_en: c.description_en,
+                    description_zh: c.description_zh,
+                    section: secs
+                        .into_iter()
+                        .map(|s| xdesk_domain::kb::SectionDef {
+                            slug: s.slug,
+                            name_en: s.name_en,
+                            name_zh: s.name_zh,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        let mut out = vec![("_categories.toml".to_owned(), cats.to_text())];
+        for a in self.store.kb_articles().await? {
+            for t in &a.translations {
+                let file = ArticleFile {
+                    slug: a.article.slug.clone(),
+                    language: t.language.clone(),
+                    front: FrontMatter {
+                        title: t.title.clone(),
+                        description: t.description.clone(),
+                        category: a.category.clone(),
+                        section: a.section.clone(),
+                        tags: serde_json::from_str(&a.article.tags).unwrap_or_default(),
+                        answers: serde_json::from_str(&a.article.answers).unwrap_or_default(),
+                        status: a.article.status.clone(),
+                        visibility: a.article.visibility.clone(),
+                    },
+                    body: t.body.clone(),
+                };
+                out.push((file.file_name(), file.to_text()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds the article index from the database.
+    pub async fn reindex_kb(&self) -> Result<usize, ServiceError> {
+        let Some(index) = &self.kb_index else {
+            return Ok(0);
+        };
+        let docs: Vec<ArticleDoc> = self
+            .store
+            .kb_articles()
+            .await?
+            .into_iter()
+            .flat_map(|a| {
+                let public = a.article.status == "published" && a.article.visibility == "public";
+                let tags: Vec<String> = serde_json::from_str(&a.article.tags).unwrap_or_default();
+                a.translations
+                    .into_iter()
+                    .map(|t| ArticleDoc {
+                        slug: a.article.slug.clone(),
+                        language: t.language,
+                        category: a.category.clone(),
+                        title: t.title,
+                        description: t.description,
+                        tags: tags.clone(),
+                        body: t.body,
+                        public,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let n = docs.len();
+        let index = index.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut i = index.write().map_err(index_error)?;
+            i.replace_all(&docs).map_err(index_error)
+        })
+        .await
+        .map_err(index_error)??;
+        Ok(n)
+    }
+
+    /// Articles for a question. Customers (and no one signed in) find published public
+    /// articles; agents also internal ones and drafts.
+    pub async fn search_kb(
+        &self,
+        p: Option<&Principal>,
+        q: KbSearch,
+    ) -> Result<Vec<ArticleHit>, ServiceError> {
+        let Some(index) = &self.kb_index else {
+            return Ok(Vec::new());
+        };
+        if q.text.chars().count() > 500 {
+            return Err(FieldError::new("q", "invalid_query", "at most 500 characters").into());
+        }
+        let include_internal = matches!(p, Some(Principal::Agent { .. }));
+        let index = index.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = index.read().map_err(index_error)?;
+            i.search(&ArticleQuery {
+                text: &q.text,
+                language: q.language.as_deref(),
+                category: q.category.as_deref(),
+                include_internal,
+                limit: if q.limit == 0 { 10 } else { q.limit },
+            })
+            .map_err(index_error)
+        })
+        .await
+        .map_err(index_error)?
+    }
+}

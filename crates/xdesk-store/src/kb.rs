@@ -1,0 +1,295 @@
+//! The knowledge base: categories and sections, articles with one translation per language,
+//! and every saved version. Saving writes the article, its translation and a revision in one
+//! transaction; revision ids are the feed search indexes follow.
+
+use crate::entities::{kb_article, kb_category, kb_revision, kb_section, kb_translation};
+use crate::{Store, StoreError, now};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
+
+pub type KbCategoryRow = kb_category::Model;
+pub type KbSectionRow = kb_section::Model;
+pub type KbArticleRow = kb_article::Model;
+pub type KbTranslationRow = kb_translation::Model;
+pub type KbRevisionRow = kb_revision::Model;
+
+#[derive(Debug, Clone)]
+pub struct NewKbSection {
+    pub slug: String,
+    pub name_en: String,
+    pub name_zh: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewKbCategory {
+    pub slug: String,
+    pub name_en: String,
+    pub name_zh: String,
+    pub description_en: String,
+    pub description_zh: String,
+    pub sections: Vec<NewKbSection>,
+}
+
+/// An article's translation in one language, with the article's own fields.
+#[derive(Debug, Clone)]
+pub struct SaveKbArticle {
+    pub slug: String,
+    pub category: String,
+    pub section: Option<String>,
+    pub status: String,
+    pub visibility: String,
+    pub tags: Vec<String>,
+    pub answers: Vec<String>,
+    pub language: String,
+    pub title: String,
+    pub description: String,
+    pub body: String,
+    /// Who saved it (`agent:3`, `import`).
+    pub actor: String,
+}
+
+/// An article with all its translations.
+#[derive(Debug, Clone)]
+pub struct KbArticleFull {
+    pub article: KbArticleRow,
+    pub category: String,
+    pub section: Option<String>,
+    pub translations: Vec<KbTranslationRow>,
+}
+
+/// The id of a row just saved.
+fn saved_id(v: &sea_orm::ActiveValue<i64>) -> Result<i64, StoreError> {
+    match v {
+        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => Ok(*id),
+        sea_orm::ActiveValue::NotSet => Err(StoreError::Corrupt("a saved row has no id".into())),
+    }
+}
+
+impl Store {
+    /// Creates or updates categories and their sections by slug, in the given order.
+    pub async fn put_kb_categories(&self, categories: &[NewKbCategory]) -> Result<(), StoreError> {
+        let tx = self.db.begin().await?;
+        for (pos, c) in categories.iter().enumerate() {
+            let existing = kb_category::Entity::find()
+                .filter(kb_category::Column::Slug.eq(c.slug.as_str()))
+                .one(&tx)
+                .await?;
+            let mut m = match existing {
+                Some(e) => kb_category::ActiveModel::from(e),
+                None => kb_category::ActiveModel {
+                    slug: Set(c.slug.clone()),
+                    ..Default::default()
+                },
+            };
+            m.name_en = Set(c.name_en.clone());
+            m.name_zh = Set(c.name_zh.clone());
+            m.description_en = Set(c.description_en.clone());
+            m.description_zh = Set(c.description_zh.clone());
+            m.position = Set(pos as i32);
+            let row = m.save(&tx).await?;
+            let category_id = saved_id(&row.id)?;
+            for (spos, sec) in c.sections.iter().enumerate() {
+                let existing = kb_section::Entity::find()
+                    .filter(kb_section::Column::CategoryId.eq(category_id))
+                    .filter(kb_section::Column::Slug.eq(sec.slug.as_str()))
+                    .one(&tx)
+                    .await?;
+                let mut s = match existing {
+                    Some(e) => kb_section::ActiveModel::from(e),
+                    None => kb_section::ActiveModel {
+                        category_id: Set(category_id),
+                        slug: Set(sec.slug.clone()),
+                        ..Default::default()
+                    },
+                };
+                s.name_en = Set(sec.name_en.clone());
+                s.name_zh = Set(sec.name_zh.clone());
+                s.position = Set(spos as i32);
+                s.save(&tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn kb_categories(
+        &self,
+    ) -> Result<Vec<(KbCategoryRow, Vec<KbSectionRow>)>, StoreError> {
+        let cats = kb_category::Entity::find()
+            .order_by_asc(kb_category::Column::Position)
+            .all(&self.read)
+            .await?;
+        let secs = kb_section::Entity::find()
+            .order_by_asc(kb_section::Column::Position)
+            .all(&self.read)
+            .await?;
+        Ok(cats
+            .into_iter()
+            .map(|c| {
+                let mine = secs
+                    .iter()
+                    .filter(|s| s.category_id == c.id)
+                    .cloned()
+                    .collect();
+                (c, mine)
+            })
+            .collect())
+    }
+
+    /// Saves one translation of an article (made if new) and records the revision, in one
+    /// transaction. Returns the revision's id.
+    pub async fn save_kb_article(&self, a: &SaveKbArticle) -> Result<i64, StoreError> {
+        let at = now();
+        let tx = self.db.begin().await?;
+        let category = kb_category::Entity::find()
+            .filter(kb_category::Column::Slug.eq(a.category.as_str()))
+            .one(&tx)
+            .await?
+            .ok_or(StoreError::NotFound("kb category"))?;
+        let section_id = match &a.section {
+            None => None,
+            Some(s) => Some(
+                kb_section::Entity::find()
+                    .filter(kb_section::Column::CategoryId.eq(category.id))
+                    .filter(kb_section::Column::Slug.eq(s.as_str()))
+                    .one(&tx)
+                    .await?
+                    .ok_or(StoreError::NotFound("kb section"))?
+                    .id,
+            ),
+        };
+        let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+        let existing = kb_article::Entity::find()
+            .filter(kb_article::Column::Slug.eq(a.slug.as_str()))
+            .one(&tx)
+            .await?;
+        let mut m = match existing {
+            Some(e) => kb_article::ActiveModel::from(e),
+            None => kb_article::ActiveModel {
+                slug: Set(a.slug.clone()),
+                helpful_yes: Set(0),
+                helpful_no: Set(0),
+                created_at: Set(at),
+                ..Default::default()
+            },
+        };
+        m.category_id = Set(category.id);
+        m.section_id = Set(section_id);
+        m.status = Set(a.status.clone());
+        m.visibility = Set(a.visibility.clone());
+        m.tags = Set(json(&a.tags));
+        m.answers = Set(json(&a.answers));
+        m.updated_at = Set(at);
+        let article_id = saved_id(&m.save(&tx).await?.id)?;
+        let existing = kb_translation::Entity::find()
+            .filter(kb_translation::Column::ArticleId.eq(article_id))
+            .filter(kb_translation::Column::Language.eq(a.language.as_str()))
+            .one(&tx)
+            .await?;
+        let mut t = match existing {
+            Some(e) => kb_translation::ActiveModel::from(e),
+            None => kb_translation::ActiveModel {
+                article_id: Set(article_id),
+                language: Set(a.language.clone()),
+                ..Default::default()
+            },
+        };
+        t.title = Set(a.title.clone());
+        t.description = Set(a.description.clone());
+        t.body = Set(a.body.clone());
+        t.updated_at = Set(at);
+        t.save(&tx).await?;
+        let rev = kb_revision::ActiveModel {
+            article_id: Set(article_id),
+            language: Set(a.language.clone()),
+            title: Set(a.title.clone()),
+            description: Set(a.description.clone()),
+            body: Set(a.body.clone()),
+            status: Set(a.status.clone()),
+            visibility: Set(a.visibility.clone()),
+            actor: Set(a.actor.clone()),
+            created_at: Set(at),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rev.id)
+    }
+
+    /// Every article with its translations, category and section slugs.
+    pub async fn kb_articles(&self) -> Result<Vec<KbArticleFull>, StoreError> {
+        let cats = self.kb_categories().await?;
+        let articles = kb_article::Entity::find()
+            .order_by_asc(kb_article::Column::Id)
+            .all(&self.read)
+            .await?;
+        let translations = kb_translation::Entity::find()
+            .order_by_asc(kb_translation::Column::Language)
+            .all(&self.read)
+            .await?;
+        Ok(articles
+            .into_iter()
+            .map(|a| {
+                let (category, section) = cats
+                    .iter()
+                    .find(|(c, _)| c.id == a.category_id)
+                    .map(|(c, secs)| {
+                        (
+                            c.slug.clone(),
+                            secs.iter()
+                                .find(|s| Some(s.id) == a.section_id)
+                                .map(|s| s.slug.clone()),
+                        )
+                    })
+                    .unwrap_or_default();
+                let translations = translations
+                    .iter()
+                    .filter(|t| t.article_id == a.id)
+                    .cloned()
+                    .collect();
+                KbArticleFull {
+                    article: a,
+                    category,
+                    section,
+                    translations,
+                }
+            })
+            .collect())
+    }
+
+    /// Revisions after `after`, oldest first: what a search index has not seen yet.
+    pub async fn kb_revisions_after(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<KbRevisionRow>, StoreError> {
+        Ok(kb_revision::Entity::find()
+            .filter(kb_revision::Column::Id.gt(after))
+            .order_by_asc(kb_revision::Column::Id)
+            .limit(limit)
+            .all(&self.read)
+            .await?)
+    }
+
+    /// Counts a "was this helpful?" answer.
+    pub async fn kb_vote(&self, slug: &str, helpful: bool) -> Result<(), StoreError> {
+        let col = if helpful {
+            kb_article::Column::HelpfulYes
+        } else {
+            kb_article::Column::HelpfulNo
+        };
+        let done = kb_article::Entity::update_many()
+            .col_expr(col, Expr::col(col).add(1))
+            .filter(kb_article::Column::Slug.eq(slug))
+            .exec(&self.db)
+            .await?;
+        if done.rows_affected == 0 {
+            return Err(StoreError::NotFound("article"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,108 @@
+//! The knowledge base over real HTTP: the demo's articles import (English and Chinese), search
+//! answers in both languages for anyone, internal articles only for agents, a bad import
+//! writes nothing, and an export imports back the same.
+
+use crate::backend_test;
+use crate::support::*;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+async fn search(app: &TestApp, token: Option<&str>, q: &str, lang: &str) -> Vec<Value> {
+    let mut req = app
+        .http
+        .get(app.url("/api/v1/kb/search"))
+        .query(&[("q", q), ("lang", lang)]);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Vec<Value>>().await.unwrap()
+}
+
+fn slugs(hits: &[Value]) -> Vec<&str> {
+    hits.iter().map(|h| h["slug"].as_str().unwrap()).collect()
+}
+
+backend_test!(the_help_center_answers_in_both_languages, |app| {
+    let services = &app.running.as_ref().unwrap().services;
+    xdesk::demo::seed_knowledge_base(services).await.unwrap();
+
+    let hits = search(&app, None, "充值没到账怎么办", "zh").await;
+    assert!(!hits.is_empty());
+    assert_eq!(hits[0]["language"], "zh");
+    assert!(
+        hits[0]["snippet"].as_str().unwrap().contains("<b>"),
+        "{}",
+        hits[0]
+    );
+    let hits = search(&app, None, "withdrawl stuck pending", "en").await;
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|h| h["language"] == "en"));
+
+    // Internal articles: agents only.
+    let files = services
+        .export_kb(&xdesk_service::Principal::System)
+        .await
+        .unwrap_err();
+    assert!(matches!(files, xdesk_service::ServiceError::Forbidden(_)));
+    let all = services.store.kb_articles().await.unwrap();
+    let internal = all
+        .iter()
+        .find(|a| a.article.visibility == "internal" && a.article.status == "published")
+        .expect("the demo has internal articles");
+    let title = internal
+        .translations
+        .iter()
+        .find(|t| t.language == "en")
+        .unwrap()
+        .title
+        .clone();
+    let public = search(&app, None, &title, "en").await;
+    assert!(!slugs(&public).contains(&internal.article.slug.as_str()));
+    let agents = search(&app, Some(&app.agent_token), &title, "en").await;
+    assert_eq!(slugs(&agents)[0], internal.article.slug);
+
+    // A bad file refuses the whole import, naming it; nothing is written.
+    let before = services.store.kb_articles().await.unwrap().len();
+    let files = vec![
+        (
+            "fresh-article.en.md".to_owned(),
+            "+++\ntitle = \"Fresh\"\ncategory = \"deposits\"\n+++\nBody".to_owned(),
+        ),
+        (
+            "broken.en.md".to_owned(),
+            "+++\ntitle = \"Broken\"\ncategory = \"no-such-category\"\n+++\nBody".to_owned(),
+        ),
+    ];
+    let e = services.import_kb(None, None, &files).await.unwrap_err();
+    assert!(e.to_string().contains("broken.en.md"), "{e}");
+    assert_eq!(services.store.kb_articles().await.unwrap().len(), before);
+
+    // Export, then import into another server: the same answers.
+    let admin = app.admin_token().await;
+    let principal = services.authenticate(&admin).await.unwrap();
+    let exported = services.export_kb(&principal).await.unwrap();
+    assert!(exported.len() > 160);
+    let other = spawn_app(Db::Sqlite).await.unwrap();
+    let (cats, files): (Vec<_>, Vec<_>) = exported
+        .into_iter()
+        .partition(|(n, _)| n == "_categories.toml");
+    other
+        .running
+        .as_ref()
+        .unwrap()
+        .services
+        .import_kb(None, Some(&cats[0].1), &files)
+        .await
+        .unwrap();
+    for (q, lang) in [("充值没到账怎么办", "zh"), ("lost my 2fa phone", "en")] {
+        assert_eq!(
+            slugs(&search(&app, None, q, lang).await),
+            slugs(&search(&other, None, q, lang).await),
+            "{q}"
+        );
+    }
+    other.stop().await;
+    app.stop().await;
+});
