@@ -29,7 +29,7 @@ pub struct ArticleDoc {
     pub title: String,
     pub description: String,
     pub tags: Vec<String>,
-    /// Markdown; its marks are not words, so the analyzer drops them.
+    /// Markdown; indexed and shown in snippets as plain text.
     pub body: String,
     /// Published and public: what customers may find.
     pub public: bool,
@@ -104,6 +104,25 @@ fn schema() -> (Schema, Fields) {
     (b.build(), f)
 }
 
+/// The words of a Markdown text without its marks, so snippets read as prose.
+pub fn plain_text(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Parser, TagEnd};
+    let mut out = String::with_capacity(markdown.len());
+    for e in Parser::new(markdown) {
+        match e {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => out.push(' '),
+            Event::End(
+                TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::TableCell,
+            ) => {
+                out.push(' ');
+            }
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Writer memory: enough for the demo and large imports alike on a small machine.
 const WRITER_BYTES: usize = 50_000_000;
 
@@ -145,7 +164,7 @@ impl ArticleIndex {
                 f.public => if d.public { "1" } else { "0" },
                 f.title => d.title.clone(),
                 f.tags => format!("{} {}", d.tags.join(" "), d.description),
-                f.body => d.body.clone(),
+                f.body => plain_text(&d.body),
             ))?;
         }
         self.writer.commit()?;
@@ -365,6 +384,14 @@ mod tests {
         assert_eq!(i.len(), n);
         i.remove("withdrawal-pending", "en").unwrap();
         assert_eq!(i.len(), n - 1);
+    }
+
+    #[test]
+    fn markdown_marks_are_not_in_the_text() {
+        assert_eq!(
+            plain_text("## Steps\n\n1. Open **Assets > Deposit**\n2. Copy `0xabc`"),
+            "Steps Open Assets > Deposit Copy 0xabc"
+        );
     }
 
     #[test]

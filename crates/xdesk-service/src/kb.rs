@@ -229,6 +229,39 @@ impl Services {
         Ok(n)
     }
 
+    /// The help center's categories, in order, with their sections.
+    pub async fn help_categories(
+        &self,
+    ) -> Result<Vec<(xdesk_store::KbCategoryRow, Vec<xdesk_store::KbSectionRow>)>, ServiceError>
+    {
+        Ok(self.store.kb_categories().await?)
+    }
+
+    /// Every article customers may read: published and public.
+    pub async fn help_articles(&self) -> Result<Vec<xdesk_store::KbArticleFull>, ServiceError> {
+        let mut all = self.store.kb_articles().await?;
+        all.retain(|a| a.article.status == "published" && a.article.visibility == "public");
+        Ok(all)
+    }
+
+    /// One article customers may read; drafts and internal articles are "not found".
+    pub async fn help_article(
+        &self,
+        slug: &str,
+    ) -> Result<xdesk_store::KbArticleFull, ServiceError> {
+        self.help_articles()
+            .await?
+            .into_iter()
+            .find(|a| a.article.slug == slug)
+            .ok_or(ServiceError::NotFound("article"))
+    }
+
+    /// Counts a reader's "was this helpful?".
+    pub async fn vote_kb(&self, slug: &str, helpful: bool) -> Result<(), ServiceError> {
+        self.help_article(slug).await?;
+        Ok(self.store.kb_vote(slug, helpful).await?)
+    }
+
     /// Articles for a question. Customers (and no one signed in) find published public
     /// articles; agents also internal ones and drafts.
     pub async fn search_kb(

@@ -3,6 +3,7 @@
 //! a CSRF token ([`page`]), and CSS and JavaScript are served from the binary.
 
 pub mod i18n;
+mod markdown;
 mod page;
 mod pages;
 
@@ -111,6 +112,12 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             "/admin/{section}/{id}/{verb}",
             post(pages::admin::row_action),
         )
+        .route("/help", get(pages::help::home))
+        .route("/help/search", get(pages::help::search))
+        .route("/help/categories/{slug}", get(pages::help::category))
+        .route("/help/articles/{slug}", get(pages::help::article))
+        .route("/help/articles/{slug}/vote", post(pages::help::vote))
+        .route("/sitemap.xml", get(pages::help::sitemap))
         .route("/ui/lang/{code}", get(page::switch_language))
         .route("/static/{file}", get(asset))
         .with_state(state)

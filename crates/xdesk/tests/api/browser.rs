@@ -537,3 +537,43 @@ async fn a_customer_asks_in_the_portal_and_the_agent_answers_live() {
     agent.close().await;
     app.stop().await;
 }
+
+/// The help center on a phone, in both languages: it fits the screen, search answers a
+/// Chinese question, and no English catalog text is left on the Chinese pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_help_center_reads_on_a_phone() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    xdesk::demo::seed_knowledge_base(&app.running.as_ref().unwrap().services)
+        .await
+        .unwrap();
+    let Some(d) = Driver::start(true).await else {
+        return;
+    };
+    let c = &d.client;
+    c.goto(&app.url("/help?lang=en")).await.unwrap();
+    d.until_text("Help center").await;
+    d.fits().await;
+    d.screenshot("help-home-en").await;
+    c.goto(&app.url("/help/articles/deposit-not-credited?lang=en"))
+        .await
+        .unwrap();
+    d.until_text("Was this article helpful?").await;
+    d.fits().await;
+    d.screenshot("help-article-en").await;
+    c.goto(&app.url("/help?lang=zh")).await.unwrap();
+    d.until_text("帮助中心").await;
+    d.type_into("#help-q", "充值没到账\n").await;
+    d.until_text("搜索").await;
+    d.fits().await;
+    let text = d.text().await;
+    assert!(text.contains("充值"), "{text}");
+    for english in telltales(Lang::En, Lang::Zh) {
+        assert!(
+            !text.contains(english),
+            "still English: {english:?}\n{text}"
+        );
+    }
+    d.screenshot("help-search-zh").await;
+    d.close().await;
+    app.stop().await;
+}

@@ -106,3 +106,101 @@ backend_test!(the_help_center_answers_in_both_languages, |app| {
     other.stop().await;
     app.stop().await;
 });
+
+backend_test!(
+    the_help_center_pages_serve_customers_and_search_engines,
+    |app| {
+        let services = &app.running.as_ref().unwrap().services;
+        xdesk::demo::seed_knowledge_base(services).await.unwrap();
+        let mut web = crate::web::Web::new(&app);
+
+        let r = web.get("/help?lang=zh").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(
+            r.body.contains("帮助中心") && r.body.contains("充值"),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("hreflang=\"en\""));
+        let r = web.get("/help/categories/deposits?lang=en").await;
+        assert!(r.body.contains("Crypto deposits"), "{}", r.body);
+
+        let r = web.get("/help/articles/deposit-not-credited?lang=en").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.contains("<meta name=\"description\""));
+        assert!(r.body.contains(&format!(
+            "<link rel=\"canonical\" href=\"{}/help/articles/deposit-not-credited?lang=en\">",
+            app.base
+        )));
+        assert!(r.body.contains("hreflang=\"zh-CN\""));
+        assert!(r.body.contains("<h2>"), "Markdown is rendered");
+        assert!(
+            !r.body.contains("<script src=\"/static/console.js\""),
+            "no script needed"
+        );
+        let r = web.get("/help/articles/deposit-not-credited?lang=zh").await;
+        assert!(r.body.contains("lang=\"zh-CN\""));
+
+        // Internal and draft articles are not public.
+        for slug in [
+            "agent-identity-check-2fa-reset",
+            "futures-insurance-fund",
+            "no-such-article",
+        ] {
+            let r = web.get(&format!("/help/articles/{slug}")).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{slug}");
+        }
+
+        let r = web
+            .get("/help/search?lang=zh&q=%E5%85%85%E5%80%BC%E6%B2%A1%E5%88%B0%E8%B4%A6")
+            .await;
+        assert!(
+            r.body
+                .contains("/help/articles/deposit-not-credited?lang=zh"),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("<b>"));
+
+        // Was it helpful? Counted; never without the form's token.
+        let csrf = web.csrf();
+        let r = web
+            .post(
+                "/help/articles/deposit-not-credited/vote",
+                &[("csrf", csrf.as_str()), ("helpful", "1"), ("lang", "en")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert!(
+            web.get(r.location())
+                .await
+                .body
+                .contains("Thank you for your feedback.")
+        );
+        let r = web
+            .post(
+                "/help/articles/deposit-not-credited/vote",
+                &[("csrf", "forged"), ("helpful", "0")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let a = services
+            .store
+            .kb_articles()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.article.slug == "deposit-not-credited")
+            .unwrap();
+        assert_eq!((a.article.helpful_yes, a.article.helpful_no), (1, 0));
+
+        let r = web.get("/sitemap.xml").await;
+        assert!(
+            r.body
+                .contains("/help/articles/deposit-not-credited?lang=zh")
+        );
+        assert!(r.body.contains("hreflang=\"zh-CN\""));
+        assert!(!r.body.contains("agent-identity-check-2fa-reset"));
+        app.stop().await;
+    }
+);
