@@ -13,6 +13,9 @@ use xdesk_store::{NewAuditEntry, NewKbCategory, NewKbSection, SaveKbArticle};
 /// The article index shared by the node's requests.
 pub type KbIndex = Arc<RwLock<ArticleIndex>>;
 
+/// A suggestion opened counts as deflecting a ticket if none follows within this time.
+pub const DEFLECTION_WINDOW_MINUTES: i64 = 30;
+
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
@@ -260,6 +263,57 @@ impl Services {
     pub async fn vote_kb(&self, slug: &str, helpful: bool) -> Result<(), ServiceError> {
         self.help_article(slug).await?;
         Ok(self.store.kb_vote(slug, helpful).await?)
+    }
+
+    /// Articles that may answer what a customer is writing, before they send a ticket.
+    pub async fn suggest_articles(
+        &self,
+        text: &str,
+        language: &str,
+    ) -> Result<Vec<ArticleHit>, ServiceError> {
+        let text: String = text.chars().take(500).collect();
+        if text.trim().chars().count() < 2 {
+            return Ok(Vec::new());
+        }
+        let mut hits = self
+            .search_kb(
+                None,
+                KbSearch {
+                    text,
+                    language: Some(language.to_owned()),
+                    category: None,
+                    limit: 5,
+                },
+            )
+            .await?;
+        // Weak matches (a single common word) would only distract.
+        if let Some(best) = hits.first().map(|h| h.score) {
+            hits.retain(|h| h.score >= best * 0.3);
+        }
+        hits.truncate(3);
+        Ok(hits)
+    }
+
+    /// A customer opened a suggested article: counted as a deflected ticket unless they open
+    /// a ticket within [`DEFLECTION_WINDOW_MINUTES`].
+    pub async fn suggestion_opened(&self, p: &Principal, slug: &str) -> Result<(), ServiceError> {
+        let Principal::Customer { id } = p else {
+            return Err(ServiceError::Forbidden("for customers".into()));
+        };
+        self.help_article(slug).await?;
+        Ok(self.store.record_suggestion_opened(*id, slug).await?)
+    }
+
+    /// Per article, suggestions opened and tickets they deflected, for editors.
+    pub async fn deflection_report(
+        &self,
+        p: &Principal,
+    ) -> Result<Vec<xdesk_store::DeflectionCount>, ServiceError> {
+        if !matches!(p, Principal::Agent { .. }) {
+            return Err(ServiceError::Forbidden("for agents".into()));
+        }
+        let settled = chrono::Utc::now() - chrono::Duration::minutes(DEFLECTION_WINDOW_MINUTES);
+        Ok(self.store.deflections(settled).await?)
     }
 
     /// Articles for a question. Customers (and no one signed in) find published public

@@ -480,6 +480,13 @@ impl Services {
             )
             .await?;
         }
+        if let Principal::Customer { id } = p {
+            let since = chrono::Utc::now()
+                - chrono::Duration::minutes(crate::kb::DEFLECTION_WINDOW_MINUTES);
+            self.store
+                .suggestions_led_to_ticket(*id, since, created.ticket.id)
+                .await?;
+        }
         let mut messages = vec![created.message];
         messages.extend(created.notices);
         self.publish_messages(&created.ticket, &messages, &created.attachments);

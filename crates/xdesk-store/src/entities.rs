@@ -545,3 +545,19 @@ pub mod kb_revision {
     }
     no_relations!();
 }
+
+pub mod kb_deflection {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "kb_deflections")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub customer_id: i64,
+        pub slug: String,
+        pub opened_at: DateTimeUtc,
+        /// The ticket the customer opened anyway, if they did.
+        pub ticket_id: Option<i64>,
+    }
+    no_relations!();
+}

@@ -2,8 +2,11 @@
 //! and every saved version. Saving writes the article, its translation and a revision in one
 //! transaction; revision ids are the feed search indexes follow.
 
-use crate::entities::{kb_article, kb_category, kb_revision, kb_section, kb_translation};
+use crate::entities::{
+    kb_article, kb_category, kb_deflection, kb_revision, kb_section, kb_translation,
+};
 use crate::{Store, StoreError, now};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -291,5 +294,86 @@ impl Store {
             return Err(StoreError::NotFound("article"));
         }
         Ok(())
+    }
+}
+
+/// Per article: suggestions opened, and how many of those ended without a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeflectionCount {
+    pub slug: String,
+    pub opened: u64,
+    pub deflected: u64,
+}
+
+impl Store {
+    /// A customer opened a suggested article while writing a ticket.
+    pub async fn record_suggestion_opened(
+        &self,
+        customer_id: i64,
+        slug: &str,
+    ) -> Result<(), StoreError> {
+        kb_deflection::ActiveModel {
+            customer_id: Set(customer_id),
+            slug: Set(slug.to_owned()),
+            opened_at: Set(now()),
+            ticket_id: Set(None),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// The customer opened a ticket anyway: suggestions they opened since `since` did not
+    /// deflect it.
+    pub async fn suggestions_led_to_ticket(
+        &self,
+        customer_id: i64,
+        since: DateTime<Utc>,
+        ticket_id: i64,
+    ) -> Result<(), StoreError> {
+        kb_deflection::Entity::update_many()
+            .col_expr(
+                kb_deflection::Column::TicketId,
+                Expr::value(Some(ticket_id)),
+            )
+            .filter(kb_deflection::Column::CustomerId.eq(customer_id))
+            .filter(kb_deflection::Column::OpenedAt.gte(since))
+            .filter(kb_deflection::Column::TicketId.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Suggestions opened before `settled` (older ones have had their chance to become a
+    /// ticket), per article, most opened first.
+    pub async fn deflections(
+        &self,
+        settled: DateTime<Utc>,
+    ) -> Result<Vec<DeflectionCount>, StoreError> {
+        let rows = kb_deflection::Entity::find()
+            .filter(kb_deflection::Column::OpenedAt.lt(settled))
+            .all(&self.read)
+            .await?;
+        let mut out: Vec<DeflectionCount> = Vec::new();
+        for r in rows {
+            let i = match out.iter().position(|d| d.slug == r.slug) {
+                Some(i) => i,
+                None => {
+                    out.push(DeflectionCount {
+                        slug: r.slug.clone(),
+                        opened: 0,
+                        deflected: 0,
+                    });
+                    out.len() - 1
+                }
+            };
+            out[i].opened += 1;
+            if r.ticket_id.is_none() {
+                out[i].deflected += 1;
+            }
+        }
+        out.sort_by(|a, b| b.opened.cmp(&a.opened).then(a.slug.cmp(&b.slug)));
+        Ok(out)
     }
 }

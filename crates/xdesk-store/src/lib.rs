@@ -29,8 +29,8 @@ pub use customers::{CustomerRow, IdentityRow};
 pub use email::{InboundEmailRow, InboundRecord};
 pub use error::StoreError;
 pub use kb::{
-    KbArticleFull, KbArticleRow, KbCategoryRow, KbRevisionRow, KbSectionRow, KbTranslationRow,
-    NewKbCategory, NewKbSection, SaveKbArticle,
+    DeflectionCount, KbArticleFull, KbArticleRow, KbCategoryRow, KbRevisionRow, KbSectionRow,
+    KbTranslationRow, NewKbCategory, NewKbSection, SaveKbArticle,
 };
 pub use mailboxes::{MailboxRow, MailboxSettings};
 pub use outbox::{EmailTemplateRow, OutboundMail, OutboundRow, SendOutcome};

@@ -705,7 +705,8 @@ impl MigrationTrait for M0010Portal {
 
 /// The knowledge base: categories with sections, articles with a translation per language,
 /// every saved version (the revision history, whose ids are also the feed search indexes
-/// follow), and "was this helpful?" votes.
+/// follow), "was this helpful?" votes, and the suggested articles customers opened while
+/// writing a ticket (deflections).
 struct M0011KnowledgeBase;
 
 impl MigrationName for M0011KnowledgeBase {
@@ -761,6 +762,14 @@ impl MigrationTrait for M0011KnowledgeBase {
                 .col(text("description"))
                 .col(text("body"))
                 .col(ts("updated_at"))
+                .take(),
+            Table::create()
+                .table("kb_deflections")
+                .col(big_pk_auto("id"))
+                .col(big_integer("customer_id"))
+                .col(string("slug"))
+                .col(ts("opened_at"))
+                .col(big_integer_null("ticket_id"))
                 .take(),
             Table::create()
                 .table("kb_revisions")

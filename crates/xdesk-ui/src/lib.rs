@@ -66,6 +66,9 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             get(pages::portal::new_form).post(pages::portal::create),
         )
         .route("/portal/check", post(pages::portal::check))
+        .route("/portal/suggest", post(pages::portal::suggest))
+        .route("/portal/suggested/{slug}", get(pages::portal::suggested))
+        .route("/console/kb-report", get(pages::help::report))
         .route("/portal/tickets/{id}", get(pages::portal::show))
         .route("/portal/tickets/{id}/reply", post(pages::portal::reply))
         .route("/portal/tickets/{id}/close", post(pages::portal::close))

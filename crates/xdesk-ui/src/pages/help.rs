@@ -363,3 +363,63 @@ pub(crate) async fn sitemap(State(s): State<UiState>) -> Response {
     );
     r
 }
+
+pub(crate) struct ReportRow {
+    pub slug: String,
+    pub title: String,
+    pub yes: i64,
+    pub no: i64,
+    pub opened: u64,
+    pub deflected: u64,
+}
+
+#[derive(Template)]
+#[template(path = "kb_report.html")]
+struct ReportPage<'a> {
+    ctx: &'a Ctx,
+    agent_name: &'a str,
+    is_admin: bool,
+    rows: Vec<ReportRow>,
+}
+
+/// For editors: per article, "was this helpful?" answers, suggestions opened and the tickets
+/// they deflected.
+pub(crate) async fn report(
+    ctx: Ctx,
+    me: crate::page::SignedIn,
+    State(s): State<UiState>,
+) -> Response {
+    let (deflections, articles) = match (
+        s.services.deflection_report(&me.principal).await,
+        s.services.help_articles().await,
+    ) {
+        (Ok(d), Ok(a)) => (d, a),
+        (Err(e), _) | (_, Err(e)) => return ctx.service_error(&e),
+    };
+    let mut rows: Vec<ReportRow> = articles
+        .iter()
+        .map(|a| {
+            let d = deflections.iter().find(|d| d.slug == a.article.slug);
+            ReportRow {
+                slug: a.article.slug.clone(),
+                title: title_in(a, ctx.tr.lang.code()),
+                yes: a.article.helpful_yes,
+                no: a.article.helpful_no,
+                opened: d.map_or(0, |d| d.opened),
+                deflected: d.map_or(0, |d| d.deflected),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (b.deflected, b.opened, b.yes + b.no).cmp(&(a.deflected, a.opened, a.yes + a.no))
+    });
+    ctx.render(
+        StatusCode::OK,
+        &ReportPage {
+            ctx: &ctx,
+            agent_name: &me.agent.display_name,
+            is_admin: me.principal.is_admin(),
+            rows,
+        },
+    )
+}

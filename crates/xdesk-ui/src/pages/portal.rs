@@ -620,3 +620,54 @@ pub(crate) async fn transcript(
     };
     crate::page::download(&format!("{}-transcript.{format}", t.ticket), kind, body)
 }
+
+#[derive(Template)]
+#[template(path = "portal/suggestions.html")]
+struct Suggestions<'a> {
+    ctx: &'a Ctx,
+    hits: Vec<xdesk_search::articles::ArticleHit>,
+}
+
+/// Articles that may answer what the customer is typing (a fragment for the form).
+pub(crate) async fn suggest(
+    ctx: Ctx,
+    _me: Customer,
+    State(s): State<UiState>,
+    Form(f): Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let text = format!(
+        "{} {}",
+        f.get("subject").map_or("", String::as_str),
+        f.get("body").map_or("", String::as_str)
+    );
+    match s.services.suggest_articles(&text, ctx.tr.lang.code()).await {
+        Ok(hits) => ctx.render(StatusCode::OK, &Suggestions { ctx: &ctx, hits }),
+        Err(e) => ctx.service_error(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LangQuery {
+    lang: Option<String>,
+}
+
+/// Opens a suggested article, counting it: if no ticket follows, the article answered.
+pub(crate) async fn suggested(
+    ctx: Ctx,
+    me: Customer,
+    State(s): State<UiState>,
+    Path(slug): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    match s.services.suggestion_opened(&me.principal, &slug).await {
+        Ok(()) => {
+            let lang = q
+                .lang
+                .as_deref()
+                .and_then(crate::i18n::Lang::from_code)
+                .unwrap_or(ctx.tr.lang);
+            Redirect::to(&format!("/help/articles/{slug}?lang={}", lang.code())).into_response()
+        }
+        Err(e) => ctx.service_error(&e),
+    }
+}

@@ -204,3 +204,90 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(
+    suggestions_while_typing_count_the_tickets_they_deflect,
+    |app| {
+        let services = &app.running.as_ref().unwrap().services;
+        xdesk::demo::seed_knowledge_base(services).await.unwrap();
+        // Two customers signed in to the portal through the email link's session.
+        let mut customers = Vec::new();
+        for email in ["mei@example.com", "ken@example.com"] {
+            let identity = xdesk_domain::identity::Identity::parse("email", email).unwrap();
+            let c = services
+                .store
+                .upsert_customer(&[identity], email, "zh")
+                .await
+                .unwrap();
+            let token = format!("xdc_{}", uuid::Uuid::new_v4().simple());
+            services
+                .store
+                .create_customer_session(
+                    &xdesk_service::auth::sha256_hex(&token),
+                    c.id,
+                    chrono::Utc::now() + chrono::Duration::hours(1),
+                )
+                .await
+                .unwrap();
+            let mut web = crate::web::Web::new(&app);
+            web.jar.insert("xdesk_portal".into(), token);
+            web.jar.insert("xdesk_lang".into(), "zh".into());
+            web.get("/portal/new").await;
+            customers.push(web);
+        }
+        let mut asked = Vec::new();
+        for web in &mut customers {
+            let r = web
+                .post(
+                    "/portal/suggest",
+                    &[("subject", "充值没到账"), ("body", "已经三个小时了")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK);
+            assert!(
+                r.body
+                    .contains("/portal/suggested/deposit-not-credited?lang=zh"),
+                "{}",
+                r.body
+            );
+            let r = web
+                .get("/portal/suggested/deposit-not-credited?lang=zh")
+                .await;
+            assert_eq!(r.location(), "/help/articles/deposit-not-credited?lang=zh");
+            asked.push(r);
+        }
+        // Nothing typed yet: nothing suggested.
+        let r = customers[0]
+            .post("/portal/suggest", &[("subject", ""), ("body", "")])
+            .await;
+        assert!(!r.body.contains("/portal/suggested/"));
+        // Mei opens a ticket anyway; Ken does not.
+        let csrf = customers[0].csrf();
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf)
+            .text("issue_type", "other")
+            .text("subject", "还是没到账")
+            .text("body", "看了文章还是不行");
+        let r = customers[0].post_multipart("/portal/new", form).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let counts = services
+            .store
+            .deflections(chrono::Utc::now() + chrono::Duration::hours(1))
+            .await
+            .unwrap();
+        let d = counts
+            .iter()
+            .find(|d| d.slug == "deposit-not-credited")
+            .unwrap();
+        assert_eq!((d.opened, d.deflected), (2, 1));
+        // Editors see the report; customers do not.
+        let mut agent = crate::web::Web::new(&app);
+        agent.sign_in("agent@x.test", None).await;
+        let r = agent.get("/console/kb-report").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.contains("data-slug=\"deposit-not-credited\""));
+        let r = customers[1].get("/console/kb-report").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        app.stop().await;
+    }
+);
