@@ -36,17 +36,6 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         group_id: config.chat.group_id,
         allowed_origins: config.chat.allowed_origins.clone(),
     });
-    // This node's own article index, derived from the database and rebuilt at start.
-    let index_dir = config.data_dir.join("index").join("articles");
-    std::fs::create_dir_all(&index_dir)
-        .with_context(|| format!("creating {}", index_dir.display()))?;
-    let index = xdesk_search::articles::ArticleIndex::open(&index_dir)
-        .with_context(|| format!("opening the article index in {}", index_dir.display()))?;
-    services = services.with_kb_index(std::sync::Arc::new(std::sync::RwLock::new(index)));
-    services
-        .reindex_kb()
-        .await
-        .context("indexing the knowledge base")?;
     if let Some(url) = &config.redis_url {
         let bus = xdesk_channels::redis_bus::RedisBus::connect(url)
             .await
@@ -54,6 +43,28 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         services = services.with_bus(bus);
     }
     Ok(services)
+}
+
+/// This node's article index, derived from the database and rebuilt at start: on disk under
+/// the data directory, or in memory when another process holds that one (a second node
+/// sharing the directory). None only if not even memory works; search then answers nothing.
+fn open_article_index(config: &Config) -> Option<xdesk_service::kb::KbIndex> {
+    use xdesk_search::articles::ArticleIndex;
+    let dir = config.data_dir.join("index").join("articles");
+    let index = std::fs::create_dir_all(&dir)
+        .map_err(|e| e.to_string())
+        .and_then(|()| ArticleIndex::open(&dir).map_err(|e| e.to_string()))
+        .or_else(|e| {
+            tracing::warn!(dir = %dir.display(), error = %e, "article index kept in memory");
+            ArticleIndex::in_memory().map_err(|e| e.to_string())
+        });
+    match index {
+        Ok(i) => Some(std::sync::Arc::new(std::sync::RwLock::new(i))),
+        Err(e) => {
+            tracing::error!(error = %e, "no article index: search answers nothing");
+            None
+        }
+    }
 }
 
 /// A running server.
@@ -72,6 +83,14 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let services = match open_article_index(config) {
+        Some(index) => services.with_kb_index(index),
+        None => services,
+    };
+    services
+        .reindex_kb()
+        .await
+        .context("indexing the knowledge base")?;
     let services = services.with_portal(xdesk_service::portal::PortalSettings {
         public_url: config
             .public_url
