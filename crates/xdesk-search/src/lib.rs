@@ -3,3 +3,4 @@
 
 pub mod analyzer;
 pub mod articles;
+pub mod tickets;

@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod people;
 pub mod portal;
 pub mod safety;
+pub mod ticket_search;
 pub mod tickets;
 
 pub use error::ServiceError;
@@ -143,6 +144,8 @@ pub struct Services {
     pub portal: Arc<portal::PortalSettings>,
     /// The knowledge-base search index of this node, when it has one.
     pub kb_index: Option<kb::KbIndex>,
+    /// This node's ticket index, when it has one.
+    pub ticket_index: Option<ticket_search::TicketSearchIndex>,
 }
 
 impl Services {
@@ -158,6 +161,7 @@ impl Services {
             chat: Arc::new(chat::ChatSettings::default()),
             portal: Arc::new(portal::PortalSettings::default()),
             kb_index: None,
+            ticket_index: None,
         }
     }
 

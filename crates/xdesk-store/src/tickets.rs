@@ -1010,3 +1010,94 @@ mod tests {
         assert_eq!(counts, [4, 2, 1, 2, 4, 1]);
     }
 }
+
+/// A ticket with what search indexes of it: its messages' text and its customer.
+#[derive(Debug, Clone)]
+pub struct TicketSearchRow {
+    pub ticket: TicketRow,
+    pub messages: Vec<String>,
+    pub customer_name: String,
+    pub identities: Vec<String>,
+}
+
+impl Store {
+    /// The tickets changed after event `after` (the change feed), at most `limit` events'
+    /// worth, and the last event id read: where to continue.
+    pub async fn ticket_feed_after(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> Result<(Vec<i64>, i64), StoreError> {
+        use sea_orm::QuerySelect;
+        let rows: Vec<(i64, i64)> = ticket_event::Entity::find()
+            .select_only()
+            .column(ticket_event::Column::Id)
+            .column(ticket_event::Column::TicketId)
+            .filter(ticket_event::Column::Id.gt(after))
+            .order_by_asc(ticket_event::Column::Id)
+            .limit(limit)
+            .into_tuple()
+            .all(&self.read)
+            .await?;
+        let last = rows.last().map_or(after, |r| r.0);
+        let mut ids: Vec<i64> = rows.into_iter().map(|r| r.1).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok((ids, last))
+    }
+
+    /// The tickets `ids` with their messages and customers, for indexing.
+    pub async fn ticket_search_rows(
+        &self,
+        ids: &[i64],
+    ) -> Result<Vec<TicketSearchRow>, StoreError> {
+        use crate::entities::{customer, customer_identity};
+        use sea_orm::QuerySelect;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tickets = ticket::Entity::find()
+            .filter(ticket::Column::Id.is_in(ids.to_vec()))
+            .all(&self.read)
+            .await?;
+        let bodies: Vec<(i64, String)> = message::Entity::find()
+            .select_only()
+            .column(message::Column::TicketId)
+            .column(message::Column::BodyText)
+            .filter(message::Column::TicketId.is_in(ids.to_vec()))
+            .order_by_asc(message::Column::Id)
+            .into_tuple()
+            .all(&self.read)
+            .await?;
+        let customer_ids: Vec<i64> = tickets.iter().map(|t| t.customer_id).collect();
+        let customers = customer::Entity::find()
+            .filter(customer::Column::Id.is_in(customer_ids.clone()))
+            .all(&self.read)
+            .await?;
+        let identities = customer_identity::Entity::find()
+            .filter(customer_identity::Column::CustomerId.is_in(customer_ids))
+            .all(&self.read)
+            .await?;
+        Ok(tickets
+            .into_iter()
+            .map(|t| TicketSearchRow {
+                messages: bodies
+                    .iter()
+                    .filter(|(id, _)| *id == t.id)
+                    .map(|(_, b)| b.clone())
+                    .collect(),
+                customer_name: customers
+                    .iter()
+                    .find(|c| c.id == t.customer_id)
+                    .map(|c| c.display_name.clone())
+                    .unwrap_or_default(),
+                identities: identities
+                    .iter()
+                    .filter(|i| i.customer_id == t.customer_id)
+                    .map(|i| i.value.clone())
+                    .collect(),
+                ticket: t,
+            })
+            .collect())
+    }
+}

@@ -32,7 +32,7 @@ pub struct AppState {
     paths(
         api::tickets::create, api::tickets::get, api::tickets::list, api::tickets::update,
         api::tickets::reply, api::tickets::note, api::tickets::upload, api::tickets::download,
-        api::tickets::history, api::channels::email_inbound,
+        api::tickets::history, api::tickets::search, api::channels::email_inbound,
         api::channels::list_email_templates, api::channels::put_email_template,
         api::channels::reset_email_template, api::channels::list_mailboxes,
         api::channels::create_mailbox, api::channels::update_mailbox, api::channels::delete_mailbox,
@@ -156,6 +156,7 @@ pub fn router(services: Services, pages: Router) -> Router {
     };
     let v1 = Router::new()
         .route("/tickets", post(t::create).get(t::list))
+        .route("/tickets/search", get(t::search))
         .route("/tickets/{id}", get(t::get).patch(t::update))
         .route("/tickets/{id}/replies", post(t::reply))
         .route("/tickets/{id}/notes", post(t::note))

@@ -67,6 +67,56 @@ fn open_article_index(config: &Config) -> Option<xdesk_service::kb::KbIndex> {
     }
 }
 
+/// This node's ticket index, on disk (it remembers its feed position, so a restart only
+/// catches up) or in memory when another process holds the directory.
+fn open_ticket_index(config: &Config) -> Option<xdesk_service::ticket_search::TicketSearchIndex> {
+    use xdesk_search::tickets::TicketIndex;
+    let dir = config.data_dir.join("index").join("tickets");
+    let index = std::fs::create_dir_all(&dir)
+        .map_err(|e| e.to_string())
+        .and_then(|()| TicketIndex::open(&dir).map_err(|e| e.to_string()))
+        .or_else(|e| {
+            tracing::warn!(dir = %dir.display(), error = %e, "ticket index kept in memory");
+            TicketIndex::in_memory().map_err(|e| e.to_string())
+        });
+    match index {
+        Ok(i) => Some(std::sync::Arc::new(std::sync::RwLock::new(i))),
+        Err(e) => {
+            tracing::error!(error = %e, "no ticket index: ticket search answers nothing");
+            None
+        }
+    }
+}
+
+/// Keeps the ticket index following the change feed.
+async fn follow_tickets(services: xdesk_service::Services) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if let Err(e) = services.follow_ticket_feed().await {
+            tracing::warn!(error = %e, "ticket index could not follow the feed; retrying");
+        }
+    }
+}
+
+/// Rebuilds this node's search indexes from the database, from scratch. The server must be
+/// stopped: its indexes are locked while it runs.
+pub async fn reindex(config: &Config) -> anyhow::Result<(usize, usize)> {
+    use xdesk_search::{articles::ArticleIndex, tickets::TicketIndex};
+    let services = open(config).await?;
+    let dir = config.data_dir.join("index");
+    std::fs::create_dir_all(dir.join("articles"))?;
+    std::fs::create_dir_all(dir.join("tickets"))?;
+    let busy = "is xdesk still running? Stop it first";
+    let articles = ArticleIndex::open(&dir.join("articles")).context(busy)?;
+    let tickets = TicketIndex::open(&dir.join("tickets")).context(busy)?;
+    let services = services
+        .with_kb_index(std::sync::Arc::new(std::sync::RwLock::new(articles)))
+        .with_ticket_index(std::sync::Arc::new(std::sync::RwLock::new(tickets)));
+    let a = services.reindex_kb().await.context("articles")?;
+    let t = services.reindex_tickets().await.context("tickets")?;
+    Ok((a, t))
+}
+
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
@@ -87,6 +137,15 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         Some(index) => services.with_kb_index(index),
         None => services,
     };
+    let services = match open_ticket_index(config) {
+        Some(index) => services.with_ticket_index(index),
+        None => services,
+    };
+    let caught_up = services
+        .follow_ticket_feed()
+        .await
+        .context("catching the ticket index up with the database")?;
+    tracing::info!(tickets = caught_up, "ticket index caught up");
     services
         .reindex_kb()
         .await
@@ -122,6 +181,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         config.imap.timing(),
     ));
     let planner = tokio::spawn(refresh_statistics(services.store.clone()));
+    let follower = tokio::spawn(follow_tickets(services.clone()));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(
@@ -144,6 +204,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         }
         poller.abort();
         planner.abort();
+        follower.abort();
         served
     });
     Ok(Running {

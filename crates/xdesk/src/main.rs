@@ -39,6 +39,8 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Rebuild this node's search indexes from the database (stop the server first).
+    Reindex,
     /// Check a ticket's hash-chained history; exits 1 if it was tampered with.
     VerifyHistory {
         /// Ticket number (XD-10042) or id.
@@ -114,6 +116,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { command } => admin(config, command).await,
+        Command::Reindex => {
+            let (articles, tickets) = xdesk::reindex(&config).await?;
+            println!("reindexed {articles} article translations and {tickets} tickets");
+            Ok(())
+        }
         Command::VerifyHistory { ticket } => {
             let id = parse_ticket_ref(&ticket)?;
             let s = xdesk::open(&config).await?;

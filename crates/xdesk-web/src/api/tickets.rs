@@ -440,3 +440,68 @@ pub async fn history(
         },
     }))
 }
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// Words (every one must match), a transaction hash, an address, a customer's email.
+    pub q: String,
+    /// Comma-separated states.
+    pub state: Option<String>,
+    pub group_id: Option<i64>,
+    /// Created at or after, RFC 3339.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Created before, RFC 3339.
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// 1-200, default 20.
+    pub limit: Option<usize>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TicketSearchHit {
+    pub ticket: TicketDto,
+    pub score: f32,
+    /// HTML-escaped passage of the messages with the matched words in `<b>`.
+    pub snippet: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/search", tag = "tickets", params(SearchQuery),
+    responses((status = 200, body = [TicketSearchHit]), (status = 400, body = ErrorBody)))]
+pub async fn search(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<Vec<TicketSearchHit>>> {
+    let found = s
+        .services
+        .search_tickets(
+            &p,
+            xdesk_service::ticket_search::TicketSearch {
+                text: q.q,
+                states: q
+                    .state
+                    .map(|s| {
+                        s.split(',')
+                            .map(|v| v.trim().to_owned())
+                            .filter(|v| !v.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                group_id: q.group_id,
+                created_from: q.from.map(|t| t.timestamp()),
+                created_to: q.to.map(|t| t.timestamp()),
+                limit: q.limit.unwrap_or(20),
+            },
+        )
+        .await?;
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|(t, h)| TicketSearchHit {
+                ticket: t.into(),
+                score: h.score,
+                snippet: h.snippet,
+            })
+            .collect(),
+    ))
+}

@@ -18,6 +18,7 @@ mod kb;
 mod live;
 mod outbox;
 mod portal;
+mod search;
 mod secrets;
 mod tickets;
 mod web;

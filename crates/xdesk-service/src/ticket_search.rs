@@ -1,0 +1,166 @@
+//! Ticket search: the node's ticket index follows the change feed (ticket events) from the
+//! position it reached, and searches are limited to the tickets the caller may see, in the
+//! query and again on the rows returned.
+
+use crate::{Principal, ServiceError, Services};
+use std::sync::{Arc, RwLock};
+use xdesk_domain::FieldError;
+use xdesk_search::tickets::{Scope, TicketDoc, TicketHit, TicketIndex, TicketQuery};
+use xdesk_store::{TicketRow, TicketSearchRow, Visibility};
+
+pub type TicketSearchIndex = Arc<RwLock<TicketIndex>>;
+
+/// Events read per step while catching up.
+const FEED_BATCH: u64 = 5_000;
+
+/// What an agent searches for.
+#[derive(Debug, Clone, Default)]
+pub struct TicketSearch {
+    pub text: String,
+    pub states: Vec<String>,
+    pub group_id: Option<i64>,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+    pub limit: usize,
+}
+
+fn index_error(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(format!("ticket index: {e}"))
+}
+
+fn doc(r: TicketSearchRow) -> TicketDoc {
+    let t = r.ticket;
+    let crypto = [
+        &t.network,
+        &t.asset,
+        &t.tx_hash,
+        &t.from_address,
+        &t.to_address,
+        &t.memo,
+        &t.amount,
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect::<Vec<_>>()
+    .join(" ");
+    TicketDoc {
+        id: t.id,
+        subject: t.subject,
+        messages: r.messages.join("\n"),
+        customer: format!("{} {}", r.customer_name, r.identities.join(" ")),
+        crypto,
+        state: t.state,
+        group_id: t.group_id,
+        assignee_id: t.assignee_id,
+        customer_id: t.customer_id,
+        created_at: t.created_at.timestamp(),
+    }
+}
+
+impl Services {
+    pub fn with_ticket_index(mut self, index: TicketSearchIndex) -> Self {
+        self.ticket_index = Some(index);
+        self
+    }
+
+    /// Indexes what changed since the index's position, until it has caught up. Returns the
+    /// number of tickets (re)indexed.
+    pub async fn follow_ticket_feed(&self) -> Result<usize, ServiceError> {
+        let Some(index) = self.ticket_index.clone() else {
+            return Ok(0);
+        };
+        let mut done = 0;
+        loop {
+            let from = index.read().map_err(index_error)?.position();
+            let (ids, to) = self.store.ticket_feed_after(from, FEED_BATCH).await?;
+            if to == from {
+                return Ok(done);
+            }
+            let docs: Vec<TicketDoc> = self
+                .store
+                .ticket_search_rows(&ids)
+                .await?
+                .into_iter()
+                .map(doc)
+                .collect();
+            done += docs.len();
+            let index = index.clone();
+            tokio::task::spawn_blocking(move || {
+                index
+                    .write()
+                    .map_err(index_error)?
+                    .upsert(&docs, to)
+                    .map_err(index_error)
+            })
+            .await
+            .map_err(index_error)??;
+        }
+    }
+
+    /// Drops the ticket index and builds it again from the whole feed.
+    pub async fn reindex_tickets(&self) -> Result<usize, ServiceError> {
+        if let Some(index) = &self.ticket_index {
+            index
+                .write()
+                .map_err(index_error)?
+                .clear()
+                .map_err(index_error)?;
+        }
+        self.follow_ticket_feed().await
+    }
+
+    /// Tickets matching every word of `q`, best first, only among those `p` may see.
+    pub async fn search_tickets(
+        &self,
+        p: &Principal,
+        q: TicketSearch,
+    ) -> Result<Vec<(TicketRow, TicketHit)>, ServiceError> {
+        p.require_ticket_scope("tickets:read")?;
+        let Some(index) = self.ticket_index.clone() else {
+            return Ok(Vec::new());
+        };
+        if q.text.chars().count() > 500 {
+            return Err(FieldError::new("q", "invalid_query", "at most 500 characters").into());
+        }
+        let visibility = self.visibility(p).await?;
+        let scope = match &visibility {
+            Visibility::All => Scope::All,
+            Visibility::Restricted {
+                group_ids,
+                agent_ids,
+            } => Scope::Restricted {
+                group_ids: group_ids.clone(),
+                agent_ids: agent_ids.clone(),
+            },
+            Visibility::Customer(c) => Scope::Customer(*c),
+        };
+        let hits = tokio::task::spawn_blocking(move || {
+            index
+                .read()
+                .map_err(index_error)?
+                .search(&TicketQuery {
+                    text: &q.text,
+                    scope: &scope,
+                    states: &q.states,
+                    group_id: q.group_id,
+                    created_from: q.created_from,
+                    created_to: q.created_to,
+                    limit: if q.limit == 0 { 20 } else { q.limit },
+                })
+                .map_err(index_error)
+        })
+        .await
+        .map_err(index_error)??;
+        let mut out = Vec::with_capacity(hits.len());
+        for h in hits {
+            // The index may lag a moment behind: the row decides.
+            if let Some(t) = self.store.ticket(h.id).await?
+                && visibility.allows(t.group_id, t.assignee_id, Some(t.customer_id))
+            {
+                out.push((t, h));
+            }
+        }
+        Ok(out)
+    }
+}
