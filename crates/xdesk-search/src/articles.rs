@@ -2,15 +2,13 @@
 //! and tags above the body, ranked by BM25. English words also match with one typo; hashes and
 //! addresses match exactly. Derived from the database: rebuilt or followed, never the truth.
 
-use crate::analyzer::{ANALYZER, analyzer, words};
+use crate::analyzer::words;
 use std::path::Path;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
-use tantivy::schema::{
-    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
-};
+use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
+use tantivy::{IndexReader, IndexWriter, TantivyDocument, Term, doc};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -83,14 +81,7 @@ pub struct ArticleIndex {
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = |stored: bool| {
-        let o = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(ANALYZER)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        );
-        if stored { o.set_stored() } else { o }
-    };
+    let text = crate::text_field;
     let f = Fields {
         key: b.add_text_field("key", STRING),
         slug: b.add_text_field("slug", STRING | STORED),
@@ -129,24 +120,17 @@ const WRITER_BYTES: usize = 50_000_000;
 impl ArticleIndex {
     /// An index in memory: for tests and small knowledge bases.
     pub fn in_memory() -> Result<Self, SearchError> {
-        let (schema, f) = schema();
-        Self::with(Index::create_in_ram(schema), f)
+        Self::at(None)
     }
 
     /// The index in `dir`, made if new.
     pub fn open(dir: &Path) -> Result<Self, SearchError> {
-        let (schema, f) = schema();
-        let directory = tantivy::directory::MmapDirectory::open(dir)?;
-        Self::with(Index::open_or_create(directory, schema)?, f)
+        Self::at(Some(dir))
     }
 
-    fn with(index: Index, f: Fields) -> Result<Self, SearchError> {
-        index.tokenizers().register(ANALYZER, analyzer());
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        let writer = index.writer(WRITER_BYTES)?;
+    fn at(dir: Option<&Path>) -> Result<Self, SearchError> {
+        let (schema, f) = schema();
+        let (_, reader, writer) = crate::open_index(dir, schema, WRITER_BYTES)?;
         Ok(Self { reader, writer, f })
     }
 

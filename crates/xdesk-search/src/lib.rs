@@ -4,3 +4,41 @@
 pub mod analyzer;
 pub mod articles;
 pub mod tickets;
+
+use analyzer::{ANALYZER, analyzer};
+use articles::SearchError;
+use tantivy::schema::{IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy};
+
+/// A text field analysed with [`analyzer::ANALYZER`], stored when snippets need its text.
+pub(crate) fn text_field(stored: bool) -> TextOptions {
+    let o = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    if stored { o.set_stored() } else { o }
+}
+
+/// An index in `dir` (made if new) or in memory, with the analyzer registered, a reader that
+/// reloads on commit, and its one writer.
+pub(crate) fn open_index(
+    dir: Option<&std::path::Path>,
+    schema: Schema,
+    writer_bytes: usize,
+) -> Result<(Index, IndexReader, IndexWriter), SearchError> {
+    let index = match dir {
+        Some(dir) => {
+            let directory = tantivy::directory::MmapDirectory::open(dir)?;
+            Index::open_or_create(directory, schema)?
+        }
+        None => Index::create_in_ram(schema),
+    };
+    index.tokenizers().register(ANALYZER, analyzer());
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()?;
+    let writer = index.writer(writer_bytes)?;
+    Ok((index, reader, writer))
+}

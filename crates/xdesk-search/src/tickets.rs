@@ -5,17 +5,14 @@
 //! remembers the change-feed position it has reached (in its commit), so a node catches up
 //! after a restart from where it stopped.
 
-use crate::analyzer::{ANALYZER, analyzer, words};
+use crate::analyzer::words;
 use crate::articles::SearchError;
 use std::path::Path;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
-use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions, Value,
-};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
+use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term, doc};
 
 /// A ticket as indexed.
 #[derive(Debug, Clone, Default)]
@@ -94,14 +91,7 @@ pub struct TicketIndex {
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = |stored: bool| {
-        let o = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(ANALYZER)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        );
-        if stored { o.set_stored() } else { o }
-    };
+    let text = crate::text_field;
     let f = Fields {
         id: b.add_i64_field("id", INDEXED | STORED | FAST),
         subject: b.add_text_field("subject", text(false)),
@@ -119,24 +109,17 @@ fn schema() -> (Schema, Fields) {
 
 impl TicketIndex {
     pub fn in_memory() -> Result<Self, SearchError> {
-        let (schema, f) = schema();
-        Self::with(Index::create_in_ram(schema), f)
+        Self::at(None)
     }
 
     /// The index in `dir`, made if new.
     pub fn open(dir: &Path) -> Result<Self, SearchError> {
-        let (schema, f) = schema();
-        let directory = tantivy::directory::MmapDirectory::open(dir)?;
-        Self::with(Index::open_or_create(directory, schema)?, f)
+        Self::at(Some(dir))
     }
 
-    fn with(index: Index, f: Fields) -> Result<Self, SearchError> {
-        index.tokenizers().register(ANALYZER, analyzer());
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        let writer = index.writer(100_000_000)?;
+    fn at(dir: Option<&Path>) -> Result<Self, SearchError> {
+        let (schema, f) = schema();
+        let (index, reader, writer) = crate::open_index(dir, schema, 100_000_000)?;
         Ok(Self {
             index,
             reader,
