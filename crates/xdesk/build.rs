@@ -12,7 +12,7 @@ fn main() {
             entries
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".md") || n == "_categories.toml")
+                .filter(|n| n.ends_with(".md") || n.ends_with(".toml"))
                 .collect()
         })
         .unwrap_or_default();

@@ -8,6 +8,7 @@ mod chat;
 mod email;
 mod inbox;
 mod load;
+mod search;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -44,6 +45,9 @@ enum Cmd {
     Chat(chat::ChatArgs),
     /// Server time of the console's inbox page with 100,000 tickets in the database.
     Inbox(inbox::InboxArgs),
+    /// Search at scale: 100,000 articles and 1,000,000 tickets indexed and queried, suggestions
+    /// over HTTP, and catching up from the change feed.
+    Search(search::SearchArgs),
     /// Internal: one node for the chat benchmark, configured from XDESK_* variables.
     #[command(hide = true)]
     ServeNode,
@@ -117,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Email(args) => return email::run(args).await,
         Cmd::Chat(args) => return chat::run(args).await,
         Cmd::Inbox(args) => return inbox::run(args).await,
+        Cmd::Search(args) => return search::run(args).await,
         Cmd::ServeNode => return chat::serve_node().await,
     };
     anyhow::ensure!(

@@ -1,6 +1,6 @@
 //! The knowledge-base index: one document per article and language, title weighted above tags
-//! and tags above the body, ranked by BM25. English words also match with one typo; hashes and
-//! addresses match exactly. Derived from the database: rebuilt or followed, never the truth.
+//! and tags above the body, ranked by BM25. English words no article has also match with one
+//! typo; hashes and addresses match exactly. Derived from the database: rebuilt or followed, never the truth.
 
 use crate::analyzer::words;
 use std::path::Path;
@@ -189,6 +189,17 @@ impl ArticleIndex {
         if words.is_empty() {
             return None;
         }
+        let searcher = self.reader.searcher();
+        let unknown: Vec<&String> = words
+            .iter()
+            .filter(|w| {
+                [f.title, f.body].iter().all(|field| {
+                    searcher
+                        .doc_freq(&Term::from_field_text(*field, w))
+                        .is_ok_and(|n| n == 0)
+                })
+            })
+            .collect();
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for w in &words {
             for (field, boost) in [(f.title, TITLE_BOOST), (f.tags, TAGS_BOOST), (f.body, 1.0)] {
@@ -200,8 +211,12 @@ impl ArticleIndex {
                         boost,
                     )),
                 ));
-                // English words of five letters or more also match with one typo.
-                if w.len() >= 5 && w.chars().all(|c| c.is_ascii_alphabetic()) {
+                // An English word of five letters or more that no article has is likely a
+                // typo: it also matches with one. (Fuzzy matching is costly; known words skip it.)
+                if w.len() >= 5
+                    && w.chars().all(|c| c.is_ascii_alphabetic())
+                    && unknown.contains(&w)
+                {
                     should.push((
                         Occur::Should,
                         Box::new(BoostQuery::new(

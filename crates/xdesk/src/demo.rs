@@ -311,6 +311,12 @@ mod kb_files {
     include!(concat!(env!("OUT_DIR"), "/demo_kb.rs"));
 }
 
+/// The demo knowledge base's files, (name, text): `_categories.toml`, `_relevance.toml` and
+/// the articles. For the benchmark, which builds large knowledge bases from them.
+pub fn knowledge_base_files() -> &'static [(&'static str, &'static str)] {
+    kb_files::FILES
+}
+
 /// The demo's help center: Nexa Exchange's articles in English and Chinese.
 pub async fn seed_knowledge_base(s: &Services) -> anyhow::Result<()> {
     let categories = kb_files::FILES
