@@ -120,6 +120,9 @@ impl Services {
         let Some(index) = self.ticket_index.clone() else {
             return Ok(Vec::new());
         };
+        // What this node wrote a moment ago is found too: catch up first (one feed query when
+        // nothing is new).
+        self.follow_ticket_feed().await?;
         if q.text.chars().count() > 500 {
             return Err(FieldError::new("q", "invalid_query", "at most 500 characters").into());
         }

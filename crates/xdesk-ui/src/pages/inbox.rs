@@ -230,10 +230,32 @@ async fn page(
         None
     };
     let now = chrono::Utc::now();
-    let rows = s
-        .services
-        .list_tickets(p, f)
-        .await?
+    // Words go to the search index (ranked, every word must match, messages and identities
+    // included) when it has one and nothing else is asked that it cannot filter by.
+    let indexed = match &spec {
+        Some(sp) if sp.text.is_some() && sp.priorities.is_empty() && sp.tag.is_none() => s
+            .services
+            .ticket_index
+            .is_some()
+            .then(|| xdesk_service::ticket_search::TicketSearch {
+                text: sp.text.clone().unwrap_or_default(),
+                states: sp.states.clone(),
+                limit: 100,
+                ..Default::default()
+            }),
+        _ => None,
+    };
+    let found = match indexed {
+        Some(q) => s
+            .services
+            .search_tickets(p, q)
+            .await?
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect(),
+        None => s.services.list_tickets(p, f).await?,
+    };
+    let rows = found
         .into_iter()
         .map(|t| Row {
             id: t.id,

@@ -78,8 +78,14 @@ backend_test!(an_agent_works_a_ticket_from_the_console, |app| {
     let r = web.get("/console?q=1250").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("Results for"));
-    // The customer is found by name and by any of their identities.
-    for q in ["Alice", "ALICE%40example.com", "U1001"] {
+    // The customer is found by name and by any of their identities, and a ticket by the words
+    // of its messages (through the search index).
+    for q in [
+        "Alice",
+        "ALICE%40example.com",
+        "U1001",
+        "%E6%8F%90%E5%B8%81",
+    ] {
         let r = web.get(&format!("/console?q={q}")).await;
         assert!(r.body.contains("Deposit missing after 6 hours"), "{q}");
     }
