@@ -171,3 +171,12 @@
     });
   }
 })();
+
+/* "Insert link" beside a suggested article: puts its title and address into the reply. */
+document.addEventListener("click", function (e) {
+  var b = e.target.closest ? e.target.closest(".insert-link") : null;
+  var box = document.getElementById("reply-body");
+  if (!b || !box) return;
+  box.value += (box.value && !/\n$/.test(box.value) ? "\n" : "") + b.getAttribute("data-title") + ": " + b.getAttribute("data-url") + "\n";
+  box.focus();
+});

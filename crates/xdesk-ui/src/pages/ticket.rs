@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::str::FromStr;
 use xdesk_domain::FieldError;
 use xdesk_domain::issue_type::{CaseField, Need};
 use xdesk_domain::ticket::{Priority, TicketNumber, TicketState};
@@ -71,6 +72,11 @@ struct TicketPage<'a> {
     case_open: bool,
     /// The newest message's number: what the agent has read, told to a chatting customer.
     last_seq: i64,
+    /// Articles that may answer the ticket, to link or quote.
+    suggested: Vec<xdesk_search::articles::ArticleHit>,
+    /// The customer's other open tickets about the same thing: possible duplicates.
+    duplicates: Vec<OtherTicket>,
+    base: String,
 }
 
 /// A case-field edit that was refused: what was typed, and why.
@@ -259,6 +265,47 @@ async fn render(
         })
         .collect();
     let customer = customer_panel(services, p, t, ip).await?;
+    let first_words = detail
+        .messages
+        .iter()
+        .find(|m| m.author_kind == "customer")
+        .map(|m| m.body_text.chars().take(300).collect::<String>())
+        .unwrap_or_default();
+    let language = if t.language.starts_with("zh") {
+        "zh"
+    } else {
+        "en"
+    };
+    let suggested = services
+        .search_kb(
+            Some(p),
+            xdesk_service::kb::KbSearch {
+                text: format!("{} {first_words}", t.subject),
+                language: Some(language.to_owned()),
+                category: None,
+                limit: 3,
+            },
+        )
+        .await
+        .unwrap_or_default();
+    let mine = xdesk_search::analyzer::words(&t.subject);
+    let duplicates = customer
+        .others
+        .iter()
+        .filter(|o| {
+            TicketState::from_str(&o.state).is_ok_and(|s| s.is_active())
+                && xdesk_search::analyzer::words(&o.subject)
+                    .iter()
+                    .any(|w| mine.contains(w))
+        })
+        .map(|o| OtherTicket {
+            id: o.id,
+            number: o.number.clone(),
+            subject: o.subject.clone(),
+            state: o.state.clone(),
+            channel: o.channel.clone(),
+        })
+        .collect();
     let stored = raw_of_row(t);
     // Every case field, none required: agents fill in what they learn.
     let all: Vec<(CaseField, Need)> = CaseField::ALL
@@ -308,6 +355,9 @@ async fn render(
             check_url: "/console/check",
             case_open,
             last_seq: detail.messages.iter().map(|m| m.seq).max().unwrap_or(0),
+            suggested,
+            duplicates,
+            base: services.portal.public_url.trim_end_matches('/').to_owned(),
         },
     ))
 }

@@ -291,3 +291,41 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(
+    a_ticket_page_suggests_articles_and_possible_duplicates,
+    |app| {
+        let services = &app.running.as_ref().unwrap().services;
+        xdesk::demo::seed_knowledge_base(services).await.unwrap();
+        let mut first = ticket_body(&app, "充值未到账");
+        first["language"] = serde_json::json!("zh");
+        let a = app.create_ticket(first).await["id"].as_i64().unwrap();
+        let b = app
+            .create_ticket(ticket_body(&app, "USDT 充值 还是没有到账"))
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let mut other = ticket_body(&app, "KYC rejected");
+        other["customer"] = serde_json::json!({"email": "someone.else@example.com"});
+        app.create_ticket(other).await;
+        let mut web = crate::web::Web::new(&app);
+        web.sign_in("agent@x.test", None).await;
+        let page = web.get(&format!("/console/tickets/{a}")).await;
+        assert!(
+            page.body.contains("Articles that may answer this"),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body
+                .contains("/help/articles/deposit-not-credited?lang=zh")
+        );
+        assert!(page.body.contains("class=\"link insert-link\""));
+        assert!(page.body.contains("Possible duplicates"));
+        assert!(
+            page.body
+                .contains(&format!("<a href=\"/console/tickets/{b}\">"))
+        );
+        app.stop().await;
+    }
+);
