@@ -32,6 +32,77 @@ pub struct KbSearch {
     pub limit: usize,
 }
 
+/// What storage saves of an article file.
+fn save_input(a: &ArticleFile, actor: &str) -> SaveKbArticle {
+    let f = &a.front;
+    SaveKbArticle {
+        slug: a.slug.clone(),
+        category: f.category.clone(),
+        section: f.section.clone(),
+        status: f.status.clone(),
+        visibility: f.visibility.clone(),
+        tags: f.tags.clone(),
+        answers: f.answers.clone(),
+        language: a.language.clone(),
+        title: f.title.trim().to_owned(),
+        description: f.description.clone(),
+        body: a.body.clone(),
+        actor: actor.to_owned(),
+    }
+}
+
+/// An article's translations as the index takes them.
+fn docs_of(a: xdesk_store::KbArticleFull) -> Vec<ArticleDoc> {
+    let public = a.article.status == "published" && a.article.visibility == "public";
+    let tags: Vec<String> = serde_json::from_str(&a.article.tags).unwrap_or_default();
+    a.translations
+        .into_iter()
+        .map(|t| ArticleDoc {
+            slug: a.article.slug.clone(),
+            language: t.language,
+            category: a.category.clone(),
+            title: t.title,
+            description: t.description,
+            tags: tags.clone(),
+            body: t.body,
+            public,
+        })
+        .collect()
+}
+
+/// One translation of a stored article as a file: what export writes and the editor shows.
+pub fn file_of(
+    a: &xdesk_store::KbArticleFull,
+    t: &xdesk_store::KbTranslationRow,
+    language: &str,
+) -> ArticleFile {
+    ArticleFile {
+        slug: a.article.slug.clone(),
+        language: language.to_owned(),
+        front: FrontMatter {
+            title: t.title.clone(),
+            description: t.description.clone(),
+            category: a.category.clone(),
+            section: a.section.clone(),
+            tags: serde_json::from_str(&a.article.tags).unwrap_or_default(),
+            answers: serde_json::from_str(&a.article.answers).unwrap_or_default(),
+            status: a.article.status.clone(),
+            visibility: a.article.visibility.clone(),
+        },
+        body: t.body.clone(),
+    }
+}
+
+/// Agents and admins write articles; customers and API keys do not.
+fn editor(p: &Principal) -> Result<(), ServiceError> {
+    match p {
+        Principal::Agent { .. } => Ok(()),
+        _ => Err(ServiceError::Forbidden(
+            "articles are written by agents".into(),
+        )),
+    }
+}
+
 fn index_error(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(format!("search index: {e}"))
 }
@@ -108,23 +179,7 @@ impl Services {
             )
             .await?;
         for a in &articles {
-            let f = &a.front;
-            self.store
-                .save_kb_article(&SaveKbArticle {
-                    slug: a.slug.clone(),
-                    category: f.category.clone(),
-                    section: f.section.clone(),
-                    status: f.status.clone(),
-                    visibility: f.visibility.clone(),
-                    tags: f.tags.clone(),
-                    answers: f.answers.clone(),
-                    language: a.language.clone(),
-                    title: f.title.trim().to_owned(),
-                    description: f.description.clone(),
-                    body: a.body.clone(),
-                    actor: actor.clone(),
-                })
-                .await?;
+            self.store.save_kb_article(&save_input(a, &actor)).await?;
         }
         self.store
             .audit(NewAuditEntry {
@@ -172,25 +227,92 @@ impl Services {
         let mut out = vec![("_categories.toml".to_owned(), cats.to_text())];
         for a in self.store.kb_articles().await? {
             for t in &a.translations {
-                let file = ArticleFile {
-                    slug: a.article.slug.clone(),
-                    language: t.language.clone(),
-                    front: FrontMatter {
-                        title: t.title.clone(),
-                        description: t.description.clone(),
-                        category: a.category.clone(),
-                        section: a.section.clone(),
-                        tags: serde_json::from_str(&a.article.tags).unwrap_or_default(),
-                        answers: serde_json::from_str(&a.article.answers).unwrap_or_default(),
-                        status: a.article.status.clone(),
-                        visibility: a.article.visibility.clone(),
-                    },
-                    body: t.body.clone(),
-                };
+                let file = file_of(&a, t, &t.language);
                 out.push((file.file_name(), file.to_text()));
             }
         }
         Ok(out)
+    }
+
+    /// Every article with all its translations, drafts and internal ones included: for editors.
+    pub async fn kb_articles_for_editing(
+        &self,
+        p: &Principal,
+    ) -> Result<Vec<xdesk_store::KbArticleFull>, ServiceError> {
+        editor(p)?;
+        Ok(self.store.kb_articles().await?)
+    }
+
+    /// An article's saved versions, newest first.
+    pub async fn kb_history(
+        &self,
+        p: &Principal,
+        article_id: i64,
+    ) -> Result<Vec<xdesk_store::KbRevisionRow>, ServiceError> {
+        editor(p)?;
+        Ok(self.store.kb_revisions(article_id).await?)
+    }
+
+    /// Saves one translation of an article (made if new), as an agent in the console: checked
+    /// like an imported file, recorded as a revision, and searchable at once.
+    pub async fn save_kb_article(
+        &self,
+        p: &Principal,
+        file: &ArticleFile,
+    ) -> Result<(), ServiceError> {
+        editor(p)?;
+        xdesk_domain::kb::check_slug(&file.slug)?;
+        if !xdesk_domain::kb::LANGUAGES.contains(&file.language.as_str()) {
+            return Err(FieldError::new("language", "invalid_language", "en or zh").into());
+        }
+        file.front.validate()?;
+        self.store
+            .save_kb_article(&save_input(file, &p.actor().to_string()))
+            .await
+            .map_err(|e| match e {
+                xdesk_store::StoreError::NotFound(what) => {
+                    FieldError::new("category", "unknown_category", format!("no such {what}"))
+                        .into()
+                }
+                other => ServiceError::from(other),
+            })?;
+        self.audit_action(
+            p,
+            "kb.save",
+            format!("kb:{}:{}", file.slug, file.language),
+            None,
+            json!({}),
+        )
+        .await?;
+        self.reindex_article(&file.slug).await
+    }
+
+    /// Puts an article's current translations into the index (its status or visibility may
+    /// have changed for all of them).
+    async fn reindex_article(&self, slug: &str) -> Result<(), ServiceError> {
+        let Some(index) = &self.kb_index else {
+            return Ok(());
+        };
+        let Some(a) = self
+            .store
+            .kb_articles()
+            .await?
+            .into_iter()
+            .find(|a| a.article.slug == slug)
+        else {
+            return Ok(());
+        };
+        let docs = docs_of(a);
+        let index = index.clone();
+        tokio::task::spawn_blocking(move || {
+            index
+                .write()
+                .map_err(index_error)?
+                .upsert(&docs)
+                .map_err(index_error)
+        })
+        .await
+        .map_err(index_error)?
     }
 
     /// Rebuilds the article index from the database.
@@ -203,23 +325,7 @@ impl Services {
             .kb_articles()
             .await?
             .into_iter()
-            .flat_map(|a| {
-                let public = a.article.status == "published" && a.article.visibility == "public";
-                let tags: Vec<String> = serde_json::from_str(&a.article.tags).unwrap_or_default();
-                a.translations
-                    .into_iter()
-                    .map(|t| ArticleDoc {
-                        slug: a.article.slug.clone(),
-                        language: t.language,
-                        category: a.category.clone(),
-                        title: t.title,
-                        description: t.description,
-                        tags: tags.clone(),
-                        body: t.body,
-                        public,
-                    })
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(docs_of)
             .collect();
         let n = docs.len();
         let index = index.clone();

@@ -377,3 +377,14 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    /// An article's saved versions, newest first.
+    pub async fn kb_revisions(&self, article_id: i64) -> Result<Vec<KbRevisionRow>, StoreError> {
+        Ok(kb_revision::Entity::find()
+            .filter(kb_revision::Column::ArticleId.eq(article_id))
+            .order_by_desc(kb_revision::Column::Id)
+            .all(&self.read)
+            .await?)
+    }
+}

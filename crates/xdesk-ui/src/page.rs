@@ -305,6 +305,16 @@ pub(crate) fn download(filename: &str, content_type: &str, bytes: Vec<u8>) -> Re
     r
 }
 
+/// A urlencoded form as its pairs, for forms with repeated fields (checkbox groups).
+pub(crate) type Fields = Vec<(String, String)>;
+
+/// The first value of `name` in a form, or "".
+pub(crate) fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
+    f.iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
 /// The signed-in customer; portal pages send everybody else to the portal's sign-in.
 pub(crate) struct Customer {
     pub principal: Principal,

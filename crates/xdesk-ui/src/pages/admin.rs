@@ -5,7 +5,7 @@
 //! enrolment and an invited agent's first password.
 
 use crate::UiState;
-use crate::page::{Ctx, SignedIn};
+use crate::page::{Ctx, Fields, SignedIn, field};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -18,14 +18,6 @@ use xdesk_service::auth::API_SCOPES;
 use xdesk_service::mailboxes::MailboxInput;
 use xdesk_service::people::InviteAgent;
 use xdesk_store::{AuditFilter, AuditRow};
-
-type Fields = Vec<(String, String)>;
-
-fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
-    f.iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-}
 
 fn ids(f: &Fields, name: &str) -> Vec<i64> {
     f.iter()

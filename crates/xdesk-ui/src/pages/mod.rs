@@ -4,6 +4,7 @@ pub(crate) mod admin;
 pub(crate) mod case;
 pub(crate) mod help;
 pub(crate) mod inbox;
+pub(crate) mod kb;
 pub(crate) mod live;
 pub(crate) mod login;
 pub(crate) mod portal;

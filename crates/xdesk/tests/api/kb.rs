@@ -329,3 +329,111 @@ backend_test!(
         app.stop().await;
     }
 );
+
+async fn save_article(web: &mut crate::web::Web, f: Vec<(String, String)>) -> crate::web::Page {
+    let req = web
+        .http
+        .post(format!("{}/console/kb/save", web.base))
+        .form(&f);
+    web.send(req).await
+}
+
+backend_test!(agents_write_articles_in_the_console, |app| {
+    let services = &app.running.as_ref().unwrap().services;
+    xdesk::demo::seed_knowledge_base(services).await.unwrap();
+    let mut web = crate::web::Web::new(&app);
+    web.sign_in("agent@x.test", None).await;
+    let csrf = web.csrf();
+    let r = web.get("/console/kb").await;
+    assert!(r.body.contains("deposit-not-credited"));
+    let r = web.get("/console/kb/deposit-not-credited/en").await;
+    assert!(r.body.contains("name=\"title\""));
+    // The preview renders and sanitises as readers will see it.
+    let r = web
+        .post(
+            "/console/kb/preview",
+            &[("body", "## Steps\n\n<script>alert(1)</script>")],
+        )
+        .await;
+    assert!(
+        r.body.contains("<h2>Steps</h2>") && !r.body.contains("<script"),
+        "{}",
+        r.body
+    );
+
+    let form = |slug: &str, title: &str, category: &str, internal: bool| {
+        let mut f = vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("slug".to_owned(), slug.to_owned()),
+            ("language".to_owned(), "en".to_owned()),
+            ("category".to_owned(), category.to_owned()),
+            ("status".to_owned(), "published".to_owned()),
+            ("title".to_owned(), title.to_owned()),
+            ("description".to_owned(), "Short.".to_owned()),
+            ("tags".to_owned(), "quokka, test".to_owned()),
+            ("answers".to_owned(), "missing_deposit".to_owned()),
+            (
+                "body".to_owned(),
+                "## Quokka steps\n\nCheck the quokka ledger.".to_owned(),
+            ),
+        ];
+        if internal {
+            f.push(("internal".to_owned(), "1".to_owned()));
+        }
+        f
+    };
+    // A new article is searchable and public at once.
+    let r = save_article(
+        &mut web,
+        form(
+            "quokka-ledger",
+            "The quokka ledger",
+            "deposits/crypto-deposits",
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let hits = search(&app, None, "quokka ledger", "en").await;
+    assert_eq!(slugs(&hits)[0], "quokka-ledger");
+    assert_eq!(
+        web.get("/help/articles/quokka-ledger?lang=en").await.status,
+        StatusCode::OK
+    );
+    // Made internal: gone from the public, kept for agents; both versions in the history.
+    let r = save_article(
+        &mut web,
+        form("quokka-ledger", "The quokka ledger", "deposits", true),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(!slugs(&search(&app, None, "quokka ledger", "en").await).contains(&"quokka-ledger"));
+    assert_eq!(
+        slugs(&search(&app, Some(&app.agent_token), "quokka ledger", "en").await)[0],
+        "quokka-ledger"
+    );
+    let page = web.get("/console/kb/quokka-ledger/en").await;
+    assert_eq!(page.body.matches("agent:").count(), 2, "{}", page.body);
+    // Refused: an unknown category (nothing saved), no CSRF token, a customer.
+    let r = save_article(
+        &mut web,
+        form("other-quokka", "Other", "no-such-category", false),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        search(&app, Some(&app.agent_token), "other", "en")
+            .await
+            .iter()
+            .all(|h| h["slug"] != "other-quokka")
+    );
+    let mut bad = form("quokka-ledger", "Forged", "deposits", false);
+    bad[0].1 = "forged".into();
+    assert_eq!(
+        save_article(&mut web, bad).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = crate::web::Web::new(&app).get("/console/kb").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    app.stop().await;
+});
