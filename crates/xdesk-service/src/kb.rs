@@ -290,9 +290,9 @@ impl Services {
     /// Puts an article's current translations into the index (its status or visibility may
     /// have changed for all of them).
     async fn reindex_article(&self, slug: &str) -> Result<(), ServiceError> {
-        let Some(index) = &self.kb_index else {
+        if self.kb_index.is_none() {
             return Ok(());
-        };
+        }
         let Some(a) = self
             .store
             .kb_articles()
@@ -302,8 +302,13 @@ impl Services {
         else {
             return Ok(());
         };
-        let docs = docs_of(a);
-        let index = index.clone();
+        self.upsert_articles(docs_of(a)).await
+    }
+
+    async fn upsert_articles(&self, docs: Vec<ArticleDoc>) -> Result<(), ServiceError> {
+        let Some(index) = self.kb_index.clone() else {
+            return Ok(());
+        };
         tokio::task::spawn_blocking(move || {
             index
                 .write()
@@ -315,11 +320,44 @@ impl Services {
         .map_err(index_error)?
     }
 
+    /// Puts into this node's index the articles saved since the last call (on any node), by
+    /// following the revision feed. Returns how many articles it re-indexed.
+    pub async fn follow_article_feed(&self) -> Result<usize, ServiceError> {
+        if self.kb_index.is_none() {
+            return Ok(0);
+        }
+        let from = self.kb_position.load(std::sync::atomic::Ordering::Acquire);
+        let revisions = self.store.kb_revisions_after(from, 1_000).await?;
+        let Some(last) = revisions.last().map(|r| r.id) else {
+            return Ok(0);
+        };
+        let mut ids: Vec<i64> = revisions.iter().map(|r| r.article_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let changed: Vec<xdesk_store::KbArticleFull> = self
+            .store
+            .kb_articles()
+            .await?
+            .into_iter()
+            .filter(|a| ids.contains(&a.article.id))
+            .collect();
+        let n = changed.len();
+        let docs: Vec<ArticleDoc> = changed.into_iter().flat_map(docs_of).collect();
+        self.upsert_articles(docs).await?;
+        self.kb_position
+            .fetch_max(last, std::sync::atomic::Ordering::AcqRel);
+        Ok(n)
+    }
+
     /// Rebuilds the article index from the database.
     pub async fn reindex_kb(&self) -> Result<usize, ServiceError> {
         let Some(index) = &self.kb_index else {
             return Ok(0);
         };
+        // Whatever is saved from here on is picked up by the feed.
+        let position = self.store.kb_last_revision().await?;
+        self.kb_position
+            .fetch_max(position, std::sync::atomic::Ordering::AcqRel);
         let docs: Vec<ArticleDoc> = self
             .store
             .kb_articles()

@@ -144,6 +144,8 @@ pub struct Services {
     pub portal: Arc<portal::PortalSettings>,
     /// The knowledge-base search index of this node, when it has one.
     pub kb_index: Option<kb::KbIndex>,
+    /// The last article revision this node's index has taken.
+    pub kb_position: Arc<std::sync::atomic::AtomicI64>,
     /// This node's ticket index, when it has one.
     pub ticket_index: Option<ticket_search::TicketSearchIndex>,
 }
@@ -161,6 +163,7 @@ impl Services {
             chat: Arc::new(chat::ChatSettings::default()),
             portal: Arc::new(portal::PortalSettings::default()),
             kb_index: None,
+            kb_position: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             ticket_index: None,
         }
     }

@@ -388,3 +388,14 @@ impl Store {
             .await?)
     }
 }
+
+impl Store {
+    /// The newest revision's id: the feed position everything up to now is at.
+    pub async fn kb_last_revision(&self) -> Result<i64, StoreError> {
+        Ok(kb_revision::Entity::find()
+            .order_by_desc(kb_revision::Column::Id)
+            .one(&self.read)
+            .await?
+            .map_or(0, |r| r.id))
+    }
+}

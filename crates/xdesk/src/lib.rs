@@ -88,12 +88,15 @@ fn open_ticket_index(config: &Config) -> Option<xdesk_service::ticket_search::Ti
     }
 }
 
-/// Keeps the ticket index following the change feed.
+/// Keeps the ticket and article indexes following the change feeds (what other nodes wrote).
 async fn follow_tickets(services: xdesk_service::Services) {
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         if let Err(e) = services.follow_ticket_feed().await {
             tracing::warn!(error = %e, "ticket index could not follow the feed; retrying");
+        }
+        if let Err(e) = services.follow_article_feed().await {
+            tracing::warn!(error = %e, "article index could not follow the feed; retrying");
         }
     }
 }

@@ -437,3 +437,32 @@ backend_test!(agents_write_articles_in_the_console, |app| {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     app.stop().await;
 });
+
+backend_test!(another_node_follows_article_changes, |app| {
+    let services = &app.running.as_ref().unwrap().services;
+    // A second node: same database, its own index.
+    let other = xdesk_service::Services::new(services.store.clone(), Default::default())
+        .with_kb_index(std::sync::Arc::new(std::sync::RwLock::new(
+            xdesk_search::articles::ArticleIndex::in_memory().unwrap(),
+        )));
+    assert_eq!(other.reindex_kb().await.unwrap(), 0);
+    xdesk::demo::seed_knowledge_base(services).await.unwrap();
+    let ask = |text: &'static str| xdesk_service::kb::KbSearch {
+        text: text.into(),
+        language: Some("zh".into()),
+        category: None,
+        limit: 3,
+    };
+    assert!(
+        other
+            .search_kb(None, ask("充值没到账"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(other.follow_article_feed().await.unwrap() >= 80);
+    let hits = other.search_kb(None, ask("充值没到账")).await.unwrap();
+    assert_eq!(hits[0].slug, "deposit-not-credited");
+    assert_eq!(other.follow_article_feed().await.unwrap(), 0, "nothing new");
+    app.stop().await;
+});
