@@ -10,7 +10,8 @@ use xdesk_domain::FieldError;
 use xdesk_domain::event::{Actor, ChainVerification, EventKind, EventRecord, verify_chain};
 use xdesk_domain::identity::Identity;
 use xdesk_domain::ticket::{
-    Channel, Priority, RawCryptoFields, Subject, TicketState, parse_language, parse_tags,
+    Channel, Priority, RawCryptoFields, Subject, TicketNumber, TicketState, parse_language,
+    parse_tags,
 };
 use xdesk_store::{
     AttachmentRow, ChangeSet, MessageRow, NewAttachment, NewAuditEntry, NewMessage, NewTicket,
@@ -940,5 +941,125 @@ impl Services {
         )
         .await?;
         Ok((a, bytes))
+    }
+}
+
+impl Services {
+    /// Merges a duplicate into another ticket of the same customer: the target gets the
+    /// duplicate's conversation as an internal note, and the duplicate is closed with a public
+    /// notice pointing at the target. Both histories record it (`merged_into`, `merged_from`).
+    pub async fn merge_tickets(
+        &self,
+        p: &Principal,
+        source: i64,
+        target: i64,
+        ip: Option<&str>,
+    ) -> Result<TicketRow, ServiceError> {
+        p.require_scope("tickets:write")?;
+        if source == target {
+            return Err(FieldError::new(
+                "source",
+                "same_ticket",
+                "a ticket cannot merge into itself",
+            )
+            .into());
+        }
+        let from = self.visible_ticket(p, source).await?;
+        let into = self.visible_ticket(p, target).await?;
+        if from.customer_id != into.customer_id {
+            return Err(ServiceError::Conflict(
+                "only tickets of the same customer are merged".into(),
+            ));
+        }
+        for t in [&from, &into] {
+            if t.state == TicketState::Closed.as_str() {
+                return Err(ServiceError::Conflict(format!(
+                    "{} is closed",
+                    TicketNumber::for_ticket(t.id)
+                )));
+            }
+        }
+        let (src_no, dst_no) = (
+            TicketNumber::for_ticket(source).to_string(),
+            TicketNumber::for_ticket(target).to_string(),
+        );
+        // The duplicate's conversation, for the agents on the target.
+        let messages = self.store.messages(source, true).await?;
+        let files = self.store.ticket_attachments(source).await?;
+        let mut text = format!("Merged from {src_no}: {}\n", from.subject);
+        for m in &messages {
+            text.push_str(&format!(
+                "\n— {} ({}, {}){}\n{}\n",
+                m.author_kind,
+                m.channel,
+                m.created_at.format("%Y-%m-%d %H:%M UTC"),
+                if m.internal { " [internal]" } else { "" },
+                m.body_text
+            ));
+            for f in files.iter().filter(|f| f.message_id == m.id) {
+                text.push_str(&format!(
+                    "  file: {} ({} bytes, sha256 {})\n",
+                    f.filename, f.size, f.sha256
+                ));
+            }
+        }
+        let text: String = text.chars().take(self.limits.max_body_chars).collect();
+        self.post_to_ticket(
+            p.actor(),
+            into.clone(),
+            NewMessage {
+                internal: true,
+                ..system_notice(&into.channel, text, json!({"merged_from": source}))
+            },
+            |_| false,
+            &Screened::default(),
+        )
+        .await?;
+        // The duplicate: closed, telling the customer where the conversation goes on.
+        let language = if from.language.starts_with("zh") {
+            "zh"
+        } else {
+            "en"
+        };
+        let notice = if language == "zh" {
+            format!("此工单已合并到 {dst_no}，后续沟通将在该工单中继续。")
+        } else {
+            format!("This request was merged into {dst_no}; the conversation continues there.")
+        };
+        let mut changes = BTreeMap::new();
+        changes.insert("state".to_owned(), [json!(from.state), json!("closed")]);
+        changes.insert("merged_into".to_owned(), [json!(null), json!(target)]);
+        let closed = self
+            .store
+            .apply_change(ChangeSet {
+                ticket_id: source,
+                expected_version: from.version,
+                actor: p.actor(),
+                patch: TicketPatch {
+                    state: Some(TicketState::Closed.as_str().to_owned()),
+                    ..Default::default()
+                },
+                events: vec![EventKind::Updated { changes }],
+                message: Some(system_notice(
+                    &from.channel,
+                    notice,
+                    json!({"merged_into": target}),
+                )),
+                notices: Vec::new(),
+            })
+            .await?;
+        self.publish_messages(&closed.ticket, &closed.messages, &closed.attachments);
+        self.audit_action(
+            p,
+            "ticket.merge",
+            format!("ticket:{source}"),
+            ip,
+            json!({"into": target}),
+        )
+        .await?;
+        self.store
+            .ticket(target)
+            .await?
+            .ok_or(ServiceError::NotFound("ticket"))
     }
 }

@@ -598,3 +598,31 @@ pub(crate) async fn accept(
         Err(e) => ctx.service_error(&e),
     }
 }
+
+/// Merges a duplicate (`source`) into this ticket, from the possible duplicates list.
+pub(crate) async fn merge(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    PeerIp(ip): PeerIp,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if !ctx.csrf_ok(f.get("csrf").map_or("", String::as_str)) {
+        return ctx.csrf_refused();
+    }
+    let Some(source) = f.get("source").and_then(|v| v.parse().ok()) else {
+        return ctx.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ctx.tr.t("error.bad_choice"),
+        );
+    };
+    match s
+        .services
+        .merge_tickets(&me.principal, source, id, ip.as_deref())
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
+}

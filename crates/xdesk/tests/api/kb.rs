@@ -466,3 +466,68 @@ backend_test!(another_node_follows_article_changes, |app| {
     assert_eq!(other.follow_article_feed().await.unwrap(), 0, "nothing new");
     app.stop().await;
 });
+
+backend_test!(a_duplicate_merges_in_one_click, |app| {
+    let a = app
+        .create_ticket(ticket_body(&app, "USDT 充值未到账"))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let b = app.create_ticket(ticket_body(&app, "充值 还没到账")).await["id"]
+        .as_i64()
+        .unwrap();
+    let mut other = ticket_body(&app, "充值 另一个客户");
+    other["customer"] = serde_json::json!({"email": "not.alice@example.com"});
+    let c = app.create_ticket(other).await["id"].as_i64().unwrap();
+    let mut web = crate::web::Web::new(&app);
+    web.sign_in("agent@x.test", None).await;
+    let page = web.get(&format!("/console/tickets/{a}")).await;
+    assert!(page.body.contains("Merge into this ticket"));
+    let csrf = web.csrf();
+    let path = format!("/console/tickets/{a}/merge");
+    // Without the token, or across customers: refused.
+    let r = web.post(&path, &[("source", &b.to_string())]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = web
+        .post(&path, &[("csrf", &csrf), ("source", &c.to_string())])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = web
+        .post(&path, &[("csrf", &csrf), ("source", &b.to_string())])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // The duplicate is closed and tells the customer where to look; its history records it.
+    let dup = app
+        .get_json(&app.agent_token, &format!("/api/v1/tickets/{b}"))
+        .await;
+    assert_eq!(dup["state"], "closed");
+    let last = dup["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["internal"], false);
+    assert!(last["body"].as_str().unwrap().contains("XD-"), "{last}");
+    let h = app
+        .get_json(&app.agent_token, &format!("/api/v1/tickets/{b}/history"))
+        .await;
+    assert!(h.to_string().contains("merged_into"));
+    assert_eq!(h["verification"]["valid"], true);
+    // The target has the duplicate's conversation as an internal note.
+    let target = app
+        .get_json(&app.agent_token, &format!("/api/v1/tickets/{a}"))
+        .await;
+    let note = target["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(note["internal"], true);
+    assert!(
+        note["body"].as_str().unwrap().contains("充值 还没到账"),
+        "{note}"
+    );
+    // Merging again: the duplicate is closed now.
+    let r = web
+        .post(&path, &[("csrf", &csrf), ("source", &b.to_string())])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    app.stop().await;
+});
