@@ -150,6 +150,13 @@ pub fn router(services: Services, pages: Router) -> Router {
         }))
         .allow_methods([axum::http::Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
+    // The widget also asks the help center from those pages, before the first message.
+    let chat = services.chat.clone();
+    let kb_cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::predicate(move |o, _| {
+            o.to_str().is_ok_and(|o| chat.origin_allowed(Some(o)))
+        }))
+        .allow_methods([axum::http::Method::GET]);
     let state = AppState {
         services,
         metrics: metrics_handle(),
@@ -196,7 +203,7 @@ pub fn router(services: Services, pages: Router) -> Router {
             put(api::channels::update_mailbox).delete(api::channels::delete_mailbox),
         )
         .route("/email-templates", get(api::channels::list_email_templates))
-        .route("/kb/search", get(api::kb::search))
+        .route("/kb/search", get(api::kb::search).layer(kb_cors))
         .route(
             "/email-templates/{name}/{language}",
             put(api::channels::put_email_template).delete(api::channels::reset_email_template),

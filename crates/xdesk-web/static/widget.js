@@ -22,14 +22,16 @@
       you: "You", agent: "Support", system: "Notice", reconnecting: "Reconnecting…",
       shot: "Screenshot", uploadFailed: "The file could not be sent.",
       email: "Your email, for answers while you are away", emailSend: "Notify me", emailSaved: "We will also answer at {a}.",
-      warn: "Support will never ask for your seed phrase, private keys or 2FA codes." },
+      warn: "Support will never ask for your seed phrase, private keys or 2FA codes.",
+      suggest: "These articles may already answer it:" },
     zh: { title: "在线客服", placeholder: "输入消息…", send: "发送", open: "联系客服",
       offline: "当前没有客服在线，我们通常会在 {t}内回复。请留言，我们会在这里回复您。",
       joined: "{n} 加入了对话", left: "{n} 离开了对话", typing: "客服正在输入…",
       you: "我", agent: "客服", system: "提示", reconnecting: "正在重新连接…",
       shot: "截图", uploadFailed: "文件发送失败。",
       email: "您的邮箱：您离开时我们会发邮件回复", emailSend: "邮件通知我", emailSaved: "我们也会回复到 {a}。",
-      warn: "客服永远不会向您索要助记词、私钥或二次验证码。" }
+      warn: "客服永远不会向您索要助记词、私钥或二次验证码。",
+      suggest: "以下文章也许已经能解答：" }
   }[lang];
   var KEY = "xdesk-chat:" + origin;
   var state = {};
@@ -61,7 +63,34 @@
   var send = el("button", "padding:0 14px;border:0;border-radius:6px;background:#1f6feb;color:#fff;cursor:pointer", T.send);
   send.type = "submit";
   form.appendChild(input); form.appendChild(send);
-  panel.appendChild(head); panel.appendChild(note); panel.appendChild(list); panel.appendChild(typing); panel.appendChild(form);
+  var suggest = el("div", "padding:0 14px;font-size:13px;display:none");
+  suggest.id = "xdesk-chat-suggest";
+  panel.appendChild(head); panel.appendChild(note); panel.appendChild(list); panel.appendChild(typing); panel.appendChild(suggest); panel.appendChild(form);
+
+  /* Before the first message, help-center articles matching what the visitor types. */
+  var suggestTimer = null;
+  function showSuggestions(hits) {
+    suggest.textContent = "";
+    suggest.style.display = hits.length ? "block" : "none";
+    if (!hits.length) return;
+    suggest.appendChild(el("div", "color:#656d76;margin:4px 0", T.suggest));
+    hits.forEach(function (h) {
+      var a = el("a", "display:block;margin:2px 0;color:#0969da", h.title);
+      a.href = origin + "/help/articles/" + encodeURIComponent(h.slug) + "?lang=" + encodeURIComponent(h.language);
+      a.target = "_blank"; a.rel = "noopener";
+      suggest.appendChild(a);
+    });
+  }
+  input.addEventListener("input", function () {
+    clearTimeout(suggestTimer);
+    var q = input.value.trim();
+    if (state.ticket || q.length < 2) { showSuggestions([]); return; }
+    suggestTimer = setTimeout(function () {
+      fetch(origin + "/api/v1/kb/search?limit=3&lang=" + lang + "&q=" + encodeURIComponent(q))
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(showSuggestions, function () { showSuggestions([]); });
+    }, 400);
+  });
 
   var seen = {};
   function line(who, text, kind) {
@@ -190,6 +219,7 @@
     if (!body || !ws || ws.readyState !== 1) return;
     ws.send(JSON.stringify({ type: "message", body: body }));
     input.value = "";
+    showSuggestions([]);
   });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); return; }

@@ -693,6 +693,19 @@ async fn the_widget_chats_in_a_real_browser() {
             "document.body.innerText.includes('我们也会回复到 web@example.com')",
         )
         .await;
+    // Before the first message, the help center answers what the visitor types.
+    xdesk::demo::seed_knowledge_base(&app.running.as_ref().unwrap().services)
+        .await
+        .unwrap();
+    browser
+        .eval("const q = document.querySelector('#xdesk-chat-panel textarea'); q.value = '充值没到账'; q.dispatchEvent(new Event('input')); true")
+        .await;
+    browser
+        .until(
+            "a suggested article",
+            "!!document.querySelector('#xdesk-chat-suggest a[href*=\"/help/articles/deposit-not-credited?lang=zh\"]')",
+        )
+        .await;
     browser
         .eval("const t = document.querySelector('#xdesk-chat-panel textarea'); t.value = '网页里提问：提币多久到账？'; t.form.requestSubmit(); true")
         .await;
