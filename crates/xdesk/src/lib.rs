@@ -101,6 +101,46 @@ async fn follow_tickets(services: xdesk_service::Services) {
     }
 }
 
+/// Writes the knowledge base into `dir` as files: what an exchange keeps in git.
+pub async fn kb_export(config: &Config, dir: &std::path::Path) -> anyhow::Result<usize> {
+    let services = open(config).await?;
+    let files = services
+        .export_kb(None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, text) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(files.len())
+}
+
+/// Imports the knowledge-base files in `dir` (`_categories.toml` and `*.md`).
+pub async fn kb_import(config: &Config, dir: &std::path::Path) -> anyhow::Result<usize> {
+    let mut categories = None;
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name == "_categories.toml" {
+            categories = Some(std::fs::read_to_string(&path)?);
+        } else if name.ends_with(".md") {
+            files.push((name, std::fs::read_to_string(&path)?));
+        }
+    }
+    files.sort();
+    let services = open(config).await?;
+    let report = services
+        .import_kb(None, categories.as_deref(), &files)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(report.translations)
+}
+
 /// Rebuilds this node's search indexes from the database, from scratch. The server must be
 /// stopped: its indexes are locked while it runs.
 pub async fn reindex(config: &Config) -> anyhow::Result<(usize, usize)> {

@@ -41,6 +41,12 @@ enum Command {
     },
     /// Rebuild this node's search indexes from the database (stop the server first).
     Reindex,
+    /// Write the whole knowledge base as Markdown files (`<slug>.<lang>.md`, TOML front
+    /// matter) and `_categories.toml` into a directory, e.g. a git checkout.
+    KbExport { dir: std::path::PathBuf },
+    /// Import a directory written by kb-export (or by hand); every file is checked first, and
+    /// running servers pick the changes up from the feed.
+    KbImport { dir: std::path::PathBuf },
     /// Check a ticket's hash-chained history; exits 1 if it was tampered with.
     VerifyHistory {
         /// Ticket number (XD-10042) or id.
@@ -116,6 +122,16 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { command } => admin(config, command).await,
+        Command::KbExport { dir } => {
+            let n = xdesk::kb_export(&config, &dir).await?;
+            println!("wrote {n} files to {}", dir.display());
+            Ok(())
+        }
+        Command::KbImport { dir } => {
+            let n = xdesk::kb_import(&config, &dir).await?;
+            println!("imported {n} article files from {}", dir.display());
+            Ok(())
+        }
         Command::Reindex => {
             let (articles, tickets) = xdesk::reindex(&config).await?;
             println!("reindexed {articles} article translations and {tickets} tickets");
