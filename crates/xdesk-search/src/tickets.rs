@@ -9,7 +9,9 @@ use crate::analyzer::words;
 use crate::articles::SearchError;
 use std::path::Path;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+};
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term, doc};
@@ -192,10 +194,31 @@ impl TicketIndex {
         if ws.is_empty() {
             return None;
         }
-        // Every word must be found, in any field: agents search for a particular case.
+        // Every word must be found, in any field: agents search for a particular case. An
+        // English word no ticket has is likely a typo: it also matches with one.
+        let searcher = self.reader.searcher();
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for w in &ws {
             let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            let typo = w.len() >= 5
+                && w.chars().all(|c| c.is_ascii_alphabetic())
+                && [f.subject, f.messages].iter().all(|field| {
+                    searcher
+                        .doc_freq(&Term::from_field_text(*field, w))
+                        .is_ok_and(|n| n == 0)
+                });
+            if typo {
+                for field in [f.subject, f.messages] {
+                    any.push((
+                        Occur::Should,
+                        Box::new(FuzzyTermQuery::new(
+                            Term::from_field_text(field, w),
+                            1,
+                            true,
+                        )),
+                    ));
+                }
+            }
             for (field, boost) in [
                 (f.subject, 3.0),
                 (f.crypto, 3.0),
