@@ -293,6 +293,38 @@ impl Services {
         self.reindex_article(&file.slug).await
     }
 
+    /// Makes an earlier version current again, as a new revision: the history keeps both.
+    pub async fn restore_kb_revision(
+        &self,
+        p: &Principal,
+        revision: i64,
+    ) -> Result<ArticleFile, ServiceError> {
+        editor(p)?;
+        let r = self
+            .store
+            .kb_revision(revision)
+            .await?
+            .ok_or(ServiceError::NotFound("revision"))?;
+        let a = self
+            .store
+            .kb_articles()
+            .await?
+            .into_iter()
+            .find(|a| a.article.id == r.article_id)
+            .ok_or(ServiceError::NotFound("article"))?;
+        let mut file = match a.translations.iter().find(|t| t.language == r.language) {
+            Some(t) => file_of(&a, t, &r.language),
+            None => return Err(ServiceError::NotFound("translation")),
+        };
+        file.front.title = r.title;
+        file.front.description = r.description;
+        file.front.status = r.status;
+        file.front.visibility = r.visibility;
+        file.body = r.body;
+        self.save_kb_article(p, &file).await?;
+        Ok(file)
+    }
+
     /// Puts an article's current translations into the index (its status or visibility may
     /// have changed for all of them).
     async fn reindex_article(&self, slug: &str) -> Result<(), ServiceError> {

@@ -399,3 +399,9 @@ impl Store {
             .map_or(0, |r| r.id))
     }
 }
+
+impl Store {
+    pub async fn kb_revision(&self, id: i64) -> Result<Option<KbRevisionRow>, StoreError> {
+        Ok(kb_revision::Entity::find_by_id(id).one(&self.read).await?)
+    }
+}

@@ -73,6 +73,7 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/console/kb", get(pages::kb::list))
         .route("/console/kb/save", post(pages::kb::save))
         .route("/console/kb/preview", post(pages::kb::preview))
+        .route("/console/kb/restore", post(pages::kb::restore))
         .route("/console/kb/{slug}/{language}", get(pages::kb::edit))
         .route("/portal/tickets/{id}", get(pages::portal::show))
         .route("/portal/tickets/{id}/reply", post(pages::portal::reply))

@@ -247,3 +247,31 @@ pub(crate) async fn preview(ctx: Ctx, _me: SignedIn, Form(f): Form<Fields>) -> R
     ctx.finish(&mut r);
     r
 }
+
+/// Makes an earlier version current again (a new version; the history keeps both).
+pub(crate) async fn restore(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if !ctx.csrf_ok(field(&f, "csrf")) {
+        return ctx.csrf_refused();
+    }
+    let Ok(revision) = field(&f, "revision").parse() else {
+        return ctx.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ctx.tr.t("error.bad_choice"),
+        );
+    };
+    match s
+        .services
+        .restore_kb_revision(&me.principal, revision)
+        .await
+    {
+        Ok(file) => {
+            Redirect::to(&format!("/console/kb/{}/{}", file.slug, file.language)).into_response()
+        }
+        Err(e) => ctx.service_error(&e),
+    }
+}

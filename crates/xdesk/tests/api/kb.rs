@@ -414,6 +414,27 @@ backend_test!(agents_write_articles_in_the_console, |app| {
     );
     let page = web.get("/console/kb/quokka-ledger/en").await;
     assert_eq!(page.body.matches("agent:").count(), 2, "{}", page.body);
+    // The first version restored: public again, and a third version in the history.
+    let first = page
+        .body
+        .rsplit("name=\"revision\" value=\"")
+        .next()
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let r = web
+        .post(
+            "/console/kb/restore",
+            &[("csrf", csrf.as_str()), ("revision", first.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        slugs(&search(&app, None, "quokka ledger", "en").await)[0],
+        "quokka-ledger"
+    );
+    let page = web.get("/console/kb/quokka-ledger/en").await;
+    assert_eq!(page.body.matches("agent:").count(), 3);
     // Refused: an unknown category (nothing saved), no CSRF token, a customer.
     let r = save_article(
         &mut web,
