@@ -29,9 +29,43 @@ struct ListPage<'a> {
     agent_name: &'a str,
     is_admin: bool,
     rows: Vec<ListRow>,
+    query: &'a str,
+    hits: Vec<xdesk_search::articles::ArticleHit>,
 }
 
-pub(crate) async fn list(ctx: Ctx, me: SignedIn, State(s): State<UiState>) -> Response {
+#[derive(serde::Deserialize)]
+pub(crate) struct ListQuery {
+    q: Option<String>,
+}
+
+/// The articles, or with `q` the ones that answer it best (internal and drafts included).
+pub(crate) async fn list(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+) -> Response {
+    let query = q.q.as_deref().map(str::trim).unwrap_or_default();
+    let hits = if query.is_empty() {
+        Vec::new()
+    } else {
+        match s
+            .services
+            .search_kb(
+                Some(&me.principal),
+                xdesk_service::kb::KbSearch {
+                    text: query.to_owned(),
+                    language: None,
+                    category: None,
+                    limit: 20,
+                },
+            )
+            .await
+        {
+            Ok(h) => h,
+            Err(e) => return ctx.service_error(&e),
+        }
+    };
     let articles = match s.services.kb_articles_for_editing(&me.principal).await {
         Ok(a) => a,
         Err(e) => return ctx.service_error(&e),
@@ -61,6 +95,8 @@ pub(crate) async fn list(ctx: Ctx, me: SignedIn, State(s): State<UiState>) -> Re
             agent_name: &me.agent.display_name,
             is_admin: me.principal.is_admin(),
             rows,
+            query,
+            hits,
         },
     )
 }

@@ -348,6 +348,17 @@ backend_test!(agents_write_articles_in_the_console, |app| {
     assert!(r.body.contains("deposit-not-credited"));
     let r = web.get("/console/kb/deposit-not-credited/en").await;
     assert!(r.body.contains("name=\"title\""));
+    // Agents search the knowledge base, internal articles included, with snippets.
+    let r = web
+        .get("/console/kb?q=identity%20check%202FA%20reset")
+        .await;
+    assert!(
+        r.body
+            .contains("/console/kb/agent-identity-check-2fa-reset/"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("<b>"));
     // The preview renders and sanitises as readers will see it.
     let r = web
         .post(
