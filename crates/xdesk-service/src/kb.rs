@@ -249,14 +249,17 @@ impl Services {
         Ok(self.store.kb_articles().await?)
     }
 
-    /// An article's saved versions, newest first.
+    /// An article's saved versions, newest first; none for an article not saved yet.
     pub async fn kb_history(
         &self,
         p: &Principal,
-        article_id: i64,
+        slug: &str,
     ) -> Result<Vec<xdesk_store::KbRevisionRow>, ServiceError> {
         editor(p)?;
-        Ok(self.store.kb_revisions(article_id).await?)
+        match self.store.kb_article(slug).await? {
+            Some(a) => Ok(self.store.kb_revisions(a.article.id).await?),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Saves one translation of an article (made if new), as an agent in the console: checked
@@ -307,10 +310,9 @@ impl Services {
             .ok_or(ServiceError::NotFound("revision"))?;
         let a = self
             .store
-            .kb_articles()
+            .kb_articles_by_id(&[r.article_id])
             .await?
-            .into_iter()
-            .find(|a| a.article.id == r.article_id)
+            .pop()
             .ok_or(ServiceError::NotFound("article"))?;
         let mut file = match a.translations.iter().find(|t| t.language == r.language) {
             Some(t) => file_of(&a, t, &r.language),
@@ -331,13 +333,7 @@ impl Services {
         if self.kb_index.is_none() {
             return Ok(());
         }
-        let Some(a) = self
-            .store
-            .kb_articles()
-            .await?
-            .into_iter()
-            .find(|a| a.article.slug == slug)
-        else {
+        let Some(a) = self.store.kb_article(slug).await? else {
             return Ok(());
         };
         self.upsert_articles(docs_of(a)).await
@@ -372,13 +368,7 @@ impl Services {
         let mut ids: Vec<i64> = revisions.iter().map(|r| r.article_id).collect();
         ids.sort_unstable();
         ids.dedup();
-        let changed: Vec<xdesk_store::KbArticleFull> = self
-            .store
-            .kb_articles()
-            .await?
-            .into_iter()
-            .filter(|a| ids.contains(&a.article.id))
-            .collect();
+        let changed = self.store.kb_articles_by_id(&ids).await?;
         let n = changed.len();
         let docs: Vec<ArticleDoc> = changed.into_iter().flat_map(docs_of).collect();
         self.upsert_articles(docs).await?;
@@ -434,11 +424,21 @@ impl Services {
         &self,
         slug: &str,
     ) -> Result<xdesk_store::KbArticleFull, ServiceError> {
-        self.help_articles()
+        self.store
+            .kb_article(slug)
             .await?
-            .into_iter()
-            .find(|a| a.article.slug == slug)
+            .filter(|a| a.article.status == "published" && a.article.visibility == "public")
             .ok_or(ServiceError::NotFound("article"))
+    }
+
+    /// One article with all its translations, drafts and internal ones included: for editors.
+    pub async fn kb_article_for_editing(
+        &self,
+        p: &Principal,
+        slug: &str,
+    ) -> Result<Option<xdesk_store::KbArticleFull>, ServiceError> {
+        editor(p)?;
+        Ok(self.store.kb_article(slug).await?)
     }
 
     /// Counts a reader's "was this helpful?".

@@ -155,15 +155,18 @@ impl Services {
         })
         .await
         .map_err(index_error)??;
-        let mut out = Vec::with_capacity(hits.len());
-        for h in hits {
-            // The index may lag a moment behind: the row decides.
-            if let Some(t) = self.store.ticket(h.id).await?
-                && visibility.allows(t.group_id, t.assignee_id, Some(t.customer_id))
-            {
-                out.push((t, h));
-            }
-        }
-        Ok(out)
+        let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+        let mut rows = self.store.tickets_by_id(&ids).await?;
+        // The index may lag a moment behind: the row decides. Best hit first, as ranked.
+        Ok(hits
+            .into_iter()
+            .filter_map(|h| {
+                let i = rows.iter().position(|t| t.id == h.id)?;
+                let t = rows.swap_remove(i);
+                visibility
+                    .allows(t.group_id, t.assignee_id, Some(t.customer_id))
+                    .then_some((t, h))
+            })
+            .collect())
     }
 }

@@ -225,12 +225,50 @@ impl Store {
 
     /// Every article with its translations, category and section slugs.
     pub async fn kb_articles(&self) -> Result<Vec<KbArticleFull>, StoreError> {
-        let cats = self.kb_categories().await?;
+        self.kb_articles_where(sea_orm::Condition::all()).await
+    }
+
+    /// One article by its slug, with its translations.
+    pub async fn kb_article(&self, slug: &str) -> Result<Option<KbArticleFull>, StoreError> {
+        Ok(self
+            .kb_articles_where(sea_orm::Condition::all().add(kb_article::Column::Slug.eq(slug)))
+            .await?
+            .pop())
+    }
+
+    /// The articles `ids`, with their translations.
+    pub async fn kb_articles_by_id(&self, ids: &[i64]) -> Result<Vec<KbArticleFull>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.kb_articles_where(
+            sea_orm::Condition::all().add(kb_article::Column::Id.is_in(ids.to_vec())),
+        )
+        .await
+    }
+
+    /// The articles `cond` selects, with their translations, category and section slugs;
+    /// only their translations are read.
+    async fn kb_articles_where(
+        &self,
+        cond: sea_orm::Condition,
+    ) -> Result<Vec<KbArticleFull>, StoreError> {
         let articles = kb_article::Entity::find()
+            .filter(cond)
             .order_by_asc(kb_article::Column::Id)
             .all(&self.read)
             .await?;
-        let translations = kb_translation::Entity::find()
+        if articles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let cats = self.kb_categories().await?;
+        let mut translations = kb_translation::Entity::find();
+        // Every article: no need to list them; a few: only theirs.
+        if articles.len() < 1_000 {
+            translations = translations
+                .filter(kb_translation::Column::ArticleId.is_in(articles.iter().map(|a| a.id)));
+        }
+        let translations = translations
             .order_by_asc(kb_translation::Column::Language)
             .all(&self.read)
             .await?;

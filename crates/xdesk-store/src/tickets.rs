@@ -1046,6 +1046,17 @@ impl Store {
         Ok((ids, last))
     }
 
+    /// The tickets `ids` (those that exist), in no particular order.
+    pub async fn tickets_by_id(&self, ids: &[i64]) -> Result<Vec<TicketRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(ticket::Entity::find()
+            .filter(ticket::Column::Id.is_in(ids.to_vec()))
+            .all(&self.read)
+            .await?)
+    }
+
     /// The tickets `ids` with their messages and customers, for indexing.
     pub async fn ticket_search_rows(
         &self,
@@ -1056,10 +1067,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let tickets = ticket::Entity::find()
-            .filter(ticket::Column::Id.is_in(ids.to_vec()))
-            .all(&self.read)
-            .await?;
+        let tickets = self.tickets_by_id(ids).await?;
         let bodies: Vec<(i64, String)> = message::Entity::find()
             .select_only()
             .column(message::Column::TicketId)

@@ -45,44 +45,27 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
     Ok(services)
 }
 
-/// This node's article index, derived from the database and rebuilt at start: on disk under
-/// the data directory, or in memory when another process holds that one (a second node
-/// sharing the directory). None only if not even memory works; search then answers nothing.
-fn open_article_index(config: &Config) -> Option<xdesk_service::kb::KbIndex> {
-    use xdesk_search::articles::ArticleIndex;
-    let dir = config.data_dir.join("index").join("articles");
+/// One of this node's search indexes (`data_dir/index/<name>`), derived from the database:
+/// on disk, or in memory when another process holds that directory (a second node sharing
+/// it). None only if not even memory works; that search then answers nothing.
+fn open_search_index<T, E: std::fmt::Display>(
+    config: &Config,
+    name: &str,
+    on_disk: impl FnOnce(&std::path::Path) -> Result<T, E>,
+    in_memory: impl FnOnce() -> Result<T, E>,
+) -> Option<std::sync::Arc<std::sync::RwLock<T>>> {
+    let dir = config.data_dir.join("index").join(name);
     let index = std::fs::create_dir_all(&dir)
         .map_err(|e| e.to_string())
-        .and_then(|()| ArticleIndex::open(&dir).map_err(|e| e.to_string()))
+        .and_then(|()| on_disk(&dir).map_err(|e| e.to_string()))
         .or_else(|e| {
-            tracing::warn!(dir = %dir.display(), error = %e, "article index kept in memory");
-            ArticleIndex::in_memory().map_err(|e| e.to_string())
+            tracing::warn!(dir = %dir.display(), error = %e, "search index kept in memory");
+            in_memory().map_err(|e| e.to_string())
         });
     match index {
         Ok(i) => Some(std::sync::Arc::new(std::sync::RwLock::new(i))),
         Err(e) => {
-            tracing::error!(error = %e, "no article index: search answers nothing");
-            None
-        }
-    }
-}
-
-/// This node's ticket index, on disk (it remembers its feed position, so a restart only
-/// catches up) or in memory when another process holds the directory.
-fn open_ticket_index(config: &Config) -> Option<xdesk_service::ticket_search::TicketSearchIndex> {
-    use xdesk_search::tickets::TicketIndex;
-    let dir = config.data_dir.join("index").join("tickets");
-    let index = std::fs::create_dir_all(&dir)
-        .map_err(|e| e.to_string())
-        .and_then(|()| TicketIndex::open(&dir).map_err(|e| e.to_string()))
-        .or_else(|e| {
-            tracing::warn!(dir = %dir.display(), error = %e, "ticket index kept in memory");
-            TicketIndex::in_memory().map_err(|e| e.to_string())
-        });
-    match index {
-        Ok(i) => Some(std::sync::Arc::new(std::sync::RwLock::new(i))),
-        Err(e) => {
-            tracing::error!(error = %e, "no ticket index: ticket search answers nothing");
+            tracing::error!(index = name, error = %e, "no search index: that search answers nothing");
             None
         }
     }
@@ -176,14 +159,22 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let services = match open_article_index(config) {
+    use xdesk_search::{articles::ArticleIndex, tickets::TicketIndex};
+    let services = match open_search_index(
+        config,
+        "articles",
+        ArticleIndex::open,
+        ArticleIndex::in_memory,
+    ) {
         Some(index) => services.with_kb_index(index),
         None => services,
     };
-    let services = match open_ticket_index(config) {
-        Some(index) => services.with_ticket_index(index),
-        None => services,
-    };
+    // The ticket index remembers its feed position: a restart only catches up.
+    let services =
+        match open_search_index(config, "tickets", TicketIndex::open, TicketIndex::in_memory) {
+            Some(index) => services.with_ticket_index(index),
+            None => services,
+        };
     let caught_up = services
         .follow_ticket_feed()
         .await

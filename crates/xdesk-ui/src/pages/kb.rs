@@ -136,17 +136,11 @@ async fn edit_page(
             .collect(),
         Err(e) => return ctx.service_error(&e),
     };
-    let article_id = match s.services.kb_articles_for_editing(p).await {
-        Ok(all) => all
-            .into_iter()
-            .find(|a| a.article.slug == file.slug)
-            .map(|a| a.article.id),
-        Err(e) => return ctx.service_error(&e),
-    };
-    let history = match article_id {
-        Some(id) => s.services.kb_history(p, id).await.unwrap_or_default(),
-        None => Vec::new(),
-    };
+    let history = s
+        .services
+        .kb_history(p, &file.slug)
+        .await
+        .unwrap_or_default();
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -203,12 +197,14 @@ pub(crate) async fn edit(
     if slug == "new" {
         return edit_page(&ctx, &me, &s, blank("", &language), true, None).await;
     }
-    let all = match s.services.kb_articles_for_editing(&me.principal).await {
-        Ok(a) => a,
+    let a = match s
+        .services
+        .kb_article_for_editing(&me.principal, &slug)
+        .await
+    {
+        Ok(Some(a)) => a,
+        Ok(None) => return ctx.error(StatusCode::NOT_FOUND, ctx.tr.t("error.not_found_text")),
         Err(e) => return ctx.service_error(&e),
-    };
-    let Some(a) = all.into_iter().find(|a| a.article.slug == slug) else {
-        return ctx.error(StatusCode::NOT_FOUND, ctx.tr.t("error.not_found_text"));
     };
     // A missing translation starts from the article's fields and another language's text.
     let t = a
