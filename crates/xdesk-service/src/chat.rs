@@ -248,6 +248,8 @@ impl Services {
                 actor,
             })
             .await?;
+        self.suggestions_did_not_deflect(customer_id, v.visitor_id.as_deref(), created.ticket.id)
+            .await?;
         let mut messages = vec![created.message];
         messages.extend(created.notices);
         self.publish_messages(&created.ticket, &messages, &created.attachments);

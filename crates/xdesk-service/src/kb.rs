@@ -8,10 +8,20 @@ use std::sync::{Arc, RwLock};
 use xdesk_domain::FieldError;
 use xdesk_domain::kb::{ArticleFile, Categories, FrontMatter};
 use xdesk_search::articles::{ArticleDoc, ArticleHit, ArticleIndex, ArticleQuery};
-use xdesk_store::{NewAuditEntry, NewKbCategory, NewKbSection, SaveKbArticle};
+use xdesk_store::{NewAuditEntry, NewKbCategory, NewKbSection, SaveKbArticle, SuggestionReader};
 
 /// The article index shared by the node's requests.
 pub type KbIndex = Arc<RwLock<ArticleIndex>>;
+
+/// A new reader token for "was this helpful?" votes, kept by the reader's browser.
+pub fn new_reader_token() -> String {
+    crate::portal::random_token()
+}
+
+/// Whether a reader token is one [`new_reader_token`] could have made.
+pub fn reader_token_ok(t: &str) -> bool {
+    t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())
+}
 
 /// A suggestion opened counts as deflecting a ticket if none follows within this time.
 pub const DEFLECTION_WINDOW_MINUTES: i64 = 30;
@@ -441,10 +451,21 @@ impl Services {
         Ok(self.store.kb_article(slug).await?)
     }
 
-    /// Counts a reader's "was this helpful?".
-    pub async fn vote_kb(&self, slug: &str, helpful: bool) -> Result<(), ServiceError> {
+    /// Counts a reader's "was this helpful?" once per article; `reader` is the token their
+    /// browser keeps (from [`new_reader_token`]), stored only as its hash. Answering again
+    /// changes the reader's answer. Returns whether the counts changed.
+    pub async fn vote_kb(
+        &self,
+        slug: &str,
+        reader: &str,
+        helpful: bool,
+    ) -> Result<bool, ServiceError> {
+        if !reader_token_ok(reader) {
+            return Err(FieldError::new("reader", "malformed", "malformed reader token").into());
+        }
         self.help_article(slug).await?;
-        Ok(self.store.kb_vote(slug, helpful).await?)
+        let reader = crate::auth::sha256_hex(reader);
+        Ok(self.store.kb_vote(slug, &reader, helpful).await?)
     }
 
     /// Articles that may answer what a customer is writing, before they send a ticket.
@@ -483,7 +504,44 @@ impl Services {
             return Err(ServiceError::Forbidden("for customers".into()));
         };
         self.help_article(slug).await?;
-        Ok(self.store.record_suggestion_opened(*id, slug).await?)
+        Ok(self
+            .store
+            .record_suggestion_opened(SuggestionReader::Customer(*id), "portal", slug)
+            .await?)
+    }
+
+    /// A chat visitor opened an article the widget suggested before their first message:
+    /// counted like the portal's, by their visitor ID while they are anonymous.
+    pub async fn chat_suggestion_opened(
+        &self,
+        v: &crate::chat::ChatVisitor,
+        slug: &str,
+    ) -> Result<(), ServiceError> {
+        self.help_article(slug).await?;
+        let reader = match (v.customer_id, v.visitor_id.as_deref()) {
+            (Some(id), _) => SuggestionReader::Customer(id),
+            (None, Some(visitor)) => SuggestionReader::Visitor(visitor),
+            (None, None) => return Err(ServiceError::Forbidden("no visitor".into())),
+        };
+        Ok(self
+            .store
+            .record_suggestion_opened(reader, "chat", slug)
+            .await?)
+    }
+
+    /// A customer wrote a ticket (or a chat's first message): the suggestions they opened
+    /// in the last [`DEFLECTION_WINDOW_MINUTES`] did not deflect it.
+    pub(crate) async fn suggestions_did_not_deflect(
+        &self,
+        customer_id: i64,
+        visitor: Option<&str>,
+        ticket_id: i64,
+    ) -> Result<(), ServiceError> {
+        let since = chrono::Utc::now() - chrono::Duration::minutes(DEFLECTION_WINDOW_MINUTES);
+        Ok(self
+            .store
+            .suggestions_led_to_ticket(customer_id, visitor, since, ticket_id)
+            .await?)
     }
 
     /// Per article, suggestions opened and tickets they deflected, for editors.

@@ -482,10 +482,7 @@ impl Services {
             .await?;
         }
         if let Principal::Customer { id } = p {
-            let since = chrono::Utc::now()
-                - chrono::Duration::minutes(crate::kb::DEFLECTION_WINDOW_MINUTES);
-            self.store
-                .suggestions_led_to_ticket(*id, since, created.ticket.id)
+            self.suggestions_did_not_deflect(*id, None, created.ticket.id)
                 .await?;
         }
         let mut messages = vec![created.message];

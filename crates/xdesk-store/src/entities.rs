@@ -553,11 +553,32 @@ pub mod kb_deflection {
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
-        pub customer_id: i64,
+        /// The customer who opened it; None for an anonymous chat visitor.
+        pub customer_id: Option<i64>,
+        /// An anonymous chat visitor's ID, until they write and become a customer.
+        pub visitor: Option<String>,
+        /// Where the suggestion was shown: `portal` or `chat`.
+        pub channel: String,
         pub slug: String,
         pub opened_at: DateTimeUtc,
         /// The ticket the customer opened anyway, if they did.
         pub ticket_id: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod kb_vote {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "kb_votes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub article_id: i64,
+        /// SHA-256 of the reader's cookie: one vote per reader and article.
+        pub reader: String,
+        pub helpful: bool,
+        pub created_at: DateTimeUtc,
     }
     no_relations!();
 }

@@ -3,14 +3,14 @@
 //! transaction; revision ids are the feed search indexes follow.
 
 use crate::entities::{
-    kb_article, kb_category, kb_deflection, kb_revision, kb_section, kb_translation,
+    kb_article, kb_category, kb_deflection, kb_revision, kb_section, kb_translation, kb_vote,
 };
 use crate::{Store, StoreError, now};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
 };
 
 pub type KbCategoryRow = kb_category::Model;
@@ -316,23 +316,67 @@ impl Store {
             .await?)
     }
 
-    /// Counts a "was this helpful?" answer.
-    pub async fn kb_vote(&self, slug: &str, helpful: bool) -> Result<(), StoreError> {
-        let col = if helpful {
-            kb_article::Column::HelpfulYes
-        } else {
-            kb_article::Column::HelpfulNo
-        };
-        let done = kb_article::Entity::update_many()
-            .col_expr(col, Expr::col(col).add(1))
+    /// Counts a reader's "was this helpful?" answer once per article: voting again changes
+    /// the reader's answer, it does not add one. Returns whether the counts changed.
+    pub async fn kb_vote(
+        &self,
+        slug: &str,
+        reader: &str,
+        helpful: bool,
+    ) -> Result<bool, StoreError> {
+        let tx = self.db.begin().await?;
+        let article = kb_article::Entity::find()
             .filter(kb_article::Column::Slug.eq(slug))
-            .exec(&self.db)
+            .one(&tx)
+            .await?
+            .ok_or(StoreError::NotFound("article"))?;
+        let earlier = kb_vote::Entity::find()
+            .filter(kb_vote::Column::ArticleId.eq(article.id))
+            .filter(kb_vote::Column::Reader.eq(reader))
+            .one(&tx)
             .await?;
-        if done.rows_affected == 0 {
-            return Err(StoreError::NotFound("article"));
+        let column = |yes: bool| {
+            if yes {
+                kb_article::Column::HelpfulYes
+            } else {
+                kb_article::Column::HelpfulNo
+            }
+        };
+        let mut update = kb_article::Entity::update_many()
+            .filter(kb_article::Column::Id.eq(article.id))
+            .col_expr(column(helpful), Expr::col(column(helpful)).add(1));
+        match earlier {
+            Some(v) if v.helpful == helpful => return Ok(false),
+            Some(v) => {
+                update = update.col_expr(column(v.helpful), Expr::col(column(v.helpful)).sub(1));
+                let mut v: kb_vote::ActiveModel = v.into();
+                v.helpful = Set(helpful);
+                v.update(&tx).await?;
+            }
+            None => {
+                kb_vote::ActiveModel {
+                    article_id: Set(article.id),
+                    reader: Set(reader.to_owned()),
+                    helpful: Set(helpful),
+                    created_at: Set(now()),
+                    ..Default::default()
+                }
+                .insert(&tx)
+                .await?;
+            }
         }
-        Ok(())
+        update.exec(&tx).await?;
+        tx.commit().await?;
+        Ok(true)
     }
+}
+
+/// Who opened a suggested article: a customer, or an anonymous chat visitor by the ID their
+/// widget keeps (they have no customer record until they write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SuggestionReader<'a> {
+    Customer(i64),
+    Visitor(&'a str),
 }
 
 /// Per article: suggestions opened, and how many of those ended without a ticket.
@@ -341,17 +385,28 @@ pub struct DeflectionCount {
     pub slug: String,
     pub opened: u64,
     pub deflected: u64,
+    /// Of those, opened from the chat widget.
+    pub chat_opened: u64,
+    pub chat_deflected: u64,
 }
 
 impl Store {
-    /// A customer opened a suggested article while writing a ticket.
+    /// A reader opened an article suggested while they wrote a ticket (`channel` `portal`) or
+    /// a chat's first message (`chat`).
     pub async fn record_suggestion_opened(
         &self,
-        customer_id: i64,
+        reader: SuggestionReader<'_>,
+        channel: &str,
         slug: &str,
     ) -> Result<(), StoreError> {
+        let (customer_id, visitor) = match reader {
+            SuggestionReader::Customer(id) => (Some(id), None),
+            SuggestionReader::Visitor(v) => (None, Some(v.to_owned())),
+        };
         kb_deflection::ActiveModel {
             customer_id: Set(customer_id),
+            visitor: Set(visitor),
+            channel: Set(channel.to_owned()),
             slug: Set(slug.to_owned()),
             opened_at: Set(now()),
             ticket_id: Set(None),
@@ -363,19 +418,24 @@ impl Store {
     }
 
     /// The customer opened a ticket anyway: suggestions they opened since `since` did not
-    /// deflect it.
+    /// deflect it. `visitor` is the chat visitor ID they had before writing, if any.
     pub async fn suggestions_led_to_ticket(
         &self,
         customer_id: i64,
+        visitor: Option<&str>,
         since: DateTime<Utc>,
         ticket_id: i64,
     ) -> Result<(), StoreError> {
+        let mut who = Condition::any().add(kb_deflection::Column::CustomerId.eq(customer_id));
+        if let Some(v) = visitor {
+            who = who.add(kb_deflection::Column::Visitor.eq(v));
+        }
         kb_deflection::Entity::update_many()
             .col_expr(
                 kb_deflection::Column::TicketId,
                 Expr::value(Some(ticket_id)),
             )
-            .filter(kb_deflection::Column::CustomerId.eq(customer_id))
+            .filter(who)
             .filter(kb_deflection::Column::OpenedAt.gte(since))
             .filter(kb_deflection::Column::TicketId.is_null())
             .exec(&self.db)
@@ -402,14 +462,19 @@ impl Store {
                         slug: r.slug.clone(),
                         opened: 0,
                         deflected: 0,
+                        chat_opened: 0,
+                        chat_deflected: 0,
                     });
                     out.len() - 1
                 }
             };
-            out[i].opened += 1;
-            if r.ticket_id.is_none() {
-                out[i].deflected += 1;
-            }
+            let chat = u64::from(r.channel == "chat");
+            let deflected = u64::from(r.ticket_id.is_none());
+            let d = &mut out[i];
+            d.opened += 1;
+            d.deflected += deflected;
+            d.chat_opened += chat;
+            d.chat_deflected += chat * deflected;
         }
         out.sort_by(|a, b| b.opened.cmp(&a.opened).then(a.slug.cmp(&b.slug)));
         Ok(out)

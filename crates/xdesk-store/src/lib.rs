@@ -30,7 +30,7 @@ pub use email::{InboundEmailRow, InboundRecord};
 pub use error::StoreError;
 pub use kb::{
     DeflectionCount, KbArticleFull, KbArticleRow, KbCategoryRow, KbRevisionRow, KbSectionRow,
-    KbTranslationRow, NewKbCategory, NewKbSection, SaveKbArticle,
+    KbTranslationRow, NewKbCategory, NewKbSection, SaveKbArticle, SuggestionReader,
 };
 pub use mailboxes::{MailboxRow, MailboxSettings};
 pub use outbox::{EmailTemplateRow, OutboundMail, OutboundRow, SendOutcome};

@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0009AgentLanguage),
             Box::new(M0010Portal),
             Box::new(M0011KnowledgeBase),
+            Box::new(M0012Readers),
         ]
     }
 }
@@ -815,6 +816,94 @@ impl MigrationTrait for M0011KnowledgeBase {
     }
 }
 
+/// Readers of the help center: a "was this helpful?" vote counts once per reader and article
+/// (a reader may change it), and suggestions opened in the chat widget count as deflections
+/// like the portal's, for anonymous visitors too (who have no customer record until they write).
+struct M0012Readers;
+
+impl MigrationName for M0012Readers {
+    fn name(&self) -> &str {
+        "m0012_readers"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0012Readers {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("kb_votes")
+                .col(big_pk_auto("id"))
+                .col(big_integer("article_id"))
+                .col(string("reader"))
+                .col(boolean("helpful"))
+                .col(ts("created_at"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index(
+            "kb_votes",
+            "ux_kb_votes_reader",
+            &["article_id", "reader"],
+            true,
+        ))
+        .await?;
+        let db = m.get_connection();
+        match m.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => {
+                db.execute_unprepared(
+                    "ALTER TABLE kb_deflections ALTER COLUMN customer_id DROP NOT NULL, \
+                     ADD COLUMN visitor VARCHAR NULL, \
+                     ADD COLUMN channel VARCHAR NOT NULL DEFAULT 'portal'",
+                )
+                .await?;
+            }
+            _ => {
+                // SQLite cannot relax a column: rebuild the table with the new columns.
+                m.create_table(
+                    Table::create()
+                        .table("kb_deflections_new")
+                        .col(big_pk_auto("id"))
+                        .col(big_integer_null("customer_id"))
+                        .col(string_null("visitor"))
+                        .col(string("channel").default("portal"))
+                        .col(string("slug"))
+                        .col(ts("opened_at"))
+                        .col(big_integer_null("ticket_id"))
+                        .take(),
+                )
+                .await?;
+                db.execute_unprepared(
+                    "INSERT INTO kb_deflections_new (id, customer_id, channel, slug, opened_at, \
+                     ticket_id) SELECT id, customer_id, 'portal', slug, opened_at, ticket_id \
+                     FROM kb_deflections",
+                )
+                .await?;
+                db.execute_unprepared("DROP TABLE kb_deflections").await?;
+                db.execute_unprepared("ALTER TABLE kb_deflections_new RENAME TO kb_deflections")
+                    .await?;
+            }
+        }
+        for i in [
+            index(
+                "kb_deflections",
+                "ix_kb_deflections_customer",
+                &["customer_id", "opened_at"],
+                false,
+            ),
+            index(
+                "kb_deflections",
+                "ix_kb_deflections_visitor",
+                &["visitor", "opened_at"],
+                false,
+            ),
+        ] {
+            m.create_index(i).await?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -848,5 +937,36 @@ mod tests {
         assert_eq!(due.len(), 1);
         assert_eq!((due[0].ticket_id, due[0].message_id), (Some(7), Some(9)));
         assert_eq!(due[0].body_text, "hello");
+    }
+
+    /// m0012 rebuilds the deflections table on SQLite: suggestions opened before it stay
+    /// counted, as the portal's.
+    #[tokio::test]
+    async fn deflections_survive_the_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let store = crate::Store::connect(&url, dir.path()).await.unwrap();
+        Migrator::up(&store.db, Some(11)).await.unwrap();
+        store
+            .db
+            .execute_unprepared(
+                "INSERT INTO kb_deflections (customer_id, slug, opened_at, ticket_id) VALUES \
+                 (3, 'deposit-not-credited', '2026-11-20T00:00:00Z', NULL), \
+                 (4, 'deposit-not-credited', '2026-11-20T00:00:00Z', 12)",
+            )
+            .await
+            .unwrap();
+        Migrator::up(&store.db, None).await.unwrap();
+        let counts = store.deflections(chrono::Utc::now()).await.unwrap();
+        assert_eq!(
+            counts,
+            vec![crate::DeflectionCount {
+                slug: "deposit-not-credited".into(),
+                opened: 2,
+                deflected: 1,
+                chat_opened: 0,
+                chat_deflected: 0,
+            }]
+        );
     }
 }

@@ -17,6 +17,8 @@ pub const CSRF_COOKIE: &str = "xdesk_csrf";
 pub const LANG_COOKIE: &str = "xdesk_lang";
 /// A customer's portal session; apart from the agents' so one browser can hold both.
 pub const PORTAL_COOKIE: &str = "xdesk_portal";
+/// A help-center reader, so "was this helpful?" counts once per reader and article.
+pub const READER_COOKIE: &str = "xdesk_reader";
 
 pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

@@ -78,6 +78,10 @@
       var a = el("a", "display:block;margin:2px 0;color:#0969da", h.title);
       a.href = origin + "/help/articles/" + encodeURIComponent(h.slug) + "?lang=" + encodeURIComponent(h.language);
       a.target = "_blank"; a.rel = "noopener";
+      /* Counted: if no chat follows, the article answered the visitor. */
+      a.addEventListener("click", function () {
+        if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: "suggestion_opened", slug: h.slug }));
+      });
       suggest.appendChild(a);
     });
   }

@@ -4,11 +4,11 @@
 
 use crate::UiState;
 use crate::i18n::{Lang, Tr};
-use crate::page::Ctx;
+use crate::page::{Ctx, READER_COOKIE, cookie};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use xdesk_search::articles::ArticleHit;
@@ -242,27 +242,41 @@ pub(crate) struct VoteForm {
     lang: Option<String>,
 }
 
+/// Counts the answer once per reader: the browser keeps a reader token (made on its first
+/// vote) and a second answer replaces the first.
 pub(crate) async fn vote(
     ctx: Ctx,
     State(s): State<UiState>,
+    headers: HeaderMap,
     Path(slug): Path<String>,
     Form(f): Form<VoteForm>,
 ) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_refused();
     }
-    match s.services.vote_kb(&slug, f.helpful == 1).await {
-        Ok(()) => {
+    let (reader, new_reader) = match cookie(&headers, READER_COOKIE) {
+        Some(r) if xdesk_service::kb::reader_token_ok(r) => (r.to_owned(), false),
+        _ => (xdesk_service::kb::new_reader_token(), true),
+    };
+    match s.services.vote_kb(&slug, &reader, f.helpful == 1).await {
+        Ok(_) => {
             let lang = f
                 .lang
                 .as_deref()
                 .and_then(Lang::from_code)
                 .unwrap_or(ctx.tr.lang);
-            Redirect::to(&format!(
+            let mut r = Redirect::to(&format!(
                 "/help/articles/{slug}?lang={}&voted=1",
                 lang.code()
             ))
-            .into_response()
+            .into_response();
+            if new_reader {
+                r.headers_mut().append(
+                    header::SET_COOKIE,
+                    ctx.cookie(READER_COOKIE, &reader, 60 * 60 * 24 * 365, "Lax"),
+                );
+            }
+            r
         }
         Err(e) => ctx.service_error(&e),
     }
@@ -371,6 +385,8 @@ pub(crate) struct ReportRow {
     pub no: i64,
     pub opened: u64,
     pub deflected: u64,
+    pub chat_opened: u64,
+    pub chat_deflected: u64,
 }
 
 #[derive(Template)]
@@ -407,6 +423,8 @@ pub(crate) async fn report(
                 no: a.article.helpful_no,
                 opened: d.map_or(0, |d| d.opened),
                 deflected: d.map_or(0, |d| d.deflected),
+                chat_opened: d.map_or(0, |d| d.chat_opened),
+                chat_deflected: d.map_or(0, |d| d.chat_deflected),
             }
         })
         .collect();

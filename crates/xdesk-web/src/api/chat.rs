@@ -52,6 +52,10 @@ enum CustomerFrame {
     Email {
         address: String,
     },
+    /// The visitor opened an article the widget suggested before their first message.
+    SuggestionOpened {
+        slug: String,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,6 +253,12 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
                     Ok(CustomerFrame::Typing) => {
                         if let Some(t) = &ticket { services.chat_signal(t.id, None); }
                         None
+                    }
+                    Ok(CustomerFrame::SuggestionOpened { slug }) => {
+                        match services.chat_suggestion_opened(&v, &slug).await {
+                            Ok(()) => None,
+                            Err(e) => Some(error_frame("suggestion_refused", e.to_string())),
+                        }
                     }
                     Ok(CustomerFrame::Read { seq }) => {
                         if let Some(t) = &ticket { services.chat_signal(t.id, Some(seq)); }

@@ -14,7 +14,7 @@ type Socket =
 
 const SECRET: &str = "exchange-integration-secret";
 
-async fn connect(app: &TestApp, path: &str, bearer: Option<&str>) -> Socket {
+pub(crate) async fn connect(app: &TestApp, path: &str, bearer: Option<&str>) -> Socket {
     connect_to(&app.base, path, bearer).await
 }
 
@@ -28,12 +28,12 @@ async fn connect_to(base: &str, path: &str, bearer: Option<&str>) -> Socket {
     tokio_tungstenite::connect_async(req).await.unwrap().0
 }
 
-async fn send(s: &mut Socket, v: Value) {
+pub(crate) async fn send(s: &mut Socket, v: Value) {
     s.send(Message::Text(v.to_string().into())).await.unwrap();
 }
 
 /// The next frame whose `type` is `kind`, skipping others (up to 10 s).
-async fn expect(s: &mut Socket, kind: &str) -> Value {
+pub(crate) async fn expect(s: &mut Socket, kind: &str) -> Value {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let frame = tokio::time::timeout_at(deadline, s.next())
@@ -706,6 +706,10 @@ async fn the_widget_chats_in_a_real_browser() {
             "!!document.querySelector('#xdesk-chat-suggest a[href*=\"/help/articles/deposit-not-credited?lang=zh\"]')",
         )
         .await;
+    // The visitor opens it (counted), and writes anyway: it did not deflect this chat.
+    browser
+        .eval("document.querySelector('#xdesk-chat-suggest a').click(); true")
+        .await;
     browser
         .eval("const t = document.querySelector('#xdesk-chat-panel textarea'); t.value = '网页里提问：提币多久到账？'; t.form.requestSubmit(); true")
         .await;
@@ -733,6 +737,20 @@ async fn the_widget_chats_in_a_real_browser() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let ticket_id = ticket_id.expect("a chat ticket");
+    let opened = app
+        .running
+        .as_ref()
+        .unwrap()
+        .services
+        .store
+        .deflections(chrono::Utc::now() + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    let d = opened
+        .iter()
+        .find(|d| d.slug == "deposit-not-credited")
+        .expect("the opened suggestion counted");
+    assert_eq!((d.chat_opened, d.chat_deflected), (1, 0));
     let mut agent = connect(&app, "/api/v1/chat/agent", Some(&admin)).await;
     expect(&mut agent, "welcome").await;
     send(&mut agent, json!({"type": "join", "ticket_id": ticket_id})).await;

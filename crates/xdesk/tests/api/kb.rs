@@ -184,15 +184,32 @@ backend_test!(
             )
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
-        let a = services
-            .store
-            .kb_articles()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|a| a.article.slug == "deposit-not-credited")
-            .unwrap();
-        assert_eq!((a.article.helpful_yes, a.article.helpful_no), (1, 0));
+        let counts = || async {
+            let a = services
+                .store
+                .kb_article("deposit-not-credited")
+                .await
+                .unwrap()
+                .unwrap();
+            (a.article.helpful_yes, a.article.helpful_no)
+        };
+        assert_eq!(counts().await, (1, 0));
+        // One answer per reader: the same browser again changes nothing, a changed mind moves
+        // its vote, another reader adds one, and a forged reader cookie is a new reader.
+        assert!(web.jar.contains_key("xdesk_reader"));
+        vote(&mut web, "1").await;
+        assert_eq!(counts().await, (1, 0));
+        vote(&mut web, "0").await;
+        assert_eq!(counts().await, (0, 1));
+        let mut other = crate::web::Web::new(&app);
+        other.get("/help").await;
+        vote(&mut other, "1").await;
+        assert_eq!(counts().await, (1, 1));
+        other
+            .jar
+            .insert("xdesk_reader".into(), "not-a-reader".into());
+        vote(&mut other, "1").await;
+        assert_eq!(counts().await, (2, 1));
 
         let r = web.get("/sitemap.xml").await;
         assert!(
@@ -270,6 +287,39 @@ backend_test!(
             .text("body", "看了文章还是不行");
         let r = customers[0].post_multipart("/portal/new", form).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        // In the chat widget: two anonymous visitors open the suggestion; one then writes (a
+        // chat opens), the other leaves. An article that does not exist is refused.
+        use crate::chat::{connect, expect, send};
+        use serde_json::json;
+        let mut writes = connect(&app, "/api/v1/chat/customer?lang=zh", None).await;
+        expect(&mut writes, "welcome").await;
+        send(
+            &mut writes,
+            json!({"type": "suggestion_opened", "slug": "deposit-not-credited"}),
+        )
+        .await;
+        send(
+            &mut writes,
+            json!({"type": "message", "body": "文章看了，还是没到账"}),
+        )
+        .await;
+        expect(&mut writes, "ticket").await;
+        let mut leaves = connect(&app, "/api/v1/chat/customer?lang=zh", None).await;
+        expect(&mut leaves, "welcome").await;
+        send(
+            &mut leaves,
+            json!({"type": "suggestion_opened", "slug": "deposit-not-credited"}),
+        )
+        .await;
+        send(
+            &mut leaves,
+            json!({"type": "suggestion_opened", "slug": "no-such-article"}),
+        )
+        .await;
+        assert_eq!(
+            expect(&mut leaves, "error").await["code"],
+            "suggestion_refused"
+        );
         let counts = services
             .store
             .deflections(chrono::Utc::now() + chrono::Duration::hours(1))
@@ -279,13 +329,21 @@ backend_test!(
             .iter()
             .find(|d| d.slug == "deposit-not-credited")
             .unwrap();
-        assert_eq!((d.opened, d.deflected), (2, 1));
+        assert_eq!((d.opened, d.deflected), (4, 2));
+        assert_eq!((d.chat_opened, d.chat_deflected), (2, 1));
         // Editors see the report; customers do not.
         let mut agent = crate::web::Web::new(&app);
         agent.sign_in("agent@x.test", None).await;
         let r = agent.get("/console/kb-report").await;
         assert_eq!(r.status, StatusCode::OK);
         assert!(r.body.contains("data-slug=\"deposit-not-credited\""));
+        // Only suggestions older than the 30-minute window are settled and shown; the column
+        // for the chat widget is there.
+        assert!(
+            r.body.contains("<td class=\"chat\">0 / 0</td>"),
+            "{}",
+            r.body
+        );
         let r = customers[1].get("/console/kb-report").await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
         app.stop().await;
@@ -329,6 +387,18 @@ backend_test!(
         app.stop().await;
     }
 );
+
+/// Answers "was this helpful?" on the deposit article.
+async fn vote(web: &mut crate::web::Web, helpful: &str) {
+    let csrf = web.csrf();
+    let r = web
+        .post(
+            "/help/articles/deposit-not-credited/vote",
+            &[("csrf", csrf.as_str()), ("helpful", helpful)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
 
 async fn save_article(web: &mut crate::web::Web, f: Vec<(String, String)>) -> crate::web::Page {
     let req = web
