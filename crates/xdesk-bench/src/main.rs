@@ -96,7 +96,7 @@ pub(crate) enum Db {
 }
 
 impl Db {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Db::Sqlite => "SQLite",
             Db::Postgres => "PostgreSQL",

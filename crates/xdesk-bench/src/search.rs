@@ -6,9 +6,11 @@
 //!   then word, hash and email queries within an agent's groups: rate, latency, memory.
 //! - Suggestions end to end: the demo knowledge base behind the real server, asked over HTTP
 //!   (`GET /api/v1/kb/search`, what the portal's suggestions call).
-//! - Catch-up: tickets stored in the database, then a new index following the feed from zero.
+//! - Catch-up: tickets stored in the database, then a new index following the feed from zero;
+//!   the article index rebuilt from the database. Server phases on SQLite and PostgreSQL.
 
 use crate::load::{drive, quantile_ms};
+use crate::{DbChoice, in_fresh_database};
 use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
@@ -29,6 +31,11 @@ pub struct SearchArgs {
     /// Measured seconds per query phase.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Databases the server phases (suggestions, catch-up) run on.
+    #[arg(long, value_enum, default_value_t = DbChoice::Both)]
+    db: DbChoice,
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pg_url: String,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +113,22 @@ struct Row {
     p50: f64,
     p99: f64,
     rss_mb: f64,
+    disk_mb: f64,
+}
+
+/// Bytes of the files under `dir`, in MB: an index's size on disk.
+fn dir_mb(dir: &std::path::Path) -> f64 {
+    let bytes: u64 = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .filter(std::fs::Metadata::is_file)
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    bytes as f64 / 1_048_576.0
 }
 
 pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
@@ -203,6 +226,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         p50: quantile_ms(&lat, 0.5),
         p99: quantile_ms(&lat, 0.99),
         rss_mb: rss as f64 / 1024.0,
+        disk_mb: dir_mb(&dir.path().join("articles")),
     });
 
     // Tickets.
@@ -310,25 +334,88 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         p50: quantile_ms(&lat, 0.5),
         p99: quantile_ms(&lat, 0.99),
         rss_mb: rss as f64 / 1024.0,
+        disk_mb: dir_mb(&dir.path().join("tickets")),
     });
 
-    // Suggestions over HTTP, and catch-up from the feed, against the real server.
+    // Suggestions over HTTP, and catch-up from the feed, against the real server on each
+    // database.
+    let mut served = Vec::new();
+    for &db in args.db.dbs() {
+        println!(
+            "== {}: suggestions over HTTP; catch-up of {} tickets ==",
+            db.name(),
+            args.feed_tickets
+        );
+        let run = in_fresh_database(db, &args.pg_url, async |url, dir| {
+            serve_and_catch_up(&args, url, dir, questions).await
+        })
+        .await?;
+        served.push((db, run));
+    }
+
+    println!("\n## Search at scale\n");
     println!(
-        "== suggestions over HTTP; catch-up of {} tickets ==",
-        args.feed_tickets
+        "| index | documents | index s | docs/s | queries | p50 ms | p99 ms | memory MB | disk MB |"
     );
-    let data = tempfile::tempdir()?;
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {:.1} | {:.0} | {} | {:.2} | {:.2} | {:.0} | {:.0} |",
+            r.what, r.docs, r.index_s, r.docs_per_s, r.queries, r.p50, r.p99, r.rss_mb, r.disk_mb
+        );
+    }
+    for (db, r) in &served {
+        println!(
+            "\n{}: suggestions over HTTP (demo knowledge base, 2 clients, {} s): {} requests, p50 {:.2} ms, p99 {:.2} ms, errors {}",
+            db.name(),
+            args.seconds,
+            r.suggest.ok,
+            r.suggest.quantile_ms(0.5),
+            r.suggest.quantile_ms(0.99),
+            r.suggest.errors
+        );
+        println!(
+            "{}: catch-up from the ticket feed: {} tickets in {:.2} s ({:.0} tickets/s); article index rebuilt from the database: {} translations in {:.3} s",
+            db.name(),
+            r.caught,
+            r.catch_up_s,
+            r.caught as f64 / r.catch_up_s,
+            r.translations,
+            r.kb_rebuild_s
+        );
+    }
+    println!();
+    crate::print_machine();
+    Ok(())
+}
+
+/// What one database's server answered: suggestions over HTTP, and how fast a new node's
+/// indexes catch up from it.
+struct Served {
+    suggest: crate::load::Outcome,
+    caught: usize,
+    catch_up_s: f64,
+    translations: usize,
+    kb_rebuild_s: f64,
+}
+
+async fn serve_and_catch_up(
+    args: &SearchArgs,
+    database_url: &str,
+    dir: &std::path::Path,
+    questions: &'static [(String, String)],
+) -> anyhow::Result<Served> {
     let config = xdesk::Config {
         listen: "127.0.0.1:0".into(),
-        database_url: format!("sqlite://{}/xdesk.db?mode=rwc", data.path().display()),
-        data_dir: data.path().join("data"),
+        database_url: database_url.to_owned(),
+        data_dir: dir.join("data"),
         ..xdesk::Config::default()
     };
     let running = xdesk::start(&config).await?;
     xdesk::demo::seed_knowledge_base(&running.services).await?;
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::new();
-    let out = drive(
+    let suggest = drive(
         2,
         Duration::from_secs(2),
         Duration::from_secs(args.seconds),
@@ -360,42 +447,34 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
             r.map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
         }
     }
+    // A new node: empty indexes that follow the database from the start.
     let fresh = running
         .services
         .clone()
         .with_ticket_index(std::sync::Arc::new(std::sync::RwLock::new(
             TicketIndex::in_memory()?,
+        )))
+        .with_kb_index(std::sync::Arc::new(std::sync::RwLock::new(
+            ArticleIndex::in_memory()?,
         )));
     let start = Instant::now();
     let caught = fresh
         .follow_ticket_feed()
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let catch_up = start.elapsed().as_secs_f64();
+    let catch_up_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let translations = fresh
+        .reindex_kb()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let kb_rebuild_s = start.elapsed().as_secs_f64();
     let _ = running.shutdown.send(());
-
-    println!("\n## Search at scale\n");
-    println!("| index | documents | index s | docs/s | queries | p50 ms | p99 ms | memory MB |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for r in &rows {
-        println!(
-            "| {} | {} | {:.1} | {:.0} | {} | {:.2} | {:.2} | {:.0} |",
-            r.what, r.docs, r.index_s, r.docs_per_s, r.queries, r.p50, r.p99, r.rss_mb
-        );
-    }
-    println!(
-        "\nSuggestions over HTTP (demo knowledge base, 2 clients, {} s): {} requests, p50 {:.2} ms, p99 {:.2} ms, errors {}",
-        args.seconds,
-        out.ok,
-        out.quantile_ms(0.5),
-        out.quantile_ms(0.99),
-        out.errors
-    );
-    println!(
-        "Catch-up from the feed: {caught} tickets in {catch_up:.2} s ({:.0} tickets/s), SQLite",
-        caught as f64 / catch_up
-    );
-    println!();
-    crate::print_machine();
-    Ok(())
+    Ok(Served {
+        suggest,
+        caught,
+        catch_up_s,
+        translations,
+        kb_rebuild_s,
+    })
 }

@@ -422,11 +422,10 @@ impl Services {
         Ok(self.store.kb_categories().await?)
     }
 
-    /// Every article customers may read: published and public.
+    /// Every article customers may read (published and public), for listings: titles and
+    /// descriptions, without bodies.
     pub async fn help_articles(&self) -> Result<Vec<xdesk_store::KbArticleFull>, ServiceError> {
-        let mut all = self.store.kb_articles().await?;
-        all.retain(|a| a.article.status == "published" && a.article.visibility == "public");
-        Ok(all)
+        Ok(self.store.kb_public_listing().await?)
     }
 
     /// One article customers may read; drafts and internal articles are "not found".

@@ -225,13 +225,30 @@ impl Store {
 
     /// Every article with its translations, category and section slugs.
     pub async fn kb_articles(&self) -> Result<Vec<KbArticleFull>, StoreError> {
-        self.kb_articles_where(sea_orm::Condition::all()).await
+        self.kb_articles_where(sea_orm::Condition::all(), true)
+            .await
+    }
+
+    /// Published public articles for listings (help-center pages, the sitemap): titles and
+    /// descriptions only, every translation's `body` left empty, so a listing does not read
+    /// the whole knowledge base's text.
+    pub async fn kb_public_listing(&self) -> Result<Vec<KbArticleFull>, StoreError> {
+        self.kb_articles_where(
+            sea_orm::Condition::all()
+                .add(kb_article::Column::Status.eq("published"))
+                .add(kb_article::Column::Visibility.eq("public")),
+            false,
+        )
+        .await
     }
 
     /// One article by its slug, with its translations.
     pub async fn kb_article(&self, slug: &str) -> Result<Option<KbArticleFull>, StoreError> {
         Ok(self
-            .kb_articles_where(sea_orm::Condition::all().add(kb_article::Column::Slug.eq(slug)))
+            .kb_articles_where(
+                sea_orm::Condition::all().add(kb_article::Column::Slug.eq(slug)),
+                true,
+            )
             .await?
             .pop())
     }
@@ -243,15 +260,17 @@ impl Store {
         }
         self.kb_articles_where(
             sea_orm::Condition::all().add(kb_article::Column::Id.is_in(ids.to_vec())),
+            true,
         )
         .await
     }
 
-    /// The articles `cond` selects, with their translations, category and section slugs;
-    /// only their translations are read.
+    /// The articles `cond` selects, with their translations (bodies empty unless `bodies`),
+    /// category and section slugs; only their translations are read.
     async fn kb_articles_where(
         &self,
         cond: sea_orm::Condition,
+        bodies: bool,
     ) -> Result<Vec<KbArticleFull>, StoreError> {
         let articles = kb_article::Entity::find()
             .filter(cond)
@@ -268,10 +287,26 @@ impl Store {
             translations = translations
                 .filter(kb_translation::Column::ArticleId.is_in(articles.iter().map(|a| a.id)));
         }
-        let translations = translations
-            .order_by_asc(kb_translation::Column::Language)
-            .all(&self.read)
-            .await?;
+        let translations = translations.order_by_asc(kb_translation::Column::Language);
+        let translations = if bodies {
+            translations.all(&self.read).await?
+        } else {
+            use kb_translation::Column as C;
+            translations
+                .select_only()
+                .columns([
+                    C::Id,
+                    C::ArticleId,
+                    C::Language,
+                    C::Title,
+                    C::Description,
+                    C::UpdatedAt,
+                ])
+                .column_as(Expr::value(""), "body")
+                .into_model::<KbTranslationRow>()
+                .all(&self.read)
+                .await?
+        };
         Ok(articles
             .into_iter()
             .map(|a| {
