@@ -127,5 +127,66 @@ backend_test!(agents_find_tickets_by_hash_customer_and_words, |app| {
         }
     }
     assert_eq!(rebuilt.map(|(_, tickets)| tickets), Some(2));
+
+    // While this node is down, another (its own data directory) takes a ticket. Restarted,
+    // this node's index resumes from the feed position it kept and catches up.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = xdesk::start(&xdesk::Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: other_dir.path().to_owned(),
+        ..config.clone()
+    })
+    .await
+    .unwrap();
+    let r = app
+        .http
+        .post(format!("http://{}/api/v1/tickets", other.addr))
+        .bearer_auth(&app.api_key)
+        .json(&ticket_body(&app, "Quokka deposit while node one was down"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let quokka = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let _ = other.shutdown.send(());
+    let _ = other.task.await;
+    let restarted = xdesk::start(&xdesk::Config {
+        listen: "127.0.0.1:0".into(),
+        ..config.clone()
+    })
+    .await
+    .unwrap();
+    let kept = restarted
+        .services
+        .ticket_index
+        .as_ref()
+        .expect("an index on disk")
+        .read()
+        .unwrap()
+        .position();
+    assert!(kept > 0, "the index starts from its kept position");
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        let r = app
+            .http
+            .get(format!("http://{}/api/v1/tickets/search", restarted.addr))
+            .query(&[("q", "quokka")])
+            .bearer_auth(&agent)
+            .send()
+            .await
+            .unwrap();
+        let hits: Vec<Value> = r.json().await.unwrap();
+        found = hits
+            .iter()
+            .map(|h| h["ticket"]["id"].as_i64().unwrap())
+            .collect();
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(found, vec![quokka]);
+    let _ = restarted.shutdown.send(());
+    let _ = restarted.task.await;
     drop(app);
 });
