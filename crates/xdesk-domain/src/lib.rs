@@ -12,6 +12,8 @@ pub mod identity;
 pub mod issue_type;
 pub mod kb;
 pub mod secrets;
+pub mod text;
 pub mod ticket;
+pub mod triage;
 
 pub use error::FieldError;
