@@ -192,6 +192,7 @@ async fn one_db(
                         assignee_id: assignee,
                         tags: Vec::new(),
                         crypto: Default::default(),
+                        triage: None,
                         first_message: NewMessage {
                             author_kind: "customer".into(),
                             author_id: None,

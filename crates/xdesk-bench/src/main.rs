@@ -9,6 +9,7 @@ mod email;
 mod inbox;
 mod load;
 mod search;
+mod triage;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -48,6 +49,8 @@ enum Cmd {
     /// Search at scale: 100,000 articles and 1,000,000 tickets indexed and queried, suggestions
     /// over HTTP, and catching up from the change feed.
     Search(search::SearchArgs),
+    /// Triage per new ticket: intent, language and urgency, p50/p99 (goal under 1 ms).
+    Triage(triage::TriageArgs),
     /// Internal: one node for the chat benchmark, configured from XDESK_* variables.
     #[command(hide = true)]
     ServeNode,
@@ -122,6 +125,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Chat(args) => return chat::run(args).await,
         Cmd::Inbox(args) => return inbox::run(args).await,
         Cmd::Search(args) => return search::run(args).await,
+        Cmd::Triage(args) => return triage::run(args),
         Cmd::ServeNode => return chat::serve_node().await,
     };
     anyhow::ensure!(
@@ -437,6 +441,7 @@ async fn store_ticket(store: &Store, actor: Actor, n: u64) -> Result<(), String>
             assignee_id: None,
             tags: vec!["withdrawal".into()],
             crypto,
+            triage: None,
             first_message: NewMessage {
                 author_kind: "customer".into(),
                 author_id: None,

@@ -83,6 +83,14 @@ pub enum EventKind {
     /// Secrets (seed phrase, private key, 2FA code) were cut from a message before it was
     /// stored: the chain shows the transcript was redacted, and why.
     SecretRedacted { message_id: i64, kinds: Vec<String> },
+    /// Triage on arrival: the language detected, the intent the model chose with its
+    /// confidence (percent), and why the ticket is urgent, if it is.
+    Triaged {
+        language: String,
+        intent: String,
+        confidence_pct: u8,
+        urgent_reason: Option<String>,
+    },
     /// One or more ticket fields changed; `changes` maps field name to `[old, new]`.
     Updated {
         changes: std::collections::BTreeMap<String, [serde_json::Value; 2]>,
@@ -96,6 +104,7 @@ impl EventKind {
             EventKind::MessageAdded { .. } => "message_added",
             EventKind::AttachmentAdded { .. } => "attachment_added",
             EventKind::SecretRedacted { .. } => "secret_redacted",
+            EventKind::Triaged { .. } => "triaged",
             EventKind::Updated { .. } => "updated",
         }
     }

@@ -95,7 +95,7 @@ const STOPWORDS: &[&str] = &[
 ];
 
 /// Hashes and addresses: kept whole, never stemmed.
-fn looks_like_identifier(word: &str) -> bool {
+pub fn is_identifier(word: &str) -> bool {
     word.len() >= 16 && word.chars().any(|c| c.is_ascii_digit())
 }
 
@@ -118,7 +118,7 @@ fn push(out: &mut Vec<Word>, text: &str, from: usize, to: usize) {
     if word.is_empty() || STOPWORDS.contains(&word.as_str()) {
         return;
     }
-    let word = if word.is_ascii() && !looks_like_identifier(&word) {
+    let word = if word.is_ascii() && !is_identifier(&word) {
         STEMMER.stem(&word).into_owned()
     } else {
         word

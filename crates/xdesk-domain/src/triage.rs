@@ -3,7 +3,7 @@
 //! of [`crate::text`], trained at start-up from the labelled examples the project ships
 //! (`data/triage/train.*.tsv`) plus agents' corrections; it needs no I/O.
 
-use crate::text::words;
+use crate::text::{is_identifier, words};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 
@@ -137,9 +137,13 @@ pub fn builtin_examples() -> Result<Vec<Example>, ExampleError> {
 }
 
 /// The features of a text: its words, and pairs of neighbouring words (which tell "not
-/// received" from "received").
+/// received" from "received"). Hashes, addresses and numbers are left out: they belong to one
+/// case, not to a kind of request.
 fn features(text: &str) -> Vec<String> {
-    let w = words(text);
+    let w: Vec<String> = words(text)
+        .into_iter()
+        .filter(|w| !is_identifier(w) && !w.chars().all(|c| c.is_ascii_digit()))
+        .collect();
     let mut f = Vec::with_capacity(w.len() * 2);
     for pair in w.windows(2) {
         f.push(format!("{} {}", pair[0], pair[1]));
@@ -291,6 +295,9 @@ impl UrgentAmounts {
     }
 }
 
+/// How sure the model must be of an intent before it makes a ticket urgent.
+pub const URGENT_CONFIDENCE: f64 = 0.5;
+
 /// Everything triage decides about a new ticket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Triage {
@@ -313,9 +320,11 @@ pub fn triage(
     urgent_amounts: &UrgentAmounts,
 ) -> Triage {
     let c = model.classify(text);
-    let urgent_reason = if c.intent.money_at_risk() {
+    // A guess is not enough to page supervisors: the model must be fairly sure.
+    let sure = c.confidence >= URGENT_CONFIDENCE;
+    let urgent_reason = if c.intent.money_at_risk() && sure {
         Some("account_compromised")
-    } else if c.intent.funds_missing() && urgent_amounts.reached(asset, amount) {
+    } else if c.intent.funds_missing() && sure && urgent_amounts.reached(asset, amount) {
         Some("funds_missing_above_limit")
     } else {
         None
@@ -377,6 +386,15 @@ mod tests {
         ] {
             assert_eq!(m.classify(text).intent, want, "{text}");
         }
+    }
+
+    #[test]
+    fn hashes_and_addresses_do_not_decide_the_intent() {
+        let m = model();
+        let text = "withdrawal 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060 \
+                    to 0x52908400098527886E0F7030069857D2E4169EE7, order 492817";
+        assert_eq!(features(text), ["withdraw order", "withdraw", "order"]);
+        assert_ne!(m.classify(text).intent, Intent::AccountCompromised);
     }
 
     #[test]

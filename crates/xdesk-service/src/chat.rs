@@ -224,6 +224,8 @@ impl Services {
         let mut tags = Vec::new();
         let mut priority = Priority::Normal;
         screened.raise(&mut tags, &mut priority);
+        let triaged = self.triage_new(&subject, &body, &Default::default());
+        triaged.raise(&mut tags, &mut priority);
         let mut notices = Vec::new();
         if screened.found() {
             notices.push(safety::warning_notice(language, &body, "chat", &screened));
@@ -242,6 +244,7 @@ impl Services {
                 assignee_id: None,
                 tags,
                 crypto: Default::default(),
+                triage: Some(triaged.record),
                 first_message: message,
                 notices,
                 after_insert: None,

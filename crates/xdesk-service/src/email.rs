@@ -231,6 +231,12 @@ impl Services {
                 let mut tags: Vec<String> = flags.iter().map(|f| f.replace('_', "-")).collect();
                 let mut priority = Priority::Normal;
                 screened.raise(&mut tags, &mut priority);
+                // Robots (bounces, auto-replies) are not customers asking for anything.
+                let triaged =
+                    (!robot).then(|| self.triage_new(&subject, &body, &Default::default()));
+                if let Some(t) = &triaged {
+                    t.raise(&mut tags, &mut priority);
+                }
                 tags.sort();
                 tags.dedup();
                 // What answers the mail (warning, rejected files, acknowledgement) is written
@@ -290,6 +296,7 @@ impl Services {
                         assignee_id: None,
                         tags,
                         crypto: Default::default(),
+                        triage: triaged.map(|t| t.record),
                         first_message: message(None),
                         notices: Vec::new(),
                         after_insert,

@@ -17,6 +17,7 @@ pub mod portal;
 pub mod safety;
 pub mod ticket_search;
 pub mod tickets;
+pub mod triage;
 
 pub use error::ServiceError;
 
@@ -148,6 +149,7 @@ pub struct Services {
     pub kb_position: Arc<std::sync::atomic::AtomicI64>,
     /// This node's ticket index, when it has one.
     pub ticket_index: Option<ticket_search::TicketSearchIndex>,
+    pub triage: Arc<triage::TriageSettings>,
 }
 
 impl Services {
@@ -165,7 +167,13 @@ impl Services {
             kb_index: None,
             kb_position: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             ticket_index: None,
+            triage: Arc::new(triage::TriageSettings::default()),
         }
+    }
+
+    pub fn with_triage(mut self, triage: triage::TriageSettings) -> Self {
+        self.triage = Arc::new(triage);
+        self
     }
 
     pub fn with_chat(mut self, chat: chat::ChatSettings) -> Self {

@@ -68,6 +68,8 @@ pub struct UpdateTicket {
     pub tags: Option<Vec<String>>,
     /// Fields given here replace the stored ones; the merged set is validated as a whole.
     pub crypto: Option<RawCryptoFields>,
+    /// An agent's correction of what triage decided the customer wants.
+    pub intent: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -397,15 +399,12 @@ impl Services {
             .map(Channel::from_str)
             .transpose()?
             .unwrap_or(default_channel);
-        let language = input
-            .language
-            .as_deref()
-            .map(parse_language)
-            .transpose()?
-            .unwrap_or_else(|| "en".into());
+        let given_language = input.language.as_deref().map(parse_language).transpose()?;
         let tags = parse_tags(&input.tags)?;
         let crypto = input.crypto.validate()?.to_raw();
         let body = self.check_body(&input.body, !input.attachments.is_empty())?;
+        let triaged = self.triage_new(subject.as_str(), &body, &crypto);
+        let language = given_language.unwrap_or_else(|| triaged.record.language.clone());
         self.check_assignment(input.group_id, input.assignee_id)
             .await?;
         let customer = self.resolve_customer(&input.customer, &language).await?;
@@ -418,6 +417,7 @@ impl Services {
         let mut priority = priority;
         let mut notices = Vec::new();
         screened.raise(&mut tags, &mut priority);
+        triaged.raise(&mut tags, &mut priority);
         if screened.found() {
             subject = subject.chars().take(Subject::MAX_CHARS).collect();
             notices.push(safety::warning_notice(
@@ -453,6 +453,7 @@ impl Services {
                 assignee_id: input.assignee_id,
                 tags,
                 crypto,
+                triage: Some(triaged.record),
                 first_message: NewMessage {
                     author_kind,
                     author_id,
@@ -597,7 +598,8 @@ impl Services {
                 && u.group_id.is_none()
                 && u.assignee_id.is_none()
                 && u.tags.is_none()
-                && u.crypto.is_none();
+                && u.crypto.is_none()
+                && u.intent.is_none();
             if !only_solve {
                 return Err(ServiceError::Forbidden(
                     "a customer can only mark their ticket solved".into(),
@@ -643,6 +645,14 @@ impl Services {
             && note("category", json!(t.category), json!(c))
         {
             patch.category = Some(c.clone());
+        }
+        let mut corrected = None;
+        if let Some(i) = &u.intent {
+            let i = crate::triage::parse_intent(i)?.as_str();
+            if note("intent", json!(t.intent), json!(i)) {
+                patch.intent = Some(Some(i.to_owned()));
+                corrected = Some(i);
+            }
         }
         if let Some(g) = u.group_id {
             self.check_assignment(g, None).await?;
@@ -699,6 +709,9 @@ impl Services {
             })
             .await?
             .ticket;
+        if let Some(i) = corrected {
+            self.record_intent_correction(p, &t, i).await?;
+        }
         self.publish_change(&row);
         self.audit_action(
             p,

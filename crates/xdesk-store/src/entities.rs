@@ -225,6 +225,8 @@ pub mod ticket {
         /// An address a chat visitor left for answers while they are away. Unverified: it is
         /// only written to, never used to identify anyone.
         pub contact_email: Option<String>,
+        /// What the customer wants, as triage or an agent decided (`xdesk_domain::triage`).
+        pub intent: Option<String>,
     }
     no_relations!();
 }
@@ -578,6 +580,25 @@ pub mod kb_vote {
         /// SHA-256 of the reader's cookie: one vote per reader and article.
         pub reader: String,
         pub helpful: bool,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod triage_correction {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "triage_corrections")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub ticket_id: i64,
+        pub language: String,
+        /// The ticket's subject and first message, as the model read them.
+        pub text: String,
+        /// The intent the agent chose.
+        pub intent: String,
+        pub agent_id: Option<i64>,
         pub created_at: DateTimeUtc,
     }
     no_relations!();

@@ -38,7 +38,7 @@ pub use portal::IntegrationRow;
 pub use tickets::{
     AfterInsert, AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment,
     NewMessage, NewTicket, SortOrder, TicketCustomer, TicketFilter, TicketPatch, TicketRow,
-    TicketSearchRow, Visibility,
+    TicketSearchRow, TriageRecord, Visibility,
 };
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};

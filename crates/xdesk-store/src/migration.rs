@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0010Portal),
             Box::new(M0011KnowledgeBase),
             Box::new(M0012Readers),
+            Box::new(M0013Triage),
         ]
     }
 }
@@ -900,6 +901,45 @@ impl MigrationTrait for M0012Readers {
         ] {
             m.create_index(i).await?;
         }
+        Ok(())
+    }
+}
+
+/// Triage: each ticket's intent, and the corrections agents make to it, kept to retrain the
+/// model.
+struct M0013Triage;
+
+impl MigrationName for M0013Triage {
+    fn name(&self) -> &str {
+        "m0013_triage"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0013Triage {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("tickets")
+                .add_column(string_null("intent"))
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("triage_corrections")
+                .col(big_pk_auto("id"))
+                .col(big_integer("ticket_id"))
+                .col(string("language"))
+                .col(text("text"))
+                .col(string("intent"))
+                .col(big_integer_null("agent_id"))
+                .col(ts("created_at"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("tickets", "ix_tickets_intent", &["intent"], false))
+            .await?;
         Ok(())
     }
 }

@@ -23,6 +23,7 @@ pub(crate) fn ticket(subject: &str, email: &str, tags: &[&str]) -> NewTicket {
         assignee_id: None,
         tags: tags.iter().map(|t| (*t).to_owned()).collect(),
         crypto: RawCryptoFields::default(),
+        triage: None,
         first_message: NewMessage {
             author_kind: "customer".into(),
             author_id: None,

@@ -2,7 +2,7 @@
 
 use crate::customers::upsert_customer_id_in;
 use crate::email::{InboundRecord, record_inbound};
-use crate::entities::{attachment, message, ticket, ticket_event, ticket_tag};
+use crate::entities::{attachment, message, ticket, ticket_event, ticket_tag, triage_correction};
 use crate::outbox::{OutboundMail, queue_outbound};
 use crate::{Store, StoreError, now};
 use chrono::{DateTime, Utc};
@@ -76,6 +76,8 @@ pub struct NewTicket {
     pub assignee_id: Option<i64>,
     pub tags: Vec<String>,
     pub crypto: RawCryptoFields,
+    /// What triage made of the ticket: written as its intent and a `triaged` event.
+    pub triage: Option<TriageRecord>,
     pub first_message: NewMessage,
     /// System messages written after the first one, e.g. a security warning to the customer.
     pub notices: Vec<NewMessage>,
@@ -83,6 +85,15 @@ pub struct NewTicket {
     /// needs the ticket's number, such as the acknowledgement mail.
     pub after_insert: Option<AfterInsert>,
     pub actor: Actor,
+}
+
+/// Triage's decisions about a new ticket, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriageRecord {
+    pub language: String,
+    pub intent: String,
+    pub confidence_pct: u8,
+    pub urgent_reason: Option<String>,
 }
 
 /// Builds messages from a just-inserted ticket; see [`NewTicket::after_insert`].
@@ -129,6 +140,7 @@ pub struct TicketPatch {
     pub tags: Option<Vec<String>>,
     pub crypto: Option<RawCryptoFields>,
     pub contact_email: Option<Option<String>>,
+    pub intent: Option<Option<String>>,
 }
 
 impl TicketPatch {
@@ -142,6 +154,7 @@ impl TicketPatch {
             && self.tags.is_none()
             && self.crypto.is_none()
             && self.contact_email.is_none()
+            && self.intent.is_none()
     }
 }
 
@@ -328,10 +341,20 @@ fn tags_json(tags: &[String]) -> String {
     serde_json::to_string(tags).unwrap_or_else(|_| "[]".to_owned())
 }
 
-/// The message's metadata, with the kinds of secret cut from it so the API can show why a
-/// marker stands in the text.
+/// The message's metadata, with the kinds of secret cut from it (so the API can show why a
+/// marker stands in the text) and the language a customer wrote in.
 fn metadata_of(m: &NewMessage) -> serde_json::Value {
     let mut meta = m.metadata.clone();
+    if m.author_kind == "customer"
+        && !m.body_text.trim().is_empty()
+        && let Some(o) = meta.as_object_mut()
+        && !o.contains_key("language")
+    {
+        o.insert(
+            "language".into(),
+            serde_json::json!(xdesk_domain::triage::detect_language(&m.body_text)),
+        );
+    }
     if !m.redacted.is_empty()
         && let Some(o) = meta.as_object_mut()
     {
@@ -525,6 +548,9 @@ pub(crate) async fn apply_change_in(
     }
     if let Some(v) = &p.category {
         upd = upd.col_expr(ticket::Column::Category, Expr::value(v.clone()));
+    }
+    if let Some(v) = &p.intent {
+        upd = upd.col_expr(ticket::Column::Intent, Expr::value(v.clone()));
     }
     if let Some(v) = p.group_id {
         upd = upd.col_expr(ticket::Column::GroupId, Expr::value(v));
@@ -856,6 +882,7 @@ pub(crate) async fn insert_ticket(
         channel: Set(t.channel.clone()),
         language: Set(t.language.clone()),
         category: Set(t.category.clone()),
+        intent: Set(t.triage.as_ref().map(|r| r.intent.clone())),
         customer_id: Set(customer_id),
         group_id: Set(t.group_id),
         assignee_id: Set(t.assignee_id),
@@ -885,6 +912,14 @@ pub(crate) async fn insert_ticket(
         channel: t.channel.clone(),
         customer_id,
     }];
+    if let Some(r) = &t.triage {
+        events.push(EventKind::Triaged {
+            language: r.language.clone(),
+            intent: r.intent.clone(),
+            confidence_pct: r.confidence_pct,
+            urgent_reason: r.urgent_reason.clone(),
+        });
+    }
     let mut first = t.first_message.clone();
     if first.author_kind == "customer" && first.author_id.is_none() {
         first.author_id = Some(customer_id);
@@ -1106,6 +1141,42 @@ impl Store {
                     .collect(),
                 ticket: t,
             })
+            .collect())
+    }
+}
+
+impl Store {
+    /// An agent corrected a ticket's intent: kept, with the text the model read, to retrain.
+    pub async fn add_triage_correction(
+        &self,
+        ticket_id: i64,
+        language: &str,
+        text: &str,
+        intent: &str,
+        agent_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        triage_correction::ActiveModel {
+            ticket_id: Set(ticket_id),
+            language: Set(language.to_owned()),
+            text: Set(text.to_owned()),
+            intent: Set(intent.to_owned()),
+            agent_id: Set(agent_id),
+            created_at: Set(now()),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Every correction, oldest first: (language, text, intent).
+    pub async fn triage_corrections(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        Ok(triage_correction::Entity::find()
+            .order_by_asc(triage_correction::Column::Id)
+            .all(&self.read)
+            .await?
+            .into_iter()
+            .map(|c| (c.language, c.text, c.intent))
             .collect())
     }
 }

@@ -232,6 +232,9 @@ mod tests {
             for p in Priority::ALL {
                 assert_ne!(tr.word("priority", p.as_str()), MISSING, "{p}");
             }
+            for i in xdesk_domain::triage::Intent::ALL {
+                assert_ne!(tr.word("intent", i.as_str()), MISSING, "{i:?}");
+            }
             for c in Channel::ALL {
                 assert_ne!(tr.word("channel", c.as_str()), MISSING, "{c}");
             }

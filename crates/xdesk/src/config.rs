@@ -36,6 +36,7 @@ pub struct Config {
     pub imap: ImapConfig,
     pub chat: ChatConfig,
     pub portal: PortalConfig,
+    pub triage: TriageConfig,
     /// Redis for the live-event bus shared by several nodes (`redis://127.0.0.1:6379`); without
     /// it, live events stay within this process.
     pub redis_url: Option<String>,
@@ -60,6 +61,43 @@ pub struct PortalConfig {
     pub group_id: Option<i64>,
     /// Never in production: whoever reads the log could sign in as any customer.
     pub log_sign_in_links: bool,
+}
+
+/// Triage: a missing deposit or withdrawal at or above these amounts (per asset, as decimal
+/// text: `[triage.urgent_amounts] USDT = "10000"`) makes a ticket urgent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TriageConfig {
+    pub urgent_amounts: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for TriageConfig {
+    fn default() -> Self {
+        Self {
+            urgent_amounts: [
+                ("USDT", "10000"),
+                ("USDC", "10000"),
+                ("BTC", "0.2"),
+                ("ETH", "3"),
+            ]
+            .into_iter()
+            .map(|(a, n)| (a.to_owned(), n.to_owned()))
+            .collect(),
+        }
+    }
+}
+
+impl TriageConfig {
+    /// The amounts, checked: each a plain non-negative decimal.
+    pub fn urgent_amounts(&self) -> Result<xdesk_domain::triage::UrgentAmounts, String> {
+        let mut out = std::collections::HashMap::new();
+        for (asset, n) in &self.urgent_amounts {
+            let amount = xdesk_domain::crypto::Amount::parse(n)
+                .map_err(|e| format!("triage.urgent_amounts.{asset}: {e}"))?;
+            out.insert(asset.to_uppercase(), amount.as_decimal());
+        }
+        Ok(xdesk_domain::triage::UrgentAmounts(out))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,6 +175,7 @@ impl Default for Config {
             imap: ImapConfig::default(),
             chat: ChatConfig::default(),
             portal: PortalConfig::default(),
+            triage: TriageConfig::default(),
             redis_url: None,
         }
     }

@@ -35,7 +35,10 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         identity_secret: config.chat.identity_secret.clone(),
         group_id: config.chat.group_id,
         allowed_origins: config.chat.allowed_origins.clone(),
-    });
+    })
+    .with_triage(xdesk_service::triage::TriageSettings::with_urgent_amounts(
+        config.triage.urgent_amounts().map_err(anyhow::Error::msg)?,
+    ));
     if let Some(url) = &config.redis_url {
         let bus = xdesk_channels::redis_bus::RedisBus::connect(url)
             .await
@@ -184,6 +187,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .reindex_kb()
         .await
         .context("indexing the knowledge base")?;
+    let corrections = services.retrain_triage().await.context("training triage")?;
+    tracing::info!(corrections, "triage model trained");
     let services = services.with_portal(xdesk_service::portal::PortalSettings {
         public_url: config
             .public_url

@@ -59,6 +59,7 @@ struct TicketPage<'a> {
     chain_ok: bool,
     states: Vec<&'static str>,
     priorities: Vec<&'static str>,
+    intents: Vec<&'static str>,
     crypto: Vec<CaseValue>,
     customer: CustomerPanel,
     /// Choices for the group and assignee selects: (id, name).
@@ -337,6 +338,10 @@ async fn render(
             chain_ok: chain.valid,
             states: TicketState::ALL.iter().map(|s| s.as_str()).collect(),
             priorities: Priority::ALL.iter().map(|s| s.as_str()).collect(),
+            intents: xdesk_domain::triage::Intent::ALL
+                .iter()
+                .map(|i| i.as_str())
+                .collect(),
             crypto,
             customer,
             groups: services
@@ -521,6 +526,8 @@ pub(crate) struct FieldsForm {
     assignee: Option<String>,
     /// Comma-separated.
     tags: Option<String>,
+    /// Empty leaves it as triage decided.
+    intent: Option<String>,
 }
 
 /// A select's value: absent leaves the field alone, empty clears it, else an id.
@@ -571,6 +578,7 @@ pub(crate) async fn fields(
                 .collect()
         }),
         crypto: None,
+        intent: f.intent.filter(|v| !v.is_empty()),
     };
     match s
         .services

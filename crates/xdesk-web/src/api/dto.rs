@@ -146,6 +146,8 @@ pub struct UpdateTicketReq {
     pub assignee_id: Option<Option<i64>>,
     pub tags: Option<Vec<String>>,
     pub crypto: Option<CryptoFieldsDto>,
+    /// Corrects what triage decided the customer wants (agents only); kept to retrain it.
+    pub intent: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -168,6 +170,11 @@ pub struct TicketDto {
     pub channel: String,
     pub language: String,
     pub category: Option<String>,
+    /// What the customer wants, as triage or an agent decided: `deposit_missing`,
+    /// `withdrawal_delayed`, `account_access`, `two_factor_reset`, `kyc`,
+    /// `account_compromised`, `card_fiat_payment`, `trading_order`, `fees`, `api`,
+    /// `p2p_dispute`, `scam_report`, `feedback` or `other`.
+    pub intent: Option<String>,
     pub customer_id: i64,
     pub group_id: Option<i64>,
     pub assignee_id: Option<i64>,
@@ -205,6 +212,7 @@ impl From<TicketRow> for TicketDto {
             channel: t.channel,
             language: t.language,
             category: t.category,
+            intent: t.intent,
             customer_id: t.customer_id,
             group_id: t.group_id,
             assignee_id: t.assignee_id,
@@ -261,6 +269,9 @@ pub struct MessageDto {
     /// For a message mailed to the customer: where its mail stands.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliveryDto>,
+    /// The language a customer's message is written in, as detected when it arrived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -316,6 +327,7 @@ pub fn message_dto(
     MessageDto {
         redacted,
         delivery,
+        language: meta["language"].as_str().map(str::to_owned),
         attachments: attachments
             .iter()
             .filter(|a| a.message_id == m.id)

@@ -214,6 +214,7 @@ pub async fn update(
         assignee_id: r.assignee_id,
         tags: r.tags,
         crypto: r.crypto.map(Into::into),
+        intent: r.intent,
     };
     Ok(Json(
         s.services

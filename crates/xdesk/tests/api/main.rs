@@ -21,4 +21,5 @@ mod portal;
 mod search;
 mod secrets;
 mod tickets;
+mod triage;
 mod web;

@@ -222,6 +222,15 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A ticket's hash-chained events, after checking the chain verifies.
+    pub async fn verified_events(&self, id: i64) -> Vec<Value> {
+        let h = self
+            .get_json(&self.agent_token, &format!("/api/v1/tickets/{id}/history"))
+            .await;
+        assert_eq!(h["verification"]["valid"], true, "{h}");
+        h["events"].as_array().unwrap().clone()
+    }
+
     pub async fn get_json(&self, token: &str, path: &str) -> Value {
         let r = self.get(token, path).await;
         assert_eq!(r.status(), StatusCode::OK, "GET {path}");
