@@ -226,6 +226,19 @@ impl Services {
         screened.raise(&mut tags, &mut priority);
         let triaged = self.triage_new(&subject, &body, &Default::default());
         triaged.raise(&mut tags, &mut priority);
+        let group_id = match self.chat.group_id {
+            Some(g) => Some(g),
+            None => {
+                let tier = self.tier_of(None, &TicketCustomer::Id(customer_id)).await?;
+                self.route_new(&xdesk_domain::routing::Facts {
+                    intent: Some(triaged.triage.intent),
+                    language,
+                    channel: Channel::Chat.as_str(),
+                    tier: tier.as_deref(),
+                })
+                .await?
+            }
+        };
         let mut notices = Vec::new();
         if screened.found() {
             notices.push(safety::warning_notice(language, &body, "chat", &screened));
@@ -240,7 +253,7 @@ impl Services {
                 language: language.into(),
                 category: None,
                 customer: TicketCustomer::Id(customer_id),
-                group_id: self.chat.group_id,
+                group_id,
                 assignee_id: None,
                 tags,
                 crypto: Default::default(),

@@ -237,6 +237,25 @@ impl Services {
                 if let Some(t) = &triaged {
                     t.raise(&mut tags, &mut priority);
                 }
+                let group_id = match (source.group_id, &triaged) {
+                    (Some(g), _) => Some(g),
+                    (None, Some(t)) => {
+                        let known = TicketCustomer::Identities {
+                            identities: vec![identity.clone()],
+                            display_name: String::new(),
+                            language: String::new(),
+                        };
+                        let tier = self.tier_of(None, &known).await?;
+                        self.route_new(&xdesk_domain::routing::Facts {
+                            intent: Some(t.triage.intent),
+                            language,
+                            channel: "email",
+                            tier: tier.as_deref(),
+                        })
+                        .await?
+                    }
+                    (None, None) => None,
+                };
                 tags.sort();
                 tags.dedup();
                 // What answers the mail (warning, rejected files, acknowledgement) is written
@@ -292,7 +311,7 @@ impl Services {
                             display_name,
                             language: language.into(),
                         },
-                        group_id: source.group_id,
+                        group_id,
                         assignee_id: None,
                         tags,
                         crypto: Default::default(),

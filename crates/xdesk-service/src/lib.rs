@@ -14,6 +14,7 @@ pub mod mailboxes;
 pub mod outbox;
 pub mod people;
 pub mod portal;
+pub mod routing;
 pub mod safety;
 pub mod ticket_search;
 pub mod tickets;

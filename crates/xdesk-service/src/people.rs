@@ -37,7 +37,7 @@ const INVITE_LINK: &str = "agent_invite";
 pub const INVITE_TTL_HOURS: u32 = 72;
 
 impl Services {
-    async fn audit_admin(
+    pub(crate) async fn audit_admin(
         &self,
         actor: String,
         action: &str,

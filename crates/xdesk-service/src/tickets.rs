@@ -37,6 +37,8 @@ pub struct CustomerRef {
     /// `network:address`
     pub wallet: Option<String>,
     pub telegram_id: Option<String>,
+    /// The exchange's tier for the customer (`vip`, …); stored, and tested by routing rules.
+    pub tier: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -408,6 +410,21 @@ impl Services {
         self.check_assignment(input.group_id, input.assignee_id)
             .await?;
         let customer = self.resolve_customer(&input.customer, &language).await?;
+        let tier = self
+            .tier_of(input.customer.tier.as_deref(), &customer)
+            .await?;
+        let group_id = match input.group_id {
+            Some(g) => Some(g),
+            None => {
+                self.route_new(&xdesk_domain::routing::Facts {
+                    intent: Some(triaged.triage.intent),
+                    language: &language,
+                    channel: channel.as_str(),
+                    tier: tier.as_deref(),
+                })
+                .await?
+            }
+        };
         let mut subject = subject.as_str().to_owned();
         let mut body = body;
         let mut body_html = sanitize_html(input.body_html);
@@ -449,7 +466,7 @@ impl Services {
                 language,
                 category: input.category,
                 customer,
-                group_id: input.group_id,
+                group_id,
                 assignee_id: input.assignee_id,
                 tags,
                 crypto,
@@ -472,6 +489,13 @@ impl Services {
                 actor: p.actor(),
             })
             .await?;
+        if input.customer.tier.is_some()
+            && let Some(t) = &tier
+        {
+            self.store
+                .set_customer_tier(created.ticket.customer_id, t)
+                .await?;
+        }
         if matches!(p, Principal::Agent { .. }) {
             self.audit_action(
                 p,

@@ -172,6 +172,8 @@ pub mod customer {
         pub display_name: String,
         pub language: String,
         pub created_at: DateTimeUtc,
+        /// The exchange's tier for this customer (`vip`, …), for routing and SLA policies.
+        pub tier: Option<String>,
     }
     no_relations!();
 }
@@ -599,6 +601,25 @@ pub mod triage_correction {
         /// The intent the agent chose.
         pub intent: String,
         pub agent_id: Option<i64>,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod routing_rule {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "routing_rules")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// Rules are tried in this order (then by id).
+        pub position: i64,
+        pub intent: Option<String>,
+        pub language: Option<String>,
+        pub channel: Option<String>,
+        pub tier: Option<String>,
+        pub group_id: i64,
         pub created_at: DateTimeUtc,
     }
     no_relations!();

@@ -18,6 +18,7 @@ mod mailboxes;
 mod migration;
 mod outbox;
 mod portal;
+mod routing;
 #[cfg(test)]
 mod testing;
 mod tickets;
@@ -35,6 +36,7 @@ pub use kb::{
 pub use mailboxes::{MailboxRow, MailboxSettings};
 pub use outbox::{EmailTemplateRow, OutboundMail, OutboundRow, SendOutcome};
 pub use portal::IntegrationRow;
+pub use routing::{NewRoutingRule, RoutingRuleRow};
 pub use tickets::{
     AfterInsert, AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment,
     NewMessage, NewTicket, SortOrder, TicketCustomer, TicketFilter, TicketPatch, TicketRow,

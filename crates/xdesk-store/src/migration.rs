@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0011KnowledgeBase),
             Box::new(M0012Readers),
             Box::new(M0013Triage),
+            Box::new(M0014Routing),
         ]
     }
 }
@@ -940,6 +941,43 @@ impl MigrationTrait for M0013Triage {
         .await?;
         m.create_index(index("tickets", "ix_tickets_intent", &["intent"], false))
             .await?;
+        Ok(())
+    }
+}
+
+/// Routing: rules that send new tickets to a group, and the customer's tier they may test.
+struct M0014Routing;
+
+impl MigrationName for M0014Routing {
+    fn name(&self) -> &str {
+        "m0014_routing"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0014Routing {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("customers")
+                .add_column(string_null("tier"))
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("routing_rules")
+                .col(big_pk_auto("id"))
+                .col(big_integer("position"))
+                .col(string_null("intent"))
+                .col(string_null("language"))
+                .col(string_null("channel"))
+                .col(string_null("tier"))
+                .col(big_integer("group_id"))
+                .col(ts("created_at"))
+                .take(),
+        )
+        .await?;
         Ok(())
     }
 }

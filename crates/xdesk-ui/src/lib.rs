@@ -100,6 +100,10 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             get(pages::admin::groups).post(pages::admin::create_group),
         )
         .route(
+            "/admin/routing",
+            get(pages::admin::routing).post(pages::admin::create_rule),
+        )
+        .route(
             "/admin/mailboxes",
             get(pages::admin::mailboxes).post(pages::admin::create_mailbox),
         )

@@ -41,7 +41,7 @@ pub struct AppState {
         api::people::list_groups, api::people::create_group,
         api::people::create_api_key, api::people::list_api_keys, api::people::revoke_api_key,
         api::people::audit, api::people::upsert_customer, api::people::get_customer, api::people::list_customers,
-        api::kb::search,
+        api::kb::search, api::routing::list, api::routing::create, api::routing::delete,
     ),
     tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"))
 )]
@@ -178,6 +178,11 @@ pub fn router(services: Services, pages: Router) -> Router {
         .route("/agents/me", get(pp::me))
         .route("/agents/{id}/active", put(pp::set_agent_active))
         .route("/groups", get(pp::list_groups).post(pp::create_group))
+        .route(
+            "/routing-rules",
+            get(api::routing::list).post(api::routing::create),
+        )
+        .route("/routing-rules/{id}", delete(api::routing::delete))
         .route("/api-keys", get(pp::list_api_keys).post(pp::create_api_key))
         .route("/api-keys/{id}", delete(pp::revoke_api_key))
         .route("/audit", get(pp::audit))

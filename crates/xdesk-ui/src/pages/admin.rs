@@ -208,6 +208,16 @@ pub(crate) async fn row_action(
             )
             .await
         }
+        ("routing", "delete") => {
+            act(
+                &ctx,
+                &me,
+                &f,
+                "/admin/routing",
+                services.delete_routing_rule(&p, id),
+            )
+            .await
+        }
         ("mailboxes", "delete") => {
             act(
                 &ctx,
@@ -289,6 +299,92 @@ pub(crate) async fn create_group(
             .create_group(Some(&p), &name, &description)
             .await
             .map(|_| ())
+    })
+    .await
+}
+
+// ----- routing -----
+
+#[derive(Template)]
+#[template(path = "admin/routing.html")]
+struct RoutingPage<'a> {
+    ctx: &'a Ctx,
+    agent_name: &'a str,
+    is_admin: bool,
+    tab: &'static str,
+    rules: Vec<xdesk_store::RoutingRuleRow>,
+    groups: Vec<(i64, String)>,
+    intents: Vec<&'static str>,
+    channels: Vec<&'static str>,
+}
+
+impl RoutingPage<'_> {
+    fn group_name(&self, id: &i64) -> String {
+        self.groups
+            .iter()
+            .find(|(g, _)| g == id)
+            .map_or_else(|| id.to_string(), |(_, n)| n.clone())
+    }
+}
+
+pub(crate) async fn routing(ctx: Ctx, me: SignedIn, State(s): State<UiState>) -> Response {
+    if let Some(r) = refused(&ctx, &me) {
+        return r;
+    }
+    let p = &me.principal;
+    match (
+        s.services.routing_rules(p).await,
+        s.services.list_groups(p).await,
+    ) {
+        (Ok(rules), Ok(groups)) => ctx.render(
+            StatusCode::OK,
+            &RoutingPage {
+                ctx: &ctx,
+                agent_name: &me.agent.display_name,
+                is_admin: true,
+                tab: "routing",
+                rules,
+                groups: groups.into_iter().map(|g| (g.id, g.name)).collect(),
+                intents: xdesk_domain::triage::Intent::ALL
+                    .iter()
+                    .map(|i| i.as_str())
+                    .collect(),
+                channels: xdesk_domain::ticket::Channel::ALL
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect(),
+            },
+        ),
+        (Err(e), _) | (_, Err(e)) => ctx.service_error(&e),
+    }
+}
+
+pub(crate) async fn create_rule(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if !ctx.csrf_ok(field(&f, "csrf")) {
+        return ctx.csrf_refused();
+    }
+    let Ok(group_id) = field(&f, "group").trim().parse::<i64>() else {
+        return ctx.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ctx.tr.t("error.bad_choice"),
+        );
+    };
+    let text = |k: &str| Some(field(&f, k).to_owned());
+    let r = xdesk_service::routing::RuleInput {
+        intent: text("intent"),
+        language: text("language"),
+        channel: text("channel"),
+        tier: text("tier"),
+        group_id,
+    };
+    let p = me.principal.clone();
+    act(&ctx, &me, &f, "/admin/routing", async move {
+        s.services.add_routing_rule(&p, r).await.map(|_| ())
     })
     .await
 }

@@ -59,6 +59,8 @@ pub struct CustomerRefDto {
     /// `network:address`
     pub wallet: Option<String>,
     pub telegram_id: Option<String>,
+    /// The exchange's tier for the customer (`vip`, …): stored, and tested by routing rules.
+    pub tier: Option<String>,
 }
 
 impl From<CustomerRefDto> for CustomerRef {
@@ -70,6 +72,7 @@ impl From<CustomerRefDto> for CustomerRef {
             exchange_uid: c.exchange_uid,
             wallet: c.wallet,
             telegram_id: c.telegram_id,
+            tier: c.tier,
         }
     }
 }

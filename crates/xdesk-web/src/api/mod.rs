@@ -3,4 +3,5 @@ pub mod chat;
 pub mod dto;
 pub mod kb;
 pub mod people;
+pub mod routing;
 pub mod tickets;

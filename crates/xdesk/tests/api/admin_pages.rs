@@ -219,6 +219,63 @@ backend_test!(an_admin_runs_xdesk_from_the_admin_pages, |app| {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(admin.get("/admin/groups").await.body.contains("VIP desk"));
+
+    // Routing rules: a stolen account goes to the VIP desk; a rule needs a condition.
+    let vip = app
+        .running
+        .as_ref()
+        .unwrap()
+        .services
+        .store
+        .group_by_name("VIP desk")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string();
+    let r = admin
+        .post(
+            "/admin/routing",
+            &[("csrf", &csrf), ("intent", ""), ("group", &vip)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = admin
+        .post(
+            "/admin/routing",
+            &[
+                ("csrf", &csrf),
+                ("intent", "account_compromised"),
+                ("language", ""),
+                ("channel", ""),
+                ("tier", ""),
+                ("group", &vip),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = admin.get("/admin/routing").await.body;
+    assert!(page.contains("Account compromised"), "{page}");
+    let rule_id = page
+        .split("data-rule=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let r = admin
+        .post(
+            &format!("/admin/routing/{rule_id}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        !admin
+            .get("/admin/routing")
+            .await
+            .body
+            .contains("data-rule=")
+    );
     let r = admin
         .post(
             "/admin/mailboxes",
@@ -359,6 +416,8 @@ backend_test!(an_admin_runs_xdesk_from_the_admin_pages, |app| {
         "agent.reset_2fa",
         "agent.deactivate",
         "group.create",
+        "routing_rule.create",
+        "routing_rule.delete",
         "mailbox.create",
         "mailbox.delete",
         "api_key.create",
@@ -381,6 +440,8 @@ backend_test!(an_admin_runs_xdesk_from_the_admin_pages, |app| {
         format!("/admin/agents/{new_id}/active"),
         format!("/admin/agents/{new_id}/reset-2fa"),
         "/admin/groups".to_owned(),
+        "/admin/routing".to_owned(),
+        "/admin/routing/1/delete".to_owned(),
         "/admin/mailboxes".to_owned(),
         "/admin/mailboxes/1/delete".to_owned(),
         "/admin/keys".to_owned(),

@@ -18,6 +18,7 @@ mod kb;
 mod live;
 mod outbox;
 mod portal;
+mod routing;
 mod search;
 mod secrets;
 mod tickets;

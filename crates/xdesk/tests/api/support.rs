@@ -261,6 +261,20 @@ impl TestApp {
         (status, r.json().await.unwrap())
     }
 
+    /// The newest ticket that came in on `channel`.
+    pub async fn ticket_on(&self, channel: &str) -> Value {
+        let list = self
+            .get_json(&self.api_key, "/api/v1/tickets?limit=50")
+            .await;
+        list["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["channel"] == channel)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {channel} ticket in {list}"))
+    }
+
     pub async fn ticket_count(&self) -> usize {
         let v = self
             .get_json(&self.api_key, "/api/v1/tickets?limit=200")

@@ -82,14 +82,7 @@ backend_test!(new_tickets_are_triaged_and_money_at_risk_is_urgent, |app| {
     let raw = b"From: Ken <ken@example.com>\r\nTo: support@xdesk.test\r\nSubject: lost my phone\r\nMessage-ID: <t1@example.com>\r\n\r\nI lost my phone with Google Authenticator, please reset my 2FA so I can log in.\r\n";
     let (status, v) = app.post_mail(raw).await;
     assert!(status.is_success(), "{v}");
-    let tickets = app.get_json(&app.api_key, "/api/v1/tickets?limit=50").await;
-    let mailed = tickets["tickets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["channel"] == "email")
-        .cloned()
-        .unwrap();
+    let mailed = app.ticket_on("email").await;
     assert_eq!(mailed["intent"], "two_factor_reset", "{mailed}");
     app.stop().await;
 });
