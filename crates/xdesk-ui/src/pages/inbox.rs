@@ -42,6 +42,8 @@ pub(crate) struct Row {
     pub channel: String,
     pub age: String,
     pub assigned: bool,
+    /// For a search: the best matching passage, HTML-escaped by the index, matches in `<b>`.
+    pub snippet: Option<String>,
 }
 
 #[derive(Template)]
@@ -245,19 +247,26 @@ async fn page(
             }),
         _ => None,
     };
-    let found = match indexed {
+    let found: Vec<(_, Option<String>)> = match indexed {
         Some(q) => s
             .services
             .search_tickets(p, q)
             .await?
             .into_iter()
-            .map(|(t, _)| t)
+            .map(|(t, hit)| (t, Some(hit.snippet).filter(|s| !s.is_empty())))
             .collect(),
-        None => s.services.list_tickets(p, f).await?,
+        None => s
+            .services
+            .list_tickets(p, f)
+            .await?
+            .into_iter()
+            .map(|t| (t, None))
+            .collect(),
     };
     let rows = found
         .into_iter()
-        .map(|t| Row {
+        .map(|(t, snippet)| Row {
+            snippet,
             id: t.id,
             number: TicketNumber::for_ticket(t.id).to_string(),
             age: age(tr, t.created_at, now),

@@ -89,6 +89,13 @@ backend_test!(an_agent_works_a_ticket_from_the_console, |app| {
         let r = web.get(&format!("/console?q={q}")).await;
         assert!(r.body.contains("Deposit missing after 6 hours"), "{q}");
     }
+    // A match in the messages shows where it is.
+    let r = web.get("/console?q=%E6%8F%90%E5%B8%81").await;
+    assert!(
+        r.body.contains("<div class=\"snippet\"><b>提币</b>"),
+        "{}",
+        r.body
+    );
     let r = web.get("/console?q=nobody-like-this").await;
     assert!(!r.body.contains("Deposit missing after 6 hours"));
 
