@@ -13,6 +13,7 @@ pub mod issue_type;
 pub mod kb;
 pub mod routing;
 pub mod secrets;
+pub mod sla;
 pub mod text;
 pub mod ticket;
 pub mod triage;
