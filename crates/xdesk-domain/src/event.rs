@@ -91,6 +91,11 @@ pub enum EventKind {
         confidence_pct: u8,
         urgent_reason: Option<String>,
     },
+    /// An SLA clock (`first_response`, `next_response`, `resolution`) is close to its due
+    /// time: the assignee is warned.
+    SlaWarning { clock: String, due_at: String },
+    /// An SLA clock passed its due time: supervisors are told and the priority goes up.
+    SlaBreached { clock: String, due_at: String },
     /// One or more ticket fields changed; `changes` maps field name to `[old, new]`.
     Updated {
         changes: std::collections::BTreeMap<String, [serde_json::Value; 2]>,
@@ -105,6 +110,8 @@ impl EventKind {
             EventKind::AttachmentAdded { .. } => "attachment_added",
             EventKind::SecretRedacted { .. } => "secret_redacted",
             EventKind::Triaged { .. } => "triaged",
+            EventKind::SlaWarning { .. } => "sla_warning",
+            EventKind::SlaBreached { .. } => "sla_breached",
             EventKind::Updated { .. } => "updated",
         }
     }

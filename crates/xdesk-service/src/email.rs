@@ -332,6 +332,9 @@ impl Services {
         match result {
             Ok((ticket, message_id, created_ticket)) => {
                 let ticket_id = ticket.id;
+                if created_ticket {
+                    self.sla_follow(&ticket, &[]).await;
+                }
                 if let Some(b) = &email.bounce {
                     self.record_bounce(b).await?;
                 }

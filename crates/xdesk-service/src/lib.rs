@@ -16,6 +16,7 @@ pub mod people;
 pub mod portal;
 pub mod routing;
 pub mod safety;
+pub mod sla;
 pub mod ticket_search;
 pub mod tickets;
 pub mod triage;
@@ -151,6 +152,8 @@ pub struct Services {
     /// This node's ticket index, when it has one.
     pub ticket_index: Option<ticket_search::TicketSearchIndex>,
     pub triage: Arc<triage::TriageSettings>,
+    /// Seconds added to the real time for SLA clocks: tests move time with it.
+    pub clock_offset: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Services {
@@ -169,6 +172,7 @@ impl Services {
             kb_position: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             ticket_index: None,
             triage: Arc::new(triage::TriageSettings::default()),
+            clock_offset: Arc::new(std::sync::atomic::AtomicI64::new(0)),
         }
     }
 

@@ -513,6 +513,7 @@ impl Services {
         let mut messages = vec![created.message];
         messages.extend(created.notices);
         self.publish_messages(&created.ticket, &messages, &created.attachments);
+        self.sla_follow(&created.ticket, &[]).await;
         Ok(TicketDetail {
             ticket: created.ticket,
             messages,
@@ -737,6 +738,7 @@ impl Services {
             self.record_intent_correction(p, &t, i).await?;
         }
         self.publish_change(&row);
+        self.sla_follow(&row, &[]).await;
         self.audit_action(
             p,
             "ticket.update",
@@ -901,6 +903,7 @@ impl Services {
             match self.store.apply_change(cs).await {
                 Ok(done) => {
                     self.publish_messages(&done.ticket, &done.messages, &done.attachments);
+                    self.sla_follow(&done.ticket, &done.messages).await;
                     return Ok((done.ticket, done.message_id.unwrap_or_default()));
                 }
                 Err(xdesk_store::StoreError::StaleVersion(_)) => {
@@ -1083,6 +1086,7 @@ impl Services {
             })
             .await?;
         self.publish_messages(&closed.ticket, &closed.messages, &closed.attachments);
+        self.sla_follow(&closed.ticket, &[]).await;
         self.audit_action(
             p,
             "ticket.merge",

@@ -624,3 +624,86 @@ pub mod routing_rule {
     }
     no_relations!();
 }
+
+pub mod sla_calendar {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sla_calendars")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub name: String,
+        /// IANA zone; None for around the clock.
+        pub time_zone: Option<String>,
+        /// JSON: seven entries, Monday first, each `["09:00","18:00"]` or null.
+        pub week: String,
+        /// JSON: `["2026-10-01", …]`.
+        pub holidays: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod sla_policy {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sla_policies")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub position: i64,
+        pub name: String,
+        pub priority: Option<String>,
+        pub intent: Option<String>,
+        pub tier: Option<String>,
+        pub first_response_minutes: i64,
+        pub next_response_minutes: i64,
+        pub resolution_minutes: i64,
+        /// None: around the clock.
+        pub calendar_id: Option<i64>,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod sla_clock {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sla_clocks")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub ticket_id: i64,
+        /// `first_response`, `next_response` or `resolution`.
+        pub kind: String,
+        pub policy_id: i64,
+        pub calendar_id: Option<i64>,
+        pub target_secs: i64,
+        pub used_secs: i64,
+        pub running_since: Option<DateTimeUtc>,
+        pub met_at: Option<DateTimeUtc>,
+        /// When it breaches if it keeps running; None while paused or met.
+        pub due_at: Option<DateTimeUtc>,
+        pub warn_at: Option<DateTimeUtc>,
+        pub warned: bool,
+        pub breached: bool,
+    }
+    no_relations!();
+}
+
+pub mod job {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "jobs")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub kind: String,
+        pub ticket_id: i64,
+        pub run_at: DateTimeUtc,
+        /// Set while a node works on it; another node may take it once it passes.
+        pub lease_until: Option<DateTimeUtc>,
+        pub attempts: i32,
+    }
+    no_relations!();
+}

@@ -19,6 +19,7 @@ mod migration;
 mod outbox;
 mod portal;
 mod routing;
+mod sla;
 #[cfg(test)]
 mod testing;
 mod tickets;
@@ -37,6 +38,10 @@ pub use mailboxes::{MailboxRow, MailboxSettings};
 pub use outbox::{EmailTemplateRow, OutboundMail, OutboundRow, SendOutcome};
 pub use portal::IntegrationRow;
 pub use routing::{NewRoutingRule, RoutingRuleRow};
+pub use sla::{
+    ClockWrite, JobRow, NewSlaCalendar, NewSlaPolicy, SLA_JOB, SlaCalendarRow, SlaClockRow,
+    SlaPolicyRow, SlaStep,
+};
 pub use tickets::{
     AfterInsert, AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment,
     NewMessage, NewTicket, SortOrder, TicketCustomer, TicketFilter, TicketPatch, TicketRow,

@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0012Readers),
             Box::new(M0013Triage),
             Box::new(M0014Routing),
+            Box::new(M0015Sla),
         ]
     }
 }
@@ -978,6 +979,83 @@ impl MigrationTrait for M0014Routing {
                 .take(),
         )
         .await?;
+        Ok(())
+    }
+}
+
+/// SLA: business calendars, policies, each ticket's clocks, and the durable jobs table their
+/// timers live in (one row per ticket and kind; nodes claim due rows with a lease).
+struct M0015Sla;
+
+impl MigrationName for M0015Sla {
+    fn name(&self) -> &str {
+        "m0015_sla"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0015Sla {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let tables = [
+            Table::create()
+                .table("sla_calendars")
+                .col(big_pk_auto("id"))
+                .col(string_uniq("name"))
+                .col(string_null("time_zone"))
+                .col(text("week"))
+                .col(text("holidays"))
+                .col(ts("created_at"))
+                .take(),
+            Table::create()
+                .table("sla_policies")
+                .col(big_pk_auto("id"))
+                .col(big_integer("position"))
+                .col(string("name"))
+                .col(string_null("priority"))
+                .col(string_null("intent"))
+                .col(string_null("tier"))
+                .col(big_integer("first_response_minutes"))
+                .col(big_integer("next_response_minutes"))
+                .col(big_integer("resolution_minutes"))
+                .col(big_integer_null("calendar_id"))
+                .col(ts("created_at"))
+                .take(),
+            Table::create()
+                .table("sla_clocks")
+                .col(big_pk_auto("id"))
+                .col(big_integer("ticket_id"))
+                .col(string("kind"))
+                .col(big_integer("policy_id"))
+                .col(big_integer_null("calendar_id"))
+                .col(big_integer("target_secs"))
+                .col(big_integer("used_secs"))
+                .col(timestamp_with_time_zone_null("running_since"))
+                .col(timestamp_with_time_zone_null("met_at"))
+                .col(timestamp_with_time_zone_null("due_at"))
+                .col(timestamp_with_time_zone_null("warn_at"))
+                .col(boolean("warned"))
+                .col(boolean("breached"))
+                .take(),
+            Table::create()
+                .table("jobs")
+                .col(big_pk_auto("id"))
+                .col(string("kind"))
+                .col(big_integer("ticket_id"))
+                .col(ts("run_at"))
+                .col(timestamp_with_time_zone_null("lease_until"))
+                .col(integer("attempts"))
+                .take(),
+        ];
+        for t in tables {
+            m.create_table(t).await?;
+        }
+        for i in [
+            index("sla_clocks", "ux_sla_clocks", &["ticket_id", "kind"], true),
+            index("jobs", "ux_jobs_ticket", &["kind", "ticket_id"], true),
+            index("jobs", "ix_jobs_due", &["run_at"], false),
+        ] {
+            m.create_index(i).await?;
+        }
         Ok(())
     }
 }

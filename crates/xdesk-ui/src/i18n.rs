@@ -232,6 +232,12 @@ mod tests {
             for p in Priority::ALL {
                 assert_ne!(tr.word("priority", p.as_str()), MISSING, "{p}");
             }
+            for k in ["first_response", "next_response", "resolution"] {
+                assert_ne!(tr.word("sla", k), MISSING, "{k}");
+            }
+            for k in ["running", "paused", "met", "breached"] {
+                assert_ne!(tr.word("clock", k), MISSING, "{k}");
+            }
             for i in xdesk_domain::triage::Intent::ALL {
                 assert_ne!(tr.word("intent", i.as_str()), MISSING, "{i:?}");
             }

@@ -42,6 +42,8 @@ pub struct AppState {
         api::people::create_api_key, api::people::list_api_keys, api::people::revoke_api_key,
         api::people::audit, api::people::upsert_customer, api::people::get_customer, api::people::list_customers,
         api::kb::search, api::routing::list, api::routing::create, api::routing::delete,
+        api::sla::create_calendar, api::sla::list_calendars, api::sla::create_policy,
+        api::sla::list_policies, api::sla::delete_policy, api::sla::ticket_sla,
     ),
     tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"))
 )]
@@ -183,6 +185,16 @@ pub fn router(services: Services, pages: Router) -> Router {
             get(api::routing::list).post(api::routing::create),
         )
         .route("/routing-rules/{id}", delete(api::routing::delete))
+        .route(
+            "/sla/calendars",
+            get(api::sla::list_calendars).post(api::sla::create_calendar),
+        )
+        .route(
+            "/sla/policies",
+            get(api::sla::list_policies).post(api::sla::create_policy),
+        )
+        .route("/sla/policies/{id}", delete(api::sla::delete_policy))
+        .route("/tickets/{id}/sla", get(api::sla::ticket_sla))
         .route("/api-keys", get(pp::list_api_keys).post(pp::create_api_key))
         .route("/api-keys/{id}", delete(pp::revoke_api_key))
         .route("/audit", get(pp::audit))

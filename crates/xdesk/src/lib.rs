@@ -87,6 +87,25 @@ async fn follow_tickets(services: xdesk_service::Services) {
     }
 }
 
+/// Fires due SLA timers (warnings, breaches) every second; every node runs it, the jobs
+/// table hands each timer to one.
+async fn sla_timers(services: xdesk_service::Services) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        loop {
+            match services.run_sla_timers(500).await {
+                // A full batch: more may be due.
+                Ok(run) if run.claimed >= 500 => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "SLA timers could not run; retrying");
+                    break;
+                }
+            }
+        }
+    }
+}
+
 /// Writes the knowledge base into `dir` as files: what an exchange keeps in git.
 pub async fn kb_export(config: &Config, dir: &std::path::Path) -> anyhow::Result<usize> {
     let services = open(config).await?;
@@ -221,6 +240,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     ));
     let planner = tokio::spawn(refresh_statistics(services.store.clone()));
     let follower = tokio::spawn(follow_tickets(services.clone()));
+    let timers = tokio::spawn(sla_timers(services.clone()));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(
@@ -244,6 +264,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         poller.abort();
         planner.abort();
         follower.abort();
+        timers.abort();
         served
     });
     Ok(Running {

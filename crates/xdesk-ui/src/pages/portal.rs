@@ -419,6 +419,8 @@ struct TicketPage<'a> {
     active: bool,
     can_reply: bool,
     promise: String,
+    /// The SLA promises, when the ticket has a policy.
+    promises: Vec<crate::pages::ticket::Promise>,
     version: i64,
     said: Vec<Said>,
     head_hash: &'a str,
@@ -486,6 +488,10 @@ async fn render_ticket(
             active: state.is_active(),
             can_reply: state != TicketState::Closed,
             promise: s.services.expected_response(tr.lang.code()),
+            promises: match s.services.sla_view(t).await {
+                Ok(c) => crate::pages::ticket::promises(c),
+                Err(e) => return ctx.service_error(&e),
+            },
             version: t.version,
             said,
             head_hash: &t.head_hash,

@@ -78,6 +78,29 @@ struct TicketPage<'a> {
     /// The customer's other open tickets about the same thing: possible duplicates.
     duplicates: Vec<OtherTicket>,
     base: String,
+    /// The ticket's SLA promises.
+    promises: Vec<Promise>,
+}
+
+/// One SLA promise, to show: what is promised, where it stands, and by when.
+pub(crate) struct Promise {
+    pub kind: String,
+    pub state: &'static str,
+    pub due: Option<String>,
+}
+
+/// The promises of a ticket, those not yet kept first.
+pub(crate) fn promises(clocks: Vec<xdesk_service::sla::ClockView>) -> Vec<Promise> {
+    let mut out: Vec<Promise> = clocks
+        .into_iter()
+        .map(|c| Promise {
+            kind: c.kind,
+            state: c.state,
+            due: c.due_at.map(when),
+        })
+        .collect();
+    out.sort_by_key(|p| p.state == "met");
+    out
 }
 
 /// A case-field edit that was refused: what was typed, and why.
@@ -363,6 +386,7 @@ async fn render(
             suggested,
             duplicates,
             base: services.portal.public_url.trim_end_matches('/').to_owned(),
+            promises: promises(services.sla_view(t).await?),
         },
     ))
 }

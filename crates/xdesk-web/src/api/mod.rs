@@ -4,4 +4,5 @@ pub mod dto;
 pub mod kb;
 pub mod people;
 pub mod routing;
+pub mod sla;
 pub mod tickets;

@@ -21,6 +21,7 @@ mod portal;
 mod routing;
 mod search;
 mod secrets;
+mod sla;
 mod tickets;
 mod triage;
 mod web;

@@ -1,0 +1,289 @@
+//! SLA over real HTTP with a controllable clock: promises start with the ticket, an answer
+//! meets the first-response clock, waiting on the customer pauses them, timers warn and then
+//! escalate a breach (event, priority up) exactly once, survive a restart, and are never
+//! fired twice by two nodes sharing PostgreSQL.
+
+use crate::backend_test;
+use crate::support::*;
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn policy(app: &TestApp, admin: &str, first: i64) {
+    let r = app
+        .post(
+            admin,
+            "/api/v1/sla/policies",
+            json!({"name": "Standard", "first_response_minutes": first,
+                   "next_response_minutes": 120, "resolution_minutes": 600}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+fn body(app: &TestApp, subject: &str) -> Value {
+    json!({
+        "subject": subject,
+        "body": "How do I change the language of the app?",
+        "customer": {"email": "sla@example.com"},
+        "group_id": app.payments_group,
+    })
+}
+
+async fn clocks(app: &TestApp, id: i64) -> Value {
+    app.get_json(&app.agent_token, &format!("/api/v1/tickets/{id}/sla"))
+        .await
+}
+
+fn clock<'a>(all: &'a Value, kind: &str) -> &'a Value {
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} clock in {all}"))
+}
+
+async fn kinds(app: &TestApp, id: i64) -> Vec<String> {
+    app.verified_events(id)
+        .await
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Runs due timers until `kind` is among the ticket's events (the node's own timer task may
+/// be the one that records it).
+async fn settle(services: &xdesk_service::Services, app: &TestApp, id: i64, kind: &str) {
+    for _ in 0..100 {
+        services.run_sla_timers(100).await.unwrap();
+        if kinds(app, id).await.iter().any(|k| k == kind) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no {kind} on ticket {id}");
+}
+
+backend_test!(promises_are_kept_warned_and_escalated_once, |app| {
+    let admin = app.admin_token().await;
+    // Refused: a target of zero, an unknown calendar, a bad time zone.
+    for (req, path, code) in [
+        (
+            json!({"name": "x", "first_response_minutes": 0, "next_response_minutes": 1, "resolution_minutes": 1}),
+            "/api/v1/sla/policies",
+            "invalid_minutes",
+        ),
+        (
+            json!({"name": "x", "first_response_minutes": 1, "next_response_minutes": 1, "resolution_minutes": 1, "calendar_id": 99}),
+            "/api/v1/sla/policies",
+            "unknown_calendar",
+        ),
+        (
+            json!({"name": "x", "time_zone": "Mars/Base", "week": [null, null, null, null, null, null, null]}),
+            "/api/v1/sla/calendars",
+            "invalid_calendar",
+        ),
+    ] {
+        let r = app.post(&admin, path, req).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], code, "{v}");
+    }
+    policy(&app, &admin, 60).await;
+    let services = app.running.as_ref().unwrap().services.clone();
+
+    let late = app.create_ticket(body(&app, "Late")).await["id"]
+        .as_i64()
+        .unwrap();
+    let answered = app.create_ticket(body(&app, "Answered")).await["id"]
+        .as_i64()
+        .unwrap();
+    let waiting = app.create_ticket(body(&app, "Waiting")).await;
+    let c = clocks(&app, late).await;
+    assert_eq!(clock(&c, "first_response")["state"], "running", "{c}");
+    assert!(clock(&c, "first_response")["due_at"].is_string());
+    assert_eq!(clock(&c, "resolution")["state"], "running");
+
+    // An answer meets the first-response clock.
+    let r = app
+        .post(
+            &app.agent_token,
+            &format!("/api/v1/tickets/{answered}/replies"),
+            json!({"body": "Settings, then Language."}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let c = clocks(&app, answered).await;
+    assert_eq!(clock(&c, "first_response")["state"], "met", "{c}");
+    // Waiting on the customer pauses the clocks.
+    let r = app
+        .patch(
+            &app.agent_token,
+            &format!("/api/v1/tickets/{}", waiting["id"]),
+            json!({"version": waiting["version"], "state": "pending_customer"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let waiting = waiting["id"].as_i64().unwrap();
+    let c = clocks(&app, waiting).await;
+    assert_eq!(clock(&c, "first_response")["state"], "paused", "{c}");
+    assert!(clock(&c, "first_response")["due_at"].is_null());
+
+    // 46 minutes on: three quarters of the hour are gone, the late ticket's assignee is warned.
+    // (This node's own timer task may get there first; either way it happens once.)
+    services.advance_clock(Duration::minutes(46));
+    let count = |k: &[String], kind: &str| k.iter().filter(|x| *x == kind).count();
+    settle(&services, &app, late, "sla_warning").await;
+    // 61 minutes: breached, escalated, once.
+    services.advance_clock(Duration::minutes(15));
+    settle(&services, &app, late, "sla_breached").await;
+    assert_eq!(services.run_sla_timers(100).await.unwrap().fired, 0);
+    let k = kinds(&app, late).await;
+    assert_eq!(
+        (count(&k, "sla_warning"), count(&k, "sla_breached")),
+        (1, 1),
+        "{k:?}"
+    );
+    let t = app
+        .get_json(&app.agent_token, &format!("/api/v1/tickets/{late}"))
+        .await;
+    assert_eq!(t["priority"], "high", "normal goes up one step");
+    assert_eq!(
+        clock(&clocks(&app, late).await, "first_response")["state"],
+        "breached"
+    );
+    // The console's ticket page and the customer's portal page show it.
+    let mut agent = crate::web::Web::new(&app);
+    agent.sign_in("agent@x.test", None).await;
+    let page = agent.get(&format!("/console/tickets/{late}")).await.body;
+    assert!(
+        page.contains("class=\"promise breached\" data-clock=\"first_response\""),
+        "{page}"
+    );
+    let customer_id = t["customer_id"].as_i64().unwrap();
+    let token = format!("xdc_{}", uuid::Uuid::new_v4().simple());
+    services
+        .store
+        .create_customer_session(
+            &xdesk_service::auth::sha256_hex(&token),
+            customer_id,
+            chrono::Utc::now() + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    let mut customer = crate::web::Web::new(&app);
+    customer.jar.insert("xdesk_portal".into(), token);
+    let page = customer.get(&format!("/portal/tickets/{late}")).await.body;
+    assert!(page.contains("data-clock=\"resolution\""), "{page}");
+    assert!(page.contains("First response: overdue since"), "{page}");
+    for quiet in [answered, waiting] {
+        let k = kinds(&app, quiet).await;
+        assert!(!k.iter().any(|k| k.starts_with("sla_")), "{quiet}: {k:?}");
+    }
+    app.stop().await;
+});
+
+backend_test!(timers_survive_a_restart, |app| {
+    let admin = app.admin_token().await;
+    policy(&app, &admin, 30).await;
+    let id = app.create_ticket(body(&app, "Before the restart")).await["id"]
+        .as_i64()
+        .unwrap();
+    // Stop this node, keeping its database, and start another on it.
+    let mut app = app;
+    let running = app.running.take().unwrap();
+    let _ = running.shutdown.send(());
+    let _ = running.task.await;
+    let dir = tempfile::tempdir().unwrap();
+    let again = xdesk::start(&xdesk::Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().to_owned(),
+        ..app.config.clone()
+    })
+    .await
+    .unwrap();
+    again.services.advance_clock(Duration::minutes(31));
+    let mut breached = 0;
+    for _ in 0..100 {
+        again.services.run_sla_timers(100).await.unwrap();
+        let events = again.services.store.events(id).await.unwrap();
+        breached = events.iter().filter(|e| e.kind == "sla_breached").count();
+        if breached > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(breached, 1);
+    let _ = again.shutdown.send(());
+    let _ = again.task.await;
+});
+
+/// Two nodes on one PostgreSQL database take the same due timers at the same moment: every
+/// breach is recorded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_never_fire_a_timer_twice() {
+    let Some(app) = spawn_app(Db::Postgres).await else {
+        return;
+    };
+    let admin = app.admin_token().await;
+    policy(&app, &admin, 1).await;
+    let mut ids = Vec::new();
+    for n in 0..40 {
+        ids.push(
+            app.create_ticket(body(&app, &format!("Ticket {n}"))).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let other = xdesk::start(&xdesk::Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().to_owned(),
+        ..app.config.clone()
+    })
+    .await
+    .unwrap();
+    let a = app.running.as_ref().unwrap().services.clone();
+    let b = other.services.clone();
+    a.advance_clock(Duration::minutes(2));
+    b.advance_clock(Duration::minutes(2));
+    // Small batches, so both nodes keep claiming while the other works.
+    let drain = |s: xdesk_service::Services| async move {
+        let mut fired = 0;
+        loop {
+            let run = s.run_sla_timers(3).await.unwrap();
+            fired += run.fired;
+            if run.claimed == 0 {
+                return fired;
+            }
+        }
+    };
+    // Each node's own timer task runs too: four workers on the same due timers.
+    let (fa, fb) = tokio::join!(drain(a.clone()), drain(b));
+    assert!(fa + fb <= 40, "node A {fa}, node B {fb}");
+    // A timer another worker still holds is recorded when it finishes: wait for all, then
+    // count.
+    let breaches = |id: i64| {
+        let a = a.clone();
+        async move {
+            let events = a.store.events(id).await.unwrap();
+            events.iter().filter(|e| e.kind == "sla_breached").count()
+        }
+    };
+    for _ in 0..100 {
+        let mut done = true;
+        for id in &ids {
+            done &= breaches(*id).await > 0;
+        }
+        if done {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for id in ids {
+        assert_eq!(breaches(id).await, 1, "ticket {id}");
+    }
+    let _ = other.shutdown.send(());
+    let _ = other.task.await;
+    app.stop().await;
+}
