@@ -9,6 +9,7 @@ mod email;
 mod inbox;
 mod load;
 mod search;
+mod sla;
 mod triage;
 
 use anyhow::{Context, anyhow};
@@ -49,6 +50,8 @@ enum Cmd {
     /// Search at scale: 100,000 articles and 1,000,000 tickets indexed and queried, suggestions
     /// over HTTP, and catching up from the change feed.
     Search(search::SearchArgs),
+    /// SLA timers: CPU with 100,000 pending while idle; 10,000 due in one minute fired.
+    Sla(sla::SlaArgs),
     /// Triage per new ticket: intent, language and urgency, p50/p99 (goal under 1 ms).
     Triage(triage::TriageArgs),
     /// Internal: one node for the chat benchmark, configured from XDESK_* variables.
@@ -126,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Inbox(args) => return inbox::run(args).await,
         Cmd::Search(args) => return search::run(args).await,
         Cmd::Triage(args) => return triage::run(args),
+        Cmd::Sla(args) => return sla::run(args).await,
         Cmd::ServeNode => return chat::serve_node().await,
     };
     anyhow::ensure!(

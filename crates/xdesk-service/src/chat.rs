@@ -269,7 +269,7 @@ impl Services {
         let mut messages = vec![created.message];
         messages.extend(created.notices);
         self.publish_messages(&created.ticket, &messages, &created.attachments);
-        self.sla_follow(&created.ticket, &[]).await;
+        self.after_create(&created.ticket).await;
         Ok((created.ticket, true))
     }
 

@@ -333,7 +333,7 @@ impl Services {
             Ok((ticket, message_id, created_ticket)) => {
                 let ticket_id = ticket.id;
                 if created_ticket {
-                    self.sla_follow(&ticket, &[]).await;
+                    self.after_create(&ticket).await;
                 }
                 if let Some(b) = &email.bounce {
                     self.record_bounce(b).await?;

@@ -207,6 +207,18 @@ impl Services {
         self.publish_change(ticket);
     }
 
+    /// Tells consoles that someone must act on a ticket (see [`live::LiveEvent::Alert`]).
+    pub(crate) fn alert(&self, ticket: &xdesk_store::TicketRow, kind: &str, clock: Option<&str>) {
+        self.bus.publish(live::LiveEvent::Alert {
+            ticket_id: ticket.id,
+            group_id: ticket.group_id,
+            assignee_id: ticket.assignee_id,
+            kind: kind.to_owned(),
+            clock: clock.map(str::to_owned),
+            subject: ticket.subject.clone(),
+        });
+    }
+
     /// Tells consoles that a ticket changed.
     pub(crate) fn publish_change(&self, ticket: &xdesk_store::TicketRow) {
         self.bus.publish(live::LiveEvent::Changed {

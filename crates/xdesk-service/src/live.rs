@@ -107,6 +107,16 @@ pub enum LiveEvent {
         name: String,
         doing: String,
     },
+    /// Someone must act: `urgent` (money at risk, for supervisors), `sla_warning` (for the
+    /// assignee) or `sla_breached` (for supervisors). `clock` names the SLA promise.
+    Alert {
+        ticket_id: i64,
+        group_id: Option<i64>,
+        assignee_id: Option<i64>,
+        kind: String,
+        clock: Option<String>,
+        subject: String,
+    },
 }
 
 impl LiveEvent {
@@ -118,7 +128,8 @@ impl LiveEvent {
             | LiveEvent::AgentJoined { ticket_id, .. }
             | LiveEvent::AgentLeft { ticket_id, .. }
             | LiveEvent::Changed { ticket_id, .. }
-            | LiveEvent::Presence { ticket_id, .. } => *ticket_id,
+            | LiveEvent::Presence { ticket_id, .. }
+            | LiveEvent::Alert { ticket_id, .. } => *ticket_id,
         }
     }
 
@@ -127,7 +138,9 @@ impl LiveEvent {
     pub fn for_customer(&self) -> bool {
         match self {
             LiveEvent::Message { message, .. } => !message.internal,
-            LiveEvent::Changed { .. } | LiveEvent::Presence { .. } => false,
+            LiveEvent::Changed { .. } | LiveEvent::Presence { .. } | LiveEvent::Alert { .. } => {
+                false
+            }
             _ => true,
         }
     }
@@ -137,7 +150,7 @@ impl LiveEvent {
 pub trait EventBus: Send + Sync + 'static {
     fn publish(&self, event: LiveEvent);
     fn subscribe(&self, ticket_id: i64) -> broadcast::Receiver<LiveEvent>;
-    /// Every [`LiveEvent::Changed`], of any ticket: for live queues.
+    /// Every [`LiveEvent::Changed`] and [`LiveEvent::Alert`], of any ticket: for live queues.
     fn subscribe_changes(&self) -> broadcast::Receiver<LiveEvent>;
     /// Agents connected to chat on this node, counted while their socket is open.
     fn agent_connected(&self) -> AgentPresence;
@@ -209,7 +222,7 @@ impl Default for LocalBus {
 impl LocalBus {
     /// Delivers to this node's subscribers; used by shared buses for what arrives from others.
     pub fn deliver(&self, event: LiveEvent) {
-        if matches!(event, LiveEvent::Changed { .. }) {
+        if matches!(event, LiveEvent::Changed { .. } | LiveEvent::Alert { .. }) {
             // Nobody listening is fine.
             let _ = self.changes.send(event.clone());
         }

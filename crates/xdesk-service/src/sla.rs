@@ -370,6 +370,19 @@ impl Services {
             .collect())
     }
 
+    /// What follows a new ticket's creation, from any channel: its SLA clocks start, and
+    /// supervisors hear of it at once when money is at risk.
+    pub(crate) async fn after_create(&self, ticket: &TicketRow) {
+        if ticket.priority == Priority::Urgent.as_str()
+            && ticket
+                .tags
+                .contains(&format!("\"{}\"", crate::triage::URGENT_TAG))
+        {
+            self.alert(ticket, "urgent", None);
+        }
+        self.sla_follow(ticket, &[]).await;
+    }
+
     /// [`Self::sla_observe`] after a change that is already stored: a failure is logged,
     /// not returned, so the caller's answer reflects what was written.
     pub(crate) async fn sla_follow(&self, ticket: &TicketRow, messages: &[MessageRow]) {
@@ -573,6 +586,11 @@ impl Services {
                     Ok(Some(applied)) => {
                         fired += 1;
                         self.publish_change(&applied.ticket);
+                        let kind = match step {
+                            SlaStep::Warn => "sla_warning",
+                            SlaStep::Breach => "sla_breached",
+                        };
+                        self.alert(&applied.ticket, kind, Some(&r.kind));
                         break;
                     }
                     Ok(None) => break,

@@ -513,7 +513,7 @@ impl Services {
         let mut messages = vec![created.message];
         messages.extend(created.notices);
         self.publish_messages(&created.ticket, &messages, &created.attachments);
-        self.sla_follow(&created.ticket, &[]).await;
+        self.after_create(&created.ticket).await;
         Ok(TicketDetail {
             ticket: created.ticket,
             messages,

@@ -1052,7 +1052,7 @@ impl MigrationTrait for M0015Sla {
         for i in [
             index("sla_clocks", "ux_sla_clocks", &["ticket_id", "kind"], true),
             index("jobs", "ux_jobs_ticket", &["kind", "ticket_id"], true),
-            index("jobs", "ix_jobs_due", &["run_at"], false),
+            index("jobs", "ix_jobs_due", &["kind", "run_at"], false),
         ] {
             m.create_index(i).await?;
         }

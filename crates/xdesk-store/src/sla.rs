@@ -206,6 +206,18 @@ impl Store {
         limit: u64,
         lease: chrono::Duration,
     ) -> Result<Vec<JobRow>, StoreError> {
+        // Mostly nothing is due: a read finds that without taking the write lock.
+        let due = job::Entity::find()
+            .select_only()
+            .column(job::Column::Id)
+            .filter(job::Column::Kind.eq(kind))
+            .filter(job::Column::RunAt.lte(at))
+            .into_tuple::<i64>()
+            .one(&self.read)
+            .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let backend = self.db.get_database_backend();
         let sql = match backend {
             DatabaseBackend::Postgres => {

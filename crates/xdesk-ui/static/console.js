@@ -133,6 +133,33 @@
     markRead();
   });
 
+  /* Someone must act (money at risk, an SLA promise due or broken): a banner that links to the
+     ticket and stays until dismissed. The labels come from the page, in its language. */
+  function showAlert(m) {
+    var host = document.querySelector("[data-live-queue]");
+    if (!host) return;
+    var box = document.getElementById("alerts");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "alerts";
+      box.setAttribute("role", "alert");
+      host.insertBefore(box, host.firstChild);
+    }
+    var row = document.createElement("div");
+    row.className = "alert " + m.kind;
+    var a = document.createElement("a");
+    a.href = "/console/tickets/" + m.ticket_id;
+    a.textContent = (host.getAttribute("data-alert-" + m.kind) || m.kind) + ": " + m.subject;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "×";
+    close.setAttribute("aria-label", host.getAttribute("data-alert-dismiss") || "Dismiss");
+    close.addEventListener("click", function () { row.remove(); });
+    row.appendChild(a);
+    row.appendChild(close);
+    box.appendChild(row);
+  }
+
   function connect() {
     socket = new WebSocket(url);
     socket.onopen = function () { markRead(); };
@@ -140,6 +167,7 @@
       var m;
       try { m = JSON.parse(e.data); } catch (_) { return; }
       if (m.type === "changed") refresh();
+      if (m.type === "alert") showAlert(m);
       if (m.type === "customer_typing" || m.type === "customer_read") chatStatus(m.type);
       if (m.type === "presence") {
         var now = Date.now();

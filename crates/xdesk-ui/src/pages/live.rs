@@ -60,6 +60,13 @@ pub(crate) async fn socket(
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     let agent = (me.agent.id, me.agent.display_name.clone());
+    let supervises = matches!(
+        me.principal,
+        xdesk_service::Principal::Agent {
+            role: xdesk_domain::identity::Role::Supervisor | xdesk_domain::identity::Role::Admin,
+            ..
+        }
+    );
     // Subscribed before the handshake answers, so nothing published after it is missed.
     let subscriptions = match q.ticket {
         Some(id) => (None, Some(s.services.bus.subscribe(id))),
@@ -73,6 +80,7 @@ pub(crate) async fn socket(
             (q.ticket, chat),
             subscriptions,
             visibility,
+            supervises,
         )
     })
 }
@@ -92,6 +100,15 @@ async fn next(rx: &mut Option<Receiver<LiveEvent>>) -> Result<LiveEvent, RecvErr
     }
 }
 
+/// Who hears an alert: a warning goes to the ticket's assignee (or, unassigned, to everyone
+/// who may see it); urgent tickets and breaches to supervisors and admins.
+fn alerted(kind: &str, assignee: Option<i64>, me: i64, supervises: bool) -> bool {
+    match kind {
+        "sla_warning" => assignee.is_none_or(|a| a == me),
+        _ => supervises,
+    }
+}
+
 /// A queue follows every change (`changes`); a ticket page its own ticket's events (`events`).
 async fn run(
     mut socket: WebSocket,
@@ -100,6 +117,7 @@ async fn run(
     (ticket, chat): (Option<i64>, bool),
     (mut changes, mut events): (Option<Receiver<LiveEvent>>, Option<Receiver<LiveEvent>>),
     visibility: Visibility,
+    supervises: bool,
 ) {
     let presence = |doing: &str| {
         if let Some(ticket_id) = ticket {
@@ -141,6 +159,13 @@ async fn run(
                     if visibility.allows(group_id, assignee_id, None) =>
                 {
                     Some(json!({"type": "changed", "ticket_id": ticket_id}))
+                }
+                Ok(LiveEvent::Alert { ticket_id, group_id, assignee_id, kind, clock, subject })
+                    if visibility.allows(group_id, assignee_id, None)
+                        && alerted(&kind, assignee_id, agent_id, supervises) =>
+                {
+                    Some(json!({"type": "alert", "ticket_id": ticket_id, "kind": kind,
+                        "clock": clock, "subject": subject}))
                 }
                 Ok(_) => None,
                 // Missed some: reload anyway.

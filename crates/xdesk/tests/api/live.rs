@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn open(
+pub(crate) async fn open(
     app: &TestApp,
     token: &str,
     query: &str,
@@ -29,7 +29,7 @@ async fn open(
 }
 
 /// The next frame, or None when nothing comes within `secs`.
-async fn next(s: &mut Socket, secs: u64) -> Option<Value> {
+pub(crate) async fn next(s: &mut Socket, secs: u64) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
         let frame = tokio::time::timeout_at(deadline, s.next())
@@ -43,7 +43,7 @@ async fn next(s: &mut Socket, secs: u64) -> Option<Value> {
 }
 
 /// The next frame of `kind`, skipping others.
-async fn expect(s: &mut Socket, kind: &str) -> Value {
+pub(crate) async fn expect(s: &mut Socket, kind: &str) -> Value {
     for _ in 0..20 {
         let v = next(s, 10)
             .await

@@ -129,7 +129,23 @@ backend_test!(promises_are_kept_warned_and_escalated_once, |app| {
     assert_eq!(clock(&c, "first_response")["state"], "paused", "{c}");
     assert!(clock(&c, "first_response")["due_at"].is_null());
 
-    // 46 minutes on: three quarters of the hour are gone, the late ticket's assignee is warned.
+    // Consoles on duty: an admin (supervisor) and an agent, both watching their queues. Money at
+    // risk alerts supervisors at once.
+    let mut boss = crate::live::open(&app, &admin, "", None).await.unwrap();
+    let mut agent = crate::live::open(&app, &app.agent_token, "", None)
+        .await
+        .unwrap();
+    let mut stolen = body(&app, "Hacked");
+    stolen["body"] =
+        json!("Someone logged into my account and withdrew all my BTC, it was not me!");
+    let stolen = app.create_ticket(stolen).await;
+    assert_eq!(stolen["priority"], "urgent");
+    let alert = crate::live::expect(&mut boss, "alert").await;
+    assert_eq!(
+        (alert["kind"].as_str(), alert["ticket_id"].as_i64()),
+        (Some("urgent"), stolen["id"].as_i64())
+    );
+
     // (This node's own timer task may get there first; either way it happens once.)
     services.advance_clock(Duration::minutes(46));
     let count = |k: &[String], kind: &str| k.iter().filter(|x| *x == kind).count();
@@ -144,6 +160,22 @@ backend_test!(promises_are_kept_warned_and_escalated_once, |app| {
         (1, 1),
         "{k:?}"
     );
+    // The warning went to whoever may take the unassigned ticket; the breach to supervisors.
+    let mut heard = Vec::new();
+    while let Some(f) = crate::live::next(&mut boss, 1).await {
+        if f["type"] == "alert" && f["ticket_id"] == late {
+            heard.push(f["kind"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(heard, ["sla_warning", "sla_breached"]);
+    let mut heard = Vec::new();
+    while let Some(f) = crate::live::next(&mut agent, 1).await {
+        if f["type"] == "alert" {
+            heard.push(f["kind"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(heard.iter().all(|k| k == "sla_warning"), "{heard:?}");
+    assert!(heard.contains(&"sla_warning".to_owned()), "{heard:?}");
     let t = app
         .get_json(&app.agent_token, &format!("/api/v1/tickets/{late}"))
         .await;
