@@ -135,6 +135,17 @@ pub fn duration_words(minutes: u32, language: &str) -> String {
     }
 }
 
+/// A promise with its due time: "4 hours (by 2026-11-23 10:00 UTC)". The time says when, as
+/// the target counts working time only.
+pub fn promise_words(minutes: u32, due: chrono::DateTime<chrono::Utc>, language: &str) -> String {
+    let at = due.format("%Y-%m-%d %H:%M UTC");
+    if mail_language(language) == "zh" {
+        format!("{}（{at} 前）", duration_words(minutes, language))
+    } else {
+        format!("{} (by {at})", duration_words(minutes, language))
+    }
+}
+
 /// Renders a (subject, body) pair. The subject becomes one line, so no template can inject a
 /// header.
 pub fn render(

@@ -237,15 +237,19 @@ impl Services {
                 if let Some(t) = &triaged {
                     t.raise(&mut tags, &mut priority);
                 }
+                let known = TicketCustomer::Identities {
+                    identities: vec![identity.clone()],
+                    display_name: String::new(),
+                    language: String::new(),
+                };
+                let tier = self.tier_of(None, &known).await?;
+                let intent = triaged.as_ref().map(|t| t.triage.intent);
+                let promise = self
+                    .first_response_promise(priority, intent, tier.as_deref())
+                    .await?;
                 let group_id = match (source.group_id, &triaged) {
                     (Some(g), _) => Some(g),
                     (None, Some(t)) => {
-                        let known = TicketCustomer::Identities {
-                            identities: vec![identity.clone()],
-                            display_name: String::new(),
-                            language: String::new(),
-                        };
-                        let tier = self.tier_of(None, &known).await?;
                         self.route_new(&xdesk_domain::routing::Facts {
                             intent: Some(t.triage.intent),
                             language,
@@ -280,6 +284,7 @@ impl Services {
                     language: language.into(),
                     in_reply_to: email.message_id.clone(),
                     references: email.message_id.iter().cloned().collect(),
+                    promise,
                 };
                 let mut prepared = Vec::with_capacity(planned.len());
                 for (n, kind) in planned {

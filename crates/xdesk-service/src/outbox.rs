@@ -48,6 +48,9 @@ pub(crate) struct Thread {
     pub language: String,
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
+    /// For an acknowledgement: the SLA policy's first-response target in working minutes, and
+    /// when it falls due; without one, the configured `first_response_minutes`.
+    pub promise: Option<(i64, chrono::DateTime<chrono::Utc>)>,
 }
 
 /// A mail with its template read, waiting for the ticket's number.
@@ -202,6 +205,7 @@ impl Services {
             language: t.language.clone(),
             in_reply_to,
             references,
+            promise: None,
         };
         let mail = self.prepare_mail(&thread, kind, body, sender_name).await?;
         Ok(Some(mail.render(t.id, &t.subject)))
@@ -233,7 +237,14 @@ impl Services {
             thread: thread.clone(),
             body: body.to_owned(),
             sender_name: sender_name.unwrap_or(&m.from_name).to_owned(),
-            first_response: templates::duration_words(m.first_response_minutes, language),
+            first_response: match thread.promise {
+                Some((minutes, due)) => templates::promise_words(
+                    u32::try_from(minutes).unwrap_or(u32::MAX),
+                    due,
+                    language,
+                ),
+                None => templates::duration_words(m.first_response_minutes, language),
+            },
             brand: m.from_name.clone(),
             rfc_message_id: format!("xdesk.{}@{}", uuid::Uuid::new_v4().simple(), m.domain()),
         })

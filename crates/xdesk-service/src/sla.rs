@@ -335,6 +335,37 @@ impl Services {
         .await
     }
 
+    /// The first-response target (working minutes) and its due time, from now, that a new
+    /// ticket with these facts would get: what its acknowledgement promises.
+    pub(crate) async fn first_response_promise(
+        &self,
+        priority: Priority,
+        intent: Option<Intent>,
+        tier: Option<&str>,
+    ) -> Result<Option<(i64, DateTime<Utc>)>, ServiceError> {
+        let Some(row) = self.policy_for(priority, intent, tier).await? else {
+            return Ok(None);
+        };
+        let calendars = self.store.sla_calendars().await?;
+        let cal = calendar_of(calendars.iter().find(|c| Some(c.id) == row.calendar_id));
+        Ok(cal
+            .add(self.now(), Duration::minutes(row.first_response_minutes))
+            .map(|due| (row.first_response_minutes, due)))
+    }
+
+    /// The most specific policy for a ticket with these facts.
+    async fn policy_for(
+        &self,
+        priority: Priority,
+        intent: Option<Intent>,
+        tier: Option<&str>,
+    ) -> Result<Option<SlaPolicyRow>, ServiceError> {
+        let policies = self.store.sla_policies().await?;
+        let domain: Vec<Policy> = policies.iter().map(policy_of).collect();
+        let chosen = choose_policy(&domain, priority, intent, tier).map(|p| p.name.clone());
+        Ok(chosen.and_then(|name| policies.into_iter().find(|r| r.id.to_string() == name)))
+    }
+
     /// Where the promises of a ticket the caller may see stand.
     pub async fn ticket_sla(
         &self,
@@ -411,8 +442,6 @@ impl Services {
             .collect();
         let mut policy_row: Option<SlaPolicyRow> = None;
         if clocks.is_empty() {
-            let policies = self.store.sla_policies().await?;
-            let domain: Vec<Policy> = policies.iter().map(policy_of).collect();
             let tier = self
                 .store
                 .customer(ticket.customer_id)
@@ -420,27 +449,22 @@ impl Services {
                 .and_then(|c| c.tier);
             let priority = Priority::from_str(&ticket.priority).unwrap_or(Priority::Normal);
             let intent = ticket.intent.as_deref().and_then(Intent::parse);
-            let Some(chosen) = choose_policy(&domain, priority, intent, tier.as_deref()) else {
-                return Ok(());
-            };
-            let Some(row) = policies
-                .into_iter()
-                .find(|r| r.id.to_string() == chosen.name)
-            else {
+            let Some(row) = self.policy_for(priority, intent, tier.as_deref()).await? else {
                 return Ok(());
             };
             let start = ticket.created_at.min(now);
+            let target = Duration::minutes;
             clocks.push((
                 FIRST_RESPONSE.into(),
                 row.id,
                 row.calendar_id,
-                Clock::start(start, chosen.first_response),
+                Clock::start(start, target(row.first_response_minutes)),
             ));
             clocks.push((
                 RESOLUTION.into(),
                 row.id,
                 row.calendar_id,
-                Clock::start(start, chosen.resolution),
+                Clock::start(start, target(row.resolution_minutes)),
             ));
             policy_row = Some(row);
         }

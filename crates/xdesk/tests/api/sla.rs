@@ -92,6 +92,27 @@ backend_test!(promises_are_kept_warned_and_escalated_once, |app| {
     policy(&app, &admin, 60).await;
     let services = app.running.as_ref().unwrap().services.clone();
 
+    // A mail's acknowledgement promises the policy's first response, with its due time.
+    let raw = b"From: Lin <lin@example.com>\r\nTo: support@xdesk.test\r\nSubject: app language\r\nMessage-ID: <sla1@example.com>\r\n\r\nHow do I change the language of the app?\r\n";
+    let (status, v) = app.post_mail(raw).await;
+    assert!(status.is_success(), "{v}");
+    let mailed = app.ticket_on("email").await;
+    let ack = services
+        .store
+        .ticket_outbound(mailed["id"].as_i64().unwrap())
+        .await
+        .unwrap();
+    let due = (services.now() + Duration::minutes(60))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert!(
+        ack.iter()
+            .any(|m| m.kind == "acknowledgement"
+                && m.body_text.contains(&format!("1 hour (by {due}"))),
+        "{:?}",
+        ack.iter().map(|m| &m.body_text).collect::<Vec<_>>()
+    );
+
     let late = app.create_ticket(body(&app, "Late")).await["id"]
         .as_i64()
         .unwrap();
