@@ -96,6 +96,9 @@ pub enum EventKind {
     SlaWarning { clock: String, due_at: String },
     /// An SLA clock passed its due time: supervisors are told and the priority goes up.
     SlaBreached { clock: String, due_at: String },
+    /// The customer escalated after promise `clock` passed; their reason is the message
+    /// written with it.
+    Escalated { clock: String },
     /// One or more ticket fields changed; `changes` maps field name to `[old, new]`.
     Updated {
         changes: std::collections::BTreeMap<String, [serde_json::Value; 2]>,
@@ -112,6 +115,7 @@ impl EventKind {
             EventKind::Triaged { .. } => "triaged",
             EventKind::SlaWarning { .. } => "sla_warning",
             EventKind::SlaBreached { .. } => "sla_breached",
+            EventKind::Escalated { .. } => "escalated",
             EventKind::Updated { .. } => "updated",
         }
     }

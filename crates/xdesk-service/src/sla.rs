@@ -25,6 +25,9 @@ pub const FIRST_RESPONSE: &str = "first_response";
 pub const NEXT_RESPONSE: &str = "next_response";
 pub const RESOLUTION: &str = "resolution";
 
+/// The tag of a ticket its customer escalated.
+pub const ESCALATED_TAG: &str = "escalated";
+
 /// A calendar as an admin gives it.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct CalendarInput {
@@ -364,6 +367,106 @@ impl Services {
         let domain: Vec<Policy> = policies.iter().map(policy_of).collect();
         let chosen = choose_policy(&domain, priority, intent, tier).map(|p| p.name.clone());
         Ok(chosen.and_then(|name| policies.into_iter().find(|r| r.id.to_string() == name)))
+    }
+
+    /// The customer escalates their ticket after a promise passed: their reason is added as
+    /// their message, the ticket is tagged `escalated` and its priority goes up a step, and
+    /// supervisors are alerted. Once per ticket; refused while every promise still holds.
+    pub async fn escalate(
+        &self,
+        p: &crate::Principal,
+        id: i64,
+        reason: &str,
+    ) -> Result<TicketRow, ServiceError> {
+        let crate::Principal::Customer { id: customer } = p else {
+            return Err(ServiceError::Forbidden(
+                "customers escalate their own tickets".into(),
+            ));
+        };
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 2000 {
+            return Err(bad("reason", "invalid_reason", "1-2000 characters"));
+        }
+        let t = self.visible_ticket(p, id).await?;
+        let tags: Vec<String> = serde_json::from_str(&t.tags).unwrap_or_default();
+        if tags.iter().any(|g| g == ESCALATED_TAG) {
+            return Err(ServiceError::Conflict(
+                "this ticket is already escalated".into(),
+            ));
+        }
+        let Some(broken) = self
+            .sla_view(&t)
+            .await?
+            .into_iter()
+            .find(|c| c.state == "breached")
+        else {
+            return Err(ServiceError::Conflict(
+                "every promise on this ticket still holds".into(),
+            ));
+        };
+        let mut tags = tags;
+        tags.push(ESCALATED_TAG.to_owned());
+        tags.sort();
+        let old = Priority::from_str(&t.priority).unwrap_or(Priority::Normal);
+        let new = raised(old);
+        let mut changes = BTreeMap::from([(
+            "tags".to_owned(),
+            [
+                serde_json::json!(serde_json::from_str::<Vec<String>>(&t.tags).unwrap_or_default()),
+                serde_json::json!(tags),
+            ],
+        )]);
+        if new != old {
+            changes.insert(
+                "priority".to_owned(),
+                [
+                    serde_json::json!(old.as_str()),
+                    serde_json::json!(new.as_str()),
+                ],
+            );
+        }
+        let patch = TicketPatch {
+            tags: Some(tags),
+            priority: (new != old).then(|| new.as_str().to_owned()),
+            ..Default::default()
+        };
+        // The customer's words, screened for secrets like every message of theirs.
+        let mut body = reason.to_owned();
+        let screened = crate::safety::screen(None, &mut body, &mut None);
+        let message = xdesk_store::NewMessage {
+            author_kind: "customer".into(),
+            author_id: Some(*customer),
+            body_text: body,
+            body_html: None,
+            internal: false,
+            channel: t.channel.clone(),
+            metadata: serde_json::json!({"escalation": broken.kind}),
+            attachments: Vec::new(),
+            email: None,
+            redacted: screened.names(),
+            outbound: None,
+        };
+        let done = self
+            .store
+            .apply_change(ChangeSet {
+                ticket_id: t.id,
+                expected_version: t.version,
+                actor: p.actor(),
+                patch,
+                events: vec![
+                    EventKind::Escalated {
+                        clock: broken.kind.clone(),
+                    },
+                    EventKind::Updated { changes },
+                ],
+                message: Some(message),
+                notices: Vec::new(),
+            })
+            .await?;
+        self.publish_messages(&done.ticket, &done.messages, &done.attachments);
+        self.alert(&done.ticket, "escalated", Some(&broken.kind));
+        self.sla_follow(&done.ticket, &done.messages).await;
+        Ok(done.ticket)
     }
 
     /// Where the promises of a ticket the caller may see stand.

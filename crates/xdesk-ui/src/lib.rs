@@ -79,6 +79,10 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/portal/tickets/{id}/reply", post(pages::portal::reply))
         .route("/portal/tickets/{id}/close", post(pages::portal::close))
         .route(
+            "/portal/tickets/{id}/escalate",
+            post(pages::portal::escalate),
+        )
+        .route(
             "/portal/tickets/{id}/transcript.{format}",
             get(pages::portal::transcript),
         )

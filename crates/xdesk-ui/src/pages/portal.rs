@@ -421,6 +421,8 @@ struct TicketPage<'a> {
     promise: String,
     /// The SLA promises, when the ticket has a policy.
     promises: Vec<crate::pages::ticket::Promise>,
+    /// A promise passed and the customer has not escalated yet.
+    can_escalate: bool,
     version: i64,
     said: Vec<Said>,
     head_hash: &'a str,
@@ -476,6 +478,10 @@ async fn render_ticket(
         .collect();
     let t = &d.ticket;
     let state = TicketState::from_str(&t.state).unwrap_or(TicketState::Open);
+    let promises = match s.services.sla_view(t).await {
+        Ok(c) => crate::pages::ticket::promises(c),
+        Err(e) => return ctx.service_error(&e),
+    };
     ctx.render(
         status,
         &TicketPage {
@@ -488,10 +494,12 @@ async fn render_ticket(
             active: state.is_active(),
             can_reply: state != TicketState::Closed,
             promise: s.services.expected_response(tr.lang.code()),
-            promises: match s.services.sla_view(t).await {
-                Ok(c) => crate::pages::ticket::promises(c),
-                Err(e) => return ctx.service_error(&e),
-            },
+            can_escalate: state.is_active()
+                && promises.iter().any(|p| p.state == "breached")
+                && !t
+                    .tags
+                    .contains(&format!("\"{}\"", xdesk_service::sla::ESCALATED_TAG)),
+            promises,
             version: t.version,
             said,
             head_hash: &t.head_hash,
@@ -550,6 +558,31 @@ pub(crate) struct CloseForm {
     #[serde(default)]
     csrf: String,
     version: i64,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct EscalateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// After a promise passed, the customer takes the ticket to a supervisor, saying why.
+pub(crate) async fn escalate(
+    ctx: Ctx,
+    me: Customer,
+    State(s): State<UiState>,
+    Path(id): Path<i64>,
+    Form(f): Form<EscalateForm>,
+) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return ctx.csrf_refused();
+    }
+    match s.services.escalate(&me.principal, id, &f.reason).await {
+        Ok(_) => Redirect::to(&format!("/portal/tickets/{id}")).into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
 }
 
 /// "Close" for a customer marks the ticket solved: writing again reopens it, so a wrong click

@@ -443,6 +443,7 @@ backend_test_db!(customers_reach_only_their_own_tickets, |db| {
             "/portal/sign-in".to_owned(),
             "/portal/sign-in/abc".to_owned(),
             format!("/portal/tickets/{id}/close"),
+            format!("/portal/tickets/{id}/escalate"),
             "/portal/sign-out".to_owned(),
         ] {
             let r = bob.post(&path, &f).await;

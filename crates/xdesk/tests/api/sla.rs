@@ -229,6 +229,64 @@ backend_test!(promises_are_kept_warned_and_escalated_once, |app| {
     let page = customer.get(&format!("/portal/tickets/{late}")).await.body;
     assert!(page.contains("data-clock=\"resolution\""), "{page}");
     assert!(page.contains("First response: overdue since"), "{page}");
+    // The promise passed: the customer escalates with one click and a reason; supervisors are
+    // alerted, priority goes up, once. A ticket whose promises hold cannot be escalated.
+    assert!(page.contains("/portal/tickets/"), "{page}");
+    assert!(
+        page.contains(&format!("action=\"/portal/tickets/{late}/escalate\"")),
+        "{page}"
+    );
+    let csrf = customer.csrf();
+    let r = customer
+        .post(
+            &format!("/portal/tickets/{late}/escalate"),
+            &[("csrf", "forged"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = customer
+        .post(
+            &format!("/portal/tickets/{answered}/escalate"),
+            &[("csrf", &csrf), ("reason", "why")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let r = customer
+        .post(
+            &format!("/portal/tickets/{late}/escalate"),
+            &[
+                ("csrf", &csrf),
+                (
+                    "reason",
+                    "Nobody answered for an hour and my funds are stuck.",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let alert = crate::live::expect(&mut boss, "alert").await;
+    assert_eq!(
+        (alert["kind"].as_str(), alert["ticket_id"].as_i64()),
+        (Some("escalated"), Some(late))
+    );
+    let after = app
+        .get_json(&app.agent_token, &format!("/api/v1/tickets/{late}"))
+        .await;
+    assert_eq!(after["priority"], "urgent");
+    assert!(
+        after["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("escalated"))
+    );
+    assert!(kinds(&app, late).await.contains(&"escalated".to_owned()));
+    let r = customer
+        .post(
+            &format!("/portal/tickets/{late}/escalate"),
+            &[("csrf", &csrf), ("reason", "again")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
     for quiet in [answered, waiting] {
         let k = kinds(&app, quiet).await;
         assert!(!k.iter().any(|k| k.starts_with("sla_")), "{quiet}: {k:?}");
