@@ -11,6 +11,7 @@ pub mod event;
 pub mod identity;
 pub mod issue_type;
 pub mod kb;
+pub mod macros;
 pub mod routing;
 pub mod secrets;
 pub mod sla;

@@ -10,6 +10,7 @@ pub mod filters;
 pub mod integrations;
 pub mod kb;
 pub mod live;
+pub mod macros;
 pub mod mailboxes;
 pub mod outbox;
 pub mod people;

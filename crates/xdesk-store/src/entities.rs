@@ -707,3 +707,24 @@ pub mod job {
     }
     no_relations!();
 }
+
+pub mod ticket_macro {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "macros")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub name: String,
+        pub body_en: String,
+        /// Empty: the English body is used for Chinese tickets too.
+        pub body_zh: String,
+        pub set_state: Option<String>,
+        /// JSON array of tags added.
+        pub add_tags: String,
+        pub set_group_id: Option<i64>,
+        pub usage_count: i64,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}

@@ -14,6 +14,7 @@ mod entities;
 mod error;
 mod group_commit;
 mod kb;
+mod macros;
 mod mailboxes;
 mod migration;
 mod outbox;
@@ -34,6 +35,7 @@ pub use kb::{
     DeflectionCount, KbArticleFull, KbArticleRow, KbCategoryRow, KbRevisionRow, KbSectionRow,
     KbTranslationRow, NewKbCategory, NewKbSection, SaveKbArticle, SuggestionReader,
 };
+pub use macros::{MacroRow, NewMacro};
 pub use mailboxes::{MailboxRow, MailboxSettings};
 pub use outbox::{EmailTemplateRow, OutboundMail, OutboundRow, SendOutcome};
 pub use portal::IntegrationRow;

@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0013Triage),
             Box::new(M0014Routing),
             Box::new(M0015Sla),
+            Box::new(M0016Macros),
         ]
     }
 }
@@ -1056,6 +1057,37 @@ impl MigrationTrait for M0015Sla {
         ] {
             m.create_index(i).await?;
         }
+        Ok(())
+    }
+}
+
+/// Macros: canned replies in English and Chinese with actions, and how often each is used.
+struct M0016Macros;
+
+impl MigrationName for M0016Macros {
+    fn name(&self) -> &str {
+        "m0016_macros"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0016Macros {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("macros")
+                .col(big_pk_auto("id"))
+                .col(string_uniq("name"))
+                .col(text("body_en"))
+                .col(text("body_zh"))
+                .col(string_null("set_state"))
+                .col(text("add_tags"))
+                .col(big_integer_null("set_group_id"))
+                .col(big_integer("usage_count"))
+                .col(ts("created_at"))
+                .take(),
+        )
+        .await?;
         Ok(())
     }
 }

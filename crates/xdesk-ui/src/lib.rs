@@ -50,6 +50,10 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/console/tickets/{id}/case", post(pages::ticket::case))
         .route("/console/tickets/{id}/accept", post(pages::ticket::accept))
         .route("/console/tickets/{id}/merge", post(pages::ticket::merge))
+        .route(
+            "/console/tickets/{id}/macro",
+            post(pages::ticket::apply_macro),
+        )
         .route("/console/check", post(pages::ticket::check))
         .route("/portal", get(pages::portal::home))
         .route(

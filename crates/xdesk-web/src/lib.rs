@@ -44,6 +44,8 @@ pub struct AppState {
         api::kb::search, api::routing::list, api::routing::create, api::routing::delete,
         api::sla::create_calendar, api::sla::list_calendars, api::sla::create_policy,
         api::sla::list_policies, api::sla::delete_policy, api::sla::ticket_sla,
+        api::macros::create, api::macros::list, api::macros::delete, api::macros::preview,
+        api::macros::apply,
     ),
     tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"))
 )]
@@ -195,6 +197,12 @@ pub fn router(services: Services, pages: Router) -> Router {
         )
         .route("/sla/policies/{id}", delete(api::sla::delete_policy))
         .route("/tickets/{id}/sla", get(api::sla::ticket_sla))
+        .route("/macros", get(api::macros::list).post(api::macros::create))
+        .route("/macros/{id}", delete(api::macros::delete))
+        .route(
+            "/tickets/{id}/macros/{macro_id}",
+            get(api::macros::preview).post(api::macros::apply),
+        )
         .route("/api-keys", get(pp::list_api_keys).post(pp::create_api_key))
         .route("/api-keys/{id}", delete(pp::revoke_api_key))
         .route("/audit", get(pp::audit))

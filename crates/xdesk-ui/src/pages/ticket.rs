@@ -80,6 +80,8 @@ struct TicketPage<'a> {
     base: String,
     /// The ticket's SLA promises.
     promises: Vec<Promise>,
+    /// Macros to apply: (id, name, times used).
+    macros: Vec<(i64, String, i64)>,
 }
 
 /// One SLA promise, to show: what is promised, where it stands, and by when.
@@ -387,6 +389,12 @@ async fn render(
             duplicates,
             base: services.portal.public_url.trim_end_matches('/').to_owned(),
             promises: promises(services.sla_view(t).await?),
+            macros: services
+                .list_macros(p)
+                .await?
+                .into_iter()
+                .map(|m| (m.id, m.name, m.usage_count))
+                .collect(),
         },
     ))
 }
@@ -631,6 +639,48 @@ pub(crate) async fn accept(
     }
 }
 
+/// A ticket-page form that names another record by id in `field`: CSRF checked, the id
+/// parsed, `action` run with it, then back to the ticket.
+async fn with_named_id<T, Fut>(
+    ctx: &Ctx,
+    id: i64,
+    f: &HashMap<String, String>,
+    field: &str,
+    action: impl FnOnce(i64) -> Fut,
+) -> Response
+where
+    Fut: std::future::Future<Output = Result<T, xdesk_service::ServiceError>>,
+{
+    if !ctx.csrf_ok(f.get("csrf").map_or("", String::as_str)) {
+        return ctx.csrf_refused();
+    }
+    let Some(named) = f.get(field).and_then(|v| v.parse().ok()) else {
+        return ctx.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ctx.tr.t("error.bad_choice"),
+        );
+    };
+    match action(named).await {
+        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
+}
+
+/// Applies a macro to this ticket: its reply goes out and its actions apply.
+pub(crate) async fn apply_macro(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    PeerIp(ip): PeerIp,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    with_named_id(&ctx, id, &f, "macro", |m| {
+        s.services.apply_macro(&me.principal, id, m, ip.as_deref())
+    })
+    .await
+}
+
 /// Merges a duplicate (`source`) into this ticket, from the possible duplicates list.
 pub(crate) async fn merge(
     ctx: Ctx,
@@ -640,21 +690,9 @@ pub(crate) async fn merge(
     Path(id): Path<i64>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if !ctx.csrf_ok(f.get("csrf").map_or("", String::as_str)) {
-        return ctx.csrf_refused();
-    }
-    let Some(source) = f.get("source").and_then(|v| v.parse().ok()) else {
-        return ctx.error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ctx.tr.t("error.bad_choice"),
-        );
-    };
-    match s
-        .services
-        .merge_tickets(&me.principal, source, id, ip.as_deref())
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
-        Err(e) => ctx.service_error(&e),
-    }
+    with_named_id(&ctx, id, &f, "source", |source| {
+        s.services
+            .merge_tickets(&me.principal, source, id, ip.as_deref())
+    })
+    .await
 }

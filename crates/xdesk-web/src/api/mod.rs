@@ -2,6 +2,7 @@ pub mod channels;
 pub mod chat;
 pub mod dto;
 pub mod kb;
+pub mod macros;
 pub mod people;
 pub mod routing;
 pub mod sla;

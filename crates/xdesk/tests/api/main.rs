@@ -16,6 +16,7 @@ mod history;
 mod imap;
 mod kb;
 mod live;
+mod macros;
 mod outbox;
 mod portal;
 mod routing;
