@@ -99,6 +99,10 @@ pub enum EventKind {
     /// The customer escalated after promise `clock` passed; their reason is the message
     /// written with it.
     Escalated { clock: String },
+    /// A quality guard tripped: `repeated_request` (an agent asked for the same thing again),
+    /// `reopened` (reopened three times or more) or `repeat_intent` (the customer came back
+    /// with the same problem within a week).
+    QualityFlag { kind: String },
     /// One or more ticket fields changed; `changes` maps field name to `[old, new]`.
     Updated {
         changes: std::collections::BTreeMap<String, [serde_json::Value; 2]>,
@@ -116,6 +120,7 @@ impl EventKind {
             EventKind::SlaWarning { .. } => "sla_warning",
             EventKind::SlaBreached { .. } => "sla_breached",
             EventKind::Escalated { .. } => "escalated",
+            EventKind::QualityFlag { .. } => "quality_flag",
             EventKind::Updated { .. } => "updated",
         }
     }

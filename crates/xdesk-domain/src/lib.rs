@@ -12,6 +12,7 @@ pub mod identity;
 pub mod issue_type;
 pub mod kb;
 pub mod macros;
+pub mod quality;
 pub mod routing;
 pub mod secrets;
 pub mod sla;

@@ -15,6 +15,7 @@ pub mod mailboxes;
 pub mod outbox;
 pub mod people;
 pub mod portal;
+pub mod quality;
 pub mod routing;
 pub mod safety;
 pub mod sla;

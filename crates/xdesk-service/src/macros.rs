@@ -203,6 +203,8 @@ impl Services {
                 ip,
             )
             .await?;
+        // What followed the reply (a quality flag, say) may have moved the ticket on.
+        let t = self.visible_ticket(p, t.id).await?;
         let add: Vec<String> = serde_json::from_str(&m.add_tags).unwrap_or_default();
         let mut tags: Vec<String> = serde_json::from_str(&t.tags).unwrap_or_default();
         tags.extend(

@@ -515,6 +515,7 @@ impl Services {
             self.alert(ticket, "urgent", None);
         }
         self.sla_follow(ticket, &[]).await;
+        self.check_repeat_intent(ticket).await;
     }
 
     /// [`Self::sla_observe`] after a change that is already stored: a failure is logged,

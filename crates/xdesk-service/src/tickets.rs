@@ -904,7 +904,26 @@ impl Services {
                 Ok(done) => {
                     self.publish_messages(&done.ticket, &done.messages, &done.attachments);
                     self.sla_follow(&done.ticket, &done.messages).await;
-                    return Ok((done.ticket, done.message_id.unwrap_or_default()));
+                    let mut flagged = false;
+                    if message.author_kind == "agent"
+                        && !message.internal
+                        && let Some(m) = done.messages.first()
+                    {
+                        flagged |= self
+                            .check_repeated_request(&done.ticket, m.seq, &m.body_text)
+                            .await;
+                    }
+                    if t.state == TicketState::Solved.as_str()
+                        && done.ticket.state == TicketState::Open.as_str()
+                    {
+                        flagged |= self.check_reopened(&done.ticket).await;
+                    }
+                    // A flag moved the ticket on: answer with it as it now is.
+                    let ticket = match flagged {
+                        true => self.store.ticket(t.id).await?.unwrap_or(done.ticket),
+                        false => done.ticket,
+                    };
+                    return Ok((ticket, done.message_id.unwrap_or_default()));
                 }
                 Err(xdesk_store::StoreError::StaleVersion(_)) => {
                     t = self

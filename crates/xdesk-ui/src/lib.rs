@@ -51,6 +51,10 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/console/tickets/{id}/accept", post(pages::ticket::accept))
         .route("/console/tickets/{id}/merge", post(pages::ticket::merge))
         .route(
+            "/console/tickets/{id}/reply-check",
+            post(pages::ticket::reply_check),
+        )
+        .route(
             "/console/tickets/{id}/macro",
             post(pages::ticket::apply_macro),
         )

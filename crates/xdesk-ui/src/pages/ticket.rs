@@ -216,6 +216,20 @@ async fn render(
         let text = match e.kind.as_str() {
             "created" => tr.t("event.created").to_owned(),
             "secret_redacted" => tr.t("event.secret_redacted").to_owned(),
+            "triaged" => tr.t1(
+                "event.triaged",
+                tr.word("intent", e.data["intent"].as_str().unwrap_or_default()),
+            ),
+            "sla_warning" | "sla_breached" | "escalated" => tr.t1(
+                &format!("event.{}", e.kind),
+                tr.word("sla", e.data["clock"].as_str().unwrap_or_default()),
+            ),
+            "quality_flag" => tr
+                .t(&format!(
+                    "quality.{}",
+                    e.data["kind"].as_str().unwrap_or_default()
+                ))
+                .to_owned(),
             "updated" => {
                 let changes = e.data.get("changes").and_then(|c| c.as_object());
                 let fields: Vec<String> = changes
@@ -662,6 +676,34 @@ where
     };
     match action(named).await {
         Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "reply_check.html")]
+struct ReplyCheck<'a> {
+    ctx: &'a Ctx,
+    repeat: Option<i64>,
+}
+
+/// As the agent writes: does the reply ask for what an earlier one already asked for?
+pub(crate) async fn reply_check(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let body = f.get("body").map_or("", String::as_str);
+    match s.services.reply_repeats(&me.principal, id, body).await {
+        Ok(r) => ctx.render(
+            StatusCode::OK,
+            &ReplyCheck {
+                ctx: &ctx,
+                repeat: r.map(|r| r.seq),
+            },
+        ),
         Err(e) => ctx.service_error(&e),
     }
 }

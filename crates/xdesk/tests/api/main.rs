@@ -19,6 +19,7 @@ mod live;
 mod macros;
 mod outbox;
 mod portal;
+mod quality;
 mod routing;
 mod search;
 mod secrets;
