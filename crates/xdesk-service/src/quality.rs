@@ -7,7 +7,7 @@ use crate::{Principal, ServiceError, Services};
 use chrono::Utc;
 use std::collections::BTreeMap;
 use std::str::FromStr;
-use xdesk_domain::event::{Actor, EventKind};
+use xdesk_domain::event::EventKind;
 use xdesk_domain::quality;
 use xdesk_domain::sla::raised;
 use xdesk_domain::ticket::Priority;
@@ -99,15 +99,7 @@ impl Services {
                 patch.tags = Some(tags);
                 events.push(EventKind::Updated { changes });
             }
-            let change = ChangeSet {
-                ticket_id,
-                expected_version: t.version,
-                actor: Actor::System,
-                patch,
-                events,
-                message: None,
-                notices: Vec::new(),
-            };
+            let change = ChangeSet::system(ticket_id, t.version, patch, events);
             match self.store.apply_change(change).await {
                 Ok(done) => {
                     self.publish_change(&done.ticket);

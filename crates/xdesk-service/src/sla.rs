@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use xdesk_domain::FieldError;
-use xdesk_domain::event::{Actor, EventKind};
+use xdesk_domain::event::EventKind;
 use xdesk_domain::sla::{Calendar, Clock, ClockState, Hours, Policy, choose_policy, raised};
 use xdesk_domain::ticket::{Priority, TicketState};
 use xdesk_domain::triage::Intent;
@@ -701,15 +701,7 @@ impl Services {
                         }
                     }
                 }
-                let change = ChangeSet {
-                    ticket_id,
-                    expected_version: t.version,
-                    actor: Actor::System,
-                    patch,
-                    events,
-                    message: None,
-                    notices: Vec::new(),
-                };
+                let change = ChangeSet::system(ticket_id, t.version, patch, events);
                 match self.store.sla_step(r.id, step, change).await {
                     Ok(Some(applied)) => {
                         fired += 1;

@@ -173,6 +173,26 @@ pub struct ChangeSet {
     pub notices: Vec<NewMessage>,
 }
 
+impl ChangeSet {
+    /// A change xdesk makes itself (a timer, a guard): no message, no notices.
+    pub fn system(
+        ticket_id: i64,
+        expected_version: i64,
+        patch: TicketPatch,
+        events: Vec<EventKind>,
+    ) -> Self {
+        Self {
+            ticket_id,
+            expected_version,
+            actor: Actor::System,
+            patch,
+            events,
+            message: None,
+            notices: Vec::new(),
+        }
+    }
+}
+
 /// Which tickets a caller may see.
 #[derive(Debug, Clone, Default)]
 pub enum Visibility {

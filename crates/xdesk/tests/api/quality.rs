@@ -144,19 +144,7 @@ backend_test!(quality_guards_flag_and_escalate, |app| {
 
     // Reopened a third time by the customer's own messages.
     let customer_id = t["customer_id"].as_i64().unwrap();
-    let token = format!("xdc_{}", uuid::Uuid::new_v4().simple());
-    let services = &app.running.as_ref().unwrap().services;
-    services
-        .store
-        .create_customer_session(
-            &xdesk_service::auth::sha256_hex(&token),
-            customer_id,
-            chrono::Utc::now() + chrono::Duration::hours(1),
-        )
-        .await
-        .unwrap();
-    let mut customer = crate::web::Web::new(&app);
-    customer.jar.insert("xdesk_portal".into(), token);
+    let mut customer = app.portal_as(customer_id).await;
     customer.get(&format!("/portal/tickets/{id}")).await;
     for round in 1..=3 {
         let now = app

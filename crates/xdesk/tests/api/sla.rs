@@ -214,18 +214,7 @@ backend_test!(promises_are_kept_warned_and_escalated_once, |app| {
         "{page}"
     );
     let customer_id = t["customer_id"].as_i64().unwrap();
-    let token = format!("xdc_{}", uuid::Uuid::new_v4().simple());
-    services
-        .store
-        .create_customer_session(
-            &xdesk_service::auth::sha256_hex(&token),
-            customer_id,
-            chrono::Utc::now() + chrono::Duration::hours(1),
-        )
-        .await
-        .unwrap();
-    let mut customer = crate::web::Web::new(&app);
-    customer.jar.insert("xdesk_portal".into(), token);
+    let mut customer = app.portal_as(customer_id).await;
     let page = customer.get(&format!("/portal/tickets/{late}")).await.body;
     assert!(page.contains("data-clock=\"resolution\""), "{page}");
     assert!(page.contains("First response: overdue since"), "{page}");

@@ -261,6 +261,27 @@ impl TestApp {
         (status, r.json().await.unwrap())
     }
 
+    /// A browser signed in to the portal as customer `customer_id` (as a used sign-in link
+    /// leaves it).
+    pub async fn portal_as(&self, customer_id: i64) -> crate::web::Web {
+        let token = format!("xdc_{}", uuid::Uuid::new_v4().simple());
+        self.running
+            .as_ref()
+            .unwrap()
+            .services
+            .store
+            .create_customer_session(
+                &xdesk_service::auth::sha256_hex(&token),
+                customer_id,
+                chrono::Utc::now() + chrono::Duration::hours(1),
+            )
+            .await
+            .unwrap();
+        let mut web = crate::web::Web::new(self);
+        web.jar.insert("xdesk_portal".into(), token);
+        web
+    }
+
     /// The newest ticket that came in on `channel`.
     pub async fn ticket_on(&self, channel: &str) -> Value {
         let list = self
