@@ -19,6 +19,7 @@ pub mod quality;
 pub mod routing;
 pub mod safety;
 pub mod sla;
+pub mod surveys;
 pub mod ticket_search;
 pub mod tickets;
 pub mod triage;

@@ -739,6 +739,18 @@ impl Services {
         }
         self.publish_change(&row);
         self.sla_follow(&row, &[]).await;
+        // Solved: the survey goes out. The change is stored whatever happens to it.
+        let row = if t.state != row.state {
+            match self.offer_survey(row.clone()).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(ticket = id, error = %e, "survey not offered");
+                    row
+                }
+            }
+        } else {
+            row
+        };
         self.audit_action(
             p,
             "ticket.update",

@@ -728,3 +728,26 @@ pub mod ticket_macro {
     }
     no_relations!();
 }
+
+pub mod survey {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "surveys")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub ticket_id: i64,
+        /// SHA-256 of the link's token.
+        pub token_hash: String,
+        /// Who, which group and what kind of request the answer is about, as when solved.
+        pub agent_id: Option<i64>,
+        pub group_id: Option<i64>,
+        pub intent: Option<String>,
+        /// 1 (very unhappy) to 5 (very happy); None until answered.
+        pub score: Option<i32>,
+        pub comment: Option<String>,
+        pub sent_at: DateTimeUtc,
+        pub answered_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}

@@ -21,6 +21,7 @@ mod outbox;
 mod portal;
 mod routing;
 mod sla;
+mod surveys;
 #[cfg(test)]
 mod testing;
 mod tickets;
@@ -44,6 +45,7 @@ pub use sla::{
     ClockWrite, JobRow, NewSlaCalendar, NewSlaPolicy, SLA_JOB, SlaCalendarRow, SlaClockRow,
     SlaPolicyRow, SlaStep,
 };
+pub use surveys::SurveyRow;
 pub use tickets::{
     AfterInsert, AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment,
     NewMessage, NewTicket, SortOrder, TicketCustomer, TicketFilter, TicketPatch, TicketRow,

@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0014Routing),
             Box::new(M0015Sla),
             Box::new(M0016Macros),
+            Box::new(M0017Surveys),
         ]
     }
 }
@@ -1085,6 +1086,38 @@ impl MigrationTrait for M0016Macros {
                 .col(big_integer_null("set_group_id"))
                 .col(big_integer("usage_count"))
                 .col(ts("created_at"))
+                .take(),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Satisfaction surveys: one per solved ticket, answered once through its link.
+struct M0017Surveys;
+
+impl MigrationName for M0017Surveys {
+    fn name(&self) -> &str {
+        "m0017_surveys"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0017Surveys {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("surveys")
+                .col(big_pk_auto("id"))
+                .col(big_integer_uniq("ticket_id"))
+                .col(string_uniq("token_hash"))
+                .col(big_integer_null("agent_id"))
+                .col(big_integer_null("group_id"))
+                .col(string_null("intent"))
+                .col(integer_null("score"))
+                .col(text_null("comment"))
+                .col(ts("sent_at"))
+                .col(timestamp_with_time_zone_null("answered_at"))
                 .take(),
         )
         .await?;

@@ -78,6 +78,11 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/portal/suggest", post(pages::portal::suggest))
         .route("/portal/suggested/{slug}", get(pages::portal::suggested))
         .route("/console/kb-report", get(pages::help::report))
+        .route("/console/satisfaction", get(pages::surveys::report))
+        .route(
+            "/survey/{token}",
+            get(pages::surveys::show).post(pages::surveys::answer),
+        )
         .route("/console/kb", get(pages::kb::list))
         .route("/console/kb/save", post(pages::kb::save))
         .route("/console/kb/preview", post(pages::kb::preview))

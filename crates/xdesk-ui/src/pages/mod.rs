@@ -8,6 +8,7 @@ pub(crate) mod kb;
 pub(crate) mod live;
 pub(crate) mod login;
 pub(crate) mod portal;
+pub(crate) mod surveys;
 pub(crate) mod ticket;
 
 use crate::i18n::Tr;
