@@ -282,6 +282,22 @@ impl TestApp {
         web
     }
 
+    /// Moves a ticket to `state` as the agent, from its current version; the ticket after.
+    pub async fn set_state(&self, id: i64, state: &str) -> Value {
+        let now = self
+            .get_json(&self.agent_token, &format!("/api/v1/tickets/{id}"))
+            .await;
+        let r = self
+            .patch(
+                &self.agent_token,
+                &format!("/api/v1/tickets/{id}"),
+                json!({"version": now["version"], "state": state}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "to {state}");
+        r.json().await.unwrap()
+    }
+
     /// The newest ticket that came in on `channel`.
     pub async fn ticket_on(&self, channel: &str) -> Value {
         let list = self

@@ -5,7 +5,7 @@
 use crate::backend_test;
 use crate::support::*;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 backend_test!(solved_tickets_ask_once_how_we_did, |app| {
     let mut t = ticket_body(&app, "充值未到账");
@@ -20,18 +20,7 @@ backend_test!(solved_tickets_ask_once_how_we_did, |app| {
         )
         .await;
     assert!(r.status().is_success());
-    let now = app
-        .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
-        .await;
-    let r = app
-        .patch(
-            &app.agent_token,
-            &format!("/api/v1/tickets/{id}"),
-            json!({"version": now["version"], "state": "solved"}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let solved: Value = r.json().await.unwrap();
+    let solved = app.set_state(id, "solved").await;
     assert_eq!(solved["state"], "solved");
     let detail = app
         .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
@@ -57,26 +46,8 @@ backend_test!(solved_tickets_ask_once_how_we_did, |app| {
             .contains(path)
     );
     // Solving again (after a reopen) sends no second survey.
-    let again = app
-        .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
-        .await;
-    let r = app
-        .patch(
-            &app.agent_token,
-            &format!("/api/v1/tickets/{id}"),
-            json!({"version": again["version"], "state": "open"}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let v: Value = r.json().await.unwrap();
-    let r = app
-        .patch(
-            &app.agent_token,
-            &format!("/api/v1/tickets/{id}"),
-            json!({"version": v["version"], "state": "solved"}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    app.set_state(id, "open").await;
+    app.set_state(id, "solved").await;
     let detail = app
         .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
         .await;
