@@ -255,6 +255,38 @@ pub async fn seed(s: &Services) -> anyhow::Result<Option<Vec<DemoLogin>>> {
             "customers:write".into(),
         ],
     };
+    // Promises (before the tickets, so they get them) and canned replies.
+    for (name, priority, first, next, resolution) in [
+        ("Standard", None, 240, 480, 2880),
+        ("Urgent: money at risk", Some("urgent"), 15, 30, 240),
+    ] {
+        s.store
+            .add_sla_policy(xdesk_store::NewSlaPolicy {
+                name: name.into(),
+                priority: priority.map(Into::into),
+                first_response_minutes: first,
+                next_response_minutes: next,
+                resolution_minutes: resolution,
+                ..Default::default()
+            })
+            .await?;
+    }
+    s.store
+        .create_macro(xdesk_store::NewMacro {
+            name: "Ask for the TXID / 请提供交易哈希".into(),
+            body_en: "Hi {{ customer_name }}, to trace your {{ asset }} transfer on {{ network }} \
+                      we need its transaction hash (TXID) from the sending wallet or exchange. \
+                      We will answer by {{ promised_time }}. ({{ ticket_number }})"
+                .into(),
+            body_zh: "{{ customer_name }} 您好，为核查您在 {{ network }} 上的 {{ asset }} 转账，\
+                      请提供发送方钱包或交易所中的交易哈希（TXID）。我们将在 {{ promised_time }} 前回复。\
+                      （{{ ticket_number }}）"
+                .into(),
+            set_state: Some("pending_customer".into()),
+            add_tags: vec!["txid-requested".into()],
+            set_group_id: None,
+        })
+        .await?;
     for (i, c) in CASES.iter().enumerate() {
         let [network, asset, tx_hash, to_address, amount, memo] = c.crypto;
         let group = if c

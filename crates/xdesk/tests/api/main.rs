@@ -12,6 +12,7 @@ mod bad_input;
 mod browser;
 mod chat;
 mod console;
+mod demo;
 mod email;
 mod history;
 mod imap;
