@@ -537,6 +537,10 @@ impl Services {
     ) -> Result<(), ServiceError> {
         let now = self.now();
         let rows = self.store.sla_clocks(ticket.id).await?;
+        // No clocks and no policy to start them: nothing to keep in step.
+        if rows.is_empty() && self.store.sla_policies().await?.is_empty() {
+            return Ok(());
+        }
         let calendars = self.store.sla_calendars().await?;
         let cal_of = |id: Option<i64>| calendar_of(calendars.iter().find(|c| Some(c.id) == id));
         // (kind, policy, calendar id, clock)

@@ -361,13 +361,12 @@ fn tags_json(tags: &[String]) -> String {
     serde_json::to_string(tags).unwrap_or_else(|_| "[]".to_owned())
 }
 
-/// The message's metadata, with the kinds of secret cut from it (so the API can show why a
-/// marker stands in the text) and the language a customer wrote in.
-fn metadata_of(m: &NewMessage) -> serde_json::Value {
-    let mut meta = m.metadata.clone();
+/// Notes the language a customer's message is written in, in its metadata: done before the
+/// message reaches the writer, so the detection never holds the write transaction.
+fn with_language(m: &mut NewMessage) {
     if m.author_kind == "customer"
         && !m.body_text.trim().is_empty()
-        && let Some(o) = meta.as_object_mut()
+        && let Some(o) = m.metadata.as_object_mut()
         && !o.contains_key("language")
     {
         o.insert(
@@ -375,6 +374,12 @@ fn metadata_of(m: &NewMessage) -> serde_json::Value {
             serde_json::json!(xdesk_domain::triage::detect_language(&m.body_text)),
         );
     }
+}
+
+/// The message's metadata, with the kinds of secret cut from it, so the API can show why a
+/// marker stands in the text.
+fn metadata_of(m: &NewMessage) -> serde_json::Value {
+    let mut meta = m.metadata.clone();
     if !m.redacted.is_empty()
         && let Some(o) = meta.as_object_mut()
     {
@@ -528,7 +533,8 @@ impl Store {
     /// its tags and its events in one transaction, shared with other tickets created at the
     /// same moment (see [`crate::group_commit`]). Attachment bytes must already be in the file
     /// store.
-    pub async fn create_ticket(&self, t: NewTicket) -> Result<CreatedTicket, StoreError> {
+    pub async fn create_ticket(&self, mut t: NewTicket) -> Result<CreatedTicket, StoreError> {
+        with_language(&mut t.first_message);
         self.writer.submit(t).await
     }
 
@@ -539,7 +545,10 @@ impl Store {
     /// Applies a [`ChangeSet`] atomically: the version check and row lock come first, then the
     /// message, then the events, then the new head of the chain. Changes made at the same
     /// moment share one transaction (see [`crate::group_commit`]), as ticket creations do.
-    pub async fn apply_change(&self, cs: ChangeSet) -> Result<AppliedChange, StoreError> {
+    pub async fn apply_change(&self, mut cs: ChangeSet) -> Result<AppliedChange, StoreError> {
+        if let Some(m) = &mut cs.message {
+            with_language(m);
+        }
         self.writer.submit_change(cs).await
     }
 }
