@@ -229,13 +229,13 @@ impl Services {
         let group_id = match self.chat.group_id {
             Some(g) => Some(g),
             None => {
-                let tier = self.tier_of(None, &TicketCustomer::Id(customer_id)).await?;
-                self.route_new(&xdesk_domain::routing::Facts {
-                    intent: Some(triaged.triage.intent),
+                self.route_new(
+                    triaged.triage.intent,
                     language,
-                    channel: Channel::Chat.as_str(),
-                    tier: tier.as_deref(),
-                })
+                    Channel::Chat.as_str(),
+                    None,
+                    &TicketCustomer::Id(customer_id),
+                )
                 .await?
             }
         };

@@ -250,13 +250,8 @@ impl Services {
                 let group_id = match (source.group_id, &triaged) {
                     (Some(g), _) => Some(g),
                     (None, Some(t)) => {
-                        self.route_new(&xdesk_domain::routing::Facts {
-                            intent: Some(t.triage.intent),
-                            language,
-                            channel: "email",
-                            tier: tier.as_deref(),
-                        })
-                        .await?
+                        self.route_new(t.triage.intent, language, "email", tier.as_deref(), &known)
+                            .await?
                     }
                     (None, None) => None,
                 };

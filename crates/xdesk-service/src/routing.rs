@@ -122,8 +122,16 @@ impl Services {
         Ok(known.and_then(|c| c.tier))
     }
 
-    /// The group the first matching rule names for a new ticket, if any.
-    pub(crate) async fn route_new(&self, facts: &Facts<'_>) -> Result<Option<i64>, ServiceError> {
+    /// The group the first matching rule names for a new ticket, if any. The customer's tier
+    /// is looked up only when a rule asks for one.
+    pub(crate) async fn route_new(
+        &self,
+        intent: Intent,
+        language: &str,
+        channel: &str,
+        given_tier: Option<&str>,
+        customer: &TicketCustomer,
+    ) -> Result<Option<i64>, ServiceError> {
         let rules: Vec<Rule> = self
             .store
             .routing_rules()
@@ -131,6 +139,20 @@ impl Services {
             .iter()
             .map(rule_of)
             .collect();
-        Ok(route(&rules, facts))
+        if rules.is_empty() {
+            return Ok(None);
+        }
+        let tier = if rules.iter().any(|r| r.tier.is_some()) {
+            self.tier_of(given_tier, customer).await?
+        } else {
+            None
+        };
+        let facts = Facts {
+            intent: Some(intent),
+            language,
+            channel,
+            tier: tier.as_deref(),
+        };
+        Ok(route(&rules, &facts))
     }
 }

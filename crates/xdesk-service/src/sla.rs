@@ -108,7 +108,7 @@ fn calendar_of(row: Option<&SlaCalendarRow>) -> Calendar {
 
 fn policy_of(row: &SlaPolicyRow) -> Policy {
     Policy {
-        name: row.id.to_string(),
+        name: row.name.clone(),
         priority: row
             .priority
             .as_deref()
@@ -119,6 +119,19 @@ fn policy_of(row: &SlaPolicyRow) -> Policy {
         next_response: Duration::minutes(row.next_response_minutes),
         resolution: Duration::minutes(row.resolution_minutes),
     }
+}
+
+/// The most specific of `policies` for a ticket with these facts.
+fn chosen<'a>(
+    policies: &'a [SlaPolicyRow],
+    priority: Priority,
+    intent: Option<Intent>,
+    tier: Option<&str>,
+) -> Option<&'a SlaPolicyRow> {
+    let domain: Vec<Policy> = policies.iter().map(policy_of).collect();
+    let pick = choose_policy(&domain, priority, intent, tier)?;
+    let i = domain.iter().position(|p| std::ptr::eq(p, pick))?;
+    policies.get(i)
 }
 
 fn clock_of(row: &SlaClockRow) -> Clock {
@@ -346,7 +359,8 @@ impl Services {
         intent: Option<Intent>,
         tier: Option<&str>,
     ) -> Result<Option<(i64, DateTime<Utc>)>, ServiceError> {
-        let Some(row) = self.policy_for(priority, intent, tier).await? else {
+        let policies = self.store.sla_policies().await?;
+        let Some(row) = chosen(&policies, priority, intent, tier) else {
             return Ok(None);
         };
         let calendars = self.store.sla_calendars().await?;
@@ -354,19 +368,6 @@ impl Services {
         Ok(cal
             .add(self.now(), Duration::minutes(row.first_response_minutes))
             .map(|due| (row.first_response_minutes, due)))
-    }
-
-    /// The most specific policy for a ticket with these facts.
-    async fn policy_for(
-        &self,
-        priority: Priority,
-        intent: Option<Intent>,
-        tier: Option<&str>,
-    ) -> Result<Option<SlaPolicyRow>, ServiceError> {
-        let policies = self.store.sla_policies().await?;
-        let domain: Vec<Policy> = policies.iter().map(policy_of).collect();
-        let chosen = choose_policy(&domain, priority, intent, tier).map(|p| p.name.clone());
-        Ok(chosen.and_then(|name| policies.into_iter().find(|r| r.id.to_string() == name)))
     }
 
     /// The customer escalates their ticket after a promise passed: their reason is added as
@@ -537,8 +538,9 @@ impl Services {
     ) -> Result<(), ServiceError> {
         let now = self.now();
         let rows = self.store.sla_clocks(ticket.id).await?;
+        let policies = self.store.sla_policies().await?;
         // No clocks and no policy to start them: nothing to keep in step.
-        if rows.is_empty() && self.store.sla_policies().await?.is_empty() {
+        if rows.is_empty() && policies.is_empty() {
             return Ok(());
         }
         let calendars = self.store.sla_calendars().await?;
@@ -548,7 +550,6 @@ impl Services {
             .iter()
             .map(|r| (r.kind.clone(), r.policy_id, r.calendar_id, clock_of(r)))
             .collect();
-        let mut policy_row: Option<SlaPolicyRow> = None;
         if clocks.is_empty() {
             let tier = self
                 .store
@@ -557,7 +558,7 @@ impl Services {
                 .and_then(|c| c.tier);
             let priority = Priority::from_str(&ticket.priority).unwrap_or(Priority::Normal);
             let intent = ticket.intent.as_deref().and_then(Intent::parse);
-            let Some(row) = self.policy_for(priority, intent, tier.as_deref()).await? else {
+            let Some(row) = chosen(&policies, priority, intent, tier.as_deref()) else {
                 return Ok(());
             };
             let start = ticket.created_at.min(now);
@@ -574,7 +575,6 @@ impl Services {
                 row.calendar_id,
                 Clock::start(start, target(row.resolution_minutes)),
             ));
-            policy_row = Some(row);
         }
         for m in messages {
             let public_answer = m.author_kind == "agent" && !m.internal;
@@ -596,18 +596,13 @@ impl Services {
                         .first()
                         .map(|(_, p, c, _)| (*p, *c))
                         .unwrap_or_default();
-                    let target = match &policy_row {
-                        Some(r) => Duration::minutes(r.next_response_minutes),
-                        None => self
-                            .store
-                            .sla_policies()
-                            .await?
-                            .iter()
-                            .find(|r| r.id == policy_id)
-                            .map_or(Duration::hours(8), |r| {
-                                Duration::minutes(r.next_response_minutes)
-                            }),
-                    };
+                    // The ticket's policy's target; 8 hours if the policy was deleted since.
+                    let target = policies
+                        .iter()
+                        .find(|r| r.id == policy_id)
+                        .map_or(Duration::hours(8), |r| {
+                            Duration::minutes(r.next_response_minutes)
+                        });
                     clocks.retain(|(k, _, _, _)| k != NEXT_RESPONSE);
                     clocks.push((
                         NEXT_RESPONSE.into(),

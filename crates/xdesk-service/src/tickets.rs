@@ -410,18 +410,22 @@ impl Services {
         self.check_assignment(input.group_id, input.assignee_id)
             .await?;
         let customer = self.resolve_customer(&input.customer, &language).await?;
-        let tier = self
-            .tier_of(input.customer.tier.as_deref(), &customer)
-            .await?;
+        let tier = input
+            .customer
+            .tier
+            .as_deref()
+            .map(xdesk_domain::routing::parse_tier)
+            .transpose()?;
         let group_id = match input.group_id {
             Some(g) => Some(g),
             None => {
-                self.route_new(&xdesk_domain::routing::Facts {
-                    intent: Some(triaged.triage.intent),
-                    language: &language,
-                    channel: channel.as_str(),
-                    tier: tier.as_deref(),
-                })
+                self.route_new(
+                    triaged.triage.intent,
+                    &language,
+                    channel.as_str(),
+                    tier.as_deref(),
+                    &customer,
+                )
                 .await?
             }
         };
@@ -489,9 +493,7 @@ impl Services {
                 actor: p.actor(),
             })
             .await?;
-        if input.customer.tier.is_some()
-            && let Some(t) = &tier
-        {
+        if let Some(t) = &tier {
             self.store
                 .set_customer_tier(created.ticket.customer_id, t)
                 .await?;
