@@ -103,6 +103,19 @@ pub enum EventKind {
     /// `reopened` (reopened three times or more) or `repeat_intent` (the customer came back
     /// with the same problem within a week).
     QualityFlag { kind: String },
+    /// The group's strategy (`round_robin`, `least_loaded`) gave the ticket to `agent_id`.
+    AutoAssigned { agent_id: i64, strategy: String },
+    /// `agent_id` was offline for the group's `after_minutes`: the ticket went back to the
+    /// queue.
+    ReturnedToQueue { agent_id: i64, after_minutes: i32 },
+    /// This ticket was merged into `into`; its conversation continues there.
+    Merged { into: i64 },
+    /// Ticket `from` was merged into this one: its `messages` were copied here, in order.
+    MergedFrom { from: i64, messages: u32 },
+    /// Message `message_id` was split out of this ticket into `ticket_id`.
+    SplitOut { message_id: i64, ticket_id: i64 },
+    /// This ticket began as message `message_id` of ticket `from`.
+    SplitFrom { from: i64, message_id: i64 },
     /// One or more ticket fields changed; `changes` maps field name to `[old, new]`.
     Updated {
         changes: std::collections::BTreeMap<String, [serde_json::Value; 2]>,
@@ -121,6 +134,12 @@ impl EventKind {
             EventKind::SlaBreached { .. } => "sla_breached",
             EventKind::Escalated { .. } => "escalated",
             EventKind::QualityFlag { .. } => "quality_flag",
+            EventKind::AutoAssigned { .. } => "auto_assigned",
+            EventKind::ReturnedToQueue { .. } => "returned_to_queue",
+            EventKind::Merged { .. } => "merged",
+            EventKind::MergedFrom { .. } => "merged_from",
+            EventKind::SplitOut { .. } => "split_out",
+            EventKind::SplitFrom { .. } => "split_from",
             EventKind::Updated { .. } => "updated",
         }
     }

@@ -4,6 +4,7 @@
 //! the ticket state machine, crypto case fields that cannot hold invalid values, and the
 //! hash chain that makes a ticket's history tamper-evident.
 
+pub mod assignment;
 pub mod chat_token;
 pub mod crypto;
 mod error;
@@ -13,6 +14,7 @@ pub mod issue_type;
 pub mod kb;
 pub mod macros;
 pub mod quality;
+pub mod queue;
 pub mod routing;
 pub mod secrets;
 pub mod sla;

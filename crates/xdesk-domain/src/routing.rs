@@ -30,14 +30,11 @@ pub struct Facts<'a> {
 impl Rule {
     /// Whether every condition of the rule holds for `f`.
     pub fn matches(&self, f: &Facts<'_>) -> bool {
-        let language = |want: &str| {
-            f.language.eq_ignore_ascii_case(want)
-                || f.language
-                    .get(..want.len() + 1)
-                    .is_some_and(|p| p.eq_ignore_ascii_case(&format!("{want}-")))
-        };
         self.intent.is_none_or(|i| f.intent == Some(i))
-            && self.language.as_deref().is_none_or(language)
+            && self
+                .language
+                .as_deref()
+                .is_none_or(|want| language_matches(f.language, want))
             && self
                 .channel
                 .as_deref()
@@ -64,6 +61,14 @@ impl Rule {
         }
         Ok(())
     }
+}
+
+/// Whether `language` is `want` or one of its regional forms (`zh-Hant` for `zh`).
+pub fn language_matches(language: &str, want: &str) -> bool {
+    language.eq_ignore_ascii_case(want)
+        || language
+            .get(..want.len() + 1)
+            .is_some_and(|p| p.eq_ignore_ascii_case(&format!("{want}-")))
 }
 
 /// The group of the first rule that matches, in order.

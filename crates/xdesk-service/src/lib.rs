@@ -2,6 +2,7 @@
 //! authorises the caller, and calls storage. No HTTP here: the web layer only maps
 //! [`ServiceError`] to a status and a stable code.
 
+pub mod assignment;
 pub mod auth;
 pub mod chat;
 pub mod email;
@@ -16,6 +17,7 @@ pub mod outbox;
 pub mod people;
 pub mod portal;
 pub mod quality;
+pub mod queue;
 pub mod routing;
 pub mod safety;
 pub mod sla;
@@ -157,6 +159,8 @@ pub struct Services {
     pub triage: Arc<triage::TriageSettings>,
     /// Seconds added to the real time for SLA clocks: tests move time with it.
     pub clock_offset: Arc<std::sync::atomic::AtomicI64>,
+    /// Groups' recent paces, for queue estimates.
+    pub paces: Arc<queue::PaceCache>,
 }
 
 impl Services {
@@ -176,6 +180,7 @@ impl Services {
             ticket_index: None,
             triage: Arc::new(triage::TriageSettings::default()),
             clock_offset: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+            paces: Arc::new(queue::PaceCache::default()),
         }
     }
 

@@ -507,7 +507,8 @@ impl Services {
 
     /// What follows a new ticket's creation, from any channel: its SLA clocks start, and
     /// supervisors hear of it at once when money is at risk.
-    pub(crate) async fn after_create(&self, ticket: &TicketRow) {
+    /// True when assignment gave out tickets (the new one may have changed).
+    pub(crate) async fn after_create(&self, ticket: &TicketRow) -> bool {
         if ticket.priority == Priority::Urgent.as_str()
             && ticket
                 .tags
@@ -517,6 +518,7 @@ impl Services {
         }
         self.sla_follow(ticket, &[]).await;
         self.check_repeat_intent(ticket).await;
+        self.assign_new(ticket).await
     }
 
     /// [`Self::sla_observe`] after a change that is already stored: a failure is logged,

@@ -515,9 +515,14 @@ impl Services {
         let mut messages = vec![created.message];
         messages.extend(created.notices);
         self.publish_messages(&created.ticket, &messages, &created.attachments);
-        self.after_create(&created.ticket).await;
+        let mut ticket = created.ticket;
+        if self.after_create(&ticket).await
+            && let Some(now) = self.store.ticket(ticket.id).await?
+        {
+            ticket = now;
+        }
         Ok(TicketDetail {
-            ticket: created.ticket,
+            ticket,
             messages,
             attachments: created.attachments,
             deliveries: Vec::new(),

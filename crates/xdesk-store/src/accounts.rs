@@ -80,6 +80,7 @@ impl Store {
             agent_group::ActiveModel {
                 agent_id: Set(row.id),
                 group_id: Set(gid),
+                last_assigned_at: Set(None),
             }
             .insert(&tx)
             .await?;
@@ -202,6 +203,7 @@ impl Store {
             agent_group::ActiveModel {
                 agent_id: Set(id),
                 group_id: Set(*gid),
+                last_assigned_at: Set(None),
             }
             .insert(&tx)
             .await?;

@@ -20,6 +20,9 @@ pub mod group {
         pub name: String,
         pub description: String,
         pub created_at: DateTimeUtc,
+        /// `manual`, `round_robin` or `least_loaded`.
+        pub assignment: String,
+        pub return_after_minutes: Option<i32>,
     }
     no_relations!();
 }
@@ -42,6 +45,14 @@ pub mod agent {
         pub totp_last_step: Option<i64>,
         pub language: Option<String>,
         pub created_at: DateTimeUtc,
+        /// `online`, `away` or `offline`, since `status_at`.
+        pub status: String,
+        pub status_at: Option<DateTimeUtc>,
+        /// Space-separated language codes the agent answers in; empty: all.
+        pub languages: String,
+        pub skills: String,
+        /// Per-channel limits, `chat=3 email=20`.
+        pub capacity: String,
     }
     no_relations!();
 }
@@ -55,6 +66,7 @@ pub mod agent_group {
         pub agent_id: i64,
         #[sea_orm(primary_key, auto_increment = false)]
         pub group_id: i64,
+        pub last_assigned_at: Option<DateTimeUtc>,
     }
     no_relations!();
 }

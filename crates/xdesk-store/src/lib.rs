@@ -6,6 +6,7 @@
 //! ticket's event chain is always extended by one writer at a time.
 
 mod accounts;
+mod assignment;
 mod attachments;
 mod audit;
 mod customers;
@@ -27,6 +28,7 @@ mod testing;
 mod tickets;
 
 pub use accounts::{AgentRow, ApiKeyRow, GroupRow, NewAgent, SavedFilterRow};
+pub use assignment::{ACTIVE_STATES, GroupMember, LoadRow};
 pub use attachments::{AttachmentStore, StoredFile};
 pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
 pub use customers::{CustomerRow, IdentityRow};

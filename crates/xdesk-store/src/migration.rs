@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0015Sla),
             Box::new(M0016Macros),
             Box::new(M0017Surveys),
+            Box::new(M0018Assignment),
         ]
     }
 }
@@ -1121,6 +1122,43 @@ impl MigrationTrait for M0017Surveys {
                 .take(),
         )
         .await?;
+        Ok(())
+    }
+}
+
+/// Assignment: each agent's status, languages, skills and per-channel capacity; each group's
+/// strategy and how long an offline agent keeps their tickets; when each agent last got a
+/// ticket of each group (round-robin's turn).
+struct M0018Assignment;
+
+impl MigrationName for M0018Assignment {
+    fn name(&self) -> &str {
+        "m0018_assignment"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0018Assignment {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite adds one column per statement.
+        let columns: [(&str, ColumnDef); 8] = [
+            ("agents", string("status").default("offline").take()),
+            ("agents", timestamp_with_time_zone_null("status_at")),
+            ("agents", text("languages").default("").take()),
+            ("agents", text("skills").default("").take()),
+            ("agents", text("capacity").default("").take()),
+            ("groups", string("assignment").default("manual").take()),
+            ("groups", integer_null("return_after_minutes")),
+            (
+                "agent_groups",
+                timestamp_with_time_zone_null("last_assigned_at"),
+            ),
+        ];
+        for (table, column) in columns {
+            m.alter_table(Table::alter().table(table).add_column(column).take())
+                .await?;
+        }
+        // The queue reads ix_tickets_group_queue (m0007): group, then priority and age.
         Ok(())
     }
 }

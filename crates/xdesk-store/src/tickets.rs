@@ -261,7 +261,7 @@ pub struct TicketFilter {
 }
 
 /// Urgent first, then high, normal, low: the order agents work in.
-const PRIORITY_ORDER: [&str; 4] = ["urgent", "high", "normal", "low"];
+pub(crate) const PRIORITY_ORDER: [&str; 4] = ["urgent", "high", "normal", "low"];
 
 /// The tickets a filter selects, before ordering and paging.
 fn filtered(f: &TicketFilter) -> sea_orm::Select<ticket::Entity> {

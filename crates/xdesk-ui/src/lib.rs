@@ -79,6 +79,8 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/portal/suggested/{slug}", get(pages::portal::suggested))
         .route("/console/kb-report", get(pages::help::report))
         .route("/console/satisfaction", get(pages::surveys::report))
+        .route("/console/team", get(pages::team::show))
+        .route("/console/status", post(pages::team::set_status))
         .route(
             "/survey/{token}",
             get(pages::surveys::show).post(pages::surveys::answer),

@@ -45,7 +45,8 @@ pub struct AppState {
         api::sla::create_calendar, api::sla::list_calendars, api::sla::create_policy,
         api::sla::list_policies, api::sla::delete_policy, api::sla::ticket_sla,
         api::macros::create, api::macros::list, api::macros::delete, api::macros::preview,
-        api::macros::apply,
+        api::macros::apply, api::assignment::set_status, api::assignment::set_routing,
+        api::assignment::set_group, api::assignment::team,
     ),
     tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"))
 )]
@@ -181,7 +182,11 @@ pub fn router(services: Services, pages: Router) -> Router {
         .route("/agents", get(pp::list_agents).post(pp::create_agent))
         .route("/agents/me", get(pp::me))
         .route("/agents/{id}/active", put(pp::set_agent_active))
+        .route("/agents/{id}/status", put(api::assignment::set_status))
+        .route("/agents/{id}/routing", put(api::assignment::set_routing))
+        .route("/team", get(api::assignment::team))
         .route("/groups", get(pp::list_groups).post(pp::create_group))
+        .route("/groups/{id}/assignment", put(api::assignment::set_group))
         .route(
             "/routing-rules",
             get(api::routing::list).post(api::routing::create),

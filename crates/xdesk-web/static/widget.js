@@ -53,6 +53,10 @@
   panel.setAttribute("aria-label", T.title);
   var head = el("div", "padding:12px 14px;border-bottom:1px solid #d0d7de;font-weight:600", T.title);
   var note = el("div", "padding:6px 14px;font-size:12px;color:#9a6700;background:#fff8c5", T.warn);
+  var queueBar = el("div", "display:none;padding:6px 14px;font-size:12px;color:#0550ae;background:#ddf4ff");
+  queueBar.id = "xdesk-chat-queue";
+  queueBar.setAttribute("aria-live", "polite");
+  var lastReason = null;
   var list = el("div", "flex:1;overflow-y:auto;padding:10px 14px");
   list.setAttribute("aria-live", "polite");
   var typing = el("div", "padding:0 14px;height:18px;font-size:12px;color:#656d76");
@@ -65,7 +69,7 @@
   form.appendChild(input); form.appendChild(send);
   var suggest = el("div", "padding:0 14px;font-size:13px;display:none");
   suggest.id = "xdesk-chat-suggest";
-  panel.appendChild(head); panel.appendChild(note); panel.appendChild(list); panel.appendChild(typing); panel.appendChild(suggest); panel.appendChild(form);
+  panel.appendChild(head); panel.appendChild(note); panel.appendChild(queueBar); panel.appendChild(list); panel.appendChild(typing); panel.appendChild(suggest); panel.appendChild(form);
 
   /* Before the first message, help-center articles matching what the visitor types. */
   var suggestTimer = null;
@@ -169,6 +173,11 @@
       } else if (f.type === "offline") {
         line("", T.offline.replace("{t}", f.expected_response), "info");
         if (f.ask_email) askEmail();
+      } else if (f.type === "queue") {
+        queueBar.textContent = f.waiting ? f.text : "";
+        queueBar.style.display = f.waiting ? "block" : "none";
+        if (f.reason && f.reason !== lastReason) line("", f.reason, "info");
+        lastReason = f.reason || null;
       } else if (f.type === "email_saved") {
         line("", T.emailSaved.replace("{a}", f.address), "info");
       } else if (f.type === "ticket") {

@@ -106,6 +106,18 @@ async fn sla_timers(services: xdesk_service::Services) {
     }
 }
 
+/// Every few seconds: tickets of agents offline too long go back to their queues, and groups
+/// that assign automatically hand out what waits (a ticket solved or an agent back online
+/// frees room). Every node runs it; a versioned change keeps each ticket to one agent.
+async fn assignment(services: xdesk_service::Services) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        if let Err(e) = services.run_assignment().await {
+            tracing::warn!(error = %e, "assignment could not run; retrying");
+        }
+    }
+}
+
 /// Writes the knowledge base into `dir` as files: what an exchange keeps in git.
 pub async fn kb_export(config: &Config, dir: &std::path::Path) -> anyhow::Result<usize> {
     let services = open(config).await?;
@@ -241,6 +253,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let planner = tokio::spawn(refresh_statistics(services.store.clone()));
     let follower = tokio::spawn(follow_tickets(services.clone()));
     let timers = tokio::spawn(sla_timers(services.clone()));
+    let assigner = tokio::spawn(assignment(services.clone()));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(
@@ -265,6 +278,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         planner.abort();
         follower.abort();
         timers.abort();
+        assigner.abort();
         served
     });
     Ok(Running {

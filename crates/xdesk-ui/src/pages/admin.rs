@@ -70,6 +70,9 @@ pub(crate) struct AgentView {
     pub two_factor: bool,
     pub active: bool,
     pub me: bool,
+    pub languages: String,
+    pub skills: String,
+    pub capacity: String,
 }
 
 #[derive(Template)]
@@ -115,6 +118,9 @@ async fn agents_page(
                 groups,
                 two_factor: a.totp_enabled,
                 active: a.active,
+                languages: a.languages,
+                skills: a.skills,
+                capacity: a.capacity,
             })
             .collect(),
         groups: groups.into_iter().map(|g| (g.id, g.name)).collect(),
@@ -208,6 +214,45 @@ pub(crate) async fn row_action(
             )
             .await
         }
+        ("agents", "routing") => {
+            let routing = xdesk_service::assignment::AgentRouting {
+                languages: field(&f, "languages").to_owned(),
+                skills: field(&f, "skills").to_owned(),
+                capacity: field(&f, "capacity").to_owned(),
+            };
+            act(&ctx, &me, &f, "/admin/agents", async move {
+                services
+                    .set_agent_routing(&p, id, routing)
+                    .await
+                    .map(|_| ())
+            })
+            .await
+        }
+        ("groups", "assignment") => {
+            let minutes = field(&f, "return_after_minutes").trim();
+            let minutes = if minutes.is_empty() {
+                None
+            } else {
+                match minutes.parse::<i32>() {
+                    Ok(m) => Some(m),
+                    Err(_) => {
+                        return ctx.error(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            ctx.tr.t("admin.bad_minutes"),
+                        );
+                    }
+                }
+            };
+            let strategy = field(&f, "strategy").to_owned();
+            act(
+                &ctx,
+                &me,
+                &f,
+                "/admin/groups",
+                services.set_group_assignment(&p, id, &strategy, minutes),
+            )
+            .await
+        }
         ("routing", "delete") => {
             act(
                 &ctx,
@@ -262,6 +307,7 @@ struct GroupsPage<'a> {
     is_admin: bool,
     tab: &'static str,
     groups: Vec<xdesk_store::GroupRow>,
+    strategies: Vec<&'static str>,
 }
 
 pub(crate) async fn groups(ctx: Ctx, me: SignedIn, State(s): State<UiState>) -> Response {
@@ -277,6 +323,10 @@ pub(crate) async fn groups(ctx: Ctx, me: SignedIn, State(s): State<UiState>) -> 
                 is_admin: true,
                 tab: "groups",
                 groups,
+                strategies: xdesk_domain::assignment::Strategy::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect(),
             },
         ),
         Err(e) => ctx.service_error(&e),

@@ -9,6 +9,7 @@ pub(crate) mod live;
 pub(crate) mod login;
 pub(crate) mod portal;
 pub(crate) mod surveys;
+pub(crate) mod team;
 pub(crate) mod ticket;
 
 use crate::i18n::Tr;

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use std::str::FromStr;
 use xdesk_domain::FieldError;
 use xdesk_domain::issue_type::IssueType;
+use xdesk_domain::queue::Estimate;
 use xdesk_domain::ticket::{TicketNumber, TicketState};
 use xdesk_service::ServiceError;
 use xdesk_service::portal::PortalSession;
@@ -427,6 +428,23 @@ struct TicketPage<'a> {
     said: Vec<Said>,
     head_hash: &'a str,
     error: Option<String>,
+    /// Place and wait while no agent has the ticket.
+    queue: Option<QueueBox>,
+}
+
+/// The queue box of a waiting ticket.
+struct QueueBox {
+    position: u32,
+    words: String,
+    reason: Option<&'static str>,
+    /// The estimate first shown on this page, carried in the poll's URL: a reason is given
+    /// when the wait has moved a lot since.
+    was: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ShowQuery {
+    was: Option<String>,
 }
 
 pub(crate) async fn show(
@@ -434,8 +452,10 @@ pub(crate) async fn show(
     me: Customer,
     State(s): State<UiState>,
     Path(id): Path<i64>,
+    Query(q): Query<ShowQuery>,
 ) -> Response {
-    render_ticket(&ctx, &me, &s, id, None, StatusCode::OK).await
+    let was = q.was.as_deref().and_then(Estimate::from_token);
+    render_ticket(&ctx, &me, &s, id, None, StatusCode::OK, was).await
 }
 
 async fn render_ticket(
@@ -445,6 +465,7 @@ async fn render_ticket(
     id: i64,
     error: Option<String>,
     status: StatusCode,
+    was: Option<Estimate>,
 ) -> Response {
     let d = match s.services.get_ticket(&me.principal, id, None).await {
         Ok(d) => d,
@@ -482,6 +503,15 @@ async fn render_ticket(
         Ok(c) => crate::pages::ticket::promises(c),
         Err(e) => return ctx.service_error(&e),
     };
+    let queue = match s.services.queue_view(t, was.as_ref(), tr.lang.code()).await {
+        Ok(q) => q.map(|q| QueueBox {
+            position: q.estimate.position,
+            words: q.words,
+            reason: q.reason,
+            was: was.unwrap_or(q.estimate).token(),
+        }),
+        Err(e) => return ctx.service_error(&e),
+    };
     ctx.render(
         status,
         &TicketPage {
@@ -504,6 +534,7 @@ async fn render_ticket(
             said,
             head_hash: &t.head_hash,
             error,
+            queue,
         },
     )
 }
@@ -546,6 +577,7 @@ pub(crate) async fn reply(
                 id,
                 Some(text),
                 StatusCode::UNPROCESSABLE_ENTITY,
+                None,
             )
             .await
         }

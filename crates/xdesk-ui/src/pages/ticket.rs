@@ -224,6 +224,27 @@ async fn render(
                 &format!("event.{}", e.kind),
                 tr.word("sla", e.data["clock"].as_str().unwrap_or_default()),
             ),
+            "auto_assigned" => tr.t1(
+                "event.auto_assigned",
+                agent_name(e.data["agent_id"].as_i64()),
+            ),
+            "returned_to_queue" => tr.t1(
+                "event.returned_to_queue",
+                agent_name(e.data["agent_id"].as_i64()),
+            ),
+            "merged" => tr.t1("event.merged", e.data["into"].as_i64().unwrap_or_default()),
+            "merged_from" => tr.t1(
+                "event.merged_from",
+                e.data["from"].as_i64().unwrap_or_default(),
+            ),
+            "split_out" => tr.t1(
+                "event.split_out",
+                e.data["ticket_id"].as_i64().unwrap_or_default(),
+            ),
+            "split_from" => tr.t1(
+                "event.split_from",
+                e.data["from"].as_i64().unwrap_or_default(),
+            ),
             "quality_flag" => tr
                 .t(&format!(
                     "quality.{}",

@@ -204,8 +204,15 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
     {
         return;
     }
+    let mut queue = QueueWatch::default();
+    let mut queue_tick = tokio::time::interval(QUEUE_EVERY);
     loop {
         tokio::select! {
+            _ = queue_tick.tick() => {
+                if let Some(t) = &ticket
+                    && let Some(f) = queue.frame(services, &v, t.id, &lang).await
+                    && !send(&mut socket, f).await { return; }
+            }
             frame = socket.recv() => {
                 let Some(Ok(frame)) = frame else { return };
                 let text = match frame {
@@ -230,6 +237,8 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
                                     if let Some(f) = &first
                                         && !send(&mut socket, f.clone()).await { return; }
                                     if !replay(services, &v, t.id, &mut last_seq, &mut socket).await { return; }
+                                    if let Some(f) = queue.frame(services, &v, t.id, &lang).await
+                                        && !send(&mut socket, f).await { return; }
                                 }
                                 ticket = Some(t);
                                 None
@@ -288,6 +297,54 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
                 }
             }
         }
+    }
+}
+
+/// How often a waiting chat's place and estimated wait are refreshed.
+const QUEUE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What this socket last told the customer about the queue.
+#[derive(Default)]
+struct QueueWatch {
+    /// The first estimate shown: reasons explain big moves since.
+    base: Option<xdesk_domain::queue::Estimate>,
+    last: Option<Value>,
+}
+
+impl QueueWatch {
+    /// A `queue` frame when what the customer should see changed (a `queue` frame with
+    /// `waiting: false` once an agent has the chat).
+    async fn frame(
+        &mut self,
+        services: &xdesk_service::Services,
+        v: &ChatVisitor,
+        ticket_id: i64,
+        lang: &str,
+    ) -> Option<Value> {
+        let view = services
+            .chat_queue(v, ticket_id, self.base.as_ref(), lang)
+            .await
+            .ok()?;
+        let frame = match view {
+            Some(q) => {
+                self.base.get_or_insert(q.estimate);
+                json!({
+                    "type": "queue",
+                    "waiting": true,
+                    "position": q.estimate.position,
+                    "minutes": q.estimate.minutes,
+                    "text": q.words,
+                    "reason": q.reason,
+                })
+            }
+            None if self.last.is_some() => json!({"type": "queue", "waiting": false}),
+            None => return None,
+        };
+        if self.last.as_ref() == Some(&frame) {
+            return None;
+        }
+        self.last = Some(frame.clone());
+        Some(frame)
     }
 }
 

@@ -1,3 +1,4 @@
+pub mod assignment;
 pub mod channels;
 pub mod chat;
 pub mod dto;

@@ -32,9 +32,17 @@ pub struct AgentDto {
     pub active: bool,
     pub two_factor: bool,
     pub group_ids: Vec<i64>,
+    /// `online`, `away` or `offline`, since `status_at`.
+    pub status: String,
+    pub status_at: Option<DateTime<Utc>>,
+    /// Languages answered in (empty: all), skills and per-channel capacity, as assignment
+    /// weighs them.
+    pub languages: String,
+    pub skills: String,
+    pub capacity: String,
 }
 
-fn agent_dto(a: AgentRow, group_ids: Vec<i64>) -> AgentDto {
+pub(crate) fn agent_dto(a: AgentRow, group_ids: Vec<i64>) -> AgentDto {
     AgentDto {
         id: a.id,
         email: a.email,
@@ -43,6 +51,11 @@ fn agent_dto(a: AgentRow, group_ids: Vec<i64>) -> AgentDto {
         active: a.active,
         two_factor: a.totp_enabled,
         group_ids,
+        status: a.status,
+        status_at: a.status_at,
+        languages: a.languages,
+        skills: a.skills,
+        capacity: a.capacity,
     }
 }
 
@@ -237,6 +250,10 @@ pub struct GroupDto {
     pub id: i64,
     pub name: String,
     pub description: String,
+    /// `manual`, `round_robin` or `least_loaded`.
+    pub assignment: String,
+    /// Minutes an offline agent keeps the group's tickets; none: for good.
+    pub return_after_minutes: Option<i32>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -257,11 +274,7 @@ pub async fn list_groups(
             .list_groups(&p)
             .await?
             .into_iter()
-            .map(|g| GroupDto {
-                id: g.id,
-                name: g.name,
-                description: g.description,
-            })
+            .map(crate::api::assignment::group_dto)
             .collect(),
     ))
 }
@@ -278,11 +291,7 @@ pub async fn create_group(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(GroupDto {
-            id: g.id,
-            name: g.name,
-            description: g.description,
-        }),
+        Json(crate::api::assignment::group_dto(g)),
     ))
 }
 

@@ -8,6 +8,7 @@ mod surveys;
 
 mod admin;
 mod admin_pages;
+mod assignment;
 mod bad_input;
 mod browser;
 mod chat;
@@ -22,6 +23,7 @@ mod macros;
 mod outbox;
 mod portal;
 mod quality;
+mod queue;
 mod routing;
 mod search;
 mod secrets;

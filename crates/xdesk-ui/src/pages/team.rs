@@ -1,0 +1,96 @@
+//! The team page: every agent sets their own status here (online, away, offline: only online
+//! agents are assigned tickets); supervisors and admins also see who is on duty, since when,
+//! and how many open tickets each holds per channel against their capacity.
+
+use crate::UiState;
+use crate::page::{Ctx, Fields, SignedIn, field};
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use xdesk_domain::assignment::AgentStatus;
+use xdesk_service::ServiceError;
+
+/// One row of the team table.
+struct Member {
+    id: i64,
+    name: String,
+    status: String,
+    since: String,
+    load: String,
+    capacity: String,
+    languages: String,
+    skills: String,
+}
+
+#[derive(Template)]
+#[template(path = "team.html")]
+struct TeamPage<'a> {
+    ctx: &'a Ctx,
+    agent_name: &'a str,
+    is_admin: bool,
+    my_status: String,
+    statuses: Vec<&'static str>,
+    /// Empty for agents: only supervisors and admins see the team.
+    members: Vec<Member>,
+}
+
+pub(crate) async fn show(ctx: Ctx, me: SignedIn, State(s): State<UiState>) -> Response {
+    let members = match s.services.team(&me.principal).await {
+        Ok(team) => team
+            .into_iter()
+            .filter(|t| t.agent.active)
+            .map(|t| Member {
+                id: t.agent.id,
+                name: t.agent.display_name,
+                status: t.agent.status,
+                since: t
+                    .agent
+                    .status_at
+                    .map(|at| super::age(&ctx.tr, at, s.services.now()))
+                    .unwrap_or_default(),
+                load: t
+                    .load
+                    .iter()
+                    .map(|(c, n)| format!("{} {n}", ctx.tr.word("channel", c)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                capacity: t.agent.capacity,
+                languages: t.agent.languages,
+                skills: t.agent.skills,
+            })
+            .collect(),
+        Err(ServiceError::Forbidden(_)) => Vec::new(),
+        Err(e) => return ctx.service_error(&e),
+    };
+    let page = TeamPage {
+        ctx: &ctx,
+        agent_name: &me.agent.display_name,
+        is_admin: me.principal.is_admin(),
+        my_status: me.agent.status.clone(),
+        statuses: AgentStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        members,
+    };
+    ctx.render(StatusCode::OK, &page)
+}
+
+/// The signed-in agent's own status.
+pub(crate) async fn set_status(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if !ctx.csrf_ok(field(&f, "csrf")) {
+        return ctx.csrf_refused();
+    }
+    match s
+        .services
+        .set_agent_status(&me.principal, me.agent.id, field(&f, "status"))
+        .await
+    {
+        Ok(_) => Redirect::to("/console/team").into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
+}
