@@ -110,8 +110,13 @@ pub enum EventKind {
     ReturnedToQueue { agent_id: i64, after_minutes: i32 },
     /// This ticket was merged into `into`; its conversation continues there.
     Merged { into: i64 },
-    /// Ticket `from` was merged into this one: its `messages` were copied here, in order.
-    MergedFrom { from: i64, messages: u32 },
+    /// Ticket `from` was merged into this one: its `messages` were copied here, in order;
+    /// `from_head` is the end of its hash chain then, so this chain vouches for that history.
+    MergedFrom {
+        from: i64,
+        messages: u32,
+        from_head: String,
+    },
     /// Message `message_id` was split out of this ticket into `ticket_id`.
     SplitOut { message_id: i64, ticket_id: i64 },
     /// This ticket began as message `message_id` of ticket `from`.

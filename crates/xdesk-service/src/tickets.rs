@@ -1020,9 +1020,10 @@ impl Services {
 }
 
 impl Services {
-    /// Merges a duplicate into another ticket of the same customer: the target gets the
-    /// duplicate's conversation as an internal note, and the duplicate is closed with a public
-    /// notice pointing at the target. Both histories record it (`merged_into`, `merged_from`).
+    /// Merges a duplicate into another ticket of the same customer, in one transaction: the
+    /// target gets every message of the duplicate (with its files, original time and
+    /// position) and a `merged_from` event that records the duplicate's chain head; the
+    /// duplicate is closed, points at the target (`merged_into`) and tells the customer.
     pub async fn merge_tickets(
         &self,
         p: &Principal,
@@ -1054,49 +1055,57 @@ impl Services {
                 )));
             }
         }
-        let (src_no, dst_no) = (
-            TicketNumber::for_ticket(source).to_string(),
-            TicketNumber::for_ticket(target).to_string(),
-        );
-        // The duplicate's conversation, for the agents on the target.
+        let dst_no = TicketNumber::for_ticket(target).to_string();
+        // The duplicate's conversation moves over message by message, with its files and
+        // each message's original time and position.
         let messages = self.store.messages(source, true).await?;
         let files = self.store.ticket_attachments(source).await?;
-        let mut text = format!("Merged from {src_no}: {}\n", from.subject);
-        for m in &messages {
-            text.push_str(&format!(
-                "\n— {} ({}, {}){}\n{}\n",
-                m.author_kind,
-                m.channel,
-                m.created_at.format("%Y-%m-%d %H:%M UTC"),
-                if m.internal { " [internal]" } else { "" },
-                m.body_text
-            ));
-            for f in files.iter().filter(|f| f.message_id == m.id) {
-                text.push_str(&format!(
-                    "  file: {} ({} bytes, sha256 {})\n",
-                    f.filename, f.size, f.sha256
-                ));
-            }
-        }
-        let text: String = text.chars().take(self.limits.max_body_chars).collect();
-        self.post_to_ticket(
-            p.actor(),
-            into.clone(),
-            NewMessage {
-                internal: true,
-                ..system_notice(&into.channel, text, json!({"merged_from": source}))
-            },
-            |_| false,
-            &Screened::default(),
-        )
-        .await?;
-        // The duplicate: closed, telling the customer where the conversation goes on.
-        let language = if from.language.starts_with("zh") {
-            "zh"
-        } else {
-            "en"
+        let mut copies: Vec<NewMessage> = messages
+            .iter()
+            .map(|m| NewMessage {
+                author_kind: m.author_kind.clone(),
+                author_id: m.author_id,
+                body_text: m.body_text.clone(),
+                body_html: m.body_html.clone(),
+                internal: m.internal,
+                channel: m.channel.clone(),
+                metadata: json!({
+                    "merged_from": source,
+                    "original_seq": m.seq,
+                    "original_at": m.created_at.to_rfc3339(),
+                }),
+                attachments: files
+                    .iter()
+                    .filter(|f| f.message_id == m.id)
+                    .map(|f| NewAttachment {
+                        sha256: f.sha256.clone(),
+                        filename: f.filename.clone(),
+                        content_type: f.content_type.clone(),
+                        size: f.size,
+                    })
+                    .collect(),
+                email: None,
+                redacted: Vec::new(),
+                outbound: None,
+            })
+            .collect();
+        let first = (!copies.is_empty()).then(|| copies.remove(0));
+        let into_change = ChangeSet {
+            ticket_id: target,
+            expected_version: into.version,
+            actor: p.actor(),
+            patch: TicketPatch::default(),
+            events: vec![EventKind::MergedFrom {
+                from: source,
+                messages: u32::try_from(messages.len()).unwrap_or(u32::MAX),
+                from_head: from.head_hash.clone(),
+            }],
+            message: first,
+            notices: copies,
         };
-        let notice = if language == "zh" {
+        // The duplicate: closed, pointing at the survivor, telling the customer where the
+        // conversation goes on.
+        let notice = if from.language.starts_with("zh") {
             format!("此工单已合并到 {dst_no}，后续沟通将在该工单中继续。")
         } else {
             format!("This request was merged into {dst_no}; the conversation continues there.")
@@ -1104,27 +1113,36 @@ impl Services {
         let mut changes = BTreeMap::new();
         changes.insert("state".to_owned(), [json!(from.state), json!("closed")]);
         changes.insert("merged_into".to_owned(), [json!(null), json!(target)]);
-        let closed = self
+        let from_change = ChangeSet {
+            ticket_id: source,
+            expected_version: from.version,
+            actor: p.actor(),
+            patch: TicketPatch {
+                state: Some(TicketState::Closed.as_str().to_owned()),
+                merged_into: Some(Some(target)),
+                ..Default::default()
+            },
+            events: vec![
+                EventKind::Updated { changes },
+                EventKind::Merged { into: target },
+            ],
+            message: Some(system_notice(
+                &from.channel,
+                notice,
+                json!({"merged_into": target}),
+            )),
+            notices: Vec::new(),
+        };
+        let done = self
             .store
-            .apply_change(ChangeSet {
-                ticket_id: source,
-                expected_version: from.version,
-                actor: p.actor(),
-                patch: TicketPatch {
-                    state: Some(TicketState::Closed.as_str().to_owned()),
-                    ..Default::default()
-                },
-                events: vec![EventKind::Updated { changes }],
-                message: Some(system_notice(
-                    &from.channel,
-                    notice,
-                    json!({"merged_into": target}),
-                )),
-                notices: Vec::new(),
-            })
+            .apply_changes_together(vec![into_change, from_change])
             .await?;
-        self.publish_messages(&closed.ticket, &closed.messages, &closed.attachments);
-        self.sla_follow(&closed.ticket, &[]).await;
+        for d in &done {
+            self.publish_messages(&d.ticket, &d.messages, &d.attachments);
+        }
+        if let Some(closed) = done.get(1) {
+            self.sla_follow(&closed.ticket, &[]).await;
+        }
         self.audit_action(
             p,
             "ticket.merge",
@@ -1137,5 +1155,167 @@ impl Services {
             .ticket(target)
             .await?
             .ok_or(ServiceError::NotFound("ticket"))
+    }
+
+    /// Splits message `message_id` out of ticket `id` into a new ticket of the same customer
+    /// (a second problem raised in the same thread): the new ticket starts with that message
+    /// and its files, is triaged and routed like any new one, and both chains record the split.
+    pub async fn split_message(
+        &self,
+        p: &Principal,
+        id: i64,
+        message_id: i64,
+        subject: Option<&str>,
+        ip: Option<&str>,
+    ) -> Result<TicketDetail, ServiceError> {
+        p.require_scope("tickets:write")?;
+        if !matches!(p, Principal::Agent { .. } | Principal::ApiKey { .. }) {
+            return Err(ServiceError::Forbidden("agents split tickets".into()));
+        }
+        let from = self.visible_ticket(p, id).await?;
+        let messages = self.store.messages(id, true).await?;
+        let m = messages
+            .iter()
+            .find(|m| m.id == message_id)
+            .ok_or(ServiceError::NotFound("message"))?;
+        if m.internal || m.author_kind != "customer" {
+            return Err(FieldError::new(
+                "message_id",
+                "not_customer_message",
+                "only the customer's own messages are split into a new ticket",
+            )
+            .into());
+        }
+        let subject = match subject.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => Subject::parse(s)?.as_str().to_owned(),
+            None => {
+                let line = m
+                    .body_text
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("");
+                let short: String = line.trim().chars().take(80).collect();
+                Subject::parse(if short.is_empty() {
+                    &from.subject
+                } else {
+                    &short
+                })?
+                .as_str()
+                .to_owned()
+            }
+        };
+        let files = self.store.ticket_attachments(id).await?;
+        let crypto = RawCryptoFields::default();
+        let triaged = self.triage_new(&subject, &m.body_text, &crypto);
+        let created = self
+            .store
+            .create_ticket(NewTicket {
+                subject,
+                state: TicketState::New.as_str().to_owned(),
+                priority: Priority::Normal.as_str().to_owned(),
+                channel: from.channel.clone(),
+                language: from.language.clone(),
+                category: None,
+                customer: TicketCustomer::Id(from.customer_id),
+                group_id: from.group_id,
+                assignee_id: None,
+                tags: Vec::new(),
+                crypto,
+                triage: Some(triaged.record),
+                first_message: NewMessage {
+                    author_kind: m.author_kind.clone(),
+                    author_id: m.author_id,
+                    body_text: m.body_text.clone(),
+                    body_html: m.body_html.clone(),
+                    internal: false,
+                    channel: m.channel.clone(),
+                    metadata: json!({"split_from": id, "original_seq": m.seq,
+                                     "original_at": m.created_at.to_rfc3339()}),
+                    attachments: files
+                        .iter()
+                        .filter(|f| f.message_id == m.id)
+                        .map(|f| NewAttachment {
+                            sha256: f.sha256.clone(),
+                            filename: f.filename.clone(),
+                            content_type: f.content_type.clone(),
+                            size: f.size,
+                        })
+                        .collect(),
+                    email: None,
+                    redacted: Vec::new(),
+                    outbound: None,
+                },
+                notices: Vec::new(),
+                after_insert: None,
+                actor: p.actor(),
+            })
+            .await?;
+        let new_id = created.ticket.id;
+        let marked = self
+            .store
+            .apply_changes_together(vec![
+                ChangeSet {
+                    ticket_id: new_id,
+                    expected_version: created.ticket.version,
+                    actor: p.actor(),
+                    patch: TicketPatch::default(),
+                    events: vec![EventKind::SplitFrom {
+                        from: id,
+                        message_id,
+                    }],
+                    message: None,
+                    notices: Vec::new(),
+                },
+                ChangeSet {
+                    ticket_id: id,
+                    expected_version: from.version,
+                    actor: p.actor(),
+                    patch: TicketPatch::default(),
+                    events: vec![EventKind::SplitOut {
+                        message_id,
+                        ticket_id: new_id,
+                    }],
+                    message: None,
+                    notices: Vec::new(),
+                },
+            ])
+            .await;
+        // The new ticket stands either way; the marks are its history.
+        let mut ticket = match marked {
+            Ok(done) => {
+                for d in &done {
+                    self.publish_change(&d.ticket);
+                }
+                done.into_iter()
+                    .next()
+                    .map(|d| d.ticket)
+                    .unwrap_or(created.ticket)
+            }
+            Err(e) => {
+                tracing::error!(ticket = id, error = %e, "split recorded without its events");
+                created.ticket
+            }
+        };
+        self.audit_action(
+            p,
+            "ticket.split",
+            format!("ticket:{id}"),
+            ip,
+            json!({"message_id": message_id, "into": new_id}),
+        )
+        .await?;
+        if self.after_create(&ticket).await
+            && let Some(now) = self.store.ticket(new_id).await?
+        {
+            ticket = now;
+        }
+        let mut messages = vec![created.message];
+        messages.extend(created.notices);
+        Ok(TicketDetail {
+            ticket,
+            messages,
+            attachments: created.attachments,
+            deliveries: Vec::new(),
+        })
     }
 }

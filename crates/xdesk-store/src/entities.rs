@@ -241,6 +241,8 @@ pub mod ticket {
         pub contact_email: Option<String>,
         /// What the customer wants, as triage or an agent decided (`xdesk_domain::triage`).
         pub intent: Option<String>,
+        /// The ticket this one was merged into: its conversation goes on there.
+        pub merged_into: Option<i64>,
     }
     no_relations!();
 }

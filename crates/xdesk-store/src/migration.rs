@@ -28,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0016Macros),
             Box::new(M0017Surveys),
             Box::new(M0018Assignment),
+            Box::new(M0019Merge),
         ]
     }
 }
@@ -1160,6 +1161,28 @@ impl MigrationTrait for M0018Assignment {
         }
         // The queue reads ix_tickets_group_queue (m0007): group, then priority and age.
         Ok(())
+    }
+}
+
+/// Merging: a merged ticket points at the one its conversation continues in.
+struct M0019Merge;
+
+impl MigrationName for M0019Merge {
+    fn name(&self) -> &str {
+        "m0019_merge"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0019Merge {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("tickets")
+                .add_column(big_integer_null("merged_into"))
+                .take(),
+        )
+        .await
     }
 }
 

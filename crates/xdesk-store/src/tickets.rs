@@ -141,6 +141,7 @@ pub struct TicketPatch {
     pub crypto: Option<RawCryptoFields>,
     pub contact_email: Option<Option<String>>,
     pub intent: Option<Option<String>>,
+    pub merged_into: Option<Option<i64>>,
 }
 
 impl TicketPatch {
@@ -155,6 +156,7 @@ impl TicketPatch {
             && self.crypto.is_none()
             && self.contact_email.is_none()
             && self.intent.is_none()
+            && self.merged_into.is_none()
     }
 }
 
@@ -553,6 +555,26 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Several tickets' changes in one transaction: all are written or none (a merge closes
+    /// one ticket and fills another). Each still fails with `StaleVersion` if its ticket moved.
+    pub async fn apply_changes_together(
+        &self,
+        mut changes: Vec<ChangeSet>,
+    ) -> Result<Vec<AppliedChange>, StoreError> {
+        let tx = sea_orm::TransactionTrait::begin(&self.db).await?;
+        let mut done = Vec::with_capacity(changes.len());
+        for cs in &mut changes {
+            if let Some(m) = &mut cs.message {
+                with_language(m);
+            }
+            done.push(apply_change_in(&tx, cs).await?);
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+}
+
 /// Writes one [`ChangeSet`] inside `tx`; the caller commits.
 pub(crate) async fn apply_change_in(
     tx: &DatabaseTransaction,
@@ -586,6 +608,9 @@ pub(crate) async fn apply_change_in(
     }
     if let Some(v) = p.assignee_id {
         upd = upd.col_expr(ticket::Column::AssigneeId, Expr::value(v));
+    }
+    if let Some(v) = p.merged_into {
+        upd = upd.col_expr(ticket::Column::MergedInto, Expr::value(v));
     }
     if let Some(tags) = &p.tags {
         upd = upd.col_expr(ticket::Column::Tags, Expr::value(tags_json(tags)));

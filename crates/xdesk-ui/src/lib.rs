@@ -50,6 +50,7 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/console/tickets/{id}/case", post(pages::ticket::case))
         .route("/console/tickets/{id}/accept", post(pages::ticket::accept))
         .route("/console/tickets/{id}/merge", post(pages::ticket::merge))
+        .route("/console/tickets/{id}/split", post(pages::ticket::split))
         .route(
             "/console/tickets/{id}/reply-check",
             post(pages::ticket::reply_check),

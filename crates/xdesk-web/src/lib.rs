@@ -46,7 +46,8 @@ pub struct AppState {
         api::sla::list_policies, api::sla::delete_policy, api::sla::ticket_sla,
         api::macros::create, api::macros::list, api::macros::delete, api::macros::preview,
         api::macros::apply, api::assignment::set_status, api::assignment::set_routing,
-        api::assignment::set_group, api::assignment::team,
+        api::assignment::set_group, api::assignment::team, api::tickets::merge,
+        api::tickets::split,
     ),
     tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"))
 )]
@@ -174,6 +175,8 @@ pub fn router(services: Services, pages: Router) -> Router {
         .route("/tickets/{id}/notes", post(t::note))
         .route("/tickets/{id}/attachments", post(t::upload))
         .route("/tickets/{id}/history", get(t::history))
+        .route("/tickets/{id}/merge", post(t::merge))
+        .route("/tickets/{id}/split", post(t::split))
         .route("/attachments/{id}", get(t::download))
         .route("/auth/login", post(pp::login))
         .route("/auth/logout", post(pp::logout))

@@ -39,6 +39,9 @@ pub(crate) enum Entry {
         files: Vec<FileLink>,
         at: String,
         seq: i64,
+        id: i64,
+        /// "From XD-…, 2026-11-20 10:00 UTC" for a message merged or split in.
+        moved: Option<String>,
     },
     Event {
         text: String,
@@ -209,6 +212,24 @@ async fn render(
                     .collect(),
                 at: when(m.created_at),
                 seq: m.seq,
+                id: m.id,
+                moved: meta
+                    .get("merged_from")
+                    .or_else(|| meta.get("split_from"))
+                    .and_then(|t| t.as_i64())
+                    .map(|t| {
+                        tr.t1("ticket.moved_from", TicketNumber::for_ticket(t))
+                            .replacen(
+                                "{}",
+                                meta["original_at"]
+                                    .as_str()
+                                    .and_then(|a| DateTime::parse_from_rfc3339(a).ok())
+                                    .map(|a| when(a.with_timezone(&Utc)))
+                                    .unwrap_or_default()
+                                    .as_str(),
+                                1,
+                            )
+                    }),
             },
         ));
     }
@@ -745,6 +766,34 @@ pub(crate) async fn apply_macro(
 }
 
 /// Merges a duplicate (`source`) into this ticket, from the possible duplicates list.
+/// Splits a customer message out into a new ticket, then shows the new ticket.
+pub(crate) async fn split(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    PeerIp(ip): PeerIp,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if !ctx.csrf_ok(f.get("csrf").map(String::as_str).unwrap_or_default()) {
+        return ctx.csrf_refused();
+    }
+    let Some(message_id) = f.get("message_id").and_then(|v| v.parse().ok()) else {
+        return ctx.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ctx.tr.t("error.not_found_text"),
+        );
+    };
+    match s
+        .services
+        .split_message(&me.principal, id, message_id, None, ip.as_deref())
+        .await
+    {
+        Ok(d) => Redirect::to(&format!("/console/tickets/{}", d.ticket.id)).into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
+}
+
 pub(crate) async fn merge(
     ctx: Ctx,
     me: SignedIn,

@@ -186,6 +186,8 @@ pub struct TicketDto {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set when this ticket was merged into another: the conversation continues there.
+    pub merged_into: Option<i64>,
 }
 
 /// Ticket ids map onto numbers so a reference never needs a second lookup.
@@ -222,6 +224,7 @@ impl From<TicketRow> for TicketDto {
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
+            merged_into: t.merged_into,
         }
     }
 }
@@ -275,6 +278,10 @@ pub struct MessageDto {
     /// The language a customer's message is written in, as detected when it arrived.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Where a message moved here from: `{"ticket": id, "seq": n, "at": time}` for one merged
+    /// in from a duplicate (`merged_from`) or split out of another ticket (`split_from`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -331,6 +338,12 @@ pub fn message_dto(
         redacted,
         delivery,
         language: meta["language"].as_str().map(str::to_owned),
+        moved_from: meta
+            .get("merged_from")
+            .or_else(|| meta.get("split_from"))
+            .map(|t| {
+                serde_json::json!({"ticket": t, "seq": meta["original_seq"], "at": meta["original_at"]})
+            }),
         attachments: attachments
             .iter()
             .filter(|a| a.message_id == m.id)

@@ -506,3 +506,54 @@ pub async fn search(
             .collect(),
     ))
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeReq {
+    /// The ticket that survives; this one closes and points at it.
+    pub into: i64,
+}
+
+/// Merges this ticket into another of the same customer: its messages, with their files,
+/// move to the survivor; this one is closed with `merged_into` set.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/merge", tag = "tickets", params(("id" = i64, Path)), request_body = MergeReq,
+    responses((status = 200, body = TicketDto), (status = 409, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn merge(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<MergeReq>,
+) -> ApiResult<Json<TicketDto>> {
+    let t = s
+        .services
+        .merge_tickets(&p, id, r.into, ip.as_deref())
+        .await?;
+    Ok(Json(t.into()))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitReq {
+    /// A customer message of this ticket.
+    pub message_id: i64,
+    /// The new ticket's subject; default: the message's first line.
+    pub subject: Option<String>,
+}
+
+/// Splits a customer message out into a new ticket (a second problem in the same thread).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/split", tag = "tickets", params(("id" = i64, Path)), request_body = SplitReq,
+    responses((status = 201, body = TicketDetailDto), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn split(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<SplitReq>,
+) -> ApiResult<(StatusCode, Json<TicketDetailDto>)> {
+    let d = s
+        .services
+        .split_message(&p, id, r.message_id, r.subject.as_deref(), ip.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(detail(d))))
+}

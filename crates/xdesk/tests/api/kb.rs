@@ -611,20 +611,23 @@ backend_test!(a_duplicate_merges_in_one_click, |app| {
         .await;
     assert!(h.to_string().contains("merged_into"));
     assert_eq!(h["verification"]["valid"], true);
-    // The target has the duplicate's conversation as an internal note.
+    assert_eq!(dup["merged_into"], a);
+    // The target has the duplicate's conversation, message by message.
     let target = app
         .get_json(&app.agent_token, &format!("/api/v1/tickets/{a}"))
         .await;
-    let note = target["messages"]
+    let moved = target["messages"]
         .as_array()
         .unwrap()
-        .last()
-        .unwrap()
+        .iter()
+        .find(|m| m["moved_from"]["ticket"] == b)
+        .unwrap_or_else(|| panic!("no message from {b} in {target}"))
         .clone();
-    assert_eq!(note["internal"], true);
+    assert_eq!(moved["author_kind"], "customer");
+    assert_eq!(moved["moved_from"]["seq"], 1);
     assert!(
-        note["body"].as_str().unwrap().contains("充值 还没到账"),
-        "{note}"
+        moved["body"].as_str().unwrap().contains("提币未到账"),
+        "{moved}"
     );
     // Merging again: the duplicate is closed now.
     let r = web

@@ -20,6 +20,7 @@ mod imap;
 mod kb;
 mod live;
 mod macros;
+mod merge;
 mod outbox;
 mod portal;
 mod quality;
