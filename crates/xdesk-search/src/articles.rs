@@ -115,7 +115,7 @@ pub fn plain_text(markdown: &str) -> String {
 }
 
 /// Writer memory: enough for the demo and large imports alike on a small machine.
-const WRITER_BYTES: usize = 50_000_000;
+const WRITER_BYTES: usize = 20_000_000;
 
 impl ArticleIndex {
     /// An index in memory: for tests and small knowledge bases.

@@ -39,6 +39,9 @@ pub(crate) fn open_index(
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
         .try_into()?;
-    let writer = index.writer(writer_bytes)?;
+    // One indexing thread: the index follows the feed beside the request handlers on the
+    // same cores, and a second thread doubled the writer's memory for no gain at the rate
+    // tickets arrive (measured in docs/BENCHMARKS.md).
+    let writer = index.writer_with_num_threads(1, writer_bytes)?;
     Ok((index, reader, writer))
 }

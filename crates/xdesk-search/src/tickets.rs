@@ -84,6 +84,11 @@ struct Fields {
 /// Stands for "none" in the group and assignee fields.
 const NONE: i64 = -1;
 
+/// The ticket index's indexing arena: what it buffers before writing a segment. The feed
+/// follower commits every couple of seconds, so the arena never fills in service; a bulk
+/// rebuild writes a segment each time it does.
+const WRITER_BYTES: usize = 40_000_000;
+
 pub struct TicketIndex {
     index: Index,
     reader: IndexReader,
@@ -121,7 +126,7 @@ impl TicketIndex {
 
     fn at(dir: Option<&Path>) -> Result<Self, SearchError> {
         let (schema, f) = schema();
-        let (index, reader, writer) = crate::open_index(dir, schema, 100_000_000)?;
+        let (index, reader, writer) = crate::open_index(dir, schema, WRITER_BYTES)?;
         Ok(Self {
             index,
             reader,

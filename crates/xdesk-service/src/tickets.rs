@@ -1019,6 +1019,16 @@ impl Services {
     }
 }
 
+/// A stored file attached again elsewhere (a moved message): the same content, by its hash.
+fn same_file(f: &AttachmentRow) -> NewAttachment {
+    NewAttachment {
+        sha256: f.sha256.clone(),
+        filename: f.filename.clone(),
+        content_type: f.content_type.clone(),
+        size: f.size,
+    }
+}
+
 impl Services {
     /// Merges a duplicate into another ticket of the same customer, in one transaction: the
     /// target gets every message of the duplicate (with its files, original time and
@@ -1077,12 +1087,7 @@ impl Services {
                 attachments: files
                     .iter()
                     .filter(|f| f.message_id == m.id)
-                    .map(|f| NewAttachment {
-                        sha256: f.sha256.clone(),
-                        filename: f.filename.clone(),
-                        content_type: f.content_type.clone(),
-                        size: f.size,
-                    })
+                    .map(same_file)
                     .collect(),
                 email: None,
                 redacted: Vec::new(),
@@ -1234,12 +1239,7 @@ impl Services {
                     attachments: files
                         .iter()
                         .filter(|f| f.message_id == m.id)
-                        .map(|f| NewAttachment {
-                            sha256: f.sha256.clone(),
-                            filename: f.filename.clone(),
-                            content_type: f.content_type.clone(),
-                            size: f.size,
-                        })
+                        .map(same_file)
                         .collect(),
                     email: None,
                     redacted: Vec::new(),

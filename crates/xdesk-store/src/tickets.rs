@@ -1175,24 +1175,33 @@ impl Store {
             .filter(customer_identity::Column::CustomerId.is_in(customer_ids))
             .all(&self.read)
             .await?;
+        // Grouped once: a catch-up batch holds thousands of tickets.
+        let mut bodies_of: std::collections::HashMap<i64, Vec<String>> =
+            std::collections::HashMap::new();
+        for (id, body) in bodies {
+            bodies_of.entry(id).or_default().push(body);
+        }
+        let names: std::collections::HashMap<i64, String> = customers
+            .into_iter()
+            .map(|c| (c.id, c.display_name))
+            .collect();
+        let mut identities_of: std::collections::HashMap<i64, Vec<String>> =
+            std::collections::HashMap::new();
+        for i in identities {
+            identities_of
+                .entry(i.customer_id)
+                .or_default()
+                .push(i.value);
+        }
         Ok(tickets
             .into_iter()
             .map(|t| TicketSearchRow {
-                messages: bodies
-                    .iter()
-                    .filter(|(id, _)| *id == t.id)
-                    .map(|(_, b)| b.clone())
-                    .collect(),
-                customer_name: customers
-                    .iter()
-                    .find(|c| c.id == t.customer_id)
-                    .map(|c| c.display_name.clone())
+                messages: bodies_of.remove(&t.id).unwrap_or_default(),
+                customer_name: names.get(&t.customer_id).cloned().unwrap_or_default(),
+                identities: identities_of
+                    .get(&t.customer_id)
+                    .cloned()
                     .unwrap_or_default(),
-                identities: identities
-                    .iter()
-                    .filter(|i| i.customer_id == t.customer_id)
-                    .map(|i| i.value.clone())
-                    .collect(),
                 ticket: t,
             })
             .collect())

@@ -74,10 +74,15 @@ fn open_search_index<T, E: std::fmt::Display>(
     }
 }
 
+/// How often the indexes take what the feeds add. Each step is a commit (a new segment and
+/// an fsync), on the same cores as the request handlers; a search catches up first anyway, so
+/// a longer pause costs searches nothing and ticket creation less.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Keeps the ticket and article indexes following the change feeds (what other nodes wrote).
 async fn follow_tickets(services: xdesk_service::Services) {
     loop {
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        tokio::time::sleep(FOLLOW_EVERY).await;
         if let Err(e) = services.follow_ticket_feed().await {
             tracing::warn!(error = %e, "ticket index could not follow the feed; retrying");
         }
