@@ -149,6 +149,7 @@ impl Services {
         group_id: i64,
         strategy: &str,
         return_after_minutes: Option<i32>,
+        reassign_on_breach: bool,
     ) -> Result<(), ServiceError> {
         p.require_admin()?;
         let strategy = Strategy::from_str(strategy)?;
@@ -163,14 +164,20 @@ impl Services {
             .into());
         }
         self.store
-            .set_group_assignment(group_id, strategy.as_str(), return_after_minutes)
+            .set_group_assignment(
+                group_id,
+                strategy.as_str(),
+                return_after_minutes,
+                reassign_on_breach,
+            )
             .await?;
         self.audit_action(
             p,
             "group.assignment",
             format!("group:{group_id}"),
             None,
-            json!({ "strategy": strategy.as_str(), "return_after_minutes": return_after_minutes }),
+            json!({ "strategy": strategy.as_str(), "return_after_minutes": return_after_minutes,
+                    "reassign_on_breach": reassign_on_breach }),
         )
         .await?;
         self.assign_waiting(group_id).await?;
@@ -251,23 +258,7 @@ impl Services {
         if waiting.is_empty() {
             return Ok(0);
         }
-        let members = self.store.group_members(group_id).await?;
-        let ids: Vec<i64> = members.iter().map(|m| m.agent.id).collect();
-        let loads = self.store.open_load(&ids).await?;
-        let mut candidates: Vec<Candidate> = members
-            .iter()
-            .map(|m| {
-                let mut load = BTreeMap::new();
-                for l in loads.iter().filter(|l| l.assignee_id == m.agent.id) {
-                    load.insert(l.channel.clone(), u32::try_from(l.open).unwrap_or(u32::MAX));
-                }
-                candidate(
-                    &m.agent,
-                    m.last_assigned_at.map(|t| t.timestamp_micros()),
-                    load,
-                )
-            })
-            .collect();
+        let mut candidates = self.candidates(group_id).await?;
         let mut assigned = 0;
         for t in waiting {
             let need = Need {
@@ -292,6 +283,76 @@ impl Services {
             }
         }
         Ok(assigned)
+    }
+
+    /// The group's members as the chooser sees them, with their open load.
+    async fn candidates(&self, group_id: i64) -> Result<Vec<Candidate>, ServiceError> {
+        let members = self.store.group_members(group_id).await?;
+        let ids: Vec<i64> = members.iter().map(|m| m.agent.id).collect();
+        let loads = self.store.open_load(&ids).await?;
+        Ok(members
+            .iter()
+            .map(|m| {
+                let mut load = BTreeMap::new();
+                for l in loads.iter().filter(|l| l.assignee_id == m.agent.id) {
+                    load.insert(l.channel.clone(), u32::try_from(l.open).unwrap_or(u32::MAX));
+                }
+                candidate(
+                    &m.agent,
+                    m.last_assigned_at.map(|t| t.timestamp_micros()),
+                    load,
+                )
+            })
+            .collect())
+    }
+
+    /// After a breach, in a group that asks for it: the ticket goes to another online agent
+    /// who can take it (by the group's strategy), or stays where it is when nobody can.
+    pub(crate) async fn reassign_after_breach(&self, t: &TicketRow) -> Result<bool, ServiceError> {
+        let (Some(group_id), Some(previous)) = (t.group_id, t.assignee_id) else {
+            return Ok(false);
+        };
+        let Some(group) = self.store.group(group_id).await? else {
+            return Ok(false);
+        };
+        let strategy = Strategy::from_str(&group.assignment).unwrap_or(Strategy::Manual);
+        if !group.reassign_on_breach || strategy == Strategy::Manual {
+            return Ok(false);
+        }
+        let others: Vec<Candidate> = self
+            .candidates(group_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.agent_id != previous)
+            .collect();
+        let need = Need {
+            channel: &t.channel,
+            language: &t.language,
+            skill: t.intent.as_deref(),
+        };
+        let Ok(agent_id) = assignment::choose(strategy, &others, &need) else {
+            return Ok(false);
+        };
+        let mut changes = BTreeMap::new();
+        changes.insert("assignee_id".to_owned(), [json!(previous), json!(agent_id)]);
+        let patch = TicketPatch {
+            assignee_id: Some(Some(agent_id)),
+            ..Default::default()
+        };
+        let events = vec![
+            EventKind::Updated { changes },
+            EventKind::AutoAssigned {
+                agent_id,
+                strategy: strategy.as_str().to_owned(),
+            },
+        ];
+        let moved = self.apply_if_unchanged(t, patch, events).await?;
+        if moved {
+            self.store
+                .mark_assigned(agent_id, group_id, self.now())
+                .await?;
+        }
+        Ok(moved)
     }
 
     /// Gives `t` to `agent_id` unless someone changed it since it was read.

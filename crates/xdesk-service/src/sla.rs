@@ -712,6 +712,11 @@ impl Services {
                             SlaStep::Breach => "sla_breached",
                         };
                         self.alert(&applied.ticket, kind, Some(&r.kind));
+                        if step == SlaStep::Breach
+                            && let Err(e) = self.reassign_after_breach(&applied.ticket).await
+                        {
+                            tracing::error!(ticket = ticket_id, error = %e, "reassignment after a breach failed");
+                        }
                         break;
                     }
                     Ok(None) => break,

@@ -75,9 +75,14 @@ impl Store {
         id: i64,
         strategy: &str,
         return_after_minutes: Option<i32>,
+        reassign_on_breach: bool,
     ) -> Result<(), StoreError> {
         let res = group::Entity::update_many()
             .col_expr(group::Column::Assignment, Expr::value(strategy))
+            .col_expr(
+                group::Column::ReassignOnBreach,
+                Expr::value(reassign_on_breach),
+            )
             .col_expr(
                 group::Column::ReturnAfterMinutes,
                 Expr::value(return_after_minutes),

@@ -23,6 +23,8 @@ pub mod group {
         /// `manual`, `round_robin` or `least_loaded`.
         pub assignment: String,
         pub return_after_minutes: Option<i32>,
+        /// A breached promise moves the ticket to another online agent.
+        pub reassign_on_breach: bool,
     }
     no_relations!();
 }

@@ -1164,7 +1164,8 @@ impl MigrationTrait for M0018Assignment {
     }
 }
 
-/// Merging: a merged ticket points at the one its conversation continues in.
+/// Merging: a merged ticket points at the one its conversation continues in. Also whether a
+/// group reassigns a ticket whose SLA promise breaks.
 struct M0019Merge;
 
 impl MigrationName for M0019Merge {
@@ -1180,6 +1181,14 @@ impl MigrationTrait for M0019Merge {
             Table::alter()
                 .table("tickets")
                 .add_column(big_integer_null("merged_into"))
+                .take(),
+        )
+        .await?;
+        // And a group's choice to hand a ticket to someone else when its promise breaks.
+        m.alter_table(
+            Table::alter()
+                .table("groups")
+                .add_column(boolean("reassign_on_breach").default(false).take())
                 .take(),
         )
         .await

@@ -249,7 +249,13 @@ pub(crate) async fn row_action(
                 &me,
                 &f,
                 "/admin/groups",
-                services.set_group_assignment(&p, id, &strategy, minutes),
+                services.set_group_assignment(
+                    &p,
+                    id,
+                    &strategy,
+                    minutes,
+                    field(&f, "reassign_on_breach") == "1",
+                ),
             )
             .await
         }

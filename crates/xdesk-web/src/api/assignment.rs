@@ -76,6 +76,9 @@ pub struct GroupAssignmentReq {
     /// Minutes an agent may be offline before their open tickets go back to the queue;
     /// left out: they stay assigned.
     pub return_after_minutes: Option<i32>,
+    /// When a ticket's SLA promise breaks, give it to another online agent (by the strategy).
+    #[serde(default)]
+    pub reassign_on_breach: bool,
 }
 
 #[utoipa::path(put, path = "/api/v1/groups/{id}/assignment", tag = "groups", params(("id" = i64, Path)), request_body = GroupAssignmentReq, responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -86,7 +89,13 @@ pub async fn set_group(
     ApiJson(r): ApiJson<GroupAssignmentReq>,
 ) -> ApiResult<StatusCode> {
     s.services
-        .set_group_assignment(&p, id, &r.strategy, r.return_after_minutes)
+        .set_group_assignment(
+            &p,
+            id,
+            &r.strategy,
+            r.return_after_minutes,
+            r.reassign_on_breach,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -121,5 +130,6 @@ pub(crate) fn group_dto(g: xdesk_store::GroupRow) -> GroupDto {
         description: g.description,
         assignment: g.assignment,
         return_after_minutes: g.return_after_minutes,
+        reassign_on_breach: g.reassign_on_breach,
     }
 }

@@ -254,6 +254,8 @@ pub struct GroupDto {
     pub assignment: String,
     /// Minutes an offline agent keeps the group's tickets; none: for good.
     pub return_after_minutes: Option<i32>,
+    /// A breached SLA promise moves the ticket to another online agent.
+    pub reassign_on_breach: bool,
 }
 
 #[derive(Deserialize, ToSchema)]

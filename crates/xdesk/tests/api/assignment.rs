@@ -275,3 +275,73 @@ backend_test!(groups_hand_tickets_to_online_agents, |app| {
     assert_eq!(left["tickets"].as_array().unwrap().len(), 0, "{left}");
     app.stop().await;
 });
+
+backend_test!(a_broken_promise_moves_the_ticket_to_another_agent, |app| {
+    let admin = app.admin_token().await;
+    let services = app.running.as_ref().unwrap().services.clone();
+    let a = app.agent_id;
+    let r = app
+        .post(
+            &admin,
+            "/api/v1/agents",
+            json!({"email": "second@x.test", "display_name": "Second", "role": "agent",
+                   "password": PASSWORD, "group_ids": [app.payments_group]}),
+        )
+        .await;
+    let b = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let r = app
+        .post(
+            &admin,
+            "/api/v1/sla/policies",
+            json!({"name": "Fast", "first_response_minutes": 30,
+                   "next_response_minutes": 60, "resolution_minutes": 600}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let path = format!("/api/v1/groups/{}/assignment", app.payments_group);
+    let r = put(
+        &app,
+        &admin,
+        &path,
+        json!({"strategy": "round_robin", "reassign_on_breach": true}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let groups = app.get_json(&admin, "/api/v1/groups").await;
+    assert!(
+        groups.to_string().contains("\"reassign_on_breach\":true"),
+        "{groups}"
+    );
+    // Only A is online: A gets the ticket.
+    status(&app, &app.agent_token, a, "online").await;
+    let t = app
+        .create_ticket(ticket(&app, "Slow", "en", "normal"))
+        .await;
+    assert_eq!(t["assignee_id"], a);
+    let id = t["id"].as_i64().unwrap();
+    // B comes online; the first response is missed.
+    let b_token = app.login("second@x.test").await;
+    status(&app, &b_token, b, "online").await;
+    services.advance_clock(Duration::minutes(31));
+    for _ in 0..50 {
+        services.run_sla_timers(100).await.unwrap();
+        if assignee(&app, &json!(id)).await == b {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        assignee(&app, &json!(id)).await,
+        b,
+        "moved to the other agent"
+    );
+    let events = app.verified_events(id).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let breach = kinds
+        .iter()
+        .position(|k| *k == "sla_breached")
+        .expect("breach");
+    let moved = kinds.iter().rposition(|k| *k == "auto_assigned").unwrap();
+    assert!(moved > breach, "{kinds:?}");
+    app.stop().await;
+});
