@@ -119,6 +119,12 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             "/admin/groups",
             get(pages::admin::groups).post(pages::admin::create_group),
         )
+        .route("/admin/sla", get(pages::admin::sla))
+        .route("/admin/sla/policies", post(pages::admin::create_sla_policy))
+        .route(
+            "/admin/sla/calendars",
+            post(pages::admin::create_sla_calendar),
+        )
         .route(
             "/admin/routing",
             get(pages::admin::routing).post(pages::admin::create_rule),

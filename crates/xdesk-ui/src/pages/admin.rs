@@ -229,6 +229,9 @@ pub(crate) async fn row_action(
             .await
         }
         ("groups", "assignment") => {
+            if !ctx.csrf_ok(field(&f, "csrf")) {
+                return ctx.csrf_refused();
+            }
             let minutes = field(&f, "return_after_minutes").trim();
             let minutes = if minutes.is_empty() {
                 None
@@ -256,6 +259,16 @@ pub(crate) async fn row_action(
                     minutes,
                     field(&f, "reassign_on_breach") == "1",
                 ),
+            )
+            .await
+        }
+        ("sla", "delete") => {
+            act(
+                &ctx,
+                &me,
+                &f,
+                "/admin/sla",
+                services.delete_sla_policy(&p, id),
             )
             .await
         }
@@ -355,6 +368,140 @@ pub(crate) async fn create_group(
             .create_group(Some(&p), &name, &description)
             .await
             .map(|_| ())
+    })
+    .await
+}
+
+// ----- SLA -----
+
+#[derive(Template)]
+#[template(path = "admin/sla.html")]
+struct SlaPage<'a> {
+    ctx: &'a Ctx,
+    agent_name: &'a str,
+    is_admin: bool,
+    tab: &'static str,
+    policies: Vec<xdesk_store::SlaPolicyRow>,
+    calendars: Vec<xdesk_store::SlaCalendarRow>,
+    priorities: Vec<&'static str>,
+    intents: Vec<&'static str>,
+}
+
+impl SlaPage<'_> {
+    fn calendar_name(&self, id: &Option<i64>) -> String {
+        match id {
+            None => "24/7".to_owned(),
+            Some(id) => self
+                .calendars
+                .iter()
+                .find(|c| c.id == *id)
+                .map_or_else(|| id.to_string(), |c| c.name.clone()),
+        }
+    }
+}
+
+pub(crate) async fn sla(ctx: Ctx, me: SignedIn, State(s): State<UiState>) -> Response {
+    if let Some(r) = refused(&ctx, &me) {
+        return r;
+    }
+    let p = &me.principal;
+    match (
+        s.services.sla_policies(p).await,
+        s.services.sla_calendars(p).await,
+    ) {
+        (Ok(policies), Ok(calendars)) => ctx.render(
+            StatusCode::OK,
+            &SlaPage {
+                ctx: &ctx,
+                agent_name: &me.agent.display_name,
+                is_admin: true,
+                tab: "sla",
+                policies,
+                calendars,
+                priorities: xdesk_domain::ticket::Priority::ALL
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect(),
+                intents: xdesk_domain::triage::Intent::ALL
+                    .iter()
+                    .map(|i| i.as_str())
+                    .collect(),
+            },
+        ),
+        (Err(e), _) | (_, Err(e)) => ctx.service_error(&e),
+    }
+}
+
+/// A new SLA policy from the page's form.
+pub(crate) async fn create_sla_policy(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if !ctx.csrf_ok(field(&f, "csrf")) {
+        return ctx.csrf_refused();
+    }
+    let minutes = |k: &str| field(&f, k).trim().parse::<i64>().ok();
+    let (Some(first), Some(next), Some(resolution)) = (
+        minutes("first_response_minutes"),
+        minutes("next_response_minutes"),
+        minutes("resolution_minutes"),
+    ) else {
+        return ctx.error(StatusCode::UNPROCESSABLE_ENTITY, ctx.tr.t("sla.bad_number"));
+    };
+    let optional = |k: &str| Some(field(&f, k).trim().to_owned()).filter(|v| !v.is_empty());
+    let input = xdesk_service::sla::PolicyInput {
+        name: field(&f, "name").to_owned(),
+        priority: optional("priority"),
+        intent: optional("intent"),
+        tier: optional("tier"),
+        first_response_minutes: first,
+        next_response_minutes: next,
+        resolution_minutes: resolution,
+        calendar_id: optional("calendar").and_then(|c| c.parse().ok()),
+    };
+    let p = me.principal.clone();
+    act(&ctx, &me, &f, "/admin/sla", async move {
+        s.services.add_sla_policy(&p, input).await.map(|_| ())
+    })
+    .await
+}
+
+/// A new business calendar: Monday to Friday between two times, weekends off, holidays
+/// listed or imported from an iCalendar file.
+pub(crate) async fn create_sla_calendar(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let optional = |k: &str| Some(field(&f, k).trim().to_owned()).filter(|v| !v.is_empty());
+    let time_zone = optional("time_zone");
+    let hours = [
+        field(&f, "opens").trim().to_owned(),
+        field(&f, "closes").trim().to_owned(),
+    ];
+    let week = if time_zone.is_some() {
+        (0..7).map(|d| (d < 5).then(|| hours.clone())).collect()
+    } else {
+        Vec::new()
+    };
+    let input = xdesk_service::sla::CalendarInput {
+        name: field(&f, "name").to_owned(),
+        time_zone,
+        week,
+        holidays: field(&f, "holidays")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        holidays_ical: optional("holidays_ical"),
+    };
+    let p = me.principal.clone();
+    act(&ctx, &me, &f, "/admin/sla", async move {
+        s.services.add_sla_calendar(&p, input).await.map(|_| ())
     })
     .await
 }

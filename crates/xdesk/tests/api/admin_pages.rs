@@ -449,6 +449,12 @@ backend_test!(an_admin_runs_xdesk_from_the_admin_pages, |app| {
         "/admin/integrations".to_owned(),
         "/admin/integrations/1/revoke".to_owned(),
         "/admin/templates/reply/en".to_owned(),
+        "/admin/sla/policies".to_owned(),
+        "/admin/sla/calendars".to_owned(),
+        "/admin/sla/1/delete".to_owned(),
+        format!("/admin/groups/{}/assignment", app.payments_group),
+        format!("/admin/agents/{new_id}/routing"),
+        "/console/status".to_owned(),
         "/console/two-factor".to_owned(),
     ] {
         let r = admin
@@ -456,5 +462,138 @@ backend_test!(an_admin_runs_xdesk_from_the_admin_pages, |app| {
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
     }
+
+    // The admin's console session also works as an API token (it has the second factor).
+    let admin_api = admin.jar.get("xdesk_session").unwrap().clone();
+    // SLA: a business calendar with an iCalendar holiday, then a policy on it, then deleted.
+    let ical = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20261001\r\nSUMMARY:National Day\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let r = admin
+        .post(
+            "/admin/sla/calendars",
+            &[
+                ("csrf", &csrf),
+                ("name", "Shanghai office"),
+                ("time_zone", "Asia/Shanghai"),
+                ("opens", "09:00"),
+                ("closes", "18:00"),
+                ("holidays", "2026-12-25"),
+                ("holidays_ical", ical),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = admin
+        .post(
+            "/admin/sla/calendars",
+            &[
+                ("csrf", &csrf),
+                ("name", "Bad"),
+                ("time_zone", "Mars/Olympus"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let cal = app.get_json(&admin_api, "/api/v1/sla/calendars").await;
+    let cal_id = cal[0]["id"].as_i64().unwrap().to_string();
+    assert!(cal.to_string().contains("2026-10-01"), "{cal}");
+    let r = admin
+        .post(
+            "/admin/sla/policies",
+            &[
+                ("csrf", &csrf),
+                ("name", "VIP fast"),
+                ("priority", ""),
+                ("intent", "deposit_missing"),
+                ("tier", "vip"),
+                ("first_response_minutes", "15"),
+                ("next_response_minutes", "60"),
+                ("resolution_minutes", "240"),
+                ("calendar", &cal_id),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = admin
+        .post(
+            "/admin/sla/policies",
+            &[
+                ("csrf", &csrf),
+                ("name", "x"),
+                ("first_response_minutes", "soon"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = admin.get("/admin/sla").await;
+    assert!(page.body.contains("VIP fast") && page.body.contains("15 / 60 / 240 min"));
+    assert!(page.body.contains("Shanghai office"));
+    let pol = app.get_json(&admin_api, "/api/v1/sla/policies").await;
+    assert_eq!(pol[0]["calendar_id"].as_i64().unwrap().to_string(), cal_id);
+    let pid = pol[0]["id"].as_i64().unwrap();
+    let r = admin
+        .post(&format!("/admin/sla/{pid}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(!admin.get("/admin/sla").await.body.contains("VIP fast"));
+
+    // Assignment: a group's strategy and an agent's languages and capacity from the pages.
+    let r = admin
+        .post(
+            &format!("/admin/groups/{}/assignment", app.payments_group),
+            &[
+                ("csrf", &csrf),
+                ("strategy", "least_loaded"),
+                ("return_after_minutes", "15"),
+                ("reassign_on_breach", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let groups = app.get_json(&admin_api, "/api/v1/groups").await;
+    let g = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == app.payments_group)
+        .unwrap();
+    assert_eq!(
+        (
+            g["assignment"].as_str(),
+            g["return_after_minutes"].as_i64(),
+            g["reassign_on_breach"].as_bool()
+        ),
+        (Some("least_loaded"), Some(15), Some(true))
+    );
+    let r = admin
+        .post(
+            &format!("/admin/agents/{new_id}/routing"),
+            &[
+                ("csrf", &csrf),
+                ("languages", "zh en"),
+                ("skills", "kyc"),
+                ("capacity", "chat=2"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = admin
+        .post(
+            &format!("/admin/agents/{new_id}/routing"),
+            &[("csrf", &csrf), ("capacity", "chat=lots")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The team page: the admin goes online and sees the agent's settings.
+    let r = admin
+        .post("/console/status", &[("csrf", &csrf), ("status", "online")])
+        .await;
+    assert_eq!(r.location(), "/console/team");
+    let team = admin.get("/console/team").await;
+    assert!(
+        team.body.contains("chat=2") && team.body.contains("zh en"),
+        "{}",
+        team.body
+    );
+    assert!(team.body.contains("data-status=\"online\""));
     app.stop().await;
 });

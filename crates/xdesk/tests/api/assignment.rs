@@ -42,6 +42,20 @@ async fn routing(app: &TestApp, admin: &str, agent: i64, languages: &str, capaci
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
 }
 
+/// A second agent in the payments group, `second@x.test`; their id.
+async fn second_agent(app: &TestApp, admin: &str) -> i64 {
+    let r = app
+        .post(
+            admin,
+            "/api/v1/agents",
+            json!({"email": "second@x.test", "display_name": "Second", "role": "agent",
+                   "password": PASSWORD, "group_ids": [app.payments_group]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
 fn ticket(app: &TestApp, subject: &str, language: &str, priority: &str) -> Value {
     json!({
         "subject": subject,
@@ -63,16 +77,7 @@ backend_test!(groups_hand_tickets_to_online_agents, |app| {
     let admin = app.admin_token().await;
     let services = app.running.as_ref().unwrap().services.clone();
     let a = app.agent_id;
-    let r = app
-        .post(
-            &admin,
-            "/api/v1/agents",
-            json!({"email": "second@x.test", "display_name": "Second", "role": "agent",
-                   "password": PASSWORD, "group_ids": [app.payments_group]}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let b = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let b = second_agent(&app, &admin).await;
     let b_token = app.login("second@x.test").await;
 
     // Manual (the default): nobody is assigned.
@@ -280,15 +285,7 @@ backend_test!(a_broken_promise_moves_the_ticket_to_another_agent, |app| {
     let admin = app.admin_token().await;
     let services = app.running.as_ref().unwrap().services.clone();
     let a = app.agent_id;
-    let r = app
-        .post(
-            &admin,
-            "/api/v1/agents",
-            json!({"email": "second@x.test", "display_name": "Second", "role": "agent",
-                   "password": PASSWORD, "group_ids": [app.payments_group]}),
-        )
-        .await;
-    let b = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let b = second_agent(&app, &admin).await;
     let r = app
         .post(
             &admin,
