@@ -60,21 +60,41 @@ fn candidate(agent: &AgentRow, last: Option<i64>, load: BTreeMap<String, u32>) -
 }
 
 impl Services {
-    /// Sets an agent's status: their own, or (supervisors and admins) anyone's. Going online
-    /// hands them waiting tickets at once.
+    /// Sets an agent's status: their own, or (admins, and supervisors for their groups'
+    /// agents) another's, audited. Going online hands them waiting tickets at once.
     pub async fn set_agent_status(
         &self,
         p: &Principal,
         agent_id: i64,
         status: &str,
     ) -> Result<(AgentRow, Vec<i64>), ServiceError> {
-        let Principal::Agent { id, role, .. } = p else {
+        let Principal::Agent {
+            id,
+            role,
+            group_ids,
+            ..
+        } = p
+        else {
             return Err(ServiceError::Forbidden("only agents have a status".into()));
         };
-        if *id != agent_id && *role == Role::Agent {
-            return Err(ServiceError::Forbidden(
-                "only supervisors set another agent's status".into(),
-            ));
+        if *id != agent_id {
+            let allowed = match role {
+                Role::Admin => true,
+                // A supervisor, for the agents of their own groups.
+                Role::Supervisor => self
+                    .store
+                    .agent_group_ids(agent_id)
+                    .await?
+                    .iter()
+                    .any(|g| group_ids.contains(g)),
+                Role::Agent => false,
+            };
+            if !allowed {
+                return Err(ServiceError::Forbidden(
+                    "only an admin, or a supervisor of their group, sets another agent's status"
+                        .into(),
+                ));
+            }
         }
         let status = AgentStatus::from_str(status)?;
         self.store
@@ -393,6 +413,7 @@ impl Services {
             let before = now - Duration::minutes(i64::from(shortest));
             for agent in self.store.agents_offline_since(before).await? {
                 let since = agent.status_at.map_or(0, |t| t.timestamp());
+                let status = AgentStatus::from_str(&agent.status).unwrap_or(AgentStatus::Offline);
                 let tickets = self
                     .store
                     .list_tickets(&TicketFilter {
@@ -410,8 +431,6 @@ impl Services {
                     else {
                         continue;
                     };
-                    let status =
-                        AgentStatus::from_str(&agent.status).unwrap_or(AgentStatus::Online);
                     let after = u32::try_from(minutes).unwrap_or(u32::MAX);
                     if assignment::back_to_queue(status, since, now.timestamp(), after)
                         && self.return_to_queue(&t, agent.id, minutes).await?

@@ -128,6 +128,15 @@ backend_test!(groups_hand_tickets_to_online_agents, |app| {
     )
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A supervisor of another group may not either.
+    let r = put(
+        &app,
+        &app.supervisor_token,
+        &format!("/api/v1/agents/{a}/status"),
+        json!({"status": "online"}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     status(&app, &app.agent_token, a, "online").await;
     assert_eq!(
         assignee(&app, &t["id"]).await,
