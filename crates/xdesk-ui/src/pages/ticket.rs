@@ -696,13 +696,13 @@ pub(crate) async fn accept(
 }
 
 /// A ticket-page form that names another record by id in `field`: CSRF checked, the id
-/// parsed, `action` run with it, then back to the ticket.
+/// parsed, `action` run with it, then on to the ticket `show` picks from its result.
 async fn with_named_id<T, Fut>(
     ctx: &Ctx,
-    id: i64,
     f: &HashMap<String, String>,
     field: &str,
     action: impl FnOnce(i64) -> Fut,
+    show: impl FnOnce(&T) -> i64,
 ) -> Response
 where
     Fut: std::future::Future<Output = Result<T, xdesk_service::ServiceError>>,
@@ -717,7 +717,7 @@ where
         );
     };
     match action(named).await {
-        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
+        Ok(done) => Redirect::to(&format!("/console/tickets/{}", show(&done))).into_response(),
         Err(e) => ctx.service_error(&e),
     }
 }
@@ -759,13 +759,16 @@ pub(crate) async fn apply_macro(
     Path(id): Path<i64>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    with_named_id(&ctx, id, &f, "macro", |m| {
-        s.services.apply_macro(&me.principal, id, m, ip.as_deref())
-    })
+    with_named_id(
+        &ctx,
+        &f,
+        "macro",
+        |m| s.services.apply_macro(&me.principal, id, m, ip.as_deref()),
+        |_| id,
+    )
     .await
 }
 
-/// Merges a duplicate (`source`) into this ticket, from the possible duplicates list.
 /// Splits a customer message out into a new ticket, then shows the new ticket.
 pub(crate) async fn split(
     ctx: Ctx,
@@ -775,25 +778,20 @@ pub(crate) async fn split(
     Path(id): Path<i64>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if !ctx.csrf_ok(f.get("csrf").map(String::as_str).unwrap_or_default()) {
-        return ctx.csrf_refused();
-    }
-    let Some(message_id) = f.get("message_id").and_then(|v| v.parse().ok()) else {
-        return ctx.error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ctx.tr.t("error.not_found_text"),
-        );
-    };
-    match s
-        .services
-        .split_message(&me.principal, id, message_id, None, ip.as_deref())
-        .await
-    {
-        Ok(d) => Redirect::to(&format!("/console/tickets/{}", d.ticket.id)).into_response(),
-        Err(e) => ctx.service_error(&e),
-    }
+    with_named_id(
+        &ctx,
+        &f,
+        "message_id",
+        |m| {
+            s.services
+                .split_message(&me.principal, id, m, None, ip.as_deref())
+        },
+        |d| d.ticket.id,
+    )
+    .await
 }
 
+/// Merges a duplicate (`source`) into this ticket, from the possible duplicates list.
 pub(crate) async fn merge(
     ctx: Ctx,
     me: SignedIn,
@@ -802,9 +800,15 @@ pub(crate) async fn merge(
     Path(id): Path<i64>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    with_named_id(&ctx, id, &f, "source", |source| {
-        s.services
-            .merge_tickets(&me.principal, source, id, ip.as_deref())
-    })
+    with_named_id(
+        &ctx,
+        &f,
+        "source",
+        |source| {
+            s.services
+                .merge_tickets(&me.principal, source, id, ip.as_deref())
+        },
+        |_| id,
+    )
     .await
 }

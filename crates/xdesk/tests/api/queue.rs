@@ -36,6 +36,21 @@ fn waiting(app: &TestApp, who: &str, priority: &str) -> Value {
     })
 }
 
+/// Gives ticket `id` to agent `a` as the exchange's backend would, from its current version.
+async fn assign(app: &TestApp, id: i64, a: i64) {
+    let t = app
+        .get_json(&app.api_key, &format!("/api/v1/tickets/{id}"))
+        .await;
+    let r = app
+        .patch(
+            &app.api_key,
+            &format!("/api/v1/tickets/{id}"),
+            json!({"version": t["version"], "assignee_id": a}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 /// The `?was=` the page's poll carries, and the queue box's text.
 fn queue_box(body: &str) -> (String, String) {
     let was = body
@@ -139,17 +154,7 @@ backend_test!(the_portal_shows_place_wait_and_why_it_moved, |app| {
     assert!(text.contains("您目前排在第 6 位"), "{text}");
 
     // An agent takes it: no queue box any more.
-    let t = app
-        .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
-        .await;
-    let r = app
-        .patch(
-            &app.agent_token,
-            &format!("/api/v1/tickets/{id}"),
-            json!({"version": t["version"], "assignee_id": a}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    assign(&app, id, a).await;
     let page = web.get(&format!("/portal/tickets/{id}")).await;
     assert!(!page.body.contains("id=\"queue\""), "assigned: no queue");
     app.stop().await;
@@ -212,17 +217,7 @@ backend_test!(the_chat_widget_is_told_its_place_live, |app| {
 
     // The agent takes the chat: the widget stops showing a queue.
     let id = ticket["ticket"]["id"].as_i64().unwrap();
-    let t = app
-        .get_json(&app.api_key, &format!("/api/v1/tickets/{id}"))
-        .await;
-    let r = app
-        .patch(
-            &app.api_key,
-            &format!("/api/v1/tickets/{id}"),
-            json!({"version": t["version"], "assignee_id": a}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    assign(&app, id, a).await;
     let q = next_queue(&mut customer).await;
     assert_eq!(q["waiting"], false, "{q}");
     app.stop().await;
