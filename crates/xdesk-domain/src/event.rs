@@ -121,6 +121,16 @@ pub enum EventKind {
     SplitOut { message_id: i64, ticket_id: i64 },
     /// This ticket began as message `message_id` of ticket `from`.
     SplitFrom { from: i64, message_id: i64 },
+    /// A link in customer message `message_id` points to `host`, which is a known phishing
+    /// domain (`verdict` `phishing`) or imitates the official `imitates` (`lookalike`, with the
+    /// resemblances); the customer was warned.
+    SuspiciousLink {
+        message_id: i64,
+        host: String,
+        verdict: String,
+        imitates: Option<String>,
+        reasons: Vec<String>,
+    },
     /// One or more ticket fields changed; `changes` maps field name to `[old, new]`.
     Updated {
         changes: std::collections::BTreeMap<String, [serde_json::Value; 2]>,
@@ -145,6 +155,7 @@ impl EventKind {
             EventKind::MergedFrom { .. } => "merged_from",
             EventKind::SplitOut { .. } => "split_out",
             EventKind::SplitFrom { .. } => "split_from",
+            EventKind::SuspiciousLink { .. } => "suspicious_link",
             EventKind::Updated { .. } => "updated",
         }
     }

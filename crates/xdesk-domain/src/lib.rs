@@ -13,6 +13,7 @@ pub mod identity;
 pub mod issue_type;
 pub mod kb;
 pub mod macros;
+pub mod official;
 pub mod quality;
 pub mod queue;
 pub mod routing;

@@ -122,6 +122,78 @@ pub fn invite_mail(language: &str, brand: &str, link: &str, hours: u32) -> (Stri
     }
 }
 
+/// A mail's text with what proves it is real: the customer's anti-phishing phrase first (a mail
+/// without it did not come from us), and the message's authenticity code last, with where to
+/// check it.
+pub fn with_trust_marks(
+    body: &str,
+    language: &str,
+    phrase: Option<&str>,
+    code: &str,
+    verify_url: &str,
+    brand: &str,
+) -> String {
+    let zh = mail_language(language) == "zh";
+    let mut out = String::new();
+    if let Some(p) = phrase.filter(|p| !p.trim().is_empty()) {
+        out.push_str(&if zh {
+            format!("您的防钓鱼码：{p}\n\n")
+        } else {
+            format!("Your anti-phishing phrase: {p}\n\n")
+        });
+    }
+    out.push_str(body.trim_end());
+    out.push_str(&if zh {
+        format!(
+            "\n\n-- \n邮件防伪码：{code}\n在 {verify_url}?q={code} 可核实此邮件确实来自 {brand}。"
+        )
+    } else {
+        format!(
+            "\n\n-- \nAuthenticity code: {code}\nCheck that this mail comes from {brand} at {verify_url}?q={code}"
+        )
+    });
+    out
+}
+
+/// The mail an on-duty supervisor gets when something cannot wait: `kind` is `urgent` (money
+/// at risk), `sla_breached` (a promise broke, `clock` names it) or `escalated` (the customer
+/// escalated after a promise passed).
+pub fn supervisor_alert_mail(
+    language: &str,
+    brand: &str,
+    kind: &str,
+    ticket_number: &str,
+    subject: &str,
+    link: &str,
+) -> (String, String) {
+    let zh = mail_language(language) == "zh";
+    let what = match (kind, zh) {
+        ("urgent", false) => "Money at risk: this ticket is urgent and routed first.",
+        ("urgent", true) => "资金风险：此工单为紧急工单，已优先分配。",
+        ("sla_breached", false) => "A promise to the customer was broken (SLA breached).",
+        ("sla_breached", true) => "对客户的承诺已超时（SLA 违约）。",
+        ("escalated", false) => "The customer escalated after the promised time passed.",
+        ("escalated", true) => "承诺时间已过，客户已升级此工单。",
+        (_, false) => "This ticket needs a supervisor.",
+        (_, true) => "此工单需要主管处理。",
+    };
+    if zh {
+        (
+            format!("[{ticket_number}] 需要处理：{subject}"),
+            format!(
+                "{what}\n\n工单 {ticket_number}：{subject}\n{link}\n\n您收到此邮件是因为您是当值主管（状态为在线或暂离）。\n\n{brand}"
+            ),
+        )
+    } else {
+        (
+            format!("[{ticket_number}] Needs you: {subject}"),
+            format!(
+                "{what}\n\nTicket {ticket_number}: {subject}\n{link}\n\nYou get this as a supervisor on duty (status online or away).\n\n{brand}"
+            ),
+        )
+    }
+}
+
 /// A duration in minutes, in words: "4 hours", "90 minutes", "4 小时", "90 分钟".
 pub fn duration_words(minutes: u32, language: &str) -> String {
     let zh = mail_language(language) == "zh";

@@ -273,6 +273,11 @@ impl Services {
                     planned.push((Self::acknowledgement_stub(), "acknowledgement"));
                 }
                 let recipient = identity.value();
+                let phrase = self
+                    .store
+                    .customer_by_identity(&identity)
+                    .await?
+                    .and_then(|c| c.anti_phishing_phrase);
                 let thread = Thread {
                     to: recipient.clone(),
                     customer_name: display_name.clone(),
@@ -280,6 +285,7 @@ impl Services {
                     in_reply_to: email.message_id.clone(),
                     references: email.message_id.iter().cloned().collect(),
                     promise,
+                    phrase,
                 };
                 let mut prepared = Vec::with_capacity(planned.len());
                 for (n, kind) in planned {

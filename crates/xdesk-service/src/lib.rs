@@ -2,6 +2,7 @@
 //! authorises the caller, and calls storage. No HTTP here: the web layer only maps
 //! [`ServiceError`] to a status and a stable code.
 
+mod alerts;
 pub mod assignment;
 pub mod auth;
 pub mod chat;
@@ -25,6 +26,7 @@ pub mod surveys;
 pub mod ticket_search;
 pub mod tickets;
 pub mod triage;
+pub mod trust;
 
 pub use error::ServiceError;
 
@@ -213,18 +215,6 @@ impl Services {
             });
         }
         self.publish_change(ticket);
-    }
-
-    /// Tells consoles that someone must act on a ticket (see [`live::LiveEvent::Alert`]).
-    pub(crate) fn alert(&self, ticket: &xdesk_store::TicketRow, kind: &str, clock: Option<&str>) {
-        self.bus.publish(live::LiveEvent::Alert {
-            ticket_id: ticket.id,
-            group_id: ticket.group_id,
-            assignee_id: ticket.assignee_id,
-            kind: kind.to_owned(),
-            clock: clock.map(str::to_owned),
-            subject: ticket.subject.clone(),
-        });
     }
 
     /// Tells consoles that a ticket changed.

@@ -39,6 +39,13 @@ pub struct LiveMessage {
     pub internal: bool,
     pub created_at: DateTime<Utc>,
     pub attachments: Vec<LiveAttachment>,
+    /// What kind of system notice this is (`survey`, `merged`, ...), so a client can offer
+    /// more than the text (the widget shows the survey's score buttons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    /// Support's messages carry an authenticity code the customer can check at `/verify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_code: Option<String>,
 }
 
 impl LiveMessage {
@@ -51,6 +58,10 @@ impl LiveMessage {
             body: m.body_text.clone(),
             internal: m.internal,
             created_at: m.created_at,
+            verify_code: m.verify_code.clone(),
+            notice: serde_json::from_str::<serde_json::Value>(&m.metadata)
+                .ok()
+                .and_then(|v| v.get("notice")?.as_str().map(str::to_owned)),
             attachments: attachments
                 .iter()
                 .filter(|a| a.message_id == m.id)

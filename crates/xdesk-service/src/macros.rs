@@ -40,6 +40,45 @@ impl Services {
         m: MacroInput,
     ) -> Result<MacroRow, ServiceError> {
         manages(p)?;
+        let row = self
+            .store
+            .create_macro(self.checked_macro(m).await?)
+            .await?;
+        self.audit_admin(
+            p.actor().to_string(),
+            "macro.create",
+            format!("macro:{}", row.id),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(row)
+    }
+
+    /// Rewrites a macro (text in both languages and actions); its use count stays.
+    pub async fn update_macro(
+        &self,
+        p: &Principal,
+        id: i64,
+        m: MacroInput,
+    ) -> Result<MacroRow, ServiceError> {
+        manages(p)?;
+        let row = self
+            .store
+            .update_macro(id, self.checked_macro(m).await?)
+            .await?;
+        self.audit_admin(
+            p.actor().to_string(),
+            "macro.update",
+            format!("macro:{id}"),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(row)
+    }
+
+    /// A macro as it may be stored: a name, placeholders that exist, a real state, tags and
+    /// group.
+    async fn checked_macro(&self, m: MacroInput) -> Result<NewMacro, ServiceError> {
         let name = m.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(FieldError::new("name", "invalid_name", "1-100 characters").into());
@@ -59,25 +98,14 @@ impl Services {
             .map(|t| t.as_str().to_owned())
             .collect();
         self.check_assignment(m.set_group_id, None).await?;
-        let row = self
-            .store
-            .create_macro(NewMacro {
-                name,
-                body_en: m.body_en,
-                body_zh: m.body_zh,
-                set_state,
-                add_tags,
-                set_group_id: m.set_group_id,
-            })
-            .await?;
-        self.audit_admin(
-            p.actor().to_string(),
-            "macro.create",
-            format!("macro:{}", row.id),
-            serde_json::json!({}),
-        )
-        .await?;
-        Ok(row)
+        Ok(NewMacro {
+            name,
+            body_en: m.body_en,
+            body_zh: m.body_zh,
+            set_state,
+            add_tags,
+            set_group_id: m.set_group_id,
+        })
     }
 
     pub async fn delete_macro(&self, p: &Principal, id: i64) -> Result<(), ServiceError> {

@@ -51,6 +51,8 @@ pub(crate) struct Thread {
     /// For an acknowledgement: the SLA policy's first-response target in working minutes, and
     /// when it falls due; without one, the configured `first_response_minutes`.
     pub promise: Option<(i64, chrono::DateTime<chrono::Utc>)>,
+    /// The customer's anti-phishing phrase, shown at the top of the mail.
+    pub phrase: Option<String>,
 }
 
 /// A mail with its template read, waiting for the ticket's number.
@@ -67,6 +69,10 @@ pub(crate) struct PreparedMail {
     first_response: String,
     brand: String,
     rfc_message_id: String,
+    /// The authenticity code the mail shows and its message keeps.
+    verify_code: String,
+    /// Where anyone checks it.
+    verify_url: String,
 }
 
 impl PreparedMail {
@@ -90,6 +96,15 @@ impl PreparedMail {
             });
         let (subject, body_text) =
             rendered.unwrap_or_else(|_| (ctx.ticket_number.clone(), self.body.clone()));
+        // Outside the template, so no edit of it can drop them.
+        let body_text = templates::with_trust_marks(
+            &body_text,
+            self.language,
+            self.thread.phrase.as_deref(),
+            &self.verify_code,
+            &self.verify_url,
+            &self.brand,
+        );
         OutboundMail {
             kind: self.kind.clone(),
             to_address: self.thread.to.clone(),
@@ -99,6 +114,7 @@ impl PreparedMail {
             references: self.thread.references.clone(),
             body_text,
             auto_submitted: self.kind != "reply",
+            verify_code: Some(self.verify_code.clone()),
         }
     }
 }
@@ -181,10 +197,11 @@ impl Services {
         let Some(to) = to else {
             return Ok(None);
         };
-        let customer_name = self
-            .store
-            .customer(t.customer_id)
-            .await?
+        let customer = self.store.customer(t.customer_id).await?;
+        let phrase = customer
+            .as_ref()
+            .and_then(|c| c.anti_phishing_phrase.clone());
+        let customer_name = customer
             .map(|c| c.display_name)
             .unwrap_or_else(|| to.clone());
         let ids = self.store.ticket_mail_ids(t.id).await?;
@@ -206,6 +223,7 @@ impl Services {
             in_reply_to,
             references,
             promise: None,
+            phrase,
         };
         let mail = self.prepare_mail(&thread, kind, body, sender_name).await?;
         Ok(Some(mail.render(t.id, &t.subject)))
@@ -247,6 +265,8 @@ impl Services {
             },
             brand: m.from_name.clone(),
             rfc_message_id: format!("xdesk.{}@{}", uuid::Uuid::new_v4().simple(), m.domain()),
+            verify_code: xdesk_domain::official::fresh_message_code(),
+            verify_url: format!("{}/verify", self.portal.public_url.trim_end_matches('/')),
         })
     }
 

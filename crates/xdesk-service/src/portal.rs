@@ -119,6 +119,7 @@ impl Services {
             references: Vec::new(),
             body_text,
             auto_submitted: true,
+            verify_code: None,
         }
     }
 

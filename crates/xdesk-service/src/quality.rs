@@ -103,7 +103,7 @@ impl Services {
             match self.store.apply_change(change).await {
                 Ok(done) => {
                     self.publish_change(&done.ticket);
-                    self.alert(&done.ticket, kind, None);
+                    self.alert(&done.ticket, kind, None).await;
                     return Ok(());
                 }
                 Err(xdesk_store::StoreError::StaleVersion(_)) => continue,

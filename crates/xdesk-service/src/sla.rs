@@ -84,6 +84,59 @@ fn parse_time(field: &str, s: &str) -> Result<NaiveTime, ServiceError> {
         .map_err(|_| bad(field, "invalid_time", format!("{s:?} is not HH:MM")))
 }
 
+/// A calendar as it may be stored: a name, real dates, an iCalendar file that parses, and
+/// working hours a business calendar accepts.
+fn checked_calendar(c: CalendarInput) -> Result<NewSlaCalendar, ServiceError> {
+    let name = c.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(bad("name", "invalid_name", "1-100 characters"));
+    }
+    let mut holidays = Vec::new();
+    for h in &c.holidays {
+        holidays.push(
+            NaiveDate::parse_from_str(h.trim(), "%Y-%m-%d").map_err(|_| {
+                bad(
+                    "holidays",
+                    "invalid_date",
+                    format!("{h:?} is not YYYY-MM-DD"),
+                )
+            })?,
+        );
+    }
+    if let Some(ics) = &c.holidays_ical {
+        holidays.extend(
+            xdesk_domain::sla::ical_holidays(ics)
+                .map_err(|e| bad("holidays_ical", "invalid_ical", e.to_string()))?,
+        );
+    }
+    holidays.sort();
+    holidays.dedup();
+    let mut week: Vec<Option<[String; 2]>> = Vec::new();
+    if let Some(tz) = &c.time_zone {
+        if c.week.len() != 7 {
+            return Err(bad("week", "invalid_week", "seven days, Monday first"));
+        }
+        let mut hours: [Hours; 7] = [None; 7];
+        for (i, d) in c.week.iter().enumerate() {
+            if let Some([o, cl]) = d {
+                hours[i] = Some((parse_time("week", o)?, parse_time("week", cl)?));
+            }
+        }
+        Calendar::business(tz, hours, holidays.clone())
+            .map_err(|e| bad("week", "invalid_calendar", e.to_string()))?;
+        week = hours
+            .iter()
+            .map(|h| h.map(|(o, c)| [o.format("%H:%M").to_string(), c.format("%H:%M").to_string()]))
+            .collect();
+    }
+    Ok(NewSlaCalendar {
+        name,
+        time_zone: c.time_zone,
+        week: serde_json::to_string(&week).unwrap_or_else(|_| "[]".into()),
+        holidays: serde_json::to_string(&holidays).unwrap_or_else(|_| "[]".into()),
+    })
+}
+
 /// The stored form of a calendar back into the domain's.
 fn calendar_of(row: Option<&SlaCalendarRow>) -> Calendar {
     let Some(row) = row else {
@@ -190,59 +243,7 @@ impl Services {
         c: CalendarInput,
     ) -> Result<SlaCalendarRow, ServiceError> {
         p.require_admin()?;
-        let name = c.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(bad("name", "invalid_name", "1-100 characters"));
-        }
-        let mut holidays = Vec::new();
-        for h in &c.holidays {
-            holidays.push(
-                NaiveDate::parse_from_str(h.trim(), "%Y-%m-%d").map_err(|_| {
-                    bad(
-                        "holidays",
-                        "invalid_date",
-                        format!("{h:?} is not YYYY-MM-DD"),
-                    )
-                })?,
-            );
-        }
-        if let Some(ics) = &c.holidays_ical {
-            holidays.extend(
-                xdesk_domain::sla::ical_holidays(ics)
-                    .map_err(|e| bad("holidays_ical", "invalid_ical", e.to_string()))?,
-            );
-        }
-        holidays.sort();
-        holidays.dedup();
-        let mut week: Vec<Option<[String; 2]>> = Vec::new();
-        if let Some(tz) = &c.time_zone {
-            if c.week.len() != 7 {
-                return Err(bad("week", "invalid_week", "seven days, Monday first"));
-            }
-            let mut hours: [Hours; 7] = [None; 7];
-            for (i, d) in c.week.iter().enumerate() {
-                if let Some([o, cl]) = d {
-                    hours[i] = Some((parse_time("week", o)?, parse_time("week", cl)?));
-                }
-            }
-            Calendar::business(tz, hours, holidays.clone())
-                .map_err(|e| bad("week", "invalid_calendar", e.to_string()))?;
-            week = hours
-                .iter()
-                .map(|h| {
-                    h.map(|(o, c)| [o.format("%H:%M").to_string(), c.format("%H:%M").to_string()])
-                })
-                .collect();
-        }
-        let row = self
-            .store
-            .add_sla_calendar(NewSlaCalendar {
-                name,
-                time_zone: c.time_zone,
-                week: serde_json::to_string(&week).unwrap_or_else(|_| "[]".into()),
-                holidays: serde_json::to_string(&holidays).unwrap_or_else(|_| "[]".into()),
-            })
-            .await?;
+        let row = self.store.add_sla_calendar(checked_calendar(c)?).await?;
         self.audit_admin(
             p.actor().to_string(),
             "sla_calendar.create",
@@ -251,6 +252,52 @@ impl Services {
         )
         .await?;
         Ok(row)
+    }
+
+    /// Rewrites a calendar; running clocks count on it from their next computation.
+    pub async fn update_sla_calendar(
+        &self,
+        p: &crate::Principal,
+        id: i64,
+        c: CalendarInput,
+    ) -> Result<SlaCalendarRow, ServiceError> {
+        p.require_admin()?;
+        let row = self
+            .store
+            .update_sla_calendar(id, checked_calendar(c)?)
+            .await?;
+        self.audit_admin(
+            p.actor().to_string(),
+            "sla_calendar.update",
+            format!("sla_calendar:{id}"),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(row)
+    }
+
+    /// Deletes a calendar; refused while a policy or a running clock uses it.
+    pub async fn delete_sla_calendar(
+        &self,
+        p: &crate::Principal,
+        id: i64,
+    ) -> Result<(), ServiceError> {
+        p.require_admin()?;
+        match self.store.delete_sla_calendar(id).await? {
+            xdesk_store::CalendarDelete::Deleted => {}
+            xdesk_store::CalendarDelete::InUse { policies, clocks } => {
+                return Err(ServiceError::Conflict(format!(
+                    "the calendar is in use by {policies} policies and {clocks} running clocks"
+                )));
+            }
+        }
+        self.audit_admin(
+            p.actor().to_string(),
+            "sla_calendar.delete",
+            format!("sla_calendar:{id}"),
+            serde_json::json!({}),
+        )
+        .await
     }
 
     pub async fn sla_calendars(
@@ -465,7 +512,8 @@ impl Services {
             })
             .await?;
         self.publish_messages(&done.ticket, &done.messages, &done.attachments);
-        self.alert(&done.ticket, "escalated", Some(&broken.kind));
+        self.alert(&done.ticket, "escalated", Some(&broken.kind))
+            .await;
         self.sla_follow(&done.ticket, &done.messages).await;
         Ok(done.ticket)
     }
@@ -514,10 +562,14 @@ impl Services {
                 .tags
                 .contains(&format!("\"{}\"", crate::triage::URGENT_TAG))
         {
-            self.alert(ticket, "urgent", None);
+            self.alert(ticket, "urgent", None).await;
         }
         self.sla_follow(ticket, &[]).await;
         self.check_repeat_intent(ticket).await;
+        match self.store.messages_after(ticket.id, 0, false).await {
+            Ok(first) => self.check_links(ticket, &first).await,
+            Err(e) => tracing::error!(ticket = ticket.id, error = %e, "links not checked"),
+        }
         self.assign_new(ticket).await
     }
 
@@ -711,7 +763,7 @@ impl Services {
                             SlaStep::Warn => "sla_warning",
                             SlaStep::Breach => "sla_breached",
                         };
-                        self.alert(&applied.ticket, kind, Some(&r.kind));
+                        self.alert(&applied.ticket, kind, Some(&r.kind)).await;
                         if step == SlaStep::Breach
                             && let Err(e) = self.reassign_after_breach(&applied.ticket).await
                         {

@@ -1,7 +1,7 @@
 //! Satisfaction surveys: when a ticket is solved the customer gets one link (as a message on
 //! the ticket, so e-mail customers get it by mail, chat customers in the widget and everyone in
-//! the portal) to rate the help from 1 to 5 with a comment, once. Results per agent, group and
-//! intent.
+//! the portal) to rate the help from 1 to 5 with a comment, once; a chat's visitor may answer
+//! it right in the widget. Results per agent, group and intent.
 
 use crate::{Principal, ServiceError, Services};
 use std::collections::BTreeMap;
@@ -113,6 +113,32 @@ impl Services {
         score: i32,
         comment: &str,
     ) -> Result<(), ServiceError> {
+        let s = self
+            .store
+            .survey_by_token(&crate::auth::sha256_hex(token))
+            .await?
+            .ok_or(ServiceError::NotFound("survey"))?;
+        self.record_answer(s.id, score, comment).await
+    }
+
+    /// Records the answer given at the end of a chat, in the widget, by the chat's visitor.
+    pub async fn answer_chat_survey(
+        &self,
+        v: &crate::chat::ChatVisitor,
+        ticket_id: i64,
+        score: i32,
+        comment: &str,
+    ) -> Result<(), ServiceError> {
+        self.chat_ticket(v, ticket_id).await?;
+        let s = self
+            .store
+            .survey_for_ticket(ticket_id)
+            .await?
+            .ok_or(ServiceError::NotFound("survey"))?;
+        self.record_answer(s.id, score, comment).await
+    }
+
+    async fn record_answer(&self, id: i64, score: i32, comment: &str) -> Result<(), ServiceError> {
         if !(1..=5).contains(&score) {
             return Err(FieldError::new("score", "invalid_score", "1 to 5").into());
         }
@@ -122,16 +148,11 @@ impl Services {
                 FieldError::new("comment", "invalid_comment", "at most 2000 characters").into(),
             );
         }
-        let s = self
-            .store
-            .survey_by_token(&crate::auth::sha256_hex(token))
-            .await?
-            .ok_or(ServiceError::NotFound("survey"))?;
         // A comment is the customer's words: secrets in it are cut like in any message.
         let mut comment = comment.to_owned();
         crate::safety::screen(None, &mut comment, &mut None);
         let comment = (!comment.is_empty()).then_some(comment);
-        if !self.store.answer_survey(s.id, score, comment).await? {
+        if !self.store.answer_survey(id, score, comment).await? {
             return Err(ServiceError::Conflict(
                 "this survey is answered already".into(),
             ));

@@ -923,6 +923,7 @@ impl Services {
                 Ok(done) => {
                     self.publish_messages(&done.ticket, &done.messages, &done.attachments);
                     self.sla_follow(&done.ticket, &done.messages).await;
+                    self.check_links(&done.ticket, &done.messages).await;
                     let mut flagged = false;
                     if message.author_kind == "agent"
                         && !message.internal

@@ -69,6 +69,7 @@ impl Store {
             totp_enabled: Set(false),
             active: Set(true),
             created_at: Set(now()),
+            public_id: Set(Some(xdesk_domain::official::fresh_agent_id())),
             ..Default::default()
         }
         .insert(&tx)

@@ -55,6 +55,8 @@ pub mod agent {
         pub skills: String,
         /// Per-channel limits, `chat=3 email=20`.
         pub capacity: String,
+        /// What customers check at `/verify` to know this agent is real (`XA-7K2M9QXD`).
+        pub public_id: Option<String>,
     }
     no_relations!();
 }
@@ -188,6 +190,8 @@ pub mod customer {
         pub created_at: DateTimeUtc,
         /// The exchange's tier for this customer (`vip`, …), for routing and SLA policies.
         pub tier: Option<String>,
+        /// Shown at the top of every mail xdesk sends them, so a mail without it is not ours.
+        pub anti_phishing_phrase: Option<String>,
     }
     no_relations!();
 }
@@ -283,6 +287,8 @@ pub mod message {
         /// Position in the ticket's conversation, 1, 2, 3, ...: a chat client that reconnects
         /// asks for what came after the last one it saw.
         pub seq: i64,
+        /// The code an outbound message carries, checkable at `/verify` (`K7Q2-M9XD-4HRT`).
+        pub verify_code: Option<String>,
     }
     no_relations!();
 }
@@ -764,6 +770,38 @@ pub mod survey {
         pub comment: Option<String>,
         pub sent_at: DateTimeUtc,
         pub answered_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod official_channel {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "official_channels")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// `domain`, `email`, `phone`, `telegram`, `x`, `discord` or `agent`.
+        pub kind: String,
+        /// Normal form (`xdesk_domain::official::normalize_entry`).
+        pub value: String,
+        pub note: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod phishing_domain {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "phishing_domains")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// ASCII (punycode) form; its subdomains are phishing too.
+        pub domain: String,
+        pub note: String,
+        pub created_at: DateTimeUtc,
     }
     no_relations!();
 }

@@ -26,6 +26,7 @@ mod surveys;
 #[cfg(test)]
 mod testing;
 mod tickets;
+mod trust;
 
 pub use accounts::{AgentRow, ApiKeyRow, GroupRow, NewAgent, SavedFilterRow};
 pub use assignment::{ACTIVE_STATES, GroupMember, LoadRow};
@@ -44,8 +45,8 @@ pub use outbox::{EmailTemplateRow, OutboundMail, OutboundRow, SendOutcome};
 pub use portal::IntegrationRow;
 pub use routing::{NewRoutingRule, RoutingRuleRow};
 pub use sla::{
-    ClockWrite, JobRow, NewSlaCalendar, NewSlaPolicy, SLA_JOB, SlaCalendarRow, SlaClockRow,
-    SlaPolicyRow, SlaStep,
+    CalendarDelete, ClockWrite, JobRow, NewSlaCalendar, NewSlaPolicy, SLA_JOB, SlaCalendarRow,
+    SlaClockRow, SlaPolicyRow, SlaStep,
 };
 pub use surveys::SurveyRow;
 pub use tickets::{
@@ -53,6 +54,7 @@ pub use tickets::{
     NewMessage, NewTicket, SortOrder, TicketCustomer, TicketFilter, TicketPatch, TicketRow,
     TicketSearchRow, TriageRecord, Visibility,
 };
+pub use trust::{OfficialChannelRow, PhishingDomainRow};
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};

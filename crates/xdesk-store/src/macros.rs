@@ -34,6 +34,21 @@ impl Store {
         .await?)
     }
 
+    /// Rewrites a macro's text and actions; its use count stays.
+    pub async fn update_macro(&self, id: i64, m: NewMacro) -> Result<MacroRow, StoreError> {
+        let Some(row) = self.ticket_macro(id).await? else {
+            return Err(StoreError::NotFound("macro"));
+        };
+        let mut row: ticket_macro::ActiveModel = row.into();
+        row.name = Set(m.name);
+        row.body_en = Set(m.body_en);
+        row.body_zh = Set(m.body_zh);
+        row.set_state = Set(m.set_state);
+        row.add_tags = Set(serde_json::to_string(&m.add_tags).unwrap_or_else(|_| "[]".into()));
+        row.set_group_id = Set(m.set_group_id);
+        Ok(row.update(&self.db).await?)
+    }
+
     /// Every macro, by name.
     pub async fn macros(&self) -> Result<Vec<MacroRow>, StoreError> {
         Ok(ticket_macro::Entity::find()

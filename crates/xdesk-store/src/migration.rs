@@ -29,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0017Surveys),
             Box::new(M0018Assignment),
             Box::new(M0019Merge),
+            Box::new(M0020Trust),
         ]
     }
 }
@@ -1195,6 +1196,96 @@ impl MigrationTrait for M0019Merge {
     }
 }
 
+/// "Is this official?": the registry of official channels and known phishing domains, agents'
+/// public IDs, the code each outbound message carries, and customers' anti-phishing phrases.
+struct M0020Trust;
+
+impl MigrationName for M0020Trust {
+    fn name(&self) -> &str {
+        "m0020_trust"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0020Trust {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("official_channels")
+                .col(big_pk_auto("id"))
+                .col(string("kind"))
+                .col(string("value"))
+                .col(text("note"))
+                .col(ts("created_at"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index(
+            "official_channels",
+            "official_channels_kind_value",
+            &["kind", "value"],
+            true,
+        ))
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("phishing_domains")
+                .col(big_pk_auto("id"))
+                .col(string_uniq("domain"))
+                .col(text("note"))
+                .col(ts("created_at"))
+                .take(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("agents")
+                .add_column(string_null("public_id"))
+                .take(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("messages")
+                .add_column(string_null("verify_code"))
+                .take(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("customers")
+                .add_column(text_null("anti_phishing_phrase"))
+                .take(),
+        )
+        .await?;
+        // Agents made before this migration get their public IDs now.
+        let db = m.get_connection();
+        let rows = db
+            .query_all(&Query::select().column("id").from("agents").to_owned())
+            .await?;
+        for row in rows {
+            let id: i64 = row.try_get("", "id")?;
+            db.execute(
+                &Query::update()
+                    .table("agents")
+                    .value("public_id", xdesk_domain::official::fresh_agent_id())
+                    .and_where(Expr::col("id").eq(id))
+                    .to_owned(),
+            )
+            .await?;
+        }
+        m.create_index(index("agents", "agents_public_id", &["public_id"], true))
+            .await?;
+        m.create_index(index(
+            "messages",
+            "messages_verify_code",
+            &["verify_code"],
+            true,
+        ))
+        .await
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -1228,6 +1319,42 @@ mod tests {
         assert_eq!(due.len(), 1);
         assert_eq!((due[0].ticket_id, due[0].message_id), (Some(7), Some(9)));
         assert_eq!(due[0].body_text, "hello");
+    }
+
+    /// m0020 gives agents made before it their public IDs, each its own.
+    #[tokio::test]
+    async fn existing_agents_get_public_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let store = crate::Store::connect(&url, dir.path()).await.unwrap();
+        Migrator::up(&store.db, Some(19)).await.unwrap();
+        for n in 1..=3 {
+            store
+                .db
+                .execute_unprepared(&format!(
+                    "INSERT INTO agents (email, display_name, role, password_hash, totp_enabled, \
+                     active, created_at) VALUES ('a{n}@x.test', 'A{n}', 'agent', 'x', 0, 1, \
+                     '2026-11-21T00:00:00Z')"
+                ))
+                .await
+                .unwrap();
+        }
+        Migrator::up(&store.db, None).await.unwrap();
+        let ids: Vec<String> = store
+            .list_agents()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.public_id.unwrap())
+            .collect();
+        assert_eq!(ids.len(), 3);
+        assert!(
+            ids.iter().all(|i| i.starts_with("XA-") && i.len() == 11),
+            "{ids:?}"
+        );
+        assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+        let found = store.agent_by_public_id(&ids[1]).await.unwrap().unwrap();
+        assert_eq!(found.email, "a2@x.test");
     }
 
     /// m0012 rebuilds the deflections table on SQLite: suggestions opened before it stay

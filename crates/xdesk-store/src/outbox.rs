@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, Set, Statement,
+    QueryOrder, Set, Statement, TransactionTrait,
 };
 
 pub type OutboundRow = outbound_email::Model;
@@ -29,6 +29,8 @@ pub struct OutboundMail {
     pub references: Vec<String>,
     pub body_text: String,
     pub auto_submitted: bool,
+    /// The code the mail shows, which the message it delivers keeps (see `/verify`).
+    pub verify_code: Option<String>,
 }
 
 /// How one send attempt ended.
@@ -95,6 +97,20 @@ pub(crate) async fn insert_outbound(
 }
 
 impl Store {
+    /// Queues mails that carry no ticket message (alerts to staff), all or none.
+    pub async fn queue_mails(&self, mails: &[OutboundMail]) -> Result<(), StoreError> {
+        if mails.is_empty() {
+            return Ok(());
+        }
+        let at = now();
+        let tx = self.db.begin().await?;
+        for m in mails {
+            insert_outbound(&tx, None, m, at).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Takes up to `limit` due mails (queued and due, or held by a lease that ran out) for
     /// `lease`, counting the attempt. Two senders never hold the same row at once.
     pub async fn claim_outbound(

@@ -43,6 +43,14 @@ pub struct NewSlaPolicy {
     pub calendar_id: Option<i64>,
 }
 
+/// What deleting a calendar did: nothing while a policy or a running clock still counts
+/// time on it (that clock would silently fall back to 24/7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarDelete {
+    Deleted,
+    InUse { policies: u64, clocks: u64 },
+}
+
 /// A clock as the service computed it, to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClockWrite {
@@ -91,6 +99,47 @@ impl Store {
         }
         .insert(&self.db)
         .await?)
+    }
+
+    /// Rewrites a calendar; clocks use it from their next computation on.
+    pub async fn update_sla_calendar(
+        &self,
+        id: i64,
+        c: NewSlaCalendar,
+    ) -> Result<SlaCalendarRow, StoreError> {
+        let Some(row) = sla_calendar::Entity::find_by_id(id).one(&self.db).await? else {
+            return Err(StoreError::NotFound("calendar"));
+        };
+        let mut row: sla_calendar::ActiveModel = row.into();
+        row.name = Set(c.name);
+        row.time_zone = Set(c.time_zone);
+        row.week = Set(c.week);
+        row.holidays = Set(c.holidays);
+        Ok(row.update(&self.db).await?)
+    }
+
+    /// Deletes a calendar no policy and no running clock uses, in one transaction.
+    pub async fn delete_sla_calendar(&self, id: i64) -> Result<CalendarDelete, StoreError> {
+        use sea_orm::PaginatorTrait;
+        let tx = self.db.begin().await?;
+        let policies = sla_policy::Entity::find()
+            .filter(sla_policy::Column::CalendarId.eq(id))
+            .count(&tx)
+            .await?;
+        let clocks = sla_clock::Entity::find()
+            .filter(sla_clock::Column::CalendarId.eq(id))
+            .filter(sla_clock::Column::MetAt.is_null())
+            .count(&tx)
+            .await?;
+        if policies + clocks > 0 {
+            return Ok(CalendarDelete::InUse { policies, clocks });
+        }
+        let done = sla_calendar::Entity::delete_by_id(id).exec(&tx).await?;
+        if done.rows_affected == 0 {
+            return Err(StoreError::NotFound("calendar"));
+        }
+        tx.commit().await?;
+        Ok(CalendarDelete::Deleted)
     }
 
     pub async fn sla_calendars(&self) -> Result<Vec<SlaCalendarRow>, StoreError> {

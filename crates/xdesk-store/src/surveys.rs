@@ -56,6 +56,14 @@ impl Store {
             .await?)
     }
 
+    /// The survey offered for a ticket, if any (a chat answers it in the widget by its ticket).
+    pub async fn survey_for_ticket(&self, ticket_id: i64) -> Result<Option<SurveyRow>, StoreError> {
+        Ok(survey::Entity::find()
+            .filter(survey::Column::TicketId.eq(ticket_id))
+            .one(&self.db)
+            .await?)
+    }
+
     /// Records the answer, once: false if it was answered already.
     pub async fn answer_survey(
         &self,

@@ -390,6 +390,20 @@ fn metadata_of(m: &NewMessage) -> serde_json::Value {
     meta
 }
 
+/// What the customer can check at `/verify`: every message support sends them carries a code
+/// (the one its mail shows, if it is mailed); their own messages and internal notes none.
+fn verify_code(m: &NewMessage) -> Option<String> {
+    if m.author_kind == "customer" || m.internal {
+        return None;
+    }
+    Some(
+        m.outbound
+            .as_ref()
+            .and_then(|o| o.verify_code.clone())
+            .unwrap_or_else(xdesk_domain::official::fresh_message_code),
+    )
+}
+
 /// The next position in a ticket's conversation. Called with the ticket row locked (or, on
 /// SQLite, inside the single writer's transaction), so two writers never take the same one.
 async fn next_seq(tx: &DatabaseTransaction, ticket_id: i64) -> Result<i64, StoreError> {
@@ -422,6 +436,7 @@ async fn insert_message(
         channel: Set(m.channel.clone()),
         metadata: Set(metadata_of(m).to_string()),
         created_at: Set(at),
+        verify_code: Set(verify_code(m)),
         ..Default::default()
     }
     .insert(tx)

@@ -71,6 +71,7 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         )
         .route("/portal/token", get(pages::portal::token_sign_in))
         .route("/portal/sign-out", post(pages::portal::sign_out))
+        .route("/portal/phrase", post(pages::portal::set_phrase))
         .route(
             "/portal/new",
             get(pages::portal::new_form).post(pages::portal::create),
@@ -81,6 +82,12 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/console/kb-report", get(pages::help::report))
         .route("/console/satisfaction", get(pages::surveys::report))
         .route("/console/team", get(pages::team::show))
+        .route(
+            "/console/macros",
+            get(pages::macros::list).post(pages::macros::create),
+        )
+        .route("/console/macros/{id}", post(pages::macros::update))
+        .route("/console/macros/{id}/delete", post(pages::macros::delete))
         .route("/console/status", post(pages::team::set_status))
         .route(
             "/survey/{token}",
@@ -119,6 +126,11 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             "/admin/groups",
             get(pages::admin::groups).post(pages::admin::create_group),
         )
+        .route(
+            "/admin/official",
+            get(pages::admin::official).post(pages::admin::add_official),
+        )
+        .route("/admin/phishing", post(pages::admin::add_phishing))
         .route("/admin/sla", get(pages::admin::sla))
         .route("/admin/sla/policies", post(pages::admin::create_sla_policy))
         .route(
@@ -151,6 +163,7 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             "/admin/{section}/{id}/{verb}",
             post(pages::admin::row_action),
         )
+        .route("/verify", get(pages::verify::show))
         .route("/help", get(pages::help::home))
         .route("/help/search", get(pages::help::search))
         .route("/help/categories/{slug}", get(pages::help::category))

@@ -42,14 +42,16 @@ pub struct AppState {
         api::people::create_api_key, api::people::list_api_keys, api::people::revoke_api_key,
         api::people::audit, api::people::upsert_customer, api::people::get_customer, api::people::list_customers,
         api::kb::search, api::routing::list, api::routing::create, api::routing::delete,
-        api::sla::create_calendar, api::sla::list_calendars, api::sla::create_policy,
+        api::sla::create_calendar, api::sla::list_calendars, api::sla::update_calendar, api::sla::delete_calendar, api::sla::create_policy,
         api::sla::list_policies, api::sla::delete_policy, api::sla::ticket_sla,
-        api::macros::create, api::macros::list, api::macros::delete, api::macros::preview,
+        api::macros::create, api::macros::list, api::macros::update, api::macros::delete, api::macros::preview,
         api::macros::apply, api::assignment::set_status, api::assignment::set_routing,
         api::assignment::set_group, api::assignment::team, api::tickets::merge,
-        api::tickets::split,
+        api::tickets::split, api::reports::satisfaction, api::trust::verify,
+        api::trust::list_channels, api::trust::add_channel, api::trust::delete_channel,
+        api::trust::list_phishing, api::trust::add_phishing, api::trust::delete_phishing,
     ),
-    tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"))
+    tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"), (name = "trust"))
 )]
 pub struct ApiDoc;
 
@@ -188,6 +190,7 @@ pub fn router(services: Services, pages: Router) -> Router {
         .route("/agents/{id}/status", put(api::assignment::set_status))
         .route("/agents/{id}/routing", put(api::assignment::set_routing))
         .route("/team", get(api::assignment::team))
+        .route("/reports/satisfaction", get(api::reports::satisfaction))
         .route("/groups", get(pp::list_groups).post(pp::create_group))
         .route("/groups/{id}/assignment", put(api::assignment::set_group))
         .route(
@@ -203,10 +206,17 @@ pub fn router(services: Services, pages: Router) -> Router {
             "/sla/policies",
             get(api::sla::list_policies).post(api::sla::create_policy),
         )
+        .route(
+            "/sla/calendars/{id}",
+            put(api::sla::update_calendar).delete(api::sla::delete_calendar),
+        )
         .route("/sla/policies/{id}", delete(api::sla::delete_policy))
         .route("/tickets/{id}/sla", get(api::sla::ticket_sla))
         .route("/macros", get(api::macros::list).post(api::macros::create))
-        .route("/macros/{id}", delete(api::macros::delete))
+        .route(
+            "/macros/{id}",
+            delete(api::macros::delete).put(api::macros::update),
+        )
         .route(
             "/tickets/{id}/macros/{macro_id}",
             get(api::macros::preview).post(api::macros::apply),
@@ -237,6 +247,31 @@ pub fn router(services: Services, pages: Router) -> Router {
         )
         .route("/email-templates", get(api::channels::list_email_templates))
         .route("/kb/search", get(api::kb::search).layer(kb_cors))
+        // Public: any site (a wallet, a forum) may ask whether something is official.
+        .route(
+            "/verify",
+            get(api::trust::verify).layer(
+                tower_http::cors::CorsLayer::new()
+                    .allow_origin(tower_http::cors::Any)
+                    .allow_methods([axum::http::Method::GET]),
+            ),
+        )
+        .route(
+            "/official-channels",
+            get(api::trust::list_channels).post(api::trust::add_channel),
+        )
+        .route(
+            "/official-channels/{id}",
+            delete(api::trust::delete_channel),
+        )
+        .route(
+            "/phishing-domains",
+            get(api::trust::list_phishing).post(api::trust::add_phishing),
+        )
+        .route(
+            "/phishing-domains/{id}",
+            delete(api::trust::delete_phishing),
+        )
         .route(
             "/email-templates/{name}/{language}",
             put(api::channels::put_email_template).delete(api::channels::reset_email_template),

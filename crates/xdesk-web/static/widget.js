@@ -23,7 +23,9 @@
       shot: "Screenshot", uploadFailed: "The file could not be sent.",
       email: "Your email, for answers while you are away", emailSend: "Notify me", emailSaved: "We will also answer at {a}.",
       warn: "Support will never ask for your seed phrase, private keys or 2FA codes.",
-      suggest: "These articles may already answer it:" },
+      suggest: "These articles may already answer it:",
+      rate: "How did we do? 1 = poor, 5 = excellent", comment: "Anything to add? (optional)", rateSend: "Send rating",
+      rated: "Thank you for your rating.", code: "Authenticity code" },
     zh: { title: "在线客服", placeholder: "输入消息…", send: "发送", open: "联系客服",
       offline: "当前没有客服在线，我们通常会在 {t}内回复。请留言，我们会在这里回复您。",
       joined: "{n} 加入了对话", left: "{n} 离开了对话", typing: "客服正在输入…",
@@ -31,7 +33,9 @@
       shot: "截图", uploadFailed: "文件发送失败。",
       email: "您的邮箱：您离开时我们会发邮件回复", emailSend: "邮件通知我", emailSaved: "我们也会回复到 {a}。",
       warn: "客服永远不会向您索要助记词、私钥或二次验证码。",
-      suggest: "以下文章也许已经能解答：" }
+      suggest: "以下文章也许已经能解答：",
+      rate: "请为本次服务打分：1 = 很差，5 = 很好", comment: "还有什么想说的？（可选）", rateSend: "提交评分",
+      rated: "感谢您的评分。", code: "防伪码" }
   }[lang];
   var KEY = "xdesk-chat:" + origin;
   var state = {};
@@ -119,6 +123,13 @@
     seen[m.seq] = true;
     var who = m.author_kind === "customer" ? T.you : m.author_kind === "agent" ? T.agent : T.system;
     if (m.body) line(who, m.body, m.author_kind);
+    if (m.verify_code && m.author_kind !== "customer") {
+      /* Proof the message is from support: anyone can check the code on the help center. */
+      var proof = el("a", "display:block;margin:-2px 0 6px;font-size:11px;color:#656d76", T.code + ": " + m.verify_code);
+      proof.href = origin + "/verify?lang=" + lang + "&q=" + encodeURIComponent(m.verify_code);
+      proof.target = "_blank"; proof.rel = "noopener"; proof.className = "xdesk-code";
+      list.appendChild(proof);
+    }
     (m.attachments || []).forEach(function (a) {
       var url = origin + "/api/v1/chat/attachments/" + a.id + "?" + auth();
       var row = el("div", "margin:6px 0;" + (m.author_kind === "customer" ? "text-align:right" : ""));
@@ -134,6 +145,7 @@
       list.appendChild(row);
       list.scrollTop = list.scrollHeight;
     });
+    if (m.notice === "survey" && !state.rated) askRating();
     if (m.seq > (state.lastSeq || 0)) { state.lastSeq = m.seq; save(); }
     if (panel.style.display !== "none") ws && ws.readyState === 1 && ws.send(JSON.stringify({ type: "read", seq: m.seq }));
   }
@@ -155,6 +167,40 @@
     list.appendChild(f);
   }
 
+  /* The satisfaction survey of a solved chat, answered here instead of through its link. */
+  var rating = null;
+  function askRating() {
+    if (rating) return;
+    rating = el("form", "margin:6px 0;padding:8px;border:1px solid #d0d7de;border-radius:8px");
+    rating.id = "xdesk-chat-rating";
+    rating.appendChild(el("div", "font-size:12px;margin-bottom:6px", T.rate));
+    var chosen = 0, buttons = el("div", "display:flex;gap:4px;margin-bottom:6px");
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      var b = el("button", "flex:1;padding:4px 0;border:1px solid #d0d7de;border-radius:6px;background:#fff;cursor:pointer", String(n));
+      b.type = "button"; b.setAttribute("data-score", n); b.setAttribute("aria-pressed", "false");
+      b.addEventListener("click", function () {
+        chosen = n;
+        Array.prototype.forEach.call(buttons.children, function (o) {
+          var on = o === b;
+          o.setAttribute("aria-pressed", on ? "true" : "false");
+          o.style.background = on ? "#1f6feb" : "#fff"; o.style.color = on ? "#fff" : "";
+        });
+      });
+      buttons.appendChild(b);
+    });
+    var c = el("input", "width:100%;box-sizing:border-box;padding:6px;margin-bottom:6px;border:1px solid #d0d7de;border-radius:6px;font:inherit");
+    c.placeholder = T.comment; c.setAttribute("aria-label", T.comment); c.maxLength = 2000;
+    var s = el("button", "padding:4px 10px;border:0;border-radius:6px;background:#1f6feb;color:#fff;cursor:pointer", T.rateSend);
+    s.type = "submit";
+    rating.appendChild(buttons); rating.appendChild(c); rating.appendChild(s);
+    rating.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (chosen && ws && ws.readyState === 1) ws.send(JSON.stringify({ type: "survey", score: chosen, comment: c.value }));
+    });
+    list.appendChild(rating);
+    list.scrollTop = list.scrollHeight;
+  }
+
   var ws = null, retry = 500, typingTimer = null, lastTyping = 0;
   function connect() {
     var q = ["lang=" + lang];
@@ -168,7 +214,7 @@
       try { f = JSON.parse(e.data); } catch (err) { return; }
       if (f.type === "welcome") {
         if (f.visitor_id) state.visitor = f.visitor_id;
-        if (!f.ticket) { state.ticket = null; state.lastSeq = 0; }
+        if (!f.ticket) { state.ticket = null; state.lastSeq = 0; state.rated = false; }
         save();
       } else if (f.type === "offline") {
         line("", T.offline.replace("{t}", f.expected_response), "info");
@@ -178,10 +224,14 @@
         queueBar.style.display = f.waiting ? "block" : "none";
         if (f.reason && f.reason !== lastReason) line("", f.reason, "info");
         lastReason = f.reason || null;
+      } else if (f.type === "survey_saved") {
+        state.rated = true; save();
+        if (rating) { rating.remove(); }
+        line("", T.rated, "info");
       } else if (f.type === "email_saved") {
         line("", T.emailSaved.replace("{a}", f.address), "info");
       } else if (f.type === "ticket") {
-        state.ticket = f.ticket.id; save();
+        state.ticket = f.ticket.id; state.rated = false; rating = null; save();
         pending.splice(0).forEach(upload);
       } else if (f.type === "message") {
         showMessage(f.message);

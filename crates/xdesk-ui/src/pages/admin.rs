@@ -272,6 +272,46 @@ pub(crate) async fn row_action(
             )
             .await
         }
+        ("calendars", "update") => {
+            let input = calendar_input(&f);
+            act(&ctx, &me, &f, "/admin/sla", async move {
+                services
+                    .update_sla_calendar(&p, id, input)
+                    .await
+                    .map(|_| ())
+            })
+            .await
+        }
+        ("calendars", "delete") => {
+            act(
+                &ctx,
+                &me,
+                &f,
+                "/admin/sla",
+                services.delete_sla_calendar(&p, id),
+            )
+            .await
+        }
+        ("official", "delete") => {
+            act(
+                &ctx,
+                &me,
+                &f,
+                "/admin/official",
+                services.delete_official_channel(&p, id),
+            )
+            .await
+        }
+        ("phishing", "delete") => {
+            act(
+                &ctx,
+                &me,
+                &f,
+                "/admin/official",
+                services.delete_phishing_domain(&p, id),
+            )
+            .await
+        }
         ("routing", "delete") => {
             act(
                 &ctx,
@@ -383,11 +423,21 @@ struct SlaPage<'a> {
     tab: &'static str,
     policies: Vec<xdesk_store::SlaPolicyRow>,
     calendars: Vec<xdesk_store::SlaCalendarRow>,
+    /// The calendars as their edit forms show them.
+    shown: Vec<CalendarShown>,
+    /// The new-calendar form's days: Monday to Friday 09:00-18:00.
+    default_week: Vec<DayHours>,
     priorities: Vec<&'static str>,
     intents: Vec<&'static str>,
 }
 
 impl SlaPage<'_> {
+    fn day_key(&self, day: &usize) -> &'static str {
+        [
+            "day.mon", "day.tue", "day.wed", "day.thu", "day.fri", "day.sat", "day.sun",
+        ][*day % 7]
+    }
+
     fn calendar_name(&self, id: &Option<i64>) -> String {
         match id {
             None => "24/7".to_owned(),
@@ -397,6 +447,45 @@ impl SlaPage<'_> {
                 .find(|c| c.id == *id)
                 .map_or_else(|| id.to_string(), |c| c.name.clone()),
         }
+    }
+}
+
+/// One weekday's working hours in a calendar form (empty: a day off).
+struct DayHours {
+    day: usize,
+    opens: String,
+    closes: String,
+}
+
+struct CalendarShown {
+    id: i64,
+    name: String,
+    time_zone: String,
+    week: Vec<DayHours>,
+    holidays: String,
+}
+
+fn week_of(stored: &[Option<[String; 2]>]) -> Vec<DayHours> {
+    (0..7)
+        .map(|day| {
+            let (opens, closes) = match stored.get(day) {
+                Some(Some([o, c])) => (o.clone(), c.clone()),
+                _ => (String::new(), String::new()),
+            };
+            DayHours { day, opens, closes }
+        })
+        .collect()
+}
+
+fn shown_calendar(c: &xdesk_store::SlaCalendarRow) -> CalendarShown {
+    let week: Vec<Option<[String; 2]>> = serde_json::from_str(&c.week).unwrap_or_default();
+    let holidays: Vec<String> = serde_json::from_str(&c.holidays).unwrap_or_default();
+    CalendarShown {
+        id: c.id,
+        name: c.name.clone(),
+        time_zone: c.time_zone.clone().unwrap_or_default(),
+        week: week_of(&week),
+        holidays: holidays.join("\n"),
     }
 }
 
@@ -417,7 +506,13 @@ pub(crate) async fn sla(ctx: Ctx, me: SignedIn, State(s): State<UiState>) -> Res
                 is_admin: true,
                 tab: "sla",
                 policies,
+                shown: calendars.iter().map(shown_calendar).collect(),
                 calendars,
+                default_week: week_of(
+                    &(0..7)
+                        .map(|d| (d < 5).then(|| ["09:00".to_owned(), "18:00".to_owned()]))
+                        .collect::<Vec<_>>(),
+                ),
                 priorities: xdesk_domain::ticket::Priority::ALL
                     .iter()
                     .map(|p| p.as_str())
@@ -468,40 +563,145 @@ pub(crate) async fn create_sla_policy(
     .await
 }
 
-/// A new business calendar: Monday to Friday between two times, weekends off, holidays
-/// listed or imported from an iCalendar file.
-pub(crate) async fn create_sla_calendar(
-    ctx: Ctx,
-    me: SignedIn,
-    State(s): State<UiState>,
-    Form(f): Form<Fields>,
-) -> Response {
-    let optional = |k: &str| Some(field(&f, k).trim().to_owned()).filter(|v| !v.is_empty());
+/// A calendar from the page's form: working hours per weekday (`opens_0`..`closes_6`, Monday
+/// first; a day left empty is off), holidays listed or imported from an iCalendar file. No
+/// time zone: around the clock.
+fn calendar_input(f: &Fields) -> xdesk_service::sla::CalendarInput {
+    let optional = |k: &str| Some(field(f, k).trim().to_owned()).filter(|v| !v.is_empty());
     let time_zone = optional("time_zone");
-    let hours = [
-        field(&f, "opens").trim().to_owned(),
-        field(&f, "closes").trim().to_owned(),
-    ];
     let week = if time_zone.is_some() {
-        (0..7).map(|d| (d < 5).then(|| hours.clone())).collect()
+        (0..7)
+            .map(|d| {
+                let (o, c) = (
+                    field(f, &format!("opens_{d}")).trim(),
+                    field(f, &format!("closes_{d}")).trim(),
+                );
+                (!o.is_empty() || !c.is_empty()).then(|| [o.to_owned(), c.to_owned()])
+            })
+            .collect()
     } else {
         Vec::new()
     };
-    let input = xdesk_service::sla::CalendarInput {
-        name: field(&f, "name").to_owned(),
+    xdesk_service::sla::CalendarInput {
+        name: field(f, "name").to_owned(),
         time_zone,
         week,
-        holidays: field(&f, "holidays")
+        holidays: field(f, "holidays")
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .map(str::to_owned)
             .collect(),
         holidays_ical: optional("holidays_ical"),
-    };
+    }
+}
+
+pub(crate) async fn create_sla_calendar(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let input = calendar_input(&f);
     let p = me.principal.clone();
     act(&ctx, &me, &f, "/admin/sla", async move {
         s.services.add_sla_calendar(&p, input).await.map(|_| ())
+    })
+    .await
+}
+
+// ----- official channels -----
+
+#[derive(Template)]
+#[template(path = "admin/official.html")]
+struct OfficialPage<'a> {
+    ctx: &'a Ctx,
+    agent_name: &'a str,
+    is_admin: bool,
+    tab: &'static str,
+    channels: Vec<xdesk_store::OfficialChannelRow>,
+    phishing: Vec<xdesk_store::PhishingDomainRow>,
+    kinds: Vec<&'static str>,
+}
+
+impl OfficialPage<'_> {
+    fn kind_key(&self, kind: &str) -> &'static str {
+        match kind {
+            "domain" => "official_kind.domain",
+            "email" => "official_kind.email",
+            "phone" => "official_kind.phone",
+            "telegram" => "official_kind.telegram",
+            "x" => "official_kind.x",
+            "discord" => "official_kind.discord",
+            "agent" => "official_kind.agent",
+            _ => "official_kind.handle",
+        }
+    }
+}
+
+pub(crate) async fn official(ctx: Ctx, me: SignedIn, State(s): State<UiState>) -> Response {
+    if let Some(r) = refused(&ctx, &me) {
+        return r;
+    }
+    let p = &me.principal;
+    match (
+        s.services.official_channels(p).await,
+        s.services.phishing_domains(p).await,
+    ) {
+        (Ok(channels), Ok(phishing)) => ctx.render(
+            StatusCode::OK,
+            &OfficialPage {
+                ctx: &ctx,
+                agent_name: &me.agent.display_name,
+                is_admin: true,
+                tab: "official",
+                channels,
+                phishing,
+                kinds: xdesk_domain::official::Kind::ALL
+                    .iter()
+                    .filter(|k| **k != xdesk_domain::official::Kind::Agent)
+                    .map(|k| k.as_str())
+                    .collect(),
+            },
+        ),
+        (Err(e), _) | (_, Err(e)) => ctx.service_error(&e),
+    }
+}
+
+pub(crate) async fn add_official(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let p = me.principal.clone();
+    let (kind, value, note) = (
+        field(&f, "kind").to_owned(),
+        field(&f, "value").to_owned(),
+        field(&f, "note").to_owned(),
+    );
+    act(&ctx, &me, &f, "/admin/official", async move {
+        s.services
+            .add_official_channel(&p, &kind, &value, &note)
+            .await
+            .map(|_| ())
+    })
+    .await
+}
+
+pub(crate) async fn add_phishing(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let p = me.principal.clone();
+    let (domain, note) = (field(&f, "domain").to_owned(), field(&f, "note").to_owned());
+    act(&ctx, &me, &f, "/admin/official", async move {
+        s.services
+            .add_phishing_domain(&p, &domain, &note)
+            .await
+            .map(|_| ())
     })
     .await
 }

@@ -105,6 +105,8 @@ async fn next(rx: &mut Option<Receiver<LiveEvent>>) -> Result<LiveEvent, RecvErr
 fn alerted(kind: &str, assignee: Option<i64>, me: i64, supervises: bool) -> bool {
     match kind {
         "sla_warning" => assignee.is_none_or(|a| a == me),
+        // A customer may be about to give their keys to a phishing site: whoever answers.
+        "phishing_link" => supervises || assignee.is_none_or(|a| a == me),
         _ => supervises,
     }
 }

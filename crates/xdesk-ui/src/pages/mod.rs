@@ -7,10 +7,12 @@ pub(crate) mod inbox;
 pub(crate) mod kb;
 pub(crate) mod live;
 pub(crate) mod login;
+pub(crate) mod macros;
 pub(crate) mod portal;
 pub(crate) mod surveys;
 pub(crate) mod team;
 pub(crate) mod ticket;
+pub(crate) mod verify;
 
 use crate::i18n::Tr;
 use chrono::{DateTime, Utc};

@@ -217,6 +217,8 @@ struct HomePage<'a> {
     name: &'a str,
     rows: Vec<Row>,
     promise: String,
+    /// The customer's anti-phishing phrase (empty: none set).
+    phrase: &'a str,
 }
 
 pub(crate) async fn home(ctx: Ctx, me: Customer, State(s): State<UiState>) -> Response {
@@ -246,8 +248,33 @@ pub(crate) async fn home(ctx: Ctx, me: Customer, State(s): State<UiState>) -> Re
             name: &me.row.display_name,
             rows,
             promise: s.services.expected_response(ctx.tr.lang.code()),
+            phrase: me.row.anti_phishing_phrase.as_deref().unwrap_or_default(),
         },
     )
+}
+
+/// The customer's anti-phishing phrase, which every mail we send them then shows.
+pub(crate) async fn set_phrase(
+    ctx: Ctx,
+    me: Customer,
+    State(s): State<UiState>,
+    Form(f): Form<crate::page::Fields>,
+) -> Response {
+    if !ctx.csrf_ok(crate::page::field(&f, "csrf")) {
+        return ctx.csrf_refused();
+    }
+    match s
+        .services
+        .set_anti_phishing_phrase(&me.principal, crate::page::field(&f, "phrase"))
+        .await
+    {
+        Ok(_) => Redirect::to("/portal").into_response(),
+        Err(xdesk_service::ServiceError::Field(_)) => ctx.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ctx.tr.t("portal.phrase_invalid"),
+        ),
+        Err(e) => ctx.service_error(&e),
+    }
 }
 
 // ----- a new ticket -----
@@ -406,6 +433,8 @@ pub(crate) struct Said {
     pub body: String,
     pub files: Vec<FileLink>,
     pub at: String,
+    /// Support's messages: the authenticity code, checkable at `/verify`.
+    pub code: String,
 }
 
 #[derive(Template)]
@@ -495,6 +524,7 @@ async fn render_ticket(
                 })
                 .collect(),
             at: when(m.created_at),
+            code: m.verify_code.clone().unwrap_or_default(),
         })
         .collect();
     let t = &d.ticket;

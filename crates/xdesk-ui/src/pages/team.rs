@@ -31,6 +31,8 @@ struct TeamPage<'a> {
     agent_name: &'a str,
     is_admin: bool,
     my_status: String,
+    /// What customers check at `/verify` to know this agent is real.
+    my_public_id: String,
     statuses: Vec<&'static str>,
     /// Empty for agents: only supervisors and admins see the team.
     members: Vec<Member>,
@@ -69,6 +71,7 @@ pub(crate) async fn show(ctx: Ctx, me: SignedIn, State(s): State<UiState>) -> Re
         agent_name: &me.agent.display_name,
         is_admin: me.principal.is_admin(),
         my_status: me.agent.status.clone(),
+        my_public_id: me.agent.public_id.clone().unwrap_or_default(),
         statuses: AgentStatus::ALL.iter().map(|s| s.as_str()).collect(),
         members,
     };

@@ -42,6 +42,8 @@ pub(crate) enum Entry {
         id: i64,
         /// "From XD-…, 2026-11-20 10:00 UTC" for a message merged or split in.
         moved: Option<String>,
+        /// The authenticity code the customer sees (support's messages).
+        code: Option<String>,
     },
     Event {
         text: String,
@@ -213,6 +215,7 @@ async fn render(
                 at: when(m.created_at),
                 seq: m.seq,
                 id: m.id,
+                code: m.verify_code.clone(),
                 moved: meta
                     .get("merged_from")
                     .or_else(|| meta.get("split_from"))
@@ -266,6 +269,18 @@ async fn render(
                 "event.split_from",
                 e.data["from"].as_i64().unwrap_or_default(),
             ),
+            "suspicious_link" => match e.data["imitates"].as_str() {
+                Some(o) => tr
+                    .t1(
+                        "event.suspicious_link",
+                        e.data["host"].as_str().unwrap_or_default(),
+                    )
+                    .replacen("{official}", o, 1),
+                None => tr.t1(
+                    "event.phishing_link",
+                    e.data["host"].as_str().unwrap_or_default(),
+                ),
+            },
             "quality_flag" => tr
                 .t(&format!(
                     "quality.{}",

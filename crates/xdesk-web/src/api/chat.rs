@@ -56,6 +56,12 @@ enum CustomerFrame {
     SuggestionOpened {
         slug: String,
     },
+    /// The answer to the satisfaction survey offered when the chat was solved.
+    Survey {
+        score: i32,
+        #[serde(default)]
+        comment: String,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -269,6 +275,13 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
                             Err(e) => Some(error_frame("suggestion_refused", e.to_string())),
                         }
                     }
+                    Ok(CustomerFrame::Survey { score, comment }) => match &ticket {
+                        Some(t) => match services.answer_chat_survey(&v, t.id, score, &comment).await {
+                            Ok(()) => Some(json!({"type": "survey_saved", "score": score})),
+                            Err(e) => Some(error_frame("survey_refused", e.to_string())),
+                        },
+                        None => Some(error_frame("survey_refused", "this chat has no survey".into())),
+                    },
                     Ok(CustomerFrame::Read { seq }) => {
                         if let Some(t) = &ticket { services.chat_signal(t.id, Some(seq)); }
                         None

@@ -282,6 +282,9 @@ pub struct MessageDto {
     /// in from a duplicate (`merged_from`) or split out of another ticket (`split_from`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<serde_json::Value>,
+    /// The authenticity code support's messages carry: the customer checks it at `/verify`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -359,6 +362,7 @@ pub fn message_dto(
         internal: m.internal,
         channel: m.channel,
         created_at: m.created_at,
+        verify_code: m.verify_code,
     }
 }
 

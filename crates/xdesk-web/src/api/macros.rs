@@ -62,27 +62,40 @@ pub struct RenderedMacro {
     pub body: String,
 }
 
+impl From<MacroReq> for MacroInput {
+    fn from(r: MacroReq) -> Self {
+        Self {
+            name: r.name,
+            body_en: r.body_en,
+            body_zh: r.body_zh,
+            set_state: r.set_state,
+            add_tags: r.add_tags,
+            set_group_id: r.set_group_id,
+        }
+    }
+}
+
 #[utoipa::path(post, path = "/api/v1/macros", tag = "admin", request_body = MacroReq, responses((status = 201, body = MacroDto), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
     Auth(p): Auth,
     ApiJson(r): ApiJson<MacroReq>,
 ) -> ApiResult<(StatusCode, Json<MacroDto>)> {
-    let row = s
-        .services
-        .create_macro(
-            &p,
-            MacroInput {
-                name: r.name,
-                body_en: r.body_en,
-                body_zh: r.body_zh,
-                set_state: r.set_state,
-                add_tags: r.add_tags,
-                set_group_id: r.set_group_id,
-            },
-        )
-        .await?;
+    let row = s.services.create_macro(&p, r.into()).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+/// Rewrites a macro; its use count stays (admins and supervisors).
+#[utoipa::path(put, path = "/api/v1/macros/{id}", tag = "admin", params(("id" = i64, Path)), request_body = MacroReq, responses((status = 200, body = MacroDto), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<MacroReq>,
+) -> ApiResult<Json<MacroDto>> {
+    Ok(Json(
+        s.services.update_macro(&p, id, r.into()).await?.into(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/macros", tag = "tickets", responses((status = 200, body = Vec<MacroDto>)))]

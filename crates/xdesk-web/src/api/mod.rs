@@ -5,6 +5,8 @@ pub mod dto;
 pub mod kb;
 pub mod macros;
 pub mod people;
+pub mod reports;
 pub mod routing;
 pub mod sla;
 pub mod tickets;
+pub mod trust;

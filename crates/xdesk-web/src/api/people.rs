@@ -40,6 +40,8 @@ pub struct AgentDto {
     pub languages: String,
     pub skills: String,
     pub capacity: String,
+    /// What customers check at `/verify` to know the agent is real (`XA-…`).
+    pub public_id: Option<String>,
 }
 
 pub(crate) fn agent_dto(a: AgentRow, group_ids: Vec<i64>) -> AgentDto {
@@ -56,6 +58,7 @@ pub(crate) fn agent_dto(a: AgentRow, group_ids: Vec<i64>) -> AgentDto {
         languages: a.languages,
         skills: a.skills,
         capacity: a.capacity,
+        public_id: a.public_id,
     }
 }
 

@@ -121,20 +121,47 @@ pub async fn create_calendar(
     Auth(p): Auth,
     ApiJson(r): ApiJson<CalendarReq>,
 ) -> ApiResult<(StatusCode, Json<CalendarDto>)> {
-    let row = s
-        .services
-        .add_sla_calendar(
-            &p,
-            CalendarInput {
-                name: r.name,
-                time_zone: r.time_zone,
-                week: r.week,
-                holidays: r.holidays,
-                holidays_ical: r.holidays_ical,
-            },
-        )
-        .await?;
+    let row = s.services.add_sla_calendar(&p, r.into()).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+impl From<CalendarReq> for CalendarInput {
+    fn from(r: CalendarReq) -> Self {
+        Self {
+            name: r.name,
+            time_zone: r.time_zone,
+            week: r.week,
+            holidays: r.holidays,
+            holidays_ical: r.holidays_ical,
+        }
+    }
+}
+
+/// Rewrites a calendar; running clocks count on it from their next computation.
+#[utoipa::path(put, path = "/api/v1/sla/calendars/{id}", tag = "admin", params(("id" = i64, Path)), request_body = CalendarReq, responses((status = 200, body = CalendarDto), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_calendar(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<CalendarReq>,
+) -> ApiResult<Json<CalendarDto>> {
+    Ok(Json(
+        s.services
+            .update_sla_calendar(&p, id, r.into())
+            .await?
+            .into(),
+    ))
+}
+
+/// Deletes a calendar; 409 while a policy or a running clock uses it.
+#[utoipa::path(delete, path = "/api/v1/sla/calendars/{id}", tag = "admin", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_calendar(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    s.services.delete_sla_calendar(&p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/sla/calendars", tag = "admin", responses((status = 200, body = Vec<CalendarDto>)))]

@@ -452,6 +452,15 @@ backend_test!(an_admin_runs_xdesk_from_the_admin_pages, |app| {
         "/admin/sla/policies".to_owned(),
         "/admin/sla/calendars".to_owned(),
         "/admin/sla/1/delete".to_owned(),
+        "/admin/calendars/1/update".to_owned(),
+        "/admin/calendars/1/delete".to_owned(),
+        "/console/macros".to_owned(),
+        "/console/macros/1".to_owned(),
+        "/console/macros/1/delete".to_owned(),
+        "/admin/official".to_owned(),
+        "/admin/official/1/delete".to_owned(),
+        "/admin/phishing".to_owned(),
+        "/admin/phishing/1/delete".to_owned(),
         format!("/admin/groups/{}/assignment", app.payments_group),
         format!("/admin/agents/{new_id}/routing"),
         "/console/status".to_owned(),
@@ -474,8 +483,12 @@ backend_test!(an_admin_runs_xdesk_from_the_admin_pages, |app| {
                 ("csrf", &csrf),
                 ("name", "Shanghai office"),
                 ("time_zone", "Asia/Shanghai"),
-                ("opens", "09:00"),
-                ("closes", "18:00"),
+                ("opens_0", "09:00"),
+                ("closes_0", "18:00"),
+                ("opens_1", "09:00"),
+                ("closes_1", "18:00"),
+                ("opens_5", "10:00"),
+                ("closes_5", "14:00"),
                 ("holidays", "2026-12-25"),
                 ("holidays_ical", ical),
             ],
@@ -493,9 +506,62 @@ backend_test!(an_admin_runs_xdesk_from_the_admin_pages, |app| {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A day with an opening time but no closing time is refused.
+    let r = admin
+        .post(
+            "/admin/sla/calendars",
+            &[
+                ("csrf", &csrf),
+                ("name", "Half"),
+                ("time_zone", "Asia/Shanghai"),
+                ("opens_2", "09:00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let cal = app.get_json(&admin_api, "/api/v1/sla/calendars").await;
+    assert_eq!(cal.as_array().unwrap().len(), 1, "{cal}");
     let cal_id = cal[0]["id"].as_i64().unwrap().to_string();
     assert!(cal.to_string().contains("2026-10-01"), "{cal}");
+    assert_eq!(
+        cal[0]["week"],
+        json!([
+            ["09:00", "18:00"],
+            ["09:00", "18:00"],
+            null,
+            null,
+            null,
+            ["10:00", "14:00"],
+            null
+        ])
+    );
+    // Edited from the page: Wednesday opens, a holiday is added, the name changes.
+    let r = admin
+        .post(
+            &format!("/admin/calendars/{cal_id}/update"),
+            &[
+                ("csrf", &csrf),
+                ("name", "Shanghai desk"),
+                ("time_zone", "Asia/Shanghai"),
+                ("opens_0", "09:00"),
+                ("closes_0", "18:00"),
+                ("opens_2", "08:30"),
+                ("closes_2", "17:30"),
+                ("holidays", "2026-12-25\n2027-02-17"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let cal = app.get_json(&admin_api, "/api/v1/sla/calendars").await;
+    assert_eq!(cal[0]["name"], "Shanghai desk");
+    assert_eq!(cal[0]["week"][2], json!(["08:30", "17:30"]));
+    assert_eq!(cal[0]["week"][1], json!(null));
+    assert_eq!(cal[0]["holidays"], json!(["2026-12-25", "2027-02-17"]));
+    let page = admin.get("/admin/sla").await.body;
+    assert!(
+        page.contains("name=\"opens_2\" value=\"08:30\"") && page.contains("2027-02-17"),
+        "{page}"
+    );
     let r = admin
         .post(
             "/admin/sla/policies",
@@ -526,15 +592,126 @@ backend_test!(an_admin_runs_xdesk_from_the_admin_pages, |app| {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let page = admin.get("/admin/sla").await;
     assert!(page.body.contains("VIP fast") && page.body.contains("15 / 60 / 240 min"));
-    assert!(page.body.contains("Shanghai office"));
+    assert!(page.body.contains("Shanghai desk"));
     let pol = app.get_json(&admin_api, "/api/v1/sla/policies").await;
     assert_eq!(pol[0]["calendar_id"].as_i64().unwrap().to_string(), cal_id);
+    // A calendar a policy uses cannot be deleted.
+    let r = admin
+        .post(
+            &format!("/admin/calendars/{cal_id}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     let pid = pol[0]["id"].as_i64().unwrap();
     let r = admin
         .post(&format!("/admin/sla/{pid}/delete"), &[("csrf", &csrf)])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(!admin.get("/admin/sla").await.body.contains("VIP fast"));
+    let r = admin
+        .post(
+            &format!("/admin/calendars/{cal_id}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let cal = app.get_json(&admin_api, "/api/v1/sla/calendars").await;
+    assert_eq!(cal, json!([]));
+
+    // Macros from the console's macros page: written, rewritten, used, counted, deleted.
+    let r = admin
+        .post(
+            "/console/macros",
+            &[
+                ("csrf", &csrf),
+                ("name", "Deposit on its way"),
+                (
+                    "body_en",
+                    "Hi {{ customer_name }}, your deposit is confirming.",
+                ),
+                ("body_zh", "{{ customer_name }}，您好：您的充值正在确认中。"),
+                ("set_state", "pending_customer"),
+                ("add_tags", "deposit, chain"),
+                ("set_group", &app.payments_group.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = admin
+        .post(
+            "/console/macros",
+            &[
+                ("csrf", &csrf),
+                ("name", "Typo"),
+                ("body_en", "Hi {{ custmer }}"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let macros = app.get_json(&admin_api, "/api/v1/macros").await;
+    assert_eq!(macros.as_array().unwrap().len(), 1, "{macros}");
+    let mid = macros[0]["id"].as_i64().unwrap();
+    assert_eq!(macros[0]["add_tags"], json!(["chain", "deposit"]));
+    assert_eq!(macros[0]["set_group_id"], json!(app.payments_group));
+    let r = admin
+        .post(
+            &format!("/console/macros/{mid}"),
+            &[
+                ("csrf", &csrf),
+                ("name", "Deposit confirming"),
+                (
+                    "body_en",
+                    "Hi {{ customer_name }}, {{ ticket_number }} is confirming.",
+                ),
+                ("body_zh", ""),
+                ("set_state", ""),
+                ("add_tags", "deposit"),
+                ("set_group", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let t = app
+        .create_ticket(ticket_body(&app, "Where is my deposit?"))
+        .await;
+    let r = app
+        .post(
+            &app.agent_token,
+            &format!("/api/v1/tickets/{}/macros/{mid}", t["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let mut agent = crate::web::Web::new(&app);
+    agent.sign_in("agent@x.test", None).await;
+    let page = agent.get("/console/macros").await.body;
+    assert!(
+        page.contains("Deposit confirming") && page.contains("data-usage=\"1\""),
+        "{page}"
+    );
+    // Agents read macros; only supervisors and admins get the forms, and the service agrees.
+    assert!(!page.contains("id=\"new-macro\""), "{page}");
+    let agent_csrf = agent.csrf();
+    let r = agent
+        .post(
+            &format!("/console/macros/{mid}/delete"),
+            &[("csrf", agent_csrf.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        admin
+            .get("/console/macros")
+            .await
+            .body
+            .contains("id=\"new-macro\"")
+    );
+    let r = admin
+        .post(&format!("/console/macros/{mid}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get_json(&admin_api, "/api/v1/macros").await, json!([]));
 
     // Assignment: a group's strategy and an agent's languages and capacity from the pages.
     let r = admin
@@ -595,5 +772,71 @@ backend_test!(an_admin_runs_xdesk_from_the_admin_pages, |app| {
         team.body
     );
     assert!(team.body.contains("data-status=\"online\""));
+    // The agent's public ID, to give a doubting customer.
+    let me = app.get_json(&admin_api, "/api/v1/agents/me").await;
+    assert!(
+        team.body.contains(&format!(
+            "<strong>{}</strong>",
+            me["public_id"].as_str().unwrap()
+        )),
+        "{}",
+        team.body
+    );
+
+    // Official channels and known phishing domains from their page.
+    let r = admin
+        .post(
+            "/admin/official",
+            &[
+                ("csrf", &csrf),
+                ("kind", "domain"),
+                ("value", "https://Exchange.example/"),
+                ("note", "main site"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = admin
+        .post(
+            "/admin/official",
+            &[("csrf", &csrf), ("kind", "phone"), ("value", "not a phone")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = admin
+        .post(
+            "/admin/phishing",
+            &[
+                ("csrf", &csrf),
+                ("domain", "exchange-airdrop.io"),
+                ("note", "reported"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = admin.get("/admin/official").await.body;
+    assert!(
+        page.contains("<td>exchange.example</td>") && page.contains("<td>exchange-airdrop.io</td>"),
+        "{page}"
+    );
+    let channels = app.get_json(&admin_api, "/api/v1/official-channels").await;
+    let phishing = app.get_json(&admin_api, "/api/v1/phishing-domains").await;
+    for (path, id) in [
+        ("official", channels[0]["id"].as_i64().unwrap()),
+        ("phishing", phishing[0]["id"].as_i64().unwrap()),
+    ] {
+        let r = admin
+            .post(&format!("/admin/{path}/{id}/delete"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+    }
+    assert_eq!(
+        app.get_json(&admin_api, "/api/v1/official-channels").await,
+        json!([])
+    );
+    assert_eq!(
+        app.get_json(&admin_api, "/api/v1/phishing-domains").await,
+        json!([])
+    );
     app.stop().await;
 });

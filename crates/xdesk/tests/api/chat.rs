@@ -766,6 +766,13 @@ async fn the_widget_chats_in_a_real_browser() {
             "document.body.innerText.includes('通常 10 分钟内到账')",
         )
         .await;
+    // Support's answer carries its authenticity code, linked to the check.
+    browser
+        .until(
+            "the authenticity code",
+            "[...document.querySelectorAll('#xdesk-chat-panel a.xdesk-code')].some(a => /\\/verify\\?lang=zh&q=[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(a.href))",
+        )
+        .await;
     browser
         .until(
             "the join notice",
@@ -815,6 +822,40 @@ async fn the_widget_chats_in_a_real_browser() {
             .unwrap_or(true),
         "the widget reported a failed upload"
     );
+    // Solved: the widget asks how it went, and the visitor answers right there.
+    let now = app
+        .get_json(&admin, &format!("/api/v1/tickets/{ticket_id}"))
+        .await;
+    let r = app
+        .patch(
+            &admin,
+            &format!("/api/v1/tickets/{ticket_id}"),
+            json!({"version": now["version"], "state": "solved"}),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    browser
+        .until(
+            "the rating form",
+            "!!document.querySelector('#xdesk-chat-rating button[data-score=\"5\"]')",
+        )
+        .await;
+    browser
+        .eval(
+            "document.querySelector('#xdesk-chat-rating button[data-score=\"5\"]').click(); \
+               document.querySelector('#xdesk-chat-rating input').value = '很快，谢谢'; \
+               document.querySelector('#xdesk-chat-rating').requestSubmit(); true",
+        )
+        .await;
+    browser
+        .until(
+            "the thanks",
+            "document.body.innerText.includes('感谢您的评分') && !document.querySelector('#xdesk-chat-rating')",
+        )
+        .await;
+    let report = app.get_json(&admin, "/api/v1/reports/satisfaction").await;
+    assert_eq!(report["by_intent"][0]["answers"], 1, "{report}");
+    assert_eq!(report["by_intent"][0]["average"], 5.0, "{report}");
     app.stop().await;
 }
 

@@ -31,4 +31,5 @@ mod secrets;
 mod sla;
 mod tickets;
 mod triage;
+mod trust;
 mod web;

@@ -387,3 +387,100 @@ async fn two_nodes_never_fire_a_timer_twice() {
     let _ = other.task.await;
     app.stop().await;
 }
+
+// Money at risk and broken promises are mailed to the group's supervisors on duty (status
+// online or away), over a real SMTP server; a supervisor off duty gets nothing.
+crate::backend_test_db!(supervisors_on_duty_are_mailed, |db| {
+    let smtp = SmtpCapture::start().await;
+    let settings = smtp.settings();
+    let Some(app) = spawn_app_with(db, move |c| c.smtp = Some(settings)).await else {
+        return;
+    };
+    let admin = app.admin_token().await;
+    let mut ids = Vec::new();
+    for who in ["duty", "home"] {
+        let r = app
+            .post(
+                &admin,
+                "/api/v1/agents",
+                json!({"email": format!("{who}@x.test"), "display_name": who, "role": "supervisor",
+                       "password": "correct horse battery staple", "group_ids": [app.payments_group]}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        ids.push(r.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
+    let r = app
+        .http
+        .put(app.url(&format!("/api/v1/agents/{}/status", ids[0])))
+        .bearer_auth(&admin)
+        .json(&json!({"status": "away"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    policy(&app, &admin, 60).await;
+    let mut stolen = body(&app, "Hacked");
+    stolen["body"] =
+        json!("Someone logged into my account and withdrew all my BTC, it was not me!");
+    let stolen = app.create_ticket(stolen).await;
+    assert_eq!(stolen["priority"], "urgent");
+    let number = stolen["number"].as_str().unwrap().to_owned();
+    // (subject, text) of each alert mail to `to`.
+    let alert_to = |to: &str| -> Vec<(String, String)> {
+        smtp.messages()
+            .iter()
+            .filter_map(|raw| {
+                let m = mail_parser::MessageParser::default().parse(raw.as_bytes())?;
+                let addr = m.to()?.first()?.address()?.to_owned();
+                let subject = m.subject()?.to_owned();
+                let text = m.body_text(0)?.into_owned();
+                (addr == to && subject.contains("Needs you")).then_some((subject, text))
+            })
+            .collect()
+    };
+    let mut urgent = Vec::new();
+    for _ in 0..100 {
+        urgent = alert_to("duty@x.test");
+        if !urgent.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(urgent.len(), 1, "{:?}", smtp.messages());
+    let (subject, text) = &urgent[0];
+    assert_eq!(subject, &format!("[{number}] Needs you: Hacked"));
+    assert!(text.contains("Money at risk"), "{text}");
+    assert!(
+        text.contains(&format!("/console/tickets/{}", stolen["id"])),
+        "{text}"
+    );
+    // The first response is not given: the breach is mailed too, once.
+    let services = app.running.as_ref().unwrap().services.clone();
+    services.advance_clock(Duration::minutes(61));
+    settle(
+        &services,
+        &app,
+        stolen["id"].as_i64().unwrap(),
+        "sla_breached",
+    )
+    .await;
+    let mut all = Vec::new();
+    for _ in 0..100 {
+        all = alert_to("duty@x.test");
+        if all.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(
+        all.iter().any(|(_, t)| t.contains("SLA breached")),
+        "{all:?}"
+    );
+    assert!(
+        alert_to("home@x.test").is_empty(),
+        "the offline supervisor was mailed"
+    );
+    app.stop().await;
+});

@@ -103,3 +103,101 @@ backend_test!(solved_tickets_ask_once_how_we_did, |app| {
     );
     app.stop().await;
 });
+
+// At the end of a chat the survey is answered in the widget: the survey notice is marked as
+// such, and the visitor's socket takes one answer from 1 to 5; the report API counts it.
+backend_test!(a_solved_chat_is_rated_in_the_widget, |app| {
+    use crate::chat::{connect, expect, send};
+    let mut customer = connect(&app, "/api/v1/chat/customer?lang=en", None).await;
+    expect(&mut customer, "welcome").await;
+    // No chat yet: nothing to rate.
+    send(&mut customer, json!({"type": "survey", "score": 5})).await;
+    assert_eq!(
+        expect(&mut customer, "error").await["code"],
+        "survey_refused"
+    );
+    send(
+        &mut customer,
+        json!({"type": "message", "body": "My withdrawal is stuck"}),
+    )
+    .await;
+    let id = expect(&mut customer, "ticket").await["ticket"]["id"]
+        .as_i64()
+        .unwrap();
+    // Not solved yet: no survey offered.
+    send(&mut customer, json!({"type": "survey", "score": 5})).await;
+    assert_eq!(
+        expect(&mut customer, "error").await["code"],
+        "survey_refused"
+    );
+    let admin = app.admin_token().await;
+    let now = app.get_json(&admin, &format!("/api/v1/tickets/{id}")).await;
+    let r = app
+        .patch(
+            &admin,
+            &format!("/api/v1/tickets/{id}"),
+            json!({"version": now["version"], "state": "solved"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let notice = loop {
+        let m = expect(&mut customer, "message").await;
+        if m["message"]["author_kind"] == "system" && m["message"]["notice"] == "survey" {
+            break m;
+        }
+    };
+    assert!(
+        notice["message"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("/survey/"),
+        "{notice}"
+    );
+    send(&mut customer, json!({"type": "survey", "score": 0})).await;
+    assert_eq!(
+        expect(&mut customer, "error").await["code"],
+        "survey_refused"
+    );
+    // Another visitor cannot answer this chat's survey.
+    let mut stranger = connect(
+        &app,
+        &format!("/api/v1/chat/customer?lang=en&ticket={id}"),
+        None,
+    )
+    .await;
+    let welcome = expect(&mut stranger, "welcome").await;
+    assert!(welcome["ticket"].is_null(), "{welcome}");
+    send(&mut stranger, json!({"type": "survey", "score": 1})).await;
+    assert_eq!(
+        expect(&mut stranger, "error").await["code"],
+        "survey_refused"
+    );
+    send(
+        &mut customer,
+        json!({"type": "survey", "score": 4, "comment": "Quick, thanks"}),
+    )
+    .await;
+    assert_eq!(expect(&mut customer, "survey_saved").await["score"], 4);
+    send(&mut customer, json!({"type": "survey", "score": 1})).await;
+    assert_eq!(
+        expect(&mut customer, "error").await["code"],
+        "survey_refused"
+    );
+
+    // The report API: one answer of 4 for the chat's intent; customers' tokens get nothing.
+    let report = app
+        .get_json(&app.agent_token, "/api/v1/reports/satisfaction")
+        .await;
+    let by_intent = report["by_intent"].as_array().unwrap();
+    assert_eq!(by_intent.len(), 1, "{report}");
+    assert_eq!(by_intent[0]["answers"], 1);
+    assert_eq!(by_intent[0]["average"], 4.0);
+    assert_eq!(by_intent[0]["satisfied"], 1.0);
+    assert_eq!(
+        app.get("bad-token", "/api/v1/reports/satisfaction")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.stop().await;
+});
