@@ -292,7 +292,12 @@ impl Services {
                 Err(NoAgent::AllAtCapacity | NoAgent::NoLanguage) => continue,
                 Err(NoAgent::Manual | NoAgent::NobodyOnline) => break,
             };
-            if self.assign_to(&t, agent_id, strategy).await? {
+            let capacity = candidates
+                .iter()
+                .find(|c| c.agent_id == agent_id)
+                .map(|c| c.capacity.clone())
+                .unwrap_or_default();
+            if self.assign_to(&t, agent_id, strategy, &capacity).await? {
                 assigned += 1;
                 let now = self.now();
                 self.store.mark_assigned(agent_id, group_id, now).await?;
@@ -366,7 +371,14 @@ impl Services {
                 strategy: strategy.as_str().to_owned(),
             },
         ];
-        let moved = self.apply_if_unchanged(t, patch, events).await?;
+        let capacity = others
+            .iter()
+            .find(|c| c.agent_id == agent_id)
+            .map(|c| c.capacity.clone())
+            .unwrap_or_default();
+        let moved = self
+            .commit_assignment(t, patch, events, agent_id, &capacity)
+            .await?;
         if moved {
             self.store
                 .mark_assigned(agent_id, group_id, self.now())
@@ -375,12 +387,14 @@ impl Services {
         Ok(moved)
     }
 
-    /// Gives `t` to `agent_id` unless someone changed it since it was read.
+    /// Gives `t` to `agent_id` unless someone changed it since it was read, or the agent's
+    /// room on its channel filled up meanwhile (checked again in the assigning transaction).
     async fn assign_to(
         &self,
         t: &TicketRow,
         agent_id: i64,
         strategy: Strategy,
+        capacity: &Capacity,
     ) -> Result<bool, ServiceError> {
         let mut changes = BTreeMap::new();
         changes.insert("assignee_id".to_owned(), [json!(null), json!(agent_id)]);
@@ -399,7 +413,33 @@ impl Services {
                 strategy: strategy.as_str().to_owned(),
             },
         ];
-        self.apply_if_unchanged(t, patch, events).await
+        self.commit_assignment(t, patch, events, agent_id, capacity)
+            .await
+    }
+
+    /// Writes an assignment of `t` to `agent_id` if `t` did not move on and the agent still
+    /// has room on its channel; false otherwise.
+    async fn commit_assignment(
+        &self,
+        t: &TicketRow,
+        patch: TicketPatch,
+        events: Vec<EventKind>,
+        agent_id: i64,
+        capacity: &Capacity,
+    ) -> Result<bool, ServiceError> {
+        let cs = ChangeSet::system(t.id, t.version, patch, events);
+        match self
+            .store
+            .apply_within_capacity(&cs, agent_id, &t.channel, capacity.limit(&t.channel))
+            .await
+        {
+            Ok(Some(done)) => {
+                self.publish_change(&done.ticket);
+                Ok(true)
+            }
+            Ok(None) | Err(StoreError::StaleVersion(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Returns the open tickets of agents offline longer than their group allows to the

@@ -94,6 +94,43 @@ impl Store {
     }
 
     /// The group's active agents, with their turn.
+    /// Applies `cs` (giving a ticket to `agent_id`) unless the agent already holds `max` open
+    /// tickets on `channel`: None then. The load is counted in the same transaction as the
+    /// assignment, with the agent's row locked on PostgreSQL, so nodes assigning at the same
+    /// moment cannot together push an agent past their capacity.
+    pub async fn apply_within_capacity(
+        &self,
+        cs: &crate::ChangeSet,
+        agent_id: i64,
+        channel: &str,
+        max: Option<u32>,
+    ) -> Result<Option<crate::AppliedChange>, StoreError> {
+        use sea_orm::{ConnectionTrait, PaginatorTrait, TransactionTrait};
+        let tx = self.db.begin().await?;
+        if let Some(max) = max {
+            if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+                tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+                    sea_orm::DatabaseBackend::Postgres,
+                    "SELECT id FROM agents WHERE id = $1 FOR UPDATE",
+                    [agent_id.into()],
+                ))
+                .await?;
+            }
+            let open = ticket::Entity::find()
+                .filter(ticket::Column::AssigneeId.eq(agent_id))
+                .filter(ticket::Column::Channel.eq(channel))
+                .filter(ticket::Column::State.is_in(ACTIVE_STATES))
+                .count(&tx)
+                .await?;
+            if open >= u64::from(max) {
+                return Ok(None);
+            }
+        }
+        let done = crate::tickets::apply_change_in(&tx, cs).await?;
+        tx.commit().await?;
+        Ok(Some(done))
+    }
+
     pub async fn group_members(&self, group_id: i64) -> Result<Vec<GroupMember>, StoreError> {
         let links = agent_group::Entity::find()
             .filter(agent_group::Column::GroupId.eq(group_id))

@@ -351,3 +351,69 @@ backend_test!(a_broken_promise_moves_the_ticket_to_another_agent, |app| {
     assert!(moved > breach, "{kinds:?}");
     app.stop().await;
 });
+
+// Capacity holds when assignments race (two nodes sharing PostgreSQL): the load is counted in
+// the assigning transaction with the agent locked, so of eight tickets given at once to an
+// agent with room for three, exactly three land.
+backend_test!(capacity_holds_when_assignments_race, |app| {
+    let store = app.running.as_ref().unwrap().services.store.clone();
+    let me = app.get_json(&app.agent_token, "/api/v1/agents/me").await;
+    let agent = me["id"].as_i64().unwrap();
+    let mut tickets = Vec::new();
+    for n in 0..8 {
+        let mut b = ticket_body(&app, &format!("Race {n}"));
+        b["customer"] = json!({"email": format!("race{n}@example.com")});
+        b["assignee_id"] = json!(null);
+        let t = app.create_ticket(b).await;
+        tickets.push(
+            store
+                .ticket(t["id"].as_i64().unwrap())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    let channel = tickets[0].channel.clone();
+    let runs: Vec<_> = tickets
+        .iter()
+        .map(|t| {
+            let store = store.clone();
+            let cs = xdesk_store::ChangeSet::system(
+                t.id,
+                t.version,
+                xdesk_store::TicketPatch {
+                    assignee_id: Some(Some(agent)),
+                    ..Default::default()
+                },
+                Vec::new(),
+            );
+            let channel = channel.clone();
+            tokio::spawn(async move {
+                store
+                    .apply_within_capacity(&cs, agent, &channel, Some(3))
+                    .await
+            })
+        })
+        .collect();
+    let mut landed = 0;
+    for r in runs {
+        match r.await.unwrap() {
+            Ok(Some(_)) => landed += 1,
+            Ok(None) => {}
+            // SQLite's single writer may be busy for a moment: that one did not land.
+            Err(e) if e.is_transient() => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let held = store
+        .open_load(&[agent])
+        .await
+        .unwrap()
+        .iter()
+        .filter(|l| l.channel == channel)
+        .map(|l| l.open)
+        .sum::<i64>();
+    assert_eq!(held, 3, "the agent holds {held}");
+    assert_eq!(landed, 3);
+    app.stop().await;
+});
