@@ -22,5 +22,6 @@ pub mod sla;
 pub mod text;
 pub mod ticket;
 pub mod triage;
+pub mod wallet;
 
 pub use error::FieldError;
