@@ -70,15 +70,27 @@ fn new_visitor_id() -> String {
 }
 
 impl Services {
-    /// Who is chatting: the exchange's user when `token` verifies, else the anonymous visitor
+    /// Who is chatting: the exchange's user when `token` is their signed claim, the customer
+    /// when it is a portal session (a wallet sign-in gives one), else the anonymous visitor
     /// `visitor_id` (a new one when absent or malformed). An unsigned, forged or expired claim
-    /// is never trusted; it only falls back to anonymous.
+    /// or session is never trusted; it only falls back to anonymous.
     pub async fn chat_visitor(
         &self,
         token: Option<&str>,
         visitor_id: Option<&str>,
         language: &str,
     ) -> Result<ChatVisitor, ServiceError> {
+        if let Some(t) = token.filter(|t| t.starts_with(crate::portal::PORTAL_SESSION_PREFIX))
+            && let Ok((_, customer)) = self.portal_customer(t).await
+        {
+            return Ok(ChatVisitor {
+                customer_id: Some(customer.id),
+                language: language.to_owned(),
+                name: customer.display_name,
+                verified: true,
+                visitor_id: None,
+            });
+        }
         let claims = match token {
             Some(t) => self.identity_claims(t).await?,
             None => None,

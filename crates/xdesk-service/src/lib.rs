@@ -27,6 +27,7 @@ pub mod ticket_search;
 pub mod tickets;
 pub mod triage;
 pub mod trust;
+pub mod wallet;
 
 pub use error::ServiceError;
 

@@ -35,7 +35,7 @@ impl Default for PortalSettings {
     }
 }
 
-const PORTAL_SESSION_PREFIX: &str = "xdc_";
+pub(crate) const PORTAL_SESSION_PREFIX: &str = "xdc_";
 /// What a customer's sign-in link is for, so no other link signs a customer in.
 const CUSTOMER_LINK: &str = "customer";
 /// How long a mailed link works.
@@ -225,7 +225,10 @@ impl Services {
         self.portal_session(customer).await
     }
 
-    async fn portal_session(&self, customer: CustomerRow) -> Result<PortalSession, ServiceError> {
+    pub(crate) async fn portal_session(
+        &self,
+        customer: CustomerRow,
+    ) -> Result<PortalSession, ServiceError> {
         let token = format!("{PORTAL_SESSION_PREFIX}{}", random_token());
         let expires_at = Utc::now() + Duration::hours(PORTAL_SESSION_TTL_HOURS);
         self.store

@@ -805,3 +805,18 @@ pub mod phishing_domain {
     }
     no_relations!();
 }
+
+pub mod wallet_nonce {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "wallet_nonces")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub nonce: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        /// Set when a sign-in used it: it works once.
+        pub used_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}

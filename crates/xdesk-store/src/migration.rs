@@ -30,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0018Assignment),
             Box::new(M0019Merge),
             Box::new(M0020Trust),
+            Box::new(M0021WalletNonces),
         ]
     }
 }
@@ -1281,6 +1282,38 @@ impl MigrationTrait for M0020Trust {
             "messages_verify_code",
             &["verify_code"],
             true,
+        ))
+        .await
+    }
+}
+
+/// Wallet sign-in: the nonces the server issued, each usable once before it expires.
+struct M0021WalletNonces;
+
+impl MigrationName for M0021WalletNonces {
+    fn name(&self) -> &str {
+        "m0021_wallet_nonces"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0021WalletNonces {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("wallet_nonces")
+                .col(string("nonce").primary_key())
+                .col(ts("created_at"))
+                .col(ts("expires_at"))
+                .col(timestamp_with_time_zone_null("used_at"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index(
+            "wallet_nonces",
+            "wallet_nonces_expires_at",
+            &["expires_at"],
+            false,
         ))
         .await
     }

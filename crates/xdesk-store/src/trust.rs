@@ -1,7 +1,8 @@
-//! "Is this official?": the registry of official channels and known phishing domains admins
-//! keep, and the lookups `/verify` makes (a message by its code, an agent by public ID).
+//! Trust: the registry of official channels and known phishing domains admins keep, the
+//! lookups `/verify` makes (a message by its code, an agent by public ID), customers'
+//! anti-phishing phrases, and the single-use nonces of wallet sign-in.
 
-use crate::entities::{agent, customer, message, official_channel, phishing_domain};
+use crate::entities::{agent, customer, message, official_channel, phishing_domain, wallet_nonce};
 use crate::{AgentRow, MessageRow, Store, StoreError, now};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -108,5 +109,44 @@ impl Store {
             return Err(StoreError::NotFound("customer"));
         }
         Ok(())
+    }
+
+    /// Keeps a nonce issued for a wallet sign-in; nonces expired a day ago are cleared.
+    pub async fn create_wallet_nonce(
+        &self,
+        nonce: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let at = now();
+        wallet_nonce::Entity::delete_many()
+            .filter(wallet_nonce::Column::ExpiresAt.lt(at - chrono::Duration::days(1)))
+            .exec(&self.db)
+            .await?;
+        wallet_nonce::ActiveModel {
+            nonce: Set(nonce.to_owned()),
+            created_at: Set(at),
+            expires_at: Set(expires_at),
+            used_at: Set(None),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Uses up a nonce this server issued that has not expired nor been used: false for any
+    /// other (a replay, a made-up or an old one).
+    pub async fn use_wallet_nonce(
+        &self,
+        nonce: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = wallet_nonce::Entity::update_many()
+            .col_expr(wallet_nonce::Column::UsedAt, Expr::value(Some(at)))
+            .filter(wallet_nonce::Column::Nonce.eq(nonce))
+            .filter(wallet_nonce::Column::UsedAt.is_null())
+            .filter(wallet_nonce::Column::ExpiresAt.gt(at))
+            .exec(&self.db)
+            .await?;
+        Ok(done.rows_affected == 1)
     }
 }

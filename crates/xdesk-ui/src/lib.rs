@@ -72,6 +72,7 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/portal/token", get(pages::portal::token_sign_in))
         .route("/portal/sign-out", post(pages::portal::sign_out))
         .route("/portal/phrase", post(pages::portal::set_phrase))
+        .route("/portal/wallet", post(pages::portal::wallet_sign_in))
         .route(
             "/portal/new",
             get(pages::portal::new_form).post(pages::portal::create),
@@ -181,6 +182,7 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> axum::
         // htmx 2.0.11 (BSD Zero Clause licence), from the npm registry's htmx.org package.
         "htmx.min.js" => (include_str!("../static/htmx.min.js"), "text/javascript"),
         "console.js" => (include_str!("../static/console.js"), "text/javascript"),
+        "wallet.js" => (include_str!("../static/wallet.js"), "text/javascript"),
         "app.css" => (include_str!("../static/app.css"), "text/css"),
         _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
     };

@@ -50,6 +50,7 @@ pub struct AppState {
         api::tickets::split, api::reports::satisfaction, api::trust::verify,
         api::trust::list_channels, api::trust::add_channel, api::trust::delete_channel,
         api::trust::list_phishing, api::trust::add_phishing, api::trust::delete_phishing,
+        api::wallet::challenge, api::wallet::sign_in,
     ),
     tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"), (name = "trust"))
 )]
@@ -165,6 +166,14 @@ pub fn router(services: Services, pages: Router) -> Router {
             o.to_str().is_ok_and(|o| chat.origin_allowed(Some(o)))
         }))
         .allow_methods([axum::http::Method::GET]);
+    // Wallet sign-in from the widget, on the exchange's (or the DEX's) pages.
+    let chat = services.chat.clone();
+    let wallet_cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::predicate(move |o, _| {
+            o.to_str().is_ok_and(|o| chat.origin_allowed(Some(o)))
+        }))
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([header::CONTENT_TYPE]);
     let state = AppState {
         services,
         metrics: metrics_handle(),
@@ -255,6 +264,14 @@ pub fn router(services: Services, pages: Router) -> Router {
                     .allow_origin(tower_http::cors::Any)
                     .allow_methods([axum::http::Method::GET]),
             ),
+        )
+        .route(
+            "/wallet/challenge",
+            get(api::wallet::challenge).layer(wallet_cors.clone()),
+        )
+        .route(
+            "/wallet/sign-in",
+            post(api::wallet::sign_in).layer(wallet_cors),
         )
         .route(
             "/official-channels",

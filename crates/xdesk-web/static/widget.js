@@ -25,7 +25,8 @@
       warn: "Support will never ask for your seed phrase, private keys or 2FA codes.",
       suggest: "These articles may already answer it:",
       rate: "How did we do? 1 = poor, 5 = excellent", comment: "Anything to add? (optional)", rateSend: "Send rating",
-      rated: "Thank you for your rating.", code: "Authenticity code" },
+      rated: "Thank you for your rating.", code: "Authenticity code",
+      wallet: "Sign in with your wallet (free, moves no funds)", walletFailed: "The wallet sign-in did not work." },
     zh: { title: "在线客服", placeholder: "输入消息…", send: "发送", open: "联系客服",
       offline: "当前没有客服在线，我们通常会在 {t}内回复。请留言，我们会在这里回复您。",
       joined: "{n} 加入了对话", left: "{n} 离开了对话", typing: "客服正在输入…",
@@ -35,7 +36,8 @@
       warn: "客服永远不会向您索要助记词、私钥或二次验证码。",
       suggest: "以下文章也许已经能解答：",
       rate: "请为本次服务打分：1 = 很差，5 = 很好", comment: "还有什么想说的？（可选）", rateSend: "提交评分",
-      rated: "感谢您的评分。", code: "防伪码" }
+      rated: "感谢您的评分。", code: "防伪码",
+      wallet: "用钱包登录（免费，不会转移资产）", walletFailed: "钱包登录未成功。" }
   }[lang];
   var KEY = "xdesk-chat:" + origin;
   var state = {};
@@ -304,6 +306,37 @@
     if (e.key === "Escape" && panel.style.display !== "none") { panel.style.display = "none"; button.focus(); }
   });
 
+  /* DEX users have no account: their wallet signs the server's one-time challenge, and the
+   * session it returns identifies the chat. */
+  function hexOf(s) {
+    return "0x" + Array.prototype.map.call(new TextEncoder().encode(s), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  function signInWithWallet() {
+    if (!window.ethereum) return Promise.reject(new Error("no wallet"));
+    return window.ethereum.request({ method: "eth_requestAccounts" }).then(function (accounts) {
+      var a = accounts[0];
+      return fetch(origin + "/api/v1/wallet/challenge?chain=ethereum&address=" + encodeURIComponent(a))
+        .then(function (r) { return r.json(); })
+        .then(function (c) {
+          return window.ethereum.request({ method: "personal_sign", params: [hexOf(c.message), a] }).then(function (sig) {
+            return fetch(origin + "/api/v1/wallet/sign-in", { method: "POST", headers: { "Content-Type": "application/json" },
+              body: JSON.stringify({ message: c.message, signature: sig, language: lang }) });
+          });
+        })
+        .then(function (r) { if (!r.ok) throw new Error("refused"); return r.json(); })
+        .then(function (s) { window.XdeskChat.identify(s.token); });
+    });
+  }
+  if (window.ethereum && !token) {
+    var walletLink = el("button", "display:block;margin:0;padding:6px 14px;border:0;background:#f6f8fa;color:#0550ae;font-size:12px;text-align:left;cursor:pointer;width:100%", T.wallet);
+    walletLink.type = "button";
+    walletLink.id = "xdesk-chat-wallet";
+    walletLink.addEventListener("click", function () {
+      signInWithWallet().then(function () { walletLink.remove(); }).catch(function () { line("", T.walletFailed, "info"); });
+    });
+    panel.insertBefore(walletLink, list);
+  }
+
   function mount() {
     document.body.appendChild(panel);
     document.body.appendChild(button);
@@ -312,7 +345,9 @@
   window.XdeskChat = {
     /* Links the chat to a user after login: a fresh token signed by the exchange's backend. */
     identify: function (t) { token = t; state = {}; save(); if (ws) ws.close(); },
-    open: function () { panel.style.display = "flex"; }
+    open: function () { panel.style.display = "flex"; },
+    /* Signs a DEX user in with their Ethereum wallet (EIP-4361), then reconnects as them. */
+    signInWithWallet: signInWithWallet
   };
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();

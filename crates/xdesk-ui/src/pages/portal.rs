@@ -178,6 +178,34 @@ pub(crate) async fn token_sign_in(
     }
 }
 
+/// A wallet's signed challenge (from the sign-in page's script): signed in, no mail.
+pub(crate) async fn wallet_sign_in(
+    ctx: Ctx,
+    State(s): State<UiState>,
+    Form(f): Form<crate::page::Fields>,
+) -> Response {
+    use crate::page::field;
+    if !ctx.csrf_ok(field(&f, "csrf")) {
+        return ctx.csrf_refused();
+    }
+    match s
+        .services
+        .wallet_sign_in(
+            field(&f, "message"),
+            field(&f, "signature"),
+            ctx.tr.lang.code(),
+        )
+        .await
+    {
+        Ok(session) => signed_in(&ctx, &session, "/portal"),
+        Err(ServiceError::Field(e)) => ctx.error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("{} ({})", ctx.tr.t("wallet.refused"), e.reason),
+        ),
+        Err(e) => ctx.service_error(&e),
+    }
+}
+
 pub(crate) async fn sign_out(
     ctx: Ctx,
     State(s): State<UiState>,

@@ -10,3 +10,4 @@ pub mod routing;
 pub mod sla;
 pub mod tickets;
 pub mod trust;
+pub mod wallet;

@@ -32,4 +32,5 @@ mod sla;
 mod tickets;
 mod triage;
 mod trust;
+mod wallet;
 mod web;

@@ -1,0 +1,253 @@
+//! Wallet sign-in over real HTTP with real keys made in the test: a DEX user with no account
+//! signs the server's challenge with an Ethereum, Bitcoin (BIP-322 and legacy) or Solana key
+//! and is a customer, in the portal and in the chat widget; replayed, expired, foreign-site,
+//! made-up and tampered messages are refused.
+
+use crate::backend_test;
+use crate::chat::{connect, expect, send};
+use crate::support::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use xdesk_domain::wallet::SignInMessage;
+use xdesk_domain::wallet::signers::*;
+
+fn seed() -> [u8; 32] {
+    let mut s = [0u8; 32];
+    s[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    s[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    s
+}
+
+async fn challenge(app: &TestApp, chain: &str, address: &str) -> String {
+    let r = app
+        .http
+        .get(app.url("/api/v1/wallet/challenge"))
+        .query(&[("chain", chain), ("address", address)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{chain} {address}");
+    r.json::<Value>().await.unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn sign_in(app: &TestApp, message: &str, signature: &str) -> (StatusCode, Value) {
+    let r = app
+        .http
+        .post(app.url("/api/v1/wallet/sign-in"))
+        .json(&json!({"message": message, "signature": signature}))
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap())
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or_default()
+}
+
+backend_test!(wallets_sign_in_without_an_account, |app| {
+    // Ethereum: the challenge names this site, the key signs it, the address is the customer.
+    let key = k256_key(seed()).unwrap();
+    let address = eth_address_of(&key);
+    let message = challenge(&app, "ethereum", &address).await;
+    let host = app.base.trim_start_matches("http://");
+    assert!(
+        message.starts_with(&format!("{host} wants you to sign in")),
+        "{message}"
+    );
+    let signature = eth_sign(&key, &message).unwrap();
+    let (status, v) = sign_in(&app, &message, &signature).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let token = v["token"].as_str().unwrap().to_owned();
+    let customer_id = v["customer_id"].as_i64().unwrap();
+    let customer = app
+        .get_json(
+            &app.agent_token,
+            &format!("/api/v1/customers/{customer_id}"),
+        )
+        .await;
+    assert!(
+        customer
+            .to_string()
+            .to_lowercase()
+            .contains(&address.to_lowercase()),
+        "{customer}"
+    );
+    // The same signed message again: refused (the nonce is used up).
+    let (status, v) = sign_in(&app, &message, &signature).await;
+    assert_eq!(
+        (status, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "nonce_used")
+    );
+    // A second sign-in is the same customer.
+    let message = challenge(&app, "ethereum", &address).await;
+    let (_, v) = sign_in(&app, &message, &eth_sign(&key, &message).unwrap()).await;
+    assert_eq!(v["customer_id"].as_i64(), Some(customer_id));
+
+    // Refused: tampered text, another key, another site, too old, a nonce we never issued.
+    let message = challenge(&app, "ethereum", &address).await;
+    let signature = eth_sign(&key, &message).unwrap();
+    let tampered = message.replace("allows no transaction", "allows any transaction");
+    assert_eq!(
+        code(&sign_in(&app, &tampered, &signature).await.1),
+        "bad_signature"
+    );
+    let stranger = k256_key(seed()).unwrap();
+    assert_eq!(
+        code(
+            &sign_in(&app, &message, &eth_sign(&stranger, &message).unwrap())
+                .await
+                .1
+        ),
+        "bad_signature"
+    );
+    let parsed = SignInMessage::parse(&message).unwrap();
+    let foreign = SignInMessage {
+        domain: "evil.example".into(),
+        uri: "https://evil.example/portal".into(),
+        ..parsed.clone()
+    }
+    .to_text();
+    assert_eq!(
+        code(
+            &sign_in(&app, &foreign, &eth_sign(&key, &foreign).unwrap())
+                .await
+                .1
+        ),
+        "wrong_domain"
+    );
+    let old = SignInMessage {
+        issued_at: parsed.issued_at - chrono::Duration::hours(2),
+        expiration_time: Some(parsed.issued_at - chrono::Duration::hours(1)),
+        ..parsed.clone()
+    }
+    .to_text();
+    assert_eq!(
+        code(&sign_in(&app, &old, &eth_sign(&key, &old).unwrap()).await.1),
+        "expired"
+    );
+    let made_up = SignInMessage {
+        nonce: "madeup12345678".into(),
+        ..parsed.clone()
+    }
+    .to_text();
+    assert_eq!(
+        code(
+            &sign_in(&app, &made_up, &eth_sign(&key, &made_up).unwrap())
+                .await
+                .1
+        ),
+        "nonce_used"
+    );
+    // The untouched one still works: refusals used nothing up.
+    assert_eq!(sign_in(&app, &message, &signature).await.0, StatusCode::OK);
+
+    // Bitcoin, BIP-322 for a bc1q address and the legacy format for a 1… address; Solana.
+    let btc = k256_key(seed()).unwrap();
+    let segwit = btc_p2wpkh_address(&btc).unwrap();
+    let m = challenge(&app, "bitcoin", &segwit).await;
+    let (status, v) = sign_in(&app, &m, &btc_bip322_sign(&btc, &m).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let legacy = btc_p2pkh_address(&btc);
+    let m = challenge(&app, "bitcoin", &legacy).await;
+    let (status, v) = sign_in(&app, &m, &btc_legacy_sign(&btc, &m).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let sol_seed = seed();
+    let (sol_address, _) = sol_sign(sol_seed, "");
+    let m = challenge(&app, "solana", &sol_address).await;
+    let (_, sol_sig) = sol_sign(sol_seed, &m);
+    let (status, v) = sign_in(&app, &m, &sol_sig).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let r = app
+        .http
+        .get(app.url("/api/v1/wallet/challenge?chain=dogecoin&address=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The session works in the portal and in the chat widget: a verified chat, no account.
+    let mut portal = crate::web::Web::new(&app);
+    portal.jar.insert("xdesk_portal".into(), token.clone());
+    let home = portal.get("/portal").await;
+    assert_eq!(home.status, StatusCode::OK);
+    let mut chat = connect(
+        &app,
+        &format!("/api/v1/chat/customer?lang=en&token={token}"),
+        None,
+    )
+    .await;
+    let welcome = expect(&mut chat, "welcome").await;
+    assert_eq!(welcome["verified"], true, "{welcome}");
+    send(
+        &mut chat,
+        json!({"type": "message", "body": "My swap on your DEX failed"}),
+    )
+    .await;
+    let t = expect(&mut chat, "ticket").await;
+    let ticket = app
+        .get_json(
+            &app.admin_token().await,
+            &format!("/api/v1/tickets/{}", t["ticket"]["id"]),
+        )
+        .await;
+    assert_eq!(
+        ticket["customer_id"].as_i64(),
+        Some(customer_id),
+        "{ticket}"
+    );
+    app.stop().await;
+});
+
+// The portal's own form (what the sign-in page's script posts): CSRF-checked, then the
+// session cookie.
+backend_test!(the_portal_signs_a_wallet_in, |app| {
+    let key = k256_key(seed()).unwrap();
+    let message = challenge(&app, "ethereum", &eth_address_of(&key)).await;
+    let signature = eth_sign(&key, &message).unwrap();
+    let mut web = crate::web::Web::new(&app);
+    let page = web.get("/portal/sign-in").await;
+    assert!(page.body.contains("id=\"wallet-sign-in\"") && page.body.contains("/static/wallet.js"));
+    let csrf = web.csrf();
+    let r = web
+        .post(
+            "/portal/wallet",
+            &[
+                ("csrf", "forged"),
+                ("message", &message),
+                ("signature", &signature),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = web
+        .post(
+            "/portal/wallet",
+            &[
+                ("csrf", &csrf),
+                ("message", &message),
+                ("signature", "0x00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = web
+        .post(
+            "/portal/wallet",
+            &[
+                ("csrf", &csrf),
+                ("message", &message),
+                ("signature", &signature),
+            ],
+        )
+        .await;
+    assert_eq!(r.location(), "/portal");
+    assert!(web.jar.contains_key("xdesk_portal"));
+    assert_eq!(web.get("/portal").await.status, StatusCode::OK);
+    let js = web.get("/static/wallet.js").await;
+    assert!(js.body.contains("personal_sign"));
+    app.stop().await;
+});
