@@ -1,6 +1,8 @@
 //! xdesk's channel adapters: the processes that move messages between xdesk and the outside
-//! world (SMTP out; IMAP in to come) by calling the domain services, never storage directly.
+//! world (SMTP out, IMAP in, the exchange's connector, the Redis bus) by calling the domain
+//! services, never storage directly.
 
+pub mod exchange;
 pub mod imap;
 pub mod redis_bus;
 pub mod smtp;

@@ -131,6 +131,15 @@ pub enum EventKind {
         imitates: Option<String>,
         reasons: Vec<String>,
     },
+    /// Support asked the exchange to act on the customer's account (`freeze`, `reset_2fa`,
+    /// `resend_kyc`): who asked, who approved, what the exchange answered.
+    ExchangeAction {
+        action: String,
+        requested_by: String,
+        approved_by: Option<String>,
+        result: String,
+        account_status: String,
+    },
     /// One or more ticket fields changed; `changes` maps field name to `[old, new]`.
     Updated {
         changes: std::collections::BTreeMap<String, [serde_json::Value; 2]>,
@@ -156,6 +165,7 @@ impl EventKind {
             EventKind::SplitOut { .. } => "split_out",
             EventKind::SplitFrom { .. } => "split_from",
             EventKind::SuspiciousLink { .. } => "suspicious_link",
+            EventKind::ExchangeAction { .. } => "exchange_action",
             EventKind::Updated { .. } => "updated",
         }
     }

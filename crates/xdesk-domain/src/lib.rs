@@ -9,6 +9,7 @@ pub mod chat_token;
 pub mod crypto;
 mod error;
 pub mod event;
+pub mod exchange;
 pub mod identity;
 pub mod issue_type;
 pub mod kb;

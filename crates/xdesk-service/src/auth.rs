@@ -264,6 +264,24 @@ impl Services {
         }
     }
 
+    /// Step-up: the agent proves again, with a fresh code from their authenticator, that it
+    /// is them before an action on a customer's account.
+    pub(crate) async fn step_up(&self, agent_id: i64, code: &str) -> Result<(), ServiceError> {
+        let agent = self
+            .store
+            .agent(agent_id)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        let Some(secret) = agent.totp_secret.filter(|_| agent.totp_enabled) else {
+            return Err(ServiceError::TwoFactorEnrolmentRequired);
+        };
+        if self.totp_fresh(agent_id, &secret, code).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::TwoFactorRequired)
+        }
+    }
+
     pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
         Ok(self.store.delete_session(&sha256_hex(token)).await?)
     }

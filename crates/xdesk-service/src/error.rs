@@ -31,6 +31,9 @@ pub enum ServiceError {
     TooLarge(String),
     #[error("storage failure: {0}")]
     Store(StoreError),
+    /// A service xdesk depends on (the exchange's connector) failed or is unreachable.
+    #[error("upstream failure: {0}")]
+    Upstream(String),
     /// A broken invariant of xdesk itself; logged, never shown.
     #[error("internal failure: {0}")]
     Internal(String),

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod chat;
 pub mod email;
 mod error;
+pub mod exchange;
 pub mod filters;
 pub mod integrations;
 pub mod kb;
@@ -164,6 +165,9 @@ pub struct Services {
     pub clock_offset: Arc<std::sync::atomic::AtomicI64>,
     /// Groups' recent paces, for queue estimates.
     pub paces: Arc<queue::PaceCache>,
+    /// The exchange's connector, when one is configured.
+    pub exchange: Option<Arc<dyn exchange::ExchangeConnector>>,
+    pub exchange_cache: Arc<exchange::ExchangeCache>,
 }
 
 impl Services {
@@ -184,6 +188,8 @@ impl Services {
             triage: Arc::new(triage::TriageSettings::default()),
             clock_offset: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             paces: Arc::new(queue::PaceCache::default()),
+            exchange: None,
+            exchange_cache: Arc::new(exchange::ExchangeCache::default()),
         }
     }
 

@@ -41,7 +41,7 @@ pub struct CustomerRef {
     pub tier: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CreateTicket {
     pub subject: String,
     pub body: String,

@@ -30,6 +30,22 @@ pub struct AuditFilter {
 }
 
 impl Store {
+    /// How many times `actor` did `action` since `since`: for alarms on unusual patterns.
+    pub async fn audit_count(
+        &self,
+        actor: &str,
+        action: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        Ok(audit_entry::Entity::find()
+            .filter(audit_entry::Column::Actor.eq(actor))
+            .filter(audit_entry::Column::Action.eq(action))
+            .filter(audit_entry::Column::CreatedAt.gte(since))
+            .count(&self.db)
+            .await?)
+    }
+
     pub async fn audit(&self, e: NewAuditEntry) -> Result<(), StoreError> {
         audit_entry::ActiveModel {
             actor: Set(e.actor),

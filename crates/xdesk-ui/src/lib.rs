@@ -60,6 +60,18 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             post(pages::ticket::apply_macro),
         )
         .route("/console/check", post(pages::ticket::check))
+        .route(
+            "/console/tickets/{id}/exchange",
+            get(pages::exchange::panel),
+        )
+        .route(
+            "/console/tickets/{id}/exchange/unmask",
+            post(pages::exchange::unmask),
+        )
+        .route(
+            "/console/tickets/{id}/exchange/act",
+            post(pages::exchange::act),
+        )
         .route("/portal", get(pages::portal::home))
         .route(
             "/portal/sign-in",
@@ -73,6 +85,7 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/portal/sign-out", post(pages::portal::sign_out))
         .route("/portal/phrase", post(pages::portal::set_phrase))
         .route("/portal/wallet", post(pages::portal::wallet_sign_in))
+        .route("/portal/freeze", post(pages::portal::freeze))
         .route(
             "/portal/new",
             get(pages::portal::new_form).post(pages::portal::create),

@@ -173,6 +173,10 @@ impl Ctx {
                 self.error(StatusCode::CONFLICT, self.tr.t("error.stale"))
             }
             ServiceError::Conflict(m) => self.error(StatusCode::CONFLICT, m),
+            ServiceError::Upstream(_) => {
+                tracing::warn!(error = %e, "upstream failure");
+                self.error(StatusCode::BAD_GATEWAY, self.tr.t("error.upstream"))
+            }
             ServiceError::Store(_) | ServiceError::Internal(_) => {
                 tracing::error!(error = %e, "page failed");
                 self.error(

@@ -114,6 +114,14 @@ impl From<ServiceError> for AppError {
                     "internal error; it has been logged",
                 )
             }
+            E::Upstream(ref inner) => {
+                tracing::warn!(error = %inner, "upstream failure");
+                AppError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    e.to_string(),
+                )
+            }
             E::Store(inner) => {
                 tracing::error!(error = %inner, "storage failure");
                 AppError::new(

@@ -50,7 +50,8 @@ pub struct AppState {
         api::tickets::split, api::reports::satisfaction, api::trust::verify,
         api::trust::list_channels, api::trust::add_channel, api::trust::delete_channel,
         api::trust::list_phishing, api::trust::add_phishing, api::trust::delete_phishing,
-        api::wallet::challenge, api::wallet::sign_in,
+        api::wallet::challenge, api::wallet::sign_in, api::exchange::view,
+        api::exchange::unmask, api::exchange::act,
     ),
     tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"), (name = "trust"))
 )]
@@ -188,6 +189,9 @@ pub fn router(services: Services, pages: Router) -> Router {
         .route("/tickets/{id}/history", get(t::history))
         .route("/tickets/{id}/merge", post(t::merge))
         .route("/tickets/{id}/split", post(t::split))
+        .route("/tickets/{id}/exchange", get(api::exchange::view))
+        .route("/tickets/{id}/exchange/unmask", post(api::exchange::unmask))
+        .route("/tickets/{id}/exchange/actions", post(api::exchange::act))
         .route("/attachments/{id}", get(t::download))
         .route("/auth/login", post(pp::login))
         .route("/auth/logout", post(pp::logout))

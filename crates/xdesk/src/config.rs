@@ -40,6 +40,24 @@ pub struct Config {
     /// Redis for the live-event bus shared by several nodes (`redis://127.0.0.1:6379`); without
     /// it, live events stay within this process.
     pub redis_url: Option<String>,
+    /// The exchange's connector (`[exchange] url = "https://…", token = "…"`): agents then see
+    /// customers' accounts. Without it the console says none is configured.
+    pub exchange: Option<ExchangeConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeConfig {
+    pub url: String,
+    pub token: String,
+    #[serde(default = "ExchangeConfig::default_timeout")]
+    pub timeout_secs: u64,
+}
+
+impl ExchangeConfig {
+    fn default_timeout() -> u64 {
+        5
+    }
 }
 
 /// Live chat: the secret the exchange signs its users' identity claims with (HS256), and the
@@ -177,6 +195,7 @@ impl Default for Config {
             portal: PortalConfig::default(),
             triage: TriageConfig::default(),
             redis_url: None,
+            exchange: None,
         }
     }
 }
@@ -205,6 +224,9 @@ impl Config {
         "portal.group_id",
         "portal.log_sign_in_links",
         "redis_url",
+        "exchange.url",
+        "exchange.token",
+        "exchange.timeout_secs",
     ];
 
     /// Loads `file` (if it exists) and the environment over the defaults.

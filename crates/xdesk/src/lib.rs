@@ -45,6 +45,17 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
             .context("connecting the live-event bus to Redis")?;
         services = services.with_bus(bus);
     }
+    if let Some(x) = &config.exchange {
+        let connector = xdesk_channels::exchange::HttpConnector::new(
+            &xdesk_channels::exchange::ExchangeSettings {
+                url: x.url.clone(),
+                token: x.token.clone(),
+                timeout: std::time::Duration::from_secs(x.timeout_secs.max(1)),
+            },
+        )
+        .context("configuring the exchange connector")?;
+        services = services.with_exchange(std::sync::Arc::new(connector));
+    }
     Ok(services)
 }
 

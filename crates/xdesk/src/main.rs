@@ -173,6 +173,18 @@ async fn run_demo(mut config: Config) -> anyhow::Result<()> {
     if config.smtp.is_none() {
         config.portal.log_sign_in_links = true;
     }
+    // Without an exchange of its own, the demo talks to the reference one, in this process.
+    if config.exchange.is_none() {
+        let ex = xdesk_demo_exchange::start(xdesk_demo_exchange::DEFAULT_TOKEN)
+            .await
+            .context("starting the demo exchange")?;
+        println!("demo exchange connector at {}", ex.url);
+        config.exchange = Some(xdesk::config::ExchangeConfig {
+            url: ex.url,
+            token: xdesk_demo_exchange::DEFAULT_TOKEN.into(),
+            timeout_secs: 5,
+        });
+    }
     let r = xdesk::start(&config).await?;
     let base = config
         .public_url

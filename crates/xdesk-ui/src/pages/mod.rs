@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod case;
+pub(crate) mod exchange;
 pub(crate) mod help;
 pub(crate) mod inbox;
 pub(crate) mod kb;

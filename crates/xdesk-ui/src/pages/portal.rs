@@ -247,6 +247,8 @@ struct HomePage<'a> {
     promise: String,
     /// The customer's anti-phishing phrase (empty: none set).
     phrase: &'a str,
+    /// Their exchange account is known: they may lock it from here.
+    can_freeze: bool,
 }
 
 pub(crate) async fn home(ctx: Ctx, me: Customer, State(s): State<UiState>) -> Response {
@@ -277,8 +279,38 @@ pub(crate) async fn home(ctx: Ctx, me: Customer, State(s): State<UiState>) -> Re
             rows,
             promise: s.services.expected_response(ctx.tr.lang.code()),
             phrase: me.row.anti_phishing_phrase.as_deref().unwrap_or_default(),
+            can_freeze: s
+                .services
+                .customer_has_exchange_account(&me.principal)
+                .await
+                .unwrap_or(false),
         },
     )
+}
+
+/// "Lock my account": the exchange freezes it at once; a ticket follows for support.
+pub(crate) async fn freeze(
+    ctx: Ctx,
+    me: Customer,
+    State(s): State<UiState>,
+    PeerIp(ip): PeerIp,
+    Form(f): Form<crate::page::Fields>,
+) -> Response {
+    if !ctx.csrf_ok(crate::page::field(&f, "csrf")) {
+        return ctx.csrf_refused();
+    }
+    match s
+        .services
+        .customer_freeze(
+            &me.principal,
+            crate::page::field(&f, "reason"),
+            ip.as_deref(),
+        )
+        .await
+    {
+        Ok((_, ticket)) => Redirect::to(&format!("/portal/tickets/{ticket}")).into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
 }
 
 /// The customer's anti-phishing phrase, which every mail we send them then shows.

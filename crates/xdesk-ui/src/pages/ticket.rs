@@ -269,6 +269,16 @@ async fn render(
                 "event.split_from",
                 e.data["from"].as_i64().unwrap_or_default(),
             ),
+            "exchange_action" => tr
+                .t1(
+                    "event.exchange_action",
+                    e.data["action"].as_str().unwrap_or_default(),
+                )
+                .replacen(
+                    "{}",
+                    e.data["account_status"].as_str().unwrap_or_default(),
+                    1,
+                ),
             "suspicious_link" => match e.data["imitates"].as_str() {
                 Some(o) => tr
                     .t1(

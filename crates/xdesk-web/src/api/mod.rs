@@ -2,6 +2,7 @@ pub mod assignment;
 pub mod channels;
 pub mod chat;
 pub mod dto;
+pub mod exchange;
 pub mod kb;
 pub mod macros;
 pub mod people;

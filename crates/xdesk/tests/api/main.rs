@@ -15,6 +15,7 @@ mod chat;
 mod console;
 mod demo;
 mod email;
+mod exchange;
 mod history;
 mod imap;
 mod kb;
