@@ -85,6 +85,25 @@ ensure_redis() {
 }
 ensure_redis
 
+# On-chain checks are tested against a real local EVM node: ganache, from the npm registry,
+# installed beside the build (each test starts its own on a free loopback port).
+ensure_ganache() {
+  local dir="$HOME/.cache/xdesk-node"
+  local bin="$dir/node_modules/.bin/ganache"
+  if [ ! -x "$bin" ] && command -v npm >/dev/null 2>&1; then
+    echo "installing ganache from the npm registry into $dir" >&2
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error ganache@7.9.2 >&2)
+  fi
+  if [ -x "$bin" ]; then
+    export XDESK_GANACHE="$bin"
+  elif [ "${CI:-}" = "true" ]; then
+    echo "ganache (npm) is missing and could not be installed" >&2
+    exit 1
+  fi
+}
+ensure_ganache
+
 # The chat widget and the console are tested in a real headless Chromium, the console through
 # chromedriver (WebDriver); a CJK font makes the Chinese screenshots legible. All from Debian.
 ensure_chromium() {

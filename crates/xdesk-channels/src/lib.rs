@@ -2,6 +2,8 @@
 //! world (SMTP out, IMAP in, the exchange's connector, the Redis bus) by calling the domain
 //! services, never storage directly.
 
+pub mod esplora;
+pub mod evm;
 pub mod exchange;
 pub mod imap;
 pub mod redis_bus;

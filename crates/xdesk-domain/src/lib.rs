@@ -15,6 +15,7 @@ pub mod issue_type;
 pub mod kb;
 pub mod macros;
 pub mod official;
+pub mod onchain;
 pub mod quality;
 pub mod queue;
 pub mod routing;

@@ -15,6 +15,7 @@ pub mod kb;
 pub mod live;
 pub mod macros;
 pub mod mailboxes;
+pub mod onchain;
 pub mod outbox;
 pub mod people;
 pub mod portal;
@@ -168,6 +169,8 @@ pub struct Services {
     /// The exchange's connector, when one is configured.
     pub exchange: Option<Arc<dyn exchange::ExchangeConnector>>,
     pub exchange_cache: Arc<exchange::ExchangeCache>,
+    /// Nodes for on-chain checks, when configured.
+    pub chains: Option<Arc<dyn onchain::ChainReader>>,
 }
 
 impl Services {
@@ -190,6 +193,7 @@ impl Services {
             paces: Arc::new(queue::PaceCache::default()),
             exchange: None,
             exchange_cache: Arc::new(exchange::ExchangeCache::default()),
+            chains: None,
         }
     }
 

@@ -570,6 +570,7 @@ impl Services {
             Ok(first) => self.check_links(ticket, &first).await,
             Err(e) => tracing::error!(ticket = ticket.id, error = %e, "links not checked"),
         }
+        self.chain_check_new(ticket).await;
         self.assign_new(ticket).await
     }
 

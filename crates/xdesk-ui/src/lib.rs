@@ -72,6 +72,10 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             "/console/tickets/{id}/exchange/act",
             post(pages::exchange::act),
         )
+        .route(
+            "/console/tickets/{id}/chain-check",
+            post(pages::exchange::chain_check),
+        )
         .route("/portal", get(pages::portal::home))
         .route(
             "/portal/sign-in",

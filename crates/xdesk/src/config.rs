@@ -43,6 +43,9 @@ pub struct Config {
     /// The exchange's connector (`[exchange] url = "https://…", token = "…"`): agents then see
     /// customers' accounts. Without it the console says none is configured.
     pub exchange: Option<ExchangeConfig>,
+    /// Nodes for on-chain checks, by network: `[chains] ethereum = "https://…"` (EVM JSON-RPC),
+    /// `bitcoin = "https://blockstream.info/api"` (Esplora).
+    pub chains: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -196,6 +199,7 @@ impl Default for Config {
             triage: TriageConfig::default(),
             redis_url: None,
             exchange: None,
+            chains: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -56,6 +56,12 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         .context("configuring the exchange connector")?;
         services = services.with_exchange(std::sync::Arc::new(connector));
     }
+    if !config.chains.is_empty() {
+        let reader =
+            xdesk_channels::evm::Chains::new(&config.chains, std::time::Duration::from_secs(10))
+                .context("configuring the chain nodes")?;
+        services = services.with_chains(std::sync::Arc::new(reader));
+    }
     Ok(services)
 }
 

@@ -136,3 +136,20 @@ pub(crate) async fn act(
         Err(e) => ctx.service_error(&e),
     }
 }
+
+/// Checks the ticket's transaction on its chain; the diagnosis lands on the ticket as a note.
+pub(crate) async fn chain_check(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Path(id): Path<i64>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if !ctx.csrf_ok(field(&f, "csrf")) {
+        return ctx.csrf_refused();
+    }
+    match s.services.chain_check(&me.principal, id).await {
+        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
+}

@@ -1,5 +1,6 @@
 //! The exchange connector for agents: the ticket's customer's account (personal fields
-//! masked), a field unmasked for a reason, and actions on the account after a step-up code.
+//! masked), a field unmasked for a reason, and actions on the account after a step-up code;
+//! and the on-chain check of the ticket's transaction.
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
@@ -129,5 +130,34 @@ pub async fn act(
         result: a.result,
         account_status: a.account_status,
         message: a.message,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChainCheckDto {
+    pub network: String,
+    pub tx_hash: String,
+    /// `not_found`, `pending`, `failed`, `confirming` (`have`, `need`, `minutes`), `confirmed`,
+    /// `wrong_address`, `amount_differs`, `memo_missing`.
+    #[schema(value_type = Vec<Object>)]
+    pub findings: serde_json::Value,
+    /// The diagnosis in the ticket's language, as written on the ticket.
+    pub text: String,
+}
+
+/// Looks the ticket's transaction up on its network and writes the diagnosis on the ticket
+/// (an internal note).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/chain-check", tag = "trust", params(("id" = i64, Path)), responses((status = 200, body = ChainCheckDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn chain_check(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ChainCheckDto>> {
+    let c = s.services.chain_check(&p, id).await?;
+    Ok(Json(ChainCheckDto {
+        network: c.network,
+        tx_hash: c.tx_hash,
+        findings: json(&c.findings),
+        text: c.text,
     }))
 }

@@ -22,6 +22,7 @@ mod kb;
 mod live;
 mod macros;
 mod merge;
+mod onchain;
 mod outbox;
 mod portal;
 mod quality;

@@ -1,0 +1,153 @@
+//! On-chain checks for deposit and withdrawal tickets: the transaction the customer gave is
+//! looked up through a configured node (EVM JSON-RPC in `xdesk-channels`), compared with what
+//! they reported (`xdesk_domain::onchain` decides), and the diagnosis is written on the ticket
+//! as an internal note for the agent (its findings in the note's metadata).
+
+use crate::exchange::{BoxFuture, ConnectorError};
+use crate::{Principal, ServiceError, Services};
+use std::str::FromStr;
+use xdesk_domain::FieldError;
+use xdesk_domain::crypto::Network;
+use xdesk_domain::onchain::{self, Claim, Finding, TxFacts};
+use xdesk_store::{ChangeSet, TicketPatch, TicketRow};
+
+/// Reads transactions from the networks it has a node for.
+pub trait ChainReader: Send + Sync + 'static {
+    /// Whether a node is configured for `network`.
+    fn reads(&self, network: &str) -> bool;
+    /// The transaction's facts, or None when the chain does not know the hash.
+    fn transaction<'a>(
+        &'a self,
+        network: &'a str,
+        hash: &'a str,
+    ) -> BoxFuture<'a, Result<Option<TxFacts>, ConnectorError>>;
+}
+
+/// The outcome of a check.
+#[derive(Debug, Clone)]
+pub struct ChainCheck {
+    pub network: String,
+    pub tx_hash: String,
+    pub findings: Vec<Finding>,
+    /// The diagnosis in the ticket's language.
+    pub text: String,
+}
+
+/// Intents whose tickets are checked on arrival when they carry a transaction hash.
+const CHECKED_INTENTS: &[&str] = &["deposit_missing", "withdrawal_delayed"];
+
+impl Services {
+    pub fn with_chains(mut self, reader: std::sync::Arc<dyn ChainReader>) -> Self {
+        self.chains = Some(reader);
+        self
+    }
+
+    /// Checks the ticket's transaction on its network and writes the diagnosis on the ticket.
+    pub async fn chain_check(
+        &self,
+        p: &Principal,
+        ticket_id: i64,
+    ) -> Result<ChainCheck, ServiceError> {
+        if !matches!(p, Principal::Agent { .. } | Principal::System) {
+            return Err(ServiceError::Forbidden("for agents".into()));
+        }
+        let t = match p {
+            Principal::System => self
+                .store
+                .ticket(ticket_id)
+                .await?
+                .ok_or(ServiceError::NotFound("ticket"))?,
+            _ => self.visible_ticket(p, ticket_id).await?,
+        };
+        let (Some(network), Some(hash)) = (t.network.clone(), t.tx_hash.clone()) else {
+            return Err(FieldError::new(
+                "tx_hash",
+                "missing_transaction",
+                "the ticket needs a network and a transaction hash",
+            )
+            .into());
+        };
+        let reader = self
+            .chains
+            .as_ref()
+            .filter(|r| r.reads(&network))
+            .ok_or_else(|| {
+                ServiceError::Conflict(format!("no node is configured for {network}"))
+            })?;
+        let facts = reader
+            .transaction(&network, &hash)
+            .await
+            .map_err(|e| ServiceError::Upstream(e.to_string()))?;
+        let (required_confirmations, block_seconds) = onchain::network_defaults(&network);
+        let claim = Claim {
+            to_address: t.to_address.clone(),
+            amount: t
+                .amount
+                .as_deref()
+                .and_then(|a| rust_decimal::Decimal::from_str(a).ok()),
+            memo_missing: Network::from_str(&network).is_ok_and(|n| n.supports_memo())
+                && t.intent.as_deref() == Some("deposit_missing")
+                && t.memo.is_none(),
+            required_confirmations,
+            block_seconds,
+        };
+        let findings = onchain::diagnose(facts.as_ref(), &claim);
+        let text = onchain::words(&findings, &t.language);
+        self.record_check(&t, &network, &hash, &findings, &text)
+            .await?;
+        Ok(ChainCheck {
+            network,
+            tx_hash: hash,
+            findings,
+            text,
+        })
+    }
+
+    async fn record_check(
+        &self,
+        t: &TicketRow,
+        network: &str,
+        hash: &str,
+        findings: &[Finding],
+        text: &str,
+    ) -> Result<(), ServiceError> {
+        let mut note = crate::tickets::system_notice(
+            &t.channel,
+            format!("On-chain check of {hash} on {network}:\n{text}"),
+            serde_json::json!({"notice": "chain_check", "findings": findings}),
+        );
+        note.internal = true;
+        for _ in 0..3 {
+            let Some(now) = self.store.ticket(t.id).await? else {
+                return Ok(());
+            };
+            let mut change =
+                ChangeSet::system(now.id, now.version, TicketPatch::default(), Vec::new());
+            change.notices = vec![note.clone()];
+            match self.store.apply_change(change).await {
+                Ok(done) => {
+                    self.publish_messages(&done.ticket, &done.messages, &done.attachments);
+                    return Ok(());
+                }
+                Err(xdesk_store::StoreError::StaleVersion(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// A new deposit or withdrawal ticket with a transaction hash is checked at once, when a
+    /// node for its network is configured. Logged, never returned.
+    pub(crate) async fn chain_check_new(&self, t: &TicketRow) {
+        let wanted = t.tx_hash.is_some()
+            && t.intent
+                .as_deref()
+                .is_some_and(|i| CHECKED_INTENTS.contains(&i))
+            && t.network
+                .as_deref()
+                .is_some_and(|n| self.chains.as_ref().is_some_and(|r| r.reads(n)));
+        if wanted && let Err(e) = self.chain_check(&Principal::System, t.id).await {
+            tracing::warn!(ticket = t.id, error = %e, "on-chain check failed");
+        }
+    }
+}
