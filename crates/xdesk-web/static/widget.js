@@ -26,7 +26,9 @@
       suggest: "These articles may already answer it:",
       rate: "How did we do? 1 = poor, 5 = excellent", comment: "Anything to add? (optional)", rateSend: "Send rating",
       rated: "Thank you for your rating.", code: "Authenticity code",
-      wallet: "Sign in with your wallet (free, moves no funds)", walletFailed: "The wallet sign-in did not work." },
+      wallet: "Sign in with your wallet (free, moves no funds)", walletFailed: "The wallet sign-in did not work.",
+      freeze: "Lock my account", freezeConfirm: "Lock your account now? No sign-in and no withdrawal until support has checked it with you.",
+      frozen: "Your account is locked. Support will contact you to check it with you." },
     zh: { title: "在线客服", placeholder: "输入消息…", send: "发送", open: "联系客服",
       offline: "当前没有客服在线，我们通常会在 {t}内回复。请留言，我们会在这里回复您。",
       joined: "{n} 加入了对话", left: "{n} 离开了对话", typing: "客服正在输入…",
@@ -37,7 +39,9 @@
       suggest: "以下文章也许已经能解答：",
       rate: "请为本次服务打分：1 = 很差，5 = 很好", comment: "还有什么想说的？（可选）", rateSend: "提交评分",
       rated: "感谢您的评分。", code: "防伪码",
-      wallet: "用钱包登录（免费，不会转移资产）", walletFailed: "钱包登录未成功。" }
+      wallet: "用钱包登录（免费，不会转移资产）", walletFailed: "钱包登录未成功。",
+      freeze: "冻结我的账户", freezeConfirm: "立即冻结您的账户？在客服与您核实之前，账户无法登录也无法提币。",
+      frozen: "您的账户已冻结。客服会联系您进行核实。" }
   }[lang];
   var KEY = "xdesk-chat:" + origin;
   var state = {};
@@ -226,6 +230,8 @@
         queueBar.style.display = f.waiting ? "block" : "none";
         if (f.reason && f.reason !== lastReason) line("", f.reason, "info");
         lastReason = f.reason || null;
+      } else if (f.type === "frozen") {
+        line("", T.frozen, "info");
       } else if (f.type === "survey_saved") {
         state.rated = true; save();
         if (rating) { rating.remove(); }
@@ -326,6 +332,16 @@
         .then(function (r) { if (!r.ok) throw new Error("refused"); return r.json(); })
         .then(function (s) { window.XdeskChat.identify(s.token); });
     });
+  }
+  /* A customer the exchange vouched for can lock their account from the chat, at any hour. */
+  if (token) {
+    var lock = el("button", "display:block;margin:0;padding:6px 14px;border:0;background:#ffebe9;color:#b42318;font-size:12px;text-align:left;cursor:pointer;width:100%", T.freeze);
+    lock.type = "button";
+    lock.id = "xdesk-chat-freeze";
+    lock.addEventListener("click", function () {
+      if (ws && ws.readyState === 1 && window.confirm(T.freezeConfirm)) ws.send(JSON.stringify({ type: "freeze" }));
+    });
+    panel.insertBefore(lock, list);
   }
   if (window.ethereum && !token) {
     var walletLink = el("button", "display:block;margin:0;padding:6px 14px;border:0;background:#f6f8fa;color:#0550ae;font-size:12px;text-align:left;cursor:pointer;width:100%", T.wallet);

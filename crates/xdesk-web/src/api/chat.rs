@@ -56,6 +56,11 @@ enum CustomerFrame {
     SuggestionOpened {
         slug: String,
     },
+    /// "Lock my account": a visitor the exchange vouched for freezes their account at once.
+    Freeze {
+        #[serde(default)]
+        reason: String,
+    },
     /// The answer to the satisfaction survey offered when the chat was solved.
     Survey {
         score: i32,
@@ -275,6 +280,17 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
                             Err(e) => Some(error_frame("suggestion_refused", e.to_string())),
                         }
                     }
+                    Ok(CustomerFrame::Freeze { reason }) => match (v.verified, v.customer_id) {
+                        (true, Some(id)) => match services
+                            .customer_freeze(&xdesk_service::Principal::Customer { id }, &reason, None)
+                            .await
+                        {
+                            Ok((r, follow_up)) => Some(json!({"type": "frozen",
+                                "account_status": r.account_status, "ticket": ticket_json(follow_up)})),
+                            Err(e) => Some(error_frame("freeze_refused", e.to_string())),
+                        },
+                        _ => Some(error_frame("freeze_refused", "only a signed-in customer can lock their account".into())),
+                    },
                     Ok(CustomerFrame::Survey { score, comment }) => match &ticket {
                         Some(t) => match services.answer_chat_survey(&v, t.id, score, &comment).await {
                             Ok(()) => Some(json!({"type": "survey_saved", "score": score})),

@@ -264,3 +264,60 @@ backend_test_db!(an_unreachable_exchange_is_a_clear_error, |db| {
     assert_eq!(v["error"]["code"], "upstream_unavailable");
     app.stop().await;
 });
+
+// The widget's "Lock my account": a visitor the exchange vouched for (signed token) freezes
+// their account over the chat socket; an anonymous visitor cannot.
+backend_test_db!(
+    a_signed_in_visitor_locks_their_account_from_the_widget,
+    |db| {
+        use crate::chat::{connect, expect, send};
+        let exchange = xdesk_demo_exchange::start(TOKEN).await.unwrap();
+        let url = exchange.url.clone();
+        let Some(app) = spawn_app_with(db, move |c| {
+            c.chat.identity_secret = Some("widget-secret".into());
+            c.exchange = Some(ExchangeConfig {
+                url,
+                token: TOKEN.into(),
+                timeout_secs: 5,
+            })
+        })
+        .await
+        else {
+            return;
+        };
+        let mut anonymous = connect(&app, "/api/v1/chat/customer", None).await;
+        expect(&mut anonymous, "welcome").await;
+        send(&mut anonymous, json!({"type": "freeze"})).await;
+        assert_eq!(
+            expect(&mut anonymous, "error").await["code"],
+            "freeze_refused"
+        );
+        let exp = chrono::Utc::now().timestamp() + 600;
+        let token = xdesk_domain::chat_token::sign(
+            &json!({"sub": "U2002", "name": "Mei", "exp": exp}),
+            b"widget-secret",
+        );
+        let mut chat = connect(&app, &format!("/api/v1/chat/customer?token={token}"), None).await;
+        assert_eq!(expect(&mut chat, "welcome").await["verified"], true);
+        send(
+            &mut chat,
+            json!({"type": "freeze", "reason": "phone stolen"}),
+        )
+        .await;
+        let frozen = expect(&mut chat, "frozen").await;
+        assert_eq!(frozen["account_status"], "frozen", "{frozen}");
+        let asked = exchange.actions();
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0].0, "U2002");
+        assert!(asked[0].2.requested_by.starts_with("customer:"));
+        let admin = app.admin_token().await;
+        let t = app
+            .get_json(
+                &admin,
+                &format!("/api/v1/tickets/{}", frozen["ticket"]["id"]),
+            )
+            .await;
+        assert_eq!(t["priority"], "urgent");
+        app.stop().await;
+    }
+);
