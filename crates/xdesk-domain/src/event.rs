@@ -131,6 +131,12 @@ pub enum EventKind {
         imitates: Option<String>,
         reasons: Vec<String>,
     },
+    /// An agent asked for an action that needs a supervisor's approval (`reset_2fa`).
+    ExchangeActionRequested {
+        action: String,
+        requested_by: String,
+        reason: String,
+    },
     /// Support asked the exchange to act on the customer's account (`freeze`, `reset_2fa`,
     /// `resend_kyc`): who asked, who approved, what the exchange answered.
     ExchangeAction {
@@ -166,6 +172,7 @@ impl EventKind {
             EventKind::SplitFrom { .. } => "split_from",
             EventKind::SuspiciousLink { .. } => "suspicious_link",
             EventKind::ExchangeAction { .. } => "exchange_action",
+            EventKind::ExchangeActionRequested { .. } => "exchange_action_requested",
             EventKind::Updated { .. } => "updated",
         }
     }

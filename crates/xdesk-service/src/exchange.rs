@@ -294,8 +294,10 @@ impl Services {
     }
 
     /// Asks the exchange to act on the ticket's customer's account, after the agent's step-up
-    /// code: `freeze` and `resend_kyc` any agent; `reset_2fa` only a supervisor or admin, whose
-    /// step-up is the approval. The exchange's answer is an event on the ticket, and audited.
+    /// code: `freeze` and `resend_kyc` at once; `reset_2fa` at once for a supervisor or admin,
+    /// while an agent's request waits on the ticket for a supervisor's approval
+    /// ([`Services::exchange_approve`]). The exchange's answer is an event on the ticket, and
+    /// audited.
     pub async fn exchange_act(
         &self,
         p: &Principal,
@@ -321,15 +323,34 @@ impl Services {
             return Err(ServiceError::Forbidden("for agents".into()));
         };
         let supervises = matches!(role, Role::Supervisor | Role::Admin);
-        if action == Action::ResetTwoFactor && !supervises {
-            return Err(ServiceError::Forbidden(
-                "a 2FA reset needs a supervisor: ask one to approve it".into(),
-            ));
-        }
         let uid = self.ticket_uid(p, ticket_id).await?;
         self.connector()?;
         self.step_up(*id, code).await?;
         let actor = p.actor().to_string();
+        if action == Action::ResetTwoFactor && !supervises {
+            // Four eyes: an agent's request waits on the ticket for a supervisor's approval.
+            self.record_event(
+                ticket_id,
+                EventKind::ExchangeActionRequested {
+                    action: action.as_str().to_owned(),
+                    requested_by: actor.clone(),
+                    reason: reason.to_owned(),
+                },
+            )
+            .await?;
+            self.audit_admin(
+                actor,
+                "exchange.reset_2fa_requested",
+                format!("exchange_account:{uid}"),
+                serde_json::json!({"reason": reason, "ticket": TicketNumber::for_ticket(ticket_id).to_string()}),
+            )
+            .await?;
+            return Ok(ActionResult {
+                result: "pending_approval".into(),
+                account_status: "unchanged".into(),
+                message: Some("a supervisor must approve the 2FA reset".into()),
+            });
+        }
         let ticket = TicketNumber::for_ticket(ticket_id).to_string();
         let req = ActionRequest {
             reason: reason.to_owned(),
@@ -378,17 +399,26 @@ impl Services {
         req: &ActionRequest,
         result: &ActionResult,
     ) -> Result<(), ServiceError> {
-        for _ in 0..3 {
-            let Some(t) = self.store.ticket(ticket_id).await? else {
-                return Ok(());
-            };
-            let event = EventKind::ExchangeAction {
+        self.record_event(
+            ticket_id,
+            EventKind::ExchangeAction {
                 action: action.as_str().to_owned(),
                 requested_by: req.requested_by.clone(),
                 approved_by: req.approved_by.clone(),
                 result: result.result.clone(),
                 account_status: result.account_status.clone(),
+            },
+        )
+        .await
+    }
+
+    /// Appends xdesk's own event to a ticket (retrying when the ticket moved meanwhile).
+    async fn record_event(&self, ticket_id: i64, event: EventKind) -> Result<(), ServiceError> {
+        for _ in 0..3 {
+            let Some(t) = self.store.ticket(ticket_id).await? else {
+                return Ok(());
             };
+            let event = event.clone();
             let change = xdesk_store::ChangeSet::system(
                 t.id,
                 t.version,
@@ -485,5 +515,84 @@ impl Services {
                 .await?
                 .iter()
                 .any(|i| i.kind == "exchange_uid"))
+    }
+
+    /// The 2FA reset an agent asked for on this ticket and nobody has approved yet: who asked.
+    pub async fn pending_reset(
+        &self,
+        ticket_id: i64,
+    ) -> Result<Option<(String, String)>, ServiceError> {
+        let mut pending = None;
+        for e in self.store.events(ticket_id).await? {
+            if e.data["action"] != Action::ResetTwoFactor.as_str() {
+                continue;
+            }
+            match e.kind.as_str() {
+                "exchange_action_requested" => {
+                    pending = Some((
+                        e.data["requested_by"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        e.data["reason"].as_str().unwrap_or_default().to_owned(),
+                    ));
+                }
+                "exchange_action" => pending = None,
+                _ => {}
+            }
+        }
+        Ok(pending)
+    }
+
+    /// A supervisor (or admin) approves the pending 2FA reset another agent asked for, with
+    /// their own step-up code; the exchange is then asked, naming both.
+    pub async fn exchange_approve(
+        &self,
+        p: &Principal,
+        ticket_id: i64,
+        code: &str,
+    ) -> Result<ActionResult, ServiceError> {
+        let Principal::Agent { id, role, .. } = p else {
+            return Err(ServiceError::Forbidden("for agents".into()));
+        };
+        if !matches!(role, Role::Supervisor | Role::Admin) {
+            return Err(ServiceError::Forbidden("only a supervisor approves".into()));
+        }
+        let uid = self.ticket_uid(p, ticket_id).await?;
+        let (requested_by, reason) = self
+            .pending_reset(ticket_id)
+            .await?
+            .ok_or(ServiceError::NotFound("pending 2FA reset"))?;
+        let approver = p.actor().to_string();
+        if requested_by == approver {
+            return Err(ServiceError::Forbidden(
+                "approve someone else's request, not your own".into(),
+            ));
+        }
+        self.step_up(*id, code).await?;
+        let ticket = TicketNumber::for_ticket(ticket_id).to_string();
+        let req = ActionRequest {
+            reason: reason.clone(),
+            requested_by,
+            approved_by: Some(approver.clone()),
+            ticket: Some(ticket.clone()),
+        };
+        let result = self.call_action(&uid, Action::ResetTwoFactor, &req).await;
+        self.audit_admin(
+            approver,
+            "exchange.reset_2fa",
+            format!("exchange_account:{uid}"),
+            serde_json::json!({
+                "reason": reason,
+                "ticket": ticket,
+                "requested_by": req.requested_by,
+                "result": result.as_ref().map(|r| r.result.clone()).unwrap_or_else(|e| e.to_string()),
+            }),
+        )
+        .await?;
+        let result = result?;
+        self.record_action(ticket_id, Action::ResetTwoFactor, &req, &result)
+            .await?;
+        Ok(result)
     }
 }

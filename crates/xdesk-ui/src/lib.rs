@@ -73,6 +73,10 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             post(pages::exchange::act),
         )
         .route(
+            "/console/tickets/{id}/exchange/approve",
+            post(pages::exchange::approve),
+        )
+        .route(
             "/console/tickets/{id}/chain-check",
             post(pages::exchange::chain_check),
         )

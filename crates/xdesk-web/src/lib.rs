@@ -51,7 +51,8 @@ pub struct AppState {
         api::trust::list_channels, api::trust::add_channel, api::trust::delete_channel,
         api::trust::list_phishing, api::trust::add_phishing, api::trust::delete_phishing,
         api::wallet::challenge, api::wallet::sign_in, api::exchange::view,
-        api::exchange::unmask, api::exchange::act, api::exchange::chain_check,
+        api::exchange::unmask, api::exchange::act, api::exchange::approve,
+        api::exchange::chain_check,
     ),
     tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"), (name = "trust"))
 )]
@@ -192,6 +193,10 @@ pub fn router(services: Services, pages: Router) -> Router {
         .route("/tickets/{id}/exchange", get(api::exchange::view))
         .route("/tickets/{id}/exchange/unmask", post(api::exchange::unmask))
         .route("/tickets/{id}/exchange/actions", post(api::exchange::act))
+        .route(
+            "/tickets/{id}/exchange/approve",
+            post(api::exchange::approve),
+        )
         .route(
             "/tickets/{id}/chain-check",
             post(api::exchange::chain_check),

@@ -21,6 +21,8 @@ struct Panel<'a> {
     view: Option<ExchangeView>,
     /// Why there is no view: no account, no connector, the exchange is down.
     note: Option<String>,
+    /// A 2FA reset an agent asked for, waiting for a supervisor: (who, why).
+    pending: Option<(String, String)>,
     actions: Vec<&'static str>,
 }
 
@@ -57,6 +59,7 @@ pub(crate) async fn panel(
         Err(ServiceError::Upstream(_)) => (None, Some(ctx.tr.t("error.upstream").to_owned())),
         Err(e) => return ctx.service_error(&e),
     };
+    let pending = s.services.pending_reset(id).await.ok().flatten();
     ctx.render(
         StatusCode::OK,
         &Panel {
@@ -64,6 +67,7 @@ pub(crate) async fn panel(
             ticket_id: id,
             view,
             note,
+            pending,
             actions: xdesk_domain::exchange::Action::ALL
                 .iter()
                 .map(|a| a.as_str())
@@ -150,6 +154,30 @@ pub(crate) async fn chain_check(
     }
     match s.services.chain_check(&me.principal, id).await {
         Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
+}
+
+/// A supervisor approves the pending 2FA reset, with their own step-up code.
+pub(crate) async fn approve(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Path(id): Path<i64>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if !ctx.csrf_ok(field(&f, "csrf")) {
+        return ctx.csrf_refused();
+    }
+    match s
+        .services
+        .exchange_approve(&me.principal, id, field(&f, "totp"))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
+        Err(ServiceError::TwoFactorRequired) => {
+            ctx.error(StatusCode::UNAUTHORIZED, ctx.tr.t("exchange.code_wrong"))
+        }
         Err(e) => ctx.service_error(&e),
     }
 }

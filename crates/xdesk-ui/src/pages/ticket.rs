@@ -269,6 +269,10 @@ async fn render(
                 "event.split_from",
                 e.data["from"].as_i64().unwrap_or_default(),
             ),
+            "exchange_action_requested" => tr.t1(
+                "event.exchange_action_requested",
+                e.data["action"].as_str().unwrap_or_default(),
+            ),
             "exchange_action" => tr
                 .t1(
                     "event.exchange_action",

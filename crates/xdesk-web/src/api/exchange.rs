@@ -99,7 +99,7 @@ pub async fn unmask(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionReq {
-    /// `freeze`, `reset_2fa` (supervisors and admins) or `resend_kyc`.
+    /// `freeze`, `reset_2fa` (an agent's waits for a supervisor's approval) or `resend_kyc`.
     pub action: String,
     pub reason: String,
     /// A fresh code from your authenticator app (step-up).
@@ -108,7 +108,7 @@ pub struct ActionReq {
 
 #[derive(Serialize, ToSchema)]
 pub struct ActionResultDto {
-    /// `done`, `pending` or `refused`.
+    /// `done`, `pending`, `refused`, or `pending_approval` (an agent's 2FA reset request).
     pub result: String,
     pub account_status: String,
     pub message: Option<String>,
@@ -126,6 +126,29 @@ pub async fn act(
         .services
         .exchange_act(&p, id, &r.action, &r.reason, &r.totp)
         .await?;
+    Ok(Json(ActionResultDto {
+        result: a.result,
+        account_status: a.account_status,
+        message: a.message,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveReq {
+    /// A fresh code from the approving supervisor's authenticator app.
+    pub totp: String,
+}
+
+/// A supervisor approves the 2FA reset another agent asked for on this ticket.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/exchange/approve", tag = "trust", params(("id" = i64, Path)), request_body = ApproveReq, responses((status = 200, body = ActionResultDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn approve(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<ApproveReq>,
+) -> ApiResult<Json<ActionResultDto>> {
+    let a = s.services.exchange_approve(&p, id, &r.totp).await?;
     Ok(Json(ActionResultDto {
         result: a.result,
         account_status: a.account_status,

@@ -160,6 +160,7 @@ backend_test_db!(agents_see_and_act_on_exchange_accounts, |db| {
     // ticket and in the audit log, and the account view shows the new status.
     let token = admin.clone();
     let act = |action: &str, code: &str| json!({"action": action, "reason": "customer reports a stolen phone", "totp": code});
+    // Without a second factor enrolled there is no step-up, so no action.
     let r = app
         .post(
             &app.agent_token,
@@ -200,6 +201,65 @@ backend_test_db!(agents_see_and_act_on_exchange_accounts, |db| {
     let v = app.get_json(&app.agent_token, &path).await;
     assert_eq!(v["account"]["status"], "frozen");
 
+    // Four eyes on a 2FA reset: the agent asks (with their own step-up), a supervisor approves.
+    let agent_secret = app.enrol_totp(&app.agent_token).await;
+    let r = app
+        .post(
+            &app.agent_token,
+            &format!("{path}/actions"),
+            act("reset_2fa", &next_code(&agent_secret)),
+        )
+        .await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["result"], "pending_approval", "{body}");
+    assert_eq!(
+        exchange.actions().len(),
+        1,
+        "nothing sent before the approval"
+    );
+    let r = app
+        .post(
+            &app.agent_token,
+            &format!("{path}/approve"),
+            json!({"totp": "000000"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "agents do not approve");
+    let r = app
+        .post(
+            &admin,
+            "/api/v1/agents",
+            json!({"email": "boss@x.test", "display_name": "Boss", "role": "supervisor",
+                   "password": "correct horse battery staple", "group_ids": [app.payments_group]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let boss = app.login("boss@x.test").await;
+    let boss_secret = app.enrol_totp(&boss).await;
+    let r = app
+        .post(
+            &boss,
+            &format!("{path}/approve"),
+            json!({"totp": next_code(&boss_secret)}),
+        )
+        .await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["result"], "done", "{body}");
+    let asked = exchange.actions();
+    assert_eq!(asked[1].1, "reset_2fa");
+    assert!(asked[1].2.requested_by.starts_with("agent:"));
+    assert!(
+        asked[1]
+            .2
+            .approved_by
+            .as_deref()
+            .is_some_and(|a| a.starts_with("agent:") && a != asked[1].2.requested_by)
+    );
+    let r = app
+        .post(&boss, &format!("{path}/approve"), json!({"totp": "000000"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "nothing left to approve");
+
     // The customer locks their own account from the portal: one step, a ticket follows.
     let mut portal = app.portal_as(t["customer_id"].as_i64().unwrap()).await;
     let home = portal.get("/portal").await;
@@ -217,9 +277,9 @@ backend_test_db!(agents_see_and_act_on_exchange_accounts, |db| {
         .await;
     assert!(r.location().starts_with("/portal/tickets/"), "{}", r.status);
     let asked = exchange.actions();
-    assert_eq!(asked.len(), 2);
-    assert!(asked[1].2.requested_by.starts_with("customer:"));
-    assert_eq!(asked[1].2.reason, "my phone was stolen");
+    assert_eq!(asked.len(), 3);
+    assert!(asked[2].2.requested_by.starts_with("customer:"));
+    assert_eq!(asked[2].2.reason, "my phone was stolen");
     let followed: i64 = r.location().rsplit('/').next().unwrap().parse().unwrap();
     let ft = app
         .get_json(&admin, &format!("/api/v1/tickets/{followed}"))
