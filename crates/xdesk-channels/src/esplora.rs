@@ -100,6 +100,15 @@ impl ChainReader for EsploraReader {
         self.nodes.contains_key(network)
     }
 
+    fn call<'a>(
+        &'a self,
+        network: &'a str,
+        _to: &'a str,
+        _data: &'a str,
+    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async move { Err(unavailable(format!("{network} has no contract calls"))) })
+    }
+
     fn transaction<'a>(
         &'a self,
         network: &'a str,

@@ -35,7 +35,7 @@ impl EvmReader {
         })
     }
 
-    async fn call(
+    async fn rpc(
         &self,
         url: &str,
         method: &str,
@@ -61,7 +61,7 @@ impl EvmReader {
 
     async fn decimals(&self, url: &str, token: &str) -> Option<u32> {
         let r = self
-            .call(
+            .rpc(
                 url,
                 "eth_call",
                 serde_json::json!([{"to": token, "data": "0x313ce567"}, "latest"]),
@@ -73,7 +73,7 @@ impl EvmReader {
 
     async fn facts(&self, url: &str, hash: &str) -> Result<Option<TxFacts>, ConnectorError> {
         let tx = self
-            .call(url, "eth_getTransactionByHash", serde_json::json!([hash]))
+            .rpc(url, "eth_getTransactionByHash", serde_json::json!([hash]))
             .await?;
         if tx.is_null() {
             return Ok(None);
@@ -84,7 +84,7 @@ impl EvmReader {
             .and_then(|v| from_base_units(v, 18))
             .unwrap_or_default();
         let receipt = self
-            .call(url, "eth_getTransactionReceipt", serde_json::json!([hash]))
+            .rpc(url, "eth_getTransactionReceipt", serde_json::json!([hash]))
             .await?;
         let mut facts = TxFacts {
             success: None,
@@ -99,7 +99,7 @@ impl EvmReader {
         }
         facts.success = text(&receipt, "status").map(|s| s == "0x1");
         let tip = self
-            .call(url, "eth_blockNumber", serde_json::json!([]))
+            .rpc(url, "eth_blockNumber", serde_json::json!([]))
             .await?;
         let block = text(&receipt, "blockNumber").and_then(|b| hex_quantity(&b));
         let tip = tip.as_str().and_then(hex_quantity);
@@ -141,6 +141,28 @@ impl EvmReader {
 impl ChainReader for EvmReader {
     fn reads(&self, network: &str) -> bool {
         self.nodes.contains_key(network)
+    }
+
+    fn call<'a>(
+        &'a self,
+        network: &'a str,
+        to: &'a str,
+        data: &'a str,
+    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async move {
+            let url = self
+                .nodes
+                .get(network)
+                .ok_or_else(|| unavailable(format!("no node for {network}")))?;
+            let r = self
+                .rpc(
+                    url,
+                    "eth_call",
+                    serde_json::json!([{"to": to, "data": data}, "latest"]),
+                )
+                .await?;
+            Ok(r.as_str().unwrap_or_default().to_owned())
+        })
     }
 
     fn transaction<'a>(
@@ -185,6 +207,15 @@ impl Chains {
 impl ChainReader for Chains {
     fn reads(&self, network: &str) -> bool {
         self.evm.reads(network) || self.esplora.reads(network)
+    }
+
+    fn call<'a>(
+        &'a self,
+        network: &'a str,
+        to: &'a str,
+        data: &'a str,
+    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        ChainReader::call(&self.evm, network, to, data)
     }
 
     fn transaction<'a>(

@@ -258,6 +258,83 @@ pub struct SignedIn {
 
 /// Checks a signed sign-in message: its fields against `expect`, then the signature.
 pub fn verify(text: &str, signature: &str, expect: &Expect) -> Result<SignedIn, WalletError> {
+    let (m, address) = checked(text, expect)?;
+    match m.chain {
+        Chain::Ethereum => verify_eip191(text, signature, address.as_str())?,
+        Chain::Bitcoin => verify_bitcoin(text, signature, address.as_str())?,
+        Chain::Solana => verify_solana(text, signature, address.as_str())?,
+    }
+    Ok(SignedIn {
+        chain: m.chain,
+        address,
+        nonce: m.nonce,
+    })
+}
+
+/// A message whose fields hold but whose signature is left to an EIP-1271 contract wallet:
+/// the sign-in to grant if the contract at the address answers yes to [`eip1271_call`], and
+/// the EVM chain ID to ask it on.
+pub fn contract_wallet(text: &str, expect: &Expect) -> Result<(SignedIn, u64), WalletError> {
+    let (m, address) = checked(text, expect)?;
+    if m.chain != Chain::Ethereum {
+        return Err(WalletError::BadSignature);
+    }
+    let chain_id = m
+        .chain_id
+        .as_deref()
+        .and_then(|c| c.parse().ok())
+        .ok_or(WalletError::BadSignature)?;
+    Ok((
+        SignedIn {
+            chain: m.chain,
+            address,
+            nonce: m.nonce,
+        },
+        chain_id,
+    ))
+}
+
+/// The `eth_call` data asking a contract wallet whether `signature` signs `text`:
+/// `isValidSignature(bytes32 hash, bytes signature)` with the EIP-191 hash.
+pub fn eip1271_call(text: &str, signature: &str) -> Option<String> {
+    let sig = hex::decode(signature.trim().trim_start_matches("0x")).ok()?;
+    let mut data = vec![0x16, 0x26, 0xba, 0x7e];
+    data.extend_from_slice(&eip191_hash(text.as_bytes()));
+    let mut word = [0u8; 32];
+    word[31] = 0x40;
+    data.extend_from_slice(&word);
+    let mut len = [0u8; 32];
+    len[24..].copy_from_slice(&(sig.len() as u64).to_be_bytes());
+    data.extend_from_slice(&len);
+    data.extend_from_slice(&sig);
+    data.resize(data.len() + (32 - sig.len() % 32) % 32, 0);
+    Some(format!("0x{}", hex::encode(data)))
+}
+
+/// Whether a contract wallet's answer is EIP-1271's "yes" (the function's own selector).
+pub fn eip1271_yes(answer: &str) -> bool {
+    answer
+        .trim_start_matches("0x")
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("1626ba7e"))
+}
+
+/// The EVM network (as xdesk names it) of a chain ID.
+pub fn evm_network(chain_id: u64) -> Option<&'static str> {
+    Some(match chain_id {
+        1 => "ethereum",
+        56 => "bsc",
+        137 => "polygon",
+        42161 => "arbitrum",
+        10 => "optimism",
+        8453 => "base",
+        43114 => "avalanche-c",
+        _ => return None,
+    })
+}
+
+/// The message's fields against what the server expects, and its address.
+fn checked(text: &str, expect: &Expect) -> Result<(SignInMessage, Address), WalletError> {
     let m = SignInMessage::parse(text)?;
     if !m.domain.eq_ignore_ascii_case(expect.domain) {
         return Err(WalletError::WrongDomain {
@@ -294,16 +371,7 @@ pub fn verify(text: &str, signature: &str, expect: &Expect) -> Result<SignedIn, 
     }
     let address = Address::parse(m.chain.network(), &m.address)
         .map_err(|e| WalletError::Malformed(e.reason))?;
-    match m.chain {
-        Chain::Ethereum => verify_eip191(text, signature, address.as_str())?,
-        Chain::Bitcoin => verify_bitcoin(text, signature, address.as_str())?,
-        Chain::Solana => verify_solana(text, signature, address.as_str())?,
-    }
-    Ok(SignedIn {
-        chain: m.chain,
-        address,
-        nonce: m.nonce,
-    })
+    Ok((m, address))
 }
 
 // ----- Ethereum -----
@@ -941,6 +1009,18 @@ mod tests {
             ),
             Err(WalletError::BadSignature)
         );
+    }
+
+    #[test]
+    fn contract_wallets_are_asked_in_abi_form() {
+        let data = eip1271_call("hi", "0x0102").unwrap();
+        // selector, hash, offset 0x40, length 2, the bytes padded to a word.
+        assert_eq!(data.len(), 2 + 8 + 64 * 4);
+        assert!(data.starts_with("0x1626ba7e"));
+        assert!(data.ends_with(&format!("{:064x}0102{}", 2, "0".repeat(60))));
+        assert!(eip1271_yes(&format!("0x1626ba7e{}", "0".repeat(56))));
+        assert!(!eip1271_yes(&format!("0x{}", "0".repeat(64))));
+        assert_eq!(evm_network(56), Some("bsc"));
     }
 
     #[test]

@@ -21,6 +21,14 @@ pub trait ChainReader: Send + Sync + 'static {
         network: &'a str,
         hash: &'a str,
     ) -> BoxFuture<'a, Result<Option<TxFacts>, ConnectorError>>;
+    /// A read-only contract call (`eth_call`): the hex it returns. Networks without contracts
+    /// refuse.
+    fn call<'a>(
+        &'a self,
+        network: &'a str,
+        to: &'a str,
+        data: &'a str,
+    ) -> BoxFuture<'a, Result<String, ConnectorError>>;
 }
 
 /// The outcome of a check.

@@ -1,7 +1,7 @@
 //! Wallet sign-in for customers with no account (DEX users): the server issues a single-use
 //! nonce in a sign-in message naming this site; the wallet signs it; the signature
-//! (`xdesk_domain::wallet` checks it) makes the address the customer's identity, with no
-//! email and no password. The result is a portal session, which the chat widget uses too.
+//! (`xdesk_domain::wallet` checks it; a smart-contract wallet is asked through the chain's node,
+//! EIP-1271) makes the address the customer's identity, with no email and no password. The result is a portal session, which the chat widget uses too.
 
 use crate::portal::PortalSession;
 use crate::{ServiceError, Services};
@@ -42,6 +42,38 @@ fn short(address: &str) -> String {
 }
 
 impl Services {
+    /// EIP-1271: asks the contract at the message's address, on its chain, whether the
+    /// signature is its own. None when it says no or no node for that chain is configured.
+    async fn contract_wallet(
+        &self,
+        message: &str,
+        signature: &str,
+        expect: &Expect<'_>,
+    ) -> Result<Option<wallet::SignedIn>, ServiceError> {
+        let Ok((signed, chain_id)) = wallet::contract_wallet(message, expect) else {
+            return Ok(None);
+        };
+        let (Some(network), Some(reader), Some(data)) = (
+            wallet::evm_network(chain_id),
+            self.chains.as_ref(),
+            wallet::eip1271_call(message, signature),
+        ) else {
+            return Ok(None);
+        };
+        if !reader.reads(network) {
+            return Ok(None);
+        }
+        match reader.call(network, signed.address.as_str(), &data).await {
+            Ok(answer) if wallet::eip1271_yes(&answer) => Ok(Some(signed)),
+            Ok(_) => Ok(None),
+            // A contract that reverts, or no contract at all, is a no.
+            Err(e) => {
+                tracing::info!(error = %e, "EIP-1271 check answered no");
+                Ok(None)
+            }
+        }
+    }
+
     /// This site as sign-in messages name it: the public URL's host and port.
     fn sign_in_domain(&self) -> String {
         let url = &self.portal.public_url;
@@ -99,17 +131,21 @@ impl Services {
     ) -> Result<PortalSession, ServiceError> {
         let now = Utc::now();
         let domain = self.sign_in_domain();
-        let signed = wallet::verify(
-            message,
-            signature,
-            &Expect {
-                domain: &domain,
-                now,
-                evm_chain_ids: EVM_CHAIN_IDS,
-                max_age: Duration::minutes(CHALLENGE_MINUTES),
-            },
-        )
-        .map_err(|e| refused(&e))?;
+        let expect = Expect {
+            domain: &domain,
+            now,
+            evm_chain_ids: EVM_CHAIN_IDS,
+            max_age: Duration::minutes(CHALLENGE_MINUTES),
+        };
+        let signed = match wallet::verify(message, signature, &expect) {
+            Ok(s) => s,
+            // Not a key's signature: perhaps a smart-contract wallet's (EIP-1271).
+            Err(WalletError::BadSignature) => self
+                .contract_wallet(message, signature, &expect)
+                .await?
+                .ok_or_else(|| refused(&WalletError::BadSignature))?,
+            Err(e) => return Err(refused(&e)),
+        };
         if !self.store.use_wallet_nonce(&signed.nonce, now).await? {
             return Err(FieldError::new(
                 "message",

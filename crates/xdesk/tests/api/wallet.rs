@@ -251,3 +251,48 @@ backend_test!(the_portal_signs_a_wallet_in, |app| {
     assert!(js.body.contains("personal_sign"));
     app.stop().await;
 });
+
+// Smart-contract wallets (EIP-1271): the contract at the address is asked, through the
+// chain's node (a real ganache), whether the signature is its own. One contract always says
+// yes (its own rule), another always no.
+crate::backend_test_db!(contract_wallets_are_asked_on_chain, |db| {
+    let Some(node) = Ganache::start().await else {
+        return;
+    };
+    let url = node.url.clone();
+    let Some(app) = spawn_app_with(db, move |c| {
+        c.chains.insert("ethereum".into(), url);
+    })
+    .await
+    else {
+        return;
+    };
+    let deployer = node.accounts().await[0].clone();
+    let deploy = |runtime: &str| {
+        let n = runtime.len() / 2;
+        format!("0x60{n:02x}600c60003960{n:02x}6000f3{runtime}")
+    };
+    let mut contracts = Vec::new();
+    // isValidSignature -> 0x1626ba7e…, and -> 0x00…
+    for runtime in ["631626ba7e60e01b60005260206000f3", "60206000f3"] {
+        let tx = node
+            .send(json!({"from": deployer, "data": deploy(runtime), "gas": "0x100000"}))
+            .await;
+        let receipt = node.rpc("eth_getTransactionReceipt", json!([tx])).await;
+        contracts.push(receipt["contractAddress"].as_str().unwrap().to_owned());
+    }
+    let message = challenge(&app, "ethereum", &contracts[0]).await;
+    let (status, v) = sign_in(&app, &message, "0xc0ffee").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let message = challenge(&app, "ethereum", &contracts[1]).await;
+    let (status, v) = sign_in(&app, &message, "0xc0ffee").await;
+    assert_eq!(
+        (status, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "bad_signature")
+    );
+    // An ordinary account (no code) is no contract wallet either.
+    let message = challenge(&app, "ethereum", &deployer).await;
+    let (_, v) = sign_in(&app, &message, "0xc0ffee").await;
+    assert_eq!(code(&v), "bad_signature");
+    app.stop().await;
+});
