@@ -119,6 +119,40 @@ backend_test_db!(transactions_are_checked_on_chain, |db| {
     .await;
     assert_eq!(c["findings"][0]["finding"], "failed", "{c}");
 
+    // A token transfer: a contract that, when called, logs an ERC-20 `Transfer` of 1.5 tokens
+    // from the caller to the customer's address (decimals unknown: 18).
+    let runtime = format!(
+        "7f{:064x}600052{}{}337f{}60206000a300",
+        1_500_000_000_000_000_000u128,
+        "73",
+        mine.trim_start_matches("0x"),
+        "ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+    );
+    let n = runtime.len() / 2;
+    let tx = node
+        .send(json!({"from": sender, "data": format!("0x60{n:02x}600c60003960{n:02x}6000f3{runtime}"), "gas": "0x100000"}))
+        .await;
+    let token = node.rpc("eth_getTransactionReceipt", json!([tx])).await["contractAddress"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let paid = node
+        .send(json!({"from": sender, "to": token, "gas": "0x30000"}))
+        .await;
+    let mut t = ticket(mine, "1.5", &paid);
+    t["crypto"]["asset"] = json!("usdt");
+    let c = check(app.create_ticket(t).await["id"].as_i64().unwrap()).await;
+    assert_eq!(c["findings"].as_array().unwrap().len(), 1, "{c}");
+    assert_eq!(c["findings"][0]["finding"], "confirming");
+    let c = check(
+        app.create_ticket(ticket(other, "1.5", &paid)).await["id"]
+            .as_i64()
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(c["findings"][1]["finding"], "wrong_address", "{c}");
+    assert_eq!(c["findings"][1]["sent_to"], mine.to_lowercase());
+
     // The console's button writes the same note; without a node for the network: 409.
     let mut web = crate::web::Web::new(&app);
     web.sign_in("agent@x.test", None).await;
