@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use xdesk_domain::exchange::{
-    Account, ActionRequest, ActionResult, Kyc, KycStep, Login, RiskFlag, Transfer,
+    Account, ActionRequest, ActionResult, DepositAddress, Kyc, KycStep, Login, RiskFlag, Transfer,
 };
 
 /// The token `xdesk-demo-exchange` accepts unless told otherwise.
@@ -25,6 +25,8 @@ pub const DEFAULT_TOKEN: &str = "demo-exchange-token";
 #[derive(Default)]
 struct Memory {
     status: BTreeMap<String, String>,
+    /// Deposit addresses set by hand (tests), by (uid, network).
+    deposit: BTreeMap<(String, String), String>,
     actions: Vec<(String, String, ActionRequest)>,
 }
 
@@ -51,6 +53,15 @@ impl DemoExchange {
             .lock()
             .map(|h| h.get(kind).copied().unwrap_or(0))
             .unwrap_or(0)
+    }
+
+    /// Makes `address` the account's deposit address on `network` (for tests whose chain
+    /// has its own addresses).
+    pub fn set_deposit_address(&self, uid: &str, network: &str, address: &str) {
+        if let Ok(mut m) = self.demo.memory.lock() {
+            m.deposit
+                .insert((uid.to_owned(), network.to_owned()), address.to_owned());
+        }
     }
 
     /// The actions asked so far: (uid, action, request).
@@ -94,6 +105,10 @@ fn router(demo: Demo) -> Router {
         .route("/v1/accounts/{uid}/transfers", get(transfers))
         .route("/v1/accounts/{uid}/logins", get(logins))
         .route("/v1/accounts/{uid}/risk", get(risk))
+        .route(
+            "/v1/accounts/{uid}/deposit-addresses",
+            get(deposit_addresses),
+        )
         .route("/v1/accounts/{uid}/freeze", post(freeze))
         .route("/v1/accounts/{uid}/reset-2fa", post(reset_2fa))
         .route("/v1/accounts/{uid}/kyc/resend", post(resend_kyc))
@@ -428,4 +443,39 @@ async fn resend_kyc(
     Json(req): Json<ActionRequest>,
 ) -> Response {
     act(&d, &h, &uid, "resend_kyc", req, None)
+}
+
+async fn deposit_addresses(
+    State(d): State<Demo>,
+    h: HeaderMap,
+    Path(uid): Path<String>,
+) -> Response {
+    if let Some(r) = check(&d, &h, &uid, "deposit_addresses") {
+        return r;
+    }
+    let set = d
+        .memory
+        .lock()
+        .map(|m| m.deposit.clone())
+        .unwrap_or_default();
+    let pick = |network: &str, default: &str| {
+        set.get(&(uid.clone(), network.to_owned()))
+            .cloned()
+            .unwrap_or_else(|| default.to_owned())
+    };
+    Json(vec![
+        DepositAddress {
+            network: "ethereum".into(),
+            asset: "ETH".into(),
+            address: pick("ethereum", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
+            memo: None,
+        },
+        DepositAddress {
+            network: "bitcoin".into(),
+            asset: "BTC".into(),
+            address: pick("bitcoin", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"),
+            memo: None,
+        },
+    ])
+    .into_response()
 }

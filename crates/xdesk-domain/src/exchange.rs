@@ -80,6 +80,16 @@ pub struct RiskFlag {
     pub note: Option<String>,
 }
 
+/// Where the exchange takes this account's deposits of `asset` on `network`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepositAddress {
+    pub network: String,
+    pub asset: String,
+    pub address: String,
+    #[serde(default)]
+    pub memo: Option<String>,
+}
+
 /// An action support asks of the exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {

@@ -37,6 +37,9 @@ pub struct TxFacts {
 pub struct Claim {
     /// Where the customer says it went (their deposit address at the exchange).
     pub to_address: Option<String>,
+    /// The account's deposit addresses on this network as the exchange knows them, when it was
+    /// asked: a deposit that went elsewhere did not go to the customer.
+    pub exchange_addresses: Vec<String>,
     pub amount: Option<Decimal>,
     /// The network needs a memo/tag for this deposit and the ticket has none.
     pub memo_missing: bool,
@@ -69,6 +72,11 @@ pub enum Finding {
     AmountDiffers {
         sent: Decimal,
         reported: Decimal,
+    },
+    /// It did not go to any of the account's deposit addresses the exchange knows.
+    NotExchangeAddress {
+        sent_to: String,
+        ours: String,
     },
     MemoMissing,
 }
@@ -126,6 +134,22 @@ pub fn diagnose(facts: Option<&TxFacts>, claim: &Claim) -> Vec<Finding> {
             }
         }
     }
+    if !claim.exchange_addresses.is_empty() {
+        let reached = claim.exchange_addresses.iter().any(|ours| {
+            f.to.as_deref().is_some_and(|t| same_address(t, ours)) || token_to(ours).is_some()
+        });
+        if !reached {
+            out.push(Finding::NotExchangeAddress {
+                sent_to: f
+                    .token_transfers
+                    .first()
+                    .map(|t| t.to.clone())
+                    .or_else(|| f.to.clone())
+                    .unwrap_or_default(),
+                ours: claim.exchange_addresses.join(", "),
+            });
+        }
+    }
     if claim.memo_missing {
         out.push(Finding::MemoMissing);
     }
@@ -168,6 +192,12 @@ pub fn words(findings: &[Finding], language: &str) -> String {
             (Finding::AmountDiffers { sent, reported }, true) => {
                 format!("链上显示发送了 {sent}，而不是您提供的 {reported}。")
             }
+            (Finding::NotExchangeAddress { sent_to, ours }, false) => format!(
+                "Sent to {sent_to}, which is not this account's deposit address at the exchange ({ours})."
+            ),
+            (Finding::NotExchangeAddress { sent_to, ours }, true) => format!(
+                "资产被发送到 {sent_to}，不是该账户在交易所的充值地址（{ours}）。"
+            ),
             (Finding::MemoMissing, false) => "Memo missing: this network needs the deposit memo/tag to credit the right account.".to_owned(),
             (Finding::MemoMissing, true) => "缺少备注（Memo/Tag）：该网络需要充值备注才能入账到正确的账户。".to_owned(),
         })
@@ -226,6 +256,7 @@ mod tests {
     fn claim() -> Claim {
         Claim {
             to_address: Some("0xbbb".into()),
+            exchange_addresses: Vec::new(),
             amount: Some(dec("1.5")),
             memo_missing: false,
             required_confirmations: 12,
@@ -272,6 +303,17 @@ mod tests {
                 reported: dec("2")
             }
         );
+        let mut c = claim();
+        c.exchange_addresses = vec!["0xddd".into()];
+        assert_eq!(
+            diagnose(Some(&facts(20)), &c)[1],
+            Finding::NotExchangeAddress {
+                sent_to: "0xBBB".into(),
+                ours: "0xddd".into()
+            }
+        );
+        c.exchange_addresses = vec!["0xBBB".into()];
+        assert_eq!(diagnose(Some(&facts(20)), &c).len(), 1);
         let mut c = claim();
         c.memo_missing = true;
         assert_eq!(diagnose(Some(&facts(20)), &c)[1], Finding::MemoMissing);

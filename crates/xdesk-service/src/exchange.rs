@@ -595,4 +595,28 @@ impl Services {
             .await?;
         Ok(result)
     }
+
+    /// The account's deposit addresses, through the cache; audited like any look.
+    pub(crate) async fn exchange_deposit_addresses(
+        &self,
+        p: &Principal,
+        ticket_id: i64,
+        uid: &str,
+    ) -> Result<Vec<exchange::DepositAddress>, ServiceError> {
+        let (v, fresh) = self
+            .exchange_get(&format!("v1/accounts/{uid}/deposit-addresses"))
+            .await?;
+        self.audit_admin(
+            p.actor().to_string(),
+            "exchange.view",
+            format!("exchange_account:{uid}"),
+            serde_json::json!({
+                "ticket": TicketNumber::for_ticket(ticket_id).to_string(),
+                "what": "deposit_addresses",
+                "fetched": usize::from(fresh),
+            }),
+        )
+        .await?;
+        decode(v)
+    }
 }

@@ -87,8 +87,14 @@ impl Services {
             .await
             .map_err(|e| ServiceError::Upstream(e.to_string()))?;
         let (required_confirmations, block_seconds) = onchain::network_defaults(&network);
+        let exchange_addresses = if t.intent.as_deref() == Some("deposit_missing") {
+            self.deposit_addresses(p, &t, &network).await
+        } else {
+            Vec::new()
+        };
         let claim = Claim {
             to_address: t.to_address.clone(),
+            exchange_addresses,
             amount: t
                 .amount
                 .as_deref()
@@ -109,6 +115,35 @@ impl Services {
             findings,
             text,
         })
+    }
+
+    /// The customer's deposit addresses on `network` as the exchange knows them (empty when
+    /// no connector, no exchange account, or the exchange cannot say now). Audited.
+    async fn deposit_addresses(&self, p: &Principal, t: &TicketRow, network: &str) -> Vec<String> {
+        if self.exchange.is_none() {
+            return Vec::new();
+        }
+        let uid = match self.store.customer_identities(t.customer_id).await {
+            Ok(ids) => ids
+                .into_iter()
+                .find(|i| i.kind == "exchange_uid")
+                .map(|i| i.value),
+            Err(_) => None,
+        };
+        let Some(uid) = uid else {
+            return Vec::new();
+        };
+        match self.exchange_deposit_addresses(p, t.id, &uid).await {
+            Ok(list) => list
+                .into_iter()
+                .filter(|a| a.network == network)
+                .map(|a| a.address)
+                .collect(),
+            Err(e) => {
+                tracing::warn!(ticket = t.id, error = %e, "deposit addresses not read");
+                Vec::new()
+            }
+        }
     }
 
     async fn record_check(

@@ -265,3 +265,66 @@ backend_test_db!(bitcoin_transactions_are_checked_through_esplora, |db| {
     assert_eq!(c["findings"], json!([{"finding": "not_found"}]));
     app.stop().await;
 });
+
+// A deposit is also compared with the account's deposit addresses the exchange knows (through
+// the connector): sent to the address the customer reported, but that is not theirs.
+backend_test_db!(deposits_are_compared_with_the_exchanges_addresses, |db| {
+    let Some(node) = Ganache::start().await else {
+        return;
+    };
+    let exchange = xdesk_demo_exchange::start("chain-test").await.unwrap();
+    let (node_url, exchange_url) = (node.url.clone(), exchange.url.clone());
+    let Some(app) = spawn_app_with(db, move |c| {
+        c.chains.insert("ethereum".into(), node_url);
+        c.exchange = Some(xdesk::config::ExchangeConfig {
+            url: exchange_url,
+            token: "chain-test".into(),
+            timeout_secs: 5,
+        });
+    })
+    .await
+    else {
+        return;
+    };
+    let accounts = node.accounts().await;
+    let (sender, paid_to) = (&accounts[0], &accounts[1]);
+    exchange.set_deposit_address("U3001", "ethereum", &accounts[3]);
+    exchange.set_deposit_address("U3002", "ethereum", paid_to);
+    let hash = node
+        .send(json!({"from": sender, "to": paid_to, "value": "0x14d1120d7b160000"}))
+        .await;
+    let mut findings = Vec::new();
+    for uid in ["U3001", "U3002"] {
+        let mut b = ticket_body(&app, "Deposit not credited");
+        b["customer"] = json!({"email": format!("{uid}@example.com"), "exchange_uid": uid});
+        b["body"] = json!("My ETH deposit is missing.");
+        b["crypto"] = json!({"network": "ethereum", "asset": "eth", "tx_hash": hash,
+                              "to_address": paid_to, "amount": "1.5"});
+        let t = app.create_ticket(b).await;
+        let r = app
+            .patch(
+                &app.agent_token,
+                &format!("/api/v1/tickets/{}", t["id"]),
+                json!({"version": app.get_json(&app.agent_token, &format!("/api/v1/tickets/{}", t["id"])).await["version"],
+                       "intent": "deposit_missing"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = app
+            .post(
+                &app.agent_token,
+                &format!("/api/v1/tickets/{}/chain-check", t["id"]),
+                json!({}),
+            )
+            .await;
+        findings.push(r.json::<Value>().await.unwrap()["findings"].clone());
+    }
+    assert_eq!(
+        findings[0][1]["finding"], "not_exchange_address",
+        "{findings:?}"
+    );
+    assert_eq!(findings[0][1]["ours"], accounts[3].as_str());
+    assert_eq!(findings[1].as_array().unwrap().len(), 1, "{findings:?}");
+    assert_eq!(exchange.hits("deposit_addresses"), 2);
+    app.stop().await;
+});
