@@ -111,6 +111,18 @@ pub(crate) async fn unmask(
     }
 }
 
+/// Back to the ticket after an action (its event is there), or why it was refused; a wrong
+/// step-up code gets its own words.
+fn back_to_ticket<T>(ctx: &Ctx, id: i64, done: Result<T, ServiceError>) -> Response {
+    match done {
+        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
+        Err(ServiceError::TwoFactorRequired) => {
+            ctx.error(StatusCode::UNAUTHORIZED, ctx.tr.t("exchange.code_wrong"))
+        }
+        Err(e) => ctx.service_error(&e),
+    }
+}
+
 /// An action on the account, after the step-up code; back to the ticket, where its event is.
 pub(crate) async fn act(
     ctx: Ctx,
@@ -122,7 +134,7 @@ pub(crate) async fn act(
     if !ctx.csrf_ok(field(&f, "csrf")) {
         return ctx.csrf_refused();
     }
-    match s
+    let done = s
         .services
         .exchange_act(
             &me.principal,
@@ -131,14 +143,8 @@ pub(crate) async fn act(
             field(&f, "reason"),
             field(&f, "totp"),
         )
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
-        Err(ServiceError::TwoFactorRequired) => {
-            ctx.error(StatusCode::UNAUTHORIZED, ctx.tr.t("exchange.code_wrong"))
-        }
-        Err(e) => ctx.service_error(&e),
-    }
+        .await;
+    back_to_ticket(&ctx, id, done)
 }
 
 /// Checks the ticket's transaction on its chain; the diagnosis lands on the ticket as a note.
@@ -152,10 +158,7 @@ pub(crate) async fn chain_check(
     if !ctx.csrf_ok(field(&f, "csrf")) {
         return ctx.csrf_refused();
     }
-    match s.services.chain_check(&me.principal, id).await {
-        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
-        Err(e) => ctx.service_error(&e),
-    }
+    back_to_ticket(&ctx, id, s.services.chain_check(&me.principal, id).await)
 }
 
 /// A supervisor approves the pending 2FA reset, with their own step-up code.
@@ -169,15 +172,9 @@ pub(crate) async fn approve(
     if !ctx.csrf_ok(field(&f, "csrf")) {
         return ctx.csrf_refused();
     }
-    match s
+    let done = s
         .services
         .exchange_approve(&me.principal, id, field(&f, "totp"))
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
-        Err(ServiceError::TwoFactorRequired) => {
-            ctx.error(StatusCode::UNAUTHORIZED, ctx.tr.t("exchange.code_wrong"))
-        }
-        Err(e) => ctx.service_error(&e),
-    }
+        .await;
+    back_to_ticket(&ctx, id, done)
 }

@@ -8,6 +8,19 @@ use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// Asks for the on-chain check of ticket `id` as the agent; the answer.
+async fn chain_check(app: &TestApp, id: i64) -> Value {
+    let r = app
+        .post(
+            &app.agent_token,
+            &format!("/api/v1/tickets/{id}/chain-check"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
 backend_test_db!(transactions_are_checked_on_chain, |db| {
     let Some(node) = Ganache::start().await else {
         return;
@@ -35,20 +48,7 @@ backend_test_db!(transactions_are_checked_on_chain, |db| {
     };
     let t = app.create_ticket(ticket(mine, "1.5", &hash)).await;
     let id = t["id"].as_i64().unwrap();
-    let check = |id: i64| {
-        let app = &app;
-        async move {
-            let r = app
-                .post(
-                    &app.agent_token,
-                    &format!("/api/v1/tickets/{id}/chain-check"),
-                    json!({}),
-                )
-                .await;
-            assert_eq!(r.status(), StatusCode::OK);
-            r.json::<Value>().await.unwrap()
-        }
-    };
+    let check = |id: i64| chain_check(&app, id);
     let c = check(id).await;
     assert_eq!(c["findings"][0]["finding"], "confirming", "{c}");
     assert_eq!(c["findings"][0]["have"], 1);
@@ -236,20 +236,7 @@ backend_test_db!(bitcoin_transactions_are_checked_through_esplora, |db| {
             "to_address": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "amount": amount});
         b
     };
-    let check = |id: i64| {
-        let app = &app;
-        async move {
-            let r = app
-                .post(
-                    &app.agent_token,
-                    &format!("/api/v1/tickets/{id}/chain-check"),
-                    json!({}),
-                )
-                .await;
-            assert_eq!(r.status(), StatusCode::OK);
-            r.json::<Value>().await.unwrap()
-        }
-    };
+    let check = |id: i64| chain_check(&app, id);
     let t = app.create_ticket(ticket(TXID, "1.5")).await;
     let c = check(t["id"].as_i64().unwrap()).await;
     assert_eq!(
