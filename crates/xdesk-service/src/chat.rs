@@ -281,7 +281,7 @@ impl Services {
         let mut messages = vec![created.message];
         messages.extend(created.notices);
         self.publish_messages(&created.ticket, &messages, &created.attachments);
-        self.after_create(&created.ticket).await;
+        self.after_create(&created.ticket, &messages).await;
         Ok((created.ticket, true))
     }
 

@@ -210,7 +210,7 @@ impl Services {
                     &screened,
                 )
                 .await
-                .map(|(t, message_id)| (t, message_id, false))
+                .map(|(t, message_id)| (t, message_id, None))
             }
             None => {
                 let identity = match sender {
@@ -328,7 +328,7 @@ impl Services {
                         actor: p.actor(),
                     })
                     .await
-                    .map(|c| (c.ticket, c.message.id, true))
+                    .map(|c| (c.ticket, c.message.id, Some(c.message)))
                     .map_err(ServiceError::from)
             }
         };
@@ -336,10 +336,12 @@ impl Services {
             self.store.forget_file(&stored.sha256).await?;
         }
         match result {
-            Ok((ticket, message_id, created_ticket)) => {
+            Ok((ticket, message_id, first)) => {
                 let ticket_id = ticket.id;
-                if created_ticket {
-                    self.after_create(&ticket).await;
+                let created_ticket = first.is_some();
+                if let Some(first) = &first {
+                    self.after_create(&ticket, std::slice::from_ref(first))
+                        .await;
                 }
                 if let Some(b) = &email.bounce {
                     self.record_bounce(b).await?;

@@ -156,14 +156,18 @@ impl Services {
     ) -> Result<ExchangeView, ServiceError> {
         let uid = self.ticket_uid(p, ticket_id).await?;
         let base = format!("v1/accounts/{uid}");
-        let (account, a_fresh) = self.exchange_get(&base).await?;
-        let (transfers, t_fresh) = self
-            .exchange_get(&format!("{base}/transfers?limit=20"))
-            .await?;
-        let (logins, l_fresh) = self
-            .exchange_get(&format!("{base}/logins?limit=20"))
-            .await?;
-        let (risk, r_fresh) = self.exchange_get(&format!("{base}/risk")).await?;
+        let (transfers, logins, risk) = (
+            format!("{base}/transfers?limit=20"),
+            format!("{base}/logins?limit=20"),
+            format!("{base}/risk"),
+        );
+        // Four independent questions: asked at once, so a slow exchange costs one wait.
+        let ((account, a_fresh), (transfers, t_fresh), (logins, l_fresh), (risk, r_fresh)) = tokio::try_join!(
+            self.exchange_get(&base),
+            self.exchange_get(&transfers),
+            self.exchange_get(&logins),
+            self.exchange_get(&risk),
+        )?;
         let fetched = [a_fresh, t_fresh, l_fresh, r_fresh]
             .iter()
             .filter(|f| **f)
@@ -412,29 +416,18 @@ impl Services {
         .await
     }
 
-    /// Appends xdesk's own event to a ticket (retrying when the ticket moved meanwhile).
+    /// Appends xdesk's own event to a ticket.
     async fn record_event(&self, ticket_id: i64, event: EventKind) -> Result<(), ServiceError> {
-        for _ in 0..3 {
-            let Some(t) = self.store.ticket(ticket_id).await? else {
-                return Ok(());
-            };
-            let event = event.clone();
-            let change = xdesk_store::ChangeSet::system(
+        self.apply_own_change(ticket_id, |t| {
+            xdesk_store::ChangeSet::system(
                 t.id,
                 t.version,
                 xdesk_store::TicketPatch::default(),
-                vec![event],
-            );
-            match self.store.apply_change(change).await {
-                Ok(done) => {
-                    self.publish_change(&done.ticket);
-                    return Ok(());
-                }
-                Err(xdesk_store::StoreError::StaleVersion(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
+                vec![event.clone()],
+            )
+        })
+        .await
+        .map(|_| ())
     }
 
     /// "Lock my account": a signed-in customer whose exchange account is known (the exchange

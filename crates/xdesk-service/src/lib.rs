@@ -228,6 +228,30 @@ impl Services {
         self.publish_change(ticket);
     }
 
+    /// Applies xdesk's own change to a ticket, built from the ticket as it is now and built
+    /// again when another writer moved it meanwhile (three tries); announces what it wrote.
+    /// None when the ticket is gone or kept moving.
+    pub(crate) async fn apply_own_change(
+        &self,
+        ticket_id: i64,
+        build: impl Fn(&xdesk_store::TicketRow) -> xdesk_store::ChangeSet,
+    ) -> Result<Option<xdesk_store::AppliedChange>, ServiceError> {
+        for _ in 0..3 {
+            let Some(t) = self.store.ticket(ticket_id).await? else {
+                return Ok(None);
+            };
+            match self.store.apply_change(build(&t)).await {
+                Ok(done) => {
+                    self.publish_messages(&done.ticket, &done.messages, &done.attachments);
+                    return Ok(Some(done));
+                }
+                Err(xdesk_store::StoreError::StaleVersion(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(None)
+    }
+
     /// Tells consoles that a ticket changed.
     pub(crate) fn publish_change(&self, ticket: &xdesk_store::TicketRow) {
         self.bus.publish(live::LiveEvent::Changed {

@@ -160,23 +160,14 @@ impl Services {
             serde_json::json!({"notice": "chain_check", "findings": findings}),
         );
         note.internal = true;
-        for _ in 0..3 {
-            let Some(now) = self.store.ticket(t.id).await? else {
-                return Ok(());
-            };
+        self.apply_own_change(t.id, |now| {
             let mut change =
                 ChangeSet::system(now.id, now.version, TicketPatch::default(), Vec::new());
             change.notices = vec![note.clone()];
-            match self.store.apply_change(change).await {
-                Ok(done) => {
-                    self.publish_messages(&done.ticket, &done.messages, &done.attachments);
-                    return Ok(());
-                }
-                Err(xdesk_store::StoreError::StaleVersion(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
+            change
+        })
+        .await
+        .map(|_| ())
     }
 
     /// A new deposit or withdrawal ticket with a transaction hash is checked at once, when a

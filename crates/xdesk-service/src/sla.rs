@@ -553,10 +553,11 @@ impl Services {
             .collect())
     }
 
-    /// What follows a new ticket's creation, from any channel: its SLA clocks start, and
-    /// supervisors hear of it at once when money is at risk.
+    /// What follows a new ticket's creation, from any channel: its SLA clocks start,
+    /// supervisors hear of it at once when money is at risk, the links in what it was opened
+    /// with (`written`) are checked, and so is its transaction on chain.
     /// True when assignment gave out tickets (the new one may have changed).
-    pub(crate) async fn after_create(&self, ticket: &TicketRow) -> bool {
+    pub(crate) async fn after_create(&self, ticket: &TicketRow, written: &[MessageRow]) -> bool {
         if ticket.priority == Priority::Urgent.as_str()
             && ticket
                 .tags
@@ -566,10 +567,7 @@ impl Services {
         }
         self.sla_follow(ticket, &[]).await;
         self.check_repeat_intent(ticket).await;
-        match self.store.messages_after(ticket.id, 0, false).await {
-            Ok(first) => self.check_links(ticket, &first).await,
-            Err(e) => tracing::error!(ticket = ticket.id, error = %e, "links not checked"),
-        }
+        self.check_links(ticket, written).await;
         self.chain_check_new(ticket).await;
         self.assign_new(ticket).await
     }

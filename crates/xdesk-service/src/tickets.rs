@@ -516,7 +516,7 @@ impl Services {
         messages.extend(created.notices);
         self.publish_messages(&created.ticket, &messages, &created.attachments);
         let mut ticket = created.ticket;
-        if self.after_create(&ticket).await
+        if self.after_create(&ticket, &messages).await
             && let Some(now) = self.store.ticket(ticket.id).await?
         {
             ticket = now;
@@ -1305,13 +1305,13 @@ impl Services {
             json!({"message_id": message_id, "into": new_id}),
         )
         .await?;
-        if self.after_create(&ticket).await
+        let mut messages = vec![created.message];
+        messages.extend(created.notices);
+        if self.after_create(&ticket, &messages).await
             && let Some(now) = self.store.ticket(new_id).await?
         {
             ticket = now;
         }
-        let mut messages = vec![created.message];
-        messages.extend(created.notices);
         Ok(TicketDetail {
             ticket,
             messages,

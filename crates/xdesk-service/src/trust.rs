@@ -409,45 +409,39 @@ impl Services {
         notice.outbound = self
             .outbound_for(ticket, "notice", &notice.body_text, None)
             .await?;
-        for _ in 0..3 {
-            let Some(t) = self.store.ticket(ticket.id).await? else {
-                return Ok(());
-            };
-            let mut events: Vec<EventKind> = found
-                .values()
-                .map(|(message_id, s)| EventKind::SuspiciousLink {
-                    message_id: *message_id,
-                    host: s.host.clone(),
-                    verdict: s.verdict.to_owned(),
-                    imitates: s.imitates.clone(),
-                    reasons: s.reasons.iter().map(|r| (*r).to_owned()).collect(),
-                })
-                .collect();
-            let mut patch = TicketPatch::default();
-            let old: Vec<String> = serde_json::from_str(&t.tags).unwrap_or_default();
-            if !old.iter().any(|x| x == PHISHING_TAG) {
-                let mut tags = old.clone();
-                tags.push(PHISHING_TAG.to_owned());
-                tags.sort();
-                events.push(EventKind::Updated {
-                    changes: BTreeMap::from([(
-                        "tags".to_owned(),
-                        [serde_json::json!(old), serde_json::json!(tags)],
-                    )]),
-                });
-                patch.tags = Some(tags);
-            }
-            let mut change = ChangeSet::system(t.id, t.version, patch, events);
-            change.notices = vec![notice.clone()];
-            match self.store.apply_change(change).await {
-                Ok(done) => {
-                    self.publish_messages(&done.ticket, &done.messages, &done.attachments);
-                    self.alert(&done.ticket, "phishing_link", None).await;
-                    return Ok(());
+        let done = self
+            .apply_own_change(ticket.id, |t| {
+                let mut events: Vec<EventKind> = found
+                    .values()
+                    .map(|(message_id, s)| EventKind::SuspiciousLink {
+                        message_id: *message_id,
+                        host: s.host.clone(),
+                        verdict: s.verdict.to_owned(),
+                        imitates: s.imitates.clone(),
+                        reasons: s.reasons.iter().map(|r| (*r).to_owned()).collect(),
+                    })
+                    .collect();
+                let mut patch = TicketPatch::default();
+                let old: Vec<String> = serde_json::from_str(&t.tags).unwrap_or_default();
+                if !old.iter().any(|x| x == PHISHING_TAG) {
+                    let mut tags = old.clone();
+                    tags.push(PHISHING_TAG.to_owned());
+                    tags.sort();
+                    events.push(EventKind::Updated {
+                        changes: BTreeMap::from([(
+                            "tags".to_owned(),
+                            [serde_json::json!(old), serde_json::json!(tags)],
+                        )]),
+                    });
+                    patch.tags = Some(tags);
                 }
-                Err(xdesk_store::StoreError::StaleVersion(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
+                let mut change = ChangeSet::system(t.id, t.version, patch, events);
+                change.notices = vec![notice.clone()];
+                change
+            })
+            .await?;
+        if let Some(done) = done {
+            self.alert(&done.ticket, "phishing_link", None).await;
         }
         Ok(())
     }

@@ -12,6 +12,15 @@ use xdesk::config::ExchangeConfig;
 
 const TOKEN: &str = "connector-secret";
 
+/// The connector settings for a demo exchange at `url`.
+fn connector(url: String) -> ExchangeConfig {
+    ExchangeConfig {
+        url,
+        token: TOKEN.into(),
+        timeout_secs: 5,
+    }
+}
+
 /// A TOTP code for the next 30-second step (accepted as clock skew, and not yet used).
 fn next_code(base32: &str) -> String {
     let secret = totp_rs::Secret::Encoded(base32.to_owned())
@@ -33,15 +42,7 @@ async fn audit(app: &TestApp, admin: &str, action: &str) -> Vec<Value> {
 backend_test_db!(agents_see_and_act_on_exchange_accounts, |db| {
     let exchange = xdesk_demo_exchange::start(TOKEN).await.unwrap();
     let url = exchange.url.clone();
-    let Some(app) = spawn_app_with(db, move |c| {
-        c.exchange = Some(ExchangeConfig {
-            url,
-            token: TOKEN.into(),
-            timeout_secs: 5,
-        })
-    })
-    .await
-    else {
+    let Some(app) = spawn_app_with(db, move |c| c.exchange = Some(connector(url))).await else {
         return;
     };
     // The admin enrols a second factor: its codes are the step-up for actions.
@@ -303,9 +304,8 @@ backend_test_db!(agents_see_and_act_on_exchange_accounts, |db| {
 backend_test_db!(an_unreachable_exchange_is_a_clear_error, |db| {
     let Some(app) = spawn_app_with(db, |c| {
         c.exchange = Some(ExchangeConfig {
-            url: "http://127.0.0.1:9".into(),
-            token: TOKEN.into(),
             timeout_secs: 2,
+            ..connector("http://127.0.0.1:9".into())
         })
     })
     .await
@@ -335,11 +335,7 @@ backend_test_db!(
         let url = exchange.url.clone();
         let Some(app) = spawn_app_with(db, move |c| {
             c.chat.identity_secret = Some("widget-secret".into());
-            c.exchange = Some(ExchangeConfig {
-                url,
-                token: TOKEN.into(),
-                timeout_secs: 5,
-            })
+            c.exchange = Some(connector(url))
         })
         .await
         else {
