@@ -209,12 +209,12 @@ async fn one_db(
     };
     let setup = xdesk::open(&config).await?;
     let group = setup
-        .create_group(None, "Chat", "")
+        .create_group(&xdesk_service::Principal::System, "Chat", "")
         .await
         .map_err(|e| anyhow!("{e}"))?;
     setup
         .create_agent(
-            None,
+            &xdesk_service::Principal::System,
             xdesk_service::people::CreateAgent {
                 email: "bench@x.test".into(),
                 display_name: "Bench".into(),

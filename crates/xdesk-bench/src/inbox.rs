@@ -125,7 +125,7 @@ async fn one_db(
     let mut groups = Vec::new();
     for name in ["Payments", "Accounts", "Compliance"] {
         groups.push(
-            s.create_group(None, name, "")
+            s.create_group(&xdesk_service::Principal::System, name, "")
                 .await
                 .map_err(|e| anyhow!("{e}"))?
                 .id,
@@ -138,7 +138,7 @@ async fn one_db(
     {
         agents.push(
             s.create_agent(
-                None,
+                &xdesk_service::Principal::System,
                 xdesk_service::people::CreateAgent {
                     email: (*email).into(),
                     display_name: format!("Agent {i}"),

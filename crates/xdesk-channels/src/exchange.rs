@@ -64,12 +64,33 @@ impl HttpConnector {
     }
 }
 
+/// A path xdesk built for the contract: relative, with no fragment, no dot-segment and no
+/// backslash. Every value in it was percent-encoded by the service; this refuses what slipped
+/// through, before it reaches the exchange.
+fn checked(path: &str) -> Result<&str, ConnectorError> {
+    let (segments, _query) = path.split_once('?').unwrap_or((path, ""));
+    let bad = path.starts_with('/')
+        || path.contains(['#', '\\'])
+        || path.chars().any(|c| c.is_control() || c.is_whitespace())
+        || segments
+            .split('/')
+            .any(|s| s == "." || s == ".." || s.is_empty());
+    if bad {
+        Err(ConnectorError::Unavailable(format!(
+            "refused to call the exchange with an unsafe path `{path}`"
+        )))
+    } else {
+        Ok(path)
+    }
+}
+
 impl ExchangeConnector for HttpConnector {
     fn get<'a>(
         &'a self,
         path: &'a str,
     ) -> BoxFuture<'a, Result<serde_json::Value, ConnectorError>> {
         Box::pin(async move {
+            let path = checked(path)?;
             self.send(self.http.get(format!("{}/{path}", self.base)))
                 .await
         })
@@ -81,8 +102,32 @@ impl ExchangeConnector for HttpConnector {
         body: serde_json::Value,
     ) -> BoxFuture<'a, Result<serde_json::Value, ConnectorError>> {
         Box::pin(async move {
+            let path = checked(path)?;
             self.send(self.http.post(format!("{}/{path}", self.base)).json(&body))
                 .await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checked;
+
+    #[test]
+    fn unsafe_paths_never_reach_the_exchange() {
+        assert!(checked("v1/accounts/U1/transfers?limit=20").is_ok());
+        assert!(checked("v1/accounts/a%2F..%2Fb").is_ok());
+        for bad in [
+            "v1/accounts/../admin",
+            "v1/accounts/a/./b",
+            "/v1/accounts/a",
+            "v1/accounts/a#x",
+            "v1/accounts//a",
+            "v1/accounts/a\\b",
+            "v1/accounts/a b",
+            "v1/accounts/a\nb",
+        ] {
+            assert!(checked(bad).is_err(), "{bad}");
+        }
     }
 }

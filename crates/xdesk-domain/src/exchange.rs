@@ -229,6 +229,29 @@ pub fn unmask_alarm(count: u32) -> bool {
     count == UNMASKS_PER_HOUR + 1
 }
 
+/// The connector path of an account: the UID as one percent-encoded path segment, so a UID
+/// holding `/`, `?`, `#` or `..` can never point the request at another resource.
+pub fn account_path(uid: &str) -> String {
+    format!("v1/accounts/{}", path_segment(uid))
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters; `.` and `..` alone are
+/// encoded too, since clients and servers resolve them as dot-segments.
+pub fn path_segment(s: &str) -> String {
+    if s == "." || s == ".." {
+        return s.replace('.', "%2E");
+    }
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +276,18 @@ mod tests {
     fn the_unmask_alarm_rings_once() {
         let rings: Vec<u32> = (1..=60).filter(|n| unmask_alarm(*n)).collect();
         assert_eq!(rings, vec![UNMASKS_PER_HOUR + 1]);
+    }
+
+    #[test]
+    fn account_paths_keep_the_uid_in_one_segment() {
+        assert_eq!(account_path("U1001"), "v1/accounts/U1001");
+        assert_eq!(
+            account_path("a/../../admin?x=1#f"),
+            "v1/accounts/a%2F..%2F..%2Fadmin%3Fx%3D1%23f"
+        );
+        assert_eq!(account_path(".."), "v1/accounts/%2E%2E");
+        assert_eq!(account_path("用户"), "v1/accounts/%E7%94%A8%E6%88%B7");
+        assert_eq!(account_path("a%2Fb"), "v1/accounts/a%252Fb");
     }
 
     #[test]

@@ -55,15 +55,22 @@ impl Identity {
         match kind {
             "email" => parse_email(value).map(Identity::Email),
             "exchange_uid" => {
+                // What exchanges use as account IDs (numbers, UUIDs, `U1001`, `sub|123`): no
+                // character that means something in a URL path, query or fragment.
                 let v = value.trim();
                 if v.is_empty()
                     || v.len() > 64
-                    || v.chars().any(|c| c.is_control() || c.is_whitespace())
+                    || v == "."
+                    || v == ".."
+                    || !v.bytes().all(|b| {
+                        b.is_ascii_alphanumeric()
+                            || matches!(b, b'-' | b'_' | b'.' | b':' | b'@' | b'|' | b'+')
+                    })
                 {
                     Err(FieldError::new(
                         "exchange_uid",
                         "invalid_identity",
-                        "1-64 characters without spaces",
+                        "1-64 letters, digits and - _ . : @ | +",
                     ))
                 } else {
                     Ok(Identity::ExchangeUid(v.to_owned()))
@@ -206,6 +213,34 @@ pub fn check_password(p: &str) -> Result<(), FieldError> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exchange_uids_carry_no_url_syntax() {
+        for ok in [
+            "U1001",
+            "123456789",
+            "3f2b8c1e-9d4a-4b7e-8a61-0c5d2e7f9a10",
+            "auth0|abc",
+            "a.b",
+        ] {
+            assert!(Identity::parse("exchange_uid", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "U1/../admin",
+            "U1?x=1",
+            "U1#f",
+            "U1%2F",
+            "..",
+            ".",
+            "a b",
+            "a\\b",
+            "",
+            "用户1",
+        ] {
+            assert!(Identity::parse("exchange_uid", bad).is_err(), "{bad}");
+        }
+        assert!(Identity::parse("exchange_uid", &"x".repeat(65)).is_err());
+    }
 
     #[test]
     fn emails() {

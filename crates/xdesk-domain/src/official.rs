@@ -67,6 +67,9 @@ pub struct Query {
     pub display: String,
     /// The host was written in punycode or holds non-ASCII letters.
     pub international: bool,
+    /// For links: what stands before an `@` in the address (`https://official.example@evil.io`):
+    /// browsers ignore it and go to the host after it, which is why phishers put a name there.
+    pub userinfo: Option<String>,
 }
 
 /// One entry of the registry, as stored (see [`normalize_entry`]).
@@ -90,6 +93,8 @@ pub enum Resemblance {
     OtherTld,
     /// The official name used inside another one (`binance-support.com`, `binance.com.io`).
     ContainsName,
+    /// The official name before an `@` in a link, which goes somewhere else.
+    Userinfo,
 }
 
 impl Resemblance {
@@ -100,6 +105,7 @@ impl Resemblance {
             Resemblance::Typo => "typo",
             Resemblance::OtherTld => "other_tld",
             Resemblance::ContainsName => "contains_name",
+            Resemblance::Userinfo => "userinfo",
         }
     }
 }
@@ -136,17 +142,47 @@ fn host(raw: &str) -> Result<(String, String, bool), FieldError> {
     Ok((ascii, display, international))
 }
 
-/// Where a URL points: its host (after any `user@` part, which browsers ignore) and path.
-fn url_parts(input: &str) -> (&str, &str) {
+/// Where a URL points: its host (after any `user@` part, which browsers ignore), its path, and
+/// that `user@` part (without a password).
+fn url_parts(input: &str) -> (&str, &str, Option<&str>) {
     let rest = input
         .split_once("://")
         .map_or(input, |(_, r)| r)
         .trim_start_matches("www.");
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(end);
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (userinfo, authority) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u.split(':').next().unwrap_or(u)), h),
+        None => (None, authority),
+    };
     let authority = authority.split(':').next().unwrap_or(authority);
-    (authority, path)
+    (authority, path, userinfo.filter(|u| !u.is_empty()))
+}
+
+/// Percent-decoded ASCII (`binance%2Ecom`), enough to read a name hidden in a link.
+fn decode_ascii(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| char::from(c).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) if h * 16 + l < 128 => {
+                out.push(char::from(u8::try_from(h * 16 + l).unwrap_or(b'?')));
+                i += 3;
+            }
+            _ => {
+                let c = s[i..].chars().next().unwrap_or('?');
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    out
 }
 
 fn handle(kind: Option<Kind>, raw: &str) -> Result<Query, FieldError> {
@@ -159,6 +195,7 @@ fn handle(kind: Option<Kind>, raw: &str) -> Result<Query, FieldError> {
         display: v.clone(),
         international: !v.is_ascii(),
         value: v,
+        userinfo: None,
     })
 }
 
@@ -169,6 +206,7 @@ fn domain_query(kind: Kind, h: &str) -> Result<Query, FieldError> {
         value,
         display,
         international,
+        userinfo: None,
     })
 }
 
@@ -190,6 +228,7 @@ pub fn parse_query(input: &str) -> Result<Query, FieldError> {
             display: id.clone(),
             value: id,
             international: false,
+            userinfo: None,
         });
     }
     if let Some(rest) = lower.strip_prefix("discord:") {
@@ -200,7 +239,7 @@ pub fn parse_query(input: &str) -> Result<Query, FieldError> {
     }
     let is_url = lower.contains("://") || lower.starts_with("www.");
     if is_url || (lower.contains('/') && !lower.contains('@')) {
-        let (h, path) = url_parts(&lower);
+        let (h, path, userinfo) = url_parts(&lower);
         let first = path
             .trim_start_matches('/')
             .split(['/', '?', '#'])
@@ -217,7 +256,9 @@ pub fn parse_query(input: &str) -> Result<Query, FieldError> {
         {
             return handle(Some(k), first);
         }
-        return domain_query(Kind::Domain, h);
+        let mut q = domain_query(Kind::Domain, h)?;
+        q.userinfo = userinfo.map(decode_ascii);
+        return Ok(q);
     }
     if let Some((local, domain)) = lower.rsplit_once('@')
         && !local.is_empty()
@@ -231,6 +272,7 @@ pub fn parse_query(input: &str) -> Result<Query, FieldError> {
             value: format!("{local}@{d}"),
             display: format!("{local}@{display}"),
             international,
+            userinfo: None,
         });
     }
     if lower.starts_with('@') {
@@ -247,6 +289,7 @@ pub fn parse_query(input: &str) -> Result<Query, FieldError> {
             display: lower.clone(),
             value: digits,
             international: false,
+            userinfo: None,
         });
     }
     if let Some((name, tag)) = lower.split_once('#')
@@ -487,6 +530,40 @@ fn email_domain(v: &str) -> &str {
 
 /// Checks a query against the registry.
 pub fn check(q: &Query, registry: &[Entry]) -> Verdict {
+    let verdict = check_value(q, registry);
+    if matches!(verdict, Verdict::Official(_)) {
+        return verdict;
+    }
+    // `https://binance.com@evil.io` goes to evil.io dressed as the exchange: a lookalike of
+    // whatever official name, or near-name, stands before the `@`.
+    if let Some(u) = q.userinfo.as_deref() {
+        let u = u.trim_start_matches("www.");
+        for (i, e) in registry.iter().enumerate() {
+            let official = match e.kind {
+                Kind::Domain => e.value.as_str(),
+                Kind::Email => email_domain(&e.value),
+                _ => continue,
+            };
+            let (oname, _, _) = split_host(official);
+            let named = is_under(u, official)
+                || !host_resembles(u, official, false).is_empty()
+                || !names_resemble(u, oname).is_empty()
+                || u == oname;
+            if named {
+                let mut why = vec![Resemblance::Userinfo];
+                if let Verdict::Lookalike(j, more) = &verdict
+                    && *j == i
+                {
+                    why.extend(more.iter().copied());
+                }
+                return Verdict::Lookalike(i, why);
+            }
+        }
+    }
+    verdict
+}
+
+fn check_value(q: &Query, registry: &[Entry]) -> Verdict {
     // Official first: an exact match wins over any resemblance to another entry.
     for (i, e) in registry.iter().enumerate() {
         let official = match (q.kind, e.kind) {
@@ -563,7 +640,8 @@ pub fn check(q: &Query, registry: &[Entry]) -> Verdict {
 }
 
 /// The hosts of the links in a text (`https://…`, `www.…`, and bare `name.tld/…`), in order,
-/// once each: what inbound messages are checked for.
+/// once each: what inbound messages are checked for. A link with a `user@` part comes as
+/// `https://user@host/`, for [`parse_query`] and [`check`] to judge whole.
 pub fn link_hosts(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for raw in text.split(|c: char| c.is_whitespace() || "<>\"'()[]{}，。、「」（）".contains(c))
@@ -583,11 +661,16 @@ pub fn link_hosts(text: &str) -> Vec<String> {
         if !linky {
             continue;
         }
-        let (h, _) = url_parts(&lower);
-        if let Ok((ascii, _, _)) = host(h)
-            && !out.contains(&ascii)
-        {
-            out.push(ascii);
+        let (h, _, userinfo) = url_parts(&lower);
+        if let Ok((ascii, _, _)) = host(h) {
+            // A name before an `@` is kept, so the link is judged as the bait it is.
+            let target = match userinfo {
+                Some(u) => format!("https://{u}@{ascii}/"),
+                None => ascii,
+            };
+            if !out.contains(&target) {
+                out.push(target);
+            }
         }
     }
     out
@@ -691,9 +774,27 @@ mod tests {
                 .1
                 .contains(&Resemblance::ContainsName)
         );
-        // The browser goes to evil.io, whatever comes before the @.
+        // The browser goes to evil.io: the official name before the @ is bait.
+        for bait in [
+            "https://binance.com@evil.io/",
+            "http://www.binance.com:443@evil.io/login",
+            "https://accounts.binance.com@evil.io",
+            "https://binance%2Ecom@evil.io",
+            "https://binance@evil.io",
+            "https://blnance.com:pw@evil.io/x",
+            "https://a@binance.com@evil.io",
+        ] {
+            let (i, why) = lookalike(bait);
+            assert!(i <= 1, "{bait}");
+            assert_eq!(why.first(), Some(&Resemblance::Userinfo), "{bait}");
+        }
+        // What goes to the official host stays official, and other user names stay unknown.
+        assert_eq!(
+            verdict("https://evil.io@binance.com/"),
+            Verdict::Official(0)
+        );
         assert!(matches!(
-            verdict("https://binance.com@evil.io/"),
+            verdict("https://alice@example.org/"),
             Verdict::Unknown
         ));
         // Mail from a lookalike domain, and a handle with a letter more.
@@ -759,5 +860,10 @@ mod tests {
         assert!(hosts[0].starts_with("xn--"));
         assert_eq!(hosts[1], "binance.com");
         assert_eq!(hosts[2], "binance-support.io");
+        let hosts = link_hosts("click https://binance.com@evil.io/login now");
+        assert_eq!(hosts, vec!["https://binance.com@evil.io/".to_owned()]);
+        let q = parse_query(&hosts[0]).unwrap();
+        assert_eq!(q.value, "evil.io");
+        assert!(matches!(check(&q, &registry()), Verdict::Lookalike(_, _)));
     }
 }

@@ -169,6 +169,178 @@ fn seed_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Finding>) {
     }
 }
 
+/// Words that say a seed phrase follows, in the languages customers write.
+const SEED_WORDS: &[&str] = &[
+    "助记词",
+    "助記詞",
+    "助记符",
+    "记忆词",
+    "種子",
+    "种子",
+    "恢复词",
+    "恢复短语",
+    "恢復短語",
+    "备份词",
+    "钱包词",
+    "私钥",
+    "密语",
+    "mnemonic",
+    "seed",
+    "recovery phrase",
+    "secret phrase",
+];
+
+/// Whether `chars` are a BIP-39 mnemonic of either Chinese list, checksum included.
+fn chinese_mnemonic(chars: &[char]) -> bool {
+    let words = chars
+        .iter()
+        .map(char::to_string)
+        .collect::<Vec<_>>()
+        .join(" ");
+    [
+        bip39::Language::SimplifiedChinese,
+        bip39::Language::TraditionalChinese,
+    ]
+    .into_iter()
+    .any(|l| bip39::Mnemonic::parse_in_normalized(l, &words).is_ok())
+}
+
+/// Chinese users often type a phrase with no separator ("的一是在不了有和人这中大") or in
+/// groups of characters. Every word of the Chinese lists is one common character, so such a
+/// run is told from prose by BIP-39's checksum when it stands alone at a mnemonic's length,
+/// and by a word like 助记词 just before it otherwise (then the whole run goes: a phrase with a
+/// typo must not survive for lack of a checksum).
+fn unspaced_chinese_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Finding>) {
+    // Runs of CJK tokens separated by nothing but spaces or numbering ("1.的一是在 2.不了有和").
+    let mut groups: Vec<Vec<&Token<'_>>> = Vec::new();
+    let mut prev_end: Option<usize> = None;
+    for t in toks {
+        if !t.text.chars().next().is_some_and(is_cjk) {
+            if !is_numbering(t.text) {
+                prev_end = None;
+            }
+            continue;
+        }
+        // Groups on one line: a line break ends the phrase as a reader sees it.
+        let joins = prev_end.is_some_and(|end| {
+            text[end..t.range.start]
+                .chars()
+                .all(|c| matches!(c, ' ' | '\u{3000}' | '.') || c.is_ascii_digit())
+        });
+        match groups.last_mut() {
+            Some(g) if joins => g.push(t),
+            _ => groups.push(vec![t]),
+        }
+        prev_end = Some(t.range.end);
+    }
+    for g in groups {
+        if g.iter().all(|t| t.text.chars().count() == 1) {
+            continue; // spaced single characters: `seed_phrases` judges those
+        }
+        // Whole tokens that add up to a mnemonic's length and pass its checksum: typed in
+        // groups ("的一是在 不了有和 人这中大") beside words that are not part of it.
+        let mut aligned = false;
+        for i in 0..g.len().min(48) {
+            let mut n = 0;
+            for j in i..g.len().min(i + 24) {
+                n += g[j].text.chars().count();
+                if n > 24 {
+                    break;
+                }
+                let letters: Vec<char> = g[i..=j].iter().flat_map(|t| t.text.chars()).collect();
+                if [12, 15, 18, 21, 24].contains(&n)
+                    && letters.iter().all(|c| CHINESE.contains(c))
+                    && chinese_mnemonic(&letters)
+                {
+                    out.push(Finding {
+                        kind: SecretKind::SeedPhrase,
+                        range: g[i].range.start..g[j].range.end,
+                    });
+                    aligned = true;
+                }
+            }
+        }
+        if aligned {
+            continue;
+        }
+        let chars: Vec<(char, Range<usize>)> = g
+            .iter()
+            .flat_map(|t| {
+                t.text
+                    .char_indices()
+                    .map(|(i, c)| (c, t.range.start + i..t.range.start + i + c.len_utf8()))
+            })
+            .collect();
+        let mut i = 0;
+        while i < chars.len() {
+            if !CHINESE.contains(&chars[i].0) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < chars.len() && CHINESE.contains(&chars[i].0) {
+                i += 1;
+            }
+            let run = &chars[start..i];
+            // A word like 助记词 just before the run, or inside it (its characters may be list
+            // words themselves): a phrase may start after it, and does when only "是", "为" or
+            // a colon stands between ("助记词是…", "助记词：…").
+            let intro = |gap: &str| {
+                gap.chars()
+                    .all(|c| c.is_whitespace() || matches!(c, ':' | '：' | '是' | '为' | '為'))
+            };
+            let (from, to) = (run[0].1.start, run[run.len() - 1].1.end);
+            let lead = before(text, from, 16);
+            let mut named: Option<(usize, bool)> = last_mention(&lead, SEED_WORDS)
+                .filter(|at| lead[*at..].chars().count() <= 3)
+                .map(|at| (0, intro(&lead[at..])));
+            if let Some(at) = last_mention(&text[from..to].to_lowercase(), SEED_WORDS)
+                && let Some(k) = run.iter().position(|(_, r)| r.start - from >= at)
+            {
+                let copula = run[k..]
+                    .iter()
+                    .take_while(|(c, _)| matches!(c, '是' | '为' | '為'))
+                    .count();
+                named = Some((k + copula.min(1), copula > 0));
+            }
+            let run = &run[named.map_or(0, |(k, _)| k)..];
+            if run.len() < MIN_SEED_WORDS {
+                continue;
+            }
+            let letters: Vec<char> = run.iter().map(|(c, _)| *c).collect();
+            let span = |a: usize, b: usize| run[a].1.start..run[b - 1].1.end;
+            let exact = [24, 21, 18, 15, 12]
+                .into_iter()
+                .find(|&n| n <= letters.len() && chinese_mnemonic(&letters[..n]));
+            let found = match (named, exact) {
+                // Named: the phrase right after the word, checksum and all.
+                (Some(_), Some(n)) => Some(span(0, n)),
+                // Named and introduced, but no checksum: a typo must not let it through.
+                (Some((_, true)), None) => Some(span(0, run.len().min(24))),
+                (Some((_, false)), None) => None,
+                (None, _)
+                    if [12, 15, 18, 21, 24].contains(&run.len()) && chinese_mnemonic(&letters) =>
+                {
+                    Some(span(0, run.len()))
+                }
+                (None, _) if run.len() > 24 && chinese_mnemonic(&letters[..24]) => {
+                    Some(span(0, 24))
+                }
+                (None, _) if run.len() > 24 && chinese_mnemonic(&letters[run.len() - 24..]) => {
+                    Some(span(run.len() - 24, run.len()))
+                }
+                (None, _) => None,
+            };
+            if let Some(range) = found {
+                out.push(Finding {
+                    kind: SecretKind::SeedPhrase,
+                    range,
+                });
+            }
+        }
+    }
+}
+
 /// The last `n` characters before byte `at`, lowercased.
 fn before(text: &str, at: usize, n: usize) -> String {
     let head = &text[..at];
@@ -324,6 +496,7 @@ pub fn find(text: &str) -> Vec<Finding> {
     let toks = tokens(text);
     let mut all = Vec::new();
     seed_phrases(text, &toks, &mut all);
+    unspaced_chinese_phrases(text, &toks, &mut all);
     private_keys(text, &toks, &mut all);
     one_time_codes(text, &toks, &mut all);
     all.sort_by_key(|f| (f.range.start, std::cmp::Reverse(f.range.end)));
@@ -433,11 +606,79 @@ mod tests {
         assert!(r.text.ends_with("，帮我看看"));
     }
 
+    /// BIP-39's all-zero entropy, in the Chinese list (the same vector as English's
+    /// "abandon … about"), and 24 words made by the bip39 crate from fixed entropy.
+    #[test]
+    fn unspaced_chinese_seed_phrases_are_removed() {
+        let zero = "的的的的的的的的的的的在";
+        for text in [
+            zero.to_owned(),
+            format!("我的钱包：{zero}，帮我看看"),
+            format!("help me {zero} thanks"),
+        ] {
+            let r = redact(&text);
+            assert_eq!(r.kinds, vec![SecretKind::SeedPhrase], "{text}");
+            assert!(!r.text.contains("的的的"), "{}", r.text);
+        }
+        let m24 = bip39::Mnemonic::from_entropy_in(bip39::Language::SimplifiedChinese, &[0x7f; 32])
+            .unwrap()
+            .to_string()
+            .replace(' ', "");
+        assert_eq!(m24.chars().count(), 24);
+        let text = format!("帮我查一下这是不是我的{m24}。");
+        let r = redact(&text);
+        assert_eq!(r.kinds, vec![SecretKind::SeedPhrase], "{text}");
+        // In groups of four, the way a phrase is copied off a backup card.
+        let grouped: String = m24
+            .chars()
+            .collect::<Vec<_>>()
+            .chunks(4)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(
+            redact(&grouped).kinds,
+            vec![SecretKind::SeedPhrase],
+            "{grouped}"
+        );
+        let beside = format!("我的钱包 {grouped} 余额没了");
+        let r = redact(&beside);
+        assert_eq!(r.kinds, vec![SecretKind::SeedPhrase], "{beside}");
+        assert!(
+            r.text.starts_with("我的钱包 ") && r.text.ends_with(" 余额没了"),
+            "{}",
+            r.text
+        );
+        let lines = format!("我的钱包\n{zero}\n余额没了，怎么办");
+        assert_eq!(
+            redact(&lines).kinds,
+            vec![SecretKind::SeedPhrase],
+            "{lines}"
+        );
+        // Named as a mnemonic, a phrase with a typo (no valid checksum) still goes.
+        let typo = format!("我的助记词是{}", &ZH12.replace(' ', ""));
+        let r = redact(&typo);
+        assert_eq!(r.kinds, vec![SecretKind::SeedPhrase], "{typo}");
+        assert!(r.text.starts_with("我的助记"), "{}", r.text);
+        let r = redact(&format!("助记词：{}", ZH12.replace(' ', "")));
+        assert_eq!(r.kinds, vec![SecretKind::SeedPhrase]);
+    }
+
     #[test]
     fn ordinary_chinese_prose_is_not_a_phrase() {
         let text = "您好，我在三天前从另一个交易所提币到这里，但是一直没有到账，请问是什么原因？\
                     我已经等了很久了，这是我的提币记录，麻烦帮我查一下，谢谢。";
         assert!(find(text).is_empty(), "{:?}", find(text));
+        for text in [
+            "我没有泄露助记词，但是我的账户被冻结了不知道为什么我没有做任何违规的事情",
+            "我的助记词已经被别人知道了所以我的钱被偷走了请帮我查一下是怎么回事",
+            "客服问我要助记词我没有给他因为我知道这是骗子常用的方法",
+            "我的账户被冻结了，不知道为什么，我没有做任何违规的事情，请尽快帮我解决这个问题",
+            "提现已经过去十二个小时了还没有到账，客服也没有回复，我很着急，这是我全部的钱",
+            "我想问一下这个币为什么不能充值到我的地址上面去了，是不是网络有问题还是什么",
+        ] {
+            assert!(find(text).is_empty(), "{text}: {:?}", find(text));
+        }
     }
 
     #[test]

@@ -61,6 +61,15 @@ fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(b)
 }
 
+/// Compares secrets without leaking, through timing, how much of a guess was right.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let (ha, hb) = (Sha256::digest(a), Sha256::digest(b));
+    ha.iter()
+        .zip(hb.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
 pub fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
@@ -121,10 +130,6 @@ fn totp_for(secret_b64: &str) -> Result<TOTP, ServiceError> {
         .decode(secret_b64)
         .map_err(|_| ServiceError::Conflict("stored TOTP secret is unreadable".into()))?;
     TOTP::new(Algorithm::SHA1, 6, 1, 30, raw).map_err(|e| ServiceError::Conflict(e.to_string()))
-}
-
-fn totp_ok(secret_b64: &str, code: &str) -> bool {
-    totp_step(secret_b64, code).is_some()
 }
 
 /// The time step (30 s) whose code `code` is, allowing one step of clock skew either way.
@@ -282,6 +287,11 @@ impl Services {
         }
     }
 
+    /// Whether storage answers, for the readiness probe.
+    pub async fn ready(&self) -> Result<(), ServiceError> {
+        Ok(self.store.ping().await?)
+    }
+
     pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
         Ok(self.store.delete_session(&sha256_hex(token)).await?)
     }
@@ -370,19 +380,49 @@ impl Services {
         Ok((row, key))
     }
 
-    /// Starts TOTP enrolment: stores a fresh secret, not yet enabled.
-    pub async fn begin_totp(&self, agent_id: i64) -> Result<TotpEnrolment, ServiceError> {
+    /// Starts TOTP enrolment: a fresh secret waits beside the one in use until a code from
+    /// it confirms it. Replacing an enabled second factor needs a fresh code from the current
+    /// one (step-up), so a stolen session alone cannot swap the authenticator and, with it,
+    /// defeat every later step-up check; a lost phone is an admin's reset, not this.
+    pub async fn begin_totp(
+        &self,
+        agent_id: i64,
+        current_code: Option<&str>,
+    ) -> Result<TotpEnrolment, ServiceError> {
         let agent = self
             .store
             .agent(agent_id)
             .await?
             .ok_or(ServiceError::NotFound("agent"))?;
+        if agent.totp_enabled {
+            let proved = match current_code.map(str::trim).filter(|c| !c.is_empty()) {
+                Some(code) => self.step_up(agent_id, code).await,
+                None => Err(ServiceError::TwoFactorRequired),
+            };
+            if let Err(e) = proved {
+                self.audit_admin(
+                    format!("agent:{agent_id}"),
+                    "agent.totp_replace_refused",
+                    format!("agent:{agent_id}"),
+                    serde_json::json!({}),
+                )
+                .await?;
+                return Err(e);
+            }
+        }
         let mut raw = [0u8; 20];
         rand::thread_rng().fill_bytes(&mut raw);
         let secret = URL_SAFE_NO_PAD.encode(raw);
         self.store
-            .set_agent_totp(agent_id, Some(secret.clone()), false)
+            .set_agent_totp_pending(agent_id, Some(secret.clone()))
             .await?;
+        self.audit_admin(
+            format!("agent:{agent_id}"),
+            "agent.totp_enrolment_started",
+            format!("agent:{agent_id}"),
+            serde_json::json!({"replacing": agent.totp_enabled}),
+        )
+        .await?;
         let b32 = base32(&raw);
         Ok(TotpEnrolment {
             otpauth_url: format!(
@@ -394,7 +434,8 @@ impl Services {
         })
     }
 
-    /// Finishes enrolment when the agent proves the authenticator works.
+    /// Finishes enrolment when the agent proves the new authenticator works; only then does
+    /// it replace the one in use.
     pub async fn confirm_totp(&self, agent_id: i64, code: &str) -> Result<(), ServiceError> {
         let agent = self
             .store
@@ -402,9 +443,9 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("agent"))?;
         let secret = agent
-            .totp_secret
+            .totp_pending
             .ok_or_else(|| ServiceError::Conflict("start enrolment first".into()))?;
-        if !totp_ok(&secret, code) {
+        if totp_step(&secret, code).is_none() {
             return Err(xdesk_domain::FieldError::new(
                 "code",
                 "invalid_totp_code",
@@ -412,19 +453,19 @@ impl Services {
             )
             .into());
         }
-        self.store
-            .set_agent_totp(agent_id, Some(secret), true)
-            .await?;
-        self.store
-            .audit(NewAuditEntry {
-                actor: format!("agent:{agent_id}"),
-                action: "agent.totp_enabled".into(),
-                target: format!("agent:{agent_id}"),
-                ip: None,
-                detail: serde_json::json!({}),
-            })
-            .await?;
-        Ok(())
+        self.store.activate_agent_totp(agent_id, &secret).await?;
+        let action = if agent.totp_enabled {
+            "agent.totp_replaced"
+        } else {
+            "agent.totp_enabled"
+        };
+        self.audit_admin(
+            format!("agent:{agent_id}"),
+            action,
+            format!("agent:{agent_id}"),
+            serde_json::json!({}),
+        )
+        .await
     }
 }
 

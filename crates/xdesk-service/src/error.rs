@@ -44,6 +44,7 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound(what) => ServiceError::NotFound(what),
             StoreError::StaleVersion(_) => ServiceError::StaleVersion,
+            StoreError::Conflict(why) => ServiceError::Conflict(why),
             StoreError::Duplicate(what) => {
                 ServiceError::Conflict(format!("already exists: {what}"))
             }

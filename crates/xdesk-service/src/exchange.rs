@@ -71,8 +71,9 @@ impl ExchangeCache {
     /// Forgets an account's answers (after an action changed it).
     fn forget(&self, uid: &str) {
         if let Ok(mut map) = self.0.lock() {
-            let prefix = format!("v1/accounts/{uid}");
-            map.retain(|k, _| !k.starts_with(&prefix));
+            let prefix = xdesk_domain::exchange::account_path(uid);
+            let below = format!("{prefix}/");
+            map.retain(|k, _| *k != prefix && !k.starts_with(&below));
         }
     }
 }
@@ -155,7 +156,7 @@ impl Services {
         ticket_id: i64,
     ) -> Result<ExchangeView, ServiceError> {
         let uid = self.ticket_uid(p, ticket_id).await?;
-        let base = format!("v1/accounts/{uid}");
+        let base = xdesk_domain::exchange::account_path(&uid);
         let (transfers, logins, risk) = (
             format!("{base}/transfers?limit=20"),
             format!("{base}/logins?limit=20"),
@@ -224,7 +225,9 @@ impl Services {
             .into());
         }
         let uid = self.ticket_uid(p, ticket_id).await?;
-        let (account, _) = self.exchange_get(&format!("v1/accounts/{uid}")).await?;
+        let (account, _) = self
+            .exchange_get(&xdesk_domain::exchange::account_path(&uid))
+            .await?;
         let account: Account = decode(account)?;
         let value = f
             .of(&account)
@@ -388,7 +391,14 @@ impl Services {
         let body = serde_json::to_value(req).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let answer = self
             .connector()?
-            .post(&format!("v1/accounts/{uid}/{}", action.path()), body)
+            .post(
+                &format!(
+                    "{}/{}",
+                    xdesk_domain::exchange::account_path(uid),
+                    action.path()
+                ),
+                body,
+            )
             .await
             .map_err(connector_error);
         self.exchange_cache.forget(uid);
@@ -597,7 +607,10 @@ impl Services {
         uid: &str,
     ) -> Result<Vec<exchange::DepositAddress>, ServiceError> {
         let (v, fresh) = self
-            .exchange_get(&format!("v1/accounts/{uid}/deposit-addresses"))
+            .exchange_get(&format!(
+                "{}/deposit-addresses",
+                xdesk_domain::exchange::account_path(uid)
+            ))
             .await?;
         self.audit_admin(
             p.actor().to_string(),

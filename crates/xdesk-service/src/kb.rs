@@ -125,17 +125,15 @@ impl Services {
 
     /// Imports a knowledge base: the categories file (optional when they exist already) and
     /// article files named `<slug>.<lang>.md`. Every file is read and checked before anything
-    /// is written; one bad file refuses the import, naming it. `by` is None for the operator
-    /// and the demo.
+    /// is written; one bad file refuses the import, naming it. The operator and the demo import
+    /// as [`Principal::System`].
     pub async fn import_kb(
         &self,
-        by: Option<&Principal>,
+        by: &Principal,
         categories: Option<&str>,
         files: &[(String, String)],
     ) -> Result<ImportReport, ServiceError> {
-        if let Some(p) = by {
-            p.require_admin()?;
-        }
+        by.require_admin()?;
         let cats = match categories {
             Some(text) => Categories::parse(text)?,
             None => Categories {
@@ -163,7 +161,7 @@ impl Services {
             }
             articles.push(a);
         }
-        let actor = by.map_or_else(|| "import".to_owned(), |p| p.actor().to_string());
+        let actor = by.actor().to_string();
         self.store
             .put_kb_categories(
                 &cats
@@ -209,14 +207,9 @@ impl Services {
 
     /// The whole knowledge base as files: `_categories.toml` and one `<slug>.<lang>.md` per
     /// translation, which [`Services::import_kb`] reads back.
-    /// `by` is None for the operator's CLI.
-    pub async fn export_kb(
-        &self,
-        by: Option<&Principal>,
-    ) -> Result<Vec<(String, String)>, ServiceError> {
-        if let Some(p) = by {
-            p.require_admin()?;
-        }
+    /// The operator's CLI exports as [`Principal::System`].
+    pub async fn export_kb(&self, by: &Principal) -> Result<Vec<(String, String)>, ServiceError> {
+        by.require_admin()?;
         let cats = Categories {
             category: self
                 .store

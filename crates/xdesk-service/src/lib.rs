@@ -10,6 +10,7 @@ pub mod email;
 mod error;
 pub mod exchange;
 pub mod filters;
+pub mod identities;
 pub mod integrations;
 pub mod kb;
 pub mod live;
@@ -74,8 +75,9 @@ pub enum Principal {
     Customer {
         id: i64,
     },
-    /// xdesk's own adapters (the mailbox poller), acting for the customers whose mail they
-    /// deliver. Never reachable over HTTP.
+    /// xdesk itself: its own adapters (the mailbox poller) acting for the customers whose
+    /// mail they deliver, its timers, the operator's CLI and the demo's seeding. Never
+    /// reachable over HTTP; every use is spelled out at the call site.
     System,
 }
 
@@ -99,9 +101,11 @@ impl Principal {
         )
     }
 
-    /// Admin actions need the admin role and an enrolled second factor.
+    /// Admin actions need the admin role and an enrolled second factor. The system principal
+    /// (the operator's CLI, the demo's seeding) passes: it is never reachable over HTTP.
     pub fn require_admin(&self) -> Result<(), ServiceError> {
         match self {
+            Principal::System => Ok(()),
             Principal::Agent {
                 role: Role::Admin,
                 two_factor: true,

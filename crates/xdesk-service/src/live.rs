@@ -12,6 +12,45 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::broadcast;
 use xdesk_store::{AttachmentRow, MessageRow};
 
+/// Whether a browser's `Origin` is this server's own (its host matches `Host`). A socket that
+/// a cookie opens must come from this site's pages: without the check another page on the
+/// same site (SameSite does not tell subdomains apart) could listen in an agent's name.
+/// Non-browser clients send no Origin.
+pub fn same_origin(origin: Option<&str>, host: Option<&str>) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let host = host.unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, h)| !host.is_empty() && h.eq_ignore_ascii_case(host))
+}
+
+impl crate::Services {
+    /// Whether a live connection opened with `token` may go on: the session still stands and
+    /// its agent may still see `ticket`. Sockets ask on every frame and every few seconds, so
+    /// a deactivated agent, a revoked session or a lost group ends what they hear at once,
+    /// not at their next reconnect.
+    pub async fn recheck_live(
+        &self,
+        token: &str,
+        ticket: Option<i64>,
+    ) -> Result<(crate::Principal, xdesk_store::Visibility), crate::ServiceError> {
+        let p = self.authenticate(token).await?;
+        if !matches!(p, crate::Principal::Agent { .. }) {
+            return Err(crate::ServiceError::Unauthenticated);
+        }
+        if let Some(id) = ticket {
+            self.may_see_ticket(&p, id).await?;
+        }
+        let v = self.visibility(&p).await?;
+        Ok((p, v))
+    }
+}
+
+/// How often an open socket re-checks its rights when no frame arrives.
+pub const RECHECK_SECS: u64 = 10;
+
 /// Who did something in a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

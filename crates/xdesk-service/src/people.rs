@@ -56,15 +56,13 @@ impl Services {
         Ok(())
     }
 
-    /// Creates an agent. `by` is `None` for the operator's CLI, which needs no principal.
+    /// Creates an agent: admins, or the operator's CLI and the demo as [`Principal::System`].
     pub async fn create_agent(
         &self,
-        by: Option<&Principal>,
+        by: &Principal,
         a: CreateAgent,
     ) -> Result<AgentRow, ServiceError> {
-        if let Some(p) = by {
-            p.require_admin()?;
-        }
+        by.require_admin()?;
         let email = parse_email(&a.email)?;
         let role = Role::from_str(&a.role)?;
         let name = a.display_name.trim();
@@ -92,11 +90,8 @@ impl Services {
                 }
                 other => ServiceError::from(other),
             })?;
-        let actor = by
-            .map(|p| p.actor().to_string())
-            .unwrap_or_else(|| "cli".into());
         self.audit_admin(
-            actor,
+            by.actor().to_string(),
             "agent.create",
             format!("agent:{}", row.id),
             json!({"role": row.role}),
@@ -116,7 +111,7 @@ impl Services {
         let placeholder = crate::portal::random_token();
         let row = self
             .create_agent(
-                Some(p),
+                p,
                 CreateAgent {
                     email: i.email,
                     display_name: i.display_name,
@@ -215,8 +210,14 @@ impl Services {
     }
 
     /// Turns off an agent's second factor (a lost phone); they enrol again at next sign-in.
+    /// Never one's own: a stolen admin session must not be able to drop its own second factor.
     pub async fn reset_agent_two_factor(&self, p: &Principal, id: i64) -> Result<(), ServiceError> {
         p.require_admin()?;
+        if matches!(p, Principal::Agent { id: me, .. } if *me == id) {
+            return Err(ServiceError::Forbidden(
+                "another admin resets your second factor; replace it with a code from the current one".into(),
+            ));
+        }
         self.store.set_agent_totp(id, None, false).await?;
         self.audit_admin(
             p.actor().to_string(),
@@ -236,6 +237,19 @@ impl Services {
         };
         let language = xdesk_domain::ticket::parse_language(language)?;
         Ok(self.store.set_agent_language(*id, &language).await?)
+    }
+
+    /// The signed-in agent and their groups.
+    pub async fn me(&self, p: &Principal) -> Result<(AgentRow, Vec<i64>), ServiceError> {
+        let Principal::Agent { id, group_ids, .. } = p else {
+            return Err(ServiceError::Forbidden("only agents have a profile".into()));
+        };
+        let a = self
+            .store
+            .agent(*id)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        Ok((a, group_ids.clone()))
     }
 
     pub async fn list_agents(
@@ -279,13 +293,11 @@ impl Services {
 
     pub async fn create_group(
         &self,
-        by: Option<&Principal>,
+        by: &Principal,
         name: &str,
         description: &str,
     ) -> Result<GroupRow, ServiceError> {
-        if let Some(p) = by {
-            p.require_admin()?;
-        }
+        by.require_admin()?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(FieldError::new("name", "invalid_name", "1-100 characters").into());
@@ -296,11 +308,13 @@ impl Services {
             )));
         }
         let g = self.store.create_group(name, description).await?;
-        let actor = by
-            .map(|p| p.actor().to_string())
-            .unwrap_or_else(|| "cli".into());
-        self.audit_admin(actor, "group.create", format!("group:{}", g.id), json!({}))
-            .await?;
+        self.audit_admin(
+            by.actor().to_string(),
+            "group.create",
+            format!("group:{}", g.id),
+            json!({}),
+        )
+        .await?;
         Ok(g)
     }
 
@@ -355,6 +369,19 @@ impl Services {
         Ok(self.store.list_audit(f).await?)
     }
 
+    /// The customer, when the caller may read customers.
+    pub(crate) async fn get_customer_row(
+        &self,
+        p: &Principal,
+        id: i64,
+    ) -> Result<CustomerRow, ServiceError> {
+        p.require_scope("customers:read")?;
+        self.store
+            .customer(id)
+            .await?
+            .ok_or(ServiceError::NotFound("customer"))
+    }
+
     pub async fn get_customer(
         &self,
         p: &Principal,
@@ -402,14 +429,15 @@ impl Services {
             .await?)
     }
 
-    /// Creates (or finds) a customer by identities, e.g. from the exchange's backend.
+    /// Creates (or finds) a customer by identities, e.g. from the exchange's backend. Joining
+    /// identities needs proof: without it they wait for a supervisor (see `identities`).
     pub async fn upsert_customer(
         &self,
         p: &Principal,
         name: &str,
         language: &str,
         identities: &[(String, String)],
-    ) -> Result<CustomerRow, ServiceError> {
+    ) -> Result<crate::identities::CustomerWithLinks, ServiceError> {
         p.require_scope("customers:write")?;
         let ids = identities
             .iter()
@@ -424,9 +452,7 @@ impl Services {
             .into());
         }
         let language = xdesk_domain::ticket::parse_language(language)?;
-        Ok(self
-            .store
-            .upsert_customer(&ids, name.trim(), &language)
-            .await?)
+        self.customer_for_identities(p, &ids, name.trim(), &language)
+            .await
     }
 }

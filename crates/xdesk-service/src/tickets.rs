@@ -275,6 +275,7 @@ impl Services {
 
     async fn resolve_customer(
         &self,
+        p: &Principal,
         c: &CustomerRef,
         language: &str,
     ) -> Result<TicketCustomer, ServiceError> {
@@ -313,6 +314,14 @@ impl Services {
             .into());
         };
         let name = c.name.clone().unwrap_or_else(|| first.value());
+        if ids.len() > 1 {
+            // Several identities join one customer only on proof; without it they wait for a
+            // supervisor and the ticket goes to the customer the first known one names.
+            let found = self
+                .customer_for_identities(p, &ids, name.trim(), language)
+                .await?;
+            return Ok(TicketCustomer::Id(found.customer.id));
+        }
         Ok(TicketCustomer::Identities {
             identities: ids,
             display_name: name.trim().to_owned(),
@@ -409,7 +418,7 @@ impl Services {
         let language = given_language.unwrap_or_else(|| triaged.record.language.clone());
         self.check_assignment(input.group_id, input.assignee_id)
             .await?;
-        let customer = self.resolve_customer(&input.customer, &language).await?;
+        let customer = self.resolve_customer(p, &input.customer, &language).await?;
         let tier = input
             .customer
             .tier

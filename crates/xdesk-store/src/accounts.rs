@@ -168,11 +168,52 @@ impl Store {
         let res = agent::Entity::update_many()
             .col_expr(agent::Column::TotpSecret, Expr::value(secret))
             .col_expr(agent::Column::TotpEnabled, Expr::value(enabled))
+            .col_expr(
+                agent::Column::TotpPending,
+                Expr::value(Option::<String>::None),
+            )
             .filter(agent::Column::Id.eq(id))
             .exec(&self.db)
             .await?;
         if res.rows_affected == 0 {
             return Err(StoreError::NotFound("agent"));
+        }
+        Ok(())
+    }
+
+    /// Keeps a new authenticator's secret aside until it is confirmed.
+    pub async fn set_agent_totp_pending(
+        &self,
+        id: i64,
+        secret: Option<String>,
+    ) -> Result<(), StoreError> {
+        let res = agent::Entity::update_many()
+            .col_expr(agent::Column::TotpPending, Expr::value(secret))
+            .filter(agent::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound("agent"));
+        }
+        Ok(())
+    }
+
+    /// Puts a confirmed authenticator in force, in one statement that takes it from the
+    /// pending slot only if it is still the one the agent confirmed.
+    pub async fn activate_agent_totp(&self, id: i64, secret: &str) -> Result<(), StoreError> {
+        let res = agent::Entity::update_many()
+            .col_expr(agent::Column::TotpSecret, Expr::value(secret))
+            .col_expr(agent::Column::TotpEnabled, Expr::value(true))
+            .col_expr(
+                agent::Column::TotpPending,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(agent::Column::Id.eq(id))
+            .filter(agent::Column::TotpPending.eq(secret))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::StaleVersion("second-factor enrolment"));
         }
         Ok(())
     }

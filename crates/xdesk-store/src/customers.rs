@@ -1,6 +1,6 @@
 //! Customers and their identities: one customer, one history, whatever channel they used.
 
-use crate::entities::{customer, customer_identity};
+use crate::entities::{customer, customer_identity, customer_session, identity_link_request};
 use crate::{Store, StoreError, now};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
@@ -10,6 +10,7 @@ use xdesk_domain::identity::Identity;
 
 pub type CustomerRow = customer::Model;
 pub type IdentityRow = customer_identity::Model;
+pub type IdentityLinkRow = identity_link_request::Model;
 
 impl Store {
     /// Finds the customer that owns any of these identities, or creates one that owns them all.
@@ -62,6 +63,160 @@ impl Store {
             .await?)
     }
 
+    /// The stored identities among `identities`, with the customers that own them.
+    pub async fn identity_owners(
+        &self,
+        identities: &[Identity],
+    ) -> Result<Vec<IdentityRow>, StoreError> {
+        if identities.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(customer_identity::Entity::find()
+            .filter(any_of(identities))
+            .order_by_asc(customer_identity::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Records that someone without proof says `identity` is this customer's; it waits for a
+    /// supervisor. Proposing the same again returns the waiting request.
+    pub async fn propose_identity_link(
+        &self,
+        customer_id: i64,
+        identity: &Identity,
+        proposed_by: &str,
+        reason: &str,
+    ) -> Result<IdentityLinkRow, StoreError> {
+        let tx = self.db.begin().await?;
+        if customer::Entity::find_by_id(customer_id)
+            .one(&tx)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound("customer"));
+        }
+        let waiting = identity_link_request::Entity::find()
+            .filter(identity_link_request::Column::CustomerId.eq(customer_id))
+            .filter(identity_link_request::Column::Kind.eq(identity.kind()))
+            .filter(identity_link_request::Column::Value.eq(identity.value()))
+            .filter(identity_link_request::Column::Status.eq("pending"))
+            .one(&tx)
+            .await?;
+        let row = match waiting {
+            Some(w) => w,
+            None => {
+                identity_link_request::ActiveModel {
+                    customer_id: Set(customer_id),
+                    kind: Set(identity.kind().to_owned()),
+                    value: Set(identity.value()),
+                    status: Set("pending".into()),
+                    proposed_by: Set(proposed_by.to_owned()),
+                    reason: Set(reason.to_owned()),
+                    created_at: Set(now()),
+                    ..Default::default()
+                }
+                .insert(&tx)
+                .await?
+            }
+        };
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// A customer's identity link requests, newest first, decided ones too.
+    pub async fn identity_link_requests(
+        &self,
+        customer_id: i64,
+    ) -> Result<Vec<IdentityLinkRow>, StoreError> {
+        Ok(identity_link_request::Entity::find()
+            .filter(identity_link_request::Column::CustomerId.eq(customer_id))
+            .order_by_desc(identity_link_request::Column::Id)
+            .limit(200)
+            .all(&self.read)
+            .await?)
+    }
+
+    /// Approves or rejects a waiting request in one transaction; an approved identity is
+    /// attached only if no customer owns it by then.
+    pub async fn decide_identity_link(
+        &self,
+        customer_id: i64,
+        link_id: i64,
+        approve: bool,
+        decided_by: &str,
+    ) -> Result<IdentityLinkRow, StoreError> {
+        let tx = self.db.begin().await?;
+        let req = identity_link_request::Entity::find_by_id(link_id)
+            .filter(identity_link_request::Column::CustomerId.eq(customer_id))
+            .one(&tx)
+            .await?
+            .ok_or(StoreError::NotFound("identity link request"))?;
+        if req.status != "pending" {
+            return Err(StoreError::Conflict(format!(
+                "the request was {} already",
+                req.status
+            )));
+        }
+        if approve {
+            let taken = customer_identity::Entity::find()
+                .filter(customer_identity::Column::Kind.eq(req.kind.as_str()))
+                .filter(customer_identity::Column::Value.eq(req.value.as_str()))
+                .one(&tx)
+                .await?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict(
+                    "another customer owns this identity now".into(),
+                ));
+            }
+            customer_identity::ActiveModel {
+                customer_id: Set(customer_id),
+                kind: Set(req.kind.clone()),
+                value: Set(req.value.clone()),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await?;
+        }
+        let mut m: identity_link_request::ActiveModel = req.into();
+        m.status = Set(if approve { "approved" } else { "rejected" }.into());
+        m.decided_by = Set(Some(decided_by.to_owned()));
+        m.decided_at = Set(Some(now()));
+        let row = m.update(&tx).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Takes an identity from a customer and signs the customer out of the portal everywhere,
+    /// since a session may have come through that identity. The last identity stays.
+    pub async fn unlink_identity(
+        &self,
+        customer_id: i64,
+        identity_id: i64,
+    ) -> Result<IdentityRow, StoreError> {
+        let tx = self.db.begin().await?;
+        let owned = customer_identity::Entity::find()
+            .filter(customer_identity::Column::CustomerId.eq(customer_id))
+            .all(&tx)
+            .await?;
+        let Some(row) = owned.iter().find(|i| i.id == identity_id).cloned() else {
+            return Err(StoreError::NotFound("identity"));
+        };
+        if owned.len() < 2 {
+            return Err(StoreError::Conflict(
+                "a customer keeps at least one identity".into(),
+            ));
+        }
+        customer_identity::Entity::delete_by_id(identity_id)
+            .exec(&tx)
+            .await?;
+        customer_session::Entity::delete_many()
+            .filter(customer_session::Column::CustomerId.eq(customer_id))
+            .exec(&tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
     /// Customers by id, newest first, after `before` (a cursor), optionally matching a name or
     /// identity substring.
     pub async fn list_customers(
@@ -96,6 +251,17 @@ impl Store {
     }
 }
 
+/// Rows holding any of these identities.
+fn any_of(identities: &[Identity]) -> Condition {
+    identities.iter().fold(Condition::any(), |cond, i| {
+        cond.add(
+            Condition::all()
+                .add(customer_identity::Column::Kind.eq(i.kind()))
+                .add(customer_identity::Column::Value.eq(i.value())),
+        )
+    })
+}
+
 /// [`Store::upsert_customer`] inside the caller's transaction, so a ticket and the customer it
 /// creates commit together. Returns the id alone, which is all a new ticket needs.
 pub(crate) async fn upsert_customer_id_in<C: ConnectionTrait>(
@@ -104,19 +270,11 @@ pub(crate) async fn upsert_customer_id_in<C: ConnectionTrait>(
     display_name: &str,
     language: &str,
 ) -> Result<i64, StoreError> {
-    let mut cond = Condition::any();
-    for i in identities {
-        cond = cond.add(
-            Condition::all()
-                .add(customer_identity::Column::Kind.eq(i.kind()))
-                .add(customer_identity::Column::Value.eq(i.value())),
-        );
-    }
     let known = if identities.is_empty() {
         Vec::new()
     } else {
         customer_identity::Entity::find()
-            .filter(cond)
+            .filter(any_of(identities))
             .all(conn)
             .await?
     };

@@ -57,6 +57,9 @@ pub mod agent {
         pub capacity: String,
         /// What customers check at `/verify` to know this agent is real (`XA-7K2M9QXD`).
         pub public_id: Option<String>,
+        /// A new authenticator's secret, waiting for its first code; the one in use stays
+        /// in force until then.
+        pub totp_pending: Option<String>,
     }
     no_relations!();
 }
@@ -817,6 +820,27 @@ pub mod wallet_nonce {
         pub expires_at: DateTimeUtc,
         /// Set when a sign-in used it: it works once.
         pub used_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod identity_link_request {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "identity_link_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub customer_id: i64,
+        pub kind: String,
+        pub value: String,
+        /// `pending`, `approved` or `rejected`.
+        pub status: String,
+        pub proposed_by: String,
+        pub reason: String,
+        pub created_at: DateTimeUtc,
+        pub decided_by: Option<String>,
+        pub decided_at: Option<DateTimeUtc>,
     }
     no_relations!();
 }

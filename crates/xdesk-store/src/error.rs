@@ -14,6 +14,9 @@ pub enum StoreError {
     /// A background part of the store (e.g. the ticket writer) is not running.
     #[error("storage unavailable: {0}")]
     Unavailable(&'static str),
+    /// The change would break a rule the data keeps (e.g. a customer without any identity).
+    #[error("{0}")]
+    Conflict(String),
     #[error("configuration: {0}")]
     Config(String),
     #[error("stored data is corrupt: {0}")]

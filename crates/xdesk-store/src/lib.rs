@@ -32,7 +32,7 @@ pub use accounts::{AgentRow, ApiKeyRow, GroupRow, NewAgent, SavedFilterRow};
 pub use assignment::{ACTIVE_STATES, GroupMember, LoadRow};
 pub use attachments::{AttachmentStore, StoredFile};
 pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
-pub use customers::{CustomerRow, IdentityRow};
+pub use customers::{CustomerRow, IdentityLinkRow, IdentityRow};
 pub use email::{InboundEmailRow, InboundRecord};
 pub use error::StoreError;
 pub use kb::{

@@ -31,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0019Merge),
             Box::new(M0020Trust),
             Box::new(M0021WalletNonces),
+            Box::new(M0022IdentityProof),
         ]
     }
 }
@@ -1313,6 +1314,58 @@ impl MigrationTrait for M0021WalletNonces {
             "wallet_nonces",
             "wallet_nonces_expires_at",
             &["expires_at"],
+            false,
+        ))
+        .await
+    }
+}
+
+/// Trust boundaries: an agent's new authenticator waits beside the one in use until it is
+/// confirmed, and identities an agent asserts for an existing customer wait for a supervisor.
+struct M0022IdentityProof;
+
+impl MigrationName for M0022IdentityProof {
+    fn name(&self) -> &str {
+        "m0022_identity_proof"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0022IdentityProof {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("agents")
+                .add_column(text_null("totp_pending"))
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("identity_link_requests")
+                .col(big_pk_auto("id"))
+                .col(big_integer("customer_id"))
+                .col(string("kind"))
+                .col(string("value"))
+                .col(string("status"))
+                .col(string("proposed_by"))
+                .col(text("reason"))
+                .col(ts("created_at"))
+                .col(string_null("decided_by"))
+                .col(timestamp_with_time_zone_null("decided_at"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("identity_link_requests", "customer_id")
+                        .to("customers", "id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .take(),
+        )
+        .await?;
+        m.create_index(index(
+            "identity_link_requests",
+            "identity_link_requests_customer",
+            &["customer_id", "status"],
             false,
         ))
         .await

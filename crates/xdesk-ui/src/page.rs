@@ -202,12 +202,52 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
-/// A local path to return to; anything else (another site, `//host`) becomes the console.
+/// A path on this site to return to (`back=`, `next=`); anything else becomes the console.
 pub(crate) fn local_path(p: Option<&str>) -> String {
-    match p {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
-        _ => "/console".to_owned(),
+    p.and_then(same_origin_path)
+        .unwrap_or_else(|| "/console".to_owned())
+}
+
+/// The path, query and fragment of `p` when it stays on this origin. Browsers drop tabs and
+/// newlines from a URL, read `\` as `/` and follow `//host` to another site, and some proxies
+/// decode once more: so control characters, white space and backslashes are refused raw and
+/// after every layer of percent-decoding, and what is left must resolve to this origin.
+fn same_origin_path(p: &str) -> Option<String> {
+    if p.len() > 2048 || !p.starts_with('/') {
+        return None;
     }
+    let mut layer = p.to_owned();
+    for _ in 0..4 {
+        if layer.starts_with("//")
+            || layer
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        {
+            return None;
+        }
+        let decoded = percent_encoding::percent_decode_str(&layer)
+            .decode_utf8_lossy()
+            .into_owned();
+        if decoded == layer {
+            break;
+        }
+        layer = decoded;
+    }
+    let base = url::Url::parse("http://xdesk.invalid/").ok()?;
+    let u = base.join(p).ok()?;
+    if u.origin() != base.origin() {
+        return None;
+    }
+    let mut out = u.path().to_owned();
+    if let Some(q) = u.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    if let Some(f) = u.fragment() {
+        out.push('#');
+        out.push_str(f);
+    }
+    Some(out)
 }
 
 #[derive(Deserialize)]
@@ -261,6 +301,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
 pub(crate) struct SignedIn {
     pub principal: Principal,
     pub agent: AgentRow,
+    /// The session token, for connections that re-check it while they stay open.
+    pub token: String,
 }
 
 impl FromRequestParts<UiState> for SignedIn {
@@ -269,7 +311,11 @@ impl FromRequestParts<UiState> for SignedIn {
         if let Some(token) = cookie(&parts.headers, SESSION_COOKIE)
             && let Ok((principal, agent)) = s.services.session_agent(token).await
         {
-            return Ok(SignedIn { principal, agent });
+            return Ok(SignedIn {
+                principal,
+                agent,
+                token: token.to_owned(),
+            });
         }
         let here = parts
             .uri
@@ -420,9 +466,60 @@ mod tests {
     #[test]
     fn only_local_paths_are_returned_to() {
         assert_eq!(local_path(Some("/console?view=mine")), "/console?view=mine");
-        assert_eq!(local_path(Some("//evil.test/x")), "/console");
-        assert_eq!(local_path(Some("https://evil.test")), "/console");
-        assert_eq!(local_path(Some("/\\evil.test")), "/console");
+        assert_eq!(
+            local_path(Some("/portal/tickets/7#m3")),
+            "/portal/tickets/7#m3"
+        );
+        assert_eq!(
+            local_path(Some("/help/%E6%8F%90%E5%B8%81")),
+            "/help/%E6%8F%90%E5%B8%81"
+        );
+        assert_eq!(
+            local_path(Some("/javascript:alert(1)")),
+            "/javascript:alert(1)"
+        );
         assert_eq!(local_path(None), "/console");
+    }
+
+    /// Known open-redirect bypasses (OWASP's and PortSwigger's lists): each must land on the
+    /// console, never on another site.
+    #[test]
+    fn known_redirect_bypasses_stay_home() {
+        for bad in [
+            "//evil.test/x",
+            "///evil.test",
+            "////evil.test",
+            "https://evil.test",
+            "http:/evil.test",
+            "http:evil.test",
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "  javascript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "/\\evil.test",
+            "\\\\evil.test",
+            "/\\/evil.test",
+            "/\t/evil.test",
+            "/\n/evil.test",
+            "/\r\n/evil.test",
+            "/%09/evil.test",
+            "/%0a/evil.test",
+            "/%0D%0A/evil.test",
+            "/%5cevil.test",
+            "/%5C%5Cevil.test",
+            "/%2f/evil.test",
+            "/%2F%2Fevil.test",
+            "/%252F%252Fevil.test",
+            "/%25%30%39/evil.test",
+            "/%E3%80%80/evil.test",
+            "/\u{3000}/evil.test",
+            "/\u{0}/evil.test",
+            " /evil.test",
+            "evil.test",
+            "%2F%2Fevil.test",
+            "/ /evil.test",
+        ] {
+            assert_eq!(local_path(Some(bad)), "/console", "{bad:?}");
+        }
     }
 }

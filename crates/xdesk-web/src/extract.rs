@@ -65,15 +65,18 @@ pub const SESSION_COOKIE: &str = "xdesk_session";
 
 /// The credential of a request: `Authorization: Bearer …` or the session cookie.
 pub fn credential(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts
-        .headers
+    credential_in(&parts.headers)
+}
+
+/// The same, from the headers alone.
+pub fn credential_in(headers: &axum::http::HeaderMap) -> Option<String> {
+    if let Some(v) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
         return v.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
     }
-    parts
-        .headers
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -24,6 +24,18 @@ use xdesk_service::Services;
 pub struct AppState {
     pub services: Services,
     pub metrics: PrometheusHandle,
+    pub settings: std::sync::Arc<WebSettings>,
+}
+
+/// How the HTTP layer is exposed.
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    /// Cookies only over HTTPS (the public URL is `https://`).
+    pub secure_cookies: bool,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// When true, `/metrics` is not on this router at all (it has a listener of its own).
+    pub metrics_elsewhere: bool,
 }
 
 #[derive(OpenApi)]
@@ -52,7 +64,8 @@ pub struct AppState {
         api::trust::list_phishing, api::trust::add_phishing, api::trust::delete_phishing,
         api::wallet::challenge, api::wallet::sign_in, api::exchange::view,
         api::exchange::unmask, api::exchange::act, api::exchange::approve,
-        api::exchange::chain_check,
+        api::exchange::chain_check, api::identities::propose, api::identities::list,
+        api::identities::approve, api::identities::reject, api::identities::unlink,
     ),
     tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"), (name = "trust"))
 )]
@@ -101,19 +114,46 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready when the database answers. The reason stays in the log: a database error can name
+/// hosts, users and schema to whoever asks.
 async fn readyz(State(s): State<AppState>) -> Response {
-    match s.services.store.ping().await {
+    match s.services.ready().await {
         Ok(()) => "ready".into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("database unavailable: {e}"),
-        )
-            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
     }
 }
 
-async fn prometheus(State(s): State<AppState>) -> String {
-    s.metrics.render()
+async fn prometheus(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(want) = &s.settings.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !xdesk_service::auth::constant_time_eq(given.trim().as_bytes(), want.as_bytes()) {
+            return error::AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "metrics need their bearer token",
+            )
+            .into_response();
+        }
+    }
+    s.metrics.render().into_response()
+}
+
+/// `/metrics` alone, for a listener of its own (e.g. on an internal address).
+pub fn metrics_router(services: Services, settings: WebSettings) -> Router {
+    Router::new()
+        .route("/metrics", get(prometheus))
+        .with_state(AppState {
+            services,
+            metrics: metrics_handle(),
+            settings: std::sync::Arc::new(settings),
+        })
 }
 
 /// The embeddable chat widget, compiled into the binary: no CDN, no build step.
@@ -151,7 +191,7 @@ pub const MAX_MAIL_BYTES: usize = 64 * 1024 * 1024;
 
 /// The API and, merged in, the web `pages` (their own crate), all behind the same tracing,
 /// metrics, body limit and timeout.
-pub fn router(services: Services, pages: Router) -> Router {
+pub fn router(services: Services, pages: Router, settings: WebSettings) -> Router {
     use api::{people as pp, tickets as t};
     let chat = services.chat.clone();
     // The widget uploads from the exchange's pages, another origin: its browser asks first.
@@ -176,9 +216,11 @@ pub fn router(services: Services, pages: Router) -> Router {
         }))
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
+    let metrics_here = !settings.metrics_elsewhere;
     let state = AppState {
         services,
         metrics: metrics_handle(),
+        settings: std::sync::Arc::new(settings),
     };
     let v1 = Router::new()
         .route("/tickets", post(t::create).get(t::list))
@@ -252,6 +294,22 @@ pub fn router(services: Services, pages: Router) -> Router {
         )
         .route("/customers/{id}", get(pp::get_customer))
         .route(
+            "/customers/{id}/identity-links",
+            get(api::identities::list).post(api::identities::propose),
+        )
+        .route(
+            "/customers/{id}/identity-links/{link_id}/approve",
+            post(api::identities::approve),
+        )
+        .route(
+            "/customers/{id}/identity-links/{link_id}/reject",
+            post(api::identities::reject),
+        )
+        .route(
+            "/customers/{id}/identities/{identity_id}",
+            delete(api::identities::unlink),
+        )
+        .route(
             "/channels/email/inbound",
             post(api::channels::email_inbound).layer(DefaultBodyLimit::max(MAX_MAIL_BYTES)),
         )
@@ -307,15 +365,17 @@ pub fn router(services: Services, pages: Router) -> Router {
             put(api::channels::put_email_template).delete(api::channels::reset_email_template),
         )
         .fallback(api_not_found);
-    Router::new()
+    let mut app = Router::new()
         .nest("/api/v1", v1)
         .route("/api/openapi.json", get(openapi_json))
         .route("/widget.js", get(widget_js))
         .merge(SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", ApiDoc::openapi()))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(prometheus))
-        .with_state(state)
+        .route("/readyz", get(readyz));
+    if metrics_here {
+        app = app.route("/metrics", get(prometheus));
+    }
+    app.with_state(state)
         .merge(pages)
         .layer(middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

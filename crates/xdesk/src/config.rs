@@ -46,6 +46,17 @@ pub struct Config {
     /// Nodes for on-chain checks, by network: `[chains] ethereum = "https://…"` (EVM JSON-RPC),
     /// `bitcoin = "https://blockstream.info/api"` (Esplora).
     pub chains: std::collections::BTreeMap<String, String>,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsConfig,
+}
+
+/// `/metrics` is open on the main listener unless a bearer token is set, or it moves to a
+/// listener of its own (an internal address the public never reaches).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub token: Option<String>,
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -200,6 +211,7 @@ impl Default for Config {
             redis_url: None,
             exchange: None,
             chains: std::collections::BTreeMap::new(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -231,6 +243,8 @@ impl Config {
         "exchange.url",
         "exchange.token",
         "exchange.timeout_secs",
+        "metrics.token",
+        "metrics.listen",
     ];
 
     /// Loads `file` (if it exists) and the environment over the defaults.

@@ -190,14 +190,14 @@ pub async fn seed(s: &Services) -> anyhow::Result<Option<Vec<DemoLogin>>> {
     }
     let payments = s
         .create_group(
-            None,
+            &Principal::System,
             "Deposits & Withdrawals",
             "充值提现 / on-chain transfers",
         )
         .await?;
     let accounts = s
         .create_group(
-            None,
+            &Principal::System,
             "Accounts & Security",
             "账户与安全 / KYC, access, phishing",
         )
@@ -228,7 +228,7 @@ pub async fn seed(s: &Services) -> anyhow::Result<Option<Vec<DemoLogin>>> {
         let pw = password();
         let a = s
             .create_agent(
-                None,
+                &Principal::System,
                 CreateAgent {
                     email: email.into(),
                     display_name: name.into(),
@@ -336,6 +336,7 @@ pub async fn seed(s: &Services) -> anyhow::Result<Option<Vec<DemoLogin>>> {
             .with_context(|| format!("creating demo ticket `{}`", c.subject))?;
     }
     seed_knowledge_base(s).await?;
+    seed_official_channels(s).await?;
     Ok(Some(logins))
 }
 
@@ -345,6 +346,52 @@ mod kb_files {
 
 /// The demo knowledge base's files, (name, text): `_categories.toml`, `_relevance.toml` and
 /// the articles. For the benchmark, which builds large knowledge bases from them.
+/// The demo exchange's official channels, so `/verify` answers from the first minute: its
+/// domain, the address its mail comes from, its Telegram and X accounts. Lookalikes of these
+/// (`xdesk-example.com`, `@xdesk_demo_supp0rt`) are then answered as such.
+pub const OFFICIAL_CHANNELS: &[(&str, &str, &str)] = &[
+    (
+        "domain",
+        "xdesk.example",
+        "The demo exchange's website and help center",
+    ),
+    (
+        "email",
+        "*@xdesk.example",
+        "Every address at the demo exchange's domain",
+    ),
+    (
+        "telegram",
+        "@xdesk_demo_support",
+        "The demo exchange's Telegram support account",
+    ),
+    (
+        "x",
+        "https://x.com/xdesk_demo",
+        "The demo exchange's X account",
+    ),
+];
+
+async fn seed_official_channels(s: &Services) -> anyhow::Result<()> {
+    let mut channels: Vec<(String, String, String)> = OFFICIAL_CHANNELS
+        .iter()
+        .map(|(k, v, n)| ((*k).to_owned(), (*v).to_owned(), (*n).to_owned()))
+        .collect();
+    if !s.mail.from_address.ends_with("@xdesk.example") {
+        channels.push((
+            "email".into(),
+            s.mail.from_address.clone(),
+            "The address support mail comes from".into(),
+        ));
+    }
+    for (kind, value, note) in channels {
+        s.add_official_channel(&Principal::System, &kind, &value, &note)
+            .await
+            .with_context(|| format!("listing {value} as official"))?;
+    }
+    Ok(())
+}
+
 pub fn knowledge_base_files() -> &'static [(&'static str, &'static str)] {
     kb_files::FILES
 }
@@ -360,7 +407,7 @@ pub async fn seed_knowledge_base(s: &Services) -> anyhow::Result<()> {
         .filter(|(n, _)| n.ends_with(".md"))
         .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
         .collect();
-    s.import_kb(None, categories, &files)
+    s.import_kb(&Principal::System, categories, &files)
         .await
         .context("importing the demo knowledge base")?;
     Ok(())

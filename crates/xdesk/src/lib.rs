@@ -144,7 +144,7 @@ async fn assignment(services: xdesk_service::Services) {
 pub async fn kb_export(config: &Config, dir: &std::path::Path) -> anyhow::Result<usize> {
     let services = open(config).await?;
     let files = services
-        .export_kb(None)
+        .export_kb(&xdesk_service::Principal::System)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -174,7 +174,11 @@ pub async fn kb_import(config: &Config, dir: &std::path::Path) -> anyhow::Result
     files.sort();
     let services = open(config).await?;
     let report = services
-        .import_kb(None, categories.as_deref(), &files)
+        .import_kb(
+            &xdesk_service::Principal::System,
+            categories.as_deref(),
+            &files,
+        )
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(report.translations)
@@ -255,7 +259,22 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .as_deref()
         .is_some_and(|u| u.starts_with("https://"));
     let pages = xdesk_ui::router(services.clone(), secure_cookies);
-    let app = xdesk_web::router(services.clone(), pages);
+    let web = xdesk_web::WebSettings {
+        secure_cookies,
+        metrics_token: config.metrics.token.clone().filter(|t| !t.is_empty()),
+        metrics_elsewhere: config.metrics.listen.is_some(),
+    };
+    let metrics_server = match &config.metrics.listen {
+        Some(addr) => {
+            let l = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding metrics listener {addr}"))?;
+            let r = xdesk_web::metrics_router(services.clone(), web.clone());
+            Some(tokio::spawn(async move { axum::serve(l, r).await }))
+        }
+        None => None,
+    };
+    let app = xdesk_web::router(services.clone(), pages, web);
     let sender = match &config.smtp {
         Some(smtp) => {
             let s = OutboxSender::new(services.clone(), smtp.clone())
@@ -298,6 +317,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         }
         poller.abort();
         planner.abort();
+        if let Some(m) = metrics_server {
+            m.abort();
+        }
         follower.abort();
         timers.abort();
         assigner.abort();

@@ -234,7 +234,7 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             };
             let a = s
                 .create_agent(
-                    None,
+                    &xdesk_service::Principal::System,
                     CreateAgent {
                         email,
                         display_name: name,

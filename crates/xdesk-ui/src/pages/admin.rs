@@ -405,7 +405,7 @@ pub(crate) async fn create_group(
     let p = me.principal.clone();
     act(&ctx, &me, &f, "/admin/groups", async move {
         s.services
-            .create_group(Some(&p), &name, &description)
+            .create_group(&p, &name, &description)
             .await
             .map(|_| ())
     })
@@ -1150,7 +1150,7 @@ pub(crate) async fn two_factor_post(
         error,
     };
     match field(&f, "step") {
-        "begin" => match s.services.begin_totp(me.agent.id).await {
+        "begin" => match s.services.begin_totp(me.agent.id, None).await {
             Ok(e) => ctx.render(StatusCode::OK, &page(Some(e), None)),
             Err(e) => ctx.service_error(&e),
         },

@@ -26,16 +26,8 @@ pub(crate) struct LiveQuery {
 /// Only pages of this site may open the socket: the cookie alone would let another site's
 /// page listen in an agent's name.
 fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    origin
-        .split_once("://")
-        .is_some_and(|(_, h)| !host.is_empty() && h.eq_ignore_ascii_case(host))
+    let get = |h| headers.get(h).and_then(|v| v.to_str().ok());
+    xdesk_service::live::same_origin(get(header::ORIGIN), get(header::HOST))
 }
 
 pub(crate) async fn socket(
@@ -76,6 +68,7 @@ pub(crate) async fn socket(
         run(
             socket,
             s.services,
+            me.token,
             agent,
             (q.ticket, chat),
             subscriptions,
@@ -112,15 +105,21 @@ fn alerted(kind: &str, assignee: Option<i64>, me: i64, supervises: bool) -> bool
 }
 
 /// A queue follows every change (`changes`); a ticket page its own ticket's events (`events`).
+#[allow(clippy::too_many_arguments)]
 async fn run(
     mut socket: WebSocket,
     services: Services,
+    token: String,
     (agent_id, name): (i64, String),
     (ticket, chat): (Option<i64>, bool),
     (mut changes, mut events): (Option<Receiver<LiveEvent>>, Option<Receiver<LiveEvent>>),
-    visibility: Visibility,
+    mut visibility: Visibility,
     supervises: bool,
 ) {
+    let mut recheck = tokio::time::interval(std::time::Duration::from_secs(
+        xdesk_service::live::RECHECK_SECS,
+    ));
+    recheck.tick().await;
     let presence = |doing: &str| {
         if let Some(ticket_id) = ticket {
             services.bus.publish(LiveEvent::Presence {
@@ -134,8 +133,19 @@ async fn run(
     presence("viewing");
     loop {
         let out: Option<Value> = tokio::select! {
+            _ = recheck.tick() => match services.recheck_live(&token, ticket).await {
+                Ok((_, v)) => {
+                    visibility = v;
+                    None
+                }
+                Err(_) => break,
+            },
             frame = socket.recv() => match frame {
                 Some(Ok(Message::Text(t))) => {
+                    match services.recheck_live(&token, ticket).await {
+                        Ok((_, v)) => visibility = v,
+                        Err(_) => break,
+                    }
                     let me = Party::Agent { id: agent_id, name: name.clone() };
                     match (serde_json::from_str::<Frame>(&t), ticket) {
                         (Ok(f), _) if f.kind == "viewing" => presence("viewing"),
@@ -197,6 +207,12 @@ async fn run(
         }
     }
     presence("left");
+    let _ = socket
+        .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+            code: 4401,
+            reason: "access ended".into(),
+        })))
+        .await;
 }
 
 #[cfg(test)]

@@ -419,12 +419,34 @@ pub async fn agent_socket(
     ws: WebSocketUpgrade,
     State(s): State<AppState>,
     Auth(p): Auth,
-) -> Response {
-    sized(ws).on_upgrade(move |socket| agent_session(s, p, socket))
+    headers: axum::http::HeaderMap,
+) -> Result<Response, crate::error::AppError> {
+    let get = |h| {
+        headers
+            .get(h)
+            .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+    };
+    if !xdesk_service::live::same_origin(
+        get(axum::http::header::ORIGIN),
+        get(axum::http::header::HOST),
+    ) {
+        return Err(crate::error::AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "the agent socket opens only from this site's pages",
+        ));
+    }
+    let token = crate::extract::credential_in(&headers)
+        .ok_or(xdesk_service::ServiceError::Unauthenticated)?;
+    Ok(sized(ws).on_upgrade(move |socket| agent_session(s, p, token, socket)))
 }
 
-async fn agent_session(s: AppState, p: Principal, mut socket: WebSocket) {
+async fn agent_session(s: AppState, mut p: Principal, token: String, mut socket: WebSocket) {
     let services = &s.services;
+    let mut recheck = tokio::time::interval(std::time::Duration::from_secs(
+        xdesk_service::live::RECHECK_SECS,
+    ));
+    recheck.tick().await;
     let _presence = services.bus.agent_connected();
     let (tx, mut events) = tokio::sync::mpsc::channel::<LiveEvent>(1024);
     let mut joined: HashMap<i64, (tokio::task::JoinHandle<()>, Party)> = HashMap::new();
@@ -433,6 +455,9 @@ async fn agent_session(s: AppState, p: Principal, mut socket: WebSocket) {
     }
     loop {
         tokio::select! {
+            _ = recheck.tick() => {
+                if !still_allowed(services, &token, &mut p, &mut joined, &mut socket).await { break; }
+            }
             frame = socket.recv() => {
                 let Some(Ok(frame)) = frame else { break };
                 let text = match frame {
@@ -440,6 +465,7 @@ async fn agent_session(s: AppState, p: Principal, mut socket: WebSocket) {
                     Message::Close(_) => break,
                     _ => continue,
                 };
+                if !still_allowed(services, &token, &mut p, &mut joined, &mut socket).await { break; }
                 let reply = match serde_json::from_str::<AgentFrame>(&text) {
                     Err(e) => Some(error_frame("bad_frame", e.to_string())),
                     Ok(AgentFrame::Join { ticket_id }) => match services.chat_agent(&p, ticket_id).await {
@@ -501,6 +527,42 @@ async fn agent_session(s: AppState, p: Principal, mut socket: WebSocket) {
     for id in ids {
         leave(services, &mut joined, id);
     }
+}
+
+/// Re-checks the socket's session and each joined chat: a revoked session ends the socket, a
+/// chat the agent may no longer see is left with a `left` frame.
+async fn still_allowed(
+    services: &xdesk_service::Services,
+    token: &str,
+    p: &mut Principal,
+    joined: &mut HashMap<i64, (tokio::task::JoinHandle<()>, Party)>,
+    socket: &mut WebSocket,
+) -> bool {
+    let Ok((now, _)) = services.recheck_live(token, None).await else {
+        let _ = socket
+            .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                code: 4401,
+                reason: "access ended".into(),
+            })))
+            .await;
+        return false;
+    };
+    *p = now;
+    let ids: Vec<i64> = joined.keys().copied().collect();
+    for id in ids {
+        if services.chat_agent(p, id).await.is_err() {
+            leave(services, joined, id);
+            if !send(
+                socket,
+                json!({"type": "left", "ticket_id": id, "reason": "access_revoked"}),
+            )
+            .await
+            {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 fn leave(

@@ -3,6 +3,7 @@ pub mod channels;
 pub mod chat;
 pub mod dto;
 pub mod exchange;
+pub mod identities;
 pub mod kb;
 pub mod macros;
 pub mod people;

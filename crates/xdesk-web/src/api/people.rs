@@ -83,17 +83,20 @@ pub async fn login(
         .services
         .login(&r.email, &r.password, r.totp.as_deref(), ip.as_deref())
         .await?;
-    let groups = s
+    let (_, groups) = s
         .services
-        .store
-        .agent_group_ids(session.agent.id)
-        .await
-        .map_err(xdesk_service::ServiceError::from)?;
+        .me(&s.services.principal_of(&session.agent).await?)
+        .await?;
     let enrol = session.agent.role == "admin" && !session.agent.totp_enabled;
     let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
         session.token,
-        xdesk_service::auth::SESSION_TTL_HOURS * 3600
+        xdesk_service::auth::SESSION_TTL_HOURS * 3600,
+        if s.settings.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        }
     );
     let body = LoginRes {
         token: session.token,
@@ -137,9 +140,34 @@ fn agent_id(p: &Principal) -> ApiResult<i64> {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/totp", tag = "auth", responses((status = 200, body = TotpBeginRes)))]
-pub async fn totp_begin(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<TotpBeginRes>> {
-    let e = s.services.begin_totp(agent_id(&p)?).await?;
+/// Replacing an enabled second factor needs a code from the current one.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TotpBeginReq {
+    pub current_code: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/totp", tag = "auth", request_body(content = TotpBeginReq, description = "needed only when two-factor is on already"), responses((status = 200, body = TotpBeginRes), (status = 401, body = ErrorBody)))]
+pub async fn totp_begin(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<TotpBeginRes>> {
+    let r: TotpBeginReq = if body.iter().all(u8::is_ascii_whitespace) {
+        TotpBeginReq::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            xdesk_service::ServiceError::from(xdesk_domain::FieldError::new(
+                "body",
+                "invalid_json",
+                e.to_string(),
+            ))
+        })?
+    };
+    let e = s
+        .services
+        .begin_totp(agent_id(&p)?, r.current_code.as_deref())
+        .await?;
     Ok(Json(TotpBeginRes {
         secret_base32: e.secret_base32,
         otpauth_url: e.otpauth_url,
@@ -164,20 +192,7 @@ pub async fn totp_confirm(
 
 #[utoipa::path(get, path = "/api/v1/agents/me", tag = "agents", responses((status = 200, body = AgentDto)))]
 pub async fn me(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<AgentDto>> {
-    let id = agent_id(&p)?;
-    let a = s
-        .services
-        .store
-        .agent(id)
-        .await
-        .map_err(xdesk_service::ServiceError::from)?
-        .ok_or(xdesk_service::ServiceError::NotFound("agent"))?;
-    let groups = s
-        .services
-        .store
-        .agent_group_ids(id)
-        .await
-        .map_err(xdesk_service::ServiceError::from)?;
+    let (a, groups) = s.services.me(&p).await?;
     Ok(Json(agent_dto(a, groups)))
 }
 
@@ -218,7 +233,7 @@ pub async fn create_agent(
     let a = s
         .services
         .create_agent(
-            Some(&p),
+            &p,
             CreateAgent {
                 email: r.email,
                 display_name: r.display_name,
@@ -290,10 +305,7 @@ pub async fn create_group(
     Auth(p): Auth,
     ApiJson(r): ApiJson<CreateGroupReq>,
 ) -> ApiResult<(StatusCode, Json<GroupDto>)> {
-    let g = s
-        .services
-        .create_group(Some(&p), &r.name, &r.description)
-        .await?;
+    let g = s.services.create_group(&p, &r.name, &r.description).await?;
     Ok((
         StatusCode::CREATED,
         Json(crate::api::assignment::group_dto(g)),
@@ -423,6 +435,7 @@ pub async fn audit(
 
 #[derive(Serialize, ToSchema)]
 pub struct IdentityDto {
+    pub id: i64,
     pub kind: String,
     pub value: String,
 }
@@ -434,6 +447,9 @@ pub struct CustomerDto {
     pub language: String,
     pub created_at: DateTime<Utc>,
     pub identities: Option<Vec<IdentityDto>>,
+    /// Identities named without proof, waiting for a supervisor (on create only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_identity_links: Option<Vec<crate::api::identities::IdentityLinkDto>>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -468,16 +484,18 @@ pub async fn upsert_customer(
         .into_iter()
         .map(|i| (i.kind, i.value))
         .collect();
-    let c = s
+    let found = s
         .services
         .upsert_customer(&p, &r.name, &r.language, &ids)
         .await?;
+    let c = found.customer;
     Ok(Json(CustomerDto {
         id: c.id,
         display_name: c.display_name,
         language: c.language,
         created_at: c.created_at,
         identities: None,
+        pending_identity_links: Some(found.pending.into_iter().map(Into::into).collect()),
     }))
 }
 
@@ -494,9 +512,11 @@ pub async fn get_customer(
         display_name: c.display_name,
         language: c.language,
         created_at: c.created_at,
+        pending_identity_links: None,
         identities: Some(
             ids.into_iter()
                 .map(|i| IdentityDto {
+                    id: i.id,
                     kind: i.kind,
                     value: i.value,
                 })
@@ -531,6 +551,7 @@ pub async fn list_customers(
                 language: c.language,
                 created_at: c.created_at,
                 identities: None,
+                pending_identity_links: None,
             })
             .collect(),
     ))

@@ -328,10 +328,13 @@ async fn two_nodes_share_chat_through_redis() {
         ..Default::default()
     };
     let setup = xdesk::open(&config).await.unwrap();
-    let group = setup.create_group(None, "Chat", "").await.unwrap();
+    let group = setup
+        .create_group(&xdesk_service::Principal::System, "Chat", "")
+        .await
+        .unwrap();
     setup
         .create_agent(
-            None,
+            &xdesk_service::Principal::System,
             xdesk_service::people::CreateAgent {
                 email: "chat@x.test".into(),
                 display_name: "Chen".into(),

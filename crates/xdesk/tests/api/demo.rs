@@ -40,6 +40,27 @@ async fn the_demo_seeds_a_working_desk() {
         );
     }
     assert_eq!(s.store.macros().await.unwrap().len(), 1);
+    // A newcomer's first `/verify` questions get real answers.
+    let base = format!("http://{}", running.addr);
+    let ask = |q: &str| {
+        let url = format!("{base}/api/v1/verify?q={q}");
+        async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()["verdict"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(ask("https://help.xdesk.example/").await, "official");
+    assert_eq!(ask("support%40xdesk.example").await, "official");
+    assert_eq!(ask("%40xdesk_demo_support").await, "official");
+    assert_eq!(ask("xdesk-example.com").await, "lookalike");
+    assert_eq!(ask("https://xdesk.example%40evil.test/").await, "lookalike");
     assert!(s.store.kb_articles().await.unwrap().len() >= 80);
     let _ = running.shutdown.send(());
     let _ = running.task.await;

@@ -41,10 +41,8 @@ backend_test!(the_help_center_answers_in_both_languages, |app| {
     assert!(hits.iter().all(|h| h["language"] == "en"));
 
     // Internal articles: agents only.
-    let files = services
-        .export_kb(Some(&xdesk_service::Principal::System))
-        .await
-        .unwrap_err();
+    let agent = services.authenticate(&app.agent_token).await.unwrap();
+    let files = services.export_kb(&agent).await.unwrap_err();
     assert!(matches!(files, xdesk_service::ServiceError::Forbidden(_)));
     let all = services.store.kb_articles().await.unwrap();
     let internal = all
@@ -75,14 +73,17 @@ backend_test!(the_help_center_answers_in_both_languages, |app| {
             "+++\ntitle = \"Broken\"\ncategory = \"no-such-category\"\n+++\nBody".to_owned(),
         ),
     ];
-    let e = services.import_kb(None, None, &files).await.unwrap_err();
+    let e = services
+        .import_kb(&xdesk_service::Principal::System, None, &files)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("broken.en.md"), "{e}");
     assert_eq!(services.store.kb_articles().await.unwrap().len(), before);
 
     // Export, then import into another server: the same answers.
     let admin = app.admin_token().await;
     let principal = services.authenticate(&admin).await.unwrap();
-    let exported = services.export_kb(Some(&principal)).await.unwrap();
+    let exported = services.export_kb(&principal).await.unwrap();
     assert!(exported.len() > 160);
     let other = spawn_app(Db::Sqlite).await.unwrap();
     let (cats, files): (Vec<_>, Vec<_>) = exported
@@ -93,7 +94,7 @@ backend_test!(the_help_center_answers_in_both_languages, |app| {
         .as_ref()
         .unwrap()
         .services
-        .import_kb(None, Some(&cats[0].1), &files)
+        .import_kb(&xdesk_service::Principal::System, Some(&cats[0].1), &files)
         .await
         .unwrap();
     for (q, lang) in [("充值没到账怎么办", "zh"), ("lost my 2fa phone", "en")] {

@@ -30,6 +30,7 @@ mod queue;
 mod routing;
 mod search;
 mod secrets;
+mod security;
 mod sla;
 mod tickets;
 mod triage;

@@ -191,3 +191,16 @@ backend_test!(hashes_and_addresses_are_not_secrets, |app| {
     assert!(t["messages"][0].get("redacted").is_none(), "{t}");
     assert_eq!(t["messages"].as_array().unwrap().len(), 1);
 });
+
+backend_test!(unspaced_chinese_seed_phrase_is_never_stored, |app| {
+    // BIP-39's all-zero entropy in the Chinese list, typed without spaces, as many do.
+    let zh = "的的的的的的的的的的的在";
+    let mut body = ticket_body(&app, "钱包被盗");
+    body["body"] = json!(format!("我的钱包\n{zh}\n余额没了，怎么办"));
+    let t = app.create_ticket(body).await;
+    let first = &t["messages"][0];
+    assert!(!first["body"].as_str().unwrap().contains(zh), "{first}");
+    assert_eq!(first["redacted"], json!(["seed_phrase"]));
+    assert!(!stored_bytes_contain(&app, zh));
+    app.stop().await;
+});

@@ -96,8 +96,14 @@ pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Config)) -> Opti
     configure(&mut config);
     let running = xdesk::start(&config).await.expect("server starts");
     let s = running.services.clone();
-    let payments = s.create_group(None, "Payments", "").await.unwrap();
-    let accounts = s.create_group(None, "Accounts", "").await.unwrap();
+    let payments = s
+        .create_group(&xdesk_service::Principal::System, "Payments", "")
+        .await
+        .unwrap();
+    let accounts = s
+        .create_group(&xdesk_service::Principal::System, "Accounts", "")
+        .await
+        .unwrap();
     let mk = |email: &str, role: &str, groups: Vec<i64>| CreateAgent {
         email: email.into(),
         display_name: email.split('@').next().unwrap().into(),
@@ -106,18 +112,30 @@ pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Config)) -> Opti
         group_ids: groups,
     };
     let agent = s
-        .create_agent(None, mk("agent@x.test", "agent", vec![payments.id]))
+        .create_agent(
+            &xdesk_service::Principal::System,
+            mk("agent@x.test", "agent", vec![payments.id]),
+        )
         .await
         .unwrap();
-    s.create_agent(None, mk("other@x.test", "agent", vec![accounts.id]))
-        .await
-        .unwrap();
-    s.create_agent(None, mk("super@x.test", "supervisor", vec![accounts.id]))
-        .await
-        .unwrap();
-    s.create_agent(None, mk("admin@x.test", "admin", vec![]))
-        .await
-        .unwrap();
+    s.create_agent(
+        &xdesk_service::Principal::System,
+        mk("other@x.test", "agent", vec![accounts.id]),
+    )
+    .await
+    .unwrap();
+    s.create_agent(
+        &xdesk_service::Principal::System,
+        mk("super@x.test", "supervisor", vec![accounts.id]),
+    )
+    .await
+    .unwrap();
+    s.create_agent(
+        &xdesk_service::Principal::System,
+        mk("admin@x.test", "admin", vec![]),
+    )
+    .await
+    .unwrap();
     let (_, api_key) = s.create_api_key("backend", &[]).await.unwrap();
     let mut app = TestApp {
         base: format!("http://{}", running.addr),
