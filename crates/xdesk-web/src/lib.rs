@@ -176,6 +176,8 @@ pub fn router(services: Services, pages: Router) -> Router {
         }))
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
+    let client_addr =
+        middleware::from_fn_with_state(services.clone(), extract::client_addr);
     let state = AppState {
         services,
         metrics: metrics_handle(),
@@ -317,6 +319,7 @@ pub fn router(services: Services, pages: Router) -> Router {
         .route("/metrics", get(prometheus))
         .with_state(state)
         .merge(pages)
+        .layer(client_addr)
         .layer(middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
