@@ -1,5 +1,6 @@
 //! Agent sign-in (argon2id passwords, TOTP), session tokens, API keys and login rate limits.
 
+use crate::ratelimit::{KeyedLimiter, Rule};
 use crate::{Principal, ServiceError, Services};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -10,7 +11,6 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::str::FromStr;
 use totp_rs::{Algorithm, TOTP};
-use crate::ratelimit::{KeyedLimiter, Rule};
 use xdesk_domain::identity::{Role, check_password, parse_email};
 use xdesk_store::{AgentRow, NewAuditEntry, SecretColumn};
 
@@ -84,7 +84,10 @@ impl LoginLimiter {
 
     pub fn with_max_keys(max_keys: usize) -> Self {
         Self {
-            accounts: KeyedLimiter::new(Rule::new(Self::MAX_PER_ACCOUNT, Self::WINDOW_SECS), max_keys),
+            accounts: KeyedLimiter::new(
+                Rule::new(Self::MAX_PER_ACCOUNT, Self::WINDOW_SECS),
+                max_keys,
+            ),
             addresses: KeyedLimiter::new(Rule::new(Self::MAX_PER_IP, Self::WINDOW_SECS), max_keys),
         }
     }

@@ -48,7 +48,9 @@ impl Cidr {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.net, ip.to_canonical()) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
@@ -92,10 +94,7 @@ pub struct TrustedProxies {
 impl TrustedProxies {
     pub fn new(blocks: &[String], header: ForwardedHeader) -> Result<Self, String> {
         Ok(Self {
-            nets: blocks
-                .iter()
-                .map(|b| b.parse())
-                .collect::<Result<_, _>>()?,
+            nets: blocks.iter().map(|b| b.parse()).collect::<Result<_, _>>()?,
             header,
         })
     }
@@ -269,7 +268,12 @@ mod tests {
                 "198.51.100.7",
             ),
             // Only proxies: the left-most one.
-            (XForwardedFor, "127.0.0.1", &["10.0.0.9, 10.0.0.3"], "10.0.0.9"),
+            (
+                XForwardedFor,
+                "127.0.0.1",
+                &["10.0.0.9, 10.0.0.3"],
+                "10.0.0.9",
+            ),
             // Ports and IPv6.
             (
                 XForwardedFor,
@@ -283,8 +287,18 @@ mod tests {
                 &["2001:db8::7, fd00::1"],
                 "2001:db8::7",
             ),
-            (XForwardedFor, "fd00::2", &["[2001:db8::7]:443"], "2001:db8::7"),
-            (XForwardedFor, "::ffff:10.0.0.2", &["198.51.100.7"], "198.51.100.7"),
+            (
+                XForwardedFor,
+                "fd00::2",
+                &["[2001:db8::7]:443"],
+                "2001:db8::7",
+            ),
+            (
+                XForwardedFor,
+                "::ffff:10.0.0.2",
+                &["198.51.100.7"],
+                "198.51.100.7",
+            ),
             // Garbled or unknown hops stop the trail at the proxy that wrote them.
             (XForwardedFor, "10.0.0.2", &["not-an-ip"], "10.0.0.2"),
             (
@@ -316,7 +330,12 @@ mod tests {
             (Forwarded, "10.0.0.2", &["for=unknown"], "10.0.0.2"),
             (Forwarded, "10.0.0.2", &["for=_hidden"], "10.0.0.2"),
             (Forwarded, "10.0.0.2", &["proto=https"], "10.0.0.2"),
-            (Forwarded, "10.0.0.2", &["for=\"198.51.100.7,6.6.6.6\""], "10.0.0.2"),
+            (
+                Forwarded,
+                "10.0.0.2",
+                &["for=\"198.51.100.7,6.6.6.6\""],
+                "10.0.0.2",
+            ),
             // With Forwarded configured, X-Forwarded-For values mean nothing (the caller
             // passes only the configured header), and the other way round.
             (XForwardedFor, "10.0.0.2", &["for=198.51.100.7"], "10.0.0.2"),
@@ -338,6 +357,8 @@ mod tests {
             none.client(ip("127.0.0.1"), &["198.51.100.7"]),
             ip("127.0.0.1")
         );
-        assert!(TrustedProxies::new(&["10.0.0.0/8".into(), "nope".into()], Default::default()).is_err());
+        assert!(
+            TrustedProxies::new(&["10.0.0.0/8".into(), "nope".into()], Default::default()).is_err()
+        );
     }
 }

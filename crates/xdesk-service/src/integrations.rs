@@ -83,7 +83,9 @@ impl Services {
             // One unreadable secret must not stop the others from vouching.
             match self.open_secret(SecretColumn::IntegrationSecret, i.id, &i.secret) {
                 Ok(secret) => secrets.push(secret),
-                Err(e) => tracing::error!(integration = i.id, error = %e, "integration secret unreadable"),
+                Err(e) => {
+                    tracing::error!(integration = i.id, error = %e, "integration secret unreadable")
+                }
             }
         }
         // An empty secret would let anyone sign a claim: never verify with one.

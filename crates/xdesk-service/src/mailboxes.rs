@@ -179,9 +179,7 @@ impl Services {
             .mailbox(id)
             .await?
             .ok_or(ServiceError::NotFound("mailbox"))?;
-        let (s, password) = self
-            .validate_mailbox(&m, !old.password.is_empty())
-            .await?;
+        let (s, password) = self.validate_mailbox(&m, !old.password.is_empty()).await?;
         let row = self.rewrite_mailbox(id, &s, password).await?;
         self.audit_action(
             p,

@@ -249,7 +249,10 @@ impl Default for RateLimits {
 /// subscriber's allocation, which holds more addresses than anyone could count).
 pub fn client_key(ip: Option<&str>) -> String {
     use std::net::IpAddr;
-    match ip.and_then(|s| s.parse::<IpAddr>().ok()).map(|a| a.to_canonical()) {
+    match ip
+        .and_then(|s| s.parse::<IpAddr>().ok())
+        .map(|a| a.to_canonical())
+    {
         Some(IpAddr::V6(v6)) => {
             let s = v6.segments();
             format!("ip6:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
@@ -261,7 +264,7 @@ pub fn client_key(ip: Option<&str>) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -152,7 +152,11 @@ impl Keyring {
         let mut out = Vec::with_capacity(NONCE_BYTES + ct.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
-        Ok(format!("{PREFIX}{}:{}", key.id, URL_SAFE_NO_PAD.encode(out)))
+        Ok(format!(
+            "{PREFIX}{}:{}",
+            key.id,
+            URL_SAFE_NO_PAD.encode(out)
+        ))
     }
 
     /// Opens a value sealed for `context` with any key of the ring.
@@ -198,7 +202,10 @@ pub fn is_sealed(value: &str) -> bool {
 
 /// The id of the key a sealed value names.
 pub fn key_id_of(value: &str) -> Option<&str> {
-    value.strip_prefix(PREFIX)?.split_once(':').map(|(id, _)| id)
+    value
+        .strip_prefix(PREFIX)?
+        .split_once(':')
+        .map(|(id, _)| id)
 }
 
 #[cfg(test)]
@@ -213,7 +220,9 @@ mod tests {
     #[test]
     fn seals_and_opens() {
         let ring = Keyring::new(key(1));
-        let s = ring.seal("agents.totp_secret:7", "JBSWY3DPEHPK3PXP").unwrap();
+        let s = ring
+            .seal("agents.totp_secret:7", "JBSWY3DPEHPK3PXP")
+            .unwrap();
         assert!(is_sealed(&s) && s.starts_with("enc:v1:"));
         assert!(!s.contains("JBSWY3DPEHPK3PXP"));
         assert_eq!(key_id_of(&s), Some(ring.current_id()));
@@ -222,8 +231,15 @@ mod tests {
             "JBSWY3DPEHPK3PXP"
         );
         // A fresh nonce each time: equal secrets do not look equal.
-        assert_ne!(s, ring.seal("agents.totp_secret:7", "JBSWY3DPEHPK3PXP").unwrap());
-        assert_eq!(ring.open("x:1", &ring.seal("x:1", "").unwrap()).unwrap(), "");
+        assert_ne!(
+            s,
+            ring.seal("agents.totp_secret:7", "JBSWY3DPEHPK3PXP")
+                .unwrap()
+        );
+        assert_eq!(
+            ring.open("x:1", &ring.seal("x:1", "").unwrap()).unwrap(),
+            ""
+        );
     }
 
     #[test]
@@ -252,7 +268,10 @@ mod tests {
         );
         // Another key that claims the same id: authentication fails.
         let forged = s.replace(a.current_id(), b.current_id());
-        assert!(matches!(b.open("c:1", &forged), Err(SealError::Rejected(_))));
+        assert!(matches!(
+            b.open("c:1", &forged),
+            Err(SealError::Rejected(_))
+        ));
     }
 
     #[test]
@@ -275,7 +294,10 @@ mod tests {
         assert_eq!(ring.open("c:1", &short), Err(SealError::Malformed));
         assert_eq!(ring.open("c:1", "secret value"), Err(SealError::NotSealed));
         assert_eq!(ring.open("c:1", "enc:v1:nokey"), Err(SealError::Malformed));
-        assert_eq!(ring.open("c:1", "enc:v1:abc:***"), Err(SealError::Malformed));
+        assert_eq!(
+            ring.open("c:1", "enc:v1:abc:***"),
+            Err(SealError::Malformed)
+        );
     }
 
     #[test]

@@ -97,7 +97,10 @@ impl Services {
             // A value changed meanwhile was written sealed by a running node: leave it.
             let skipped = self.store.replace_secrets(&changes, false).await?;
             report.sealed = changes.len() - skipped;
-            tracing::info!(sealed = report.sealed, "sealed secrets stored in plain text");
+            tracing::info!(
+                sealed = report.sealed,
+                "sealed secrets stored in plain text"
+            );
         }
         Ok(report)
     }

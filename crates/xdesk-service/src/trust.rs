@@ -141,7 +141,11 @@ impl Services {
 
     /// Checks what someone typed at `/verify` (anyone may: no principal), limited per client
     /// address (`ip`) so the registry cannot be walked or the database worn down.
-    pub async fn verify(&self, input: &str, ip: Option<&str>) -> Result<VerifyAnswer, ServiceError> {
+    pub async fn verify(
+        &self,
+        input: &str,
+        ip: Option<&str>,
+    ) -> Result<VerifyAnswer, ServiceError> {
         self.rate_limits
             .verify
             .hit(&crate::ratelimit::client_key(ip))?;

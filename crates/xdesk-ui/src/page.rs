@@ -187,7 +187,9 @@ impl Ctx {
                 }
                 r
             }
-            ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::SecretUnreadable(_) => {
+            ServiceError::Store(_)
+            | ServiceError::Internal(_)
+            | ServiceError::SecretUnreadable(_) => {
                 tracing::error!(error = %e, "page failed");
                 self.error(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -176,8 +176,7 @@ pub fn router(services: Services, pages: Router) -> Router {
         }))
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
-    let client_addr =
-        middleware::from_fn_with_state(services.clone(), extract::client_addr);
+    let client_addr = middleware::from_fn_with_state(services.clone(), extract::client_addr);
     let state = AppState {
         services,
         metrics: metrics_handle(),

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use xdesk_channels::imap::PollTiming;
 use xdesk_channels::smtp::SmtpSettings;
-use xdesk_service::mailboxes::MailboxInput;
 use xdesk_service::client_addr::ForwardedHeader;
+use xdesk_service::mailboxes::MailboxInput;
 use xdesk_service::outbox::MailSettings;
 use xdesk_service::ratelimit::RateLimitSettings;
 
@@ -86,7 +86,9 @@ impl std::fmt::Debug for SecretsConfig {
 }
 
 /// A list from a file (`["a", "b"]`) or from the environment (`a,b`).
-fn list_or_comma_separated<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+fn list_or_comma_separated<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
@@ -104,7 +106,9 @@ fn list_or_comma_separated<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec
     })
 }
 
-fn paths_or_comma_separated<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+fn paths_or_comma_separated<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<PathBuf>, D::Error> {
     Ok(list_or_comma_separated(d)?
         .into_iter()
         .map(PathBuf::from)
@@ -382,8 +386,14 @@ mod tests {
             let c = Config::load(Path::new("xdesk.toml")).map_err(|e| *e)?;
             assert_eq!(c.trusted_proxies, ["10.0.0.0/8", "::1"]);
             assert_eq!(c.limits.verify, xdesk_service::ratelimit::Rule::new(5, 10));
-            assert_eq!(c.limits.chat_tickets, RateLimitSettings::default().chat_tickets);
-            assert_eq!(c.secrets.key_file.as_deref(), Some(Path::new("/etc/xdesk/key")));
+            assert_eq!(
+                c.limits.chat_tickets,
+                RateLimitSettings::default().chat_tickets
+            );
+            assert_eq!(
+                c.secrets.key_file.as_deref(),
+                Some(Path::new("/etc/xdesk/key"))
+            );
             jail.set_env("XDESK_TRUSTED_PROXIES", "127.0.0.1/32, 192.168.0.0/16");
             jail.set_env("XDESK_FORWARDED_HEADER", "forwarded");
             jail.set_env("XDESK_LIMITS__VERIFY__MAX", "7");
@@ -394,7 +404,10 @@ mod tests {
             assert_eq!(c.forwarded_header, ForwardedHeader::Forwarded);
             assert_eq!(c.limits.verify, xdesk_service::ratelimit::Rule::new(7, 10));
             assert_eq!(c.secrets.key.as_deref(), Some("a2V5"));
-            assert_eq!(c.secrets.previous_key_files, [PathBuf::from("/a"), PathBuf::from("/b")]);
+            assert_eq!(
+                c.secrets.previous_key_files,
+                [PathBuf::from("/a"), PathBuf::from("/b")]
+            );
             assert!(!format!("{c:?}").contains("a2V5"));
             Ok(())
         });

@@ -172,7 +172,12 @@ async fn customer_session(
     let services = &s.services;
     let lang = q.lang.clone().unwrap_or_else(|| "en".into());
     let mut v: ChatVisitor = match services
-        .chat_visitor(q.token.as_deref(), q.visitor.as_deref(), &lang, ip.as_deref())
+        .chat_visitor(
+            q.token.as_deref(),
+            q.visitor.as_deref(),
+            &lang,
+            ip.as_deref(),
+        )
         .await
     {
         Ok(v) => v,
