@@ -230,6 +230,8 @@ async fn one_db(
         ("XDESK_DATABASE_URL", url.to_owned()),
         ("XDESK_DATA_DIR", dir.join("data").display().to_string()),
         ("XDESK_CHAT__GROUP_ID", group.id.to_string()),
+        // Every simulated visitor comes from this one address.
+        ("XDESK_LIMITS__CHAT_TICKETS__MAX", "0".to_owned()),
     ];
     if args.nodes == 2 {
         env.push(("XDESK_REDIS_URL", args.redis_url.clone()));

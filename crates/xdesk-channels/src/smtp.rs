@@ -34,6 +34,9 @@ pub struct SmtpSettings {
     pub tls: SmtpTls,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// A file holding the password (e.g. a mounted secret), read at start; instead of
+    /// `password`, so the password need not sit in the configuration file.
+    pub password_file: Option<std::path::PathBuf>,
     pub timeout_secs: u64,
     /// How often to look for due mail queued by other nodes.
     pub poll_ms: u64,
@@ -50,6 +53,7 @@ impl Default for SmtpSettings {
             tls: SmtpTls::Starttls,
             username: None,
             password: None,
+            password_file: None,
             timeout_secs: 30,
             poll_ms: 1000,
             retry_base_secs: 30,
@@ -82,8 +86,25 @@ impl OutboxSender {
         let mut builder = builder
             .port(settings.port)
             .timeout(Some(Duration::from_secs(settings.timeout_secs)));
-        if let (Some(u), Some(p)) = (&settings.username, &settings.password) {
-            builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+        let password = match (&settings.password, &settings.password_file) {
+            (Some(_), Some(_)) => {
+                return Err(ChannelError::Config(
+                    "smtp.password and smtp.password_file: set one of them".into(),
+                ));
+            }
+            (Some(p), None) => Some(p.clone()),
+            (None, Some(f)) => Some(
+                std::fs::read_to_string(f)
+                    .map_err(|e| {
+                        ChannelError::Config(format!("smtp.password_file {}: {e}", f.display()))
+                    })?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        if let (Some(u), Some(p)) = (&settings.username, password) {
+            builder = builder.credentials(Credentials::new(u.clone(), p));
         }
         let m = &services.mail;
         let from = Mailbox::new(

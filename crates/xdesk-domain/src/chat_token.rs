@@ -55,6 +55,10 @@ pub fn verify(token: &str, secret: &[u8], now: i64) -> Result<ChatClaims, TokenE
     let sig = URL_SAFE_NO_PAD
         .decode(sig)
         .map_err(|_| TokenError::Malformed)?;
+    // An empty key is no secret: anyone could have signed with it.
+    if secret.iter().all(u8::is_ascii_whitespace) {
+        return Err(TokenError::Signature);
+    }
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| TokenError::Signature)?;
     mac.update(h.as_bytes());
     mac.update(b".");
@@ -115,6 +119,10 @@ mod tests {
     fn forged_expired_and_unsigned_claims_are_refused() {
         let t = sign(&json!({"sub": "U1001", "exp": 2000}), SECRET);
         assert_eq!(verify(&t, b"other", 1000), Err(TokenError::Signature));
+        // Signed with an empty key: refused even when checked with that key.
+        let empty = sign(&json!({"sub": "U1001", "exp": 2000}), b"");
+        assert_eq!(verify(&empty, b"", 1000), Err(TokenError::Signature));
+        assert_eq!(verify(&empty, b" \n", 1000), Err(TokenError::Signature));
         assert_eq!(verify(&t, SECRET, 2000), Err(TokenError::Expired));
         // The claims swapped for someone else's, signature kept.
         let mut parts: Vec<&str> = t.split('.').collect();

@@ -1,5 +1,6 @@
 //! Agent sign-in (argon2id passwords, TOTP), session tokens, API keys and login rate limits.
 
+use crate::ratelimit::{KeyedLimiter, Rule};
 use crate::{Principal, ServiceError, Services};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -8,13 +9,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::time::Instant;
 use totp_rs::{Algorithm, TOTP};
 use xdesk_domain::identity::{Role, check_password, parse_email};
-use xdesk_store::{AgentRow, NewAuditEntry};
+use xdesk_store::{AgentRow, NewAuditEntry, SecretColumn};
 
 const SESSION_PREFIX: &str = "xds_";
 const API_KEY_PREFIX: &str = "xdk_";
@@ -74,10 +72,18 @@ pub fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-/// Failed sign-ins counted per account and per address over a sliding window.
-#[derive(Debug, Default)]
+/// Failed sign-ins counted per account and per address, in bounded memory (see
+/// [`crate::ratelimit`]): `ip:` keys by the address limit, every other key by the account limit.
+#[derive(Debug)]
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    accounts: KeyedLimiter,
+    addresses: KeyedLimiter,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        Self::with_max_keys(crate::ratelimit::RateLimitSettings::default().max_keys)
+    }
 }
 
 impl LoginLimiter {
@@ -85,43 +91,36 @@ impl LoginLimiter {
     pub const MAX_PER_ACCOUNT: u32 = 5;
     pub const MAX_PER_IP: u32 = 20;
 
-    fn limit_of(key: &str) -> u32 {
+    pub fn with_max_keys(max_keys: usize) -> Self {
+        Self {
+            accounts: KeyedLimiter::new(
+                Rule::new(Self::MAX_PER_ACCOUNT, Self::WINDOW_SECS),
+                max_keys,
+            ),
+            addresses: KeyedLimiter::new(Rule::new(Self::MAX_PER_IP, Self::WINDOW_SECS), max_keys),
+        }
+    }
+
+    fn limiter_of(&self, key: &str) -> &KeyedLimiter {
         if key.starts_with("ip:") {
-            Self::MAX_PER_IP
+            &self.addresses
         } else {
-            Self::MAX_PER_ACCOUNT
+            &self.accounts
         }
     }
 
     pub fn check(&self, keys: &[String]) -> Result<(), ServiceError> {
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for k in keys {
-            if let Some((n, since)) = map.get(k) {
-                let elapsed = since.elapsed().as_secs();
-                if elapsed < Self::WINDOW_SECS && *n >= Self::limit_of(k) {
-                    return Err(ServiceError::RateLimited {
-                        retry_after_secs: Self::WINDOW_SECS - elapsed,
-                    });
-                }
-            }
-        }
-        Ok(())
+        keys.iter().try_for_each(|k| self.limiter_of(k).check(k))
     }
 
     pub fn fail(&self, keys: &[String]) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         for k in keys {
-            let e = map.entry(k.clone()).or_insert((0, Instant::now()));
-            if e.1.elapsed().as_secs() >= Self::WINDOW_SECS {
-                *e = (0, Instant::now());
-            }
-            e.0 += 1;
+            self.limiter_of(k).fail(k);
         }
     }
 
     pub fn succeed(&self, account_key: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(account_key);
+        self.limiter_of(account_key).reset(account_key);
     }
 }
 
@@ -226,10 +225,9 @@ impl Services {
             return Err(ServiceError::BadCredentials);
         };
         if agent.totp_enabled {
-            let secret = agent.totp_secret.as_deref().unwrap_or_default();
             match totp_code {
                 None => return Err(ServiceError::TwoFactorRequired),
-                Some(code) if !self.totp_fresh(agent.id, secret, code).await? => {
+                Some(code) if !self.totp_fresh(&agent, code).await? => {
                     self.login_limiter.fail(&keys);
                     self.store
                         .audit(audit("login.failed_totp", format!("agent:{}", agent.id)))
@@ -257,32 +255,41 @@ impl Services {
 
     /// Whether `code` is the agent's and was not used to sign in before: a TOTP code is good
     /// once.
-    async fn totp_fresh(
-        &self,
-        agent_id: i64,
-        secret: &str,
-        code: &str,
-    ) -> Result<bool, ServiceError> {
-        match totp_step(secret, code) {
-            Some(step) => Ok(self.store.claim_totp_step(agent_id, step).await?),
+    async fn totp_fresh(&self, agent: &AgentRow, code: &str) -> Result<bool, ServiceError> {
+        let Some(stored) = agent.totp_secret.as_deref() else {
+            return Ok(false);
+        };
+        let secret = self.open_secret(SecretColumn::AgentTotp, agent.id, stored)?;
+        match totp_step(&secret, code) {
+            Some(step) => Ok(self.store.claim_totp_step(agent.id, step).await?),
             None => Ok(false),
         }
     }
 
     /// Step-up: the agent proves again, with a fresh code from their authenticator, that it
-    /// is them before an action on a customer's account.
+    /// is them before an action on a customer's account. Wrong codes are counted per agent
+    /// (`limits.step_up_failures`) and audited, so a stolen session cannot guess its way in.
     pub(crate) async fn step_up(&self, agent_id: i64, code: &str) -> Result<(), ServiceError> {
         let agent = self
             .store
             .agent(agent_id)
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
-        let Some(secret) = agent.totp_secret.filter(|_| agent.totp_enabled) else {
+        if !agent.totp_enabled || agent.totp_secret.is_none() {
             return Err(ServiceError::TwoFactorEnrolmentRequired);
-        };
-        if self.totp_fresh(agent_id, &secret, code).await? {
+        }
+        let key = format!("agent:{agent_id}");
+        let limiter = &self.rate_limits.step_up_failures;
+        if let Err(e) = limiter.check(&key) {
+            self.audit_step_up(agent_id, "step_up.limited").await?;
+            return Err(e);
+        }
+        if self.totp_fresh(&agent, code).await? {
+            limiter.reset(&key);
             Ok(())
         } else {
+            limiter.fail(&key);
+            self.audit_step_up(agent_id, "step_up.failed").await?;
             Err(ServiceError::TwoFactorRequired)
         }
     }
@@ -290,6 +297,19 @@ impl Services {
     /// Whether storage answers, for the readiness probe.
     pub async fn ready(&self) -> Result<(), ServiceError> {
         Ok(self.store.ping().await?)
+    }
+
+    async fn audit_step_up(&self, agent_id: i64, action: &str) -> Result<(), ServiceError> {
+        self.store
+            .audit(NewAuditEntry {
+                actor: format!("agent:{agent_id}"),
+                action: action.into(),
+                target: format!("agent:{agent_id}"),
+                ip: None,
+                detail: serde_json::json!({}),
+            })
+            .await?;
+        Ok(())
     }
 
     pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
@@ -413,8 +433,9 @@ impl Services {
         let mut raw = [0u8; 20];
         rand::thread_rng().fill_bytes(&mut raw);
         let secret = URL_SAFE_NO_PAD.encode(raw);
+        let sealed = self.seal_secret(SecretColumn::AgentTotpPending, agent_id, &secret)?;
         self.store
-            .set_agent_totp_pending(agent_id, Some(secret.clone()))
+            .set_agent_totp_pending(agent_id, Some(sealed))
             .await?;
         self.audit_admin(
             format!("agent:{agent_id}"),
@@ -442,9 +463,10 @@ impl Services {
             .agent(agent_id)
             .await?
             .ok_or(ServiceError::NotFound("agent"))?;
-        let secret = agent
+        let stored = agent
             .totp_pending
             .ok_or_else(|| ServiceError::Conflict("start enrolment first".into()))?;
+        let secret = self.open_secret(SecretColumn::AgentTotpPending, agent_id, &stored)?;
         if totp_step(&secret, code).is_none() {
             return Err(xdesk_domain::FieldError::new(
                 "code",
@@ -453,7 +475,10 @@ impl Services {
             )
             .into());
         }
-        self.store.activate_agent_totp(agent_id, &secret).await?;
+        let sealed = self.seal_secret(SecretColumn::AgentTotp, agent_id, &secret)?;
+        self.store
+            .activate_agent_totp(agent_id, &stored, &sealed)
+            .await?;
         let action = if agent.totp_enabled {
             "agent.totp_replaced"
         } else {

@@ -58,6 +58,8 @@ pub struct ChatVisitor {
     pub verified: bool,
     /// For anonymous visitors: what the widget keeps to come back.
     pub visitor_id: Option<String>,
+    /// The client's address, for rate limits.
+    pub ip: Option<String>,
 }
 
 fn new_visitor_id() -> String {
@@ -79,7 +81,9 @@ impl Services {
         token: Option<&str>,
         visitor_id: Option<&str>,
         language: &str,
+        ip: Option<&str>,
     ) -> Result<ChatVisitor, ServiceError> {
+        let ip = ip.map(str::to_owned);
         if let Some(t) = token.filter(|t| t.starts_with(crate::portal::PORTAL_SESSION_PREFIX))
             && let Ok((_, customer)) = self.portal_customer(t).await
         {
@@ -89,6 +93,7 @@ impl Services {
                 name: customer.display_name,
                 verified: true,
                 visitor_id: None,
+                ip,
             });
         }
         let claims = match token {
@@ -112,6 +117,7 @@ impl Services {
                 name: customer.display_name,
                 verified: true,
                 visitor_id: None,
+                ip,
             });
         }
         let id = visitor_id
@@ -126,6 +132,7 @@ impl Services {
             name: customer.map_or_else(|| "Visitor".to_owned(), |c| c.display_name),
             verified: false,
             visitor_id: Some(id),
+            ip,
         })
     }
 
@@ -189,6 +196,18 @@ impl Services {
         uploads: Vec<Upload>,
     ) -> Result<(TicketRow, bool), ServiceError> {
         let mut body = self.check_body(body, !uploads.is_empty())?;
+        // Limited per client address before anything is written: files, and new chats of
+        // visitors the exchange did not vouch for (each makes a customer and a ticket).
+        let key = crate::ratelimit::client_key(v.ip.as_deref());
+        for _ in &uploads {
+            self.rate_limits.chat_uploads.hit(&key)?;
+        }
+        let opens_chat = ticket
+            .as_ref()
+            .is_none_or(|t| t.state == TicketState::Closed.as_str());
+        if opens_chat && !v.verified {
+            self.rate_limits.chat_tickets.hit(&key)?;
+        }
         let customer_id = self.chat_customer(v).await?;
         let mut html = None;
         let screened = safety::screen(None, &mut body, &mut html);

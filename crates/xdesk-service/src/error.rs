@@ -34,6 +34,10 @@ pub enum ServiceError {
     /// A service xdesk depends on (the exchange's connector) failed or is unreachable.
     #[error("upstream failure: {0}")]
     Upstream(String),
+    /// A secret stored sealed does not open with the configured keys: altered or copied from
+    /// another row in the database, or sealed with a key that is not configured. Logged.
+    #[error("a stored secret cannot be read: {0}")]
+    SecretUnreadable(String),
     /// A broken invariant of xdesk itself; logged, never shown.
     #[error("internal failure: {0}")]
     Internal(String),

@@ -7,11 +7,11 @@ use crate::{Principal, ServiceError, Services};
 use serde_json::json;
 use xdesk_domain::FieldError;
 use xdesk_domain::chat_token::{self, ChatClaims};
-use xdesk_store::{IntegrationRow, NewAuditEntry};
+use xdesk_store::{IntegrationRow, NewAuditEntry, SecretColumn};
 
 impl Services {
-    /// Makes an integration and its secret; the secret is shown to the admin now and later
-    /// only in part.
+    /// Makes an integration and its secret; the secret is shown to the admin now and never
+    /// again (it is stored sealed).
     pub async fn create_integration(
         &self,
         p: &Principal,
@@ -28,7 +28,9 @@ impl Services {
             )));
         }
         let secret = crate::portal::random_token();
-        let row = self.store.create_integration(name, &secret).await?;
+        crate::secrets::check_signing_secret("secret", &secret)?;
+        let seal = self.sealer(SecretColumn::IntegrationSecret, &secret);
+        let row = self.store.create_integration(name, seal).await?;
         self.audit_integration(p, "integration.create", row.id, json!({"name": row.name}))
             .await?;
         Ok((row, secret))
@@ -74,14 +76,20 @@ impl Services {
     pub async fn identity_claims(&self, token: &str) -> Result<Option<ChatClaims>, ServiceError> {
         let now = chrono::Utc::now().timestamp();
         let mut secrets: Vec<String> = self.chat.identity_secret.iter().cloned().collect();
-        secrets.extend(
-            self.store
-                .list_integrations()
-                .await?
-                .into_iter()
-                .filter(|i| i.revoked_at.is_none())
-                .map(|i| i.secret),
-        );
+        for i in self.store.list_integrations().await? {
+            if i.revoked_at.is_some() {
+                continue;
+            }
+            // One unreadable secret must not stop the others from vouching.
+            match self.open_secret(SecretColumn::IntegrationSecret, i.id, &i.secret) {
+                Ok(secret) => secrets.push(secret),
+                Err(e) => {
+                    tracing::error!(integration = i.id, error = %e, "integration secret unreadable")
+                }
+            }
+        }
+        // An empty secret would let anyone sign a claim: never verify with one.
+        secrets.retain(|s| crate::secrets::check_signing_secret("secret", s).is_ok());
         let mut last = None;
         for secret in &secrets {
             match chat_token::verify(token, secret.as_bytes(), now) {

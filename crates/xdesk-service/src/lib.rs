@@ -6,6 +6,7 @@ mod alerts;
 pub mod assignment;
 pub mod auth;
 pub mod chat;
+pub mod client_addr;
 pub mod email;
 mod error;
 pub mod exchange;
@@ -22,8 +23,11 @@ pub mod people;
 pub mod portal;
 pub mod quality;
 pub mod queue;
+pub mod ratelimit;
 pub mod routing;
 pub mod safety;
+pub mod sealed;
+pub mod secrets;
 pub mod sla;
 pub mod surveys;
 pub mod ticket_search;
@@ -150,6 +154,12 @@ pub struct Services {
     pub store: Store,
     pub limits: Arc<Limits>,
     pub login_limiter: Arc<auth::LoginLimiter>,
+    /// Limits on what anyone may ask without signing in, and on step-up codes.
+    pub rate_limits: Arc<ratelimit::RateLimits>,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` names the client.
+    pub trusted_proxies: Arc<client_addr::TrustedProxies>,
+    /// Keys that seal secrets at rest (TOTP secrets, mailbox passwords, signing secrets).
+    pub secrets: Arc<sealed::Keyring>,
     pub mail: Arc<outbox::MailSettings>,
     /// Signalled when this node queues a mail, so its sender need not wait for its next poll.
     pub outbox_wake: Arc<tokio::sync::Notify>,
@@ -183,6 +193,9 @@ impl Services {
             store,
             limits: Arc::new(limits),
             login_limiter: Arc::new(auth::LoginLimiter::default()),
+            rate_limits: Arc::new(ratelimit::RateLimits::default()),
+            trusted_proxies: Arc::new(client_addr::TrustedProxies::default()),
+            secrets: Arc::new(sealed::Keyring::ephemeral()),
             mail: Arc::new(outbox::MailSettings::default()),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             mailboxes_wake: Arc::new(tokio::sync::Notify::new()),
@@ -203,6 +216,24 @@ impl Services {
 
     pub fn with_triage(mut self, triage: triage::TriageSettings) -> Self {
         self.triage = Arc::new(triage);
+        self
+    }
+
+    pub fn with_rate_limits(mut self, settings: &ratelimit::RateLimitSettings) -> Self {
+        self.rate_limits = Arc::new(ratelimit::RateLimits::new(settings));
+        self.login_limiter = Arc::new(auth::LoginLimiter::with_max_keys(settings.max_keys));
+        self
+    }
+
+    pub fn with_trusted_proxies(mut self, proxies: client_addr::TrustedProxies) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// The keys for secrets at rest; see [`Services::seal_plaintext_secrets`] for what
+    /// start-up does with them.
+    pub fn with_secrets(mut self, keys: sealed::Keyring) -> Self {
+        self.secrets = Arc::new(keys);
         self
     }
 

@@ -5,7 +5,7 @@ use crate::{Principal, ServiceError, Services};
 use serde::Deserialize;
 use serde_json::json;
 use xdesk_domain::FieldError;
-use xdesk_store::{MailboxRow, MailboxSettings};
+use xdesk_store::{MailboxRow, MailboxSettings, SecretColumn};
 
 /// A mailbox as an admin or the configuration file gives it.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -55,11 +55,13 @@ fn folder_ok(f: &str) -> bool {
 }
 
 impl Services {
+    /// The mailbox's settings, checked, and the new password in plain text when one is given
+    /// (None keeps the stored one; a new mailbox must have one).
     async fn validate_mailbox(
         &self,
         m: &MailboxInput,
-        stored_password: Option<&str>,
-    ) -> Result<MailboxSettings, ServiceError> {
+        has_password: bool,
+    ) -> Result<(MailboxSettings, Option<String>), ServiceError> {
         let name = m.name.trim();
         if name.is_empty() || name.len() > 100 {
             return Err(bad("name", "invalid_name", "1 to 100 characters"));
@@ -77,9 +79,9 @@ impl Services {
         if m.username.trim().is_empty() {
             return Err(bad("username", "invalid_username", "must not be empty"));
         }
-        let password = match (&m.password, stored_password) {
-            (Some(p), _) if !p.is_empty() => p.clone(),
-            (_, Some(p)) => p.to_owned(),
+        let password = match &m.password {
+            Some(p) if !p.is_empty() => Some(p.clone()),
+            _ if has_password => None,
             _ => return Err(bad("password", "password_required", "must not be empty")),
         };
         if !folder_ok(&m.folder) {
@@ -102,18 +104,42 @@ impl Services {
                 .await?
                 .ok_or_else(|| bad("group_id", "unknown_group", "no such group"))?;
         }
-        Ok(MailboxSettings {
+        let settings = MailboxSettings {
             name: name.to_owned(),
             host: host.to_owned(),
             port: i32::from(m.port),
             tls: m.tls.clone(),
             username: m.username.trim().to_owned(),
-            password,
             folder: m.folder.clone(),
             move_to: m.move_to.clone(),
             group_id: m.group_id,
             active: m.active,
-        })
+        };
+        Ok((settings, password))
+    }
+
+    /// Creates a mailbox with its password sealed for the new row.
+    async fn insert_mailbox(
+        &self,
+        s: &MailboxSettings,
+        password: Option<String>,
+    ) -> Result<MailboxRow, ServiceError> {
+        let password = password.unwrap_or_default();
+        let seal = self.sealer(SecretColumn::MailboxPassword, &password);
+        Ok(self.store.create_mailbox(s, seal).await?)
+    }
+
+    /// Updates a mailbox, sealing a new password for its row.
+    async fn rewrite_mailbox(
+        &self,
+        id: i64,
+        s: &MailboxSettings,
+        password: Option<String>,
+    ) -> Result<MailboxRow, ServiceError> {
+        let sealed = password
+            .map(|p| self.seal_secret(SecretColumn::MailboxPassword, id, &p))
+            .transpose()?;
+        Ok(self.store.update_mailbox(id, s, sealed).await?)
     }
 
     pub async fn list_mailboxes(&self, p: &Principal) -> Result<Vec<MailboxRow>, ServiceError> {
@@ -127,8 +153,8 @@ impl Services {
         m: MailboxInput,
     ) -> Result<MailboxRow, ServiceError> {
         p.require_admin()?;
-        let s = self.validate_mailbox(&m, None).await?;
-        let row = self.store.create_mailbox(&s).await?;
+        let (s, password) = self.validate_mailbox(&m, false).await?;
+        let row = self.insert_mailbox(&s, password).await?;
         self.audit_action(
             p,
             "mailbox.create",
@@ -153,8 +179,8 @@ impl Services {
             .mailbox(id)
             .await?
             .ok_or(ServiceError::NotFound("mailbox"))?;
-        let s = self.validate_mailbox(&m, Some(&old.password)).await?;
-        let row = self.store.update_mailbox(id, &s).await?;
+        let (s, password) = self.validate_mailbox(&m, !old.password.is_empty()).await?;
+        let row = self.rewrite_mailbox(id, &s, password).await?;
         self.audit_action(
             p,
             "mailbox.update",
@@ -191,8 +217,8 @@ impl Services {
     ) -> Result<(), ServiceError> {
         for m in configured {
             let existing = self.store.mailbox_by_name(m.name.trim()).await?;
-            let s = self
-                .validate_mailbox(m, existing.as_ref().map(|e| e.password.as_str()))
+            let (s, password) = self
+                .validate_mailbox(m, existing.as_ref().is_some_and(|e| !e.password.is_empty()))
                 .await
                 .map_err(|e| {
                     ServiceError::Internal(format!(
@@ -201,16 +227,32 @@ impl Services {
                     ))
                 })?;
             match existing {
-                Some(e) => self.store.update_mailbox(e.id, &s).await?,
-                None => self.store.create_mailbox(&s).await?,
+                Some(e) => self.rewrite_mailbox(e.id, &s, password).await?,
+                None => self.insert_mailbox(&s, password).await?,
             };
         }
         Ok(())
     }
 
-    /// For the poller: every mailbox, active or not, with its password.
+    /// For the poller: every mailbox, active or not, with its password opened. A mailbox whose
+    /// password does not open is left out, with the reason as its last error.
     pub async fn mailboxes_for_polling(&self) -> Result<Vec<MailboxRow>, ServiceError> {
-        Ok(self.store.mailboxes().await?)
+        let mut out = Vec::new();
+        for mut m in self.store.mailboxes().await? {
+            match self.open_secret(SecretColumn::MailboxPassword, m.id, &m.password) {
+                Ok(p) => {
+                    m.password = p;
+                    out.push(m);
+                }
+                Err(e) => {
+                    tracing::error!(mailbox = m.id, error = %e, "mailbox password unreadable");
+                    self.store
+                        .record_mailbox_poll(m.id, Some(e.to_string()))
+                        .await?;
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub async fn record_mailbox_poll(

@@ -139,8 +139,16 @@ impl Services {
         Ok((entries, views))
     }
 
-    /// Checks what someone typed at `/verify` (anyone may: no principal).
-    pub async fn verify(&self, input: &str) -> Result<VerifyAnswer, ServiceError> {
+    /// Checks what someone typed at `/verify` (anyone may: no principal), limited per client
+    /// address (`ip`) so the registry cannot be walked or the database worn down.
+    pub async fn verify(
+        &self,
+        input: &str,
+        ip: Option<&str>,
+    ) -> Result<VerifyAnswer, ServiceError> {
+        self.rate_limits
+            .verify
+            .hit(&crate::ratelimit::client_key(ip))?;
         if let Some(code) = official::parse_message_code(input) {
             if let Some(m) = self.store.message_by_code(&code).await? {
                 return Ok(VerifyAnswer::Message {

@@ -85,15 +85,20 @@ impl Services {
             .to_owned()
     }
 
-    /// A challenge for `address` on `chain`: a fresh nonce, remembered until it expires.
+    /// A challenge for `address` on `chain`: a fresh nonce, remembered until it expires. Anyone
+    /// may ask, and each writes a row: limited per client address (`ip`).
     pub async fn wallet_challenge(
         &self,
         chain: &str,
         address: &str,
+        ip: Option<&str>,
     ) -> Result<WalletChallenge, ServiceError> {
         let chain =
             Chain::parse(chain).map_err(|e| FieldError::new("chain", e.code(), e.to_string()))?;
         let address = Address::parse(chain.network(), address.trim())?;
+        self.rate_limits
+            .wallet_challenges
+            .hit(&crate::ratelimit::client_key(ip))?;
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let now = Utc::now();
         let expires_at = now + Duration::minutes(CHALLENGE_MINUTES);

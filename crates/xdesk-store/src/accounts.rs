@@ -198,9 +198,15 @@ impl Store {
         Ok(())
     }
 
-    /// Puts a confirmed authenticator in force, in one statement that takes it from the
-    /// pending slot only if it is still the one the agent confirmed.
-    pub async fn activate_agent_totp(&self, id: i64, secret: &str) -> Result<(), StoreError> {
+    /// Puts a confirmed authenticator in force (`secret`, sealed for its column), in one
+    /// statement that empties the pending slot only if it still holds `pending`, the one the
+    /// agent confirmed.
+    pub async fn activate_agent_totp(
+        &self,
+        id: i64,
+        pending: &str,
+        secret: &str,
+    ) -> Result<(), StoreError> {
         let res = agent::Entity::update_many()
             .col_expr(agent::Column::TotpSecret, Expr::value(secret))
             .col_expr(agent::Column::TotpEnabled, Expr::value(true))
@@ -209,7 +215,7 @@ impl Store {
                 Expr::value(Option::<String>::None),
             )
             .filter(agent::Column::Id.eq(id))
-            .filter(agent::Column::TotpPending.eq(secret))
+            .filter(agent::Column::TotpPending.eq(pending))
             .exec(&self.db)
             .await?;
         if res.rows_affected == 0 {

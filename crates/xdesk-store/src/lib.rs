@@ -21,6 +21,7 @@ mod migration;
 mod outbox;
 mod portal;
 mod routing;
+mod secrets;
 mod sla;
 mod surveys;
 #[cfg(test)]
@@ -44,6 +45,7 @@ pub use mailboxes::{MailboxRow, MailboxSettings};
 pub use outbox::{EmailTemplateRow, OutboundMail, OutboundRow, SendOutcome};
 pub use portal::IntegrationRow;
 pub use routing::{NewRoutingRule, RoutingRuleRow};
+pub use secrets::{SecretColumn, StoredSecret};
 pub use sla::{
     CalendarDelete, ClockWrite, JobRow, NewSlaCalendar, NewSlaPolicy, SLA_JOB, SlaCalendarRow,
     SlaClockRow, SlaPolicyRow, SlaStep,

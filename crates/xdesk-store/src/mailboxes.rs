@@ -3,11 +3,13 @@
 use crate::entities::mailbox;
 use crate::{Store, StoreError, now};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 
 pub type MailboxRow = mailbox::Model;
 
-/// A mailbox's settings, validated by the caller.
+/// A mailbox's settings, validated by the caller; the password goes on its own, sealed.
 #[derive(Debug, Clone)]
 pub struct MailboxSettings {
     pub name: String,
@@ -15,7 +17,6 @@ pub struct MailboxSettings {
     pub port: i32,
     pub tls: String,
     pub username: String,
-    pub password: String,
     pub folder: String,
     pub move_to: Option<String>,
     pub group_id: Option<i64>,
@@ -41,15 +42,22 @@ impl Store {
             .await?)
     }
 
-    pub async fn create_mailbox(&self, m: &MailboxSettings) -> Result<MailboxRow, StoreError> {
+    /// Creates a mailbox; `password` gives the stored password for the new row's id (sealed
+    /// values are bound to their row), written in the same transaction.
+    pub async fn create_mailbox(
+        &self,
+        m: &MailboxSettings,
+        password: impl FnOnce(i64) -> Result<String, StoreError>,
+    ) -> Result<MailboxRow, StoreError> {
         let at = now();
-        Ok(mailbox::ActiveModel {
+        let tx = self.db.begin().await?;
+        let row = mailbox::ActiveModel {
             name: Set(m.name.clone()),
             host: Set(m.host.clone()),
             port: Set(m.port),
             tls: Set(m.tls.clone()),
             username: Set(m.username.clone()),
-            password: Set(m.password.clone()),
+            password: Set(String::new()),
             folder: Set(m.folder.clone()),
             move_to: Set(m.move_to.clone()),
             group_id: Set(m.group_id),
@@ -60,14 +68,22 @@ impl Store {
             last_error: Set(None),
             ..Default::default()
         }
-        .insert(&self.db)
-        .await?)
+        .insert(&tx)
+        .await?;
+        let id = row.id;
+        let mut a: mailbox::ActiveModel = row.into();
+        a.password = Set(password(id)?);
+        let row = a.update(&tx).await?;
+        tx.commit().await?;
+        Ok(row)
     }
 
+    /// Updates a mailbox; a `password` of None keeps the stored one.
     pub async fn update_mailbox(
         &self,
         id: i64,
         m: &MailboxSettings,
+        password: Option<String>,
     ) -> Result<MailboxRow, StoreError> {
         let row = mailbox::Entity::find_by_id(id)
             .one(&self.db)
@@ -79,7 +95,9 @@ impl Store {
         a.port = Set(m.port);
         a.tls = Set(m.tls.clone());
         a.username = Set(m.username.clone());
-        a.password = Set(m.password.clone());
+        if let Some(p) = password {
+            a.password = Set(p);
+        }
         a.folder = Set(m.folder.clone());
         a.move_to = Set(m.move_to.clone());
         a.group_id = Set(m.group_id);

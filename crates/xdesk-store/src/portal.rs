@@ -78,20 +78,30 @@ impl Store {
             .await?)
     }
 
+    /// Creates an integration; `secret` gives the stored secret for the new row's id (sealed
+    /// values are bound to their row), written in the same transaction.
     pub async fn create_integration(
         &self,
         name: &str,
-        secret: &str,
+        secret: impl FnOnce(i64) -> Result<String, StoreError>,
     ) -> Result<IntegrationRow, StoreError> {
-        Ok(integration::ActiveModel {
+        use sea_orm::TransactionTrait;
+        let tx = self.db.begin().await?;
+        let row = integration::ActiveModel {
             name: Set(name.to_owned()),
-            secret: Set(secret.to_owned()),
+            secret: Set(String::new()),
             created_at: Set(now()),
             revoked_at: Set(None),
             ..Default::default()
         }
-        .insert(&self.db)
-        .await?)
+        .insert(&tx)
+        .await?;
+        let id = row.id;
+        let mut a: integration::ActiveModel = row.into();
+        a.secret = Set(secret(id)?);
+        let row = a.update(&tx).await?;
+        tx.commit().await?;
+        Ok(row)
     }
 
     pub async fn list_integrations(&self) -> Result<Vec<IntegrationRow>, StoreError> {

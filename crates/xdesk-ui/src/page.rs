@@ -177,7 +177,19 @@ impl Ctx {
                 tracing::warn!(error = %e, "upstream failure");
                 self.error(StatusCode::BAD_GATEWAY, self.tr.t("error.upstream"))
             }
-            ServiceError::Store(_) | ServiceError::Internal(_) => {
+            ServiceError::RateLimited { retry_after_secs } => {
+                let mut r = self.error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &self.tr.t1("login.too_many", retry_after_secs),
+                );
+                if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                }
+                r
+            }
+            ServiceError::Store(_)
+            | ServiceError::Internal(_)
+            | ServiceError::SecretUnreadable(_) => {
                 tracing::error!(error = %e, "page failed");
                 self.error(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -282,18 +294,24 @@ pub(crate) async fn switch_language(
     r
 }
 
-/// The caller's address, for sign-in limits and the audit log.
+/// The caller's address, for rate limits and the audit log: the one the web layer established
+/// (behind trusted proxies, the forwarded client), else the TCP peer.
 pub(crate) struct PeerIp(pub Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(PeerIp(
+        let established = parts
+            .extensions
+            .get::<xdesk_service::client_addr::ClientAddr>()
+            .map(|a| a.0);
+        let peer = || {
             parts
                 .extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|a| a.0.ip().to_string()),
-        ))
+                .map(|a| a.0.ip().to_canonical())
+        };
+        Ok(PeerIp(established.or_else(peer).map(|ip| ip.to_string())))
     }
 }
 

@@ -106,6 +106,14 @@ impl From<ServiceError> for AppError {
                 "payload_too_large",
                 e.to_string(),
             ),
+            E::SecretUnreadable(ref inner) => {
+                tracing::error!(error = %inner, "stored secret unreadable");
+                AppError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "secret_unreadable",
+                    "a stored secret cannot be read with the configured keys; an administrator must check the secrets key (see the log)",
+                )
+            }
             E::Internal(inner) => {
                 tracing::error!(error = %inner, "internal failure");
                 AppError::new(

@@ -7,6 +7,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
+use xdesk_service::client_addr::ClientAddr;
 use xdesk_service::{Principal, ServiceError};
 
 /// JSON body whose errors use the API's error shape.
@@ -45,20 +46,46 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     }
 }
 
-/// The caller's address, for rate limits and the audit log.
+/// The caller's address, for rate limits and the audit log: what [`client_addr`] established
+/// (behind trusted proxies, the forwarded client), else the TCP peer.
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
-        Ok(ClientIp(
+        let established = parts.extensions.get::<ClientAddr>().map(|a| a.0);
+        let peer = || {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(a)| a.ip().to_string()),
-        ))
+                .map(|ConnectInfo(a)| a.ip().to_canonical())
+        };
+        Ok(ClientIp(established.or_else(peer).map(|ip| ip.to_string())))
     }
+}
+
+/// Middleware: establishes every request's client address once, from the TCP peer and, when
+/// that peer is a trusted proxy, the header it appends to; handlers and pages read it with
+/// [`ClientIp`].
+pub async fn client_addr(
+    axum::extract::State(services): axum::extract::State<xdesk_service::Services>,
+    mut req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+        let proxies = &services.trusted_proxies;
+        let values: Vec<&str> = proxies.header().map_or_else(Vec::new, |h| {
+            req.headers()
+                .get_all(h)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect()
+        });
+        let client = proxies.client(peer.ip(), &values);
+        req.extensions_mut().insert(ClientAddr(client));
+    }
+    next.run(req).await
 }
 
 pub const SESSION_COOKIE: &str = "xdesk_session";

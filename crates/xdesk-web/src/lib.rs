@@ -217,6 +217,7 @@ pub fn router(services: Services, pages: Router, settings: WebSettings) -> Route
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
     let metrics_here = !settings.metrics_elsewhere;
+    let client_addr = middleware::from_fn_with_state(services.clone(), extract::client_addr);
     let state = AppState {
         services,
         metrics: metrics_handle(),
@@ -377,6 +378,7 @@ pub fn router(services: Services, pages: Router, settings: WebSettings) -> Route
     }
     app.with_state(state)
         .merge(pages)
+        .layer(client_addr)
         .layer(middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())

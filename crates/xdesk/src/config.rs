@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use xdesk_channels::imap::PollTiming;
 use xdesk_channels::smtp::SmtpSettings;
+use xdesk_service::client_addr::ForwardedHeader;
 use xdesk_service::mailboxes::MailboxInput;
 use xdesk_service::outbox::MailSettings;
+use xdesk_service::ratelimit::RateLimitSettings;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +50,16 @@ pub struct Config {
     pub chains: std::collections::BTreeMap<String, String>,
     /// Who may read `/metrics`.
     pub metrics: MetricsConfig,
+    /// The key that seals secrets stored in the database (`[secrets]`).
+    pub secrets: SecretsConfig,
+    /// Rate limits on what anyone may ask (`[limits.verify] max = 60, window_secs = 60`).
+    pub limits: RateLimitSettings,
+    /// Reverse proxies (address blocks) whose forwarded client address is believed:
+    /// `["127.0.0.1/32", "10.0.0.0/8"]`, or in the environment `10.0.0.0/8,127.0.0.1`.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub trusted_proxies: Vec<String>,
+    /// The header those proxies append the client to: `x-forwarded-for` or `forwarded`.
+    pub forwarded_header: ForwardedHeader,
 }
 
 /// `/metrics` is open on the main listener unless a bearer token is set, or it moves to a
@@ -57,6 +69,61 @@ pub struct Config {
 pub struct MetricsConfig {
     pub token: Option<String>,
     pub listen: Option<String>,
+}
+
+/// Where the key for secrets at rest comes from: `key` (base64 of 32 random bytes; best given
+/// as `XDESK_SECRETS__KEY`), else `key_file`, else `data_dir/secrets.key`, made on first start.
+/// During a rotation the old keys stay readable through `previous_key_files` / `previous_keys`.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    pub key: Option<String>,
+    pub key_file: Option<PathBuf>,
+    #[serde(deserialize_with = "paths_or_comma_separated")]
+    pub previous_key_files: Vec<PathBuf>,
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub previous_keys: Vec<String>,
+}
+
+impl std::fmt::Debug for SecretsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsConfig")
+            .field("key", &self.key.as_ref().map(|_| "***"))
+            .field("key_file", &self.key_file)
+            .field("previous_key_files", &self.previous_key_files)
+            .field("previous_keys", &self.previous_keys.len())
+            .finish()
+    }
+}
+
+/// A list from a file (`["a", "b"]`) or from the environment (`a,b`).
+fn list_or_comma_separated<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        OneOrMany::Many(v) => v,
+    })
+}
+
+fn paths_or_comma_separated<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<PathBuf>, D::Error> {
+    Ok(list_or_comma_separated(d)?
+        .into_iter()
+        .map(PathBuf::from)
+        .collect())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -212,6 +279,10 @@ impl Default for Config {
             exchange: None,
             chains: std::collections::BTreeMap::new(),
             metrics: MetricsConfig::default(),
+            secrets: SecretsConfig::default(),
+            limits: RateLimitSettings::default(),
+            trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
         }
     }
 }
@@ -234,6 +305,7 @@ impl Config {
         "smtp.tls",
         "smtp.username",
         "smtp.password",
+        "smtp.password_file",
         "chat.identity_secret",
         "chat.group_id",
         "chat.allowed_origins",
@@ -245,6 +317,23 @@ impl Config {
         "exchange.timeout_secs",
         "metrics.token",
         "metrics.listen",
+        "secrets.key",
+        "secrets.key_file",
+        "secrets.previous_key_files",
+        "secrets.previous_keys",
+        "trusted_proxies",
+        "forwarded_header",
+        "limits.max_keys",
+        "limits.chat_tickets.max",
+        "limits.chat_tickets.window_secs",
+        "limits.chat_uploads.max",
+        "limits.chat_uploads.window_secs",
+        "limits.wallet_challenges.max",
+        "limits.wallet_challenges.window_secs",
+        "limits.verify.max",
+        "limits.verify.window_secs",
+        "limits.step_up_failures.max",
+        "limits.step_up_failures.window_secs",
     ];
 
     /// Loads `file` (if it exists) and the environment over the defaults.
@@ -296,6 +385,44 @@ mod tests {
             let smtp = c.smtp.unwrap();
             assert_eq!((smtp.host.as_str(), smtp.port), ("mail.ex.test", 465));
             assert_eq!(smtp.tls, xdesk_channels::smtp::SmtpTls::Tls);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn secrets_limits_and_proxies_come_from_file_and_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "xdesk.toml",
+                "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n[limits.verify]\nmax = 5\nwindow_secs = 10\n[secrets]\nkey_file = \"/etc/xdesk/key\"\n",
+            )?;
+            let c = Config::load(Path::new("xdesk.toml")).map_err(|e| *e)?;
+            assert_eq!(c.trusted_proxies, ["10.0.0.0/8", "::1"]);
+            assert_eq!(c.limits.verify, xdesk_service::ratelimit::Rule::new(5, 10));
+            assert_eq!(
+                c.limits.chat_tickets,
+                RateLimitSettings::default().chat_tickets
+            );
+            assert_eq!(
+                c.secrets.key_file.as_deref(),
+                Some(Path::new("/etc/xdesk/key"))
+            );
+            jail.set_env("XDESK_TRUSTED_PROXIES", "127.0.0.1/32, 192.168.0.0/16");
+            jail.set_env("XDESK_FORWARDED_HEADER", "forwarded");
+            jail.set_env("XDESK_LIMITS__VERIFY__MAX", "7");
+            jail.set_env("XDESK_SECRETS__KEY", "a2V5");
+            jail.set_env("XDESK_SECRETS__PREVIOUS_KEY_FILES", "/a,/b");
+            let c = Config::load(Path::new("xdesk.toml")).map_err(|e| *e)?;
+            assert_eq!(c.trusted_proxies, ["127.0.0.1/32", "192.168.0.0/16"]);
+            assert_eq!(c.forwarded_header, ForwardedHeader::Forwarded);
+            assert_eq!(c.limits.verify, xdesk_service::ratelimit::Rule::new(7, 10));
+            assert_eq!(c.secrets.key.as_deref(), Some("a2V5"));
+            assert_eq!(
+                c.secrets.previous_key_files,
+                [PathBuf::from("/a"), PathBuf::from("/b")]
+            );
+            assert!(!format!("{c:?}").contains("a2V5"));
             Ok(())
         });
     }

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod secrets;
 
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -14,11 +15,33 @@ use xdesk_store::Store;
 
 pub use config::Config;
 
-/// Opens the store, applies migrations, and returns the services.
+/// Opens the store, applies migrations, seals secrets still stored in plain text, and returns
+/// the services.
 pub async fn open(config: &Config) -> anyhow::Result<Services> {
     tokio::fs::create_dir_all(&config.data_dir)
         .await
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let keys = secrets::load_keyring(config)?;
+    open_with_keys(config, keys).await
+}
+
+/// [`open`] with the keys for secrets at rest given (a key rotation brings its own).
+pub async fn open_with_keys(
+    config: &Config,
+    keys: xdesk_service::sealed::Keyring,
+) -> anyhow::Result<Services> {
+    tokio::fs::create_dir_all(&config.data_dir)
+        .await
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    if let Some(s) = &config.chat.identity_secret {
+        xdesk_service::secrets::check_signing_secret("chat.identity_secret", s)
+            .map_err(|e| anyhow::anyhow!("chat.identity_secret: {}", e.reason))?;
+    }
+    let proxies = xdesk_service::client_addr::TrustedProxies::new(
+        &config.trusted_proxies,
+        config.forwarded_header,
+    )
+    .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
     let store = Store::connect(&config.database_url, &config.data_dir)
         .await
         .with_context(|| format!("connecting to {}", config.redacted_database_url()))?;
@@ -38,7 +61,16 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
     })
     .with_triage(xdesk_service::triage::TriageSettings::with_urgent_amounts(
         config.triage.urgent_amounts().map_err(anyhow::Error::msg)?,
-    ));
+    ))
+    .with_rate_limits(&config.limits)
+    .with_trusted_proxies(proxies)
+    .with_secrets(keys);
+    // Secrets written before they were sealed are sealed now, before anything reads them.
+    services
+        .seal_plaintext_secrets()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("sealing stored secrets")?;
     if let Some(url) = &config.redis_url {
         let bus = xdesk_channels::redis_bus::RedisBus::connect(url)
             .await

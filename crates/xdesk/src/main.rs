@@ -47,6 +47,15 @@ enum Command {
     /// Import a directory written by kb-export (or by hand); every file is checked first, and
     /// running servers pick the changes up from the feed.
     KbImport { dir: std::path::PathBuf },
+    /// Re-encrypt every secret stored in the database (TOTP secrets, mailbox passwords,
+    /// integration signing secrets) in one transaction: with the key in --new-key-file (made
+    /// when it does not exist; then point `secrets.key_file` at it, the old key is no longer
+    /// needed), or without it with the configured key (to finish a rotation where the old key
+    /// is still listed in `secrets.previous_key_files`).
+    RotateSecretsKey {
+        #[arg(long)]
+        new_key_file: Option<PathBuf>,
+    },
     /// Check a ticket's hash-chained history; exits 1 if it was tampered with.
     VerifyHistory {
         /// Ticket number (XD-10042) or id.
@@ -135,6 +144,24 @@ async fn main() -> anyhow::Result<()> {
         Command::Reindex => {
             let (articles, tickets) = xdesk::reindex(&config).await?;
             println!("reindexed {articles} article translations and {tickets} tickets");
+            Ok(())
+        }
+        Command::RotateSecretsKey { new_key_file } => {
+            let r = xdesk::secrets::rotate(&config, new_key_file.as_deref()).await?;
+            println!(
+                "re-encrypted {} stored secrets with key {} (the configured key was {})",
+                r.resealed, r.new_key_id, r.old_key_id
+            );
+            match r.new_key_file {
+                Some(f) => println!(
+                    "now set secrets.key_file = \"{}\" (or XDESK_SECRETS__KEY_FILE) and start xdesk; \
+                     the old key is no longer needed",
+                    f.display()
+                ),
+                None => println!(
+                    "keys listed in secrets.previous_key_files / secrets.previous_keys are no longer needed"
+                ),
+            }
             Ok(())
         }
         Command::VerifyHistory { ticket } => {

@@ -4,7 +4,7 @@
 
 use crate::UiState;
 use crate::i18n::{Lang, Tr};
-use crate::page::Ctx;
+use crate::page::{Ctx, PeerIp};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -127,6 +127,7 @@ pub(crate) async fn show(
     mut ctx: Ctx,
     State(s): State<UiState>,
     Query(q): Query<VerifyQuery>,
+    PeerIp(ip): PeerIp,
 ) -> Response {
     if let Some(l) = q.lang.as_deref().and_then(Lang::from_code) {
         ctx.tr = Tr::new(l);
@@ -135,7 +136,7 @@ pub(crate) async fn show(
     let (status, shown, error) = if query.is_empty() {
         (StatusCode::OK, None, None)
     } else {
-        match s.services.verify(query).await {
+        match s.services.verify(query, ip.as_deref()).await {
             Ok(a) => (StatusCode::OK, Some(shown(&ctx.tr, a)), None),
             Err(ServiceError::Field(_)) => (
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -13,7 +13,7 @@
 //! joined tickets arrive tagged with `ticket_id`.
 
 use crate::AppState;
-use crate::extract::Auth;
+use crate::extract::{Auth, ClientIp};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -123,10 +123,11 @@ pub async fn customer_socket(
     ws: WebSocketUpgrade,
     State(s): State<AppState>,
     Query(q): Query<CustomerQuery>,
+    ClientIp(ip): ClientIp,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, crate::error::AppError> {
     allowed_origin(&s, &headers)?;
-    Ok(sized(ws).on_upgrade(move |socket| customer_session(s, q, socket)))
+    Ok(sized(ws).on_upgrade(move |socket| customer_session(s, q, ip, socket)))
 }
 
 /// Refuses a browser request from a site that is not allowed to embed the widget: without it,
@@ -162,11 +163,21 @@ async fn next_event(
     }
 }
 
-async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) {
+async fn customer_session(
+    s: AppState,
+    q: CustomerQuery,
+    ip: Option<String>,
+    mut socket: WebSocket,
+) {
     let services = &s.services;
     let lang = q.lang.clone().unwrap_or_else(|| "en".into());
     let mut v: ChatVisitor = match services
-        .chat_visitor(q.token.as_deref(), q.visitor.as_deref(), &lang)
+        .chat_visitor(
+            q.token.as_deref(),
+            q.visitor.as_deref(),
+            &lang,
+            ip.as_deref(),
+        )
         .await
     {
         Ok(v) => v,
@@ -253,6 +264,9 @@ async fn customer_session(s: AppState, q: CustomerQuery, mut socket: WebSocket) 
                                 }
                                 ticket = Some(t);
                                 None
+                            }
+                            Err(e @ xdesk_service::ServiceError::RateLimited { .. }) => {
+                                Some(error_frame("rate_limited", e.to_string()))
                             }
                             Err(e) => Some(error_frame("message_refused", e.to_string())),
                         }
@@ -594,12 +608,13 @@ pub struct WidgetQuery {
 async fn widget_visitor(
     s: &AppState,
     q: &WidgetQuery,
+    ip: Option<&str>,
 ) -> Result<ChatVisitor, crate::error::AppError> {
     if q.token.is_none() && q.visitor.is_none() {
         return Err(xdesk_service::ServiceError::Unauthenticated.into());
     }
     Ok(s.services
-        .chat_visitor(q.token.as_deref(), q.visitor.as_deref(), "en")
+        .chat_visitor(q.token.as_deref(), q.visitor.as_deref(), "en", ip)
         .await?)
 }
 
@@ -608,11 +623,12 @@ async fn widget_visitor(
 pub async fn upload(
     State(s): State<AppState>,
     Query(q): Query<WidgetQuery>,
+    ClientIp(ip): ClientIp,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> crate::error::ApiResult<(axum::http::StatusCode, axum::Json<Value>)> {
     allowed_origin(&s, &headers)?;
-    let mut v = widget_visitor(&s, &q).await?;
+    let mut v = widget_visitor(&s, &q, ip.as_deref()).await?;
     let ticket_id = q
         .ticket
         .ok_or(xdesk_service::ServiceError::NotFound("chat"))?;
@@ -645,9 +661,10 @@ pub async fn download(
     State(s): State<AppState>,
     Query(q): Query<WidgetQuery>,
     axum::extract::Path(id): axum::extract::Path<i64>,
+    ClientIp(ip): ClientIp,
 ) -> crate::error::ApiResult<Response> {
     use axum::response::IntoResponse;
-    let v = widget_visitor(&s, &q).await?;
+    let v = widget_visitor(&s, &q, ip.as_deref()).await?;
     let (a, bytes) = s.services.chat_attachment(&v, id).await?;
     let image =
         ["image/png", "image/jpeg", "image/gif", "image/webp"].contains(&a.content_type.as_str());

@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, ClientIp};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -113,12 +113,13 @@ impl From<VerifyAnswer> for VerifyDto {
 }
 
 /// Is this contact, link, agent or message official? Anyone may ask.
-#[utoipa::path(get, path = "/api/v1/verify", tag = "trust", params(VerifyQuery), responses((status = 200, body = VerifyDto), (status = 422, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/verify", tag = "trust", params(VerifyQuery), responses((status = 200, body = VerifyDto), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn verify(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<VerifyQuery>,
+    ClientIp(ip): ClientIp,
 ) -> ApiResult<Json<VerifyDto>> {
-    Ok(Json(s.services.verify(&q.q).await?.into()))
+    Ok(Json(s.services.verify(&q.q, ip.as_deref()).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]

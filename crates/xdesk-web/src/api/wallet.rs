@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, ClientIp};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -25,12 +25,16 @@ pub struct ChallengeDto {
 }
 
 /// A sign-in message for this wallet with a fresh single-use nonce (10 minutes).
-#[utoipa::path(get, path = "/api/v1/wallet/challenge", tag = "trust", params(ChallengeQuery), responses((status = 200, body = ChallengeDto), (status = 422, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/wallet/challenge", tag = "trust", params(ChallengeQuery), responses((status = 200, body = ChallengeDto), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn challenge(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<ChallengeQuery>,
+    ClientIp(ip): ClientIp,
 ) -> ApiResult<Json<ChallengeDto>> {
-    let c = s.services.wallet_challenge(&q.chain, &q.address).await?;
+    let c = s
+        .services
+        .wallet_challenge(&q.chain, &q.address, ip.as_deref())
+        .await?;
     Ok(Json(ChallengeDto {
         nonce: c.nonce,
         message: c.message,
