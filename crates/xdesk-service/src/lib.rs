@@ -3,6 +3,7 @@
 //! [`ServiceError`] to a status and a stable code.
 
 mod alerts;
+pub mod anchor;
 pub mod assignment;
 pub mod auth;
 pub mod chat;
@@ -171,6 +172,8 @@ pub struct Services {
     pub exchange_cache: Arc<exchange::ExchangeCache>,
     /// Nodes for on-chain checks, when configured.
     pub chains: Option<Arc<dyn onchain::ChainReader>>,
+    /// The key and log of history checkpoints, when configured.
+    pub anchor: Option<Arc<anchor::AnchorSettings>>,
 }
 
 impl Services {
@@ -194,6 +197,7 @@ impl Services {
             exchange: None,
             exchange_cache: Arc::new(exchange::ExchangeCache::default()),
             chains: None,
+            anchor: None,
         }
     }
 

@@ -46,6 +46,39 @@ pub struct Config {
     /// Nodes for on-chain checks, by network: `[chains] ethereum = "https://…"` (EVM JSON-RPC),
     /// `bitcoin = "https://blockstream.info/api"` (Esplora).
     pub chains: std::collections::BTreeMap<String, String>,
+    /// Signed checkpoints of every ticket's history, kept outside the database.
+    pub anchor: AnchorConfig,
+}
+
+/// History anchoring: the Ed25519 key that signs checkpoints and the log they are appended to,
+/// both outside the database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnchorConfig {
+    /// File with the hex of the 32-byte key seed; made (mode 0600) when missing.
+    /// Default: `<data_dir>/anchor/signing.key`.
+    pub key_file: Option<PathBuf>,
+    /// The seed itself, e.g. from `XDESK_ANCHOR__KEY`; wins over `key_file`.
+    pub key: Option<String>,
+    /// The append-only checkpoint log. Default: `<data_dir>/anchor/checkpoints.jsonl`.
+    pub log_file: Option<PathBuf>,
+    /// Seconds between checkpoints (one is written only when a ticket changed); 0: none on a
+    /// schedule, only `xdesk anchor`.
+    pub interval_secs: u64,
+    /// Each checkpoint line is also POSTed here (JSON), for another system to keep.
+    pub webhook_url: Option<String>,
+}
+
+impl Default for AnchorConfig {
+    fn default() -> Self {
+        Self {
+            key_file: None,
+            key: None,
+            log_file: None,
+            interval_secs: 300,
+            webhook_url: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -200,6 +233,7 @@ impl Default for Config {
             redis_url: None,
             exchange: None,
             chains: std::collections::BTreeMap::new(),
+            anchor: AnchorConfig::default(),
         }
     }
 }
@@ -231,6 +265,11 @@ impl Config {
         "exchange.url",
         "exchange.token",
         "exchange.timeout_secs",
+        "anchor.key_file",
+        "anchor.key",
+        "anchor.log_file",
+        "anchor.interval_secs",
+        "anchor.webhook_url",
     ];
 
     /// Loads `file` (if it exists) and the environment over the defaults.
@@ -240,6 +279,20 @@ impl Config {
             .merge(Env::prefixed("XDESK_").split("__").only(Self::FIELDS))
             .extract()
             .map_err(Box::new)
+    }
+
+    pub fn anchor_key_file(&self) -> PathBuf {
+        self.anchor
+            .key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("anchor").join("signing.key"))
+    }
+
+    pub fn anchor_log_file(&self) -> PathBuf {
+        self.anchor
+            .log_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("anchor").join("checkpoints.jsonl"))
     }
 
     /// The database URL without its password, for messages.
