@@ -13,8 +13,8 @@
 use crate::event::{EventRecord, GENESIS_HASH};
 use crate::ticket::TicketNumber;
 use chrono::{DateTime, SecondsFormat, Utc};
-use ed25519_dalek::{Signer, Verifier, VerifyingKey};
 pub use ed25519_dalek::SigningKey;
+use ed25519_dalek::{Signer, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -466,7 +466,9 @@ pub struct VerifiedTranscript {
 /// Verifies a transcript exported from the portal (its JSON, nothing else): the `anchor`
 /// proof, its checkpoint's signature, and that the proof is for the transcript's ticket.
 /// The caller still compares `public_key` with the key the exchange publishes.
-pub fn verify_transcript(transcript: &serde_json::Value) -> Result<VerifiedTranscript, AnchorError> {
+pub fn verify_transcript(
+    transcript: &serde_json::Value,
+) -> Result<VerifiedTranscript, AnchorError> {
     let ticket = transcript
         .get("ticket")
         .and_then(|t| t.as_str())
@@ -550,10 +552,7 @@ mod tests {
         let l = leaves(&heads(3)).unwrap();
         assert_eq!(merkle_root(&l[..1]), l[0]);
         // Three leaves: ((0, 1), 2).
-        assert_eq!(
-            merkle_root(&l),
-            node_hash(&node_hash(&l[0], &l[1]), &l[2])
-        );
+        assert_eq!(merkle_root(&l), node_hash(&node_hash(&l[0], &l[1]), &l[2]));
         // The leaf prefix keeps a leaf from passing as a node.
         let mut raw = vec![LEAF_PREFIX];
         raw.extend(1i64.to_be_bytes());
@@ -585,7 +584,10 @@ mod tests {
                 // Another leaf, another position, a shorter path, a wrong size: no.
                 let other = l[(i + 1) % n];
                 if n > 1 {
-                    assert_ne!(root_from_proof(other, i as u64, n as u64, &path), Some(root));
+                    assert_ne!(
+                        root_from_proof(other, i as u64, n as u64, &path),
+                        Some(root)
+                    );
                     assert_ne!(
                         root_from_proof(l[i], ((i + 1) % n) as u64, n as u64, &path),
                         Some(root)
@@ -717,10 +719,7 @@ mod tests {
         // A different head (a rewritten history) does not lead to the signed root.
         let mut forged = transcript.clone();
         forged["anchor"]["head"] = serde_json::json!(hs[0].head);
-        assert_eq!(
-            verify_transcript(&forged),
-            Err(AnchorError::ProofMismatch)
-        );
+        assert_eq!(verify_transcript(&forged), Err(AnchorError::ProofMismatch));
         // A checkpoint re-signed by another key is caught when the key is compared.
         let mut resigned = proof.clone();
         let other_key = key(4);

@@ -111,7 +111,10 @@ pub fn verify_content(
                         Some(e.seq),
                         Some(message_id),
                         None,
-                        format!("message {message_id} recorded by event {} is not stored", e.seq),
+                        format!(
+                            "message {message_id} recorded by event {} is not stored",
+                            e.seq
+                        ),
                     ));
                     continue;
                 };
@@ -339,11 +342,7 @@ mod tests {
         assert_eq!(kinds(&p), [ProblemKind::FileMissing]);
         // The row pointed at another (intact) file.
         let other = sha256_hex(b"forged");
-        let p = verify_content(
-            &events(),
-            &messages(BODY),
-            &[file(&other, Some(b"forged"))],
-        );
+        let p = verify_content(&events(), &messages(BODY), &[file(&other, Some(b"forged"))]);
         assert_eq!(
             kinds(&p),
             [

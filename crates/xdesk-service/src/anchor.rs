@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use xdesk_domain::anchor::{
-    AnchorStatus, ChainHead, Checkpoint, HeadsSnapshot, InclusionProof, SigningKey,
-    anchor_status, last_line, line_hash, public_key_hex, verify_log,
+    AnchorStatus, ChainHead, Checkpoint, HeadsSnapshot, InclusionProof, SigningKey, anchor_status,
+    last_line, line_hash, public_key_hex, verify_log,
 };
 use xdesk_domain::event::{ChainVerification, GENESIS_HASH, sha256_hex, verify_chain};
 use xdesk_domain::evidence::{ContentProblem, StoredAttachment, StoredMessage, verify_content};
@@ -239,9 +239,8 @@ fn append_checkpoint(
     f.lock().map_err(|e| io_error(log, e))?;
     let mut text = String::new();
     f.read_to_string(&mut text).map_err(|e| io_error(log, e))?;
-    let refuse = |why: String| {
-        ServiceError::Conflict(format!("checkpoint log {}: {why}", log.display()))
-    };
+    let refuse =
+        |why: String| ServiceError::Conflict(format!("checkpoint log {}: {why}", log.display()));
     let (seq, prev, last) = if text.is_empty() {
         (1, GENESIS_HASH.to_owned(), None)
     } else {
@@ -512,9 +511,8 @@ impl Services {
     pub(crate) async fn transcript_anchor(&self, id: i64) -> Option<InclusionProof> {
         let s = self.anchor.clone()?;
         let built = tokio::task::spawn_blocking(move || {
-            last_snapshot(&s).map(|last| {
-                last.and_then(|(line, heads)| InclusionProof::build(&line, &heads, id))
-            })
+            last_snapshot(&s)
+                .map(|last| last.and_then(|(line, heads)| InclusionProof::build(&line, &heads, id)))
         })
         .await;
         match built {

@@ -9,8 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 use xdesk_domain::anchor::{
-    AnchorStatus, Checkpoint, SigningKey, public_key_hex, signing_key_from_hex,
-    signing_key_to_hex,
+    AnchorStatus, Checkpoint, SigningKey, public_key_hex, signing_key_from_hex, signing_key_to_hex,
 };
 use xdesk_service::anchor::{AnchorSettings, HistoryAudit, LogState, TicketAudit};
 use xdesk_service::{Principal, Services};
@@ -145,7 +144,9 @@ pub(crate) async fn schedule(services: Services, every: Duration, webhook_url: O
                 }
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "history checkpoint failed; retrying"),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "history checkpoint failed; retrying")
+            }
         }
     }
 }
@@ -176,9 +177,9 @@ pub fn log_failure(log: &LogState, require_checkpoint: bool) -> Option<String> {
         LogState::Absent { path } if require_checkpoint => Some(format!(
             "no checkpoint log at {path}: run `xdesk anchor` (or let the server's schedule write one) first"
         )),
-        LogState::Intact { path, last: None, .. } if require_checkpoint => {
-            Some(format!("the checkpoint log {path} is empty"))
-        }
+        LogState::Intact {
+            path, last: None, ..
+        } if require_checkpoint => Some(format!("the checkpoint log {path} is empty")),
         _ => None,
     }
 }

@@ -159,7 +159,7 @@ async fn main() -> anyhow::Result<()> {
                     eprintln!("BROKEN {p}");
                 }
                 eprintln!(
-                    "history verification FAILED: {} of {} tickets",
+                    "history verification FAILED ({} of {} tickets failed)",
                     audit.failed.len(),
                     audit.tickets_checked
                 );
