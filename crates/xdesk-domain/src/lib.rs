@@ -4,11 +4,13 @@
 //! the ticket state machine, crypto case fields that cannot hold invalid values, and the
 //! hash chain that makes a ticket's history tamper-evident.
 
+pub mod anchor;
 pub mod assignment;
 pub mod chat_token;
 pub mod crypto;
 mod error;
 pub mod event;
+pub mod evidence;
 pub mod exchange;
 pub mod identity;
 pub mod issue_type;

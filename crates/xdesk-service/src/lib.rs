@@ -3,6 +3,7 @@
 //! [`ServiceError`] to a status and a stable code.
 
 mod alerts;
+pub mod anchor;
 pub mod assignment;
 pub mod auth;
 pub mod chat;
@@ -185,6 +186,8 @@ pub struct Services {
     pub exchange_cache: Arc<exchange::ExchangeCache>,
     /// Nodes for on-chain checks, when configured.
     pub chains: Option<Arc<dyn onchain::ChainReader>>,
+    /// The key and log of history checkpoints, when configured.
+    pub anchor: Option<Arc<anchor::AnchorSettings>>,
 }
 
 impl Services {
@@ -211,6 +214,7 @@ impl Services {
             exchange: None,
             exchange_cache: Arc::new(exchange::ExchangeCache::default()),
             chains: None,
+            anchor: None,
         }
     }
 

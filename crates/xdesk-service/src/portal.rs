@@ -87,6 +87,10 @@ pub struct Transcript {
     pub event_count: i64,
     pub history_intact: bool,
     pub messages: Vec<TranscriptMessage>,
+    /// The last signed checkpoint that covers this ticket, with the ticket's head then and the
+    /// Merkle proof: checkable offline with `xdesk_domain::anchor::verify_transcript`. `None`
+    /// before the ticket's first checkpoint.
+    pub anchor: Option<xdesk_domain::anchor::InclusionProof>,
 }
 
 /// 256 random bits, hex: link tokens, session tokens and integration secrets.
@@ -311,6 +315,7 @@ impl Services {
             event_count: d.ticket.event_count,
             history_intact: check.valid,
             messages,
+            anchor: self.transcript_anchor(id).await,
         })
     }
 }

@@ -6,6 +6,7 @@
 //! ticket's event chain is always extended by one writer at a time.
 
 mod accounts;
+mod anchor;
 mod assignment;
 mod attachments;
 mod audit;

@@ -60,6 +60,8 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// The header those proxies append the client to: `x-forwarded-for` or `forwarded`.
     pub forwarded_header: ForwardedHeader,
+    /// Signed checkpoints of every ticket's history, kept outside the database.
+    pub anchor: AnchorConfig,
 }
 
 /// `/metrics` is open on the main listener unless a bearer token is set, or it moves to a
@@ -124,6 +126,37 @@ fn paths_or_comma_separated<'de, D: serde::Deserializer<'de>>(
         .into_iter()
         .map(PathBuf::from)
         .collect())
+}
+
+/// History anchoring: the Ed25519 key that signs checkpoints and the log they are appended to,
+/// both outside the database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnchorConfig {
+    /// File with the hex of the 32-byte key seed; made (mode 0600) when missing.
+    /// Default: `<data_dir>/anchor/signing.key`.
+    pub key_file: Option<PathBuf>,
+    /// The seed itself, e.g. from `XDESK_ANCHOR__KEY`; wins over `key_file`.
+    pub key: Option<String>,
+    /// The append-only checkpoint log. Default: `<data_dir>/anchor/checkpoints.jsonl`.
+    pub log_file: Option<PathBuf>,
+    /// Seconds between checkpoints (one is written only when a ticket changed); 0: none on a
+    /// schedule, only `xdesk anchor`.
+    pub interval_secs: u64,
+    /// Each checkpoint line is also POSTed here (JSON), for another system to keep.
+    pub webhook_url: Option<String>,
+}
+
+impl Default for AnchorConfig {
+    fn default() -> Self {
+        Self {
+            key_file: None,
+            key: None,
+            log_file: None,
+            interval_secs: 300,
+            webhook_url: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -283,6 +316,7 @@ impl Default for Config {
             limits: RateLimitSettings::default(),
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::default(),
+            anchor: AnchorConfig::default(),
         }
     }
 }
@@ -334,6 +368,11 @@ impl Config {
         "limits.verify.window_secs",
         "limits.step_up_failures.max",
         "limits.step_up_failures.window_secs",
+        "anchor.key_file",
+        "anchor.key",
+        "anchor.log_file",
+        "anchor.interval_secs",
+        "anchor.webhook_url",
     ];
 
     /// Loads `file` (if it exists) and the environment over the defaults.
@@ -343,6 +382,20 @@ impl Config {
             .merge(Env::prefixed("XDESK_").split("__").only(Self::FIELDS))
             .extract()
             .map_err(Box::new)
+    }
+
+    pub fn anchor_key_file(&self) -> PathBuf {
+        self.anchor
+            .key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("anchor").join("signing.key"))
+    }
+
+    pub fn anchor_log_file(&self) -> PathBuf {
+        self.anchor
+            .log_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("anchor").join("checkpoints.jsonl"))
     }
 
     /// The database URL without its password, for messages.

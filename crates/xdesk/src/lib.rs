@@ -1,6 +1,7 @@
 //! The xdesk application: configuration, start-up and the demo data set. The binary's CLI is
 //! in `main.rs`; tests and benchmarks start servers through [`start`].
 
+pub mod anchor;
 pub mod config;
 pub mod demo;
 pub mod secrets;
@@ -88,6 +89,7 @@ pub async fn open_with_keys(
         .context("configuring the exchange connector")?;
         services = services.with_exchange(std::sync::Arc::new(connector));
     }
+    services = services.with_anchor(anchor::settings(config).context("history anchoring")?);
     if !config.chains.is_empty() {
         let reader =
             xdesk_channels::evm::Chains::new(&config.chains, std::time::Duration::from_secs(10))
@@ -327,6 +329,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let follower = tokio::spawn(follow_tickets(services.clone()));
     let timers = tokio::spawn(sla_timers(services.clone()));
     let assigner = tokio::spawn(assignment(services.clone()));
+    let anchorer = (config.anchor.interval_secs > 0).then(|| {
+        tokio::spawn(anchor::schedule(
+            services.clone(),
+            std::time::Duration::from_secs(config.anchor.interval_secs),
+            config.anchor.webhook_url.clone(),
+        ))
+    });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(
@@ -355,6 +364,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         follower.abort();
         timers.abort();
         assigner.abort();
+        if let Some(a) = anchorer {
+            a.abort();
+        }
         served
     });
     Ok(Running {

@@ -56,11 +56,19 @@ enum Command {
         #[arg(long)]
         new_key_file: Option<PathBuf>,
     },
-    /// Check a ticket's hash-chained history; exits 1 if it was tampered with.
+    /// Check a ticket's history (its hash chain, message bodies, attachment files and the
+    /// head the last checkpoint signed), or every ticket's with --all; exits 1 if any was
+    /// tampered with.
     VerifyHistory {
         /// Ticket number (XD-10042) or id.
-        ticket: String,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ticket: Option<String>,
+        /// Every ticket, against the last checkpoint (whose log and signature are checked too).
+        #[arg(long)]
+        all: bool,
     },
+    /// Sign a checkpoint of every ticket's history now and append it to the checkpoint log.
+    Anchor,
 }
 
 #[derive(Subcommand)]
@@ -164,20 +172,63 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::VerifyHistory { ticket } => {
-            let id = parse_ticket_ref(&ticket)?;
-            let s = xdesk::open(&config).await?;
-            let v = s
-                .verify_history(id)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("{}", serde_json::to_string_pretty(&v)?);
-            if !v.valid {
+        Command::VerifyHistory { ticket: None, .. } => {
+            let audit = xdesk::anchor::verify_all(&config).await?;
+            println!("{}", serde_json::to_string_pretty(&audit)?);
+            let mut problems: Vec<String> = audit
+                .failed
+                .iter()
+                .flat_map(xdesk::anchor::ticket_failures)
+                .collect();
+            problems.extend(xdesk::anchor::log_failure(&audit.log, true));
+            if !audit.ok {
+                for p in &problems {
+                    eprintln!("BROKEN {p}");
+                }
                 eprintln!(
-                    "history of ticket {ticket} is BROKEN: {}",
-                    v.reason.unwrap_or_default()
+                    "history verification FAILED ({} of {} tickets failed)",
+                    audit.failed.len(),
+                    audit.tickets_checked
                 );
                 std::process::exit(1);
+            }
+            eprintln!(
+                "{} tickets verified against checkpoint ({} grew since, {} are newer)",
+                audit.tickets_checked, audit.extended_since_checkpoint, audit.new_since_checkpoint
+            );
+            Ok(())
+        }
+        Command::VerifyHistory {
+            ticket: Some(ticket),
+            ..
+        } => {
+            let id = parse_ticket_ref(&ticket)?;
+            let (audit, log) = xdesk::anchor::verify_ticket(&config, id).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({"ticket": audit, "log": log}))?
+            );
+            let mut problems = xdesk::anchor::ticket_failures(&audit);
+            problems.extend(xdesk::anchor::log_failure(&log, false));
+            if !problems.is_empty() {
+                for p in &problems {
+                    eprintln!("history of ticket {ticket} is BROKEN: {p}");
+                }
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Anchor => {
+            let (c, published) = xdesk::anchor::anchor_now(&config).await?;
+            println!("{}", c.to_line());
+            eprintln!(
+                "checkpoint {} over {} tickets appended to {}",
+                c.seq,
+                c.tickets,
+                config.anchor_log_file().display()
+            );
+            if let Some(e) = published {
+                eprintln!("warning: {e:#}");
             }
             Ok(())
         }
