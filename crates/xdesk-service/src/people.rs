@@ -355,6 +355,9 @@ impl Services {
         Ok(self.store.list_audit(f).await?)
     }
 
+    /// A customer and their identities. Supervisors, admins and API keys with
+    /// `customers:read` read any customer; an agent only one whose tickets they may see, as
+    /// for browsing: a customer the agent cannot reach is not found.
     pub async fn get_customer(
         &self,
         p: &Principal,
@@ -362,6 +365,19 @@ impl Services {
         ip: Option<&str>,
     ) -> Result<(CustomerRow, Vec<IdentityRow>), ServiceError> {
         p.require_scope("customers:read")?;
+        if let Principal::Agent {
+            role: Role::Agent, ..
+        } = p
+        {
+            let theirs = xdesk_store::TicketFilter {
+                customer_id: Some(id),
+                limit: 1,
+                ..self.ticket_filter(p).await?
+            };
+            if self.store.list_tickets(&theirs).await?.is_empty() {
+                return Err(ServiceError::NotFound("customer"));
+            }
+        }
         let c = self
             .store
             .customer(id)

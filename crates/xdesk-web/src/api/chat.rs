@@ -419,8 +419,9 @@ pub async fn agent_socket(
     ws: WebSocketUpgrade,
     State(s): State<AppState>,
     Auth(p): Auth,
-) -> Response {
-    sized(ws).on_upgrade(move |socket| agent_session(s, p, socket))
+) -> Result<Response, crate::error::AppError> {
+    s.services.chat_agent_socket(&p)?;
+    Ok(sized(ws).on_upgrade(move |socket| agent_session(s, p, socket)))
 }
 
 async fn agent_session(s: AppState, p: Principal, mut socket: WebSocket) {
