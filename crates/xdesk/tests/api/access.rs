@@ -16,7 +16,8 @@
 //!
 //! Outcomes: `+` allowed (anything but 401/403/404 and a redirect to sign in), `U` 401 or, for a
 //! page, a redirect to a sign-in page, `F` 403, `N` 404 (the caller must not learn the resource
-//! exists). A 5xx is always a failure.
+//! exists). A 5xx is always a failure. A 401 for a wrong step-up code (`two_factor_required`,
+//! or the page's words for it) comes after the caller was let in, so it counts as allowed.
 //!
 //! Mutations are judged by status class only. Each row's body is chosen so that an allowed call
 //! changes nothing that later cells read: either it is refused by validation after the
@@ -848,8 +849,7 @@ impl Matrix {
         let mut cell: HashMap<String, String> = HashMap::new();
         let mut out = [texts[0].to_owned(), texts[1].to_owned()];
         for t in &mut out {
-            loop {
-                let Some(i) = t.find('$') else { break };
+            while let Some(i) = t.find('$') {
                 let len = t[i + 1..]
                     .find(|c: char| !c.is_ascii_uppercase() && !c.is_ascii_digit())
                     .unwrap_or(t.len() - i - 1);
