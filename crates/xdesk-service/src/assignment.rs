@@ -17,7 +17,7 @@ use xdesk_domain::event::EventKind;
 use xdesk_domain::identity::Role;
 use xdesk_domain::{FieldError, ticket::TicketState};
 use xdesk_store::{
-    AgentRow, ChangeSet, SortOrder, StoreError, TicketFilter, TicketPatch, TicketRow,
+    AgentRow, ChangeSet, SortOrder, StoreError, TicketFilter, TicketPatch, TicketRow, Visibility,
 };
 
 /// Waiting tickets looked at per group and run: more wait for the next run.
@@ -272,7 +272,8 @@ impl Services {
                 assignee_id: Some(None),
                 sort: SortOrder::PriorityAge,
                 limit: QUEUE_BATCH,
-                ..Default::default()
+                // The group's queue, as xdesk's own assignment sees it.
+                ..TicketFilter::new(Visibility::All)
             })
             .await?;
         if waiting.is_empty() {
@@ -460,7 +461,8 @@ impl Services {
                         states: vec!["new".into(), "open".into()],
                         assignee_id: Some(Some(agent.id)),
                         limit: QUEUE_BATCH,
-                        ..Default::default()
+                        // xdesk's own work: the away agent's tickets, whatever their group.
+                        ..TicketFilter::new(Visibility::All)
                     })
                     .await?;
                 for t in tickets {

@@ -388,6 +388,14 @@ impl Services {
     }
 
     /// An agent's side of a chat: checks they may see the ticket and returns who they are.
+    /// Whether `p` may open the agents' chat socket: agents only (an API key is no agent).
+    pub fn chat_agent_socket(&self, p: &Principal) -> Result<(), ServiceError> {
+        match p {
+            Principal::Agent { .. } => Ok(()),
+            _ => Err(ServiceError::Forbidden("chat is for agents".into())),
+        }
+    }
+
     pub async fn chat_agent(
         &self,
         p: &Principal,

@@ -213,6 +213,8 @@ impl Services {
         field: &str,
         reason: &str,
     ) -> Result<String, ServiceError> {
+        // Who may first: a refusal must not depend on what the request holds.
+        let uid = self.ticket_uid(p, ticket_id).await?;
         let f = PiiField::parse(field)
             .ok_or_else(|| FieldError::new("field", "invalid_field", "email, phone or name"))?;
         let reason = reason.trim();
@@ -224,7 +226,6 @@ impl Services {
             )
             .into());
         }
-        let uid = self.ticket_uid(p, ticket_id).await?;
         let (account, _) = self
             .exchange_get(&xdesk_domain::exchange::account_path(&uid))
             .await?;
@@ -313,6 +314,8 @@ impl Services {
         reason: &str,
         code: &str,
     ) -> Result<ActionResult, ServiceError> {
+        // Who may first: a refusal must not depend on what the request holds.
+        let uid = self.ticket_uid(p, ticket_id).await?;
         let action = Action::parse(action).ok_or_else(|| {
             FieldError::new(
                 "action",
@@ -330,7 +333,6 @@ impl Services {
             return Err(ServiceError::Forbidden("for agents".into()));
         };
         let supervises = matches!(role, Role::Supervisor | Role::Admin);
-        let uid = self.ticket_uid(p, ticket_id).await?;
         self.connector()?;
         self.step_up(*id, code).await?;
         let actor = p.actor().to_string();
@@ -520,11 +522,17 @@ impl Services {
                 .any(|i| i.kind == "exchange_uid"))
     }
 
-    /// The 2FA reset an agent asked for on this ticket and nobody has approved yet: who asked.
+    /// The 2FA reset an agent asked for on this ticket and nobody has approved yet: who asked,
+    /// and why. For agents who may see the ticket.
     pub async fn pending_reset(
         &self,
+        p: &Principal,
         ticket_id: i64,
     ) -> Result<Option<(String, String)>, ServiceError> {
+        if !matches!(p, Principal::Agent { .. }) {
+            return Err(ServiceError::Forbidden("for agents".into()));
+        }
+        self.visible_ticket(p, ticket_id).await?;
         let mut pending = None;
         for e in self.store.events(ticket_id).await? {
             if e.data["action"] != Action::ResetTwoFactor.as_str() {
@@ -563,7 +571,7 @@ impl Services {
         }
         let uid = self.ticket_uid(p, ticket_id).await?;
         let (requested_by, reason) = self
-            .pending_reset(ticket_id)
+            .pending_reset(p, ticket_id)
             .await?
             .ok_or(ServiceError::NotFound("pending 2FA reset"))?;
         let approver = p.actor().to_string();

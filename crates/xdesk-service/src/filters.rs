@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 use xdesk_domain::FieldError;
 use xdesk_domain::ticket::{Priority, Tag, TicketState};
-use xdesk_store::{SortOrder, TicketFilter};
+use xdesk_store::{SortOrder, TicketFilter, Visibility};
 
 /// What a saved filter selects. Empty parts select everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,8 +48,8 @@ impl FilterSpec {
         *self == FilterSpec::default()
     }
 
-    /// The tickets it selects, urgent first then oldest.
-    pub fn to_filter(&self, limit: u64) -> TicketFilter {
+    /// The tickets it selects among those `visibility` allows, urgent first then oldest.
+    pub fn to_filter(&self, visibility: Visibility, limit: u64) -> TicketFilter {
         TicketFilter {
             text: self.text.clone(),
             states: self.states.clone(),
@@ -57,7 +57,7 @@ impl FilterSpec {
             tag: self.tag.clone(),
             sort: SortOrder::PriorityAge,
             limit,
-            ..Default::default()
+            ..TicketFilter::new(visibility)
         }
     }
 }
@@ -148,7 +148,7 @@ mod tests {
             tag: Some("vip".into()),
         };
         assert_eq!(ok.validate(), Ok(()));
-        let f = ok.to_filter(50);
+        let f = ok.to_filter(xdesk_store::Visibility::All, 50);
         assert_eq!((f.states.len(), f.limit), (1, 50));
         let bad = FilterSpec {
             states: vec!["lost".into()],

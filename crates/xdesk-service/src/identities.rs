@@ -139,7 +139,11 @@ impl Services {
         value: &str,
         reason: &str,
     ) -> Result<IdentityLinkRow, ServiceError> {
-        p.require_scope("customers:write")?;
+        if !matches!(p, Principal::Agent { .. }) {
+            return Err(ServiceError::Forbidden(
+                "agents propose links; the exchange's backend links with POST /customers".into(),
+            ));
+        }
         self.get_customer_row(p, customer_id).await?;
         let identity = Identity::parse(kind, value)?;
         let reason = reason.trim();

@@ -305,6 +305,15 @@ impl Services {
         self
     }
 
+    /// A filter over the tickets `p` may see, to narrow. The list and count services derive the
+    /// visibility from the principal again, so a filter built for someone else cannot widen.
+    pub async fn ticket_filter(
+        &self,
+        p: &Principal,
+    ) -> Result<xdesk_store::TicketFilter, ServiceError> {
+        Ok(xdesk_store::TicketFilter::new(self.visibility(p).await?))
+    }
+
     /// The tickets a principal may see: agents their groups (and what is assigned to them),
     /// supervisors also what their groups' agents hold, admins and API keys everything.
     pub async fn visibility(&self, p: &Principal) -> Result<Visibility, ServiceError> {

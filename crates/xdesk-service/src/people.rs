@@ -369,31 +369,42 @@ impl Services {
         Ok(self.store.list_audit(f).await?)
     }
 
-    /// The customer, when the caller may read customers.
+    /// A customer the caller may read. Supervisors, admins and API keys with `customers:read`
+    /// read any customer; an agent only one whose tickets they may see: a customer the agent
+    /// cannot reach is not found.
     pub(crate) async fn get_customer_row(
         &self,
         p: &Principal,
         id: i64,
     ) -> Result<CustomerRow, ServiceError> {
         p.require_scope("customers:read")?;
+        if let Principal::Agent {
+            role: Role::Agent, ..
+        } = p
+        {
+            let theirs = xdesk_store::TicketFilter {
+                customer_id: Some(id),
+                limit: 1,
+                ..self.ticket_filter(p).await?
+            };
+            if self.store.list_tickets(&theirs).await?.is_empty() {
+                return Err(ServiceError::NotFound("customer"));
+            }
+        }
         self.store
             .customer(id)
             .await?
             .ok_or(ServiceError::NotFound("customer"))
     }
 
+    /// A customer and their identities, as [`Services::get_customer_row`] allows. Audited.
     pub async fn get_customer(
         &self,
         p: &Principal,
         id: i64,
         ip: Option<&str>,
     ) -> Result<(CustomerRow, Vec<IdentityRow>), ServiceError> {
-        p.require_scope("customers:read")?;
-        let c = self
-            .store
-            .customer(id)
-            .await?
-            .ok_or(ServiceError::NotFound("customer"))?;
+        let c = self.get_customer_row(p, id).await?;
         let ids = self.store.customer_identities(id).await?;
         self.store
             .audit(NewAuditEntry {

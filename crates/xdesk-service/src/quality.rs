@@ -12,7 +12,7 @@ use xdesk_domain::quality;
 use xdesk_domain::sla::raised;
 use xdesk_domain::ticket::Priority;
 use xdesk_domain::triage::Intent;
-use xdesk_store::{ChangeSet, TicketFilter, TicketPatch, TicketRow};
+use xdesk_store::{ChangeSet, TicketFilter, TicketPatch, TicketRow, Visibility};
 
 /// What a reply would repeat, to warn the agent before sending.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,7 +163,8 @@ impl Services {
             .list_tickets(&TicketFilter {
                 customer_id: Some(ticket.customer_id),
                 limit: 50,
-                ..Default::default()
+                // xdesk's own check, over every ticket of the customer.
+                ..TicketFilter::new(Visibility::All)
             })
             .await
         {

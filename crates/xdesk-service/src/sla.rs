@@ -431,11 +431,12 @@ impl Services {
                 "customers escalate their own tickets".into(),
             ));
         };
+        // Whose ticket first: a refusal must not depend on what the form holds.
+        let t = self.visible_ticket(p, id).await?;
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 2000 {
             return Err(bad("reason", "invalid_reason", "1-2000 characters"));
         }
-        let t = self.visible_ticket(p, id).await?;
         let tags: Vec<String> = serde_json::from_str(&t.tags).unwrap_or_default();
         if tags.iter().any(|g| g == ESCALATED_TAG) {
             return Err(ServiceError::Conflict(
@@ -524,6 +525,7 @@ impl Services {
         p: &crate::Principal,
         id: i64,
     ) -> Result<Vec<ClockView>, ServiceError> {
+        p.require_ticket_scope("tickets:read")?;
         let t = self.visible_ticket(p, id).await?;
         self.sla_view(&t).await
     }

@@ -91,7 +91,7 @@ pub struct TicketDetail {
     pub deliveries: Vec<xdesk_store::OutboundRow>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ListTickets {
     pub filter: TicketFilter,
 }

@@ -218,7 +218,7 @@ mod tests {
         let all = s
             .list_tickets(&TicketFilter {
                 limit: 10,
-                ..Default::default()
+                ..TicketFilter::new(crate::Visibility::All)
             })
             .await
             .unwrap();

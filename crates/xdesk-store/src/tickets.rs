@@ -195,10 +195,11 @@ impl ChangeSet {
     }
 }
 
-/// Which tickets a caller may see.
-#[derive(Debug, Clone, Default)]
+/// Which tickets a caller may see. No default: every filter says whose eyes it is for, so a
+/// forgotten field cannot widen a read to every ticket.
+#[derive(Debug, Clone)]
 pub enum Visibility {
-    #[default]
+    /// Every ticket: admins, API keys and xdesk's own work.
     All,
     /// Tickets of these groups, or assigned to one of these agents.
     Restricted {
@@ -243,7 +244,7 @@ pub enum SortOrder {
     PriorityAge,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TicketFilter {
     pub visibility: Visibility,
     pub states: Vec<String>,
@@ -260,6 +261,26 @@ pub struct TicketFilter {
     /// Keyset cursor: the sort key and id of the last row of the previous page.
     pub after: Option<(Option<DateTime<Utc>>, i64)>,
     pub limit: u64,
+}
+
+impl TicketFilter {
+    /// Every ticket `visibility` allows, newest first; narrow it and set `limit` (1-200).
+    pub fn new(visibility: Visibility) -> Self {
+        Self {
+            visibility,
+            states: Vec::new(),
+            priorities: Vec::new(),
+            group_id: None,
+            assignee_id: None,
+            customer_id: None,
+            channel: None,
+            tag: None,
+            text: None,
+            sort: SortOrder::default(),
+            after: None,
+            limit: 0,
+        }
+    }
 }
 
 /// Urgent first, then high, normal, low: the order agents work in.
@@ -1049,7 +1070,7 @@ mod tests {
             states: active.clone(),
             sort: SortOrder::PriorityAge,
             limit: 50,
-            ..Default::default()
+            ..TicketFilter::new(Visibility::All)
         };
         let order: Vec<String> = s
             .list_tickets(&f)
@@ -1081,30 +1102,30 @@ mod tests {
         let buckets = [
             TicketFilter {
                 states: active.clone(),
-                ..Default::default()
+                ..TicketFilter::new(Visibility::All)
             },
             TicketFilter {
                 states: active.clone(),
                 priorities: vec!["urgent".into()],
-                ..Default::default()
+                ..TicketFilter::new(Visibility::All)
             },
             TicketFilter {
                 states: vec!["pending_customer".into()],
-                ..Default::default()
+                ..TicketFilter::new(Visibility::All)
             },
             TicketFilter {
                 states: active.clone(),
                 group_id: Some(1),
-                ..Default::default()
+                ..TicketFilter::new(Visibility::All)
             },
             TicketFilter {
                 states: active.clone(),
                 assignee_id: Some(None),
-                ..Default::default()
+                ..TicketFilter::new(Visibility::All)
             },
             TicketFilter {
                 states: vec!["solved".into()],
-                ..Default::default()
+                ..TicketFilter::new(Visibility::All)
             },
         ];
         let counts = s.count_tickets_capped(&buckets, 100).await.unwrap();

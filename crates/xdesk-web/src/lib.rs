@@ -145,17 +145,6 @@ async fn prometheus(State(s): State<AppState>, headers: axum::http::HeaderMap) -
     s.metrics.render().into_response()
 }
 
-/// `/metrics` alone, for a listener of its own (e.g. on an internal address).
-pub fn metrics_router(services: Services, settings: WebSettings) -> Router {
-    Router::new()
-        .route("/metrics", get(prometheus))
-        .with_state(AppState {
-            services,
-            metrics: metrics_handle(),
-            settings: std::sync::Arc::new(settings),
-        })
-}
-
 /// The embeddable chat widget, compiled into the binary: no CDN, no build step.
 async fn widget_js() -> impl IntoResponse {
     (
@@ -386,4 +375,15 @@ pub fn router(services: Services, pages: Router, settings: WebSettings) -> Route
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
+}
+
+/// `/metrics` alone, for a listener of its own (e.g. on an internal address).
+pub fn metrics_router(services: Services, settings: WebSettings) -> Router {
+    Router::new()
+        .route("/metrics", get(prometheus))
+        .with_state(AppState {
+            services,
+            metrics: metrics_handle(),
+            settings: std::sync::Arc::new(settings),
+        })
 }

@@ -50,6 +50,12 @@ pub(crate) async fn panel(
     State(s): State<UiState>,
     Path(id): Path<i64>,
 ) -> Response {
+    // The ticket first: the panel of a ticket the agent may not see is not found, whatever
+    // the exchange says.
+    let pending = match s.services.pending_reset(&me.principal, id).await {
+        Ok(p) => p,
+        Err(e) => return ctx.service_error(&e),
+    };
     let (view, note) = match s.services.exchange_view(&me.principal, id).await {
         Ok(v) => (Some(v), None),
         Err(ServiceError::NotFound(_)) => (None, Some(ctx.tr.t("exchange.no_account").to_owned())),
@@ -59,7 +65,6 @@ pub(crate) async fn panel(
         Err(ServiceError::Upstream(_)) => (None, Some(ctx.tr.t("error.upstream").to_owned())),
         Err(e) => return ctx.service_error(&e),
     };
-    let pending = s.services.pending_reset(id).await.ok().flatten();
     ctx.render(
         StatusCode::OK,
         &Panel {

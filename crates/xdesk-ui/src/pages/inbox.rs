@@ -92,13 +92,13 @@ impl InboxQuery {
     }
 }
 
-fn filter_of(view: &str, me: i64) -> Option<TicketFilter> {
+fn filter_of(base: &TicketFilter, view: &str, me: i64) -> Option<TicketFilter> {
     let active = || ACTIVE.iter().map(|s| s.as_str().to_owned()).collect();
     let mut f = TicketFilter {
         states: active(),
         sort: SortOrder::PriorityAge,
         limit: 100,
-        ..Default::default()
+        ..base.clone()
     };
     match view {
         "mine" => f.assignee_id = Some(Some(me)),
@@ -170,12 +170,13 @@ async fn page(
     for f in &saved {
         keys.push((format!("saved-{}", f.id), f.name.clone()));
     }
+    let base = s.services.ticket_filter(p).await?;
     let filter_of = |key: &str| match key.strip_prefix("saved-") {
         Some(n) => saved
             .iter()
             .find(|f| n.parse() == Ok(f.id))
-            .map(|f| f.spec.to_filter(100)),
-        None => filter_of(key, *id),
+            .map(|f| f.spec.to_filter(base.visibility.clone(), 100)),
+        None => filter_of(&base, key, *id),
     };
     let current = if keys.iter().any(|(k, _)| k == view) {
         view
@@ -209,7 +210,7 @@ async fn page(
     }
     let (f, title) = match &spec {
         None => (
-            filter_of(current).unwrap_or_default(),
+            filter_of(current).unwrap_or_else(|| base.clone()),
             views
                 .iter()
                 .find(|v| v.current)
@@ -218,7 +219,7 @@ async fn page(
         ),
         // A search looks at every ticket, whatever its state, unless a state is asked for.
         Some(spec) => (
-            spec.to_filter(100),
+            spec.to_filter(base.visibility.clone(), 100),
             if query.is_empty() {
                 tr.t("inbox.filtered").to_owned()
             } else {
@@ -370,8 +371,12 @@ pub(crate) async fn next(
     let Principal::Agent { id, .. } = &me.principal else {
         return ctx.error(StatusCode::FORBIDDEN, ctx.tr.t("error.forbidden_text"));
     };
+    let base = match s.services.ticket_filter(&me.principal).await {
+        Ok(f) => f,
+        Err(e) => return ctx.service_error(&e),
+    };
     for view in ["mine", "unassigned"] {
-        let Some(mut f) = filter_of(view, *id) else {
+        let Some(mut f) = filter_of(&base, view, *id) else {
             continue;
         };
         f.limit = 2;

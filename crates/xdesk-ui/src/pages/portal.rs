@@ -252,9 +252,9 @@ struct HomePage<'a> {
 }
 
 pub(crate) async fn home(ctx: Ctx, me: Customer, State(s): State<UiState>) -> Response {
-    let filter = TicketFilter {
-        limit: 100,
-        ..Default::default()
+    let filter = match s.services.ticket_filter(&me.principal).await {
+        Ok(f) => TicketFilter { limit: 100, ..f },
+        Err(e) => return ctx.service_error(&e),
     };
     let tickets = match s.services.list_tickets(&me.principal, filter).await {
         Ok(t) => t,

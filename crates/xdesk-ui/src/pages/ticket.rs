@@ -579,7 +579,7 @@ async fn customer_panel(
             xdesk_store::TicketFilter {
                 customer_id: Some(t.customer_id),
                 limit: 20,
-                ..Default::default()
+                ..services.ticket_filter(p).await?
             },
         )
         .await?

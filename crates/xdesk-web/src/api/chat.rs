@@ -450,6 +450,7 @@ pub async fn agent_socket(
             "the agent socket opens only from this site's pages",
         ));
     }
+    s.services.chat_agent_socket(&p)?;
     let token = crate::extract::credential_in(&headers)
         .ok_or(xdesk_service::ServiceError::Unauthenticated)?;
     Ok(sized(ws).on_upgrade(move |socket| agent_session(s, p, token, socket)))

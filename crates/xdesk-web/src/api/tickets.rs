@@ -177,7 +177,7 @@ pub async fn list(
         sort,
         after: q.cursor.as_deref().map(decode_cursor).transpose()?,
         limit,
-        ..Default::default()
+        ..s.services.ticket_filter(&p).await?
     };
     let rows = s.services.list_tickets(&p, filter).await?;
     let next_cursor = if rows.len() as u64 == limit {

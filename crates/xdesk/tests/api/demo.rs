@@ -22,7 +22,7 @@ async fn the_demo_seeds_a_working_desk() {
         .store
         .list_tickets(&xdesk_store::TicketFilter {
             limit: 100,
-            ..Default::default()
+            ..xdesk_store::TicketFilter::new(xdesk_store::Visibility::All)
         })
         .await
         .unwrap();

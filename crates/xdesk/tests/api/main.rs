@@ -1,11 +1,14 @@
 //! One integration-test binary: each test starts the real server on a random port and drives it
 //! over HTTP. Every test runs on SQLite, and again on PostgreSQL when `XDESK_TEST_DATABASE_URL`
-//! is set (each run in a fresh database of its own).
+//! is set (each run in a fresh database of its own). What a test needs and cannot find
+//! (PostgreSQL, Redis, ganache, Chromium) skips it, except under `CI=true`, where it fails the
+//! test instead (`support::skip_or_fail`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 mod surveys;
 
+mod access;
 mod admin;
 mod admin_pages;
 mod assignment;

@@ -70,6 +70,63 @@ pub enum Db {
     Postgres,
 }
 
+/// Whether this is a CI run (`CI=true`, as CI services set it): then nothing a test needs
+/// may be missing.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// The one place a test gives up because `what` (PostgreSQL, Redis, ganache, Chromium, …) is
+/// not there: under CI the test fails, elsewhere it says so and the caller returns.
+pub fn skip_or_fail(what: &str) {
+    assert!(
+        !in_ci(),
+        "CI=true but {what} is not available: CI runs every test (scripts/test.sh sets it up)"
+    );
+    eprintln!("{what} is not available: test skipped");
+}
+
+/// The PostgreSQL server the PostgreSQL half of the tests uses (`XDESK_TEST_DATABASE_URL`);
+/// None (after [`skip_or_fail`]) when it is not set.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("XDESK_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            skip_or_fail("PostgreSQL (XDESK_TEST_DATABASE_URL)");
+            None
+        }
+    }
+}
+
+/// The Redis of the multi-node tests (`XDESK_TEST_REDIS_URL`, else the local default); None
+/// (after [`skip_or_fail`]) when nothing answers there.
+pub fn redis_url() -> Option<String> {
+    let url =
+        std::env::var("XDESK_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let host = url
+        .split("://")
+        .nth(1)
+        .unwrap_or_default()
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default()
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let host = if host.contains(':') {
+        host
+    } else {
+        format!("{host}:6379")
+    };
+    if std::net::TcpStream::connect(&host).is_ok() {
+        Some(url)
+    } else {
+        skip_or_fail(&format!("Redis ({url})"));
+        None
+    }
+}
+
 pub async fn spawn_app(db: Db) -> Option<TestApp> {
     spawn_app_with(db, |_| {}).await
 }
@@ -79,13 +136,7 @@ pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Config)) -> Opti
     let dir = tempfile::tempdir().unwrap();
     let database_url = match db {
         Db::Sqlite => format!("sqlite://{}/xdesk.db?mode=rwc", dir.path().display()),
-        Db::Postgres => match std::env::var("XDESK_TEST_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => fresh_postgres(&url).await,
-            _ => {
-                eprintln!("XDESK_TEST_DATABASE_URL not set: PostgreSQL run skipped");
-                return None;
-            }
-        },
+        Db::Postgres => fresh_postgres(&postgres_url()?).await,
     };
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
@@ -475,7 +526,7 @@ macro_rules! backend_test_db {
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if std::env::var("XDESK_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
+                if $crate::support::postgres_url().is_some() {
                     run($crate::support::Db::Postgres).await;
                 }
             }
@@ -643,7 +694,7 @@ pub struct Ganache {
 }
 
 impl Ganache {
-    /// None when ganache is not installed (outside CI: the test is skipped).
+    /// None when ganache is not installed (after [`skip_or_fail`]).
     pub async fn start() -> Option<Ganache> {
         let default = format!(
             "{}/.cache/xdesk-node/node_modules/.bin/ganache",
@@ -651,8 +702,7 @@ impl Ganache {
         );
         let bin = std::env::var("XDESK_GANACHE").unwrap_or(default);
         if !std::path::Path::new(&bin).exists() {
-            assert!(std::env::var("CI").is_err(), "CI needs ganache ({bin})");
-            eprintln!("ganache not installed: on-chain test skipped");
+            skip_or_fail(&format!("ganache ({bin})"));
             return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")

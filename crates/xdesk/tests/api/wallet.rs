@@ -63,9 +63,10 @@ backend_test!(wallets_sign_in_without_an_account, |app| {
     assert_eq!(status, StatusCode::OK, "{v}");
     let token = v["token"].as_str().unwrap().to_owned();
     let customer_id = v["customer_id"].as_i64().unwrap();
+    // A customer without tickets yet: a supervisor's to look up.
     let customer = app
         .get_json(
-            &app.agent_token,
+            &app.supervisor_token,
             &format!("/api/v1/customers/{customer_id}"),
         )
         .await;
