@@ -499,3 +499,40 @@ backend_test_db!(agent_sockets_check_origin_and_lose_revoked_rights, |db| {
     ends(&mut agent).await;
     app.stop().await;
 });
+
+/// One door: the HTTP handlers and pages reach storage only through the services, which
+/// authorise every call. A handler that read the store directly would skip that.
+#[test]
+fn handlers_and_pages_never_touch_the_store() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    walk(&root.join("xdesk-web/src"), &mut files);
+    walk(&root.join("xdesk-ui/src"), &mut files);
+    assert!(files.len() > 10, "sources not found");
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            let touches = code.trim_start().starts_with(".store")
+                || code.contains(".store.")
+                || code.contains(".store(")
+                || code.contains("Store::");
+            assert!(
+                !touches,
+                "{}:{}: reads storage directly; call a service instead: {line}",
+                f.display(),
+                n + 1
+            );
+        }
+    }
+}

@@ -146,6 +146,11 @@ pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Config)) -> Opti
     };
     configure(&mut config);
     let running = xdesk::start(&config).await.expect("server starts");
+    // Other nodes a test starts on this database (from this config, with data directories of
+    // their own) must open its sealed secrets: they share the key file the first start made.
+    if config.secrets.key.is_none() && config.secrets.key_file.is_none() {
+        config.secrets.key_file = Some(config.data_dir.join("secrets.key"));
+    }
     let s = running.services.clone();
     let payments = s
         .create_group(&xdesk_service::Principal::System, "Payments", "")
