@@ -208,6 +208,20 @@ impl Services {
         Ok(row)
     }
 
+    /// [`Services::decide_identity_link`] from a ticket's page: for the ticket's customer, when
+    /// the caller may see the ticket.
+    pub async fn decide_identity_link_on_ticket(
+        &self,
+        p: &Principal,
+        ticket_id: i64,
+        link_id: i64,
+        approve: bool,
+    ) -> Result<IdentityLinkRow, ServiceError> {
+        let t = self.may_see_ticket(p, ticket_id).await?;
+        self.decide_identity_link(p, t.customer_id, link_id, approve)
+            .await
+    }
+
     /// Takes an identity from a customer (it was never theirs); their portal sessions end.
     pub async fn unlink_identity(
         &self,

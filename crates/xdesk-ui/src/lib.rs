@@ -80,6 +80,10 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             "/console/tickets/{id}/chain-check",
             post(pages::exchange::chain_check),
         )
+        .route(
+            "/console/tickets/{id}/identity-links/{link_id}/{decision}",
+            post(pages::ticket::decide_link),
+        )
         .route("/portal", get(pages::portal::home))
         .route(
             "/portal/sign-in",

@@ -2,7 +2,7 @@
 //! timeline, a reply box (public reply or internal note, with files), and its fields.
 
 use crate::UiState;
-use crate::page::{Ctx, Posted, SignedIn};
+use crate::page::{Ctx, Fields, Posted, SignedIn, field};
 use crate::pages::case::{Input, check_field, inputs, networks, raw_fields};
 use askama::Template;
 use axum::Form;
@@ -127,6 +127,10 @@ pub(crate) struct CaseValue {
 pub(crate) struct CustomerPanel {
     pub name: String,
     pub identities: Vec<(String, String)>,
+    /// Identities an agent named without proof, waiting for a supervisor.
+    pub pending_links: Vec<xdesk_store::IdentityLinkRow>,
+    /// The viewer may approve or reject them (a supervisor or admin).
+    pub decides_links: bool,
     pub others: Vec<OtherTicket>,
 }
 
@@ -593,11 +597,53 @@ async fn customer_panel(
             channel: o.channel,
         })
         .collect();
+    let pending_links = services
+        .identity_links(p, t.customer_id)
+        .await?
+        .into_iter()
+        .filter(|l| l.status == "pending")
+        .collect();
     Ok(CustomerPanel {
         name: c.display_name,
         identities: ids.into_iter().map(|i| (i.kind, i.value)).collect(),
+        pending_links,
+        decides_links: matches!(
+            p,
+            xdesk_service::Principal::Agent {
+                role: xdesk_domain::identity::Role::Supervisor
+                    | xdesk_domain::identity::Role::Admin,
+                ..
+            }
+        ),
         others,
     })
+}
+
+/// A supervisor approves or rejects an identity an agent proposed for this ticket's customer;
+/// back to the ticket.
+pub(crate) async fn decide_link(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Path((id, link_id, decision)): Path<(i64, i64, String)>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if !ctx.csrf_ok(field(&f, "csrf")) {
+        return ctx.csrf_refused();
+    }
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return ctx.error(StatusCode::NOT_FOUND, ctx.tr.t("error.not_found_text")),
+    };
+    match s
+        .services
+        .decide_identity_link_on_ticket(&me.principal, id, link_id, approve)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
+        Err(e) => ctx.service_error(&e),
+    }
 }
 
 /// A reply or internal note, with files: a multipart form so it works without JavaScript.

@@ -290,6 +290,9 @@ fn rows() -> Vec<Row> {
         page("POST", "/console/tickets/{id}/exchange/unmask", "/console/tickets/$TA/exchange/unmask", Form("field=nickname&reason=matrix"), "U UU +N+ + UUUU"),
         page("POST", "/console/tickets/{id}/exchange/act", "/console/tickets/$TA/exchange/act", Form("action=nothing&reason=matrix&totp=000000"), "U UU +N+ + UUUU"),
         page("POST", "/console/tickets/{id}/exchange/approve", "/console/tickets/$TA/exchange/approve", Form("totp=000000"), "U UU FF+ + UUUU"),
+        // An identity link decided from the ticket page: supervisors who see the ticket, admins.
+        // The first allowed call decides `$LNK2`; the others get 409 for a decided request.
+        page("POST", "/console/tickets/{id}/identity-links/{link_id}/{decision}", "/console/tickets/$TA/identity-links/$LNK2/reject", Form(""), "U UU FN+ + UUUU"),
         page("POST", "/console/tickets/{id}/chain-check", "/console/tickets/$TA/chain-check", Form(""), "U UU +N+ + UUUU"),
         page("GET", "/console/kb-report", "/console/kb-report", NoBody, "U UU +++ + UUUU"),
         page("GET", "/console/satisfaction", "/console/satisfaction", NoBody, "U UU +++ + UUUU"),
@@ -673,6 +676,17 @@ impl Matrix {
             .await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let lnk = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let r = m
+            .app
+            .post(
+                &m.app.agent_token,
+                &format!("/api/v1/customers/{customer_a}/identity-links"),
+                json!({"kind": "email", "value": "cust-a.home@example.com",
+                       "reason": "said so in the chat"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let lnk2 = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
         for (k, v) in [
             ("$TA", ta["id"].to_string()),
             ("$TB", tb["id"].to_string()),
@@ -686,6 +700,7 @@ impl Matrix {
             ("$CAL", cal.to_string()),
             ("$MB", mb.to_string()),
             ("$LNK", lnk.to_string()),
+            ("$LNK2", lnk2.to_string()),
         ] {
             m.fixed.insert(k, v);
         }

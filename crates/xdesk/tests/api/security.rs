@@ -536,3 +536,78 @@ fn handlers_and_pages_never_touch_the_store() {
         }
     }
 }
+
+backend_test!(
+    supervisors_decide_identity_links_on_the_ticket_page,
+    |app| {
+        let mut body = ticket_body(&app, "KYC stuck");
+        body["customer"] = json!({"exchange_uid": "U7100"});
+        let t = app.create_ticket(body).await;
+        let (id, customer) = (
+            t["id"].as_i64().unwrap(),
+            t["customer_id"].as_i64().unwrap(),
+        );
+        let r = app
+            .post(
+                &app.agent_token,
+                &format!("/api/v1/customers/{customer}/identity-links"),
+                json!({"kind": "email", "value": "u7100@ex.test", "reason": "asked on the phone"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let link: Value = r.json().await.unwrap();
+        // The proposing agent sees it waiting, without buttons.
+        let mut agent = Web::new(&app);
+        agent.sign_in("agent@x.test", None).await;
+        let page = agent.get(&format!("/console/tickets/{id}")).await;
+        assert!(page.body.contains("u7100@ex.test"), "{}", page.body);
+        assert!(page.body.contains("asked on the phone"));
+        assert!(
+            !page.body.contains("/identity-links/"),
+            "no buttons for agents"
+        );
+        let csrf = agent.csrf();
+        let r = agent
+            .post(
+                &format!(
+                    "/console/tickets/{id}/identity-links/{}/approve",
+                    link["id"]
+                ),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        // An admin approves it from the page.
+        let token = app.login(&app.admin_email).await;
+        let secret = app.enrol_totp(&token).await;
+        let mut admin = Web::new(&app);
+        admin
+            .sign_in(&app.admin_email, Some(totp_code(&secret)))
+            .await;
+        let page = admin.get(&format!("/console/tickets/{id}")).await;
+        let action = format!(
+            "/console/tickets/{id}/identity-links/{}/approve",
+            link["id"]
+        );
+        assert!(page.body.contains(&action), "{}", page.body);
+        let csrf = admin.csrf();
+        let r = admin.post(&action, &[("csrf", "wrong")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let r = admin.post(&action, &[("csrf", &csrf)]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let page = admin.get(&format!("/console/tickets/{id}")).await;
+        assert!(!page.body.contains(&action), "decided");
+        let c = app
+            .get_json(&token, &format!("/api/v1/customers/{customer}"))
+            .await;
+        assert!(
+            c["identities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["value"] == "u7100@ex.test"),
+            "{c}"
+        );
+        app.stop().await;
+    }
+);
