@@ -160,6 +160,16 @@ async fn an_agent_answers_a_ticket_in_a_real_browser() {
         .create_ticket(ticket_body(&app, "USDT deposit not credited"))
         .await;
     let id = created["id"].as_i64().unwrap();
+    // An address named on the phone waits for a supervisor in the customer panel.
+    let r = app
+        .post(
+            &app.agent_token,
+            &format!("/api/v1/customers/{}/identity-links", created["customer_id"]),
+            serde_json::json!({"kind": "email", "value": "wei.work@example.com",
+                               "reason": "customer gave it on a recorded call"}),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
     let c = &d.client;
 
     c.goto(&app.url("/console")).await.unwrap();
@@ -219,7 +229,15 @@ async fn an_agent_answers_a_ticket_in_a_real_browser() {
         .to_string_lossy()
         .to_string();
     d.until_text(&name).await;
+    d.until_text("wei.work@example.com").await;
     d.screenshot("console-ticket-en").await;
+    c.execute(
+        "document.getElementById('customer-title').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    d.screenshot("console-ticket-customer-en").await;
     let stored: Value = app
         .get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
         .await;
