@@ -529,6 +529,19 @@ mod tests {
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
     }
 
+    /// Hashes made by Argon2's reference implementation (phc-winner-argon2, `src/test.c`,
+    /// "password" with salt "somesalt"): a stored hash from another tool still verifies.
+    #[test]
+    fn reference_argon2id_hashes_verify() {
+        for phc in [
+            "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
+            "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+        ] {
+            assert!(verify_password(phc, "password"), "{phc}");
+            assert!(!verify_password(phc, "passwore"), "{phc}");
+        }
+    }
+
     /// RFC 6238, Appendix B: the SHA-1 seed "12345678901234567890" and its 8-digit codes at
     /// the listed times; xdesk's 6-digit codes are their last six digits. The seed as an
     /// authenticator app is given it (RFC 4648 base32) is the one published with those vectors.
