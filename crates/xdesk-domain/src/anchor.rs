@@ -732,3 +732,67 @@ mod tests {
         assert!(verify_transcript(&serde_json::json!({"ticket": "XD-10005"})).is_err());
     }
 }
+
+/// Checkpoints signed outside xdesk: by `ring`'s Ed25519 (not ed25519-dalek, which xdesk signs
+/// and verifies with) from RFC 8032's TEST 1 seed.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod outside_vectors {
+    use super::*;
+
+    /// RFC 8032, section 7.1, TEST 1: the secret key (seed) and its public key.
+    const RFC8032_SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+    const RFC8032_PUBLIC: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+
+    #[test]
+    fn a_checkpoint_signed_by_ring_verifies() {
+        use ring::signature::KeyPair;
+        // A key file holding the RFC's seed is the RFC's key.
+        let ours = signing_key_from_hex(RFC8032_SEED).unwrap();
+        assert_eq!(public_key_hex(&ours), RFC8032_PUBLIC);
+        let seed = hex::decode(RFC8032_SEED).unwrap();
+        let theirs = ring::signature::Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
+        assert_eq!(hex::encode(theirs.public_key().as_ref()), RFC8032_PUBLIC);
+        let heads = [ChainHead {
+            ticket_id: 7,
+            head: "ab".repeat(32),
+        }];
+        let mut c = Checkpoint {
+            v: 1,
+            seq: 1,
+            time: "2026-01-02T03:04:05Z".into(),
+            tickets: 1,
+            root: hex::encode(merkle_root(&leaves(&heads).unwrap())),
+            prev: "00".repeat(32),
+            key: RFC8032_PUBLIC.into(),
+            sig: String::new(),
+        };
+        c.sig = hex::encode(theirs.sign(c.signed_text().as_bytes()).as_ref());
+        assert_eq!(c.verify_with(RFC8032_PUBLIC), Ok(()));
+        assert_eq!(c.covers(&heads), Ok(true));
+        // Through its log line, too.
+        let back = Checkpoint::parse_line(&c.to_line()).unwrap();
+        assert_eq!(back.verify_with(RFC8032_PUBLIC), Ok(()));
+        // ed25519 is deterministic: xdesk's own signer makes the very same signature.
+        let signed = Checkpoint::sign(
+            1,
+            "2026-01-02T03:04:05Z".parse().unwrap(),
+            &heads,
+            &"00".repeat(32),
+            &ours,
+        )
+        .unwrap();
+        assert_eq!(signed, c);
+        // One field changed after signing: refused.
+        let mut changed = c.clone();
+        changed.tickets = 2;
+        assert_eq!(
+            changed.verify_with(RFC8032_PUBLIC),
+            Err(AnchorError::BadSignature)
+        );
+        // The RFC's own signature of the empty message is no checkpoint signature.
+        let mut foreign = c.clone();
+        foreign.sig = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b".into();
+        assert_eq!(foreign.verify_signature(), Err(AnchorError::BadSignature));
+    }
+}

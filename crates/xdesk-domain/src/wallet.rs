@@ -1031,3 +1031,123 @@ mod tests {
         );
     }
 }
+
+/// Signatures made outside xdesk, from published test vectors, so the checks are not tested
+/// only against xdesk's own signers.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod outside_vectors {
+    use super::*;
+    use base64::Engine;
+
+    /// web3.js's documented example (`web3.eth.accounts.sign("Some data", key)`, docs of
+    /// `web3-eth-accounts`, "sign"): key 0x4c0883a6…3f362318, whose address is below.
+    #[test]
+    fn eip191_accepts_the_web3js_documented_signature() {
+        const SIGNATURE: &str = "0xb91467e570a6466aa9e9876cbcd013baba02900b8979d43fe208a4a4f339f5fd6007e74cd82e037b800186422fc2da167c747ef045e5d18a5f5d4300f8e1a0291c";
+        const ADDRESS: &str = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23";
+        assert_eq!(
+            hex::encode(eip191_hash(b"Some data")),
+            "1da44b586eb0729ff70a73c326926f6ed5a25f5b056e7f47fbc6e58d86871655"
+        );
+        assert_eq!(verify_eip191("Some data", SIGNATURE, ADDRESS), Ok(()));
+        assert_eq!(
+            verify_eip191("Some data!", SIGNATURE, ADDRESS),
+            Err(WalletError::BadSignature)
+        );
+        assert_eq!(
+            verify_eip191(
+                "Some data",
+                SIGNATURE,
+                "0x90f8bf6a479f320ead074411a4b0e7944ea8c9c1"
+            ),
+            Err(WalletError::BadSignature)
+        );
+        // v as 0/1 is the same signature; any other v is not.
+        let low_v = format!("{}01", &SIGNATURE[..130]);
+        assert_eq!(verify_eip191("Some data", &low_v, ADDRESS), Ok(()));
+        let bad_v = format!("{}1d", &SIGNATURE[..130]);
+        assert_eq!(
+            verify_eip191("Some data", &bad_v, ADDRESS),
+            Err(WalletError::BadSignature)
+        );
+    }
+
+    /// Bitcoin Core's `test/functional/rpc_signmessage.py`: `signmessagewithprivkey` of this
+    /// message with key cUeKHd5o…BTj7N must give this signature (BIP-137 header 0x20: a
+    /// compressed key's P2PKH), which `verifymessage` accepts for this (testnet) address.
+    #[test]
+    fn legacy_bitcoin_accepts_bitcoin_cores_signmessage_vector() {
+        const MESSAGE: &str = "This is just a test message";
+        const ADDRESS: &str = "mpLQjfK79b7CCV4VMJWEWAj5Mpx8Up5zxB";
+        const SIGNATURE: &str = "INbVnW4e6PeRmsv2Qgu8NuopvrVjkcxob+sX8OcZG0SALhWybUjzMLPdAsXI46YZGb0KQTRii+wWIQzRpG/U+S0=";
+        assert_eq!(verify_bitcoin(MESSAGE, SIGNATURE, ADDRESS), Ok(()));
+        // The same key hash as a mainnet address: the signature covers the message only.
+        let raw = bs58::decode(ADDRESS).with_check(None).into_vec().unwrap();
+        let mut main = vec![0x00];
+        main.extend_from_slice(&raw[1..]);
+        let mainnet = bs58::encode(main).with_check().into_string();
+        assert!(mainnet.starts_with('1'));
+        assert_eq!(verify_bitcoin(MESSAGE, SIGNATURE, &mainnet), Ok(()));
+        assert_eq!(
+            verify_bitcoin("This is just a test message.", SIGNATURE, ADDRESS),
+            Err(WalletError::BadSignature)
+        );
+        // The header claiming an uncompressed key names another address.
+        let mut sig = base64::engine::general_purpose::STANDARD
+            .decode(SIGNATURE)
+            .unwrap();
+        sig[0] -= 4;
+        let uncompressed = base64::engine::general_purpose::STANDARD.encode(&sig);
+        assert_eq!(
+            verify_bitcoin(MESSAGE, &uncompressed, ADDRESS),
+            Err(WalletError::BadSignature)
+        );
+    }
+
+    /// RFC 8032, section 7.1, TEST 1 (empty message) and TEST 2 (the one byte 0x72, "r"):
+    /// public keys as Solana addresses (base58), signatures as wallets send them (base58 or
+    /// base64).
+    #[test]
+    fn solana_accepts_rfc_8032_signatures() {
+        let vectors = [
+            (
+                "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+                "",
+                "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+            ),
+            (
+                "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+                "r",
+                "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+            ),
+        ];
+        for (public, message, signature) in vectors {
+            let address = bs58::encode(hex::decode(public).unwrap()).into_string();
+            let sig = hex::decode(signature).unwrap();
+            let b58 = bs58::encode(&sig).into_string();
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&sig);
+            assert_eq!(
+                verify_solana(message, &b58, &address),
+                Ok(()),
+                "{message:?}"
+            );
+            assert_eq!(
+                verify_solana(message, &b64, &address),
+                Ok(()),
+                "{message:?}"
+            );
+            assert_eq!(
+                verify_solana("x", &b58, &address),
+                Err(WalletError::BadSignature)
+            );
+        }
+        // Each vector's signature under the other's key.
+        let other = bs58::encode(hex::decode(vectors[1].0).unwrap()).into_string();
+        let sig = bs58::encode(hex::decode(vectors[0].2).unwrap()).into_string();
+        assert_eq!(
+            verify_solana("", &sig, &other),
+            Err(WalletError::BadSignature)
+        );
+    }
+}

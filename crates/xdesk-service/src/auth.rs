@@ -528,4 +528,37 @@ mod tests {
     fn base32_matches_rfc4648() {
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
     }
+
+    /// Hashes made by Argon2's reference implementation (phc-winner-argon2, `src/test.c`,
+    /// "password" with salt "somesalt"): a stored hash from another tool still verifies.
+    #[test]
+    fn reference_argon2id_hashes_verify() {
+        for phc in [
+            "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
+            "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+        ] {
+            assert!(verify_password(phc, "password"), "{phc}");
+            assert!(!verify_password(phc, "passwore"), "{phc}");
+        }
+    }
+
+    /// RFC 6238, Appendix B: the SHA-1 seed "12345678901234567890" and its 8-digit codes at
+    /// the listed times; xdesk's 6-digit codes are their last six digits. The seed as an
+    /// authenticator app is given it (RFC 4648 base32) is the one published with those vectors.
+    #[test]
+    fn totp_codes_match_rfc6238() {
+        let seed = b"12345678901234567890";
+        assert_eq!(base32(seed), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        let totp = totp_for(&URL_SAFE_NO_PAD.encode(seed)).unwrap();
+        for (time, code) in [
+            (59, "94287082"),
+            (1_111_111_109, "07081804"),
+            (1_111_111_111, "14050471"),
+            (1_234_567_890, "89005924"),
+            (2_000_000_000, "69279037"),
+            (20_000_000_000, "65353130"),
+        ] {
+            assert_eq!(totp.generate(time), code[2..], "T = {time}");
+        }
+    }
 }

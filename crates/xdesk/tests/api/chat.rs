@@ -1174,3 +1174,101 @@ backend_test_db!(only_allowed_sites_open_the_widget, |db| {
     );
     app.stop().await;
 });
+
+/// A chat identity token as an exchange's backend would make it with a common JWT library
+/// (`jsonwebtoken`), not with xdesk's own signer, over the secret as the admin is shown it.
+fn outside_jwt(alg: jsonwebtoken::Algorithm, claims: &Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+// Tokens from that library sign customers in, with the configured secret and with an
+// integration's secret made by an admin; the wrong algorithm, the wrong secret, a revoked
+// integration's secret and an expired claim are anonymous.
+backend_test_db!(tokens_from_a_jwt_library_are_honoured, |db| {
+    use jsonwebtoken::Algorithm;
+    let Some(app) = spawn_app_with(db, |c| {
+        c.chat.identity_secret = Some(SECRET.into());
+    })
+    .await
+    else {
+        return;
+    };
+    let exp = chrono::Utc::now().timestamp() + 600;
+    let claims = json!({"sub": "U4242", "email": "lib@example.com", "name": "Lib", "exp": exp});
+    let welcome = |token: String| {
+        let app = &app;
+        async move {
+            let mut s = connect(app, &format!("/api/v1/chat/customer?token={token}"), None).await;
+            expect(&mut s, "welcome").await
+        }
+    };
+    let w = welcome(outside_jwt(Algorithm::HS256, &claims, SECRET)).await;
+    assert_eq!(
+        (w["verified"].as_bool(), w["name"].as_str()),
+        (Some(true), Some("Lib")),
+        "{w}"
+    );
+    for token in [
+        outside_jwt(Algorithm::HS512, &claims, SECRET),
+        outside_jwt(Algorithm::HS256, &claims, "another-exchanges-secret"),
+        outside_jwt(
+            Algorithm::HS256,
+            &json!({"sub": "U4242", "exp": chrono::Utc::now().timestamp() - 5}),
+            SECRET,
+        ),
+    ] {
+        let w = welcome(token.clone()).await;
+        assert_eq!(w["verified"], false, "{token}: {w}");
+    }
+
+    // An integration's secret, as the admin page shows it once.
+    // (Admin pages need a second factor: enrolled over the API, then the next 30-second
+    // step's code, the current one being used up by the enrolment.)
+    let totp = app.enrol_totp(&app.login(&app.admin_email).await).await;
+    let key = totp_rs::Secret::Encoded(totp).to_bytes().unwrap();
+    let next = (chrono::Utc::now().timestamp() + 30) as u64;
+    let code = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, key)
+        .unwrap()
+        .generate(next);
+    let mut admin = crate::web::Web::new(&app);
+    admin.sign_in(&app.admin_email, Some(code)).await;
+    let csrf = admin.csrf();
+    let r = admin
+        .post(
+            "/admin/integrations",
+            &[("csrf", &csrf), ("name", "exchange backend")],
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+    let start = r.body.find("id=\"new-secret\">").unwrap() + "id=\"new-secret\">".len();
+    let len = r.body[start..].find('<').unwrap();
+    let secret = r.body[start..start + len].to_owned();
+    assert!(secret.len() >= 16, "{secret}");
+    let by_integration = outside_jwt(Algorithm::HS256, &claims, &secret);
+    let mut portal = crate::web::Web::new(&app);
+    let r = portal
+        .get(&format!("/portal/token?token={by_integration}"))
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(welcome(by_integration.clone()).await["verified"], true);
+    let page = admin.get("/admin/keys").await.body;
+    let at = page.find("/admin/integrations/").unwrap() + "/admin/integrations/".len();
+    let id: String = page[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let r = admin
+        .post(
+            &format!("/admin/integrations/{id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(welcome(by_integration).await["verified"], false);
+    app.stop().await;
+});

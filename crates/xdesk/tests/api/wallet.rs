@@ -297,3 +297,168 @@ crate::backend_test_db!(contract_wallets_are_asked_on_chain, |db| {
     assert_eq!(code(&v), "bad_signature");
     app.stop().await;
 });
+
+/// `0x`-hex of bytes, as JSON-RPC takes data.
+fn hex_data(bytes: &[u8]) -> String {
+    let digits: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("0x{digits}")
+}
+
+// EIP-191 signatures made by a real node, not by xdesk's own test signer: ganache signs the
+// challenge with `eth_sign` (EIP-191 `personal_sign` semantics: the "\x19Ethereum Signed
+// Message:\n<len>" prefix, keccak-256, a 65-byte r‖s‖v with v 27/28) for one of its unlocked
+// accounts. The same text signed by another of its accounts does not prove the first address.
+backend_test!(a_node_signed_challenge_signs_in, |app| {
+    let Some(node) = Ganache::start().await else {
+        app.stop().await;
+        return;
+    };
+    let accounts = node.accounts().await;
+    let (owner, other) = (&accounts[0], &accounts[1]);
+    let message = challenge(&app, "ethereum", owner).await;
+    let sign = |account: &str, text: &str| {
+        let params = json!([account, hex_data(text.as_bytes())]);
+        let node = &node;
+        async move {
+            node.rpc("eth_sign", params)
+                .await
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let by_other = sign(other, &message).await;
+    let (status, v) = sign_in(&app, &message, &by_other).await;
+    assert_eq!(
+        (status, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "bad_signature"),
+        "{v}"
+    );
+    let by_owner = sign(owner, &message).await;
+    assert_eq!(by_owner.len(), 2 + 130, "{by_owner}");
+    let (status, v) = sign_in(&app, &message, &by_owner).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let customer_id = v["customer_id"].as_i64().unwrap();
+    // The owner's signature over another challenge's text does not carry over.
+    let next = challenge(&app, "ethereum", owner).await;
+    let (_, v) = sign_in(&app, &next, &by_owner).await;
+    assert_eq!(code(&v), "bad_signature", "{v}");
+    // The node's signature with v as 0/1 (as some wallets send it) is the same proof.
+    let mut low_v = sign(owner, &next).await;
+    let v_byte = u8::from_str_radix(&low_v[130..], 16).unwrap();
+    low_v.replace_range(130.., &format!("{:02x}", v_byte - 27));
+    let (status, v) = sign_in(&app, &next, &low_v).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["customer_id"].as_i64(), Some(customer_id));
+    app.stop().await;
+});
+
+// EIP-1271 with a contract that checks the hash it is given, so a pass proves xdesk asks
+// about the EIP-191 hash of the very message signed in with. The hash is computed here by
+// the node (`web3_sha3`, its own keccak-256), not by xdesk, and built into the contract.
+//
+// The contract's runtime code, hand-assembled (86 bytes; `H` is the 32-byte hash):
+//
+//   00 6000        PUSH1 0          calldata[0..32]
+//   02 35          CALLDATALOAD
+//   03 60e0 1c     PUSH1 224 SHR    -> the 4-byte selector
+//   06 631626ba7e  PUSH4 0x1626ba7e
+//   0b 14          EQ               selector is isValidSignature(bytes32,bytes)
+//   0c 7f H        PUSH32 H
+//   2d 6004 35     PUSH1 4 CALLDATALOAD  -> the `hash` argument
+//   30 14          EQ               hash == H
+//   31 16          AND
+//   32 6045 57     PUSH1 0x45 JUMPI      both: go to "yes"
+//   35 63ffffffff  PUSH4 0xffffffff  "no": 0xffffffff left-aligned in one word
+//   3a 60e0 1b     PUSH1 224 SHL
+//   3d 6000 52     PUSH1 0 MSTORE
+//   40 6020 6000 f3  RETURN memory[0..32]
+//   45 5b          JUMPDEST
+//   46 631626ba7e  PUSH4 0x1626ba7e  "yes": the magic value, left-aligned
+//   4b 60e0 1b 6000 52 6020 6000 f3  as above
+//
+// The signature argument is not looked at: the contract's own rule is "this hash only".
+crate::backend_test_db!(contract_wallets_are_asked_about_the_right_hash, |db| {
+    let Some(node) = Ganache::start().await else {
+        return;
+    };
+    let url = node.url.clone();
+    let Some(app) = spawn_app_with(db, move |c| {
+        c.chains.insert("ethereum".into(), url);
+    })
+    .await
+    else {
+        return;
+    };
+    let deployer = node.accounts().await[2].clone();
+    // The challenge names the contract's address before the contract exists: a CREATE
+    // address is keccak-256(rlp([sender, nonce]))[12..], with the nonce below 0x80 here.
+    let nonce = node
+        .rpc("eth_getTransactionCount", json!([deployer, "latest"]))
+        .await;
+    let nonce = u8::from_str_radix(nonce.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert!(nonce < 0x80);
+    let mut rlp = vec![0xd6, 0x94];
+    rlp.extend(
+        (2..deployer.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&deployer[i..i + 2], 16).unwrap()),
+    );
+    rlp.push(if nonce == 0 { 0x80 } else { nonce });
+    assert_eq!(rlp.len(), 23);
+    let created = node.rpc("web3_sha3", json!([hex_data(&rlp)])).await;
+    let contract = format!("0x{}", &created.as_str().unwrap()[26..]);
+
+    let message = challenge(&app, "ethereum", &contract).await;
+    let mut prefixed = format!("\x19Ethereum Signed Message:\n{}", message.len()).into_bytes();
+    prefixed.extend_from_slice(message.as_bytes());
+    let hash = node.rpc("web3_sha3", json!([hex_data(&prefixed)])).await;
+    let hash = hash.as_str().unwrap().trim_start_matches("0x");
+    assert_eq!(hash.len(), 64);
+    let runtime = format!(
+        "600035 60e01c 631626ba7e 14 7f{hash} 600435 14 16 604557 \
+         63ffffffff 60e01b 600052 60206000f3 5b 631626ba7e 60e01b 600052 60206000f3"
+    )
+    .replace(' ', "");
+    assert_eq!(runtime.len(), 2 * 0x56);
+    let deploy = format!("0x6056600c60003960566000f3{runtime}");
+    let tx = node
+        .send(json!({"from": deployer, "data": deploy, "gas": "0x100000"}))
+        .await;
+    let receipt = node.rpc("eth_getTransactionReceipt", json!([tx])).await;
+    assert_eq!(receipt["contractAddress"].as_str(), Some(contract.as_str()));
+
+    // The contract itself, asked directly: yes for that hash, no for another.
+    let ask = |h: &str| {
+        let data = format!("0x1626ba7e{h}{:064x}{:064x}", 0x40, 0);
+        let node = &node;
+        let contract = contract.clone();
+        async move {
+            node.rpc(
+                "eth_call",
+                json!([{"to": contract, "data": data}, "latest"]),
+            )
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+        }
+    };
+    assert!(ask(hash).await.starts_with("0x1626ba7e"));
+    assert!(ask(&"11".repeat(32)).await.starts_with("0xffffffff"));
+
+    // Another fresh challenge for the same contract (another nonce): valid in every field,
+    // but its hash is not the contract's, so the contract says no.
+    let other = challenge(&app, "ethereum", &contract).await;
+    assert_ne!(other, message);
+    let (status, v) = sign_in(&app, &other, "0xc0ffee").await;
+    assert_eq!(
+        (status, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "bad_signature"),
+        "{v}"
+    );
+    let (status, v) = sign_in(&app, &message, "0xc0ffee").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert!(v["customer_id"].as_i64().is_some(), "{v}");
+    app.stop().await;
+});
