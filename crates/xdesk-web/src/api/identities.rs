@@ -83,9 +83,19 @@ pub async fn approve(
     Auth(p): Auth,
     ApiPath((id, link_id)): ApiPath<(i64, i64)>,
 ) -> ApiResult<Json<IdentityLinkDto>> {
+    decide(&s, &p, id, link_id, true).await
+}
+
+async fn decide(
+    s: &AppState,
+    p: &xdesk_service::Principal,
+    id: i64,
+    link_id: i64,
+    approve: bool,
+) -> ApiResult<Json<IdentityLinkDto>> {
     let row = s
         .services
-        .decide_identity_link(&p, id, link_id, true)
+        .decide_identity_link(p, id, link_id, approve)
         .await?;
     Ok(Json(row.into()))
 }
@@ -96,11 +106,7 @@ pub async fn reject(
     Auth(p): Auth,
     ApiPath((id, link_id)): ApiPath<(i64, i64)>,
 ) -> ApiResult<Json<IdentityLinkDto>> {
-    let row = s
-        .services
-        .decide_identity_link(&p, id, link_id, false)
-        .await?;
-    Ok(Json(row.into()))
+    decide(&s, &p, id, link_id, false).await
 }
 
 #[utoipa::path(delete, path = "/api/v1/customers/{id}/identities/{identity_id}", tag = "customers", params(("id" = i64, Path), ("identity_id" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]

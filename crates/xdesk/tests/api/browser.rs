@@ -164,7 +164,10 @@ async fn an_agent_answers_a_ticket_in_a_real_browser() {
     let r = app
         .post(
             &app.agent_token,
-            &format!("/api/v1/customers/{}/identity-links", created["customer_id"]),
+            &format!(
+                "/api/v1/customers/{}/identity-links",
+                created["customer_id"]
+            ),
             serde_json::json!({"kind": "email", "value": "wei.work@example.com",
                                "reason": "customer gave it on a recorded call"}),
         )

@@ -113,22 +113,6 @@ async fn raw(app: &TestApp, column: SecretColumn, row_id: i64) -> String {
         .unwrap_or_else(|| panic!("no {column:?} in row {row_id}"))
 }
 
-/// Every byte the server keeps on disk (the SQLite files, the attachment store).
-fn on_disk(app: &TestApp, needle: &str) -> bool {
-    fn walk(dir: &std::path::Path, needle: &[u8]) -> bool {
-        std::fs::read_dir(dir).unwrap().flatten().any(|e| {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, needle)
-            } else {
-                let b = std::fs::read(&p).unwrap_or_default();
-                b.windows(needle.len()).any(|w| w == needle)
-            }
-        })
-    }
-    walk(app._dir.path(), needle.as_bytes())
-}
-
 /// The three work with what is stored: TOTP sign-in, the poller's mailbox password, an
 /// identity claim signed with the integration's secret.
 async fn assert_all_work(app: &TestApp, s: &Secrets) {
@@ -196,7 +180,7 @@ backend_test!(secrets_are_stored_sealed_and_bound_to_their_rows, |app| {
         assert!(!v.contains(plain), "{column:?} stored in plain text");
         if app.config.database_url.starts_with("sqlite:") {
             assert!(
-                !on_disk(&app, plain),
+                !stored_bytes_contain(&app, plain),
                 "{column:?} found on disk in plain text"
             );
         }

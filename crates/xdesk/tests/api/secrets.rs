@@ -10,26 +10,6 @@ const SEED_EN: &str = "legal winner thank year wave sausage worth useful legal w
 const SEED_ZH: &str = "的 一 是 在 不 了 有 和 人 这 中 大 为 上 个";
 const KEY_HEX: &str = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
 
-/// Every byte the server keeps: the database files and the attachment store.
-fn stored_bytes_contain(app: &TestApp, needle: &str) -> bool {
-    fn walk(dir: &std::path::Path, needle: &[u8]) -> bool {
-        std::fs::read_dir(dir).unwrap().flatten().any(|e| {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, needle)
-            } else {
-                let b = std::fs::read(&p).unwrap_or_default();
-                let hit = b.windows(needle.len()).any(|w| w == needle);
-                if hit {
-                    eprintln!("found in {}", p.display());
-                }
-                hit
-            }
-        })
-    }
-    walk(app._dir.path(), needle.as_bytes())
-}
-
 async fn history_kinds(app: &TestApp, id: i64) -> Vec<String> {
     app.verified_events(id)
         .await

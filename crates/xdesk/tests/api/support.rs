@@ -787,3 +787,24 @@ impl Ganache {
         }
     }
 }
+
+/// Whether any byte the server keeps on disk (the SQLite files, the attachment store) holds
+/// `needle`: what must never be stored stays out of every file.
+pub fn stored_bytes_contain(app: &TestApp, needle: &str) -> bool {
+    fn walk(dir: &std::path::Path, needle: &[u8]) -> bool {
+        std::fs::read_dir(dir).unwrap().flatten().any(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, needle)
+            } else {
+                let b = std::fs::read(&p).unwrap_or_default();
+                let hit = b.windows(needle.len()).any(|w| w == needle);
+                if hit {
+                    eprintln!("found in {}", p.display());
+                }
+                hit
+            }
+        })
+    }
+    walk(app._dir.path(), needle.as_bytes())
+}
