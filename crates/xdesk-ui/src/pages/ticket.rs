@@ -127,8 +127,9 @@ pub(crate) struct CaseValue {
 pub(crate) struct CustomerPanel {
     pub name: String,
     pub identities: Vec<(String, String)>,
-    /// Identities an agent named without proof, waiting for a supervisor.
-    pub pending_links: Vec<xdesk_store::IdentityLinkRow>,
+    /// Identities an agent named without proof, waiting for a supervisor, with who named
+    /// each.
+    pub pending_links: Vec<(xdesk_store::IdentityLinkRow, String)>,
     /// The viewer may approve or reject them (a supervisor or admin).
     pub decides_links: bool,
     pub others: Vec<OtherTicket>,
@@ -597,11 +598,26 @@ async fn customer_panel(
             channel: o.channel,
         })
         .collect();
-    let pending_links = services
+    let pending: Vec<_> = services
         .identity_links(p, t.customer_id)
         .await?
         .into_iter()
         .filter(|l| l.status == "pending")
+        .collect();
+    let agents = if pending.is_empty() {
+        Vec::new()
+    } else {
+        services.list_agents(p).await?
+    };
+    let pending_links = pending
+        .into_iter()
+        .map(|l| {
+            let who = agents
+                .iter()
+                .find(|(a, _)| l.proposed_by == format!("agent:{}", a.id))
+                .map_or_else(|| l.proposed_by.clone(), |(a, _)| a.display_name.clone());
+            (l, who)
+        })
         .collect();
     Ok(CustomerPanel {
         name: c.display_name,
