@@ -71,6 +71,14 @@ impl Services {
         source: &MailSource,
         raw: &[u8],
     ) -> Result<EmailIngest, ServiceError> {
+        // A raw mail speaks as whoever its From line names: only the MTA's pipe (an API key)
+        // and xdesk's own mailbox poller deliver it, never a person, who could otherwise write
+        // into a customer's ticket in the customer's name.
+        if !matches!(p, Principal::ApiKey { .. } | Principal::System) {
+            return Err(ServiceError::Forbidden(
+                "mail is delivered by the mail server's API key".into(),
+            ));
+        }
         p.require_scope("tickets:write")?;
         self.check_assignment(source.group_id, None).await?;
         if raw.iter().all(u8::is_ascii_whitespace) {

@@ -244,7 +244,8 @@ fn rows() -> Vec<Row> {
         // No such identity: whoever may unlink gets past the role check to a 404.
         api("DELETE", "/api/v1/customers/{id}/identities/{identity_id}", "/api/v1/customers/$CA/identities/999999", NoBody, "U UU FFN N FFFF"),
         // ---- Channels
-        api("POST", "/api/v1/channels/email/inbound", "/api/v1/channels/email/inbound", Mail("From: Matrix <matrix-mail@example.com>\r\nTo: support@x.test\r\nSubject: Matrix mail\r\nMessage-ID: <matrix-$RND@example.com>\r\n\r\nhello\r\n"), "U UU +++ + F+FF"),
+        // Raw mail speaks as its From line: the MTA's key delivers it, never a person (issue 17).
+        api("POST", "/api/v1/channels/email/inbound", "/api/v1/channels/email/inbound", Mail("From: Matrix <matrix-mail@example.com>\r\nTo: support@x.test\r\nSubject: Matrix mail\r\nMessage-ID: <matrix-$RND@example.com>\r\n\r\nhello\r\n"), "U UU FFF F F+FF"),
         // The agents' socket refused no API key.
         api("GET", "/api/v1/chat/agent", "/api/v1/chat/agent", Ws, "U UU +++ + FFFF"),
         // The visitors' socket is public; who may join which chat is decided inside it.
