@@ -980,21 +980,6 @@ impl Services {
         Ok((events, v))
     }
 
-    /// Verifies a chain without a principal: for the operator's CLI.
-    pub async fn verify_history(&self, id: i64) -> Result<ChainVerification, ServiceError> {
-        let t = self
-            .store
-            .ticket(id)
-            .await?
-            .ok_or(ServiceError::NotFound("ticket"))?;
-        let events = self.store.events(id).await?;
-        Ok(verify_chain(
-            &events,
-            Some(&t.head_hash),
-            Some(t.event_count),
-        ))
-    }
-
     pub async fn attachment(
         &self,
         p: &Principal,

@@ -165,13 +165,26 @@ impl Store {
         secret: Option<String>,
         enabled: bool,
     ) -> Result<(), StoreError> {
-        let res = agent::Entity::update_many()
-            .col_expr(agent::Column::TotpSecret, Expr::value(secret))
-            .col_expr(agent::Column::TotpEnabled, Expr::value(enabled))
-            .col_expr(
-                agent::Column::TotpPending,
-                Expr::value(Option::<String>::None),
-            )
+        self.update_agent_row(
+            id,
+            agent::Entity::update_many()
+                .col_expr(agent::Column::TotpSecret, Expr::value(secret))
+                .col_expr(agent::Column::TotpEnabled, Expr::value(enabled))
+                .col_expr(
+                    agent::Column::TotpPending,
+                    Expr::value(Option::<String>::None),
+                ),
+        )
+        .await
+    }
+
+    /// Runs an update of one agent's row; an unknown agent is not found.
+    async fn update_agent_row(
+        &self,
+        id: i64,
+        update: sea_orm::UpdateMany<agent::Entity>,
+    ) -> Result<(), StoreError> {
+        let res = update
             .filter(agent::Column::Id.eq(id))
             .exec(&self.db)
             .await?;
@@ -187,15 +200,11 @@ impl Store {
         id: i64,
         secret: Option<String>,
     ) -> Result<(), StoreError> {
-        let res = agent::Entity::update_many()
-            .col_expr(agent::Column::TotpPending, Expr::value(secret))
-            .filter(agent::Column::Id.eq(id))
-            .exec(&self.db)
-            .await?;
-        if res.rows_affected == 0 {
-            return Err(StoreError::NotFound("agent"));
-        }
-        Ok(())
+        self.update_agent_row(
+            id,
+            agent::Entity::update_many().col_expr(agent::Column::TotpPending, Expr::value(secret)),
+        )
+        .await
     }
 
     /// Puts a confirmed authenticator in force (`secret`, sealed for its column), in one

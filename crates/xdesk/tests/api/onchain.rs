@@ -22,15 +22,7 @@ async fn chain_check(app: &TestApp, id: i64) -> Value {
 }
 
 backend_test_db!(transactions_are_checked_on_chain, |db| {
-    let Some(node) = Ganache::start().await else {
-        return;
-    };
-    let url = node.url.clone();
-    let Some(app) = spawn_app_with(db, move |c| {
-        c.chains.insert("ethereum".into(), url);
-    })
-    .await
-    else {
+    let Some((node, app)) = app_with_ganache(db).await else {
         return;
     };
     let accounts = node.accounts().await;

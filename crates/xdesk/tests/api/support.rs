@@ -808,3 +808,14 @@ pub fn stored_bytes_contain(app: &TestApp, needle: &str) -> bool {
     }
     walk(app._dir.path(), needle.as_bytes())
 }
+
+/// A local EVM node (ganache) and an app whose `ethereum` network reads it.
+pub async fn app_with_ganache(db: Db) -> Option<(Ganache, TestApp)> {
+    let node = Ganache::start().await?;
+    let url = node.url.clone();
+    let app = spawn_app_with(db, move |c| {
+        c.chains.insert("ethereum".into(), url);
+    })
+    .await?;
+    Some((node, app))
+}

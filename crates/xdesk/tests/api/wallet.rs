@@ -257,15 +257,7 @@ backend_test!(the_portal_signs_a_wallet_in, |app| {
 // chain's node (a real ganache), whether the signature is its own. One contract always says
 // yes (its own rule), another always no.
 crate::backend_test_db!(contract_wallets_are_asked_on_chain, |db| {
-    let Some(node) = Ganache::start().await else {
-        return;
-    };
-    let url = node.url.clone();
-    let Some(app) = spawn_app_with(db, move |c| {
-        c.chains.insert("ethereum".into(), url);
-    })
-    .await
-    else {
+    let Some((node, app)) = app_with_ganache(db).await else {
         return;
     };
     let deployer = node.accounts().await[0].clone();
@@ -379,15 +371,7 @@ backend_test!(a_node_signed_challenge_signs_in, |app| {
 //
 // The signature argument is not looked at: the contract's own rule is "this hash only".
 crate::backend_test_db!(contract_wallets_are_asked_about_the_right_hash, |db| {
-    let Some(node) = Ganache::start().await else {
-        return;
-    };
-    let url = node.url.clone();
-    let Some(app) = spawn_app_with(db, move |c| {
-        c.chains.insert("ethereum".into(), url);
-    })
-    .await
-    else {
+    let Some((node, app)) = app_with_ganache(db).await else {
         return;
     };
     let deployer = node.accounts().await[2].clone();
