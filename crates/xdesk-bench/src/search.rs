@@ -310,6 +310,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     let scope: &'static Scope = Box::leak(Box::new(Scope::Restricted {
         group_ids: vec![1, 2, 3],
         agent_ids: vec![7],
+        unrouted: false,
     }));
     let (n, lat) = tokio::task::spawn_blocking(move || {
         measure(2, args.seconds, ticket_queries.len(), move |i| {

@@ -39,10 +39,12 @@ pub struct TicketDoc {
 #[derive(Debug, Clone)]
 pub enum Scope {
     All,
-    /// Tickets of these groups or assigned to these agents.
+    /// Tickets of these groups or assigned to these agents, and those of no group when
+    /// `unrouted` (supervisors).
     Restricted {
         group_ids: Vec<i64>,
         agent_ids: Vec<i64>,
+        unrouted: bool,
     },
     Customer(i64),
 }
@@ -248,10 +250,14 @@ impl TicketIndex {
             Scope::Restricted {
                 group_ids,
                 agent_ids,
+                unrouted,
             } => {
                 let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
                 for g in group_ids {
                     any.push((Occur::Should, Self::term(f.group_id, *g)));
+                }
+                if *unrouted {
+                    any.push((Occur::Should, Self::term(f.group_id, NONE)));
                 }
                 for a in agent_ids {
                     any.push((Occur::Should, Self::term(f.assignee_id, *a)));
@@ -387,16 +393,19 @@ mod tests {
         let payments = Scope::Restricted {
             group_ids: vec![10],
             agent_ids: vec![],
+            unrouted: false,
         };
         assert_eq!(ids(&i, "2fa phone", &payments), Vec::<i64>::new());
         let assigned = Scope::Restricted {
             group_ids: vec![],
             agent_ids: vec![5],
+            unrouted: false,
         };
         assert_eq!(ids(&i, "2fa phone", &assigned), [2]);
         let nothing = Scope::Restricted {
             group_ids: vec![],
             agent_ids: vec![],
+            unrouted: false,
         };
         assert!(ids(&i, "提现", &nothing).is_empty());
         assert_eq!(ids(&i, "提现", &Scope::Customer(8)), Vec::<i64>::new());

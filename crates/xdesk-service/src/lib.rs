@@ -106,6 +106,17 @@ impl Principal {
         )
     }
 
+    /// Supervisors and admins: they oversee queues beyond their own.
+    pub fn is_supervisor(&self) -> bool {
+        matches!(
+            self,
+            Principal::Agent {
+                role: Role::Supervisor | Role::Admin,
+                ..
+            }
+        )
+    }
+
     /// Admin actions need the admin role and an enrolled second factor. The system principal
     /// (the operator's CLI, the demo's seeding) passes: it is never reachable over HTTP.
     pub fn require_admin(&self) -> Result<(), ServiceError> {
@@ -170,6 +181,7 @@ pub struct Services {
     pub bus: Arc<dyn live::EventBus>,
     pub chat: Arc<chat::ChatSettings>,
     pub portal: Arc<portal::PortalSettings>,
+    pub routing: Arc<routing::RoutingSettings>,
     /// The knowledge-base search index of this node, when it has one.
     pub kb_index: Option<kb::KbIndex>,
     /// The last article revision this node's index has taken.
@@ -205,6 +217,7 @@ impl Services {
             bus: Arc::new(live::LocalBus::default()),
             chat: Arc::new(chat::ChatSettings::default()),
             portal: Arc::new(portal::PortalSettings::default()),
+            routing: Arc::new(routing::RoutingSettings::default()),
             kb_index: None,
             kb_position: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             ticket_index: None,
@@ -243,6 +256,11 @@ impl Services {
 
     pub fn with_chat(mut self, chat: chat::ChatSettings) -> Self {
         self.chat = Arc::new(chat);
+        self
+    }
+
+    pub fn with_routing(mut self, routing: routing::RoutingSettings) -> Self {
+        self.routing = Arc::new(routing);
         self
     }
 
@@ -332,6 +350,7 @@ impl Services {
             } => Visibility::Restricted {
                 group_ids: group_ids.clone(),
                 agent_ids: vec![*id],
+                unrouted: false,
             },
             Principal::Agent {
                 id,
@@ -341,9 +360,11 @@ impl Services {
             } => {
                 let mut agent_ids = self.store.agents_in_groups(group_ids).await?;
                 agent_ids.push(*id);
+                // Supervisors also see what no group holds, so that no ticket goes unseen.
                 Visibility::Restricted {
                     group_ids: group_ids.clone(),
                     agent_ids,
+                    unrouted: true,
                 }
             }
         })

@@ -210,32 +210,33 @@ impl Services {
     }
 
     /// Applies a macro: its reply goes to the customer, then its actions (state, tags, group)
-    /// are applied, and the use is counted.
+    /// are applied, and the use is counted. `edited` is the reply as the agent reviewed it
+    /// (text and files); without it the macro's own text goes out as filled in.
     pub async fn apply_macro(
         &self,
         p: &Principal,
         ticket_id: i64,
         macro_id: i64,
+        edited: Option<AddMessage>,
         ip: Option<&str>,
     ) -> Result<TicketRow, ServiceError> {
         if !matches!(p, Principal::Agent { .. }) {
             return Err(ServiceError::Forbidden("for agents".into()));
         }
         let (t, m) = self.ticket_and_macro(p, ticket_id, macro_id).await?;
-        let body = self.fill(p, &t, &m).await?;
-        let t = self
-            .add_message(
-                p,
-                ticket_id,
-                AddMessage {
-                    body,
-                    body_html: None,
-                    internal: false,
-                    attachments: Vec::new(),
-                },
-                ip,
-            )
-            .await?;
+        let message = match edited {
+            Some(e) => AddMessage {
+                internal: false,
+                ..e
+            },
+            None => AddMessage {
+                body: self.fill(p, &t, &m).await?,
+                body_html: None,
+                internal: false,
+                attachments: Vec::new(),
+            },
+        };
+        let t = self.add_message(p, ticket_id, message, ip).await?;
         // What followed the reply (a quality flag, say) may have moved the ticket on.
         let t = self.visible_ticket(p, t.id).await?;
         let add: Vec<String> = serde_json::from_str(&m.add_tags).unwrap_or_default();

@@ -9,6 +9,15 @@ use xdesk_domain::ticket::{Channel, parse_language};
 use xdesk_domain::triage::Intent;
 use xdesk_store::{NewRoutingRule, RoutingRuleRow, TicketCustomer};
 
+/// Where a new ticket goes when no rule and no channel setting names a group.
+#[derive(Debug, Clone, Default)]
+pub struct RoutingSettings {
+    /// The name of the group every otherwise unrouted ticket joins, so that agents see it.
+    /// Without one (or when it names no group) such tickets stay in the supervisors'
+    /// "Unrouted" view.
+    pub default_group: Option<String>,
+}
+
 /// A rule as an admin typed it: empty fields match anything.
 #[derive(Debug, Clone, Default)]
 pub struct RuleInput {
@@ -140,7 +149,7 @@ impl Services {
             .map(rule_of)
             .collect();
         if rules.is_empty() {
-            return Ok(None);
+            return self.default_group().await;
         }
         let tier = if rules.iter().any(|r| r.tier.is_some()) {
             self.tier_of(given_tier, customer).await?
@@ -153,6 +162,27 @@ impl Services {
             channel,
             tier: tier.as_deref(),
         };
-        Ok(route(&rules, &facts))
+        match route(&rules, &facts) {
+            Some(g) => Ok(Some(g)),
+            None => self.default_group().await,
+        }
+    }
+
+    /// The configured default group, looked up by name each time so that renaming or
+    /// re-creating it takes effect at once.
+    pub(crate) async fn default_group(&self) -> Result<Option<i64>, ServiceError> {
+        let Some(name) = self.routing.default_group.as_deref().map(str::trim) else {
+            return Ok(None);
+        };
+        match self.store.group_by_name(name).await? {
+            Some(g) => Ok(Some(g.id)),
+            None => {
+                tracing::warn!(
+                    group = name,
+                    "routing.default_group names no group: the ticket stays unrouted"
+                );
+                Ok(None)
+            }
+        }
     }
 }

@@ -132,9 +132,11 @@ impl Services {
             Visibility::Restricted {
                 group_ids,
                 agent_ids,
+                unrouted,
             } => Scope::Restricted {
                 group_ids: group_ids.clone(),
                 agent_ids: agent_ids.clone(),
+                unrouted: *unrouted,
             },
             Visibility::Customer(c) => Scope::Customer(*c),
         };

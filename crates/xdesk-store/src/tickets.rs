@@ -201,10 +201,12 @@ impl ChangeSet {
 pub enum Visibility {
     /// Every ticket: admins, API keys and xdesk's own work.
     All,
-    /// Tickets of these groups, or assigned to one of these agents.
+    /// Tickets of these groups, or assigned to one of these agents, and (for supervisors)
+    /// those no group holds, so that no ticket goes unseen.
     Restricted {
         group_ids: Vec<i64>,
         agent_ids: Vec<i64>,
+        unrouted: bool,
     },
     /// A customer's own tickets, in the portal.
     Customer(i64),
@@ -224,8 +226,9 @@ impl Visibility {
             Visibility::Restricted {
                 group_ids,
                 agent_ids,
+                unrouted,
             } => {
-                group_id.is_some_and(|g| group_ids.contains(&g))
+                group_id.map_or(*unrouted, |g| group_ids.contains(&g))
                     || assignee_id.is_some_and(|a| agent_ids.contains(&a))
             }
             Visibility::Customer(c) => customer_id == Some(*c),
@@ -250,6 +253,8 @@ pub struct TicketFilter {
     pub states: Vec<String>,
     pub priorities: Vec<String>,
     pub group_id: Option<i64>,
+    /// Only tickets no group holds: the supervisors' "Unrouted" view.
+    pub unrouted: bool,
     pub assignee_id: Option<Option<i64>>,
     pub customer_id: Option<i64>,
     /// Tickets of one channel (`chat` for the chats waiting for an agent).
@@ -271,6 +276,7 @@ impl TicketFilter {
             states: Vec::new(),
             priorities: Vec::new(),
             group_id: None,
+            unrouted: false,
             assignee_id: None,
             customer_id: None,
             channel: None,
@@ -305,14 +311,20 @@ fn condition(f: &TicketFilter) -> Condition {
     if let Visibility::Restricted {
         group_ids,
         agent_ids,
+        unrouted,
     } = &f.visibility
         && !implied
     {
-        q = q.add(
-            Condition::any()
-                .add(C::GroupId.is_in(group_ids.clone()))
-                .add(C::AssigneeId.is_in(agent_ids.clone())),
-        );
+        let mut any = Condition::any()
+            .add(C::GroupId.is_in(group_ids.clone()))
+            .add(C::AssigneeId.is_in(agent_ids.clone()));
+        if *unrouted {
+            any = any.add(C::GroupId.is_null());
+        }
+        q = q.add(any);
+    }
+    if f.unrouted {
+        q = q.add(C::GroupId.is_null());
     }
     if let Visibility::Customer(id) = f.visibility {
         q = q.add(C::CustomerId.eq(id));
@@ -1133,6 +1145,39 @@ mod tests {
         // Past the cap a count stops at cap + 1: "3+" for five.
         let counts = s.count_tickets_capped(&buckets, 3).await.unwrap();
         assert_eq!(counts, [4, 2, 1, 2, 4, 1]);
+
+        // Supervisors also see what no group holds; agents do not; "Unrouted" shows only that.
+        let supervisor = Visibility::Restricted {
+            group_ids: vec![2],
+            agent_ids: vec![],
+            unrouted: true,
+        };
+        let agent = Visibility::Restricted {
+            group_ids: vec![2],
+            agent_ids: vec![],
+            unrouted: false,
+        };
+        assert!(supervisor.allows(None, None, None) && !agent.allows(None, None, None));
+        assert!(!supervisor.allows(Some(1), None, None));
+        let buckets = [
+            TicketFilter {
+                states: active.clone(),
+                ..TicketFilter::new(supervisor)
+            },
+            TicketFilter {
+                states: active.clone(),
+                ..TicketFilter::new(agent)
+            },
+            TicketFilter {
+                states: active.clone(),
+                unrouted: true,
+                ..TicketFilter::new(Visibility::All)
+            },
+        ];
+        assert_eq!(
+            s.count_tickets_capped(&buckets, 100).await.unwrap(),
+            [3, 0, 3]
+        );
     }
 }
 

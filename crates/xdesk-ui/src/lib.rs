@@ -59,6 +59,10 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             "/console/tickets/{id}/macro",
             post(pages::ticket::apply_macro),
         )
+        .route(
+            "/console/tickets/{id}/macros/{macro_id}",
+            get(pages::ticket::macro_preview),
+        )
         .route("/console/check", post(pages::ticket::check))
         .route(
             "/console/tickets/{id}/exchange",

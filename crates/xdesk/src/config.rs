@@ -38,6 +38,8 @@ pub struct Config {
     pub imap: ImapConfig,
     pub chat: ChatConfig,
     pub portal: PortalConfig,
+    /// Where tickets go that no rule and no channel setting routes.
+    pub routing: RoutingConfig,
     pub triage: TriageConfig,
     /// Redis for the live-event bus shared by several nodes (`redis://127.0.0.1:6379`); without
     /// it, live events stay within this process.
@@ -195,6 +197,15 @@ pub struct PortalConfig {
     pub log_sign_in_links: bool,
 }
 
+/// `[routing] default_group = "Support"`: the group (by name) every ticket joins that no
+/// routing rule and no channel's `group_id` sends elsewhere, so that agents see it. Without it
+/// such tickets wait in the supervisors' "Unrouted" view.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingConfig {
+    pub default_group: Option<String>,
+}
+
 /// Triage: a missing deposit or withdrawal at or above these amounts (per asset, as decimal
 /// text: `[triage.urgent_amounts] USDT = "10000"`) makes a ticket urgent.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -307,6 +318,7 @@ impl Default for Config {
             imap: ImapConfig::default(),
             chat: ChatConfig::default(),
             portal: PortalConfig::default(),
+            routing: RoutingConfig::default(),
             triage: TriageConfig::default(),
             redis_url: None,
             exchange: None,
@@ -345,6 +357,7 @@ impl Config {
         "chat.allowed_origins",
         "portal.group_id",
         "portal.log_sign_in_links",
+        "routing.default_group",
         "redis_url",
         "exchange.url",
         "exchange.token",

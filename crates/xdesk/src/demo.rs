@@ -182,6 +182,9 @@ const CASES: &[Case] = &[
     },
 ];
 
+/// The demo's catch-all group: what no rule routes lands here, where agents see it.
+pub const DEFAULT_GROUP: &str = "Deposits & Withdrawals";
+
 /// Seeds the demo if the database has no agents yet. Returns the new logins, or `None` when
 /// the data was already there.
 pub async fn seed(s: &Services) -> anyhow::Result<Option<Vec<DemoLogin>>> {
@@ -191,7 +194,7 @@ pub async fn seed(s: &Services) -> anyhow::Result<Option<Vec<DemoLogin>>> {
     let payments = s
         .create_group(
             &Principal::System,
-            "Deposits & Withdrawals",
+            DEFAULT_GROUP,
             "充值提现 / on-chain transfers",
         )
         .await?;
@@ -220,7 +223,7 @@ pub async fn seed(s: &Services) -> anyhow::Result<Option<Vec<DemoLogin>>> {
             "sam@xdesk.example",
             "Sam Supervisor",
             Role::Supervisor,
-            vec![accounts.id],
+            vec![payments.id, accounts.id],
         ),
     ];
     let mut agent_ids = Vec::new();

@@ -60,6 +60,13 @@ pub async fn open_with_keys(
         group_id: config.chat.group_id,
         allowed_origins: config.chat.allowed_origins.clone(),
     })
+    .with_routing(xdesk_service::routing::RoutingSettings {
+        default_group: config
+            .routing
+            .default_group
+            .clone()
+            .filter(|g| !g.trim().is_empty()),
+    })
     .with_triage(xdesk_service::triage::TriageSettings::with_urgent_amounts(
         config.triage.urgent_amounts().map_err(anyhow::Error::msg)?,
     ))

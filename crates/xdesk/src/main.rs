@@ -251,6 +251,10 @@ async fn run_demo(mut config: Config) -> anyhow::Result<()> {
     if config.smtp.is_none() {
         config.portal.log_sign_in_links = true;
     }
+    // What no rule routes goes to the demo's catch-all group, where its agents see it.
+    if config.routing.default_group.is_none() {
+        config.routing.default_group = Some(demo::DEFAULT_GROUP.into());
+    }
     // Without an exchange of its own, the demo talks to the reference one, in this process.
     if config.exchange.is_none() {
         let ex = xdesk_demo_exchange::start(xdesk_demo_exchange::DEFAULT_TOKEN)

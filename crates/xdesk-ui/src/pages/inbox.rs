@@ -103,6 +103,7 @@ fn filter_of(base: &TicketFilter, view: &str, me: i64) -> Option<TicketFilter> {
     match view {
         "mine" => f.assignee_id = Some(Some(me)),
         "unassigned" => f.assignee_id = Some(None),
+        "unrouted" => f.unrouted = true,
         "urgent" => f.priorities = vec!["urgent".into()],
         "waiting" => f.states = vec![TicketState::PendingCustomer.as_str().into()],
         "chats" => {
@@ -162,6 +163,10 @@ async fn page(
         .iter()
         .map(|k| ((*k).to_owned(), tr.t(&format!("view.{k}")).to_owned()))
         .collect();
+    // Supervisors keep an eye on what no group holds, so that no ticket goes unseen.
+    if p.is_supervisor() {
+        keys.push(("unrouted".into(), tr.t("view.unrouted").to_owned()));
+    }
     for g in groups.iter().filter(|g| group_ids.contains(&g.id)) {
         keys.push((format!("group-{}", g.id), g.name.clone()));
     }

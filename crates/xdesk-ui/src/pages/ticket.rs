@@ -7,7 +7,7 @@ use crate::pages::case::{Input, check_field, inputs, networks, raw_fields};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -51,8 +51,14 @@ pub(crate) enum Entry {
     },
 }
 
+/// The console asks for only the conversation pane (`X-Xdesk-Pane: 1`) when it moves between
+/// tickets without loading a page; the same URL gives the whole page to everyone else.
+pub(crate) fn wants_pane(headers: &HeaderMap) -> bool {
+    headers.get("x-xdesk-pane").is_some_and(|v| v == "1")
+}
+
 #[derive(Template)]
-#[template(path = "ticket.html")]
+#[template(path = "ticket.html", blocks = ["pane"])]
 struct TicketPage<'a> {
     ctx: &'a Ctx,
     agent_name: &'a str,
@@ -161,8 +167,10 @@ pub(crate) async fn show(
     State(s): State<UiState>,
     PeerIp(ip): PeerIp,
     Path(id): Path<i64>,
+    headers: HeaderMap,
 ) -> Response {
-    match render(&ctx, &me, &s.services, id, ip.as_deref(), None).await {
+    let pane = wants_pane(&headers);
+    match render(&ctx, &me, &s.services, id, ip.as_deref(), None, pane).await {
         Ok(r) => r,
         Err(e) => ctx.service_error(&e),
     }
@@ -177,6 +185,7 @@ async fn render(
     id: i64,
     ip: Option<&str>,
     edit: Option<CaseEdit>,
+    pane: bool,
 ) -> Result<Response, ServiceError> {
     let tr = &ctx.tr;
     let p = &me.principal;
@@ -440,53 +449,61 @@ async fn render(
             false,
         ),
     };
-    Ok(ctx.render(
-        status,
-        &TicketPage {
-            ctx,
-            agent_name: &me.agent.display_name,
-            is_admin: me.principal.is_admin(),
-            number: TicketNumber::for_ticket(t.id).to_string(),
-            tags: serde_json::from_str(&t.tags).unwrap_or_default(),
-            t,
-            entries: timed.into_iter().map(|(_, _, e)| e).collect(),
-            chain_ok: chain.valid,
-            states: TicketState::ALL.iter().map(|s| s.as_str()).collect(),
-            priorities: Priority::ALL.iter().map(|s| s.as_str()).collect(),
-            intents: xdesk_domain::triage::Intent::ALL
-                .iter()
-                .map(|i| i.as_str())
-                .collect(),
-            crypto,
-            customer,
-            groups: services
-                .list_groups(p)
-                .await?
-                .into_iter()
-                .map(|g| (g.id, g.name))
-                .collect(),
-            agents: agents
-                .iter()
-                .filter(|(a, _)| a.active)
-                .map(|(a, _)| (a.id, a.display_name.clone()))
-                .collect(),
-            inputs,
-            networks: networks(),
-            check_url: "/console/check",
-            case_open,
-            last_seq: detail.messages.iter().map(|m| m.seq).max().unwrap_or(0),
-            suggested,
-            duplicates,
-            base: services.portal.public_url.trim_end_matches('/').to_owned(),
-            promises: promises(services.sla_view(t).await?),
-            macros: services
-                .list_macros(p)
-                .await?
-                .into_iter()
-                .map(|m| (m.id, m.name, m.usage_count))
-                .collect(),
-        },
-    ))
+    let page = TicketPage {
+        ctx,
+        agent_name: &me.agent.display_name,
+        is_admin: me.principal.is_admin(),
+        number: TicketNumber::for_ticket(t.id).to_string(),
+        tags: serde_json::from_str(&t.tags).unwrap_or_default(),
+        t,
+        entries: timed.into_iter().map(|(_, _, e)| e).collect(),
+        chain_ok: chain.valid,
+        states: TicketState::ALL.iter().map(|s| s.as_str()).collect(),
+        priorities: Priority::ALL.iter().map(|s| s.as_str()).collect(),
+        intents: xdesk_domain::triage::Intent::ALL
+            .iter()
+            .map(|i| i.as_str())
+            .collect(),
+        crypto,
+        customer,
+        groups: services
+            .list_groups(p)
+            .await?
+            .into_iter()
+            .map(|g| (g.id, g.name))
+            .collect(),
+        agents: agents
+            .iter()
+            .filter(|(a, _)| a.active)
+            .map(|(a, _)| (a.id, a.display_name.clone()))
+            .collect(),
+        inputs,
+        networks: networks(),
+        check_url: "/console/check",
+        case_open,
+        last_seq: detail.messages.iter().map(|m| m.seq).max().unwrap_or(0),
+        suggested,
+        duplicates,
+        base: services.portal.public_url.trim_end_matches('/').to_owned(),
+        promises: promises(services.sla_view(t).await?),
+        macros: services
+            .list_macros(p)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.name, m.usage_count))
+            .collect(),
+    };
+    let mut r = if pane {
+        ctx.render(status, &page.as_pane())
+    } else {
+        ctx.render(status, &page)
+    };
+    // One URL, two bodies: caches must tell them apart.
+    r.headers_mut().insert(
+        header::VARY,
+        header::HeaderValue::from_static("x-xdesk-pane"),
+    );
+    Ok(r)
 }
 
 /// A ticket's case fields as form values (the time as a `datetime-local` input takes it).
@@ -529,6 +546,7 @@ pub(crate) async fn case(
     State(s): State<UiState>,
     PeerIp(ip): PeerIp,
     Path(id): Path<i64>,
+    headers: HeaderMap,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
     if !ctx.csrf_ok(f.get("csrf").map_or("", String::as_str)) {
@@ -565,7 +583,18 @@ pub(crate) async fn case(
     } else {
         refused(errors)
     };
-    match render(&ctx, &me, &s.services, id, ip.as_deref(), Some(outcome)).await {
+    let pane = wants_pane(&headers);
+    match render(
+        &ctx,
+        &me,
+        &s.services,
+        id,
+        ip.as_deref(),
+        Some(outcome),
+        pane,
+    )
+    .await
+    {
         Ok(r) => r,
         Err(e) => ctx.service_error(&e),
     }
@@ -663,6 +692,8 @@ pub(crate) async fn decide_link(
 }
 
 /// A reply or internal note, with files: a multipart form so it works without JavaScript.
+/// A macro chosen in the form supplies the text when none was written, and its actions follow
+/// the reply; `then` sets the state after it ("Send and set pending", "Send and solve").
 pub(crate) async fn reply(
     ctx: Ctx,
     me: SignedIn,
@@ -675,20 +706,100 @@ pub(crate) async fn reply(
         Ok(p) => p,
         Err(r) => return *r,
     };
-    let m = AddMessage {
-        body: posted.get("body").to_owned(),
-        body_html: None,
-        internal: posted.fields.contains_key("internal"),
-        attachments: posted.files,
+    let internal = matches!(posted.get("internal"), "1" | "on");
+    let then = Some(posted.get("then").trim())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned);
+    let macro_id = match posted.get("macro").trim() {
+        "" => None,
+        n => match n.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return ctx.error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ctx.tr.t("error.bad_choice"),
+                );
+            }
+        },
     };
-    match s
-        .services
-        .add_message(&me.principal, id, m, ip.as_deref())
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/console/tickets/{id}")).into_response(),
-        Err(e) => ctx.service_error(&e),
+    let body = posted.get("body").to_owned();
+    let m = AddMessage {
+        body_html: None,
+        internal,
+        attachments: posted.files,
+        body,
+    };
+    let p = &me.principal;
+    let sent = match macro_id {
+        // A note never carries a macro's customer-facing text or actions.
+        Some(macro_id) if !internal => {
+            let edited = (!m.body.trim().is_empty() || !m.attachments.is_empty()).then_some(m);
+            s.services
+                .apply_macro(p, id, macro_id, edited, ip.as_deref())
+                .await
+        }
+        _ => s.services.add_message(p, id, m, ip.as_deref()).await,
+    };
+    let t = match sent {
+        Ok(t) => t,
+        Err(e) => return ctx.service_error(&e),
+    };
+    if let Some(state) = then.filter(|_| !internal) {
+        // What followed the reply (a quality flag, a macro's actions) may have moved it on.
+        let version = match s.services.get_ticket(p, t.id, ip.as_deref()).await {
+            Ok(d) => d.ticket.version,
+            Err(e) => return ctx.service_error(&e),
+        };
+        let u = UpdateTicket {
+            version,
+            state: Some(state),
+            ..Default::default()
+        };
+        if let Err(e) = s.services.update_ticket(p, id, u, ip.as_deref()).await {
+            return ctx.service_error(&e);
+        }
     }
+    Redirect::to(&format!("/console/tickets/{id}")).into_response()
+}
+
+/// A macro's text filled in for this ticket and what it will do, for the agent to review in
+/// the reply box before sending.
+pub(crate) async fn macro_preview(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Path((id, macro_id)): Path<(i64, i64)>,
+) -> Response {
+    let p = &me.principal;
+    let body = match s.services.render_macro(p, id, macro_id).await {
+        Ok(b) => b,
+        Err(e) => return ctx.service_error(&e),
+    };
+    let m = match s.services.list_macros(p).await {
+        Ok(all) => all.into_iter().find(|m| m.id == macro_id),
+        Err(e) => return ctx.service_error(&e),
+    };
+    let tr = &ctx.tr;
+    let mut actions = Vec::new();
+    if let Some(m) = &m {
+        if let Some(st) = &m.set_state {
+            actions.push(tr.t1("macro.sets_state", tr.word("state", st)));
+        }
+        let tags: Vec<String> = serde_json::from_str(&m.add_tags).unwrap_or_default();
+        if !tags.is_empty() {
+            actions.push(tr.t1("macro.adds_tags", tags.join(", ")));
+        }
+        if m.set_group_id.is_some() {
+            actions.push(tr.t("macro.moves_group").to_owned());
+        }
+    }
+    let mut r = axum::Json(serde_json::json!({
+        "body": body,
+        "actions": actions.join(" · "),
+    }))
+    .into_response();
+    ctx.finish(&mut r);
+    r
 }
 
 #[derive(Deserialize)]
@@ -841,7 +952,7 @@ pub(crate) async fn reply_check(
     }
 }
 
-/// Applies a macro to this ticket: its reply goes out and its actions apply.
+/// Applies a macro to this ticket as it is: its reply goes out and its actions apply.
 pub(crate) async fn apply_macro(
     ctx: Ctx,
     me: SignedIn,
@@ -854,7 +965,10 @@ pub(crate) async fn apply_macro(
         &ctx,
         &f,
         "macro",
-        |m| s.services.apply_macro(&me.principal, id, m, ip.as_deref()),
+        |m| {
+            s.services
+                .apply_macro(&me.principal, id, m, None, ip.as_deref())
+        },
         |_| id,
     )
     .await

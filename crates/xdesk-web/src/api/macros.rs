@@ -133,7 +133,7 @@ pub async fn apply(
 ) -> ApiResult<Json<TicketDto>> {
     let t = s
         .services
-        .apply_macro(&p, id, macro_id, ip.as_deref())
+        .apply_macro(&p, id, macro_id, None, ip.as_deref())
         .await?;
     Ok(Json(t.into()))
 }

@@ -285,6 +285,8 @@ fn rows() -> Vec<Row> {
         page("POST", "/console/tickets/{id}/split", "/console/tickets/$NT/split", Form("message_id=$NTMSG"), "U UU +N+ + UUUU"),
         page("POST", "/console/tickets/{id}/reply-check", "/console/tickets/$TA/reply-check", Form("body=hello"), "U UU +N+ + UUUU"),
         page("POST", "/console/tickets/{id}/macro", "/console/tickets/$NT/macro", Form("macro=$MAC"), "U UU +N+ + UUUU"),
+        // Issue 18: a macro's filled-in text, reviewed in the reply box before sending.
+        page("GET", "/console/tickets/{id}/macros/{macro_id}", "/console/tickets/$TA/macros/$MAC", NoBody, "U UU +N+ + UUUU"),
         page("POST", "/console/check", "/console/check", Form("network=ethereum&tx_hash=0x00"), "U UU +++ + UUUU"),
         // Issue 17: the panel showed a pending 2FA reset (who, why) on tickets out of sight.
         page("GET", "/console/tickets/{id}/exchange", "/console/tickets/$TA/exchange", NoBody, "U UU +N+ + UUUU"),

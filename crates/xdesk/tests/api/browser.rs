@@ -9,16 +9,26 @@ use std::time::Duration;
 use xdesk_ui::i18n::Lang;
 
 /// chromedriver on a free port and a headless Chromium session through it.
-struct Driver {
+pub(crate) struct Driver {
     _child: tokio::process::Child,
     _profile: tempfile::TempDir,
-    client: Client,
+    pub(crate) client: Client,
 }
 
 impl Driver {
     /// None when chromedriver is not installed (after `skip_or_fail`). A `phone` is emulated at
     /// 375 px wide (a headless window cannot be narrower than 500 px).
-    async fn start(phone: bool) -> Option<Driver> {
+    pub(crate) async fn start(phone: bool) -> Option<Driver> {
+        if phone {
+            Self::start_at(375, 812, true).await
+        } else {
+            Self::start_at(1280, 900, false).await
+        }
+    }
+
+    /// A window of `width` × `height` CSS pixels; `mobile` emulates a phone's screen (narrower
+    /// than a headless window may be).
+    pub(crate) async fn start_at(width: u32, height: u32, mobile: bool) -> Option<Driver> {
         let Ok(path) = which("chromedriver") else {
             skip_or_fail("chromedriver");
             return None;
@@ -43,13 +53,13 @@ impl Driver {
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-                "--window-size=1280,900",
+                format!("--window-size={width},{height}"),
                 format!("--user-data-dir={}", profile.path().display()),
             ]
         });
-        if phone {
+        if mobile {
             options["mobileEmulation"] =
-                json!({"deviceMetrics": {"width": 375, "height": 812, "pixelRatio": 2}});
+                json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2}});
         }
         caps.insert("goog:chromeOptions".into(), options);
         let url = format!("http://127.0.0.1:{port}");
@@ -71,7 +81,7 @@ impl Driver {
         panic!("chromedriver did not start");
     }
 
-    async fn text(&self) -> String {
+    pub(crate) async fn text(&self) -> String {
         self.client
             .execute("return document.body.innerText", vec![])
             .await
@@ -82,7 +92,7 @@ impl Driver {
     }
 
     /// Waits (up to 10 s) until the page's text holds `what`.
-    async fn until_text(&self, what: &str) {
+    pub(crate) async fn until_text(&self, what: &str) {
         for _ in 0..100 {
             if self.text().await.contains(what) {
                 return;
@@ -93,7 +103,7 @@ impl Driver {
     }
 
     /// Saves the page as `<target>/screenshots/<name>.png` (and in docs/ when asked).
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../screenshots");
         std::fs::create_dir_all(&dir).unwrap();
@@ -107,7 +117,7 @@ impl Driver {
 
     /// Fills in and sends the sign-in form on the current page; submits with Enter, as a
     /// keyboard user would.
-    async fn sign_in(&self, email: &str) {
+    pub(crate) async fn sign_in(&self, email: &str) {
         let c = &self.client;
         c.find(Locator::Css("input[name=email]"))
             .await
@@ -124,7 +134,7 @@ impl Driver {
         self.until_text("Signed in as").await;
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         let _ = self.client.close().await;
     }
 }
@@ -140,7 +150,7 @@ fn which(cmd: &str) -> Result<std::path::PathBuf, ()> {
 }
 
 /// UI texts of `lang`'s catalog that would betray an untranslated page in the other language.
-fn telltales(lang: Lang, other: Lang) -> Vec<&'static str> {
+pub(crate) fn telltales(lang: Lang, other: Lang) -> Vec<&'static str> {
     let theirs: Vec<_> = other.texts().map(|(_, v)| v).collect();
     lang.texts()
         .map(|(_, v)| v)
@@ -330,7 +340,7 @@ async fn the_console_fits_a_phone() {
 
 impl Driver {
     /// Waits up to `secs` until the page's text holds `what`.
-    async fn until_text_for(&self, what: &str, secs: u64) {
+    pub(crate) async fn until_text_for(&self, what: &str, secs: u64) {
         for _ in 0..secs * 10 {
             if self.text().await.contains(what) {
                 return;
@@ -340,7 +350,7 @@ impl Driver {
         panic!("page never showed {what:?}:\n{}", self.text().await);
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -350,7 +360,7 @@ impl Driver {
             .unwrap();
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -361,7 +371,7 @@ impl Driver {
     }
 
     /// Fails if the page scrolls sideways: it must fit the (phone) screen.
-    async fn fits(&self) {
+    pub(crate) async fn fits(&self) {
         let overflow = self
             .client
             .execute(
@@ -378,7 +388,7 @@ impl Driver {
     }
 
     /// Fails if any text of the English catalog is on the page.
-    async fn all_chinese(&self, data: &[&str]) {
+    pub(crate) async fn all_chinese(&self, data: &[&str]) {
         let mut text = self.text().await;
         for d in data {
             text = text.replace(d, "");

@@ -423,7 +423,7 @@ backend_test!(pages_speak_the_browsers_language_until_switched, |app| {
     let page = web.get(&format!("/console/tickets/{id}")).await;
     for word in [
         "历史记录完整",
-        "内部备注（客户看不到）",
+        "内部备注只有客服可见",
         "交易哈希",
         "分配给我",
         "新建",
