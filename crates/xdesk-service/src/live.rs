@@ -437,7 +437,11 @@ mod tests {
             version: 3,
         };
         assert_eq!(News::for_agent(Some(&n), Some(5), 5), Some(&n));
-        assert_eq!(News::for_agent(Some(&n), Some(2), 2), None, "their own doing");
+        assert_eq!(
+            News::for_agent(Some(&n), Some(2), 2),
+            None,
+            "their own doing"
+        );
         assert_eq!(News::for_agent(Some(&n), Some(5), 6), None, "not theirs");
         assert_eq!(News::for_agent(Some(&n), None, 5), None, "unassigned");
         assert_eq!(News::for_agent(None, Some(5), 5), None);

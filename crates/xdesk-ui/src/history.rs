@@ -38,16 +38,15 @@ pub(crate) fn event_line(tr: &Tr, names: &Names, kind: &str, actor: &str, data: 
         ),
         "created" => tr.t("event.created").to_owned(),
         "message_added" => tr
-            .t(if data.get("internal").and_then(Value::as_bool) == Some(true) {
-                "history.note_added"
-            } else {
-                "history.message_added"
-            })
+            .t(
+                if data.get("internal").and_then(Value::as_bool) == Some(true) {
+                    "history.note_added"
+                } else {
+                    "history.message_added"
+                },
+            )
             .to_owned(),
-        "attachment_added" => fill(
-            tr.t("history.attachment_added"),
-            &[("file", s("filename"))],
-        ),
+        "attachment_added" => fill(tr.t("history.attachment_added"), &[("file", s("filename"))]),
         "secret_redacted" => tr.t("event.secret_redacted").to_owned(),
         "triaged" => {
             let mut line = fill(
@@ -69,7 +68,12 @@ pub(crate) fn event_line(tr: &Tr, names: &Names, kind: &str, actor: &str, data: 
             "event.returned_to_queue",
             agent(tr, names, &data["agent_id"]),
         ),
-        "merged" => by(tr, names, actor, tr.t1("event.merged", ticket(tr, &data["into"]))),
+        "merged" => by(
+            tr,
+            names,
+            actor,
+            tr.t1("event.merged", ticket(tr, &data["into"])),
+        ),
         "merged_from" => by(
             tr,
             names,
@@ -148,7 +152,10 @@ fn change(tr: &Tr, names: &Names, field: &str, old: &Value, new: &Value, parts: 
             let (old, new) = (strings(old), strings(new));
             let added: Vec<&str> = new.iter().filter(|t| !old.contains(t)).copied().collect();
             let removed: Vec<&str> = old.iter().filter(|t| !new.contains(t)).copied().collect();
-            for (key, tags) in [("history.tags_added", added), ("history.tags_removed", removed)] {
+            for (key, tags) in [
+                ("history.tags_added", added),
+                ("history.tags_removed", removed),
+            ] {
                 if !tags.is_empty() {
                     parts.push(fill(tr.t(key), &[("tags", &tags.join(", "))]));
                 }
@@ -159,10 +166,9 @@ fn change(tr: &Tr, names: &Names, field: &str, old: &Value, new: &Value, parts: 
             let (o, n) = (value(tr, names, field, old), value(tr, names, field, new));
             match (blank(old), blank(new)) {
                 (true, true) => {}
-                (true, false) => parts.push(fill(
-                    tr.t("history.set"),
-                    &[("field", &label), ("new", &n)],
-                )),
+                (true, false) => {
+                    parts.push(fill(tr.t("history.set"), &[("field", &label), ("new", &n)]))
+                }
                 (false, true) => parts.push(fill(
                     tr.t("history.cleared"),
                     &[("field", &label), ("old", &o)],
@@ -387,7 +393,9 @@ fn plain(tr: &Tr, v: &Value) -> String {
         Value::Null => "—".to_owned(),
         Value::String(s) if s.trim().is_empty() => "—".to_owned(),
         Value::String(s) => s.clone(),
-        Value::Bool(b) => tr.t(if *b { "history.yes" } else { "history.no" }).to_owned(),
+        Value::Bool(b) => tr
+            .t(if *b { "history.yes" } else { "history.no" })
+            .to_owned(),
         Value::Number(n) => n.to_string(),
         Value::Array(a) if a.is_empty() => "—".to_owned(),
         Value::Array(a) => list(a.iter().map(|x| plain(tr, x))),
@@ -531,7 +539,12 @@ mod tests {
     }
 
     /// One event of every kind, who caused it, and what its line says in English and Chinese.
-    fn samples() -> Vec<(EventKind, &'static str, Vec<&'static str>, Vec<&'static str>)> {
+    fn samples() -> Vec<(
+        EventKind,
+        &'static str,
+        Vec<&'static str>,
+        Vec<&'static str>,
+    )> {
         vec![
             (
                 EventKind::Created {
@@ -751,16 +764,30 @@ mod tests {
         let mut seen: Vec<usize> = samples.iter().map(|(k, ..)| variant(k)).collect();
         seen.sort_unstable();
         seen.dedup();
-        assert_eq!(seen, (0..VARIANTS).collect::<Vec<_>>(), "a kind has no sample");
+        assert_eq!(
+            seen,
+            (0..VARIANTS).collect::<Vec<_>>(),
+            "a kind has no sample"
+        );
         for (k, actor, en, zh) in &samples {
             for (tr, expected) in [(EN, en), (ZH, zh)] {
                 let l = line(&tr, k, actor);
                 for e in expected {
-                    assert!(l.contains(e), "{:?} {}: {l:?} lacks {e:?}", tr.lang, k.name());
+                    assert!(
+                        l.contains(e),
+                        "{:?} {}: {l:?} lacks {e:?}",
+                        tr.lang,
+                        k.name()
+                    );
                 }
                 assert!(!l.contains(MISSING), "{l}");
                 for raw in ["{", "}", "\"", "[", "_id", "null"] {
-                    assert!(!l.contains(raw), "{:?} {}: {l:?} holds {raw:?}", tr.lang, k.name());
+                    assert!(
+                        !l.contains(raw),
+                        "{:?} {}: {l:?} holds {raw:?}",
+                        tr.lang,
+                        k.name()
+                    );
                 }
             }
         }
@@ -803,10 +830,17 @@ mod tests {
             assert!(en.contains(e), "{en:?} lacks {e:?}");
         }
         let zh = line(&ZH, &k, "system");
-        for e in ["已取消分配（原为 Li Wei）", "已移除标签：vip", "状态：由“处理中”改为“已解决”"] {
+        for e in [
+            "已取消分配（原为 Li Wei）",
+            "已移除标签：vip",
+            "状态：由“处理中”改为“已解决”",
+        ] {
             assert!(zh.contains(e), "{zh:?} lacks {e:?}");
         }
-        assert!(!zh.contains("操作"), "xdesk's own change names no one: {zh}");
+        assert!(
+            !zh.contains("操作"),
+            "xdesk's own change names no one: {zh}"
+        );
         // An agent no longer listed is still named by number.
         let gone = changes(&[("assignee_id", Value::Null, json!(44))]);
         assert_eq!(line(&EN, &gone, "system"), "Assigned to Agent #44");
@@ -976,7 +1010,13 @@ mod tests {
             "修改了客服 Li Wei（小组：Deposits, 小组 #6；角色：主管）"
         );
         assert_eq!(
-            audit_line(&EN, &n, "agent.status", "agent:3", &json!({"status": "away"})),
+            audit_line(
+                &EN,
+                &n,
+                "agent.status",
+                "agent:3",
+                &json!({"status": "away"})
+            ),
             "Set Wang Fang's status to Away"
         );
         assert_eq!(
@@ -1001,10 +1041,21 @@ mod tests {
         );
         // An action added later still reads, with its detail in words.
         assert_eq!(
-            audit_line(&EN, &n, "ticket.bulk_assign", "ticket:3", &json!({"count": 4})),
+            audit_line(
+                &EN,
+                &n,
+                "ticket.bulk_assign",
+                "ticket:3",
+                &json!({"count": 4})
+            ),
             "Ticket bulk assign on XD-10003 (Count: 4)"
         );
-        for odd in [json!(null), json!([1]), json!("x"), json!({"group_ids": "x", "into": -1})] {
+        for odd in [
+            json!(null),
+            json!([1]),
+            json!("x"),
+            json!({"group_ids": "x", "into": -1}),
+        ] {
             for tr in [EN, ZH] {
                 let l = audit_line(&tr, &n, "agent.update", "agent:", &odd);
                 assert!(!l.is_empty() && !l.contains(MISSING), "{l}");

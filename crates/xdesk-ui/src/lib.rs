@@ -2,8 +2,8 @@
 //! askama template; every string comes from the message catalog ([`i18n`]), every form carries
 //! a CSRF token ([`page`]), and CSS and JavaScript are served from the binary.
 
-pub mod i18n;
 mod history;
+pub mod i18n;
 mod markdown;
 mod page;
 mod pages;

@@ -622,7 +622,11 @@ async fn an_agent_hears_of_a_new_assignment_on_the_desktop() {
         return;
     };
     let mut tickets = Vec::new();
-    for subject in ["Deposit of 25,000 USDT missing", "My own pick", "Withdrawal on hold"] {
+    for subject in [
+        "Deposit of 25,000 USDT missing",
+        "My own pick",
+        "Withdrawal on hold",
+    ] {
         let t = app.create_ticket(ticket_body(&app, subject)).await;
         tickets.push((t["id"].as_i64().unwrap(), t["version"].clone()));
     }
@@ -653,16 +657,7 @@ async fn an_agent_hears_of_a_new_assignment_on_the_desktop() {
     let admin = app.admin_token().await;
     let assign = |token: String, (id, version): (i64, Value)| {
         let app = &app;
-        async move {
-            let r = app
-                .patch(
-                    &token,
-                    &format!("/api/v1/tickets/{id}"),
-                    json!({"version": version, "assignee_id": app.agent_id}),
-                )
-                .await;
-            assert_eq!(r.status(), reqwest::StatusCode::OK);
-        }
+        async move { app.assign(&token, id, &version, app.agent_id).await }
     };
     let notes = || async {
         c.execute(
@@ -701,7 +696,9 @@ async fn an_agent_hears_of_a_new_assignment_on_the_desktop() {
     );
 
     // A click on the first brings the ticket up.
-    c.execute("window.__notes[0].onclick()", vec![]).await.unwrap();
+    c.execute("window.__notes[0].onclick()", vec![])
+        .await
+        .unwrap();
     d.until_text("History intact").await;
     assert_eq!(
         c.current_url().await.unwrap().path(),

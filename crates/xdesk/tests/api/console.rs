@@ -787,7 +787,7 @@ backend_test!(next_ticket_goes_through_the_queue, |app| {
 
 // The timeline and the audit log say what happened in words, in the reader's language: the
 // assignee by name, states and tags by their names, the ticket by its number; no ids, no JSON.
-backend_test!(history_names_people_states_and_tags_in_both_languages, |app| {
+backend_test!(history_reads_in_words_in_both_languages, |app| {
     // Admin pages need a second factor: enrolled over the API, then the next 30-second step's
     // code (the current one is used up by the enrolment).
     let admin = app.login(&app.admin_email).await;
@@ -823,26 +823,28 @@ backend_test!(history_names_people_states_and_tags_in_both_languages, |app| {
     let mut web = Web::new(&app);
     web.sign_in("agent@x.test", None).await;
     let page = web.get(&format!("/console/tickets/{id}")).await.body;
-    for words in [
-        "Assigned to Li Wei",
-        "State: New → Waiting on customer",
-        "Tags added: kyc",
-        "(by agent)",
-        "Ticket opened via API",
-    ] {
-        assert!(page.contains(words), "no {words:?} in\n{page}");
-    }
+    holds_all(
+        &page,
+        &[
+            "Assigned to Li Wei",
+            "State: New → Waiting on customer",
+            "Tags added: kyc",
+            "(by agent)",
+            "Ticket opened via API",
+        ],
+    );
     assert!(!page.contains("Assignee →"), "an id, not a name");
     web.get("/ui/lang/zh?back=/console").await;
     let page = web.get(&format!("/console/tickets/{id}")).await.body;
-    for words in [
-        "已分配给 Li Wei",
-        "状态：由“新建”改为“等待客户回复”",
-        "已添加标签：kyc",
-        "（agent 操作）",
-    ] {
-        assert!(page.contains(words), "no {words:?} in\n{page}");
-    }
+    holds_all(
+        &page,
+        &[
+            "已分配给 Li Wei",
+            "状态：由“新建”改为“等待客户回复”",
+            "已添加标签：kyc",
+            "（agent 操作）",
+        ],
+    );
 
     let key = totp_rs::Secret::Encoded(totp).to_bytes().unwrap();
     let next = (chrono::Utc::now().timestamp() + 30) as u64;
@@ -855,13 +857,14 @@ backend_test!(history_names_people_states_and_tags_in_both_languages, |app| {
         .get(&format!("/admin/audit?target=ticket:{id}"))
         .await
         .body;
-    for words in [
-        format!("Changed Assignee, State, Tags on ticket {number}"),
-        format!("Viewed ticket {number}"),
-        ">agent</a>".to_owned(),
-    ] {
-        assert!(log.contains(&words), "no {words:?} in\n{log}");
-    }
+    holds_all(
+        &log,
+        &[
+            &format!("Changed Assignee, State, Tags on ticket {number}"),
+            &format!("Viewed ticket {number}"),
+            ">agent</a>",
+        ],
+    );
     assert!(!log.contains("&quot;fields&quot;"), "raw JSON in\n{log}");
     boss.get("/ui/lang/zh?back=/admin/audit").await;
     let log = boss
@@ -872,3 +875,9 @@ backend_test!(history_names_people_states_and_tags_in_both_languages, |app| {
     assert!(log.contains(&zh), "no {zh:?} in\n{log}");
     app.stop().await;
 });
+
+fn holds_all(page: &str, texts: &[&str]) {
+    for t in texts {
+        assert!(page.contains(t), "no {t:?} in\n{page}");
+    }
+}

@@ -275,16 +275,7 @@ backend_test!(a_queue_marks_what_is_news_to_its_agent, |app| {
     }
     let assign = |token: String, (id, version): (i64, Value)| {
         let app = &app;
-        async move {
-            let r = app
-                .patch(
-                    &token,
-                    &format!("/api/v1/tickets/{id}"),
-                    json!({"version": version, "assignee_id": app.agent_id}),
-                )
-                .await;
-            assert_eq!(r.status(), reqwest::StatusCode::OK);
-        }
+        async move { app.assign(&token, id, &version, app.agent_id).await }
     };
     // The next `changed` of ticket `id` that is news, failing on news of another ticket.
     async fn news_of(s: &mut Socket, id: i64) -> Value {
