@@ -614,7 +614,7 @@ window.Notification = Shim;
 
 /// Desktop notifications are opted into with the console's button; then a ticket another
 /// session gives the agent pops one notification with its subject, the agent's own pick none,
-/// and a click on the notification opens the ticket.
+/// a customer's reply on the agent's ticket one, and a click on a notification opens the ticket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_hears_of_a_new_assignment_on_the_desktop() {
     let app = spawn_app(Db::Sqlite).await.unwrap();
@@ -693,6 +693,28 @@ async fn an_agent_hears_of_a_new_assignment_on_the_desktop() {
             ["Assigned to you", "Deposit of 25,000 USDT missing"],
             ["Assigned to you", "Withdrawal on hold"]
         ])
+    );
+
+    // The customer writes on the first.
+    let customer = app
+        .get_json(&admin, &format!("/api/v1/tickets/{}", tickets[0].0))
+        .await["customer_id"]
+        .as_i64()
+        .unwrap();
+    let mut portal = app.portal_as(customer).await;
+    portal
+        .get(&format!("/portal/tickets/{}", tickets[0].0))
+        .await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", portal.csrf())
+        .text("body", "Any news on my deposit?");
+    portal
+        .post_multipart(&format!("/portal/tickets/{}/reply", tickets[0].0), form)
+        .await;
+    until(3).await;
+    assert_eq!(
+        notes().await[2],
+        json!(["The customer replied", "Deposit of 25,000 USDT missing"])
     );
 
     // A click on the first brings the ticket up.
