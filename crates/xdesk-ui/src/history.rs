@@ -1,6 +1,6 @@
 //! History in words: a ticket event or an audit entry as one line in the reader's language.
 //! Lines name agents and groups, intents, tags, states, priorities, channels and SLA clocks
-//! ("Assigned to Li Wei", "State: New → Pending customer") instead of ids and codes.
+//! ("Assigned to Li Wei", "State: New → Waiting on customer") instead of ids and codes.
 //!
 //! Pure functions of what is stored (an event's kind, actor and payload; an audit entry's
 //! action, target and detail) and the names of agents and groups, so every kind is tested in
@@ -30,7 +30,6 @@ pub(crate) fn timeline(
 /// Any ticket event, stored as `kind` with payload `data`, caused by `actor`.
 pub(crate) fn event_line(tr: &Tr, names: &Names, kind: &str, actor: &str, data: &Value) -> String {
     let s = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or_default();
-    let clock = || word(tr, "sla", s("clock"));
     match kind {
         "created" if !s("channel").is_empty() => fill(
             tr.t("history.created"),
@@ -59,7 +58,9 @@ pub(crate) fn event_line(tr: &Tr, names: &Names, kind: &str, actor: &str, data: 
             }
             line
         }
-        "sla_warning" | "sla_breached" | "escalated" => tr.t1(&format!("event.{kind}"), clock()),
+        "sla_warning" | "sla_breached" | "escalated" => {
+            tr.t1(&format!("event.{kind}"), word(tr, "sla", s("clock")))
+        }
         "quality_flag" if tr.has(&format!("quality.{}", s("kind"))) => {
             tr.t(&format!("quality.{}", s("kind"))).to_owned()
         }
@@ -68,30 +69,15 @@ pub(crate) fn event_line(tr: &Tr, names: &Names, kind: &str, actor: &str, data: 
             "event.returned_to_queue",
             agent(tr, names, &data["agent_id"]),
         ),
-        "merged" => by(
-            tr,
-            names,
-            actor,
-            tr.t1("event.merged", ticket(tr, &data["into"])),
-        ),
-        "merged_from" => by(
-            tr,
-            names,
-            actor,
-            tr.t1("event.merged_from", ticket(tr, &data["from"])),
-        ),
-        "split_out" => by(
-            tr,
-            names,
-            actor,
-            tr.t1("event.split_out", ticket(tr, &data["ticket_id"])),
-        ),
-        "split_from" => by(
-            tr,
-            names,
-            actor,
-            tr.t1("event.split_from", ticket(tr, &data["from"])),
-        ),
+        "merged" | "merged_from" | "split_out" | "split_from" => {
+            let other = match kind {
+                "merged" => "into",
+                "split_out" => "ticket_id",
+                _ => "from",
+            };
+            let line = tr.t1(&format!("event.{kind}"), ticket(tr, &data[other]));
+            by(tr, names, actor, line)
+        }
         "suspicious_link" => match data.get("imitates").and_then(Value::as_str) {
             Some(official) => fill(
                 tr.t("history.suspicious_link"),
