@@ -278,6 +278,7 @@ async fn one_db(
         "/static/app.css",
         "/static/htmx.min.js",
         "/static/console.js",
+        "/static/notify.js",
     ] {
         page_bytes += http
             .get(format!("{base}{asset}"))

@@ -435,7 +435,8 @@ impl Services {
             .await
         {
             Ok(Some(done)) => {
-                self.publish_change(&done.ticket);
+                let news = crate::live::News::new(crate::live::News::ASSIGNED, None, &done.ticket);
+                self.publish_news(&done.ticket, Some(news));
                 Ok(true)
             }
             Ok(None) | Err(StoreError::StaleVersion(_)) => Ok(false),

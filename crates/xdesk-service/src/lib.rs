@@ -282,7 +282,13 @@ impl Services {
                 message: live::LiveMessage::from_rows(m, attachments),
             });
         }
-        self.publish_change(ticket);
+        let customer_wrote = messages
+            .iter()
+            .any(|m| m.author_kind == "customer" && !m.internal);
+        self.publish_news(
+            ticket,
+            customer_wrote.then(|| live::News::new(live::News::CUSTOMER_REPLY, None, ticket)),
+        );
     }
 
     /// Applies xdesk's own change to a ticket, built from the ticket as it is now and built
@@ -311,10 +317,16 @@ impl Services {
 
     /// Tells consoles that a ticket changed.
     pub(crate) fn publish_change(&self, ticket: &xdesk_store::TicketRow) {
+        self.publish_news(ticket, None);
+    }
+
+    /// Tells consoles that a ticket changed, with what its assignee may want to hear of.
+    pub(crate) fn publish_news(&self, ticket: &xdesk_store::TicketRow, news: Option<live::News>) {
         self.bus.publish(live::LiveEvent::Changed {
             ticket_id: ticket.id,
             group_id: ticket.group_id,
             assignee_id: ticket.assignee_id,
+            news,
         });
     }
 

@@ -148,6 +148,9 @@ pub enum LiveEvent {
         ticket_id: i64,
         group_id: Option<i64>,
         assignee_id: Option<i64>,
+        /// What the assignee may want to hear of at once, if anything.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        news: Option<News>,
     },
     /// An agent has the ticket open (`viewing`), is writing (`typing`), or closed it (`left`):
     /// collision detection between agents.
@@ -167,6 +170,39 @@ pub enum LiveEvent {
         clock: Option<String>,
         subject: String,
     },
+}
+
+/// What a change brings its assignee (a desktop notification, when they asked for them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct News {
+    /// `assigned` (the ticket was given to its assignee) or `customer_reply` (its customer
+    /// wrote).
+    pub kind: String,
+    /// The agent who made the change: what agents do themselves is no news to them.
+    pub by_agent: Option<i64>,
+    pub subject: String,
+    /// The ticket's version after the change: a console that hears it twice tells it once.
+    pub version: i64,
+}
+
+impl News {
+    pub const ASSIGNED: &'static str = "assigned";
+    pub const CUSTOMER_REPLY: &'static str = "customer_reply";
+
+    pub fn new(kind: &str, by_agent: Option<i64>, ticket: &xdesk_store::TicketRow) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            by_agent,
+            subject: ticket.subject.clone(),
+            version: ticket.version,
+        }
+    }
+
+    /// The news for agent `me` when the ticket now belongs to `assignee`: only to the
+    /// assignee, and never of their own doing.
+    pub fn for_agent(news: Option<&News>, assignee: Option<i64>, me: i64) -> Option<&News> {
+        news.filter(|n| assignee == Some(me) && n.by_agent != Some(me))
+    }
 }
 
 impl LiveEvent {
@@ -372,6 +408,7 @@ mod tests {
             ticket_id,
             group_id: Some(1),
             assignee_id: None,
+            news: None,
         };
         bus.publish(typing(4));
         bus.publish(changed(3));
@@ -389,6 +426,30 @@ mod tests {
             doing: "typing".into(),
         };
         assert!(!presence.for_customer());
+    }
+
+    #[test]
+    fn news_goes_to_the_assignee_and_never_of_their_own_doing() {
+        let n = News {
+            kind: News::ASSIGNED.into(),
+            by_agent: Some(2),
+            subject: "Deposit missing".into(),
+            version: 3,
+        };
+        assert_eq!(News::for_agent(Some(&n), Some(5), 5), Some(&n));
+        assert_eq!(
+            News::for_agent(Some(&n), Some(2), 2),
+            None,
+            "their own doing"
+        );
+        assert_eq!(News::for_agent(Some(&n), Some(5), 6), None, "not theirs");
+        assert_eq!(News::for_agent(Some(&n), None, 5), None, "unassigned");
+        assert_eq!(News::for_agent(None, Some(5), 5), None);
+        // A node of the version before sends changes without news: they still read.
+        let old: LiveEvent = serde_json::from_value(serde_json::json!({"type": "changed",
+            "ticket_id": 1, "group_id": null, "assignee_id": 2}))
+        .unwrap();
+        assert!(matches!(old, LiveEvent::Changed { news: None, .. }));
     }
 
     #[test]

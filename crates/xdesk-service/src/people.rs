@@ -31,6 +31,13 @@ pub struct InviteAgent {
     pub language: String,
 }
 
+/// Agents' display names and groups' names by id.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub agents: std::collections::HashMap<i64, String>,
+    pub groups: std::collections::HashMap<i64, String>,
+}
+
 /// What an invited agent's link is for.
 const INVITE_LINK: &str = "agent_invite";
 /// How long an invitation works.
@@ -267,6 +274,32 @@ impl Services {
             out.push((a, groups));
         }
         Ok(out)
+    }
+
+    /// Every agent's and group's name by id, in two queries: what history lines name people
+    /// and groups with. Agents only, as [`Self::list_agents`].
+    pub async fn names(&self, p: &Principal) -> Result<Names, ServiceError> {
+        if !matches!(p, Principal::Agent { .. }) {
+            return Err(ServiceError::Forbidden(
+                "agents are listed to agents only".into(),
+            ));
+        }
+        Ok(Names {
+            agents: self
+                .store
+                .list_agents()
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a.display_name))
+                .collect(),
+            groups: self
+                .store
+                .list_groups()
+                .await?
+                .into_iter()
+                .map(|g| (g.id, g.name))
+                .collect(),
+        })
     }
 
     pub async fn set_agent_active(

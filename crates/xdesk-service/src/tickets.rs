@@ -753,7 +753,17 @@ impl Services {
         if let Some(i) = corrected {
             self.record_intent_correction(p, &t, i).await?;
         }
-        self.publish_change(&row);
+        let assigned = changes
+            .get("assignee_id")
+            .is_some_and(|[_, new]| !new.is_null());
+        let by_agent = match p {
+            Principal::Agent { id, .. } => Some(*id),
+            _ => None,
+        };
+        self.publish_news(
+            &row,
+            assigned.then(|| crate::live::News::new(crate::live::News::ASSIGNED, by_agent, &row)),
+        );
         self.sla_follow(&row, &[]).await;
         // Solved: the survey goes out. The change is stored whatever happens to it.
         let row = if t.state != row.state {

@@ -2,6 +2,7 @@
 //! askama template; every string comes from the message catalog ([`i18n`]), every form carries
 //! a CSRF token ([`page`]), and CSS and JavaScript are served from the binary.
 
+mod history;
 pub mod i18n;
 mod markdown;
 mod page;
@@ -211,6 +212,7 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> axum::
         // htmx 2.0.11 (BSD Zero Clause licence), from the npm registry's htmx.org package.
         "htmx.min.js" => (include_str!("../static/htmx.min.js"), "text/javascript"),
         "console.js" => (include_str!("../static/console.js"), "text/javascript"),
+        "notify.js" => (include_str!("../static/notify.js"), "text/javascript"),
         "wallet.js" => (include_str!("../static/wallet.js"), "text/javascript"),
         "app.css" => (include_str!("../static/app.css"), "text/css"),
         _ => return axum::http::StatusCode::NOT_FOUND.into_response(),

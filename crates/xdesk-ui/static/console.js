@@ -423,7 +423,7 @@
 /* Live updates over /console/live: the queue socket hears of changes to tickets the agent may
    see (the list and its counts reload) and of alerts; the ticket socket follows the open
    ticket: new messages, and which other agents have it open or are typing, so two agents do not
-   answer the same customer. Each live message is also dispatched as an `xdesk:live` event. */
+   answer the same customer. */
 (function () {
   "use strict";
   var queue = document.querySelector("[data-live-queue]");
@@ -511,7 +511,8 @@
     document.dispatchEvent(new CustomEvent("xdesk:live", { detail: m }));
   }
 
-  /* One socket for the queues, one for the open ticket (re-opened when the pane changes). */
+  /* One socket for the queues (its messages also go out as `xdesk:live` events), one for the
+     open ticket (re-opened when the pane changes). */
   function connect(ticket, onMessage) {
     var s = { socket: null, closed: false };
     function open() {
@@ -540,6 +541,8 @@
   }
 
   if (queue) {
+    // notify.js listens to this socket's messages instead of opening its own.
+    window.xdeskLiveQueue = true;
     var q = connect(null, function (m) {
       if (m.type === "changed") {
         if (window.xdesk) window.xdesk.refreshList();
@@ -548,6 +551,8 @@
       dispatch(m);
     });
     q.onreconnect = function () { if (window.xdesk) window.xdesk.refreshList(); };
+    // Says the page is listening (tests wait for it before making news).
+    q.onopen = function () { document.documentElement.setAttribute("data-live", ""); };
   }
 
   /* Chats: what the customer is doing, and telling them what this agent has read. */
@@ -589,7 +594,6 @@
         }
         showPresence();
       }
-      dispatch(Object.assign({ ticket_id: parseInt(id, 10) }, m));
     });
     current.onopen = markRead;
     current.onreconnect = refreshPane;

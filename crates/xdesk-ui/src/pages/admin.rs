@@ -17,7 +17,7 @@ use xdesk_service::ServiceError;
 use xdesk_service::auth::API_SCOPES;
 use xdesk_service::mailboxes::MailboxInput;
 use xdesk_service::people::InviteAgent;
-use xdesk_store::{AuditFilter, AuditRow};
+use xdesk_store::AuditFilter;
 
 fn ids(f: &Fields, name: &str) -> Vec<i64> {
     f.iter()
@@ -1036,7 +1036,7 @@ struct AuditPage<'a> {
     agent_name: &'a str,
     is_admin: bool,
     tab: &'static str,
-    rows: Vec<AuditRow>,
+    rows: Vec<crate::history::AuditLine>,
     actor: &'a str,
     action: &'a str,
     target: &'a str,
@@ -1094,7 +1094,11 @@ pub(crate) async fn audit(
             actor: filter.actor.as_deref().unwrap_or_default(),
             action: filter.action.as_deref().unwrap_or_default(),
             target: filter.target.as_deref().unwrap_or_default(),
-            rows,
+            rows: crate::history::audit_lines(
+                &ctx.tr,
+                &s.services.names(&me.principal).await.unwrap_or_default(),
+                rows,
+            ),
             older,
         },
     )

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 use xdesk_service::Services;
-use xdesk_service::live::{LiveEvent, Party};
+use xdesk_service::live::{LiveEvent, News, Party};
 use xdesk_store::Visibility;
 
 #[derive(Deserialize)]
@@ -167,10 +167,10 @@ async fn run(
                 Some(Ok(_)) => None,
             },
             ev = next(&mut changes) => match ev {
-                Ok(LiveEvent::Changed { ticket_id, group_id, assignee_id })
+                Ok(LiveEvent::Changed { ticket_id, group_id, assignee_id, news })
                     if visibility.allows(group_id, assignee_id, None) =>
                 {
-                    Some(json!({"type": "changed", "ticket_id": ticket_id}))
+                    Some(changed(ticket_id, News::for_agent(news.as_ref(), assignee_id, agent_id)))
                 }
                 Ok(LiveEvent::Alert { ticket_id, group_id, assignee_id, kind, clock, subject })
                     if visibility.allows(group_id, assignee_id, None)
@@ -213,6 +213,16 @@ async fn run(
             reason: "access ended".into(),
         })))
         .await;
+}
+
+/// A queue's `changed` message; with `notify` (`assigned`, `customer_reply`), the subject and
+/// the ticket's version when the change is news to this agent (see `static/notify.js`).
+fn changed(ticket_id: i64, news: Option<&News>) -> Value {
+    match news {
+        Some(n) => json!({"type": "changed", "ticket_id": ticket_id, "notify": n.kind,
+            "subject": n.subject, "version": n.version}),
+        None => json!({"type": "changed", "ticket_id": ticket_id}),
+    }
 }
 
 #[cfg(test)]

@@ -250,98 +250,10 @@ async fn render(
             },
         ));
     }
+    let names = services.names(p).await.unwrap_or_default();
     for e in &events {
-        let text = match e.kind.as_str() {
-            "created" => tr.t("event.created").to_owned(),
-            "secret_redacted" => tr.t("event.secret_redacted").to_owned(),
-            "triaged" => tr.t1(
-                "event.triaged",
-                tr.word("intent", e.data["intent"].as_str().unwrap_or_default()),
-            ),
-            "sla_warning" | "sla_breached" | "escalated" => tr.t1(
-                &format!("event.{}", e.kind),
-                tr.word("sla", e.data["clock"].as_str().unwrap_or_default()),
-            ),
-            "auto_assigned" => tr.t1(
-                "event.auto_assigned",
-                agent_name(e.data["agent_id"].as_i64()),
-            ),
-            "returned_to_queue" => tr.t1(
-                "event.returned_to_queue",
-                agent_name(e.data["agent_id"].as_i64()),
-            ),
-            "merged" => tr.t1("event.merged", e.data["into"].as_i64().unwrap_or_default()),
-            "merged_from" => tr.t1(
-                "event.merged_from",
-                e.data["from"].as_i64().unwrap_or_default(),
-            ),
-            "split_out" => tr.t1(
-                "event.split_out",
-                e.data["ticket_id"].as_i64().unwrap_or_default(),
-            ),
-            "split_from" => tr.t1(
-                "event.split_from",
-                e.data["from"].as_i64().unwrap_or_default(),
-            ),
-            "exchange_action_requested" => tr.t1(
-                "event.exchange_action_requested",
-                e.data["action"].as_str().unwrap_or_default(),
-            ),
-            "exchange_action" => tr
-                .t1(
-                    "event.exchange_action",
-                    e.data["action"].as_str().unwrap_or_default(),
-                )
-                .replacen(
-                    "{}",
-                    e.data["account_status"].as_str().unwrap_or_default(),
-                    1,
-                ),
-            "suspicious_link" => match e.data["imitates"].as_str() {
-                Some(o) => tr
-                    .t1(
-                        "event.suspicious_link",
-                        e.data["host"].as_str().unwrap_or_default(),
-                    )
-                    .replacen("{official}", o, 1),
-                None => tr.t1(
-                    "event.phishing_link",
-                    e.data["host"].as_str().unwrap_or_default(),
-                ),
-            },
-            "quality_flag" => tr
-                .t(&format!(
-                    "quality.{}",
-                    e.data["kind"].as_str().unwrap_or_default()
-                ))
-                .to_owned(),
-            "updated" => {
-                let changes = e.data.get("changes").and_then(|c| c.as_object());
-                let fields: Vec<String> = changes
-                    .map(|c| {
-                        c.iter()
-                            .map(|(field, v)| {
-                                let new = v.get(1).map(|n| match n {
-                                    serde_json::Value::String(s) => match field.as_str() {
-                                        "state" | "priority" => tr.word(field, s).to_owned(),
-                                        _ => s.clone(),
-                                    },
-                                    serde_json::Value::Null => "—".to_owned(),
-                                    other => other.to_string(),
-                                });
-                                format!(
-                                    "{} → {}",
-                                    tr.t(&format!("field.{field}"))
-                                        .replace(crate::i18n::MISSING, field),
-                                    new.unwrap_or_default()
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                tr.t1("event.updated", fields.join(", "))
-            }
-            _ => continue,
+        let Some(text) = crate::history::timeline(tr, &names, &e.kind, &e.actor, &e.data) else {
+            continue;
         };
         // At the same instant, the ticket's opening comes before its first message, and
         // changes after the message that caused them.

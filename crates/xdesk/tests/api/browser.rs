@@ -607,3 +607,136 @@ async fn the_help_center_reads_on_a_phone() {
     d.close().await;
     app.stop().await;
 }
+
+/// Records what the page asks of `window.Notification` instead of showing it. Installed after
+/// the page loaded and before the agent opts in: notify.js looks the API up on each use.
+const NOTIFICATION_SHIM: &str = r#"
+window.__notes = []; window.__asked = 0;
+var Shim = function (title, options) {
+  this.title = title; this.body = (options || {}).body; this.tag = (options || {}).tag;
+  window.__notes.push(this);
+};
+Shim.permission = "default";
+Shim.requestPermission = function () { window.__asked += 1; Shim.permission = "granted"; return Promise.resolve("granted"); };
+Shim.prototype.close = function () {};
+window.Notification = Shim;
+"#;
+
+/// Desktop notifications are opted into with the console's button; then a ticket another
+/// session gives the agent pops one notification with its subject, the agent's own pick none,
+/// a customer's reply on the agent's ticket one, and a click on a notification opens the ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_hears_of_a_new_assignment_on_the_desktop() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let Some(d) = Driver::start(false).await else {
+        return;
+    };
+    let mut tickets = Vec::new();
+    for subject in [
+        "Deposit of 25,000 USDT missing",
+        "My own pick",
+        "Withdrawal on hold",
+    ] {
+        let t = app.create_ticket(ticket_body(&app, subject)).await;
+        tickets.push((t["id"].as_i64().unwrap(), t["version"].clone()));
+    }
+    let c = &d.client;
+    c.goto(&app.url("/console/login")).await.unwrap();
+    d.sign_in("agent@x.test").await;
+    c.goto(&app.url("/console?view=all")).await.unwrap();
+    d.until_text("Enable desktop notifications").await;
+    c.execute(NOTIFICATION_SHIM, vec![]).await.unwrap();
+    let asked = c.execute("return window.__asked", vec![]).await.unwrap();
+    assert_eq!(asked, json!(0), "asked before the agent clicked");
+    d.click("[data-notify-toggle]").await;
+    d.until_text("Turn off desktop notifications").await;
+    let state = c
+        .execute(
+            "return [window.__asked, localStorage.getItem('xdesk.notify')]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(state, json!([1, "on"]));
+    // The page's live socket is open before anything is assigned.
+    c.wait()
+        .for_element(Locator::Css("html[data-live]"))
+        .await
+        .unwrap();
+
+    let admin = app.admin_token().await;
+    let assign = |token: String, (id, version): (i64, Value)| {
+        let app = &app;
+        async move { app.assign(&token, id, &version, app.agent_id).await }
+    };
+    let notes = || async {
+        c.execute(
+            "return window.__notes.map(function (n) { return [n.title, n.body]; })",
+            vec![],
+        )
+        .await
+        .unwrap()
+    };
+    let until = |n: usize| async move {
+        for _ in 0..100 {
+            if notes().await.as_array().unwrap().len() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{n} notifications never came: {}", notes().await);
+    };
+    assign(admin.clone(), tickets[0].clone()).await;
+    until(1).await;
+    assert_eq!(
+        notes().await,
+        json!([["Assigned to you", "Deposit of 25,000 USDT missing"]])
+    );
+    // The agent's own pick, then another from the admin: only the admin's is told.
+    assign(app.agent_token.clone(), tickets[1].clone()).await;
+    assign(admin.clone(), tickets[2].clone()).await;
+    until(2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        notes().await,
+        json!([
+            ["Assigned to you", "Deposit of 25,000 USDT missing"],
+            ["Assigned to you", "Withdrawal on hold"]
+        ])
+    );
+
+    // The customer writes on the first.
+    let customer = app
+        .get_json(&admin, &format!("/api/v1/tickets/{}", tickets[0].0))
+        .await["customer_id"]
+        .as_i64()
+        .unwrap();
+    let mut portal = app.portal_as(customer).await;
+    portal
+        .get(&format!("/portal/tickets/{}", tickets[0].0))
+        .await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", portal.csrf())
+        .text("body", "Any news on my deposit?");
+    portal
+        .post_multipart(&format!("/portal/tickets/{}/reply", tickets[0].0), form)
+        .await;
+    until(3).await;
+    assert_eq!(
+        notes().await[2],
+        json!(["The customer replied", "Deposit of 25,000 USDT missing"])
+    );
+
+    // A click on the first brings the ticket up.
+    c.execute("window.__notes[0].onclick()", vec![])
+        .await
+        .unwrap();
+    d.until_text("History intact").await;
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        format!("/console/tickets/{}", tickets[0].0)
+    );
+    d.screenshot("console-notifications-en").await;
+    d.close().await;
+    app.stop().await;
+}

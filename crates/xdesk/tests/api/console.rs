@@ -471,6 +471,7 @@ backend_test!(pages_are_small_and_assets_come_from_the_binary, |app| {
         "/static/app.css",
         "/static/htmx.min.js",
         "/static/console.js",
+        "/static/notify.js",
     ] {
         assert!(page.body.contains(asset), "{asset} not linked");
         let r = app.http.get(app.url(asset)).send().await.unwrap();
@@ -783,3 +784,100 @@ backend_test!(next_ticket_goes_through_the_queue, |app| {
     assert_eq!(r.location(), format!("/console/tickets/{a}"));
     app.stop().await;
 });
+
+// The timeline and the audit log say what happened in words, in the reader's language: the
+// assignee by name, states and tags by their names, the ticket by its number; no ids, no JSON.
+backend_test!(history_reads_in_words_in_both_languages, |app| {
+    // Admin pages need a second factor: enrolled over the API, then the next 30-second step's
+    // code (the current one is used up by the enrolment).
+    let admin = app.login(&app.admin_email).await;
+    let totp = app.enrol_totp(&admin).await;
+    let r = app
+        .post(
+            &admin,
+            "/api/v1/agents",
+            json!({"email": "li.wei@x.test", "display_name": "Li Wei", "role": "agent",
+                   "password": PASSWORD, "group_ids": [app.payments_group]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let li: Value = r.json().await.unwrap();
+    let t = app
+        .create_ticket(ticket_body(&app, "KYC stuck for a week"))
+        .await;
+    let id = t["id"].as_i64().unwrap();
+    let number = t["number"].as_str().unwrap().to_owned();
+    assert_eq!((&t["state"], &t["channel"]), (&json!("new"), &json!("api")));
+    let mut tags = t["tags"].as_array().unwrap().clone();
+    tags.push(json!("kyc"));
+    let r = app
+        .patch(
+            &app.agent_token,
+            &format!("/api/v1/tickets/{id}"),
+            json!({"version": t["version"], "assignee_id": li["id"],
+                   "state": "pending_customer", "tags": tags}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let mut web = Web::new(&app);
+    web.sign_in("agent@x.test", None).await;
+    let page = web.get(&format!("/console/tickets/{id}")).await.body;
+    holds_all(
+        &page,
+        &[
+            "Assigned to Li Wei",
+            "State: New → Waiting on customer",
+            "Tags added: kyc",
+            "(by agent)",
+            "Ticket opened via API",
+        ],
+    );
+    assert!(!page.contains("Assignee →"), "an id, not a name");
+    web.get("/ui/lang/zh?back=/console").await;
+    let page = web.get(&format!("/console/tickets/{id}")).await.body;
+    holds_all(
+        &page,
+        &[
+            "已分配给 Li Wei",
+            "状态：由“新建”改为“等待客户回复”",
+            "已添加标签：kyc",
+            "（agent 操作）",
+        ],
+    );
+
+    let key = totp_rs::Secret::Encoded(totp).to_bytes().unwrap();
+    let next = (chrono::Utc::now().timestamp() + 30) as u64;
+    let code = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, key)
+        .unwrap()
+        .generate(next);
+    let mut boss = Web::new(&app);
+    boss.sign_in(&app.admin_email, Some(code)).await;
+    let log = boss
+        .get(&format!("/admin/audit?target=ticket:{id}"))
+        .await
+        .body;
+    holds_all(
+        &log,
+        &[
+            &format!("Changed Assignee, State, Tags on ticket {number}"),
+            &format!("Viewed ticket {number}"),
+            ">agent</a>",
+        ],
+    );
+    assert!(!log.contains("&quot;fields&quot;"), "raw JSON in\n{log}");
+    boss.get("/ui/lang/zh?back=/admin/audit").await;
+    let log = boss
+        .get(&format!("/admin/audit?target=ticket:{id}"))
+        .await
+        .body;
+    let zh = format!("修改了工单 {number} 的处理人, 状态, 标签");
+    assert!(log.contains(&zh), "no {zh:?} in\n{log}");
+    app.stop().await;
+});
+
+fn holds_all(page: &str, texts: &[&str]) {
+    for t in texts {
+        assert!(page.contains(t), "no {t:?} in\n{page}");
+    }
+}

@@ -257,3 +257,72 @@ backend_test_db!(an_agent_takes_a_waiting_chat_from_the_console, |db| {
     assert!(r.body.contains("already took this chat"));
     app.stop().await;
 });
+
+// A queue's `changed` message tells its agent what is news to them, for desktop
+// notifications: a ticket someone else gave them, a customer's reply on one of theirs; never
+// their own doing, never someone else's ticket.
+backend_test!(a_queue_marks_what_is_news_to_its_agent, |app| {
+    let origin = app.base.clone();
+    let mut mine = open(&app, &app.agent_token, "", Some(&origin))
+        .await
+        .unwrap();
+    let admin = app.admin_token().await;
+    let mut boss = open(&app, &admin, "", Some(&origin)).await.unwrap();
+    let mut ids = Vec::new();
+    for subject in ["Card payment failed", "Own pick", "Second one"] {
+        let t = app.create_ticket(ticket_body(&app, subject)).await;
+        ids.push((t["id"].as_i64().unwrap(), t["version"].clone()));
+    }
+    let assign = |token: String, (id, version): (i64, Value)| {
+        let app = &app;
+        async move { app.assign(&token, id, &version, app.agent_id).await }
+    };
+    // The next `changed` of ticket `id` that is news, failing on news of another ticket.
+    async fn news_of(s: &mut Socket, id: i64) -> Value {
+        loop {
+            let v = expect(s, "changed").await;
+            if v.get("notify").is_some() {
+                assert_eq!(v["ticket_id"], id, "news of another ticket first: {v}");
+                return v;
+            }
+        }
+    }
+
+    assign(admin.clone(), ids[0].clone()).await;
+    let v = news_of(&mut mine, ids[0].0).await;
+    assert_eq!(v["notify"], "assigned");
+    assert_eq!(v["subject"], "Card payment failed");
+    assert!(v["version"].as_i64().unwrap() > ids[0].1.as_i64().unwrap());
+
+    // The agent's own pick is no news to them (news_of fails if it is); the next one is.
+    assign(app.agent_token.clone(), ids[1].clone()).await;
+    assign(admin.clone(), ids[2].clone()).await;
+    let v = news_of(&mut mine, ids[2].0).await;
+    assert_eq!(v["subject"], "Second one");
+
+    // The customer writes on the first: news to its assignee.
+    let customer = app
+        .get_json(&admin, &format!("/api/v1/tickets/{}", ids[0].0))
+        .await["customer_id"]
+        .as_i64()
+        .unwrap();
+    let mut portal = app.portal_as(customer).await;
+    portal.get(&format!("/portal/tickets/{}", ids[0].0)).await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", portal.csrf())
+        .text("body", "Any news?");
+    let r = portal
+        .post_multipart(&format!("/portal/tickets/{}/reply", ids[0].0), form)
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER, "{}", r.body);
+    let v = news_of(&mut mine, ids[0].0).await;
+    assert_eq!(v["notify"], "customer_reply");
+    assert_eq!(v["subject"], "Card payment failed");
+
+    // The admin's queue heard every change, and none of it was news to the admin.
+    for _ in 0..6 {
+        let v = expect(&mut boss, "changed").await;
+        assert!(v.get("notify").is_none(), "{v}");
+    }
+    app.stop().await;
+});

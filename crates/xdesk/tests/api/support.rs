@@ -356,6 +356,18 @@ impl TestApp {
         web
     }
 
+    /// Gives ticket `id` (at `version`) to `agent` as `token`'s caller.
+    pub async fn assign(&self, token: &str, id: i64, version: &Value, agent: i64) {
+        let r = self
+            .patch(
+                token,
+                &format!("/api/v1/tickets/{id}"),
+                json!({"version": version, "assignee_id": agent}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "assign {id} to {agent}");
+    }
+
     /// Moves a ticket to `state` as the agent, from its current version; the ticket after.
     pub async fn set_state(&self, id: i64, state: &str) -> Value {
         let now = self
