@@ -92,16 +92,20 @@ async fn ticket(app: &TestApp, id: i64) -> Value {
 /// Three unassigned tickets in `group` (none: unrouted), oldest first; and a macro.
 async fn seed(app: &TestApp, group: Option<i64>) -> (Vec<i64>, i64) {
     let mut ids = Vec::new();
-    for (subject, who) in [
+    for (n, (subject, who)) in [
         ("USDT withdrawal not received", "Wang Fang"),
         ("Deposit missing on TRON", "Carlos Ruiz"),
         ("Cannot pass KYC selfie", "Amina Bello"),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let t = app
             .create_ticket(json!({
                 "subject": subject,
                 "body": format!("{subject}, please help. {who}"),
-                "customer": {"email": format!("{}@example.com", who.replace(' ', ".").to_lowercase()), "name": who},
+                "customer": {"email": format!("{}@example.com", who.replace(' ', ".").to_lowercase()), "name": who,
+                             "exchange_uid": format!("U{}", 7001 + n)},
                 "group_id": group,
             }))
             .await;
@@ -385,7 +389,18 @@ async fn the_desk_moves_saves_and_undoes_without_page_loads() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desk_holds_its_layout_at_1440_and_390() {
     for (width, height, mobile) in [(1440u32, 900u32, false), (390, 844, true)] {
-        let app = spawn_app(Db::Sqlite).await.unwrap();
+        // The exchange's account panel, with its wide tables, is on the ticket.
+        let exchange = xdesk_demo_exchange::start("desk-connector").await.unwrap();
+        let url = exchange.url.clone();
+        let app = spawn_app_with(Db::Sqlite, |c| {
+            c.exchange = Some(xdesk::config::ExchangeConfig {
+                url,
+                token: "desk-connector".into(),
+                timeout_secs: 5,
+            });
+        })
+        .await
+        .unwrap();
         let Some(d) = Driver::start_at(width, height, mobile).await else {
             return;
         };
@@ -433,8 +448,13 @@ async fn the_desk_holds_its_layout_at_1440_and_390() {
             )
             .await;
             d.until_text("please help. Carlos Ruiz").await;
-            // The exchange panel (none configured here) and the side never widen the page.
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            // The exchange panel and the side never widen the page; the panel folds away.
+            until(
+                &d,
+                "the exchange panel loads",
+                "return !!document.querySelector('#exchange-panel table')",
+            )
+            .await;
             d.fits().await;
             let list_shown = js(
                 &d,
@@ -447,6 +467,16 @@ async fn the_desk_holds_its_layout_at_1440_and_390() {
                 "{width}px: list beside the ticket only when wide"
             );
             d.screenshot(&format!("desk-ticket-{lang}-{width}")).await;
+            js(
+                &d,
+                "document.querySelector('#exchange-panel summary').click()",
+            )
+            .await;
+            assert_eq!(
+                js(&d, "return document.getElementById('exchange-panel').open").await,
+                json!(false),
+                "the exchange panel folds"
+            );
             if mobile {
                 c.find(Locator::Css("#pane [data-back]"))
                     .await
