@@ -88,9 +88,14 @@
 
   /* The list and the views, when the page came with a conversation only. */
   var placeholder = null;
+  var at = -1;
   function markRow() {
     var id = openId();
-    rows().forEach(function (r) { r.classList.toggle("open", r.getAttribute("data-ticket") === id); });
+    rows().forEach(function (r, k) {
+      var open = r.getAttribute("data-ticket") === id;
+      r.classList.toggle("open", open);
+      if (open) at = k;
+    });
   }
   function fillList(doc) {
     var checked = {};
@@ -349,7 +354,6 @@
   });
 
   /* Keyboard. */
-  var at = -1;
   function select(i, open) {
     var r = rows();
     if (!r.length) return false;
@@ -361,10 +365,12 @@
     if (open) openTicket(r[at].getAttribute("data-ticket"));
     return true;
   }
-  function position() {
+  /* Where the open ticket is in the list. Once it has left the list (solved, sent on), the row
+     that took its place is the next one. */
+  function position(step) {
     var r = rows(), id = openId();
-    for (var k = 0; k < r.length; k++) if (r[k].getAttribute("data-ticket") === id) return k;
-    return at;
+    for (var k = 0; k < r.length; k++) if (r[k].getAttribute("data-ticket") === id) return k + step;
+    return step > 0 ? at : at - 1;
   }
   document.addEventListener("xdesk:refreshed", function () {
     rows().forEach(function (row, k) { row.classList.toggle("selected", k === at); });
@@ -382,11 +388,11 @@
     var paneOpen = !!openId() && rows().length > 0;
     switch (e.key) {
       case "j":
-        if (paneOpen) { select(position() + 1, true); break; }
+        if (paneOpen) { select(position(1), true); break; }
         if (!rows().length) { var next = $("#next-ticket"); if (!next) return; next.click(); break; }
         select(at + 1, false); break;
       case "k":
-        if (paneOpen) { select(position() - 1, true); break; }
+        if (paneOpen) { select(position(-1), true); break; }
         select(at - 1, false); break;
       case "o": case "Enter":
         if (at >= 0 && rows()[at]) { openTicket(rows()[at].getAttribute("data-ticket")); } else { return; }

@@ -232,6 +232,26 @@ async fn the_everyday_task_takes_no_page_load_and_three_actions() {
     println!(
         "everyday task: page loads after the first: 0; actions from opening to sent: {after_open}; all: {acts:?}"
     );
+    // The answered ticket leaves the unassigned list; j opens the one that took its place.
+    until(
+        &d,
+        "the answered ticket leaves the list",
+        &format!(
+            "return !document.querySelector('#list tr[data-ticket=\"{}\"]')",
+            ids[0]
+        ),
+    )
+    .await;
+    press(&d, 'j').await;
+    until(
+        &d,
+        "j opens the next ticket",
+        &format!(
+            "return !!document.querySelector('#pane[data-live-ticket=\"{}\"]')",
+            ids[1]
+        ),
+    )
+    .await;
     assert!(still_marked(&d).await, "a full page load happened");
     assert!(
         after_open <= 3,
