@@ -206,10 +206,20 @@ mod tests {
     #[test]
     fn hashes_are_looked_up_with_and_without_0x_in_any_case() {
         assert_eq!(identifier_forms("0x88DF0164"), ["88df0164", "0x88df0164"]);
-        assert_eq!(identifier_forms("88df0164ab"), ["88df0164ab", "0x88df0164ab"]);
+        assert_eq!(
+            identifier_forms("88df0164ab"),
+            ["88df0164ab", "0x88df0164ab"]
+        );
         assert_eq!(identifier_forms("TR7NHqjeKQ"), ["tr7nhqjekq"]);
         // Too short, no digit, or not one token: not a hash or address prefix.
-        for not in ["0x88df016", "88df016", "withdrawal", "deadbeefcafe", "0x88df-0164", "提现12345678"] {
+        for not in [
+            "0x88df016",
+            "88df016",
+            "withdrawal",
+            "deadbeefcafe",
+            "0x88df-0164",
+            "提现12345678",
+        ] {
             assert!(identifier_forms(not).is_empty(), "{not}");
         }
         assert_eq!(identifier_forms("0xdeadbeef"), ["deadbeef", "0xdeadbeef"]);

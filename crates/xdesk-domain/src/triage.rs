@@ -140,8 +140,8 @@ pub fn builtin_examples() -> Result<Vec<Example>, ExampleError> {
 /// without the apostrophe ("havent"), each is read as "not".
 const NEGATED: &[&str] = &[
     "haven", "hasn", "hadn", "didn", "doesn", "don", "isn", "wasn", "aren", "weren", "won",
-    "couldn", "wouldn", "shouldn", "can", "havent", "hasnt", "hadnt", "didnt", "doesnt",
-    "dont", "isnt", "wasnt", "arent", "werent", "wont", "couldnt", "wouldnt", "cant",
+    "couldn", "wouldn", "shouldn", "can", "havent", "hasnt", "hadnt", "didnt", "doesnt", "dont",
+    "isnt", "wasnt", "arent", "werent", "wont", "couldnt", "wouldnt", "cant",
 ];
 
 /// The words a text is classified by, with a negated contraction read as "not": the stemmer
@@ -432,7 +432,10 @@ mod tests {
         let m = model();
         let train = builtin_examples().unwrap();
         let cases = [
-            ("USDT withdrawal not received after 6 hours", Intent::WithdrawalDelayed),
+            (
+                "USDT withdrawal not received after 6 hours",
+                Intent::WithdrawalDelayed,
+            ),
             (
                 "USDT withdrawal not received after 6 hours\nI withdrew 1,250 USDT on TRON to my \
                  wallet and it still shows pending. The tx hash is attached.",
@@ -442,12 +445,27 @@ mod tests {
                 "I withdrew ETH 5 hours ago and still haven't received it in my wallet",
                 Intent::WithdrawalDelayed,
             ),
-            ("I haven't received my USDC withdrawal yet", Intent::WithdrawalDelayed),
-            ("withdrawal hasnt arrived, waiting since lunch", Intent::WithdrawalDelayed),
+            (
+                "I haven't received my USDC withdrawal yet",
+                Intent::WithdrawalDelayed,
+            ),
+            (
+                "withdrawal hasnt arrived, waiting since lunch",
+                Intent::WithdrawalDelayed,
+            ),
             ("提现已经6个小时了还没有到账", Intent::WithdrawalDelayed),
-            ("提了2000U到OKX，五个小时了还没到账", Intent::WithdrawalDelayed),
-            ("提币申请通过了但钱包一直没收到币", Intent::WithdrawalDelayed),
-            ("USDT deposit not received after 6 hours", Intent::DepositMissing),
+            (
+                "提了2000U到OKX，五个小时了还没到账",
+                Intent::WithdrawalDelayed,
+            ),
+            (
+                "提币申请通过了但钱包一直没收到币",
+                Intent::WithdrawalDelayed,
+            ),
+            (
+                "USDT deposit not received after 6 hours",
+                Intent::DepositMissing,
+            ),
             (
                 "I sent USDT to my deposit address 5 hours ago and it hasn't arrived",
                 Intent::DepositMissing,
@@ -469,7 +487,10 @@ mod tests {
             features("I haven't received it"),
             features("not received it")
         );
-        assert_eq!(normalized_words("didnt arrive, can't see it"), ["not", "arriv", "not", "see"]);
+        assert_eq!(
+            normalized_words("didnt arrive, can't see it"),
+            ["not", "arriv", "not", "see"]
+        );
     }
 
     #[test]

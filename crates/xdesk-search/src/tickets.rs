@@ -5,7 +5,6 @@
 //! remembers the change-feed position it has reached (in its commit), so a node catches up
 //! after a restart from where it stopped.
 
-use xdesk_domain::text::{identifier_forms, words_at};
 use crate::articles::SearchError;
 use std::path::Path;
 use tantivy::collector::TopDocs;
@@ -16,6 +15,7 @@ use tantivy::query::{
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term, doc};
+use xdesk_domain::text::{identifier_forms, words_at};
 
 /// A ticket as indexed.
 #[derive(Debug, Clone, Default)]
@@ -199,7 +199,10 @@ impl TicketIndex {
         let mut ws: Vec<(String, Vec<String>)> = words_at(q.text)
             .into_iter()
             .map(|w| {
-                let forms = q.text.get(w.from..w.to).map_or_else(Vec::new, identifier_forms);
+                let forms = q
+                    .text
+                    .get(w.from..w.to)
+                    .map_or_else(Vec::new, identifier_forms);
                 (w.text, forms)
             })
             .collect();

@@ -377,14 +377,23 @@ fn condition(f: &TicketFilter) -> Condition {
             .column(customer_identity::Column::CustomerId)
             .from(customer_identity::Entity)
             .cond_where(
-                any_id(Expr::col((customer_identity::Entity, customer_identity::Column::Value)))
-                    .add(has(Expr::col((customer_identity::Entity, customer_identity::Column::Value)), &lower)),
+                any_id(Expr::col((
+                    customer_identity::Entity,
+                    customer_identity::Column::Value,
+                )))
+                .add(has(
+                    Expr::col((customer_identity::Entity, customer_identity::Column::Value)),
+                    &lower,
+                )),
             )
             .to_owned();
         let by_name = Query::select()
             .column(customer::Column::Id)
             .from(customer::Entity)
-            .and_where(has(Expr::col((customer::Entity, customer::Column::DisplayName)), &lower))
+            .and_where(has(
+                Expr::col((customer::Entity, customer::Column::DisplayName)),
+                &lower,
+            ))
             .to_owned();
         q = q.add(
             Condition::any()

@@ -48,7 +48,9 @@ fn separator(c: char) -> Option<Separator> {
 /// Full-width digits and point (a Chinese input method's) as ASCII.
 fn half_width(c: char) -> char {
     match c {
-        '\u{ff10}'..='\u{ff19}' => char::from_u32(u32::from(c) - 0xff10 + u32::from('0')).unwrap_or(c),
+        '\u{ff10}'..='\u{ff19}' => {
+            char::from_u32(u32::from(c) - 0xff10 + u32::from('0')).unwrap_or(c)
+        }
         '\u{ff0e}' => '.',
         c => c,
     }
@@ -67,9 +69,7 @@ fn ungroup(int_part: &str, fraction: bool) -> Result<String, Refusal> {
         ));
     }
     let groups: Vec<&str> = int_part.split(|c| separator(c).is_some()).collect();
-    let first_ok = groups
-        .first()
-        .is_some_and(|g| (1..=3).contains(&g.len()));
+    let first_ok = groups.first().is_some_and(|g| (1..=3).contains(&g.len()));
     if first_ok && groups.iter().skip(1).all(|g| g.len() == 3) {
         return Ok(groups.concat());
     }
@@ -124,11 +124,15 @@ pub(super) fn parse(s: &str) -> Result<Decimal, Refusal> {
     }
     let (int_part, frac_part) = match s.split_once('.') {
         Some((_, frac)) if frac.contains('.') => {
-            return Err(if frac.contains(|c| separator(c) == Some(Separator::Comma)) {
-                ambiguous(EUROPEAN)
-            } else {
-                invalid("more than one decimal point (thousands are separated with ',': 1,000,000)")
-            });
+            return Err(
+                if frac.contains(|c| separator(c) == Some(Separator::Comma)) {
+                    ambiguous(EUROPEAN)
+                } else {
+                    invalid(
+                        "more than one decimal point (thousands are separated with ',': 1,000,000)",
+                    )
+                },
+            );
         }
         Some((_, frac)) if frac.contains(|c| separator(c) == Some(Separator::Comma)) => {
             return Err(ambiguous(EUROPEAN));
@@ -175,5 +179,4 @@ pub(super) fn parse(s: &str) -> Result<Decimal, Refusal> {
 }
 
 /// `1.000,50`: which mark is the decimal point cannot be told for sure, so it is refused.
-const EUROPEAN: &str =
-    "looks like '.' for thousands and ',' for decimals; write '.' as the decimal point, like 1000.50 or 1,000.50";
+const EUROPEAN: &str = "looks like '.' for thousands and ',' for decimals; write '.' as the decimal point, like 1000.50 or 1,000.50";

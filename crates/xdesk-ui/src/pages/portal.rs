@@ -4,7 +4,9 @@
 
 use crate::UiState;
 use crate::page::{Ctx, Customer, PORTAL_COOKIE, PeerIp, Posted, cookie};
-use crate::pages::case::{self, CaseLine, Input, case_lines, inputs, networks, problem, raw_fields};
+use crate::pages::case::{
+    self, CaseLine, Input, case_lines, inputs, networks, problem, raw_fields,
+};
 use crate::pages::ticket::{FileLink, size, when};
 use askama::Template;
 use axum::Form;

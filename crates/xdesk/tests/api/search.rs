@@ -7,20 +7,33 @@ use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn search(app: &TestApp, token: &str, query: &[(&str, &str)]) -> Vec<i64> {
+/// The answer to a GET of `path` with `query`, which must succeed.
+async fn get_ok(app: &TestApp, token: &str, path: &str, query: &[(&str, &str)]) -> Value {
     let r = app
         .http
-        .get(app.url("/api/v1/tickets/search"))
+        .get(app.url(path))
         .query(query)
         .bearer_auth(token)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let hits: Vec<Value> = r.json().await.unwrap();
-    hits.iter()
-        .map(|h| h["ticket"]["id"].as_i64().unwrap())
+    r.json().await.unwrap()
+}
+
+fn ids(tickets: &Value, id: impl Fn(&Value) -> &Value) -> Vec<i64> {
+    tickets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| id(t).as_i64().unwrap())
         .collect()
+}
+
+/// The tickets the search index finds.
+async fn search(app: &TestApp, token: &str, query: &[(&str, &str)]) -> Vec<i64> {
+    let hits = get_ok(app, token, "/api/v1/tickets/search", query).await;
+    ids(&hits, |h| &h["ticket"]["id"])
 }
 
 backend_test!(agents_find_tickets_by_hash_customer_and_words, |app| {
@@ -194,28 +207,16 @@ backend_test!(agents_find_tickets_by_hash_customer_and_words, |app| {
 /// The tickets a plain list filter (`/api/v1/tickets?q=`, the console's path without the
 /// index) finds for `q`.
 async fn listed(app: &TestApp, token: &str, q: &str) -> Vec<i64> {
-    let r = app
-        .http
-        .get(app.url("/api/v1/tickets"))
-        .query(&[("q", q)])
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let page: Value = r.json().await.unwrap();
-    page["tickets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_i64().unwrap())
-        .collect()
+    let page = get_ok(app, token, "/api/v1/tickets", &[("q", q)]).await;
+    ids(&page["tickets"], |t| &t["id"])
 }
 
 backend_test!(a_pasted_hash_or_address_prefix_finds_its_ticket, |app| {
     // An Ethereum case (hash stored lowercase with 0x, address checksummed) and a Tron case
     // (hash stored without 0x).
-    let eth = app.create_ticket(ticket_body(&app, "Withdrawal not arrived")).await;
+    let eth = app
+        .create_ticket(ticket_body(&app, "Withdrawal not arrived"))
+        .await;
     let eth_id = eth["id"].as_i64().unwrap();
     let mut tron = ticket_body(&app, "Deposit missing");
     tron["crypto"] = json!({
@@ -248,18 +249,30 @@ backend_test!(a_pasted_hash_or_address_prefix_finds_its_ticket, |app| {
         format!("0x{}", address[..10].to_uppercase()),
     ];
     for q in &finds_eth {
-        assert_eq!(search(&app, &agent, &[("q", q)]).await, vec![eth_id], "index: {q}");
+        assert_eq!(
+            search(&app, &agent, &[("q", q)]).await,
+            vec![eth_id],
+            "index: {q}"
+        );
         assert_eq!(listed(&app, &agent, q).await, vec![eth_id], "list: {q}");
     }
     // The Tron id is stored without 0x: pasted with one, it is found too.
     for q in ["0xa7d3c1e5b2f4a6c8", "a7d3c1e5", "tr7nhqjekq"] {
-        assert_eq!(search(&app, &agent, &[("q", q)]).await, vec![tron_id], "index: {q}");
+        assert_eq!(
+            search(&app, &agent, &[("q", q)]).await,
+            vec![tron_id],
+            "index: {q}"
+        );
         assert_eq!(listed(&app, &agent, q).await, vec![tron_id], "list: {q}");
     }
     // Fewer than 8 hex digits is not a hash prefix to the index; a prefix of no hash finds
     // nothing; and another group's agent never sees either ticket by its hash.
     assert!(search(&app, &agent, &[("q", "0x88df016")]).await.is_empty());
-    assert!(search(&app, &agent, &[("q", "0x88df0165")]).await.is_empty());
+    assert!(
+        search(&app, &agent, &[("q", "0x88df0165")])
+            .await
+            .is_empty()
+    );
     assert!(listed(&app, &agent, "0x88df0165").await.is_empty());
     let other = app.other_agent_token.clone();
     assert!(search(&app, &other, &[("q", &hash[..12])]).await.is_empty());
@@ -273,7 +286,10 @@ backend_test!(a_pasted_hash_or_address_prefix_finds_its_ticket, |app| {
     assert!(r.body.contains("Withdrawal not arrived"), "{}", r.body);
     assert!(!r.body.contains("Deposit missing"));
     let r = web
-        .get(&format!("/console?q={}&priority=high", hash[..10].to_uppercase()))
+        .get(&format!(
+            "/console?q={}&priority=high",
+            hash[..10].to_uppercase()
+        ))
         .await;
     assert!(r.body.contains("Withdrawal not arrived"), "{}", r.body);
 });
