@@ -99,6 +99,34 @@ pub fn is_identifier(word: &str) -> bool {
     word.len() >= 16 && word.chars().any(|c| c.is_ascii_digit())
 }
 
+/// The fewest characters of a hash or address (after any `0x`) looked up as a prefix: agents
+/// paste the first 8 or more; fewer would match unrelated cases.
+pub const MIN_IDENTIFIER_PREFIX: usize = 8;
+
+/// The lowercase forms under which a typed hash or address, whole or its first characters,
+/// is looked up: hex with and without `0x` (EVM hashes carry it, Bitcoin and Tron ids do not,
+/// and agents paste either), anything else as typed. Empty for a word that does not look like
+/// one (it needs a digit, or a `0x` before hex) or is shorter than [`MIN_IDENTIFIER_PREFIX`].
+pub fn identifier_forms(word: &str) -> Vec<String> {
+    let hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if !word.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Vec::new();
+    }
+    let lower = word.to_ascii_lowercase();
+    let bare = match lower.strip_prefix("0x") {
+        Some(digits) if hex(digits) => digits,
+        _ if lower.bytes().any(|b| b.is_ascii_digit()) => &lower,
+        _ => return Vec::new(),
+    };
+    if bare.len() < MIN_IDENTIFIER_PREFIX {
+        Vec::new()
+    } else if hex(bare) {
+        vec![bare.to_owned(), format!("0x{bare}")]
+    } else {
+        vec![bare.to_owned()]
+    }
+}
+
 fn is_cjk(c: char) -> bool {
     matches!(c,
         '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}' | '\u{f900}'..='\u{faff}'
@@ -173,7 +201,29 @@ pub fn words(text: &str) -> Vec<String> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::{words, words_at};
+    use super::{identifier_forms, words, words_at};
+
+    #[test]
+    fn hashes_are_looked_up_with_and_without_0x_in_any_case() {
+        assert_eq!(identifier_forms("0x88DF0164"), ["88df0164", "0x88df0164"]);
+        assert_eq!(
+            identifier_forms("88df0164ab"),
+            ["88df0164ab", "0x88df0164ab"]
+        );
+        assert_eq!(identifier_forms("TR7NHqjeKQ"), ["tr7nhqjekq"]);
+        // Too short, no digit, or not one token: not a hash or address prefix.
+        for not in [
+            "0x88df016",
+            "88df016",
+            "withdrawal",
+            "deadbeefcafe",
+            "0x88df-0164",
+            "提现12345678",
+        ] {
+            assert!(identifier_forms(not).is_empty(), "{not}");
+        }
+        assert_eq!(identifier_forms("0xdeadbeef"), ["deadbeef", "0xdeadbeef"]);
+    }
 
     #[test]
     fn chinese_is_segmented_and_common_words_dropped() {

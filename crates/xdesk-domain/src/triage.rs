@@ -136,11 +136,38 @@ pub fn builtin_examples() -> Result<Vec<Example>, ExampleError> {
     Ok(all)
 }
 
+/// The first halves of negated contractions ("haven't" splits into "haven" and "t"); with or
+/// without the apostrophe ("havent"), each is read as "not".
+const NEGATED: &[&str] = &[
+    "haven", "hasn", "hadn", "didn", "doesn", "don", "isn", "wasn", "aren", "weren", "won",
+    "couldn", "wouldn", "shouldn", "can", "havent", "hasnt", "hadnt", "didnt", "doesnt", "dont",
+    "isnt", "wasnt", "arent", "werent", "wont", "couldnt", "wouldnt", "cant",
+];
+
+/// The words a text is classified by, with a negated contraction read as "not": the stemmer
+/// splits "haven't" into "haven" and "t", two words that say nothing, so "I haven't received
+/// my withdrawal" would lose the "not received" that tells a problem from a confirmation.
+fn normalized_words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in words(text) {
+        // "t" is what is left of "n't" (after "can", a stopword, is dropped too).
+        if w == "t" && out.last().is_some_and(|l| l == "not") {
+            continue;
+        }
+        out.push(if w == "t" || NEGATED.contains(&w.as_str()) {
+            "not".to_owned()
+        } else {
+            w
+        });
+    }
+    out
+}
+
 /// The features of a text: its words, and pairs of neighbouring words (which tell "not
 /// received" from "received"). Hashes, addresses and numbers are left out: they belong to one
 /// case, not to a kind of request.
 fn features(text: &str) -> Vec<String> {
-    let w: Vec<String> = words(text)
+    let w: Vec<String> = normalized_words(text)
         .into_iter()
         .filter(|w| !is_identifier(w) && !w.chars().all(|c| c.is_ascii_digit()))
         .collect();
@@ -395,6 +422,75 @@ mod tests {
                     to 0x52908400098527886E0F7030069857D2E4169EE7, order 492817";
         assert_eq!(features(text), ["withdraw order", "withdraw", "order"]);
         assert_ne!(m.classify(text).intent, Intent::AccountCompromised);
+    }
+
+    /// Issue 18: "USDT withdrawal not received after 6 hours" was called a missing deposit.
+    /// Phrasings written here, none in the training data: a withdrawal that has not arrived is
+    /// a withdrawal, and a deposit that has not arrived is still a deposit.
+    #[test]
+    fn a_withdrawal_not_received_is_not_a_missing_deposit() {
+        let m = model();
+        let train = builtin_examples().unwrap();
+        let cases = [
+            (
+                "USDT withdrawal not received after 6 hours",
+                Intent::WithdrawalDelayed,
+            ),
+            (
+                "USDT withdrawal not received after 6 hours\nI withdrew 1,250 USDT on TRON to my \
+                 wallet and it still shows pending. The tx hash is attached.",
+                Intent::WithdrawalDelayed,
+            ),
+            (
+                "I withdrew ETH 5 hours ago and still haven't received it in my wallet",
+                Intent::WithdrawalDelayed,
+            ),
+            (
+                "I haven't received my USDC withdrawal yet",
+                Intent::WithdrawalDelayed,
+            ),
+            (
+                "withdrawal hasnt arrived, waiting since lunch",
+                Intent::WithdrawalDelayed,
+            ),
+            ("提现已经6个小时了还没有到账", Intent::WithdrawalDelayed),
+            (
+                "提了2000U到OKX，五个小时了还没到账",
+                Intent::WithdrawalDelayed,
+            ),
+            (
+                "提币申请通过了但钱包一直没收到币",
+                Intent::WithdrawalDelayed,
+            ),
+            (
+                "USDT deposit not received after 6 hours",
+                Intent::DepositMissing,
+            ),
+            (
+                "I sent USDT to my deposit address 5 hours ago and it hasn't arrived",
+                Intent::DepositMissing,
+            ),
+            ("充值6个小时了还没到账", Intent::DepositMissing),
+        ];
+        for (text, want) in cases {
+            assert!(
+                train.iter().all(|e| e.text != text),
+                "{text} is in the training data"
+            );
+            assert_eq!(m.classify(text).intent, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn negated_contractions_are_read_as_not() {
+        assert_eq!(
+            features("I haven't received it"),
+            features("not received it")
+        );
+        assert_eq!(
+            normalized_words("didnt arrive, can't see it"),
+            ["not", "arriv", "not", "see"]
+        );
     }
 
     #[test]

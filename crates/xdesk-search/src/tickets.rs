@@ -5,16 +5,17 @@
 //! remembers the change-feed position it has reached (in its commit), so a node catches up
 //! after a restart from where it stopped.
 
-use crate::analyzer::words;
 use crate::articles::SearchError;
 use std::path::Path;
 use tantivy::collector::TopDocs;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery, Query, RangeQuery,
+    TermQuery,
 };
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term, doc};
+use xdesk_domain::text::{identifier_forms, words_at};
 
 /// A ticket as indexed.
 #[derive(Debug, Clone, Default)]
@@ -195,17 +196,35 @@ impl TicketIndex {
 
     fn query(&self, q: &TicketQuery<'_>) -> Option<BooleanQuery> {
         let f = self.f;
-        let mut ws = words(q.text);
+        // Each word with the forms a hash or address prefix is looked up by, taken from the
+        // text as typed (a word is stemmed; a prefix must not be).
+        let mut ws: Vec<(String, Vec<String>)> = words_at(q.text)
+            .into_iter()
+            .map(|w| {
+                let forms = q
+                    .text
+                    .get(w.from..w.to)
+                    .map_or_else(Vec::new, identifier_forms);
+                (w.text, forms)
+            })
+            .collect();
         ws.sort();
-        ws.dedup();
+        ws.dedup_by(|a, b| a.0 == b.0);
         if ws.is_empty() {
             return None;
         }
         // Every word must be found, in any field: agents search for a particular case. An
         // English word no ticket has is likely a typo: it also matches with one.
         let searcher = self.reader.searcher();
+        // The subject and case fields rank above the customer, the customer above messages.
+        let weighted = [
+            (f.subject, 3.0),
+            (f.crypto, 3.0),
+            (f.customer, 2.0),
+            (f.messages, 1.0),
+        ];
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for w in &ws {
+        for (w, forms) in &ws {
             let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             let typo = w.len() >= 5
                 && w.chars().all(|c| c.is_ascii_alphabetic())
@@ -226,12 +245,7 @@ impl TicketIndex {
                     ));
                 }
             }
-            for (field, boost) in [
-                (f.subject, 3.0),
-                (f.crypto, 3.0),
-                (f.customer, 2.0),
-                (f.messages, 1.0),
-            ] {
+            for (field, boost) in weighted {
                 any.push((
                     Occur::Should,
                     Box::new(BoostQuery::new(
@@ -242,6 +256,20 @@ impl TicketIndex {
                         boost,
                     )),
                 ));
+            }
+            // A pasted hash or address may be cut short or lack its `0x`: match its start.
+            for form in forms {
+                for (field, boost) in weighted {
+                    any.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(
+                            Box::new(PhrasePrefixQuery::new(vec![Term::from_field_text(
+                                field, form,
+                            )])),
+                            boost,
+                        )),
+                    ));
+                }
             }
             must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
@@ -409,6 +437,35 @@ mod tests {
         };
         assert!(ids(&i, "提现", &nothing).is_empty());
         assert_eq!(ids(&i, "提现", &Scope::Customer(8)), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn finds_a_hash_or_address_by_its_start_and_without_0x() {
+        let mut i = TicketIndex::in_memory().unwrap();
+        let mut d = docs();
+        d[1].crypto = "tron USDT TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t \
+                       a84bba07931db925306a0799dc6ebd718b8c764d1c0acb3dea13519a60a077bb"
+            .into();
+        i.upsert(&d, 1).unwrap();
+        let bare = TX.trim_start_matches("0x");
+        for q in [
+            &TX[..10],
+            &TX[..18],
+            bare,
+            &bare[..8],
+            &bare.to_uppercase(),
+            &TX[..18].to_uppercase().replace("0X", "0x"),
+        ] {
+            assert_eq!(ids(&i, q, &Scope::All), [1], "{q}");
+        }
+        // A Tron id is stored without `0x`; pasted with one, or cut short, it is still found.
+        assert_eq!(ids(&i, "0xa84bba07931db925", &Scope::All), [2]);
+        assert_eq!(ids(&i, "TR7NHqjeKQ", &Scope::All), [2]);
+        // Too short to be a prefix, or a prefix of nothing: no hit.
+        assert!(ids(&i, &TX[..8], &Scope::All).is_empty());
+        assert!(ids(&i, "0x88df0165", &Scope::All).is_empty());
+        // Scope still applies.
+        assert!(ids(&i, &bare[..12], &Scope::Customer(8)).is_empty());
     }
 
     #[test]

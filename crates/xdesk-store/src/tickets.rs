@@ -260,7 +260,9 @@ pub struct TicketFilter {
     /// Tickets of one channel (`chat` for the chats waiting for an agent).
     pub channel: Option<String>,
     pub tag: Option<String>,
-    /// Substring of the subject, tx hash, an address, or the customer's name or identities.
+    /// Substring, in any case, of the subject, tx hash, an address, or the customer's name or
+    /// identities; a hash or address also by its start with or without `0x`
+    /// ([`xdesk_domain::text::identifier_forms`]).
     pub text: Option<String>,
     pub sort: SortOrder,
     /// Keyset cursor: the sort key and id of the last row of the previous page.
@@ -362,29 +364,55 @@ fn condition(f: &TicketFilter) -> Condition {
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
         use crate::entities::{customer, customer_identity};
-        use sea_orm::sea_query::Query;
+        use sea_orm::sea_query::{Func, LikeExpr, Query};
+        // In any case: PostgreSQL's LIKE minds it, and EVM addresses are stored checksummed
+        // (mixed case) while agents paste them in lower or upper case.
+        let lower = text.to_lowercase();
+        let has = |col: Expr, needle: &str| {
+            let escaped = needle
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            Expr::expr(Func::lower(col)).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+        };
+        // A hash or address, whole or its start, with or without `0x`.
+        let mut ids = xdesk_domain::text::identifier_forms(text.trim());
+        if ids.is_empty() {
+            ids.push(lower.clone());
+        }
+        let any_id = |col: Expr| {
+            ids.iter()
+                .fold(Condition::any(), |c, id| c.add(has(col.clone(), id)))
+        };
         // The customer by name or by any identity (email, exchange UID, wallet, Telegram).
         let by_identity = Query::select()
             .column(customer_identity::Column::CustomerId)
             .from(customer_identity::Entity)
             .cond_where(
-                Condition::any()
-                    .add(customer_identity::Column::Value.contains(text))
-                    .add(customer_identity::Column::Value.contains(text.to_lowercase())),
+                any_id(Expr::col((
+                    customer_identity::Entity,
+                    customer_identity::Column::Value,
+                )))
+                .add(has(
+                    Expr::col((customer_identity::Entity, customer_identity::Column::Value)),
+                    &lower,
+                )),
             )
             .to_owned();
         let by_name = Query::select()
             .column(customer::Column::Id)
             .from(customer::Entity)
-            .and_where(customer::Column::DisplayName.contains(text))
+            .and_where(has(
+                Expr::col((customer::Entity, customer::Column::DisplayName)),
+                &lower,
+            ))
             .to_owned();
         q = q.add(
             Condition::any()
-                .add(C::Subject.contains(text))
-                .add(C::TxHash.contains(text.to_lowercase()))
-                .add(C::TxHash.contains(text))
-                .add(C::FromAddress.contains(text))
-                .add(C::ToAddress.contains(text))
+                .add(has(Expr::col((ticket::Entity, C::Subject)), &lower))
+                .add(any_id(Expr::col((ticket::Entity, C::TxHash))))
+                .add(any_id(Expr::col((ticket::Entity, C::FromAddress))))
+                .add(any_id(Expr::col((ticket::Entity, C::ToAddress))))
                 .add(C::CustomerId.in_subquery(by_identity))
                 .add(C::CustomerId.in_subquery(by_name)),
         );

@@ -263,6 +263,7 @@ mod tests {
             "invalid_address",
             "invalid_tx_hash",
             "invalid_amount",
+            "ambiguous_amount",
             "invalid_asset",
             "invalid_memo",
             "network_required",

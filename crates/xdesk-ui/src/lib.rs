@@ -203,6 +203,7 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/sitemap.xml", get(pages::help::sitemap))
         .route("/ui/lang/{code}", get(page::switch_language))
         .route("/static/{file}", get(asset))
+        .fallback(page::not_found)
         .with_state(state)
 }
 

@@ -52,6 +52,29 @@ pub(crate) struct Ctx {
     /// This page's path and query, for the language switch and sign-in to return to.
     pub here: String,
     pub secure: bool,
+    /// The signed-in agent, once the request's [`SignedIn`] is known.
+    agent: AgentSlot,
+}
+
+/// The signed-in agent as the header's navigation names them.
+#[derive(Debug, Clone)]
+pub(crate) struct NavAgent {
+    pub name: String,
+    pub is_admin: bool,
+}
+
+/// Shared by a request's [`Ctx`] and [`SignedIn`] (through its extensions, whichever is
+/// extracted first), so a page that fails after its agent was known still shows its header's
+/// navigation, with no second session lookup.
+type AgentSlot = std::sync::Arc<std::sync::OnceLock<NavAgent>>;
+
+fn agent_slot(parts: &mut Parts) -> AgentSlot {
+    if let Some(slot) = parts.extensions.get::<AgentSlot>() {
+        return slot.clone();
+    }
+    let slot = AgentSlot::default();
+    parts.extensions.insert(slot.clone());
+    slot
 }
 
 impl FromRequestParts<UiState> for Ctx {
@@ -77,6 +100,7 @@ impl FromRequestParts<UiState> for Ctx {
                 .path_and_query()
                 .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
             secure: s.secure_cookies,
+            agent: agent_slot(parts),
         })
     }
 }
@@ -144,12 +168,18 @@ impl Ctx {
                 == 0
     }
 
-    /// The page shown when something fails.
+    /// The signed-in agent, when this request has one.
+    pub fn agent(&self) -> Option<&NavAgent> {
+        self.agent.get()
+    }
+
+    /// The page shown when something fails; a signed-in agent keeps the header's navigation.
     pub fn error(&self, status: StatusCode, message: &str) -> Response {
         self.render(
             status,
             &ErrorPage {
                 ctx: self,
+                agent: self.agent(),
                 title: self.tr.t(match status {
                     StatusCode::NOT_FOUND => "error.not_found",
                     StatusCode::FORBIDDEN => "error.forbidden",
@@ -210,6 +240,7 @@ impl Ctx {
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     ctx: &'a Ctx,
+    agent: Option<&'a NavAgent>,
     title: &'a str,
     message: &'a str,
 }
@@ -294,6 +325,12 @@ pub(crate) async fn switch_language(
     r
 }
 
+/// Any path no page answers: the not-found page, with the header's navigation for a
+/// signed-in agent (their session is looked up only to draw it).
+pub(crate) async fn not_found(ctx: Ctx, _agent: Result<SignedIn, Response>) -> Response {
+    ctx.error(StatusCode::NOT_FOUND, ctx.tr.t("error.not_found_text"))
+}
+
 /// The caller's address, for rate limits and the audit log: the one the web layer established
 /// (behind trusted proxies, the forwarded client), else the TCP peer.
 pub(crate) struct PeerIp(pub Option<String>);
@@ -329,10 +366,15 @@ impl FromRequestParts<UiState> for SignedIn {
         if let Some(token) = cookie(&parts.headers, SESSION_COOKIE)
             && let Ok((principal, agent)) = s.services.session_agent(token).await
         {
+            let token = token.to_owned();
+            let _ = agent_slot(parts).set(NavAgent {
+                name: agent.display_name.clone(),
+                is_admin: principal.is_admin(),
+            });
             return Ok(SignedIn {
                 principal,
                 agent,
-                token: token.to_owned(),
+                token,
             });
         }
         let here = parts

@@ -361,12 +361,15 @@ string_value!(Asset);
 pub struct Amount(rust_decimal::Decimal);
 
 impl Amount {
-    /// Parses plain decimal notation: digits with an optional single `.`; no sign, exponent
-    /// or separators; at most 18 decimal places and 28 significant digits.
+    /// Parses decimal notation: digits with an optional single `.`, and `,` or a space only
+    /// between groups of three digits before it (`25,000.50`); no sign or exponent; at most 18
+    /// decimal places and 28 significant digits. A form that would need a guess (`1.000,50`,
+    /// `25,00.5`) is refused with the code `ambiguous_amount`, anything else not an amount
+    /// with `invalid_amount`.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         amount::parse(s)
             .map(Self)
-            .map_err(|reason| FieldError::new("amount", "invalid_amount", reason))
+            .map_err(|(code, reason)| FieldError::new("amount", code, reason))
     }
 
     /// The normalized decimal string: `"1.50"` -> `"1.5"`, `"0.000"` -> `"0"`.

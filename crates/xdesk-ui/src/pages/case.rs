@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use xdesk_domain::FieldError;
 use xdesk_domain::crypto::Network;
-use xdesk_domain::issue_type::{CaseField, Need, parse_form_time};
+use xdesk_domain::issue_type::{CaseField, IssueType, Need, parse_form_time};
 use xdesk_domain::ticket::RawCryptoFields;
+use xdesk_store::TicketRow;
 
 /// A field's problem in the page's language: the catalog's text for its code, else the
 /// domain's own (English) reason.
@@ -21,6 +22,68 @@ pub(crate) fn problem(tr: &Tr, e: &FieldError) -> String {
     } else {
         e.reason.clone()
     }
+}
+
+/// One case field of a ticket, to read: its label and value in the page's language, and a
+/// block explorer's page for a hash or an address.
+pub(crate) struct CaseLine {
+    pub label: String,
+    pub value: String,
+    /// A hash, an address or a memo: shown as code, broken anywhere on a narrow screen.
+    pub code: bool,
+    pub link: Option<String>,
+}
+
+/// The value a ticket holds for one case field.
+pub(crate) fn row_value(t: &TicketRow, f: CaseField) -> Option<String> {
+    match f {
+        CaseField::Network => t.network.clone(),
+        CaseField::Asset => t.asset.clone(),
+        CaseField::TxHash => t.tx_hash.clone(),
+        CaseField::FromAddress => t.from_address.clone(),
+        CaseField::ToAddress => t.to_address.clone(),
+        CaseField::Amount => t.amount.clone(),
+        CaseField::Memo => t.memo.clone(),
+        CaseField::OccurredAt => t.occurred_at.map(super::ticket::when),
+    }
+}
+
+/// What the customer told about their case, as the ticket now holds it (agents may have
+/// corrected a field): the issue type they chose and every case field given, in form order.
+/// Only what the customer could enter: never tags, notes, triage or other internal fields.
+pub(crate) fn case_lines(tr: &Tr, t: &TicketRow) -> Vec<CaseLine> {
+    let network = t.network.as_deref().and_then(|n| n.parse::<Network>().ok());
+    let issue = t
+        .category
+        .as_deref()
+        .and_then(|c| c.parse::<IssueType>().ok())
+        .map(|i| CaseLine {
+            label: tr.t("portal.case_issue").to_owned(),
+            value: tr.word("issue", i.as_str()).to_owned(),
+            code: false,
+            link: None,
+        });
+    let fields = CaseField::ALL.iter().filter_map(|&f| {
+        let value = row_value(t, f)?;
+        let link = network.and_then(|n| match f {
+            CaseField::TxHash => n.explorer_tx_url(&value),
+            CaseField::FromAddress | CaseField::ToAddress => n.explorer_address_url(&value),
+            _ => None,
+        });
+        Some(CaseLine {
+            label: tr.word("field", f.as_str()).to_owned(),
+            value: match (f, network) {
+                (CaseField::Network, Some(n)) => n.display_name().to_owned(),
+                _ => value,
+            },
+            code: matches!(
+                f,
+                CaseField::TxHash | CaseField::FromAddress | CaseField::ToAddress | CaseField::Memo
+            ),
+            link,
+        })
+    });
+    issue.into_iter().chain(fields).collect()
 }
 
 /// One input of the case fields, as the form shows it.

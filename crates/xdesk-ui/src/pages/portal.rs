@@ -4,7 +4,9 @@
 
 use crate::UiState;
 use crate::page::{Ctx, Customer, PORTAL_COOKIE, PeerIp, Posted, cookie};
-use crate::pages::case::{self, Input, inputs, networks, problem, raw_fields};
+use crate::pages::case::{
+    self, CaseLine, Input, case_lines, inputs, networks, problem, raw_fields,
+};
 use crate::pages::ticket::{FileLink, size, when};
 use askama::Template;
 use axum::Form;
@@ -519,6 +521,8 @@ struct TicketPage<'a> {
     error: Option<String>,
     /// Place and wait while no agent has the ticket.
     queue: Option<QueueBox>,
+    /// What the customer told about the case, read back.
+    case: Vec<CaseLine>,
 }
 
 /// The queue box of a waiting ticket.
@@ -625,6 +629,7 @@ async fn render_ticket(
             head_hash: &t.head_hash,
             error,
             queue,
+            case: case_lines(tr, t),
         },
     )
 }

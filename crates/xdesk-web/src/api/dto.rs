@@ -27,7 +27,8 @@ pub struct CryptoFieldsDto {
     pub tx_hash: Option<String>,
     pub from_address: Option<String>,
     pub to_address: Option<String>,
-    /// Exact decimal as a string, e.g. `"1250.000001"`. Never a float.
+    /// Exact decimal as a string, e.g. `"1250.000001"` (also `"1,250.000001"`: `,` or a space
+    /// only between groups of three digits; returned without them). Never a float.
     pub amount: Option<String>,
     /// Memo or destination tag.
     pub memo: Option<String>,

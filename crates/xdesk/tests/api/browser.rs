@@ -404,8 +404,8 @@ impl Driver {
 
 /// A customer on a phone opens a missing-deposit ticket in the portal with a screenshot (the
 /// form checks the hash as it is typed); the agent's inbox shows it without a reload; the
-/// agent answers; the customer's page shows the answer by itself; the portal in Chinese has no
-/// English left.
+/// agent answers; the customer's page shows the answer by itself and the case fields given;
+/// the portal in Chinese has no English left.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_asks_in_the_portal_and_the_agent_answers_live() {
     const SECRET: &str = "portal-browser-secret";
@@ -535,6 +535,10 @@ async fn a_customer_asks_in_the_portal_and_the_agent_answers_live() {
 
     // The customer's page shows the answer by itself.
     customer.until_text_for("it is credited now", 20).await;
+    // The case as the customer gave it, read back, fitting a phone's width.
+    customer.until_text("Case details").await;
+    customer.until_text(tx).await;
+    customer.until_text("120.5").await;
     customer.fits().await;
     customer.screenshot("portal-ticket-en").await;
 
@@ -547,7 +551,9 @@ async fn a_customer_asks_in_the_portal_and_the_agent_answers_live() {
         "Sent yesterday from my wallet.",
         "Mei",
     ];
+    customer.until_text("案件详情").await;
     customer.all_chinese(&data).await;
+    customer.fits().await;
     customer.screenshot("portal-ticket-zh").await;
     for (path, shot) in [
         ("/portal", "portal-home-zh"),

@@ -881,3 +881,92 @@ fn holds_all(page: &str, texts: &[&str]) {
         assert!(page.contains(t), "no {t:?} in\n{page}");
     }
 }
+
+/// Whether a page carries the signed-in header: who is signed in, the console's links and
+/// the sign-out form.
+fn has_signed_in_nav(body: &str, who: &str) -> bool {
+    let header = body.split("</header>").next().unwrap_or_default();
+    [
+        "/console/team",
+        "/console/macros",
+        "/console/kb",
+        "/console/logout",
+    ]
+    .iter()
+    .all(|link| header.contains(link))
+        && header.contains(&format!("<strong>{who}</strong>"))
+}
+
+backend_test!(error_pages_keep_the_signed_in_navigation, |app| {
+    let mut accounts = ticket_body(&app, "Locked out");
+    accounts["group_id"] = json!(app.accounts_group);
+    let theirs = app.create_ticket(accounts).await["id"].as_i64().unwrap();
+    let hidden = app.create_ticket(ticket_body(&app, "Payments only")).await["id"]
+        .as_i64()
+        .unwrap();
+
+    let mut web = Web::new(&app);
+    // Signed out, an unknown page is a plain not-found page with nobody's navigation.
+    let r = web.get("/console/no-such-page").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("Not found"), "{}", r.body);
+    assert!(!r.body.contains("/console/logout"));
+
+    assert_eq!(
+        web.sign_in("super@x.test", None).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let csrf = web.csrf();
+    let mut seen = Vec::new();
+    for (what, r) in [
+        ("no such ticket", web.get("/console/tickets/999999").await),
+        (
+            "a ticket of another group",
+            web.get(&format!("/console/tickets/{hidden}")).await,
+        ),
+        ("an unknown page", web.get("/console/no-such-page").await),
+        ("an admin page", web.get("/admin/agents").await),
+        (
+            "a stale version",
+            web.post(
+                &format!("/console/tickets/{theirs}/fields"),
+                &[("csrf", &csrf), ("version", "0"), ("state", "open")],
+            )
+            .await,
+        ),
+        (
+            "a wrong CSRF token",
+            web.post(
+                &format!("/console/tickets/{theirs}/fields"),
+                &[("csrf", "wrong"), ("version", "1"), ("state", "open")],
+            )
+            .await,
+        ),
+    ] {
+        assert!(r.status.is_client_error(), "{what}: {}", r.status);
+        assert!(has_signed_in_nav(&r.body, "super"), "{what}: {}", r.body);
+        assert!(!r.body.contains("Payments only"), "{what}");
+        seen.push(r.status);
+    }
+    assert_eq!(
+        seen,
+        [
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND,
+            StatusCode::FORBIDDEN,
+            StatusCode::CONFLICT,
+            StatusCode::FORBIDDEN,
+        ]
+    );
+    // The API keeps its own JSON answer for unknown routes.
+    let r = app
+        .http
+        .get(app.url("/api/v1/no-such-route"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "route_not_found");
+});

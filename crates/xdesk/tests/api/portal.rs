@@ -492,3 +492,145 @@ backend_test!(the_portal_speaks_chinese, |app| {
     assert!(r.body.contains("这不是有效的邮箱地址"), "{}", r.body);
     app.stop().await;
 });
+
+backend_test!(
+    amounts_are_taken_as_typed_and_the_case_is_read_back,
+    |app| {
+        let admin = app.admin_token().await;
+        let seed = app.create_ticket(ticket_body(&app, "earlier")).await;
+        let mut web = app.portal_as(seed["customer_id"].as_i64().unwrap()).await;
+        web.get("/portal/new?type=pending_withdrawal").await;
+        let csrf = web.csrf();
+        let form = |amount: &str| {
+            Form::new()
+                .text("csrf", csrf.clone())
+                .text("issue_type", "pending_withdrawal")
+                .text("subject", "USDT withdrawal not received after 6 hours")
+                .text("network", "tron")
+                .text("asset", "USDT")
+                .text("to_address", TRON_ADDRESS)
+                .text("tx_hash", TRON_TX)
+                .text("amount", amount.to_owned())
+                .text("occurred_at", "2026-11-20T08:15")
+                .text(
+                    "body",
+                    "Withdrew to my wallet this morning, nothing arrived.",
+                )
+        };
+        // Thousands separators as people type them: fine while typing, and when sent.
+        for amount in ["25,000.50", "25 000.50", "25，000.50", "25000.50", "25,000"] {
+            let r = web
+                .post("/portal/check", &[("field", "amount"), ("amount", amount)])
+                .await;
+            assert_eq!(r.body.trim(), "", "{amount}");
+        }
+        let mut id = 0;
+        for amount in ["25,000.50", "25\u{202f}000.50"] {
+            let r = web.post_multipart("/portal/new", form(amount)).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{amount}: {}", r.body);
+            id = id_from(&r);
+            let t = app.get_json(&admin, &format!("/api/v1/tickets/{id}")).await;
+            assert_eq!(t["crypto"]["amount"], "25000.5", "{amount}");
+        }
+        // What would need a guess is refused beside the field, saying how to write it.
+        let before = app.ticket_count().await;
+        for amount in ["25,00.5", "1.000,50"] {
+            let r = web.post_multipart("/portal/new", form(amount)).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{amount}");
+            assert!(
+                r.body.contains("only between groups of three digits"),
+                "{amount}: {}",
+                r.body
+            );
+            assert!(r.body.contains(&format!("value=\"{amount}\"")));
+        }
+        assert_eq!(app.ticket_count().await, before);
+        // The API takes and refuses the same amounts.
+        let mut body = ticket_body(&app, "grouped");
+        body["crypto"]["amount"] = json!("1,250.000001");
+        assert_eq!(
+            app.create_ticket(body).await["crypto"]["amount"],
+            "1250.000001"
+        );
+        let mut body = ticket_body(&app, "european");
+        body["crypto"]["amount"] = json!("1.250,50");
+        let r = app.post(&app.api_key, "/api/v1/tickets", body).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(e["error"]["field"], "amount", "{e}");
+        assert_eq!(e["error"]["code"], "ambiguous_amount", "{e}");
+
+        // Agents add what is theirs only: a tag, a note, a corrected intent.
+        let t = app.get_json(&admin, &format!("/api/v1/tickets/{id}")).await;
+        let r = app
+            .patch(
+                &admin,
+                &format!("/api/v1/tickets/{id}"),
+                json!({"version": t["version"], "tags": ["zz-risk-hold"], "intent": "scam_report"}),
+            )
+            .await;
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        let r = app
+            .post(
+                &admin,
+                &format!("/api/v1/tickets/{id}/notes"),
+                json!({"body": "zz-note: counterparty wallet flagged"}),
+            )
+            .await;
+        assert!(r.status().is_success());
+
+        // The customer's page shows the case as given, read-only, and nothing internal.
+        let r = web.get(&format!("/portal/tickets/{id}")).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let case = r
+            .body
+            .split("<section class=\"case\"")
+            .nth(1)
+            .and_then(|s| s.split("</section>").next())
+            .unwrap_or_else(|| panic!("no case section: {}", r.body));
+        for shown in [
+            "Case details",
+            "A withdrawal is stuck or missing",
+            "Network",
+            "Tron",
+            "USDT",
+            TRON_TX,
+            TRON_ADDRESS,
+            "Amount",
+            "25000.5",
+            "2026-11-20 08:15 UTC",
+            "tronscan",
+        ] {
+            assert!(case.contains(shown), "{shown} missing from {case}");
+        }
+        assert!(!case.contains("<input"), "read-only");
+        for internal in [
+            "zz-risk-hold",
+            "zz-note",
+            "scam_report",
+            "withdrawal_delayed",
+        ] {
+            assert!(
+                !r.body.contains(internal),
+                "{internal} shown to the customer"
+            );
+        }
+        web.get("/ui/lang/zh?back=/portal").await;
+        let r = web.get(&format!("/portal/tickets/{id}")).await;
+        for shown in [
+            "案件详情",
+            "提现卡住或未到账",
+            "网络",
+            "币种",
+            "数量",
+            "接收地址",
+            TRON_TX,
+        ] {
+            assert!(r.body.contains(shown), "{shown}");
+        }
+        // And refuses, in Chinese, an amount that would need a guess.
+        let r = web.post_multipart("/portal/new", form("25,00.5")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("每三位数字分组"), "{}", r.body);
+    }
+);

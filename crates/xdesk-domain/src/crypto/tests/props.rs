@@ -123,6 +123,24 @@ proptest! {
     }
 
     #[test]
+    fn an_amount_grouped_by_thousands_is_the_plain_amount(
+        n in 0u64..10_000_000_000,
+        frac in "(\\.[0-9]{1,18})?",
+        sep in prop::sample::select(vec![",", " ", "\u{ff0c}", "\u{202f}"]),
+    ) {
+        let digits = n.to_string();
+        let mut grouped = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push_str(sep);
+            }
+            grouped.push(c);
+        }
+        let plain = Amount::parse(&format!("{digits}{frac}")).unwrap();
+        prop_assert_eq!(Amount::parse(&format!("{grouped}{frac}")).unwrap(), plain);
+    }
+
+    #[test]
     fn any_u32_is_an_xrp_tag(tag in any::<u32>()) {
         let memo = Memo::parse(Network::Xrp, &tag.to_string()).unwrap();
         prop_assert_eq!(memo.as_str(), tag.to_string());

@@ -167,6 +167,18 @@ fn amount_canonical_forms() {
             "9999999999.999999999999999999",
         ),
         ("123.456", "123.456"),
+        // Thousands separators as people type them.
+        ("25,000.50", "25000.5"),
+        ("25,000", "25000"),
+        ("25 000.50", "25000.5"),
+        ("1,234,567.891", "1234567.891"),
+        ("1 234 567", "1234567"),
+        ("25\u{a0}000.50", "25000.5"),
+        ("25\u{2009}000.50", "25000.5"),
+        ("25\u{202f}000", "25000"),
+        ("25，000.50", "25000.5"),
+        ("２５，０００．５０", "25000.5"),
+        ("999,999", "999999"),
     ] {
         let amount = Amount::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
         assert_eq!(amount.to_canonical_string(), canonical, "{input}");
@@ -194,11 +206,8 @@ fn amount_bad() {
         ("+1", "sign"),
         ("1e5", "exponent"),
         ("1E-5", "exponent"),
-        ("1,000", "thousands"),
-        ("1,5", "decimal point"),
-        ("1_000", "thousands"),
-        ("1 000", "thousands"),
         ("1.2.3", "more than one decimal point"),
+        ("1.000.000", "1,000,000"),
         (".5", "write 0.5"),
         ("5.", "after the decimal point"),
         (".", "decimal point"),
@@ -206,9 +215,14 @@ fn amount_bad() {
         ("inf", "'i'"),
         ("0x10", "'x'"),
         ("١", "U+0661"),
+        ("25000。50", "U+3002"),
         ("0.0000000000000000001", "too many decimal places: 19"),
         (
             "10000000000000000000000000000",
+            "too many significant digits: 29",
+        ),
+        (
+            "10,000,000,000,000,000,000,000,000,000",
             "too many significant digits: 29",
         ),
         ("1234567890.1234567890123456789", "decimal places"),
@@ -219,7 +233,7 @@ fn amount_bad() {
     ] {
         let err = Amount::parse(input).unwrap_err();
         assert_eq!(err.field, "amount");
-        assert_eq!(err.code, "invalid_amount");
+        assert_eq!(err.code, "invalid_amount", "{input}");
         assert!(err.reason.contains(needle), "`{input}`: `{}`", err.reason);
     }
     let long = format!("0.{}1", "0".repeat(120));
@@ -229,4 +243,34 @@ fn amount_bad() {
             .reason
             .contains("too long")
     );
+}
+
+/// Separators that would need a guess are refused, each with a reason that shows how to
+/// write the amount, never read as some other number.
+#[test]
+fn amount_separators_that_need_a_guess() {
+    for (input, needle) in [
+        ("25,00.5", "groups of three digits"),
+        ("2,50,000", "groups of three digits"),
+        ("1,00,000.00", "groups of three digits"),
+        ("25,0000", "'.' as the decimal point"),
+        ("1,5", "'.' as the decimal point"),
+        ("1，5", "'.' as the decimal point"),
+        ("1.000,50", "',' for decimals"),
+        ("1.234.567,89", "',' for decimals"),
+        ("0,5", "'.' as the decimal point"),
+        (",500", "groups of three digits"),
+        ("1,,000", "groups of three digits"),
+        ("1000,", "groups of three digits"),
+        ("1, 000", "mixes"),
+        ("1,000 000", "mixes"),
+        ("1.000 5", "after the decimal point"),
+        ("1_000", "','"),
+        ("1'000", "','"),
+    ] {
+        let err = Amount::parse(input).unwrap_err();
+        assert_eq!(err.field, "amount");
+        assert_eq!(err.code, "ambiguous_amount", "{input}: {}", err.reason);
+        assert!(err.reason.contains(needle), "`{input}`: `{}`", err.reason);
+    }
 }
