@@ -78,6 +78,17 @@ backend_test_db!(customer_and_agent_chat_and_resume, |db| {
     let admin = app.admin_token().await;
     let mut agent = connect(&app, "/api/v1/chat/agent", Some(&admin)).await;
     expect(&mut agent, "welcome").await;
+    // The widget counts agents whose status is online.
+    let admin_id = app.get_json(&admin, "/api/v1/agents/me").await["id"].clone();
+    let r = app
+        .http
+        .put(app.url(&format!("/api/v1/agents/{admin_id}/status")))
+        .bearer_auth(&admin)
+        .json(&json!({"status": "online"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
     send(&mut agent, json!({"type": "join", "ticket_id": ticket_id})).await;
     expect(&mut agent, "joined").await;
     let joined = expect(&mut customer, "agent_joined").await;
@@ -365,6 +376,18 @@ async fn two_nodes_share_chat_through_redis() {
         .await
         .unwrap();
     let token = login["token"].as_str().unwrap().to_owned();
+    // Online on node B; the widget on node A counts it.
+    let r = reqwest::Client::new()
+        .put(format!(
+            "{}/api/v1/agents/{}/status",
+            b.base, login["agent"]["id"]
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"status": "online"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
     let mut agent = connect_to(&b.base, "/api/v1/chat/agent", Some(&token)).await;
     expect(&mut agent, "welcome").await;
 
