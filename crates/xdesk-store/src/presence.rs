@@ -10,7 +10,11 @@ use std::collections::BTreeSet;
 
 impl Store {
     /// The agent's sessions still in date at `now`.
-    pub async fn live_sessions(&self, agent_id: i64, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn live_sessions(
+        &self,
+        agent_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         Ok(session::Entity::find()
             .filter(session::Column::AgentId.eq(agent_id))
             .filter(session::Column::ExpiresAt.gt(now))

@@ -34,7 +34,10 @@ mod tests {
     #[test]
     fn draws_an_inline_svg_with_modules() {
         let s = svg("otpauth://totp/xdesk:a@b.co?secret=ABC&issuer=xdesk", "QR").unwrap();
-        assert!(s.starts_with("<svg role=\"img\" aria-label=\"QR\" class=\"qr\" "), "{s}");
+        assert!(
+            s.starts_with("<svg role=\"img\" aria-label=\"QR\" class=\"qr\" "),
+            "{s}"
+        );
         assert!(!s.contains("<?xml"));
         assert!(s.ends_with("</svg>"), "{s}");
         // Dark modules are drawn as a path; a longer text needs a bigger code.
@@ -42,6 +45,9 @@ mod tests {
         let small = svg("a", "QR").unwrap();
         let big = svg(&"a".repeat(300), "QR").unwrap();
         assert!(big.len() > small.len());
-        assert!(svg(&"x".repeat(8000), "QR").is_none(), "too long for any QR code");
+        assert!(
+            svg(&"x".repeat(8000), "QR").is_none(),
+            "too long for any QR code"
+        );
     }
 }

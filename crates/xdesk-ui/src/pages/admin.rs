@@ -1197,7 +1197,12 @@ pub(crate) async fn two_factor_post(
     let wrong_code = |e: ServiceError| match e {
         ServiceError::TwoFactorRequired => ctx.render(
             StatusCode::UNAUTHORIZED,
-            &page(enabled, None, Vec::new(), Some(ctx.tr.t("login.totp_wrong"))),
+            &page(
+                enabled,
+                None,
+                Vec::new(),
+                Some(ctx.tr.t("login.totp_wrong")),
+            ),
         ),
         e => ctx.service_error(&e),
     };
@@ -1225,7 +1230,12 @@ pub(crate) async fn two_factor_post(
             Ok(codes) => ctx.render(StatusCode::OK, &page(true, None, codes, None)),
             Err(ServiceError::Field(_)) => ctx.render(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &page(enabled, None, Vec::new(), Some(ctx.tr.t("login.totp_wrong"))),
+                &page(
+                    enabled,
+                    None,
+                    Vec::new(),
+                    Some(ctx.tr.t("login.totp_wrong")),
+                ),
             ),
             Err(e) => ctx.service_error(&e),
         },

@@ -66,7 +66,11 @@ async fn status_set_on_one_node_is_what_every_node_shows() {
     .await
     .unwrap();
     let b = format!("http://{}", other.addr);
-    assert_eq!(widget_online(&b).await, 0, "the fixtures' API sign-ins set nobody online");
+    assert_eq!(
+        widget_online(&b).await,
+        0,
+        "the fixtures' API sign-ins set nobody online"
+    );
 
     // Signing in at node A's console: online, as node B's widget and team API see it.
     let mut web = Web::new(&app);
@@ -96,7 +100,11 @@ async fn status_set_on_one_node_is_what_every_node_shows() {
     let r = web
         .post(
             "/console/status",
-            &[("csrf", &csrf), ("status", "away"), ("back", "//evil.test/")],
+            &[
+                ("csrf", &csrf),
+                ("status", "away"),
+                ("back", "//evil.test/"),
+            ],
         )
         .await;
     assert_eq!(r.location(), "/console");
@@ -115,7 +123,11 @@ async fn status_set_on_one_node_is_what_every_node_shows() {
     assert!(r.body.starts_with("<form"), "{}", r.body);
     assert!(!r.body.contains("<html"));
     assert!(pressed(&r.body, "online"), "{}", r.body);
-    assert!(r.body.contains("name=\"back\" value=\"/console/kb\""), "{}", r.body);
+    assert!(
+        r.body.contains("name=\"back\" value=\"/console/kb\""),
+        "{}",
+        r.body
+    );
     assert_eq!(widget_online(&b).await, 1);
 
     // Node B's team page counts it. Node B does not set who signs in there online.
@@ -132,7 +144,10 @@ async fn status_set_on_one_node_is_what_every_node_shows() {
         "{}",
         team.body
     );
-    assert!(pressed(&team.body, "offline"), "the supervisor stayed offline");
+    assert!(
+        pressed(&team.body, "offline"),
+        "the supervisor stayed offline"
+    );
 
     // Signing out of one session leaves the status while another lives; the last one ending
     // sets the agent offline, everywhere.

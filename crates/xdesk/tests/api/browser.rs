@@ -637,7 +637,13 @@ async fn an_agent_switches_status_from_the_header() {
         json!(true),
         "the page was loaded again"
     );
-    assert!(c.current_url().await.unwrap().path().ends_with("/console/kb"));
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/console/kb")
+    );
     let me = app.get_json(&app.agent_token, "/api/v1/agents/me").await;
     assert_eq!(me["status"], "away");
     d.fits().await;
