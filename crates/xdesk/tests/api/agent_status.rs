@@ -3,7 +3,7 @@
 //! and the team page of another node on the same database follow at once; the last session
 //! ending (signed out or expired) sets the agent offline.
 
-use crate::chat::expect;
+use crate::chat::{expect, go_online};
 use crate::support::*;
 use crate::web::Web;
 use reqwest::StatusCode;
@@ -170,15 +170,7 @@ async fn status_set_on_one_node_is_what_every_node_shows() {
         .get_json(&app.other_agent_token, "/api/v1/agents/me")
         .await;
     let other_id = me["id"].as_i64().unwrap();
-    let r = app
-        .http
-        .put(app.url(&format!("/api/v1/agents/{other_id}/status")))
-        .bearer_auth(&app.other_agent_token)
-        .json(&serde_json::json!({"status": "online"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    go_online(&app.base, &app.other_agent_token, &me["id"]).await;
     assert_eq!(widget_online(&b).await, 1);
     let store = &app.running.as_ref().unwrap().services.store;
     store

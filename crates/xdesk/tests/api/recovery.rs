@@ -98,6 +98,16 @@ fn decode_qr(svg: &str) -> Option<String> {
     )
 }
 
+/// Posts a step of `/console/two-factor` with one code field.
+async fn two_factor(web: &mut Web, step: &str, field: &str, code: &str) -> Page {
+    let csrf = web.csrf();
+    web.post(
+        "/console/two-factor",
+        &[("csrf", &csrf), ("step", step), (field, code)],
+    )
+    .await
+}
+
 async fn api_login(app: &TestApp, body: Value) -> reqwest::Response {
     app.http
         .post(app.url("/api/v1/auth/login"))
@@ -158,16 +168,7 @@ backend_test!(
         assert!(uri.contains(&format!("secret={secret}&")), "{uri}");
 
         // Turning it on shows ten codes, once; only their hashes are kept.
-        let r = web
-            .post(
-                "/console/two-factor",
-                &[
-                    ("csrf", &csrf),
-                    ("step", "confirm"),
-                    ("code", &totp_code(&secret)),
-                ],
-            )
-            .await;
+        let r = two_factor(&mut web, "confirm", "code", &totp_code(&secret)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let first = codes(&r);
         assert_eq!(first.len(), 10, "{first:?}");
@@ -239,25 +240,10 @@ backend_test!(
         assert_eq!(audited("login.failed_recovery_code").await, 6);
 
         // New codes need a current code from the authenticator; the old ones then stop working.
-        let csrf = lost.csrf();
-        let r = lost
-            .post(
-                "/console/two-factor",
-                &[("csrf", &csrf), ("step", "regenerate"), ("code", "000000")],
-            )
-            .await;
+        let r = two_factor(&mut lost, "regenerate", "code", "000000").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert_eq!(codes_left(&r), 8, "nothing replaced");
-        let r = lost
-            .post(
-                "/console/two-factor",
-                &[
-                    ("csrf", &csrf),
-                    ("step", "regenerate"),
-                    ("code", &totp_code(&secret)),
-                ],
-            )
-            .await;
+        let r = two_factor(&mut lost, "regenerate", "code", &totp_code(&secret)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let second = codes(&r);
         assert_eq!(second.len(), 10);
@@ -266,40 +252,13 @@ backend_test!(
 
         // A recovery code also proves it is the agent when replacing the lost authenticator; an
         // old one does not.
-        let r = lost
-            .post(
-                "/console/two-factor",
-                &[
-                    ("csrf", &csrf),
-                    ("step", "begin"),
-                    ("current_code", &first[3]),
-                ],
-            )
-            .await;
+        let r = two_factor(&mut lost, "begin", "current_code", &first[3]).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-        let r = lost
-            .post(
-                "/console/two-factor",
-                &[
-                    ("csrf", &csrf),
-                    ("step", "begin"),
-                    ("current_code", &second[0]),
-                ],
-            )
-            .await;
+        let r = two_factor(&mut lost, "begin", "current_code", &second[0]).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let new_secret = between(&r.body, "id=\"totp-secret\">", "<").to_owned();
         assert_ne!(new_secret, secret);
-        let r = lost
-            .post(
-                "/console/two-factor",
-                &[
-                    ("csrf", &csrf),
-                    ("step", "confirm"),
-                    ("code", &totp_code(&new_secret)),
-                ],
-            )
-            .await;
+        let r = two_factor(&mut lost, "confirm", "code", &totp_code(&new_secret)).await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(codes(&r).len(), 10);
         assert!(codes(&r).iter().all(|c| !second.contains(c)));
