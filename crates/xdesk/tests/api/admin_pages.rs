@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 /// The text between `start` and the next `end` in `body`.
-fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+pub(crate) fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
     let from = body
         .find(start)
         .unwrap_or_else(|| panic!("no {start:?} in {body}"))

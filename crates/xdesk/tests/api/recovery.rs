@@ -3,20 +3,12 @@
 //! hashed, each signs in once, counted and rate-limited like wrong codes; new codes need a
 //! current code; a recovery code lets a lost authenticator be replaced.
 
+use crate::admin_pages::between;
 use crate::backend_test;
 use crate::support::*;
 use crate::web::{Page, Web};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
-    let from = body
-        .find(start)
-        .unwrap_or_else(|| panic!("no {start:?} in {body}"))
-        + start.len();
-    let len = body[from..].find(end).unwrap();
-    &body[from..from + len]
-}
 
 /// What HTML escaping did to a text, undone: the named and numeric references it writes.
 fn unescape(s: &str) -> String {
@@ -270,31 +262,20 @@ backend_test!(
     new_recovery_codes_through_the_api_need_a_current_code,
     |app| {
         let token = app.login("other@x.test").await;
+        let regenerate = |code: String| {
+            let (app, token) = (&app, &token);
+            async move {
+                app.post(token, "/api/v1/auth/recovery-codes", json!({"code": code}))
+                    .await
+            }
+        };
         // No second factor yet: nothing to regenerate.
-        let r = app
-            .post(
-                &token,
-                "/api/v1/auth/recovery-codes",
-                json!({"code": "000000"}),
-            )
-            .await;
+        let r = regenerate("000000".into()).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         let secret = app.enrol_totp(&token).await;
-        let r = app
-            .post(
-                &token,
-                "/api/v1/auth/recovery-codes",
-                json!({"code": "000000"}),
-            )
-            .await;
+        let r = regenerate("000000".into()).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        let r = app
-            .post(
-                &token,
-                "/api/v1/auth/recovery-codes",
-                json!({"code": totp_code(&secret)}),
-            )
-            .await;
+        let r = regenerate(totp_code(&secret)).await;
         assert_eq!(r.status(), StatusCode::OK);
         let codes = r.json::<Value>().await.unwrap()["recovery_codes"]
             .as_array()
