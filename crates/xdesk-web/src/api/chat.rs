@@ -466,7 +466,6 @@ async fn agent_session(s: AppState, mut p: Principal, token: String, mut socket:
         xdesk_service::live::RECHECK_SECS,
     ));
     recheck.tick().await;
-    let _presence = services.bus.agent_connected();
     let (tx, mut events) = tokio::sync::mpsc::channel::<LiveEvent>(1024);
     let mut joined: HashMap<i64, (tokio::task::JoinHandle<()>, Party)> = HashMap::new();
     if !send(&mut socket, json!({"type": "welcome"})).await {
