@@ -119,6 +119,20 @@ ensure_chromium() {
 }
 ensure_chromium
 
+# The enrolment QR code is read back by tools from outside xdesk: librsvg draws the SVG, zbar
+# reads the code. Both from Debian.
+ensure_qr_tools() {
+  command -v rsvg-convert >/dev/null 2>&1 && command -v zbarimg >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing librsvg2-bin and zbar-tools from Debian's packages" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librsvg2-bin zbar-tools >/dev/null 2>&1 ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librsvg2-bin zbar-tools >/dev/null; }
+  fi
+  { command -v rsvg-convert && command -v zbarimg; } >/dev/null 2>&1 || [ "${CI:-}" != "true" ] ||
+    { echo "rsvg-convert or zbarimg is missing and could not be installed" >&2; exit 1; }
+}
+ensure_qr_tools
+
 if ensure_postgres; then
   echo "PostgreSQL tests: on (${XDESK_TEST_DATABASE_URL%%@*}@…)" >&2
 elif [ "${CI:-}" = "true" ]; then

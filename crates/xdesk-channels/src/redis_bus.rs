@@ -1,23 +1,18 @@
 //! The live bus shared by several xdesk nodes through Redis pub/sub: every event goes to one
 //! Redis channel and comes back to every node (this one included), which hands it to its own
-//! subscribers, so all nodes see events in the order Redis relayed them. How many agents are
-//! connected is summed over the nodes' recent reports. Events are for immediacy only: if Redis
-//! is unreachable, messages are still stored and clients catch up by sequence number.
+//! subscribers, so all nodes see events in the order Redis relayed them. Events are for
+//! immediacy only: if Redis is unreachable, messages are still stored and clients catch up by
+//! sequence number. Who is online is not here: agents' status lives in the database.
 
 use crate::ChannelError;
 use futures_util::StreamExt;
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
-use xdesk_service::live::{AgentPresence, CustomerPresence, EventBus, LiveEvent, LocalBus};
+use xdesk_service::live::{CustomerPresence, EventBus, LiveEvent, LocalBus};
 
 const CHANNEL: &str = "xdesk:live";
-const AGENTS_KEY: &str = "xdesk:agents";
-/// A node's agent count older than this is ignored (the node is gone).
-const PRESENCE_TTL_SECS: i64 = 15;
 
 #[derive(Serialize, Deserialize)]
 struct Envelope {
@@ -29,8 +24,6 @@ pub struct RedisBus {
     local: Arc<LocalBus>,
     outbox: mpsc::UnboundedSender<String>,
     node: String,
-    /// Agents connected anywhere, as last summed.
-    everywhere: Arc<AtomicUsize>,
     _tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -58,10 +51,9 @@ impl RedisBus {
             .map_err(redis_err)?;
         let local = Arc::new(LocalBus::default());
         let node = uuid::Uuid::new_v4().simple().to_string();
-        let everywhere = Arc::new(AtomicUsize::new(0));
         let (outbox, mut queued) = mpsc::unbounded_channel::<String>();
 
-        let mut conn = publisher.clone();
+        let mut conn = publisher;
         let send = tokio::spawn(async move {
             while let Some(payload) = queued.recv().await {
                 if let Err(e) = conn.publish::<_, _, i64>(CHANNEL, payload).await {
@@ -80,38 +72,11 @@ impl RedisBus {
             }
             tracing::error!("redis subscription ended; live events from other nodes stop");
         });
-        let (presence_local, presence_all, presence_node) =
-            (local.clone(), everywhere.clone(), node.clone());
-        let mut conn = publisher;
-        let presence = tokio::spawn(async move {
-            loop {
-                let now = chrono::Utc::now().timestamp();
-                let mine = format!("{}:{now}", presence_local.agents_online());
-                let report: redis::RedisResult<()> =
-                    conn.hset(AGENTS_KEY, &presence_node, mine).await;
-                let all: redis::RedisResult<std::collections::HashMap<String, String>> =
-                    conn.hgetall(AGENTS_KEY).await;
-                if let (Ok(()), Ok(all)) = (report, all) {
-                    let sum = all
-                        .values()
-                        .filter_map(|v| v.split_once(':'))
-                        .filter_map(|(n, at)| {
-                            Some((n.parse::<usize>().ok()?, at.parse::<i64>().ok()?))
-                        })
-                        .filter(|(_, at)| now - at <= PRESENCE_TTL_SECS)
-                        .map(|(n, _)| n)
-                        .sum();
-                    presence_all.store(sum, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-        });
         Ok(Arc::new(Self {
             local,
             outbox,
             node,
-            everywhere,
-            _tasks: vec![send, receive, presence],
+            _tasks: vec![send, receive],
         }))
     }
 }
@@ -138,10 +103,6 @@ impl EventBus for RedisBus {
         self.local.subscribe_changes()
     }
 
-    fn agent_connected(&self) -> AgentPresence {
-        self.local.agent_connected()
-    }
-
     /// Customer sockets are counted per node: a customer connected to another node counts as
     /// away, so an answer may also go by mail.
     fn customer_connected(&self, ticket_id: i64) -> CustomerPresence {
@@ -150,12 +111,5 @@ impl EventBus for RedisBus {
 
     fn customer_online(&self, ticket_id: i64) -> bool {
         self.local.customer_online(ticket_id)
-    }
-
-    /// The larger of the last sum over all nodes and this node's own count (which is exact).
-    fn agents_online(&self) -> usize {
-        self.everywhere
-            .load(Ordering::Relaxed)
-            .max(self.local.agents_online())
     }
 }

@@ -31,6 +31,21 @@ pub struct AgentRouting {
     pub capacity: String,
 }
 
+/// How an agent's status follows their sign-ins.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentSettings {
+    /// Signing in at the console sets the agent online (`agents.online_on_sign_in`).
+    pub online_on_sign_in: bool,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        Self {
+            online_on_sign_in: true,
+        }
+    }
+}
+
 /// What one run of [`Services::run_assignment`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AssignmentRun {
@@ -202,6 +217,12 @@ impl Services {
         .await?;
         self.assign_waiting(group_id).await?;
         Ok(())
+    }
+
+    /// How many agents are online to answer a chat (the chat's group's, when it has one):
+    /// read from the database each time, so every node's widget sees a status set on any.
+    pub async fn chat_agents_online(&self) -> Result<u64, ServiceError> {
+        Ok(self.store.online_agents(self.chat.group_id).await?)
     }
 
     /// Every agent with their status, groups and open load: for supervisors and admins (the
@@ -444,10 +465,15 @@ impl Services {
         }
     }
 
-    /// Returns the open tickets of agents offline longer than their group allows to the
-    /// queue, then hands out every automatic group's waiting tickets.
+    /// Sets offline the agents whose sessions all expired, returns the open tickets of agents
+    /// offline longer than their group allows to the queue, then hands out every automatic
+    /// group's waiting tickets.
     pub async fn run_assignment(&self) -> Result<AssignmentRun, ServiceError> {
         let mut run = AssignmentRun::default();
+        // Sessions expire by the real time, whatever the test clock says.
+        self.store
+            .lapse_expired_sessions(chrono::Utc::now(), self.now())
+            .await?;
         let groups = self.store.list_groups().await?;
         let now = self.now();
         let shortest = groups.iter().filter_map(|g| g.return_after_minutes).min();

@@ -11,6 +11,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::str::FromStr;
 use totp_rs::{Algorithm, TOTP};
+use xdesk_domain::assignment::AgentStatus;
 use xdesk_domain::identity::{Role, check_password, parse_email};
 use xdesk_store::{AgentRow, NewAuditEntry, SecretColumn};
 
@@ -157,6 +158,50 @@ pub struct Session {
     pub token: String,
     pub expires_at: DateTime<Utc>,
     pub agent: AgentRow,
+    /// When a recovery code signed the agent in: how many they have left.
+    pub recovery_codes_left: Option<u64>,
+}
+
+/// What an agent with two-factor gives besides their password.
+#[derive(Debug, Clone, Copy)]
+pub enum SecondFactor<'a> {
+    /// A code from their authenticator app.
+    Totp(&'a str),
+    /// One of their one-time recovery codes, when the authenticator is lost.
+    Recovery(&'a str),
+}
+
+/// Recovery codes given at enrolment and at each regeneration.
+pub const RECOVERY_CODES: usize = 10;
+
+/// A new recovery code: 80 random bits as 16 base32 letters in groups of four
+/// (`abcd-efgh-ijkl-mnop`), too many to guess even from a stolen hash.
+fn new_recovery_code() -> String {
+    let mut raw = [0u8; 10];
+    rand::thread_rng().fill_bytes(&mut raw);
+    base32(&raw)
+        .to_ascii_lowercase()
+        .as_bytes()
+        .chunks(4)
+        .map(String::from_utf8_lossy)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// What is stored for a recovery code: its SHA-256, bound to the agent so a row copied to
+/// another agent opens nothing. Case, spaces and dashes as typed do not matter.
+fn recovery_hash(agent_id: i64, code: &str) -> String {
+    let normal: String = code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    sha256_hex(&format!("xdesk-recovery:{agent_id}:{normal}"))
+}
+
+/// Whether a proof is an authenticator's code (digits) rather than a recovery code.
+fn is_totp_code(code: &str) -> bool {
+    code.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A new TOTP secret to show once, as text and as an `otpauth://` URL for authenticator apps.
@@ -186,13 +231,14 @@ fn base32(bytes: &[u8]) -> String {
 }
 
 impl Services {
-    /// Signs an agent in. Failures are counted per account and per IP; admins and agents who
-    /// enrolled a second factor must give a current TOTP code.
+    /// Signs an agent in. Failures are counted per account and per IP; agents who enrolled a
+    /// second factor must give a current TOTP code, or one of their recovery codes (used up
+    /// by this sign-in, audited).
     pub async fn login(
         &self,
         email: &str,
         password: &str,
-        totp_code: Option<&str>,
+        second: Option<SecondFactor<'_>>,
         ip: Option<&str>,
     ) -> Result<Session, ServiceError> {
         let email = parse_email(email).map_err(|_| ServiceError::BadCredentials)?;
@@ -224,17 +270,34 @@ impl Services {
                 .await?;
             return Err(ServiceError::BadCredentials);
         };
+        let mut recovery_codes_left = None;
         if agent.totp_enabled {
-            match totp_code {
+            let (proved, failure) = match second {
                 None => return Err(ServiceError::TwoFactorRequired),
-                Some(code) if !self.totp_fresh(&agent, code).await? => {
-                    self.login_limiter.fail(&keys);
-                    self.store
-                        .audit(audit("login.failed_totp", format!("agent:{}", agent.id)))
-                        .await?;
-                    return Err(ServiceError::TwoFactorRequired);
+                Some(SecondFactor::Totp(code)) => {
+                    (self.totp_fresh(&agent, code).await?, "login.failed_totp")
                 }
-                Some(_) => {}
+                Some(SecondFactor::Recovery(code)) => (
+                    self.use_recovery_code(agent.id, code).await?,
+                    "login.failed_recovery_code",
+                ),
+            };
+            if !proved {
+                self.login_limiter.fail(&keys);
+                self.store
+                    .audit(audit(failure, format!("agent:{}", agent.id)))
+                    .await?;
+                return Err(ServiceError::TwoFactorRequired);
+            }
+            if let Some(SecondFactor::Recovery(_)) = second {
+                let left = self.store.recovery_codes_left(agent.id).await?;
+                self.store
+                    .audit(NewAuditEntry {
+                        detail: serde_json::json!({ "recovery_codes_left": left }),
+                        ..audit("login.recovery_code_used", format!("agent:{}", agent.id))
+                    })
+                    .await?;
+                recovery_codes_left = Some(left);
             }
         }
         self.login_limiter.succeed(&account_key);
@@ -250,7 +313,53 @@ impl Services {
             token,
             expires_at,
             agent,
+            recovery_codes_left,
         })
+    }
+
+    /// Marks one of the agent's recovery codes used; false when it is not one of theirs or
+    /// was used already.
+    async fn use_recovery_code(&self, agent_id: i64, code: &str) -> Result<bool, ServiceError> {
+        Ok(self
+            .store
+            .use_recovery_code(agent_id, &recovery_hash(agent_id, code), Utc::now())
+            .await?)
+    }
+
+    /// Gives the agent [`RECOVERY_CODES`] new codes in place of any they had; only hashes
+    /// are kept, so these are shown once.
+    async fn new_recovery_codes(&self, agent_id: i64) -> Result<Vec<String>, ServiceError> {
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+        let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(agent_id, c)).collect();
+        self.store
+            .replace_recovery_codes(agent_id, &hashes, Utc::now())
+            .await?;
+        Ok(codes)
+    }
+
+    /// How many unused recovery codes the agent has.
+    pub async fn recovery_codes_left(&self, agent_id: i64) -> Result<u64, ServiceError> {
+        Ok(self.store.recovery_codes_left(agent_id).await?)
+    }
+
+    /// New recovery codes in place of all the old ones, used or not. Like replacing the
+    /// authenticator, it needs a fresh code from the current one (a step-up), so a stolen
+    /// session cannot mint itself a way back in.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        agent_id: i64,
+        current_code: &str,
+    ) -> Result<Vec<String>, ServiceError> {
+        self.step_up(agent_id, current_code.trim()).await?;
+        let codes = self.new_recovery_codes(agent_id).await?;
+        self.audit_admin(
+            format!("agent:{agent_id}"),
+            "agent.recovery_codes_regenerated",
+            format!("agent:{agent_id}"),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(codes)
     }
 
     /// Whether `code` is the agent's and was not used to sign in before: a TOTP code is good
@@ -270,6 +379,17 @@ impl Services {
     /// is them before an action on a customer's account. Wrong codes are counted per agent
     /// (`limits.step_up_failures`) and audited, so a stolen session cannot guess its way in.
     pub(crate) async fn step_up(&self, agent_id: i64, code: &str) -> Result<(), ServiceError> {
+        self.prove(agent_id, code, false).await
+    }
+
+    /// [`Self::step_up`] that also takes a recovery code (used up), for an agent whose
+    /// authenticator is lost: rate-limited and audited the same way.
+    async fn prove(
+        &self,
+        agent_id: i64,
+        code: &str,
+        recovery_allowed: bool,
+    ) -> Result<(), ServiceError> {
         let agent = self
             .store
             .agent(agent_id)
@@ -284,7 +404,17 @@ impl Services {
             self.audit_step_up(agent_id, "step_up.limited").await?;
             return Err(e);
         }
-        if self.totp_fresh(&agent, code).await? {
+        let proved = if recovery_allowed && !is_totp_code(code) {
+            let used = self.use_recovery_code(agent_id, code).await?;
+            if used {
+                self.audit_step_up(agent_id, "step_up.recovery_code_used")
+                    .await?;
+            }
+            used
+        } else {
+            self.totp_fresh(&agent, code).await?
+        };
+        if proved {
             limiter.reset(&key);
             Ok(())
         } else {
@@ -312,8 +442,34 @@ impl Services {
         Ok(())
     }
 
+    /// Ends the session; ending the agent's last one also sets them offline, so nobody is
+    /// counted online after they left.
     pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
-        Ok(self.store.delete_session(&sha256_hex(token)).await?)
+        let hash = sha256_hex(token);
+        let agent = self.store.session_agent(&hash).await?;
+        self.store.delete_session(&hash).await?;
+        if let Some(a) = agent
+            && a.status != AgentStatus::Offline.as_str()
+            && self.store.live_sessions(a.id, Utc::now()).await? == 0
+        {
+            self.store
+                .set_agent_status(a.id, AgentStatus::Offline.as_str(), self.now())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// An agent who signs in at the console starts work: online (and handed waiting
+    /// tickets), unless `agents.online_on_sign_in` is off, when their status stays as it was.
+    pub async fn start_work(&self, p: &Principal) -> Result<(), ServiceError> {
+        let Principal::Agent { id, .. } = p else {
+            return Err(ServiceError::Forbidden("only agents have a status".into()));
+        };
+        if self.agents.online_on_sign_in {
+            self.set_agent_status(p, *id, AgentStatus::Online.as_str())
+                .await?;
+        }
+        Ok(())
     }
 
     /// Resolves a bearer credential (session token or API key) to a principal.
@@ -416,7 +572,7 @@ impl Services {
             .ok_or(ServiceError::NotFound("agent"))?;
         if agent.totp_enabled {
             let proved = match current_code.map(str::trim).filter(|c| !c.is_empty()) {
-                Some(code) => self.step_up(agent_id, code).await,
+                Some(code) => self.prove(agent_id, code, true).await,
                 None => Err(ServiceError::TwoFactorRequired),
             };
             if let Err(e) = proved {
@@ -456,8 +612,13 @@ impl Services {
     }
 
     /// Finishes enrolment when the agent proves the new authenticator works; only then does
-    /// it replace the one in use.
-    pub async fn confirm_totp(&self, agent_id: i64, code: &str) -> Result<(), ServiceError> {
+    /// it replace the one in use. Returns new recovery codes (the old ones stop working), to
+    /// be shown this once.
+    pub async fn confirm_totp(
+        &self,
+        agent_id: i64,
+        code: &str,
+    ) -> Result<Vec<String>, ServiceError> {
         let agent = self
             .store
             .agent(agent_id)
@@ -479,6 +640,7 @@ impl Services {
         self.store
             .activate_agent_totp(agent_id, &stored, &sealed)
             .await?;
+        let codes = self.new_recovery_codes(agent_id).await?;
         let action = if agent.totp_enabled {
             "agent.totp_replaced"
         } else {
@@ -488,9 +650,10 @@ impl Services {
             format!("agent:{agent_id}"),
             action,
             format!("agent:{agent_id}"),
-            serde_json::json!({}),
+            serde_json::json!({ "recovery_codes": codes.len() }),
         )
-        .await
+        .await?;
+        Ok(codes)
     }
 }
 
@@ -522,6 +685,22 @@ mod tests {
         ));
         l.succeed("acct:a@b.co");
         assert!(l.check(&keys).is_ok());
+    }
+
+    #[test]
+    fn recovery_codes_are_long_random_and_bound_to_their_agent() {
+        let a = new_recovery_code();
+        let b = new_recovery_code();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 19, "{a}");
+        assert_eq!(a.matches('-').count(), 3, "{a}");
+        assert!(!is_totp_code(&a));
+        assert!(is_totp_code("123456"));
+        let h = recovery_hash(7, &a);
+        assert!(!h.contains(&a.replace('-', "")));
+        assert_eq!(h, recovery_hash(7, &format!(" {} ", a.to_uppercase())));
+        assert_eq!(h, recovery_hash(7, &a.replace('-', "")));
+        assert_ne!(h, recovery_hash(8, &a));
     }
 
     #[test]

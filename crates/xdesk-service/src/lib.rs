@@ -200,6 +200,8 @@ pub struct Services {
     pub chains: Option<Arc<dyn onchain::ChainReader>>,
     /// The key and log of history checkpoints, when configured.
     pub anchor: Option<Arc<anchor::AnchorSettings>>,
+    /// How agents' status follows their sign-ins.
+    pub agents: assignment::AgentSettings,
 }
 
 impl Services {
@@ -228,7 +230,13 @@ impl Services {
             exchange_cache: Arc::new(exchange::ExchangeCache::default()),
             chains: None,
             anchor: None,
+            agents: assignment::AgentSettings::default(),
         }
+    }
+
+    pub fn with_agents(mut self, agents: assignment::AgentSettings) -> Self {
+        self.agents = agents;
+        self
     }
 
     pub fn with_triage(mut self, triage: triage::TriageSettings) -> Self {

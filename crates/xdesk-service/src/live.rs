@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::broadcast;
 use xdesk_store::{AttachmentRow, MessageRow};
 
@@ -238,10 +237,6 @@ pub trait EventBus: Send + Sync + 'static {
     fn subscribe(&self, ticket_id: i64) -> broadcast::Receiver<LiveEvent>;
     /// Every [`LiveEvent::Changed`] and [`LiveEvent::Alert`], of any ticket: for live queues.
     fn subscribe_changes(&self) -> broadcast::Receiver<LiveEvent>;
-    /// Agents connected to chat on this node, counted while their socket is open.
-    fn agent_connected(&self) -> AgentPresence;
-    /// Agents connected anywhere this bus reaches.
-    fn agents_online(&self) -> usize;
     /// The ticket's customer has a chat socket open on this node, until dropped.
     fn customer_connected(&self, ticket_id: i64) -> CustomerPresence;
     /// Whether the ticket's customer has a chat socket open (on this node).
@@ -268,17 +263,6 @@ impl Drop for CustomerPresence {
     }
 }
 
-/// Counts one connected agent until dropped.
-pub struct AgentPresence(Option<std::sync::Arc<AtomicUsize>>);
-
-impl Drop for AgentPresence {
-    fn drop(&mut self) {
-        if let Some(c) = self.0.take() {
-            c.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-}
-
 /// Buffered events per ticket channel: a subscriber further behind than this misses events
 /// and catches up from the stored messages.
 const CHANNEL_CAPACITY: usize = 256;
@@ -290,7 +274,6 @@ const CHANGES_CAPACITY: usize = 1024;
 pub struct LocalBus {
     channels: Mutex<HashMap<i64, broadcast::Sender<LiveEvent>>>,
     changes: broadcast::Sender<LiveEvent>,
-    agents: std::sync::Arc<AtomicUsize>,
     customers: Counts,
 }
 
@@ -299,7 +282,6 @@ impl Default for LocalBus {
         Self {
             channels: Mutex::default(),
             changes: broadcast::channel(CHANGES_CAPACITY).0,
-            agents: Default::default(),
             customers: Default::default(),
         }
     }
@@ -338,15 +320,6 @@ impl EventBus for LocalBus {
 
     fn subscribe_changes(&self) -> broadcast::Receiver<LiveEvent> {
         self.changes.subscribe()
-    }
-
-    fn agent_connected(&self) -> AgentPresence {
-        self.agents.fetch_add(1, Ordering::Relaxed);
-        AgentPresence(Some(self.agents.clone()))
-    }
-
-    fn agents_online(&self) -> usize {
-        self.agents.load(Ordering::Relaxed)
     }
 
     fn customer_connected(&self, ticket_id: i64) -> CustomerPresence {
@@ -462,17 +435,6 @@ mod tests {
         assert!(bus.customer_online(5));
         drop(b);
         assert!(!bus.customer_online(5));
-    }
-
-    #[test]
-    fn presence_counts_open_agent_sockets() {
-        let bus = LocalBus::default();
-        let one = bus.agent_connected();
-        let two = bus.agent_connected();
-        assert_eq!(bus.agents_online(), 2);
-        drop(one);
-        drop(two);
-        assert_eq!(bus.agents_online(), 0);
     }
 
     #[test]

@@ -226,6 +226,7 @@ impl Services {
             ));
         }
         self.store.set_agent_totp(id, None, false).await?;
+        self.store.delete_recovery_codes(id).await?;
         self.audit_admin(
             p.actor().to_string(),
             "agent.reset_2fa",

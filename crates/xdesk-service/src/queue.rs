@@ -10,13 +10,13 @@ use std::time::Instant;
 use xdesk_domain::queue::{self, Estimate, Pace};
 use xdesk_store::{ACTIVE_STATES, TicketRow};
 
-/// How long a group's pace is reused before it is read again: every waiting customer's
-/// page asks, the answer moves slowly.
+/// How long a group's last hour of work is reused before it is read again: every waiting
+/// customer's page asks, the answer moves slowly.
 const PACE_TTL: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// Recent paces per group (`None`: tickets without a group).
+/// Tickets worked in the last hour per group (`None`: tickets without a group).
 #[derive(Default)]
-pub struct PaceCache(Mutex<HashMap<Option<i64>, (Instant, Pace)>>);
+pub struct PaceCache(Mutex<HashMap<Option<i64>, (Instant, u32)>>);
 
 impl PaceCache {
     /// Forgets every pace: staffing just changed (an agent's status).
@@ -55,26 +55,36 @@ impl Services {
         )))
     }
 
+    /// Who is online is read each time (a status set on another node counts at once); only
+    /// the last hour's work, which moves slowly, is reused for a while.
     async fn pace(&self, group_id: Option<i64>) -> Result<Pace, ServiceError> {
-        if let Ok(cache) = self.paces.0.lock()
-            && let Some((at, pace)) = cache.get(&group_id)
-            && at.elapsed() < PACE_TTL
-        {
-            return Ok(*pace);
-        }
         let online = self.store.online_agents(group_id).await?;
-        let worked = self
-            .store
-            .worked_since(group_id, self.now() - Duration::hours(1))
-            .await?;
-        let pace = Pace {
-            online_agents: u32::try_from(online).unwrap_or(u32::MAX),
-            worked_last_hour: u32::try_from(worked).unwrap_or(u32::MAX),
+        let cached = self
+            .paces
+            .0
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(&group_id).copied())
+            .filter(|(at, _)| at.elapsed() < PACE_TTL)
+            .map(|(_, worked)| worked);
+        let worked = match cached {
+            Some(w) => w,
+            None => {
+                let w = self
+                    .store
+                    .worked_since(group_id, self.now() - Duration::hours(1))
+                    .await?;
+                let w = u32::try_from(w).unwrap_or(u32::MAX);
+                if let Ok(mut cache) = self.paces.0.lock() {
+                    cache.insert(group_id, (Instant::now(), w));
+                }
+                w
+            }
         };
-        if let Ok(mut cache) = self.paces.0.lock() {
-            cache.insert(group_id, (Instant::now(), pace));
-        }
-        Ok(pace)
+        Ok(Pace {
+            online_agents: u32::try_from(online).unwrap_or(u32::MAX),
+            worked_last_hour: worked,
+        })
     }
 
     /// The queue as the ticket's customer sees it, with the reason for a big move since

@@ -316,7 +316,8 @@ impl Store {
         Ok(())
     }
 
-    /// The active agent behind an unexpired session token hash.
+    /// The active agent behind an unexpired session token hash. An expired session is left
+    /// for [`Store::lapse_expired_sessions`], which also sets its agent offline.
     pub async fn session_agent(&self, token_hash: &str) -> Result<Option<AgentRow>, StoreError> {
         let Some(s) = session::Entity::find_by_id(token_hash.to_owned())
             .one(&self.read)
@@ -325,7 +326,6 @@ impl Store {
             return Ok(None);
         };
         if s.expires_at <= Utc::now() {
-            self.delete_session(token_hash).await?;
             return Ok(None);
         }
         Ok(self.agent(s.agent_id).await?.filter(|a| a.active))

@@ -844,3 +844,20 @@ pub mod identity_link_request {
     }
     no_relations!();
 }
+
+pub mod recovery_code {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "agent_recovery_codes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub agent_id: i64,
+        /// SHA-256 (hex) of the agent's id and the code; the code itself is never stored.
+        pub code_hash: String,
+        pub created_at: DateTimeUtc,
+        /// Set when a sign-in or a re-enrolment used it: it works once.
+        pub used_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}

@@ -21,6 +21,8 @@ mod mailboxes;
 mod migration;
 mod outbox;
 mod portal;
+mod presence;
+mod recovery;
 mod routing;
 mod secrets;
 mod sla;

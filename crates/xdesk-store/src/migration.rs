@@ -32,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0020Trust),
             Box::new(M0021WalletNonces),
             Box::new(M0022IdentityProof),
+            Box::new(M0023RecoveryCodes),
         ]
     }
 }
@@ -1367,6 +1368,45 @@ impl MigrationTrait for M0022IdentityProof {
             "identity_link_requests_customer",
             &["customer_id", "status"],
             false,
+        ))
+        .await
+    }
+}
+
+/// Two-factor recovery: one-time codes for a lost authenticator, only their hashes kept.
+struct M0023RecoveryCodes;
+
+impl MigrationName for M0023RecoveryCodes {
+    fn name(&self) -> &str {
+        "m0023_recovery_codes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0023RecoveryCodes {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("agent_recovery_codes")
+                .col(big_pk_auto("id"))
+                .col(big_integer("agent_id"))
+                .col(string("code_hash"))
+                .col(ts("created_at"))
+                .col(timestamp_with_time_zone_null("used_at"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("agent_recovery_codes", "agent_id")
+                        .to("agents", "id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .take(),
+        )
+        .await?;
+        m.create_index(index(
+            "agent_recovery_codes",
+            "agent_recovery_codes_agent_hash",
+            &["agent_id", "code_hash"],
+            true,
         ))
         .await
     }

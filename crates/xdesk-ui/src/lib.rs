@@ -7,6 +7,7 @@ pub mod i18n;
 mod markdown;
 mod page;
 mod pages;
+mod qr;
 
 use axum::Router;
 use axum::http::header;

@@ -54,6 +54,8 @@ pub(crate) struct Ctx {
     pub secure: bool,
     /// The signed-in agent, once the request's [`SignedIn`] is known.
     agent: AgentSlot,
+    /// The signed-in agent's status, for the header's switch.
+    my_status: MyStatus,
 }
 
 /// The signed-in agent as the header's navigation names them.
@@ -77,6 +79,12 @@ fn agent_slot(parts: &mut Parts) -> AgentSlot {
     slot
 }
 
+/// The signed-in agent's status, shared between [`Ctx`] and [`SignedIn`] through the request's
+/// extensions: whichever of the two a handler extracts first, the header shows it without
+/// another read of the database.
+#[derive(Debug, Clone, Default)]
+struct MyStatus(std::sync::Arc<std::sync::OnceLock<String>>);
+
 impl FromRequestParts<UiState> for Ctx {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, s: &UiState) -> Result<Self, Self::Rejection> {
@@ -91,6 +99,12 @@ impl FromRequestParts<UiState> for Ctx {
             .filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
             .map(str::to_owned);
         let fresh_csrf = existing.is_none();
+        let my_status = parts
+            .extensions
+            .get::<MyStatus>()
+            .cloned()
+            .unwrap_or_default();
+        parts.extensions.insert(my_status.clone());
         Ok(Ctx {
             tr: Tr::new(lang),
             csrf: existing.unwrap_or_else(random_token),
@@ -101,11 +115,34 @@ impl FromRequestParts<UiState> for Ctx {
                 .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
             secure: s.secure_cookies,
             agent: agent_slot(parts),
+            my_status,
         })
     }
 }
 
 impl Ctx {
+    /// The signed-in agent's status; None on pages nobody signed in to.
+    pub fn my_status(&self) -> Option<&str> {
+        self.my_status.0.get().map(String::as_str)
+    }
+
+    /// Whether the signed-in agent's status is `status`.
+    pub fn my_status_is(&self, status: &str) -> bool {
+        self.my_status() == Some(status)
+    }
+
+    /// This request's context as the page at `here` would have it, with the status just set:
+    /// for the header's switch re-rendered alone.
+    pub fn with_status(&self, status: &str, here: &str) -> Ctx {
+        let my_status = MyStatus::default();
+        let _ = my_status.0.set(status.to_owned());
+        Ctx {
+            my_status,
+            here: here.to_owned(),
+            ..self.clone()
+        }
+    }
+
     /// A `Set-Cookie` value; HttpOnly always, `Secure` behind HTTPS.
     pub fn cookie(&self, name: &str, value: &str, max_age: i64, same_site: &str) -> HeaderValue {
         let secure = if self.secure { "; Secure" } else { "" };
@@ -371,6 +408,14 @@ impl FromRequestParts<UiState> for SignedIn {
                 name: agent.display_name.clone(),
                 is_admin: principal.is_admin(),
             });
+            let my_status = parts
+                .extensions
+                .get::<MyStatus>()
+                .cloned()
+                .unwrap_or_default();
+            // Set once per request: the first reading stands.
+            let _ = my_status.0.set(agent.status.clone());
+            parts.extensions.insert(my_status);
             return Ok(SignedIn {
                 principal,
                 agent,

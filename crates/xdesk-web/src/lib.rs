@@ -48,7 +48,7 @@ pub struct WebSettings {
         api::channels::list_email_templates, api::channels::put_email_template,
         api::channels::reset_email_template, api::channels::list_mailboxes,
         api::channels::create_mailbox, api::channels::update_mailbox, api::channels::delete_mailbox,
-        api::people::login, api::people::logout, api::people::totp_begin, api::people::totp_confirm,
+        api::people::login, api::people::logout, api::people::totp_begin, api::people::totp_confirm, api::people::recovery_codes,
         api::people::me, api::people::list_agents, api::people::create_agent, api::people::set_agent_active,
         api::people::list_groups, api::people::create_group,
         api::people::create_api_key, api::people::list_api_keys, api::people::revoke_api_key,
@@ -238,6 +238,7 @@ pub fn router(services: Services, pages: Router, settings: WebSettings) -> Route
         .route("/auth/logout", post(pp::logout))
         .route("/auth/totp", post(pp::totp_begin))
         .route("/auth/totp/confirm", post(pp::totp_confirm))
+        .route("/auth/recovery-codes", post(pp::recovery_codes))
         .route("/agents", get(pp::list_agents).post(pp::create_agent))
         .route("/agents/me", get(pp::me))
         .route("/agents/{id}/active", put(pp::set_agent_active))

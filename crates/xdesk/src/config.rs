@@ -64,6 +64,24 @@ pub struct Config {
     pub forwarded_header: ForwardedHeader,
     /// Signed checkpoints of every ticket's history, kept outside the database.
     pub anchor: AnchorConfig,
+    /// How agents' status follows their sign-ins (`[agents] online_on_sign_in = false`).
+    pub agents: AgentsConfig,
+}
+
+/// Agents' status: signing in at the console sets them online unless this is off (then their
+/// status stays as it was, offline after they signed out).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentsConfig {
+    pub online_on_sign_in: bool,
+}
+
+impl Default for AgentsConfig {
+    fn default() -> Self {
+        Self {
+            online_on_sign_in: true,
+        }
+    }
 }
 
 /// `/metrics` is open on the main listener unless a bearer token is set, or it moves to a
@@ -329,6 +347,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::default(),
             anchor: AnchorConfig::default(),
+            agents: AgentsConfig::default(),
         }
     }
 }
@@ -386,6 +405,7 @@ impl Config {
         "anchor.log_file",
         "anchor.interval_secs",
         "anchor.webhook_url",
+        "agents.online_on_sign_in",
     ];
 
     /// Loads `file` (if it exists) and the environment over the defaults.

@@ -72,6 +72,9 @@ pub async fn open_with_keys(
     ))
     .with_rate_limits(&config.limits)
     .with_trusted_proxies(proxies)
+    .with_agents(xdesk_service::assignment::AgentSettings {
+        online_on_sign_in: config.agents.online_on_sign_in,
+    })
     .with_secrets(keys);
     // Secrets written before they were sealed are sealed now, before anything reads them.
     services

@@ -1114,10 +1114,31 @@ struct TwoFactorPage<'a> {
     is_admin: bool,
     enabled: bool,
     enrolment: Option<xdesk_service::auth::TotpEnrolment>,
+    /// The enrolment's `otpauth://` URI as an inline SVG QR code, drawn here.
+    qr: Option<String>,
+    /// New recovery codes, shown this once.
+    recovery_codes: Vec<String>,
+    codes_left: u64,
+    /// The agent just signed in with a recovery code.
+    recovered: bool,
     error: Option<&'a str>,
 }
 
-pub(crate) async fn two_factor(ctx: Ctx, me: SignedIn) -> Response {
+#[derive(Deserialize)]
+pub(crate) struct Recovered {
+    recovered: Option<String>,
+}
+
+pub(crate) async fn two_factor(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    Query(q): Query<Recovered>,
+) -> Response {
+    let codes_left = match s.services.recovery_codes_left(me.agent.id).await {
+        Ok(n) => n,
+        Err(e) => return ctx.service_error(&e),
+    };
     ctx.render(
         StatusCode::OK,
         &TwoFactorPage {
@@ -1126,13 +1147,19 @@ pub(crate) async fn two_factor(ctx: Ctx, me: SignedIn) -> Response {
             is_admin: me.principal.is_admin(),
             enabled: me.agent.totp_enabled,
             enrolment: None,
+            qr: None,
+            recovery_codes: Vec::new(),
+            codes_left,
+            recovered: q.recovered.is_some() && me.agent.totp_enabled,
             error: None,
         },
     )
 }
 
-/// `begin` shows a new secret to scan; `confirm` with a code from the app turns it on. An
-/// enabled second factor is never replaced from here: an admin resets it.
+/// `begin` shows a new secret to scan (as text and QR code; replacing one in force needs a
+/// current code from it or a recovery code), `confirm` with a code from the app turns it on
+/// and shows the recovery codes once, `regenerate` replaces the recovery codes (a current
+/// code needed).
 pub(crate) async fn two_factor_post(
     ctx: Ctx,
     me: SignedIn,
@@ -1142,31 +1169,77 @@ pub(crate) async fn two_factor_post(
     if !ctx.csrf_ok(field(&f, "csrf")) {
         return ctx.csrf_refused();
     }
-    if me.agent.totp_enabled {
-        return Redirect::to("/console/two-factor").into_response();
-    }
-    let page = |enrolment, error| TwoFactorPage {
-        ctx: &ctx,
-        agent_name: &me.agent.display_name,
-        is_admin: me.principal.is_admin(),
-        enabled: false,
-        enrolment,
-        error,
+    let codes_left = match s.services.recovery_codes_left(me.agent.id).await {
+        Ok(n) => n,
+        Err(e) => return ctx.service_error(&e),
+    };
+    let page = |enabled,
+                enrolment: Option<xdesk_service::auth::TotpEnrolment>,
+                recovery_codes: Vec<String>,
+                error| {
+        let codes_left = if recovery_codes.is_empty() {
+            codes_left
+        } else {
+            u64::try_from(recovery_codes.len()).unwrap_or(u64::MAX)
+        };
+        TwoFactorPage {
+            ctx: &ctx,
+            agent_name: &me.agent.display_name,
+            is_admin: me.principal.is_admin(),
+            enabled,
+            qr: enrolment
+                .as_ref()
+                .and_then(|e| crate::qr::svg(&e.otpauth_url, ctx.tr.t("twofa.qr_label"))),
+            enrolment,
+            recovery_codes,
+            codes_left,
+            recovered: false,
+            error,
+        }
+    };
+    let enabled = me.agent.totp_enabled;
+    let wrong_code = |e: ServiceError| match e {
+        ServiceError::TwoFactorRequired => ctx.render(
+            StatusCode::UNAUTHORIZED,
+            &page(
+                enabled,
+                None,
+                Vec::new(),
+                Some(ctx.tr.t("login.totp_wrong")),
+            ),
+        ),
+        e => ctx.service_error(&e),
     };
     match field(&f, "step") {
-        "begin" => match s.services.begin_totp(me.agent.id, None).await {
-            Ok(e) => ctx.render(StatusCode::OK, &page(Some(e), None)),
-            Err(e) => ctx.service_error(&e),
+        "begin" => {
+            let current = Some(field(&f, "current_code")).filter(|c| !c.trim().is_empty());
+            match s.services.begin_totp(me.agent.id, current).await {
+                Ok(e) => ctx.render(StatusCode::OK, &page(enabled, Some(e), Vec::new(), None)),
+                Err(e) => wrong_code(e),
+            }
+        }
+        "regenerate" => match s
+            .services
+            .regenerate_recovery_codes(me.agent.id, field(&f, "code"))
+            .await
+        {
+            Ok(codes) => ctx.render(StatusCode::OK, &page(true, None, codes, None)),
+            Err(e) => wrong_code(e),
         },
         _ => match s
             .services
             .confirm_totp(me.agent.id, field(&f, "code"))
             .await
         {
-            Ok(()) => Redirect::to("/console/two-factor").into_response(),
+            Ok(codes) => ctx.render(StatusCode::OK, &page(true, None, codes, None)),
             Err(ServiceError::Field(_)) => ctx.render(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &page(None, Some(ctx.tr.t("login.totp_wrong"))),
+                &page(
+                    enabled,
+                    None,
+                    Vec::new(),
+                    Some(ctx.tr.t("login.totp_wrong")),
+                ),
             ),
             Err(e) => ctx.service_error(&e),
         },

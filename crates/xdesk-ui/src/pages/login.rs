@@ -1,5 +1,7 @@
-//! Agents sign in with their password and, when enrolled, a TOTP code; sign out ends the
-//! session on the server, not only in the browser.
+//! Agents sign in with their password and, when enrolled, a TOTP code or (their authenticator
+//! lost) a one-time recovery code; signing in sets them online unless configured otherwise.
+//! Sign out ends the session on the server, not only in the browser, and the agent's last
+//! session ending sets them offline.
 
 use crate::UiState;
 use crate::page::{Ctx, PeerIp, SESSION_COOKIE, cookie, local_path};
@@ -10,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use xdesk_service::ServiceError;
+use xdesk_service::auth::SecondFactor;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -49,7 +52,14 @@ pub(crate) struct LoginForm {
     #[serde(default)]
     password: String,
     totp: Option<String>,
+    /// Instead of `totp`: a recovery code, for a lost authenticator.
+    recovery: Option<String>,
     next: Option<String>,
+}
+
+/// A form field that holds more than white space, trimmed.
+fn given(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|c| !c.is_empty())
 }
 
 pub(crate) async fn submit(
@@ -62,7 +72,9 @@ pub(crate) async fn submit(
         return ctx.csrf_refused();
     }
     let next = local_path(f.next.as_deref());
-    let totp = f.totp.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let second = given(f.recovery.as_deref())
+        .map(SecondFactor::Recovery)
+        .or_else(|| given(f.totp.as_deref()).map(SecondFactor::Totp));
     let again = |status, ask_totp, error: &str| {
         ctx.render(
             status,
@@ -77,10 +89,25 @@ pub(crate) async fn submit(
     };
     match s
         .services
-        .login(&f.email, &f.password, totp, ip.as_deref())
+        .login(&f.email, &f.password, second, ip.as_deref())
         .await
     {
         Ok(session) => {
+            // An agent signing in at the console starts work.
+            let started = match s.services.principal_of(&session.agent).await {
+                Ok(p) => s.services.start_work(&p).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = started {
+                return ctx.service_error(&e);
+            }
+            // A recovery code used: the two-factor page says how many are left and offers a
+            // new authenticator.
+            let next = if session.recovery_codes_left.is_some() {
+                "/console/two-factor?recovered=1".to_owned()
+            } else {
+                next.clone()
+            };
             let max_age = (session.expires_at - chrono::Utc::now())
                 .num_seconds()
                 .max(0);
@@ -107,15 +134,15 @@ pub(crate) async fn submit(
         Err(ServiceError::TwoFactorRequired) => again(
             StatusCode::UNAUTHORIZED,
             true,
-            ctx.tr.t(if totp.is_some() {
-                "login.totp_wrong"
-            } else {
-                "login.totp_needed"
+            ctx.tr.t(match second {
+                Some(SecondFactor::Totp(_)) => "login.totp_wrong",
+                Some(SecondFactor::Recovery(_)) => "login.recovery_wrong",
+                None => "login.totp_needed",
             }),
         ),
         Err(ServiceError::RateLimited { retry_after_secs }) => again(
             StatusCode::TOO_MANY_REQUESTS,
-            totp.is_some(),
+            second.is_some(),
             &ctx.tr.t1("login.too_many", retry_after_secs),
         ),
         Err(ServiceError::BadCredentials) => again(

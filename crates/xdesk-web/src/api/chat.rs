@@ -190,7 +190,11 @@ async fn customer_session(
         Some(id) => services.chat_ticket(&v, id).await.ok(),
         None => None,
     };
-    let online = services.bus.agents_online();
+    // Agents whose status is online, as stored: the same on every node.
+    let online = services.chat_agents_online().await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "agents online not read; the widget says nobody is");
+        0
+    });
     let welcome = json!({
         "type": "welcome",
         "visitor_id": v.visitor_id,
@@ -462,7 +466,6 @@ async fn agent_session(s: AppState, mut p: Principal, token: String, mut socket:
         xdesk_service::live::RECHECK_SECS,
     ));
     recheck.tick().await;
-    let _presence = services.bus.agent_connected();
     let (tx, mut events) = tokio::sync::mpsc::channel::<LiveEvent>(1024);
     let mut joined: HashMap<i64, (tokio::task::JoinHandle<()>, Party)> = HashMap::new();
     if !send(&mut socket, json!({"type": "welcome"})).await {

@@ -21,6 +21,9 @@ pub struct LoginReq {
     pub password: String,
     /// Current TOTP code, required once two-factor is enrolled.
     pub totp: Option<String>,
+    /// Instead of `totp`, when the authenticator is lost: one of the agent's recovery codes,
+    /// which this sign-in uses up.
+    pub recovery_code: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -70,6 +73,20 @@ pub struct LoginRes {
     pub agent: AgentDto,
     /// Admins must enrol TOTP before they can administer.
     pub two_factor_enrolment_required: bool,
+    /// When a recovery code signed in: how many unused ones are left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes_left: Option<u64>,
+}
+
+/// The second factor a sign-in gives: a recovery code when one is given, else the TOTP code.
+fn second_factor(r: &LoginReq) -> Option<xdesk_service::auth::SecondFactor<'_>> {
+    use xdesk_service::auth::SecondFactor;
+    fn given(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|c| !c.is_empty())
+    }
+    given(r.recovery_code.as_deref())
+        .map(SecondFactor::Recovery)
+        .or_else(|| given(r.totp.as_deref()).map(SecondFactor::Totp))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginReq,
@@ -81,7 +98,7 @@ pub async fn login(
 ) -> ApiResult<Response> {
     let session = s
         .services
-        .login(&r.email, &r.password, r.totp.as_deref(), ip.as_deref())
+        .login(&r.email, &r.password, second_factor(&r), ip.as_deref())
         .await?;
     let (_, groups) = s
         .services
@@ -103,6 +120,7 @@ pub async fn login(
         expires_at: session.expires_at,
         agent: agent_dto(session.agent, groups),
         two_factor_enrolment_required: enrol,
+        recovery_codes_left: session.recovery_codes_left,
     };
     let mut res = Json(body).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -180,14 +198,35 @@ pub struct TotpConfirmReq {
     pub code: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", tag = "auth", request_body = TotpConfirmReq, responses((status = 204), (status = 422, body = ErrorBody)))]
+/// One-time recovery codes, shown only here: xdesk keeps their hashes.
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodesRes {
+    pub recovery_codes: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", tag = "auth", request_body = TotpConfirmReq, responses((status = 200, body = RecoveryCodesRes), (status = 422, body = ErrorBody)))]
 pub async fn totp_confirm(
     State(s): State<AppState>,
     Auth(p): Auth,
     ApiJson(r): ApiJson<TotpConfirmReq>,
-) -> ApiResult<StatusCode> {
-    s.services.confirm_totp(agent_id(&p)?, &r.code).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> ApiResult<Json<RecoveryCodesRes>> {
+    let recovery_codes = s.services.confirm_totp(agent_id(&p)?, &r.code).await?;
+    Ok(Json(RecoveryCodesRes { recovery_codes }))
+}
+
+/// New recovery codes in place of all the old ones; needs a current code from the
+/// authenticator.
+#[utoipa::path(post, path = "/api/v1/auth/recovery-codes", tag = "auth", request_body = TotpConfirmReq, responses((status = 200, body = RecoveryCodesRes), (status = 401, body = ErrorBody)))]
+pub async fn recovery_codes(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(r): ApiJson<TotpConfirmReq>,
+) -> ApiResult<Json<RecoveryCodesRes>> {
+    let recovery_codes = s
+        .services
+        .regenerate_recovery_codes(agent_id(&p)?, &r.code)
+        .await?;
+    Ok(Json(RecoveryCodesRes { recovery_codes }))
 }
 
 #[utoipa::path(get, path = "/api/v1/agents/me", tag = "agents", responses((status = 200, body = AgentDto)))]

@@ -184,6 +184,8 @@ fn rows() -> Vec<Row> {
         api("POST", "/api/v1/auth/logout", "/api/v1/auth/logout", NoBody, "+ ++ +++ + ++++").fresh(),
         api("POST", "/api/v1/auth/totp", "/api/v1/auth/totp", NoBody, "U UU +++ + FFFF").fresh(),
         api("POST", "/api/v1/auth/totp/confirm", "/api/v1/auth/totp/confirm", Json(r#"{"code":"000000"}"#), "U UU +++ + FFFF").fresh(),
+        // New recovery codes: an agent's own, with a current code (without 2FA: 403).
+        api("POST", "/api/v1/auth/recovery-codes", "/api/v1/auth/recovery-codes", Json(r#"{"code":"000000"}"#), "U UU +F+ + FFFF"),
         api("GET", "/api/v1/agents/me", "/api/v1/agents/me", NoBody, "U UU +++ + FFFF"),
         // ---- Agents, groups, the team
         api("GET", "/api/v1/agents", "/api/v1/agents", NoBody, "U UU +++ + FFFF"),

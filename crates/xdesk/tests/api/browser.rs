@@ -746,3 +746,57 @@ async fn an_agent_hears_of_a_new_assignment_on_the_desktop() {
     d.close().await;
     app.stop().await;
 }
+
+/// The header's status switch on a phone: the agent is online from signing in, and one tap
+/// sets another status without leaving the page (htmx swaps the switch in place).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_switches_status_from_the_header() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let Some(d) = Driver::start(true).await else {
+        return;
+    };
+    let c = &d.client;
+    c.goto(&app.url("/console/login")).await.unwrap();
+    d.sign_in("agent@x.test").await;
+    c.goto(&app.url("/console/kb")).await.unwrap();
+    d.until_text("Signed in as").await;
+    let pressed = || async {
+        c.execute(
+            "return document.querySelector('#status-switch button[aria-pressed=true]').value",
+            vec![],
+        )
+        .await
+        .unwrap()
+    };
+    assert_eq!(pressed().await, json!("online"));
+    d.fits().await;
+    c.execute("window.stayed = true", vec![]).await.unwrap();
+    d.click("#status-switch button[value=away]").await;
+    for _ in 0..100 {
+        if pressed().await == json!("away") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(pressed().await, json!("away"));
+    assert_eq!(
+        c.execute("return window.stayed === true", vec![])
+            .await
+            .unwrap(),
+        json!(true),
+        "the page was loaded again"
+    );
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/console/kb")
+    );
+    let me = app.get_json(&app.agent_token, "/api/v1/agents/me").await;
+    assert_eq!(me["status"], "away");
+    d.fits().await;
+    d.screenshot("console-status-switch-phone").await;
+    d.close().await;
+    app.stop().await;
+}

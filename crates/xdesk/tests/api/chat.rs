@@ -28,6 +28,19 @@ async fn connect_to(base: &str, path: &str, bearer: Option<&str>) -> Socket {
     tokio_tungstenite::connect_async(req).await.unwrap().0
 }
 
+/// Sets the agent behind `token` online on the node at `base`: the widget counts only agents
+/// whose status is online.
+pub(crate) async fn go_online(base: &str, token: &str, agent_id: &Value) {
+    let r = reqwest::Client::new()
+        .put(format!("{base}/api/v1/agents/{agent_id}/status"))
+        .bearer_auth(token)
+        .json(&json!({"status": "online"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+}
+
 pub(crate) async fn send(s: &mut Socket, v: Value) {
     s.send(Message::Text(v.to_string().into())).await.unwrap();
 }
@@ -78,6 +91,8 @@ backend_test_db!(customer_and_agent_chat_and_resume, |db| {
     let admin = app.admin_token().await;
     let mut agent = connect(&app, "/api/v1/chat/agent", Some(&admin)).await;
     expect(&mut agent, "welcome").await;
+    let admin_id = app.get_json(&admin, "/api/v1/agents/me").await["id"].clone();
+    go_online(&app.base, &admin, &admin_id).await;
     send(&mut agent, json!({"type": "join", "ticket_id": ticket_id})).await;
     expect(&mut agent, "joined").await;
     let joined = expect(&mut customer, "agent_joined").await;
@@ -365,6 +380,8 @@ async fn two_nodes_share_chat_through_redis() {
         .await
         .unwrap();
     let token = login["token"].as_str().unwrap().to_owned();
+    // Online on node B; the widget on node A counts it.
+    go_online(&b.base, &token, &login["agent"]["id"]).await;
     let mut agent = connect_to(&b.base, "/api/v1/chat/agent", Some(&token)).await;
     expect(&mut agent, "welcome").await;
 

@@ -100,7 +100,7 @@ backend_test!(
                 json!({"code": totp_code(&new_secret)}),
             )
             .await;
-        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(r.status(), StatusCode::OK);
         let audit = app
             .get_json(&token, "/api/v1/audit?action=agent.totp_replaced")
             .await;

@@ -263,7 +263,7 @@ impl TestApp {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(r.status(), StatusCode::OK);
         secret
     }
 
