@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    Order, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use xdesk_domain::event::{Actor, EventKind, EventRecord, GENESIS_HASH, sha256_hex};
 use xdesk_domain::identity::Identity;
@@ -242,6 +242,15 @@ pub enum SortOrder {
     UpdatedDesc,
     /// Urgent first, oldest first within a priority: the inbox's order. Not paged by cursor.
     PriorityAge,
+    /// [`SortOrder::PriorityAge`] reversed: low first, newest first within a priority.
+    PriorityAgeDesc,
+    /// By the customer's last message (tickets without one follow, in the inbox's order).
+    /// Like every order below, for the inbox: not paged by cursor.
+    LastCustomerAsc,
+    LastCustomerDesc,
+    /// By the next SLA due time (tickets with no running clock follow, in the inbox's order).
+    SlaDueAsc,
+    SlaDueDesc,
 }
 
 #[derive(Debug, Clone)]
@@ -624,6 +633,14 @@ pub(crate) async fn apply_change_in(
             Expr::col(ticket::Column::Version).add(1),
         )
         .col_expr(ticket::Column::UpdatedAt, Expr::value(at));
+    if cs
+        .message
+        .iter()
+        .chain(&cs.notices)
+        .any(|m| m.author_kind == "customer")
+    {
+        upd = upd.col_expr(ticket::Column::LastCustomerMessageAt, Expr::value(at));
+    }
     if let Some(v) = &p.subject {
         upd = upd.col_expr(ticket::Column::Subject, Expr::value(v.clone()));
     }
@@ -728,38 +745,39 @@ pub(crate) async fn apply_change_in(
 impl Store {
     pub async fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<TicketRow>, StoreError> {
         use ticket::Column as C;
-        let mut q = filtered(f);
-        if f.sort == SortOrder::PriorityAge {
-            // One priority at a time, each in age order: every step walks the
-            // (priority, created_at, id) index and stops at the page's size, so a page costs
-            // the same with 100 tickets or 100,000.
-            let limit = f.limit.clamp(1, 200);
-            let mut rows = Vec::new();
-            for p in PRIORITY_ORDER {
-                if !f.priorities.is_empty() && !f.priorities.iter().any(|x| x == p) {
-                    continue;
-                }
-                let left = limit - rows.len() as u64;
-                if left == 0 {
-                    break;
-                }
-                rows.extend(
-                    filtered(f)
-                        .filter(C::Priority.eq(p))
-                        .order_by_asc(C::CreatedAt)
-                        .order_by_asc(C::Id)
-                        .limit(left)
-                        .all(&self.read)
-                        .await?,
-                );
+        let limit = f.limit.clamp(1, 200);
+        let keyed = match f.sort {
+            SortOrder::PriorityAge => return self.by_priority(f, None, limit, false).await,
+            SortOrder::PriorityAgeDesc => return self.by_priority(f, None, limit, true).await,
+            SortOrder::LastCustomerAsc => Some((C::LastCustomerMessageAt, true)),
+            SortOrder::LastCustomerDesc => Some((C::LastCustomerMessageAt, false)),
+            SortOrder::SlaDueAsc => Some((C::SlaDueAt, true)),
+            SortOrder::SlaDueDesc => Some((C::SlaDueAt, false)),
+            _ => None,
+        };
+        if let Some((col, asc)) = keyed {
+            // The tickets that have the key, walking its index in order; then, if the page is
+            // not full, those without it in the inbox's order.
+            let order = if asc { Order::Asc } else { Order::Desc };
+            let mut rows = filtered(f)
+                .filter(col.is_not_null())
+                .order_by(col, order.clone())
+                .order_by(C::Id, order)
+                .limit(limit)
+                .all(&self.read)
+                .await?;
+            let left = limit - rows.len() as u64;
+            if left > 0 {
+                rows.extend(self.by_priority(f, Some(col), left, false).await?);
             }
             return Ok(rows);
         }
+        let mut q = filtered(f);
         let (key_col, asc) = match f.sort {
-            SortOrder::CreatedAsc | SortOrder::PriorityAge => (None, true),
             SortOrder::CreatedDesc => (None, false),
             SortOrder::UpdatedAsc => (Some(C::UpdatedAt), true),
             SortOrder::UpdatedDesc => (Some(C::UpdatedAt), false),
+            _ => (None, true),
         };
         if let Some((key, id)) = f.after {
             q = match (key_col, key) {
@@ -790,7 +808,47 @@ impl Store {
         } else {
             q.order_by_desc(C::Id)
         };
-        Ok(q.limit(f.limit.clamp(1, 200)).all(&self.read).await?)
+        Ok(q.limit(limit).all(&self.read).await?)
+    }
+
+    /// One priority at a time, each in age order: every step walks the
+    /// (priority, created_at, id) index and stops at the page's size, so a page costs the
+    /// same with 100 tickets or 100,000. `without`: only tickets where that column is null.
+    async fn by_priority(
+        &self,
+        f: &TicketFilter,
+        without: Option<ticket::Column>,
+        limit: u64,
+        desc: bool,
+    ) -> Result<Vec<TicketRow>, StoreError> {
+        use ticket::Column as C;
+        let order = if desc { Order::Desc } else { Order::Asc };
+        let mut priorities = PRIORITY_ORDER;
+        if desc {
+            priorities.reverse();
+        }
+        let mut rows = Vec::new();
+        for p in priorities {
+            if !f.priorities.is_empty() && !f.priorities.iter().any(|x| x == p) {
+                continue;
+            }
+            let left = limit - rows.len() as u64;
+            if left == 0 {
+                break;
+            }
+            let mut q = filtered(f).filter(C::Priority.eq(p));
+            if let Some(col) = without {
+                q = q.filter(col.is_null());
+            }
+            rows.extend(
+                q.order_by(C::CreatedAt, order.clone())
+                    .order_by(C::Id, order.clone())
+                    .limit(left)
+                    .all(&self.read)
+                    .await?,
+            );
+        }
+        Ok(rows)
     }
 
     /// How many tickets match each filter, counting no further than `cap` + 1: an inbox
@@ -990,6 +1048,7 @@ pub(crate) async fn insert_ticket(
         head_hash: Set(GENESIS_HASH.to_owned()),
         created_at: Set(at),
         updated_at: Set(at),
+        last_customer_message_at: Set((t.first_message.author_kind == "customer").then_some(at)),
         ..Default::default()
     }
     .insert(tx)

@@ -163,7 +163,13 @@ pub(crate) async fn show(
     Path(id): Path<i64>,
 ) -> Response {
     match render(&ctx, &me, &s.services, id, ip.as_deref(), None).await {
-        Ok(r) => r,
+        Ok(r) => {
+            // Opened: no longer unread to this agent. A failure costs only the mark.
+            if let Err(e) = s.services.mark_seen(&me.principal, id).await {
+                tracing::warn!(ticket = id, error = %e, "read mark not saved");
+            }
+            r
+        }
         Err(e) => ctx.service_error(&e),
     }
 }
