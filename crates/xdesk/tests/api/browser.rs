@@ -277,7 +277,12 @@ async fn an_agent_answers_a_ticket_in_a_real_browser() {
     d.screenshot("console-ticket-zh").await;
     c.goto(&app.url("/console?view=all")).await.unwrap();
     d.until_text("全部未结").await;
-    let text = d.text().await;
+    // The bulk bar's group choices are data too.
+    let text = d
+        .text()
+        .await
+        .replace("Accounts", "")
+        .replace("Payments", "");
     for english in telltales(Lang::En, Lang::Zh) {
         assert!(
             !text.contains(english),
