@@ -297,12 +297,22 @@ pub(crate) const PRIORITY_ORDER: [&str; 4] = ["urgent", "high", "normal", "low"]
 
 /// The tickets a filter selects, before ordering and paging.
 fn filtered(f: &TicketFilter) -> sea_orm::Select<ticket::Entity> {
-    ticket::Entity::find().filter(condition(f))
+    ticket::Entity::find().filter(condition(f, false))
 }
 
 /// What a filter asks of a ticket, as one condition (also usable inside a `CASE`).
-fn condition(f: &TicketFilter) -> Condition {
+/// `unindexed`: the view's columns are tested as `+column`, which keeps SQLite's planner (it has
+/// no statistics) off their indexes, so it walks the sort column's index in order instead of
+/// sorting the whole view; PostgreSQL does not need it and has no unary `+` for text.
+fn condition(f: &TicketFilter, unindexed: bool) -> Condition {
     use ticket::Column as C;
+    let col = |c: C| {
+        if unindexed {
+            Expr::cust(format!("+\"tickets\".\"{}\"", sea_orm::IdenStatic::as_str(&c)))
+        } else {
+            Expr::col((ticket::Entity, c))
+        }
+    };
     let mut q = Condition::all();
     // A view of one visible group, or of one visible agent's tickets, needs no visibility
     // test: leaving it out lets the database walk that view's own index.
@@ -319,25 +329,25 @@ fn condition(f: &TicketFilter) -> Condition {
     {
         q = q.add(
             Condition::any()
-                .add(C::GroupId.is_in(group_ids.clone()))
-                .add(C::AssigneeId.is_in(agent_ids.clone())),
+                .add(col(C::GroupId).is_in(group_ids.clone()))
+                .add(col(C::AssigneeId).is_in(agent_ids.clone())),
         );
     }
     if let Visibility::Customer(id) = f.visibility {
         q = q.add(C::CustomerId.eq(id));
     }
     if !f.states.is_empty() {
-        q = q.add(C::State.is_in(f.states.clone()));
+        q = q.add(col(C::State).is_in(f.states.clone()));
     }
     if !f.priorities.is_empty() {
-        q = q.add(C::Priority.is_in(f.priorities.clone()));
+        q = q.add(col(C::Priority).is_in(f.priorities.clone()));
     }
     if let Some(g) = f.group_id {
-        q = q.add(C::GroupId.eq(g));
+        q = q.add(col(C::GroupId).eq(g));
     }
     match f.assignee_id {
-        Some(Some(a)) => q = q.add(C::AssigneeId.eq(a)),
-        Some(None) => q = q.add(C::AssigneeId.is_null()),
+        Some(Some(a)) => q = q.add(col(C::AssigneeId).eq(a)),
+        Some(None) => q = q.add(col(C::AssigneeId).is_null()),
         None => {}
     }
     if let Some(c) = f.customer_id {
@@ -742,11 +752,29 @@ pub(crate) async fn apply_change_in(
     })
 }
 
+/// The tickets `f` selects that have a value in `col`, in its order: one walk of its index
+/// (`sqlite`: see [`condition`]).
+fn keyed(
+    f: &TicketFilter,
+    col: ticket::Column,
+    asc: bool,
+    limit: u64,
+    sqlite: bool,
+) -> sea_orm::Select<ticket::Entity> {
+    let order = if asc { Order::Asc } else { Order::Desc };
+    ticket::Entity::find()
+        .filter(condition(f, sqlite))
+        .filter(col.is_not_null())
+        .order_by(col, order.clone())
+        .order_by(ticket::Column::Id, order)
+        .limit(limit)
+}
+
 impl Store {
     pub async fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<TicketRow>, StoreError> {
         use ticket::Column as C;
         let limit = f.limit.clamp(1, 200);
-        let keyed = match f.sort {
+        let key = match f.sort {
             SortOrder::PriorityAge => return self.by_priority(f, None, limit, false).await,
             SortOrder::PriorityAgeDesc => return self.by_priority(f, None, limit, true).await,
             SortOrder::LastCustomerAsc => Some((C::LastCustomerMessageAt, true)),
@@ -755,15 +783,11 @@ impl Store {
             SortOrder::SlaDueDesc => Some((C::SlaDueAt, false)),
             _ => None,
         };
-        if let Some((col, asc)) = keyed {
+        if let Some((col, asc)) = key {
             // The tickets that have the key, walking its index in order; then, if the page is
             // not full, those without it in the inbox's order.
-            let order = if asc { Order::Asc } else { Order::Desc };
-            let mut rows = filtered(f)
-                .filter(col.is_not_null())
-                .order_by(col, order.clone())
-                .order_by(C::Id, order)
-                .limit(limit)
+            let sqlite = self.read.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
+            let mut rows = keyed(f, col, asc, limit, sqlite)
                 .all(&self.read)
                 .await?;
             let left = limit - rows.len() as u64;
@@ -1192,6 +1216,111 @@ mod tests {
         // Past the cap a count stops at cap + 1: "3+" for five.
         let counts = s.count_tickets_capped(&buckets, 3).await.unwrap();
         assert_eq!(counts, [4, 2, 1, 2, 4, 1]);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod sort_tests {
+    use super::*;
+    use crate::testing::store;
+    use sea_orm::{DatabaseBackend, QueryTrait, Statement};
+
+    /// SQLite's plans for the inbox's column sorts: each view's page walks the sort column's
+    /// own index in order (no temporary B-tree to sort a whole view per page load).
+    #[tokio::test]
+    async fn column_sorts_walk_their_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path()).await;
+        s.execute_unprepared(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
+             INSERT INTO tickets (subject, state, priority, channel, language, customer_id, \
+             group_id, assignee_id, tags, version, event_count, head_hash, created_at, \
+             updated_at, last_customer_message_at, sla_due_at) SELECT 'T' || i, \
+             CASE i % 4 WHEN 0 THEN 'new' WHEN 1 THEN 'open' WHEN 2 THEN 'solved' ELSE 'closed' END, \
+             CASE i % 5 WHEN 0 THEN 'urgent' WHEN 1 THEN 'high' ELSE 'normal' END, 'api', 'en', \
+             i % 100, 1 + i % 3, CASE WHEN i % 3 = 0 THEN 7 END, '[]', 1, 0, '', \
+             '2026-12-01 00:00:00+00:00', '2026-12-01 00:00:00+00:00', \
+             '2026-12-01 00:00:' || printf('%02d', i % 60) || '+00:00', \
+             CASE WHEN i % 4 < 2 THEN '2026-12-02 00:00:' || printf('%02d', i % 60) || '+00:00' END \
+             FROM n",
+        )
+        .await
+        .unwrap();
+        let active: Vec<String> = ["new", "open", "pending_internal"].map(String::from).to_vec();
+        let restricted = Visibility::Restricted {
+            group_ids: vec![1, 2],
+            agent_ids: vec![7],
+        };
+        let view = |edit: &dyn Fn(&mut TicketFilter)| {
+            let mut f = TicketFilter {
+                states: active.clone(),
+                ..TicketFilter::new(restricted.clone())
+            };
+            edit(&mut f);
+            f
+        };
+        let views = [
+            ("all", view(&|_| {})),
+            ("mine", view(&|f| f.assignee_id = Some(Some(7)))),
+            ("unassigned", view(&|f| f.assignee_id = Some(None))),
+            ("group", view(&|f| f.group_id = Some(1))),
+            ("urgent", view(&|f| f.priorities = vec!["urgent".into()])),
+        ];
+        for (name, f) in &views {
+            for (col, index) in [
+                (ticket::Column::SlaDueAt, "ix_tickets_sla_due"),
+                (ticket::Column::LastCustomerMessageAt, "ix_tickets_last_customer"),
+            ] {
+                for asc in [true, false] {
+                    let q = keyed(f, col, asc, 100, true).build(DatabaseBackend::Sqlite);
+                    let explain = Statement::from_sql_and_values(
+                        DatabaseBackend::Sqlite,
+                        format!("EXPLAIN QUERY PLAN {}", q.sql),
+                        q.values.map(|v| v.0).unwrap_or_default(),
+                    );
+                    let plan: Vec<String> = s
+                        .read
+                        .query_all_raw(explain)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.try_get::<String>("", "detail").unwrap())
+                        .collect();
+                    assert!(
+                        plan.iter().any(|p| p.contains(index))
+                            && !plan.iter().any(|p| p.contains("TEMP B-TREE")),
+                        "{name} by {index} (asc {asc}): {plan:?}"
+                    );
+                    // And the page holds what the filter asks, in order.
+                    let mut sorted = f.clone();
+                    sorted.limit = 100;
+                    sorted.sort = match (col, asc) {
+                        (ticket::Column::SlaDueAt, true) => SortOrder::SlaDueAsc,
+                        (ticket::Column::SlaDueAt, false) => SortOrder::SlaDueDesc,
+                        (_, true) => SortOrder::LastCustomerAsc,
+                        (_, false) => SortOrder::LastCustomerDesc,
+                    };
+                    let rows = s.list_tickets(&sorted).await.unwrap();
+                    assert!(!rows.is_empty(), "{name}");
+                    let keys: Vec<_> = rows
+                        .iter()
+                        .map(|t| match col {
+                            ticket::Column::SlaDueAt => t.sla_due_at,
+                            _ => t.last_customer_message_at,
+                        })
+                        .collect();
+                    let with: Vec<_> = keys.iter().take_while(|k| k.is_some()).collect();
+                    let mut want = with.clone();
+                    want.sort();
+                    if !asc {
+                        want.reverse();
+                    }
+                    assert_eq!(with, want, "{name}");
+                    assert!(keys[with.len()..].iter().all(Option::is_none), "{name}");
+                }
+            }
+        }
     }
 }
 
