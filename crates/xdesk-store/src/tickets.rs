@@ -267,6 +267,10 @@ pub struct TicketFilter {
     /// Substring of the subject, tx hash, an address, or the customer's name or identities.
     pub text: Option<String>,
     pub sort: SortOrder,
+    /// Read the page by walking the order's own index and testing the view on the way (the
+    /// inbox's sorted views): on SQLite, which has no statistics, the view's columns are then
+    /// tested without their indexes (see [`condition`]). The column sorts always walk.
+    pub walk_order: bool,
     /// Keyset cursor: the sort key and id of the last row of the previous page.
     pub after: Option<(Option<DateTime<Utc>>, i64)>,
     pub limit: u64,
@@ -286,6 +290,7 @@ impl TicketFilter {
             tag: None,
             text: None,
             sort: SortOrder::default(),
+            walk_order: false,
             after: None,
             limit: 0,
         }
@@ -774,6 +779,7 @@ impl Store {
     pub async fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<TicketRow>, StoreError> {
         use ticket::Column as C;
         let limit = f.limit.clamp(1, 200);
+        let sqlite = self.read.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
         let key = match f.sort {
             SortOrder::PriorityAge => return self.by_priority(f, None, limit, false).await,
             SortOrder::PriorityAgeDesc => return self.by_priority(f, None, limit, true).await,
@@ -786,7 +792,6 @@ impl Store {
         if let Some((col, asc)) = key {
             // The tickets that have the key, walking its index in order; then, if the page is
             // not full, those without it in the inbox's order.
-            let sqlite = self.read.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
             let mut rows = keyed(f, col, asc, limit, sqlite)
                 .all(&self.read)
                 .await?;
@@ -796,7 +801,7 @@ impl Store {
             }
             return Ok(rows);
         }
-        let mut q = filtered(f);
+        let mut q = ticket::Entity::find().filter(condition(f, f.walk_order && sqlite));
         let (key_col, asc) = match f.sort {
             SortOrder::CreatedDesc => (None, false),
             SortOrder::UpdatedAsc => (Some(C::UpdatedAt), true),

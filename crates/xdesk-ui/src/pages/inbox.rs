@@ -314,6 +314,7 @@ async fn page(
         ),
     };
     f.sort = order;
+    f.walk_order = true;
     let saved_shown = if spec.is_none() {
         current.strip_prefix("saved-").and_then(|n| n.parse().ok())
     } else {
