@@ -37,8 +37,8 @@ pub use attachments::{AttachmentStore, StoredFile};
 pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
 pub use customers::{CustomerRow, IdentityLinkRow, IdentityRow};
 pub use email::{InboundEmailRow, InboundRecord};
-pub use inbox::InboxExtras;
 pub use error::StoreError;
+pub use inbox::InboxExtras;
 pub use kb::{
     DeflectionCount, KbArticleFull, KbArticleRow, KbCategoryRow, KbRevisionRow, KbSectionRow,
     KbTranslationRow, NewKbCategory, NewKbSection, SaveKbArticle, SuggestionReader,

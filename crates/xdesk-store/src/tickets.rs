@@ -313,7 +313,10 @@ fn condition(f: &TicketFilter, unindexed: bool) -> Condition {
     use ticket::Column as C;
     let col = |c: C| {
         if unindexed {
-            Expr::cust(format!("+\"tickets\".\"{}\"", sea_orm::IdenStatic::as_str(&c)))
+            Expr::cust(format!(
+                "+\"tickets\".\"{}\"",
+                sea_orm::IdenStatic::as_str(&c)
+            ))
         } else {
             Expr::col((ticket::Entity, c))
         }
@@ -792,9 +795,7 @@ impl Store {
         if let Some((col, asc)) = key {
             // The tickets that have the key, walking its index in order; then, if the page is
             // not full, those without it in the inbox's order.
-            let mut rows = keyed(f, col, asc, limit, sqlite)
-                .all(&self.read)
-                .await?;
+            let mut rows = keyed(f, col, asc, limit, sqlite).all(&self.read).await?;
             let left = limit - rows.len() as u64;
             if left > 0 {
                 rows.extend(self.by_priority(f, Some(col), left, false).await?);
@@ -1252,7 +1253,9 @@ mod sort_tests {
         )
         .await
         .unwrap();
-        let active: Vec<String> = ["new", "open", "pending_internal"].map(String::from).to_vec();
+        let active: Vec<String> = ["new", "open", "pending_internal"]
+            .map(String::from)
+            .to_vec();
         let restricted = Visibility::Restricted {
             group_ids: vec![1, 2],
             agent_ids: vec![7],
@@ -1275,7 +1278,10 @@ mod sort_tests {
         for (name, f) in &views {
             for (col, index) in [
                 (ticket::Column::SlaDueAt, "ix_tickets_sla_due"),
-                (ticket::Column::LastCustomerMessageAt, "ix_tickets_last_customer"),
+                (
+                    ticket::Column::LastCustomerMessageAt,
+                    "ix_tickets_last_customer",
+                ),
             ] {
                 for asc in [true, false] {
                     let q = keyed(f, col, asc, 100, true).build(DatabaseBackend::Sqlite);

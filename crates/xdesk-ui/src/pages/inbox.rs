@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use xdesk_domain::ticket::{Channel, Priority, TicketNumber, TicketState};
 use xdesk_service::Principal;
-use xdesk_service::inbox::{BulkChange, BulkOutcome};
 use xdesk_service::filters::FilterSpec;
+use xdesk_service::inbox::{BulkChange, BulkOutcome};
 use xdesk_store::{SortOrder, TicketFilter};
 
 /// States that still need an agent.
@@ -371,7 +371,9 @@ async fn page(
                 assignee: r.assignee_name,
                 last_customer: t.last_customer_message_at.map(|at| age(tr, at, now)),
                 unread: r.unread,
-                sla: r.sla_due.map(|(due, level)| (due_text(tr, due, now), level.as_str())),
+                sla: r
+                    .sla_due
+                    .map(|(due, level)| (due_text(tr, due, now), level.as_str())),
                 state: t.state,
                 priority: t.priority,
                 channel: t.channel,

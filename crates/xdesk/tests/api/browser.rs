@@ -665,7 +665,11 @@ async fn an_agent_changes_several_tickets_at_once() {
     d.until_text("3 tickets changed.").await;
     assert_eq!(c.current_url().await.unwrap(), before, "no page load");
     for (i, id) in ids.iter().enumerate() {
-        let want = if [0, 2, 3].contains(&i) { "Open" } else { "New" };
+        let want = if [0, 2, 3].contains(&i) {
+            "Open"
+        } else {
+            "New"
+        };
         let mut row = String::new();
         for _ in 0..50 {
             row = c
