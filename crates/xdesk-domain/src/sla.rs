@@ -385,6 +385,45 @@ pub fn raised(p: Priority) -> Priority {
     }
 }
 
+/// How near a promise is to breaking, as the inbox colours its due time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueLevel {
+    /// Time to spare.
+    Ok,
+    /// Within an hour of its due time, or of a fifth of its target if that is less: act now.
+    Near,
+    /// Due time passed (or the breach was recorded).
+    Breached,
+}
+
+impl DueLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueLevel::Ok => "ok",
+            DueLevel::Near => "near",
+            DueLevel::Breached => "breached",
+        }
+    }
+}
+
+/// Where a running clock due at `due_at`, with `target` to meet it in, stands at `now`.
+pub fn due_level(
+    due_at: DateTime<Utc>,
+    target: Duration,
+    breached: bool,
+    now: DateTime<Utc>,
+) -> DueLevel {
+    if breached || now >= due_at {
+        return DueLevel::Breached;
+    }
+    let margin = Duration::hours(1).min(target / 5);
+    if due_at - now <= margin {
+        DueLevel::Near
+    } else {
+        DueLevel::Ok
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -654,5 +693,24 @@ mod tests {
             proptest::prop_assert!(due >= start);
             proptest::prop_assert_eq!(c.between(start, due), work);
         }
+    }
+
+    /// Amber within an hour of a long target's due time, within a fifth of a short one's; red
+    /// once due or recorded as breached.
+    #[test]
+    fn due_levels_follow_the_margin() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap();
+        let at = |m: i64| now + Duration::minutes(m);
+        let day = Duration::hours(24);
+        assert_eq!(due_level(at(61), day, false, now), DueLevel::Ok);
+        assert_eq!(due_level(at(60), day, false, now), DueLevel::Near);
+        assert_eq!(due_level(at(1), day, false, now), DueLevel::Near);
+        assert_eq!(due_level(at(0), day, false, now), DueLevel::Breached);
+        assert_eq!(due_level(at(-5), day, false, now), DueLevel::Breached);
+        assert_eq!(due_level(at(120), day, true, now), DueLevel::Breached);
+        // A 30-minute target turns amber at 6 minutes left, not for its whole life.
+        let short = Duration::minutes(30);
+        assert_eq!(due_level(at(7), short, false, now), DueLevel::Ok);
+        assert_eq!(due_level(at(6), short, false, now), DueLevel::Near);
     }
 }

@@ -13,6 +13,7 @@ mod error;
 pub mod exchange;
 pub mod filters;
 pub mod identities;
+pub mod inbox;
 pub mod integrations;
 pub mod kb;
 pub mod live;

@@ -252,6 +252,27 @@ pub mod ticket {
         pub intent: Option<String>,
         /// The ticket this one was merged into: its conversation goes on there.
         pub merged_into: Option<i64>,
+        /// When the customer last wrote: kept on message insert, for the inbox's column, sort
+        /// and unread mark.
+        pub last_customer_message_at: Option<DateTimeUtc>,
+        /// When the first of its running SLA clocks breaches: kept when clocks are saved, so
+        /// the inbox sorts by it from an index.
+        pub sla_due_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod agent_ticket_read {
+    use sea_orm::entity::prelude::*;
+    /// When an agent last opened a ticket.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "agent_ticket_reads")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub ticket_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub agent_id: i64,
+        pub seen_at: DateTimeUtc,
     }
     no_relations!();
 }

@@ -15,6 +15,7 @@ mod email;
 mod entities;
 mod error;
 mod group_commit;
+mod inbox;
 mod kb;
 mod macros;
 mod mailboxes;
@@ -39,6 +40,7 @@ pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
 pub use customers::{CustomerRow, IdentityLinkRow, IdentityRow};
 pub use email::{InboundEmailRow, InboundRecord};
 pub use error::StoreError;
+pub use inbox::InboxExtras;
 pub use kb::{
     DeflectionCount, KbArticleFull, KbArticleRow, KbCategoryRow, KbRevisionRow, KbSectionRow,
     KbTranslationRow, NewKbCategory, NewKbSection, SaveKbArticle, SuggestionReader,

@@ -33,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0021WalletNonces),
             Box::new(M0022IdentityProof),
             Box::new(M0023RecoveryCodes),
+            Box::new(M0024InboxColumns),
         ]
     }
 }
@@ -1412,6 +1413,76 @@ impl MigrationTrait for M0023RecoveryCodes {
     }
 }
 
+/// The inbox's columns and marks: when each agent last looked at each ticket (a row is unread
+/// when the customer wrote since), and two columns kept on the ticket so the list sorts by them
+/// from an index instead of joining messages or clocks per row: the customer's last message
+/// (maintained on message insert) and the next SLA due time (maintained when clocks are saved).
+struct M0024InboxColumns;
+
+impl MigrationName for M0024InboxColumns {
+    fn name(&self) -> &str {
+        "m0024_inbox_columns"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0024InboxColumns {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("agent_ticket_reads")
+                .col(big_integer("agent_id"))
+                .col(big_integer("ticket_id"))
+                .col(ts("seen_at"))
+                .primary_key(Index::create().col("ticket_id").col("agent_id"))
+                .take(),
+        )
+        .await?;
+        for column in [
+            timestamp_with_time_zone_null("last_customer_message_at"),
+            timestamp_with_time_zone_null("sla_due_at"),
+        ] {
+            m.alter_table(Table::alter().table("tickets").add_column(column).take())
+                .await?;
+        }
+        let db = m.get_connection();
+        db.execute_unprepared(
+            "UPDATE tickets SET last_customer_message_at = (SELECT MAX(m.created_at) \
+             FROM messages m WHERE m.ticket_id = tickets.id AND m.author_kind = 'customer')",
+        )
+        .await?;
+        db.execute_unprepared(
+            "UPDATE tickets SET sla_due_at = (SELECT MIN(c.due_at) FROM sla_clocks c \
+             WHERE c.ticket_id = tickets.id AND c.met_at IS NULL)",
+        )
+        .await?;
+        // Sorted by either column, or by the last update, a page walks its index in order and
+        // tests state, priority and visibility from the index alone, stopping at the page's
+        // size. The last update's index takes the place of the narrower one of m0001.
+        m.drop_index(
+            Index::drop()
+                .name("ix_tickets_updated")
+                .table("tickets")
+                .to_owned(),
+        )
+        .await?;
+        for (name, lead) in [
+            ("ix_tickets_last_customer", "last_customer_message_at"),
+            ("ix_tickets_sla_due", "sla_due_at"),
+            ("ix_tickets_updated_view", "updated_at"),
+        ] {
+            m.create_index(index(
+                "tickets",
+                name,
+                &[lead, "id", "state", "priority", "group_id", "assignee_id"],
+                false,
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -1512,5 +1583,44 @@ mod tests {
                 chat_deflected: 0,
             }]
         );
+    }
+
+    /// m0024 fills the inbox's columns for tickets written before it: the customer's last
+    /// message (not an agent's later one) and the first due time of the clocks still running.
+    #[tokio::test]
+    async fn inbox_columns_are_backfilled() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let store = crate::Store::connect(&url, dir.path()).await.unwrap();
+        Migrator::up(&store.db, Some(22)).await.unwrap();
+        store
+            .db
+            .execute_unprepared(
+                "INSERT INTO tickets (id, subject, state, priority, channel, language, \
+                 customer_id, tags, version, event_count, head_hash, created_at, updated_at) \
+                 VALUES (5, 's', 'open', 'normal', 'api', 'en', 1, '[]', 1, 0, '', \
+                 '2026-11-20T00:00:00Z', '2026-11-20T00:00:00Z'), (6, 't', 'open', 'normal', \
+                 'api', 'en', 1, '[]', 1, 0, '', '2026-11-20T00:00:00Z', '2026-11-20T00:00:00Z'); \
+                 INSERT INTO messages (ticket_id, seq, author_kind, author_id, body_text, internal, \
+                 channel, metadata, created_at) VALUES \
+                 (5, 1, 'customer', 1, 'a', 0, 'api', '{}', '2026-11-20T01:00:00Z'), \
+                 (5, 2, 'customer', 1, 'b', 0, 'api', '{}', '2026-11-20T03:00:00Z'), \
+                 (5, 3, 'agent', 2, 'c', 0, 'api', '{}', '2026-11-20T04:00:00Z'), \
+                 (6, 1, 'agent', 2, 'd', 0, 'api', '{}', '2026-11-20T02:00:00Z'); \
+                 INSERT INTO sla_clocks (ticket_id, kind, policy_id, target_secs, used_secs, \
+                 met_at, due_at, warned, breached) VALUES \
+                 (5, 'first_response', 1, 3600, 0, '2026-11-20T03:30:00Z', '2026-11-20T02:00:00Z', 0, 0), \
+                 (5, 'resolution', 1, 86400, 0, NULL, '2026-11-21T00:00:00Z', 0, 0), \
+                 (5, 'next_response', 1, 3600, 0, NULL, '2026-11-20T05:00:00Z', 0, 0)",
+            )
+            .await
+            .unwrap();
+        Migrator::up(&store.db, None).await.unwrap();
+        let at = |s: &str| Some(s.parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+        let t = store.ticket(5).await.unwrap().unwrap();
+        assert_eq!(t.last_customer_message_at, at("2026-11-20T03:00:00Z"));
+        assert_eq!(t.sla_due_at, at("2026-11-20T05:00:00Z"));
+        let t = store.ticket(6).await.unwrap().unwrap();
+        assert_eq!((t.last_customer_message_at, t.sla_due_at), (None, None));
     }
 }

@@ -5,7 +5,7 @@
 //! is recorded once: its flag is set in the same transaction as the ticket's event, and only
 //! if it was not set yet.
 
-use crate::entities::{job, sla_calendar, sla_clock, sla_policy};
+use crate::entities::{job, sla_calendar, sla_clock, sla_policy, ticket};
 use crate::tickets::{AppliedChange, ChangeSet, apply_change_in};
 use crate::{Store, StoreError, now};
 use chrono::{DateTime, Utc};
@@ -346,11 +346,22 @@ impl Store {
     }
 }
 
-/// Puts the ticket's `sla` job at its clocks' next warning or breach, or removes it.
+/// Puts the ticket's `sla` job at its clocks' next warning or breach, or removes it, and
+/// notes on the ticket when its first running clock is due (the inbox sorts by it).
 async fn reschedule_in(tx: &impl ConnectionTrait, ticket_id: i64) -> Result<(), StoreError> {
     let all = sla_clock::Entity::find()
         .filter(sla_clock::Column::TicketId.eq(ticket_id))
         .all(tx)
+        .await?;
+    let due = all
+        .iter()
+        .filter(|c| c.met_at.is_none())
+        .filter_map(|c| c.due_at)
+        .min();
+    ticket::Entity::update_many()
+        .col_expr(ticket::Column::SlaDueAt, Expr::value(due))
+        .filter(ticket::Column::Id.eq(ticket_id))
+        .exec(tx)
         .await?;
     schedule_in(tx, ticket_id, next_run(&all)).await
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    Order, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use xdesk_domain::event::{Actor, EventKind, EventRecord, GENESIS_HASH, sha256_hex};
 use xdesk_domain::identity::Identity;
@@ -245,6 +245,15 @@ pub enum SortOrder {
     UpdatedDesc,
     /// Urgent first, oldest first within a priority: the inbox's order. Not paged by cursor.
     PriorityAge,
+    /// [`SortOrder::PriorityAge`] reversed: low first, newest first within a priority.
+    PriorityAgeDesc,
+    /// By the customer's last message (tickets without one follow, in the inbox's order).
+    /// Like every order below, for the inbox: not paged by cursor.
+    LastCustomerAsc,
+    LastCustomerDesc,
+    /// By the next SLA due time (tickets with no running clock follow, in the inbox's order).
+    SlaDueAsc,
+    SlaDueDesc,
 }
 
 #[derive(Debug, Clone)]
@@ -265,6 +274,10 @@ pub struct TicketFilter {
     /// ([`xdesk_domain::text::identifier_forms`]).
     pub text: Option<String>,
     pub sort: SortOrder,
+    /// Read the page by walking the order's own index and testing the view on the way (the
+    /// inbox's sorted views): on SQLite, which has no statistics, the view's columns are then
+    /// tested without their indexes (see [`condition`]). The column sorts always walk.
+    pub walk_order: bool,
     /// Keyset cursor: the sort key and id of the last row of the previous page.
     pub after: Option<(Option<DateTime<Utc>>, i64)>,
     pub limit: u64,
@@ -285,6 +298,7 @@ impl TicketFilter {
             tag: None,
             text: None,
             sort: SortOrder::default(),
+            walk_order: false,
             after: None,
             limit: 0,
         }
@@ -296,12 +310,25 @@ pub(crate) const PRIORITY_ORDER: [&str; 4] = ["urgent", "high", "normal", "low"]
 
 /// The tickets a filter selects, before ordering and paging.
 fn filtered(f: &TicketFilter) -> sea_orm::Select<ticket::Entity> {
-    ticket::Entity::find().filter(condition(f))
+    ticket::Entity::find().filter(condition(f, false))
 }
 
 /// What a filter asks of a ticket, as one condition (also usable inside a `CASE`).
-fn condition(f: &TicketFilter) -> Condition {
+/// `unindexed`: the view's columns are tested as `+column`, which keeps SQLite's planner (it has
+/// no statistics) off their indexes, so it walks the sort column's index in order instead of
+/// sorting the whole view; PostgreSQL does not need it and has no unary `+` for text.
+fn condition(f: &TicketFilter, unindexed: bool) -> Condition {
     use ticket::Column as C;
+    let col = |c: C| {
+        if unindexed {
+            Expr::cust(format!(
+                "+\"tickets\".\"{}\"",
+                sea_orm::IdenStatic::as_str(&c)
+            ))
+        } else {
+            Expr::col((ticket::Entity, c))
+        }
+    };
     let mut q = Condition::all();
     // A view of one visible group, or of one visible agent's tickets, needs no visibility
     // test: leaving it out lets the database walk that view's own index.
@@ -318,31 +345,31 @@ fn condition(f: &TicketFilter) -> Condition {
         && !implied
     {
         let mut any = Condition::any()
-            .add(C::GroupId.is_in(group_ids.clone()))
-            .add(C::AssigneeId.is_in(agent_ids.clone()));
+            .add(col(C::GroupId).is_in(group_ids.clone()))
+            .add(col(C::AssigneeId).is_in(agent_ids.clone()));
         if *unrouted {
-            any = any.add(C::GroupId.is_null());
+            any = any.add(col(C::GroupId).is_null());
         }
         q = q.add(any);
     }
     if f.unrouted {
-        q = q.add(C::GroupId.is_null());
+        q = q.add(col(C::GroupId).is_null());
     }
     if let Visibility::Customer(id) = f.visibility {
         q = q.add(C::CustomerId.eq(id));
     }
     if !f.states.is_empty() {
-        q = q.add(C::State.is_in(f.states.clone()));
+        q = q.add(col(C::State).is_in(f.states.clone()));
     }
     if !f.priorities.is_empty() {
-        q = q.add(C::Priority.is_in(f.priorities.clone()));
+        q = q.add(col(C::Priority).is_in(f.priorities.clone()));
     }
     if let Some(g) = f.group_id {
-        q = q.add(C::GroupId.eq(g));
+        q = q.add(col(C::GroupId).eq(g));
     }
     match f.assignee_id {
-        Some(Some(a)) => q = q.add(C::AssigneeId.eq(a)),
-        Some(None) => q = q.add(C::AssigneeId.is_null()),
+        Some(Some(a)) => q = q.add(col(C::AssigneeId).eq(a)),
+        Some(None) => q = q.add(col(C::AssigneeId).is_null()),
         None => {}
     }
     if let Some(c) = f.customer_id {
@@ -664,6 +691,14 @@ pub(crate) async fn apply_change_in(
             Expr::col(ticket::Column::Version).add(1),
         )
         .col_expr(ticket::Column::UpdatedAt, Expr::value(at));
+    if cs
+        .message
+        .iter()
+        .chain(&cs.notices)
+        .any(|m| m.author_kind == "customer")
+    {
+        upd = upd.col_expr(ticket::Column::LastCustomerMessageAt, Expr::value(at));
+    }
     if let Some(v) = &p.subject {
         upd = upd.col_expr(ticket::Column::Subject, Expr::value(v.clone()));
     }
@@ -765,41 +800,54 @@ pub(crate) async fn apply_change_in(
     })
 }
 
+/// The tickets `f` selects that have a value in `col`, in its order: one walk of its index
+/// (`sqlite`: see [`condition`]).
+fn keyed(
+    f: &TicketFilter,
+    col: ticket::Column,
+    asc: bool,
+    limit: u64,
+    sqlite: bool,
+) -> sea_orm::Select<ticket::Entity> {
+    let order = if asc { Order::Asc } else { Order::Desc };
+    ticket::Entity::find()
+        .filter(condition(f, sqlite))
+        .filter(col.is_not_null())
+        .order_by(col, order.clone())
+        .order_by(ticket::Column::Id, order)
+        .limit(limit)
+}
+
 impl Store {
     pub async fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<TicketRow>, StoreError> {
         use ticket::Column as C;
-        let mut q = filtered(f);
-        if f.sort == SortOrder::PriorityAge {
-            // One priority at a time, each in age order: every step walks the
-            // (priority, created_at, id) index and stops at the page's size, so a page costs
-            // the same with 100 tickets or 100,000.
-            let limit = f.limit.clamp(1, 200);
-            let mut rows = Vec::new();
-            for p in PRIORITY_ORDER {
-                if !f.priorities.is_empty() && !f.priorities.iter().any(|x| x == p) {
-                    continue;
-                }
-                let left = limit - rows.len() as u64;
-                if left == 0 {
-                    break;
-                }
-                rows.extend(
-                    filtered(f)
-                        .filter(C::Priority.eq(p))
-                        .order_by_asc(C::CreatedAt)
-                        .order_by_asc(C::Id)
-                        .limit(left)
-                        .all(&self.read)
-                        .await?,
-                );
+        let limit = f.limit.clamp(1, 200);
+        let sqlite = self.read.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
+        let key = match f.sort {
+            SortOrder::PriorityAge => return self.by_priority(f, None, limit, false).await,
+            SortOrder::PriorityAgeDesc => return self.by_priority(f, None, limit, true).await,
+            SortOrder::LastCustomerAsc => Some((C::LastCustomerMessageAt, true)),
+            SortOrder::LastCustomerDesc => Some((C::LastCustomerMessageAt, false)),
+            SortOrder::SlaDueAsc => Some((C::SlaDueAt, true)),
+            SortOrder::SlaDueDesc => Some((C::SlaDueAt, false)),
+            _ => None,
+        };
+        if let Some((col, asc)) = key {
+            // The tickets that have the key, walking its index in order; then, if the page is
+            // not full, those without it in the inbox's order.
+            let mut rows = keyed(f, col, asc, limit, sqlite).all(&self.read).await?;
+            let left = limit - rows.len() as u64;
+            if left > 0 {
+                rows.extend(self.by_priority(f, Some(col), left, false).await?);
             }
             return Ok(rows);
         }
+        let mut q = ticket::Entity::find().filter(condition(f, f.walk_order && sqlite));
         let (key_col, asc) = match f.sort {
-            SortOrder::CreatedAsc | SortOrder::PriorityAge => (None, true),
             SortOrder::CreatedDesc => (None, false),
             SortOrder::UpdatedAsc => (Some(C::UpdatedAt), true),
             SortOrder::UpdatedDesc => (Some(C::UpdatedAt), false),
+            _ => (None, true),
         };
         if let Some((key, id)) = f.after {
             q = match (key_col, key) {
@@ -830,7 +878,47 @@ impl Store {
         } else {
             q.order_by_desc(C::Id)
         };
-        Ok(q.limit(f.limit.clamp(1, 200)).all(&self.read).await?)
+        Ok(q.limit(limit).all(&self.read).await?)
+    }
+
+    /// One priority at a time, each in age order: every step walks the
+    /// (priority, created_at, id) index and stops at the page's size, so a page costs the
+    /// same with 100 tickets or 100,000. `without`: only tickets where that column is null.
+    async fn by_priority(
+        &self,
+        f: &TicketFilter,
+        without: Option<ticket::Column>,
+        limit: u64,
+        desc: bool,
+    ) -> Result<Vec<TicketRow>, StoreError> {
+        use ticket::Column as C;
+        let order = if desc { Order::Desc } else { Order::Asc };
+        let mut priorities = PRIORITY_ORDER;
+        if desc {
+            priorities.reverse();
+        }
+        let mut rows = Vec::new();
+        for p in priorities {
+            if !f.priorities.is_empty() && !f.priorities.iter().any(|x| x == p) {
+                continue;
+            }
+            let left = limit - rows.len() as u64;
+            if left == 0 {
+                break;
+            }
+            let mut q = filtered(f).filter(C::Priority.eq(p));
+            if let Some(col) = without {
+                q = q.filter(col.is_null());
+            }
+            rows.extend(
+                q.order_by(C::CreatedAt, order.clone())
+                    .order_by(C::Id, order.clone())
+                    .limit(left)
+                    .all(&self.read)
+                    .await?,
+            );
+        }
+        Ok(rows)
     }
 
     /// How many tickets match each filter, counting no further than `cap` + 1: an inbox
@@ -1030,6 +1118,7 @@ pub(crate) async fn insert_ticket(
         head_hash: Set(GENESIS_HASH.to_owned()),
         created_at: Set(at),
         updated_at: Set(at),
+        last_customer_message_at: Set((t.first_message.author_kind == "customer").then_some(at)),
         ..Default::default()
     }
     .insert(tx)
@@ -1206,6 +1295,116 @@ mod tests {
             s.count_tickets_capped(&buckets, 100).await.unwrap(),
             [3, 0, 3]
         );
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod sort_tests {
+    use super::*;
+    use crate::testing::store;
+    use sea_orm::{DatabaseBackend, QueryTrait, Statement};
+
+    /// SQLite's plans for the inbox's column sorts: each view's page walks the sort column's
+    /// own index in order (no temporary B-tree to sort a whole view per page load).
+    #[tokio::test]
+    async fn column_sorts_walk_their_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path()).await;
+        s.execute_unprepared(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
+             INSERT INTO tickets (subject, state, priority, channel, language, customer_id, \
+             group_id, assignee_id, tags, version, event_count, head_hash, created_at, \
+             updated_at, last_customer_message_at, sla_due_at) SELECT 'T' || i, \
+             CASE i % 4 WHEN 0 THEN 'new' WHEN 1 THEN 'open' WHEN 2 THEN 'solved' ELSE 'closed' END, \
+             CASE i % 5 WHEN 0 THEN 'urgent' WHEN 1 THEN 'high' ELSE 'normal' END, 'api', 'en', \
+             i % 100, 1 + i % 3, CASE WHEN i % 3 = 0 THEN 7 END, '[]', 1, 0, '', \
+             '2026-12-01 00:00:00+00:00', '2026-12-01 00:00:00+00:00', \
+             '2026-12-01 00:00:' || printf('%02d', i % 60) || '+00:00', \
+             CASE WHEN i % 4 < 2 THEN '2026-12-02 00:00:' || printf('%02d', i % 60) || '+00:00' END \
+             FROM n",
+        )
+        .await
+        .unwrap();
+        let active: Vec<String> = ["new", "open", "pending_internal"]
+            .map(String::from)
+            .to_vec();
+        let restricted = Visibility::Restricted {
+            group_ids: vec![1, 2],
+            agent_ids: vec![7],
+        };
+        let view = |edit: &dyn Fn(&mut TicketFilter)| {
+            let mut f = TicketFilter {
+                states: active.clone(),
+                ..TicketFilter::new(restricted.clone())
+            };
+            edit(&mut f);
+            f
+        };
+        let views = [
+            ("all", view(&|_| {})),
+            ("mine", view(&|f| f.assignee_id = Some(Some(7)))),
+            ("unassigned", view(&|f| f.assignee_id = Some(None))),
+            ("group", view(&|f| f.group_id = Some(1))),
+            ("urgent", view(&|f| f.priorities = vec!["urgent".into()])),
+        ];
+        for (name, f) in &views {
+            for (col, index) in [
+                (ticket::Column::SlaDueAt, "ix_tickets_sla_due"),
+                (
+                    ticket::Column::LastCustomerMessageAt,
+                    "ix_tickets_last_customer",
+                ),
+            ] {
+                for asc in [true, false] {
+                    let q = keyed(f, col, asc, 100, true).build(DatabaseBackend::Sqlite);
+                    let explain = Statement::from_sql_and_values(
+                        DatabaseBackend::Sqlite,
+                        format!("EXPLAIN QUERY PLAN {}", q.sql),
+                        q.values.map(|v| v.0).unwrap_or_default(),
+                    );
+                    let plan: Vec<String> = s
+                        .read
+                        .query_all_raw(explain)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.try_get::<String>("", "detail").unwrap())
+                        .collect();
+                    assert!(
+                        plan.iter().any(|p| p.contains(index))
+                            && !plan.iter().any(|p| p.contains("TEMP B-TREE")),
+                        "{name} by {index} (asc {asc}): {plan:?}"
+                    );
+                    // And the page holds what the filter asks, in order.
+                    let mut sorted = f.clone();
+                    sorted.limit = 100;
+                    sorted.sort = match (col, asc) {
+                        (ticket::Column::SlaDueAt, true) => SortOrder::SlaDueAsc,
+                        (ticket::Column::SlaDueAt, false) => SortOrder::SlaDueDesc,
+                        (_, true) => SortOrder::LastCustomerAsc,
+                        (_, false) => SortOrder::LastCustomerDesc,
+                    };
+                    let rows = s.list_tickets(&sorted).await.unwrap();
+                    assert!(!rows.is_empty(), "{name}");
+                    let keys: Vec<_> = rows
+                        .iter()
+                        .map(|t| match col {
+                            ticket::Column::SlaDueAt => t.sla_due_at,
+                            _ => t.last_customer_message_at,
+                        })
+                        .collect();
+                    let with: Vec<_> = keys.iter().take_while(|k| k.is_some()).collect();
+                    let mut want = with.clone();
+                    want.sort();
+                    if !asc {
+                        want.reverse();
+                    }
+                    assert_eq!(with, want, "{name}");
+                    assert!(keys[with.len()..].iter().all(Option::is_none), "{name}");
+                }
+            }
+        }
     }
 }
 

@@ -42,6 +42,7 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/console/live", get(pages::live::socket))
         .route("/console/next", get(pages::inbox::next))
         .route("/console/filters", post(pages::inbox::save_filter))
+        .route("/console/bulk", post(pages::inbox::bulk))
         .route(
             "/console/filters/{id}/delete",
             post(pages::inbox::delete_filter),
@@ -215,6 +216,7 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> axum::
         "htmx.min.js" => (include_str!("../static/htmx.min.js"), "text/javascript"),
         "console.js" => (include_str!("../static/console.js"), "text/javascript"),
         "notify.js" => (include_str!("../static/notify.js"), "text/javascript"),
+        "inbox.js" => (include_str!("../static/inbox.js"), "text/javascript"),
         "wallet.js" => (include_str!("../static/wallet.js"), "text/javascript"),
         "app.css" => (include_str!("../static/app.css"), "text/css"),
         _ => return axum::http::StatusCode::NOT_FOUND.into_response(),

@@ -59,7 +59,7 @@ pub struct WebSettings {
         api::macros::create, api::macros::list, api::macros::update, api::macros::delete, api::macros::preview,
         api::macros::apply, api::assignment::set_status, api::assignment::set_routing,
         api::assignment::set_group, api::assignment::team, api::tickets::merge,
-        api::tickets::split, api::reports::satisfaction, api::trust::verify,
+        api::tickets::split, api::tickets::bulk, api::reports::satisfaction, api::trust::verify,
         api::trust::list_channels, api::trust::add_channel, api::trust::delete_channel,
         api::trust::list_phishing, api::trust::add_phishing, api::trust::delete_phishing,
         api::wallet::challenge, api::wallet::sign_in, api::exchange::view,
@@ -215,6 +215,7 @@ pub fn router(services: Services, pages: Router, settings: WebSettings) -> Route
     let v1 = Router::new()
         .route("/tickets", post(t::create).get(t::list))
         .route("/tickets/search", get(t::search))
+        .route("/tickets/bulk", post(t::bulk))
         .route("/tickets/{id}", get(t::get).patch(t::update))
         .route("/tickets/{id}/replies", post(t::reply))
         .route("/tickets/{id}/notes", post(t::note))

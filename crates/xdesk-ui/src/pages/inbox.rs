@@ -1,17 +1,20 @@
-//! The agent's inbox: views with their counts, tickets urgent-first then oldest-first, and a
-//! search box that jumps straight to a ticket number.
+//! The agent's inbox: views with their counts, tickets urgent-first then oldest-first (or by a
+//! column the agent sorts by), unread and SLA marks, a search box that jumps straight to a
+//! ticket number, and changes to many selected tickets at once.
 
 use super::age;
 use crate::UiState;
-use crate::page::{Ctx, SignedIn};
+use crate::page::{Ctx, Fields, SignedIn, field, form_urlencoded, local_path};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use xdesk_domain::ticket::{Channel, Priority, TicketNumber, TicketState};
 use xdesk_service::Principal;
 use xdesk_service::filters::FilterSpec;
+use xdesk_service::inbox::{BulkChange, BulkOutcome};
 use xdesk_store::{SortOrder, TicketFilter};
 
 /// States that still need an agent.
@@ -41,9 +44,77 @@ pub(crate) struct Row {
     pub priority: String,
     pub channel: String,
     pub age: String,
-    pub assigned: bool,
+    pub updated: String,
+    pub customer: String,
+    /// The assignee's name; none when unassigned.
+    pub assignee: Option<String>,
+    /// How long ago the customer last wrote.
+    pub last_customer: Option<String>,
+    pub unread: bool,
+    /// The next SLA due time as text ("in 40 min", "15 min overdue") and its level
+    /// (`ok`, `near`, `breached`), for its colour.
+    pub sla: Option<(String, &'static str)>,
     /// For a search: the best matching passage, HTML-escaped by the index, matches in `<b>`.
     pub snippet: Option<String>,
+}
+
+/// A column header that sorts the list.
+pub(crate) struct SortLink {
+    pub label: &'static str,
+    /// Where a click goes: this list sorted by the column, the other way if it already is.
+    pub href: String,
+    /// `ascending` or `descending` when the list is sorted by it (`aria-sort`).
+    pub current: Option<&'static str>,
+}
+
+/// The sortable columns: the `sort=` key (`-key` for descending), its orders and its label.
+const SORTS: [(&str, SortOrder, SortOrder, &str); 5] = [
+    (
+        "priority",
+        SortOrder::PriorityAge,
+        SortOrder::PriorityAgeDesc,
+        "inbox.col_priority",
+    ),
+    (
+        "last_customer",
+        SortOrder::LastCustomerAsc,
+        SortOrder::LastCustomerDesc,
+        "inbox.col_last_customer",
+    ),
+    (
+        "sla",
+        SortOrder::SlaDueAsc,
+        SortOrder::SlaDueDesc,
+        "inbox.col_sla",
+    ),
+    (
+        "created",
+        SortOrder::CreatedAsc,
+        SortOrder::CreatedDesc,
+        "inbox.col_age",
+    ),
+    (
+        "updated",
+        SortOrder::UpdatedAsc,
+        SortOrder::UpdatedDesc,
+        "inbox.col_updated",
+    ),
+];
+
+/// The sort a `sort=` value asks for: its key, whether descending, and the store's order.
+/// Anything else is the inbox's own order.
+fn sort_of(v: Option<&str>) -> (&'static str, bool, SortOrder) {
+    let v = v.unwrap_or_default();
+    let (key, desc) = match v.strip_prefix('-') {
+        Some(k) => (k, true),
+        None => (v, false),
+    };
+    SORTS
+        .iter()
+        .find(|s| s.0 == key)
+        .map_or(("priority", false, SortOrder::PriorityAge), |s| {
+            (s.0, desc, if desc { s.2 } else { s.1 })
+        })
 }
 
 #[derive(Template)]
@@ -62,6 +133,17 @@ struct InboxPage<'a> {
     saved: Option<i64>,
     states: Vec<&'static str>,
     priorities: Vec<&'static str>,
+    /// The sortable column headers, by key.
+    sorts: Vec<(&'static str, SortLink)>,
+    /// Choices of the bulk bar: (id, name).
+    groups: Vec<(i64, String)>,
+    agents: Vec<(i64, String)>,
+}
+
+impl InboxPage<'_> {
+    fn sort(&self, key: &str) -> Option<&SortLink> {
+        self.sorts.iter().find(|(k, _)| *k == key).map(|(_, l)| l)
+    }
 }
 
 #[derive(Deserialize)]
@@ -71,6 +153,7 @@ pub(crate) struct InboxQuery {
     state: Option<String>,
     priority: Option<String>,
     tag: Option<String>,
+    sort: Option<String>,
 }
 
 impl InboxQuery {
@@ -137,6 +220,7 @@ pub(crate) async fn inbox(
         q.view.as_deref().unwrap_or("mine"),
         query,
         q.spec(),
+        q.sort.as_deref(),
     )
     .await
     {
@@ -152,9 +236,11 @@ async fn page(
     view: &str,
     query: &str,
     spec: Option<FilterSpec>,
+    sort: Option<&str>,
 ) -> Result<Response, xdesk_service::ServiceError> {
     let tr = &ctx.tr;
     let p = &me.principal;
+    let (sort_key, sort_desc, order) = sort_of(sort);
     let Principal::Agent { id, group_ids, .. } = p else {
         return Err(xdesk_service::ServiceError::Forbidden("agents only".into()));
     };
@@ -213,7 +299,7 @@ async fn page(
             n.to_string()
         };
     }
-    let (f, title) = match &spec {
+    let (mut f, title) = match &spec {
         None => (
             filter_of(current).unwrap_or_else(|| base.clone()),
             views
@@ -232,6 +318,8 @@ async fn page(
             },
         ),
     };
+    f.sort = order;
+    f.walk_order = true;
     let saved_shown = if spec.is_none() {
         current.strip_prefix("saved-").and_then(|n| n.parse().ok())
     } else {
@@ -269,20 +357,66 @@ async fn page(
             .map(|t| (t, None))
             .collect(),
     };
-    let rows = found
+    let (tickets, snippets): (Vec<_>, Vec<_>) = found.into_iter().unzip();
+    let rows = s
+        .services
+        .inbox_rows(p, tickets)
+        .await?
         .into_iter()
-        .map(|(t, snippet)| Row {
-            snippet,
-            id: t.id,
-            number: TicketNumber::for_ticket(t.id).to_string(),
-            age: age(tr, t.created_at, now),
-            assigned: t.assignee_id.is_some(),
-            state: t.state,
-            priority: t.priority,
-            channel: t.channel,
-            subject: t.subject,
+        .zip(snippets)
+        .map(|(r, snippet)| {
+            let t = r.ticket;
+            Row {
+                snippet,
+                id: t.id,
+                number: TicketNumber::for_ticket(t.id).to_string(),
+                age: age(tr, t.created_at, now),
+                updated: age(tr, t.updated_at, now),
+                customer: r.customer_name,
+                assignee: r.assignee_name,
+                last_customer: t.last_customer_message_at.map(|at| age(tr, at, now)),
+                unread: r.unread,
+                sla: r
+                    .sla_due
+                    .map(|(due, level)| (due_text(tr, due, now), level.as_str())),
+                state: t.state,
+                priority: t.priority,
+                channel: t.channel,
+                subject: t.subject,
+            }
         })
         .collect();
+    // Header links keep the view, search and filter, and change only the order.
+    let mut keep: Vec<(&str, String)> = Vec::new();
+    if spec.is_none() {
+        keep.push(("view", current.to_owned()));
+    }
+    if let Some(sp) = &spec {
+        keep.extend(sp.text.iter().map(|t| ("q", t.clone())));
+        keep.extend(sp.states.iter().map(|t| ("state", t.clone())));
+        keep.extend(sp.priorities.iter().map(|t| ("priority", t.clone())));
+        keep.extend(sp.tag.iter().map(|t| ("tag", t.clone())));
+    }
+    let base: String = keep
+        .iter()
+        .map(|(k, v)| format!("{k}={}&", form_urlencoded(v).collect::<String>()))
+        .collect();
+    let sorts = SORTS
+        .iter()
+        .map(|(key, _, _, label)| {
+            let on = *key == sort_key;
+            let flip = if on && !sort_desc { "-" } else { "" };
+            (
+                *key,
+                SortLink {
+                    label: tr.t(label),
+                    href: format!("/console?{base}sort={flip}{key}"),
+                    current: on.then_some(if sort_desc { "descending" } else { "ascending" }),
+                },
+            )
+        })
+        .collect();
+    let agents = s.services.agent_choices(p).await?;
     Ok(ctx.render(
         StatusCode::OK,
         &InboxPage {
@@ -297,8 +431,20 @@ async fn page(
             saved: saved_shown,
             states: TicketState::ALL.iter().map(|s| s.as_str()).collect(),
             priorities: Priority::ALL.iter().map(|p| p.as_str()).collect(),
+            sorts,
+            groups: groups.into_iter().map(|g| (g.id, g.name)).collect(),
+            agents,
         },
     ))
+}
+
+/// "in 40 min" or "15 min overdue".
+fn due_text(tr: &crate::i18n::Tr, due: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    if due > now {
+        tr.t1("inbox.due_in", age(tr, now - (due - now), now))
+    } else {
+        tr.t1("inbox.overdue", age(tr, due, now))
+    }
 }
 
 #[derive(Deserialize)]
@@ -329,6 +475,7 @@ pub(crate) async fn save_filter(
         state: f.state,
         priority: f.priority,
         tag: f.tag,
+        sort: None,
     }
     .spec()
     .unwrap_or_default();
@@ -395,4 +542,129 @@ pub(crate) async fn next(
         }
     }
     Redirect::to("/console?view=mine").into_response()
+}
+
+#[derive(Template)]
+#[template(path = "bulk.html")]
+struct BulkPage<'a> {
+    ctx: &'a Ctx,
+    agent_name: &'a str,
+    is_admin: bool,
+    outcome: BulkOutcome,
+    back: String,
+}
+
+impl BulkPage<'_> {
+    fn number(&self, id: &i64) -> String {
+        TicketNumber::for_ticket(*id).to_string()
+    }
+}
+
+/// The change the bulk bar's pressed button (`op`) asks for, from the form's other fields.
+fn bulk_change(f: &Fields, me: i64) -> Result<BulkChange, xdesk_domain::FieldError> {
+    use xdesk_domain::FieldError;
+    let id = |name: &str| -> Result<Option<i64>, FieldError> {
+        match field(f, name) {
+            "" => Ok(None),
+            v => v
+                .parse()
+                .map(Some)
+                .map_err(|_| FieldError::new(name, "invalid", format!("{v:?} is not an id"))),
+        }
+    };
+    let tag = || vec![field(f, "tag").trim().to_owned()];
+    Ok(match field(f, "op") {
+        "assign_me" => BulkChange {
+            assignee_id: Some(Some(me)),
+            ..Default::default()
+        },
+        "assign" => BulkChange {
+            assignee_id: Some(if field(f, "assignee") == "me" {
+                Some(me)
+            } else {
+                id("assignee")?
+            }),
+            ..Default::default()
+        },
+        "group" => BulkChange {
+            group_id: Some(id("group")?),
+            ..Default::default()
+        },
+        "state" => BulkChange {
+            state: Some(field(f, "state").to_owned()),
+            ..Default::default()
+        },
+        "priority" => BulkChange {
+            priority: Some(field(f, "priority").to_owned()),
+            ..Default::default()
+        },
+        "tag_add" => BulkChange {
+            add_tags: tag(),
+            ..Default::default()
+        },
+        "tag_remove" => BulkChange {
+            remove_tags: tag(),
+            ..Default::default()
+        },
+        // Into the oldest of the selected: duplicates usually follow the first request.
+        "merge" => BulkChange {
+            merge_into: f
+                .iter()
+                .filter(|(k, _)| k == "ids")
+                .filter_map(|(_, v)| v.parse().ok())
+                .min(),
+            ..Default::default()
+        },
+        other => {
+            return Err(FieldError::new(
+                "op",
+                "invalid",
+                format!("unknown action {other:?}"),
+            ));
+        }
+    })
+}
+
+/// The inbox's bulk bar: one change to every selected ticket, each changed (and audited) on
+/// its own; the answer lists what changed and what was refused, and why.
+pub(crate) async fn bulk(
+    ctx: Ctx,
+    me: SignedIn,
+    State(s): State<UiState>,
+    crate::page::PeerIp(ip): crate::page::PeerIp,
+    axum::Form(f): axum::Form<Fields>,
+) -> Response {
+    if !ctx.csrf_ok(field(&f, "csrf")) {
+        return ctx.csrf_refused();
+    }
+    let mut ids = Vec::new();
+    for (_, v) in f.iter().filter(|(k, _)| k == "ids") {
+        match v.parse() {
+            Ok(id) => ids.push(id),
+            Err(_) => {
+                return ctx.error(StatusCode::UNPROCESSABLE_ENTITY, ctx.tr.t("bulk.bad_ids"));
+            }
+        }
+    }
+    let change = match bulk_change(&f, me.agent.id) {
+        Ok(c) => c,
+        Err(e) => return ctx.service_error(&e.into()),
+    };
+    match s
+        .services
+        .bulk_update(&me.principal, &ids, change, ip.as_deref())
+        .await
+    {
+        Ok(outcome) => ctx.render(
+            StatusCode::OK,
+            &BulkPage {
+                ctx: &ctx,
+                agent_name: &me.agent.display_name,
+                is_admin: me.principal.is_admin(),
+                outcome,
+                back: local_path(Some(field(&f, "back"))),
+            },
+        ),
+        Err(e) => ctx.service_error(&e),
+    }
 }

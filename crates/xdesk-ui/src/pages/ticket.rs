@@ -171,7 +171,13 @@ pub(crate) async fn show(
 ) -> Response {
     let pane = wants_pane(&headers);
     match render(&ctx, &me, &s.services, id, ip.as_deref(), None, pane).await {
-        Ok(r) => r,
+        Ok(r) => {
+            // Opened: no longer unread to this agent. A failure costs only the mark.
+            if let Err(e) = s.services.mark_seen(&me.principal, id).await {
+                tracing::warn!(ticket = id, error = %e, "read mark not saved");
+            }
+            r
+        }
         Err(e) => ctx.service_error(&e),
     }
 }

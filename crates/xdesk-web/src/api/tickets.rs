@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use xdesk_service::tickets::{AddMessage, CreateTicket, UpdateTicket, Upload};
 use xdesk_store::{SortOrder, TicketFilter};
@@ -556,4 +556,82 @@ pub async fn split(
         .split_message(&p, id, r.message_id, r.subject.as_deref(), ip.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(detail(d))))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkReq {
+    /// The tickets to change (at most 200).
+    pub ids: Vec<i64>,
+    pub state: Option<String>,
+    pub priority: Option<String>,
+    /// A group, or null for none.
+    #[serde(default, deserialize_with = "double_option")]
+    pub group_id: Option<Option<i64>>,
+    /// An agent, or null to unassign.
+    #[serde(default, deserialize_with = "double_option")]
+    pub assignee_id: Option<Option<i64>>,
+    #[serde(default)]
+    pub add_tags: Vec<String>,
+    #[serde(default)]
+    pub remove_tags: Vec<String>,
+    /// Merge every ticket of `ids` into this one; alone, with no other change.
+    pub merge_into: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BulkRefusalDto {
+    pub id: i64,
+    /// `not_found` (or not visible to you), `forbidden`, `conflict`, `invalid`, `stale`,
+    /// `failed`.
+    pub code: String,
+    pub reason: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BulkRes {
+    pub changed: Vec<i64>,
+    /// Already as asked.
+    pub unchanged: Vec<i64>,
+    /// Left as they were, each with the reason.
+    pub refused: Vec<BulkRefusalDto>,
+}
+
+/// Changes many tickets at once, each as if changed on its own (its own event and audit
+/// entry, every rule of a single change). Tickets that cannot be changed are listed with the
+/// reason; the others are changed.
+#[utoipa::path(post, path = "/api/v1/tickets/bulk", tag = "tickets", request_body = BulkReq,
+    responses((status = 200, body = BulkRes), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn bulk(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ClientIp(ip): ClientIp,
+    ApiJson(r): ApiJson<BulkReq>,
+) -> ApiResult<Json<BulkRes>> {
+    let change = xdesk_service::inbox::BulkChange {
+        state: r.state,
+        priority: r.priority,
+        group_id: r.group_id,
+        assignee_id: r.assignee_id,
+        add_tags: r.add_tags,
+        remove_tags: r.remove_tags,
+        merge_into: r.merge_into,
+    };
+    let out = s
+        .services
+        .bulk_update(&p, &r.ids, change, ip.as_deref())
+        .await?;
+    Ok(Json(BulkRes {
+        changed: out.changed,
+        unchanged: out.unchanged,
+        refused: out
+            .refused
+            .into_iter()
+            .map(|f| BulkRefusalDto {
+                id: f.id,
+                code: f.code.to_owned(),
+                reason: f.reason,
+            })
+            .collect(),
+    }))
 }

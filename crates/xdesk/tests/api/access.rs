@@ -164,6 +164,8 @@ fn rows() -> Vec<Row> {
         api("POST", "/api/v1/tickets/{id}/attachments", "/api/v1/tickets/$NT/attachments", Multipart(&[("file", "matrix")]), "U UU +N+ + FFFF"),
         api("GET", "/api/v1/tickets/{id}/history", "/api/v1/tickets/$TA/history", NoBody, "U UU +N+ + +FFF"),
         api("POST", "/api/v1/tickets/{id}/merge", "/api/v1/tickets/$NT/merge", Json(r#"{"into":$NT2}"#), "U UU +N+ + F+FF"),
+        // Issue 18: an empty selection is refused after authorisation (422) for every caller let in.
+        api("POST", "/api/v1/tickets/bulk", "/api/v1/tickets/bulk", Json(r#"{"ids":[],"state":"open"}"#), "U UU +++ + F+FF"),
         api("POST", "/api/v1/tickets/{id}/split", "/api/v1/tickets/$NT/split", Json(r#"{"message_id":$NTMSG}"#), "U UU +N+ + F+FF"),
         api("GET", "/api/v1/attachments/{id}", "/api/v1/attachments/$ATT", NoBody, "U UU +N+ + +FFF"),
         // Issue 17: any API key read SLA clocks, whatever its scope.
@@ -277,6 +279,7 @@ fn rows() -> Vec<Row> {
         page("GET", "/console/live", "/console/live?ticket=$TA", Ws, "U UU +N+ + UUUU"),
         page("GET", "/console/next", "/console/next", NoBody, "U UU +++ + UUUU"),
         page("POST", "/console/filters", "/console/filters", Form("name="), "U UU +++ + UUUU"),
+        page("POST", "/console/bulk", "/console/bulk", Form("op=state&state=open"), "U UU +++ + UUUU"),
         page("POST", "/console/filters/{id}/delete", "/console/filters/$NFILTER/delete", Form(""), "U UU +NN N UUUU"),
         page("GET", "/console/tickets/{id}", "/console/tickets/$TA", NoBody, "U UU +N+ + UUUU"),
         page("POST", "/console/tickets/{id}/reply", "/console/tickets/$NT/reply", Multipart(&[("body", "matrix reply"), ("kind", "reply")]), "U UU +N+ + UUUU"),

@@ -970,3 +970,208 @@ backend_test!(error_pages_keep_the_signed_in_navigation, |app| {
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "route_not_found");
 });
+
+/// The row of ticket `id` in an inbox page's HTML.
+fn inbox_row(html: &str, id: i64) -> &str {
+    let start = html
+        .find(&format!("data-ticket=\"{id}\""))
+        .unwrap_or_else(|| panic!("no row for {id}"));
+    let row_start = html[..start].rfind("<tr").unwrap();
+    let end = start + html[start..].find("</tr>").unwrap();
+    &html[row_start..end]
+}
+
+// Issue 18: a row is unread until its agent opens the ticket, and again when the customer
+// writes; the list sorts by the customer's last message, and the header links keep the view.
+backend_test!(the_inbox_marks_unread_and_sorts_by_column, |app| {
+    let mut web = Web::new(&app);
+    web.sign_in("agent@x.test", None).await;
+    let older = app.create_ticket(ticket_body(&app, "Older ticket")).await;
+    let newer = app.create_ticket(ticket_body(&app, "Newer ticket")).await;
+    let (a, b) = (older["id"].as_i64().unwrap(), newer["id"].as_i64().unwrap());
+    let r = web.get("/console?view=unassigned").await;
+    assert_eq!(r.status, StatusCode::OK);
+    for id in [a, b] {
+        let row = inbox_row(&r.body, id);
+        assert!(row.contains("unread"), "{row}");
+        assert!(row.contains("Alice 王"), "customer column: {row}");
+    }
+    // Opened: read for this agent.
+    assert_eq!(
+        web.get(&format!("/console/tickets/{a}")).await.status,
+        StatusCode::OK
+    );
+    let r = web.get("/console?view=unassigned").await;
+    assert!(!inbox_row(&r.body, a).contains("unread"));
+    assert!(inbox_row(&r.body, b).contains("unread"));
+    // The customer writes on the older ticket: unread again, and first by last message.
+    let mut portal = app.portal_as(older["customer_id"].as_i64().unwrap()).await;
+    portal.get(&format!("/portal/tickets/{a}")).await;
+    let csrf = portal.csrf();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf)
+        .text("body", "Any news?");
+    let r = portal
+        .post_multipart(&format!("/portal/tickets/{a}/reply"), form)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = web
+        .get("/console?view=unassigned&sort=-last_customer")
+        .await;
+    assert!(inbox_row(&r.body, a).contains("unread"));
+    assert!(
+        r.body.find(&format!("data-ticket=\"{a}\"")) < r.body.find(&format!("data-ticket=\"{b}\"")),
+        "newest customer message first"
+    );
+    // The header that sorts shows it, and its link flips the direction within the view.
+    assert!(r.body.contains("aria-sort=\"descending\""));
+    let flip = r
+        .body
+        .find("sort=last_customer\"")
+        .map(|i| &r.body[i.saturating_sub(40)..i]);
+    assert!(
+        flip.is_some_and(|f| f.ends_with("/console?view=unassigned&#38;")),
+        "{flip:?}"
+    );
+    let r = web.get("/console?view=unassigned&sort=last_customer").await;
+    assert!(
+        r.body.find(&format!("data-ticket=\"{b}\"")) < r.body.find(&format!("data-ticket=\"{a}\"")),
+        "oldest customer message first"
+    );
+    let r = web.get("/console?view=unassigned&sort=-created").await;
+    assert!(
+        r.body.find(&format!("data-ticket=\"{b}\"")) < r.body.find(&format!("data-ticket=\"{a}\""))
+    );
+});
+
+// Issue 18: one change to three tickets, one of which the agent cannot see: the two it can are
+// changed, each with its own event and audit entry; the third is reported, not skipped, and
+// left as it was.
+backend_test!(
+    a_bulk_change_audits_each_ticket_and_reports_the_refused,
+    |app| {
+        let a = app.create_ticket(ticket_body(&app, "Bulk one")).await;
+        let b = app.create_ticket(ticket_body(&app, "Bulk two")).await;
+        let mut hidden = ticket_body(&app, "Bulk hidden");
+        hidden["group_id"] = json!(app.accounts_group);
+        let c = app.create_ticket(hidden).await;
+        let ids: Vec<i64> = [&a, &b, &c]
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect();
+        let r = app
+        .post(
+            &app.agent_token,
+            "/api/v1/tickets/bulk",
+            json!({"ids": ids, "state": "open", "add_tags": ["bulk"], "assignee_id": app.agent_id}),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let out: Value = r.json().await.unwrap();
+        assert_eq!(out["changed"], json!([ids[0], ids[1]]), "{out}");
+        assert_eq!(out["refused"][0]["id"], ids[2], "{out}");
+        assert_eq!(out["refused"][0]["code"], "not_found", "{out}");
+        assert_eq!(out["refused"].as_array().unwrap().len(), 1);
+        let admin = app.admin_token().await;
+        for (i, id) in ids.iter().enumerate() {
+            let t = app
+                .get_json(&app.api_key, &format!("/api/v1/tickets/{id}"))
+                .await;
+            let events = if i < 2 {
+                app.verified_events(*id).await
+            } else {
+                Vec::new()
+            };
+            let updates: Vec<_> = events.iter().filter(|e| e["kind"] == "updated").collect();
+            let log = app
+                .get_json(
+                    &admin,
+                    &format!("/api/v1/audit?action=ticket.update&target=ticket:{id}"),
+                )
+                .await;
+            if i < 2 {
+                assert_eq!(t["state"], "open");
+                assert_eq!(t["assignee_id"], app.agent_id);
+                assert!(t["tags"].as_array().unwrap().contains(&json!("bulk")));
+                assert_eq!(updates.len(), 1, "one event per ticket: {events:?}");
+                assert_eq!(log.as_array().unwrap().len(), 1, "one audit entry: {log}");
+                assert_eq!(log[0]["actor"], format!("agent:{}", app.agent_id));
+            } else {
+                assert_eq!(t["state"], "new");
+                assert!(t["assignee_id"].is_null());
+                assert_eq!(t["version"], c["version"], "untouched");
+                assert!(log.as_array().unwrap().is_empty());
+            }
+        }
+        // Done again: already so, nothing written.
+        let r = app
+            .post(
+                &app.agent_token,
+                "/api/v1/tickets/bulk",
+                json!({"ids": [ids[0]], "state": "open"}),
+            )
+            .await;
+        let out: Value = r.json().await.unwrap();
+        assert_eq!(out["unchanged"], json!([ids[0]]), "{out}");
+        // Bad requests are refused as a whole, before any ticket changes.
+        for (body, field) in [
+            (json!({"ids": [], "state": "open"}), "ids"),
+            (
+                json!({"ids": (1..=201).collect::<Vec<i64>>(), "state": "open"}),
+                "ids",
+            ),
+            (json!({"ids": [ids[0]], "state": "nonsense"}), "state"),
+            (json!({"ids": [ids[0]]}), "change"),
+            (
+                json!({"ids": [ids[0]], "merge_into": ids[1], "state": "open"}),
+                "merge_into",
+            ),
+        ] {
+            let r = app
+                .post(&app.agent_token, "/api/v1/tickets/bulk", body.clone())
+                .await;
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            let e: Value = r.json().await.unwrap();
+            assert_eq!(e["error"]["field"], field, "{e}");
+        }
+        // The console's form: the refused ticket is named on the answer.
+        let mut web = Web::new(&app);
+        web.sign_in("agent@x.test", None).await;
+        let csrf = web.csrf();
+        let (x, y, z) = (ids[0].to_string(), ids[1].to_string(), ids[2].to_string());
+        let r = web
+            .post(
+                "/console/bulk",
+                &[
+                    ("csrf", &csrf),
+                    ("ids", &x),
+                    ("ids", &y),
+                    ("ids", &z),
+                    ("op", "priority"),
+                    ("priority", "urgent"),
+                    ("back", "/console?view=mine"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.contains("2 tickets changed."), "{}", r.body);
+        assert!(
+            r.body
+                .contains(&format!("href=\"/console/tickets/{}\"", ids[2])),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("href=\"/console?view=mine\""));
+        let t = app
+            .get_json(&app.api_key, &format!("/api/v1/tickets/{}", ids[2]))
+            .await;
+        assert_eq!(t["priority"], "high");
+        let r = web
+            .post(
+                "/console/bulk",
+                &[("ids", &x), ("op", "priority"), ("priority", "low")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token");
+    }
+);
