@@ -1332,6 +1332,7 @@ mod sort_tests {
         let restricted = Visibility::Restricted {
             group_ids: vec![1, 2],
             agent_ids: vec![7],
+            unrouted: false,
         };
         let view = |edit: &dyn Fn(&mut TicketFilter)| {
             let mut f = TicketFilter {

@@ -212,13 +212,29 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
 /// Vendored and own assets, compiled in: no CDN, works offline.
 async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> axum::response::Response {
     let (body, kind): (&'static str, &str) = match file.as_str() {
-        // htmx 2.0.11 (BSD Zero Clause licence), from the npm registry's htmx.org package.
+        // htmx 2.0.11 (BSD Zero Clause licence), from the npm registry's htmx.org package. Our
+        // own files come without comments and indentation (build.rs).
         "htmx.min.js" => (include_str!("../static/htmx.min.js"), "text/javascript"),
-        "console.js" => (include_str!("../static/console.js"), "text/javascript"),
-        "notify.js" => (include_str!("../static/notify.js"), "text/javascript"),
-        "inbox.js" => (include_str!("../static/inbox.js"), "text/javascript"),
-        "wallet.js" => (include_str!("../static/wallet.js"), "text/javascript"),
-        "app.css" => (include_str!("../static/app.css"), "text/css"),
+        "console.js" => (
+            include_str!(concat!(env!("OUT_DIR"), "/console.js")),
+            "text/javascript",
+        ),
+        "notify.js" => (
+            include_str!(concat!(env!("OUT_DIR"), "/notify.js")),
+            "text/javascript",
+        ),
+        "inbox.js" => (
+            include_str!(concat!(env!("OUT_DIR"), "/inbox.js")),
+            "text/javascript",
+        ),
+        "wallet.js" => (
+            include_str!(concat!(env!("OUT_DIR"), "/wallet.js")),
+            "text/javascript",
+        ),
+        "app.css" => (
+            include_str!(concat!(env!("OUT_DIR"), "/app.css")),
+            "text/css",
+        ),
         _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
     };
     (

@@ -11,6 +11,17 @@
   var PANE = { "X-Xdesk-Pane": "1" };
   var UNDO_MS = 6000;
   var TICKET = /^\/console\/tickets\/(\d+)$/;
+  /* The desk fills the window under the header, whose height depends on how its links wrap. */
+  function fit() {
+    var top = document.querySelector("header.top");
+    if (top) document.documentElement.style.setProperty("--top", top.offsetHeight + "px");
+  }
+  fit();
+  if (window.ResizeObserver && document.querySelector("header.top")) {
+    new ResizeObserver(fit).observe(document.querySelector("header.top"));
+  } else {
+    window.addEventListener("resize", fit);
+  }
 
   function $(sel, root) { return (root || document).querySelector(sel); }
   function label(name, arg) {
@@ -94,7 +105,13 @@
     rows().forEach(function (r, k) {
       var open = r.getAttribute("data-ticket") === id;
       r.classList.toggle("open", open);
-      if (open) at = k;
+      if (open) {
+        at = k;
+        // Opened: read now (the server has marked it).
+        r.classList.remove("unread");
+        var dot = r.querySelector(".dot");
+        if (dot) dot.remove();
+      }
     });
   }
   function fillList(doc) {

@@ -44,7 +44,6 @@ pub(crate) struct Row {
     pub priority: String,
     pub channel: String,
     pub age: String,
-    pub updated: String,
     pub customer: String,
     /// The assignee's name; none when unassigned.
     pub assignee: Option<String>,
@@ -371,7 +370,6 @@ async fn page(
                 id: t.id,
                 number: TicketNumber::for_ticket(t.id).to_string(),
                 age: age(tr, t.created_at, now),
-                updated: age(tr, t.updated_at, now),
                 customer: r.customer_name,
                 assignee: r.assignee_name,
                 last_customer: t.last_customer_message_at.map(|at| age(tr, at, now)),
