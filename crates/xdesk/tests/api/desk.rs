@@ -520,3 +520,81 @@ async fn the_desk_holds_its_layout_at_1440_and_390() {
         app.stop().await;
     }
 }
+
+/// With a long list beside the conversation, opening tickets (a click, then j) leaves the list
+/// scrolled where the agent left it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_keeps_its_place_while_tickets_open_beside_it() {
+    let Some((app, d, _)) = unassigned_queue().await else {
+        return;
+    };
+    for n in 0..40 {
+        app.create_ticket(json!({
+            "subject": format!("Queue filler {n:02}"),
+            "body": "Where is my deposit?",
+            "customer": {"email": format!("filler{n}@example.com")},
+            "group_id": app.payments_group,
+        }))
+        .await;
+    }
+    d.client
+        .goto(&app.url("/console?view=unassigned"))
+        .await
+        .unwrap();
+    d.until_text("Queue filler 39").await;
+    click_link(&d, "USDT withdrawal not received").await;
+    until(
+        &d,
+        "the pane opens",
+        "return document.querySelector('.desk').classList.contains('has-pane')",
+    )
+    .await;
+    js(&d, MARK).await;
+    let list = "document.getElementById('list')";
+    js(&d, &format!("{list}.scrollTop = 600")).await;
+    let before = js(&d, &format!("return {list}.scrollTop")).await;
+    assert!(
+        before.as_f64().unwrap_or_default() > 100.0,
+        "the list scrolls: {before}"
+    );
+    // A row in view at that place.
+    let target = js(
+        &d,
+        &format!(
+            "var l = {list}, top = l.getBoundingClientRect().top;\
+             var r = Array.prototype.find.call(l.querySelectorAll('tr[data-ticket]'), function (r) {{ return r.getBoundingClientRect().top > top + 80; }});\
+             return r.getAttribute('data-ticket')"
+        ),
+    )
+    .await;
+    let target = target.as_str().unwrap().to_owned();
+    d.client
+        .find(Locator::Css(&format!(
+            "#list tr[data-ticket='{target}'] a[href^='/console/tickets/']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &d,
+        "the clicked ticket opens",
+        &format!("return !!document.querySelector('#pane[data-live-ticket=\"{target}\"]')"),
+    )
+    .await;
+    assert_eq!(js(&d, &format!("return {list}.scrollTop")).await, before);
+    press(&d, 'j').await;
+    until(
+        &d,
+        "j opens the next",
+        &format!("return !document.querySelector('#pane[data-live-ticket=\"{target}\"]')"),
+    )
+    .await;
+    let after = js(&d, &format!("return {list}.scrollTop")).await;
+    let moved = (after.as_f64().unwrap_or_default() - before.as_f64().unwrap_or_default()).abs();
+    assert!(moved < 60.0, "the list jumped by {moved} px");
+    assert!(still_marked(&d).await, "a full page load happened");
+    d.close().await;
+    app.stop().await;
+}
