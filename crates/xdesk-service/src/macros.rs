@@ -128,20 +128,20 @@ impl Services {
         Ok(self.store.macros().await?)
     }
 
-    /// The macro's text for this ticket, in its language, placeholders filled.
-    /// A macro's text filled in for a ticket, for the agent to review before applying it.
-    /// Macros are the agents' tools, like [`Services::list_macros`] and applying one.
+    /// A macro's text filled in for a ticket, in its language, for the agent to review before
+    /// applying it, with the macro itself (its actions, to say what else it will do). Macros
+    /// are the agents' tools, like [`Services::list_macros`] and applying one.
     pub async fn render_macro(
         &self,
         p: &Principal,
         ticket_id: i64,
         macro_id: i64,
-    ) -> Result<String, ServiceError> {
+    ) -> Result<(String, MacroRow), ServiceError> {
         if !matches!(p, Principal::Agent { .. }) {
             return Err(ServiceError::Forbidden("macros are for agents".into()));
         }
         let (t, m) = self.ticket_and_macro(p, ticket_id, macro_id).await?;
-        self.fill(p, &t, &m).await
+        Ok((self.fill(p, &t, &m).await?, m))
     }
 
     async fn fill(

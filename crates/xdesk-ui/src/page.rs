@@ -54,8 +54,6 @@ pub(crate) struct Ctx {
     pub secure: bool,
     /// The signed-in agent, once the request's [`SignedIn`] is known.
     agent: AgentSlot,
-    /// The signed-in agent's status, for the header's switch.
-    my_status: MyStatus,
 }
 
 /// The signed-in agent as the header's navigation names them.
@@ -63,6 +61,8 @@ pub(crate) struct Ctx {
 pub(crate) struct NavAgent {
     pub name: String,
     pub is_admin: bool,
+    /// For the header's status switch.
+    pub status: String,
 }
 
 /// Shared by a request's [`Ctx`] and [`SignedIn`] (through its extensions, whichever is
@@ -79,12 +79,6 @@ fn agent_slot(parts: &mut Parts) -> AgentSlot {
     slot
 }
 
-/// The signed-in agent's status, shared between [`Ctx`] and [`SignedIn`] through the request's
-/// extensions: whichever of the two a handler extracts first, the header shows it without
-/// another read of the database.
-#[derive(Debug, Clone, Default)]
-struct MyStatus(std::sync::Arc<std::sync::OnceLock<String>>);
-
 impl FromRequestParts<UiState> for Ctx {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, s: &UiState) -> Result<Self, Self::Rejection> {
@@ -99,12 +93,6 @@ impl FromRequestParts<UiState> for Ctx {
             .filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
             .map(str::to_owned);
         let fresh_csrf = existing.is_none();
-        let my_status = parts
-            .extensions
-            .get::<MyStatus>()
-            .cloned()
-            .unwrap_or_default();
-        parts.extensions.insert(my_status.clone());
         Ok(Ctx {
             tr: Tr::new(lang),
             csrf: existing.unwrap_or_else(random_token),
@@ -115,7 +103,6 @@ impl FromRequestParts<UiState> for Ctx {
                 .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
             secure: s.secure_cookies,
             agent: agent_slot(parts),
-            my_status,
         })
     }
 }
@@ -123,7 +110,7 @@ impl FromRequestParts<UiState> for Ctx {
 impl Ctx {
     /// The signed-in agent's status; None on pages nobody signed in to.
     pub fn my_status(&self) -> Option<&str> {
-        self.my_status.0.get().map(String::as_str)
+        self.agent().map(|a| a.status.as_str())
     }
 
     /// Whether the signed-in agent's status is `status`.
@@ -134,10 +121,15 @@ impl Ctx {
     /// This request's context as the page at `here` would have it, with the status just set:
     /// for the header's switch re-rendered alone.
     pub fn with_status(&self, status: &str, here: &str) -> Ctx {
-        let my_status = MyStatus::default();
-        let _ = my_status.0.set(status.to_owned());
+        let agent = AgentSlot::default();
+        if let Some(a) = self.agent() {
+            let _ = agent.set(NavAgent {
+                status: status.to_owned(),
+                ..a.clone()
+            });
+        }
         Ctx {
-            my_status,
+            agent,
             here: here.to_owned(),
             ..self.clone()
         }
@@ -404,18 +396,12 @@ impl FromRequestParts<UiState> for SignedIn {
             && let Ok((principal, agent)) = s.services.session_agent(token).await
         {
             let token = token.to_owned();
+            // Set once per request: the first reading stands.
             let _ = agent_slot(parts).set(NavAgent {
                 name: agent.display_name.clone(),
                 is_admin: principal.is_admin(),
+                status: agent.status.clone(),
             });
-            let my_status = parts
-                .extensions
-                .get::<MyStatus>()
-                .cloned()
-                .unwrap_or_default();
-            // Set once per request: the first reading stands.
-            let _ = my_status.0.set(agent.status.clone());
-            parts.extensions.insert(my_status);
             return Ok(SignedIn {
                 principal,
                 agent,

@@ -664,8 +664,8 @@ pub(crate) async fn reply(
     };
     if let Some(state) = then.filter(|_| !internal) {
         // What followed the reply (a quality flag, a macro's actions) may have moved it on.
-        let version = match s.services.get_ticket(p, t.id, ip.as_deref()).await {
-            Ok(d) => d.ticket.version,
+        let version = match s.services.may_see_ticket(p, t.id).await {
+            Ok(now) => now.version,
             Err(e) => return ctx.service_error(&e),
         };
         let u = UpdateTicket {
@@ -689,27 +689,21 @@ pub(crate) async fn macro_preview(
     Path((id, macro_id)): Path<(i64, i64)>,
 ) -> Response {
     let p = &me.principal;
-    let body = match s.services.render_macro(p, id, macro_id).await {
-        Ok(b) => b,
-        Err(e) => return ctx.service_error(&e),
-    };
-    let m = match s.services.list_macros(p).await {
-        Ok(all) => all.into_iter().find(|m| m.id == macro_id),
+    let (body, m) = match s.services.render_macro(p, id, macro_id).await {
+        Ok(r) => r,
         Err(e) => return ctx.service_error(&e),
     };
     let tr = &ctx.tr;
     let mut actions = Vec::new();
-    if let Some(m) = &m {
-        if let Some(st) = &m.set_state {
-            actions.push(tr.t1("macro.sets_state", tr.word("state", st)));
-        }
-        let tags: Vec<String> = serde_json::from_str(&m.add_tags).unwrap_or_default();
-        if !tags.is_empty() {
-            actions.push(tr.t1("macro.adds_tags", tags.join(", ")));
-        }
-        if m.set_group_id.is_some() {
-            actions.push(tr.t("macro.moves_group").to_owned());
-        }
+    if let Some(st) = &m.set_state {
+        actions.push(tr.t1("macro.sets_state", tr.word("state", st)));
+    }
+    let tags: Vec<String> = serde_json::from_str(&m.add_tags).unwrap_or_default();
+    if !tags.is_empty() {
+        actions.push(tr.t1("macro.adds_tags", tags.join(", ")));
+    }
+    if m.set_group_id.is_some() {
+        actions.push(tr.t("macro.moves_group").to_owned());
     }
     let mut r = axum::Json(serde_json::json!({
         "body": body,

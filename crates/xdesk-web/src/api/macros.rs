@@ -120,7 +120,7 @@ pub async fn preview(
     Auth(p): Auth,
     ApiPath((id, macro_id)): ApiPath<(i64, i64)>,
 ) -> ApiResult<Json<RenderedMacro>> {
-    let body = s.services.render_macro(&p, id, macro_id).await?;
+    let (body, _) = s.services.render_macro(&p, id, macro_id).await?;
     Ok(Json(RenderedMacro { body }))
 }
 

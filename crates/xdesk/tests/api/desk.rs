@@ -84,6 +84,11 @@ async fn click_link(d: &Driver, text: &str) {
     panic!("could not click {text:?}");
 }
 
+/// A script that is true once the conversation pane shows ticket `id`.
+fn pane_shows(id: impl std::fmt::Display) -> String {
+    format!("return !!document.querySelector('#pane[data-live-ticket=\"{id}\"]')")
+}
+
 async fn ticket(app: &TestApp, id: i64) -> Value {
     app.get_json(&app.agent_token, &format!("/api/v1/tickets/{id}"))
         .await
@@ -155,15 +160,7 @@ async fn the_everyday_task_takes_no_page_load_and_three_actions() {
 
     // 1. Open the next ticket: one click on the first row (the oldest, most urgent).
     click_link(&d, "USDT withdrawal not received").await;
-    until(
-        &d,
-        "the pane shows the ticket",
-        &format!(
-            "return !!document.querySelector('#pane[data-live-ticket=\"{}\"]')",
-            ids[0]
-        ),
-    )
-    .await;
+    until(&d, "the pane shows the ticket", &pane_shows(ids[0])).await;
     d.until_text("please help. Wang Fang").await;
     assert_eq!(path(&d).await, format!("/console/tickets/{}", ids[0]));
     let opened = actions(&d).await.len();
@@ -243,15 +240,7 @@ async fn the_everyday_task_takes_no_page_load_and_three_actions() {
     )
     .await;
     press(&d, 'j').await;
-    until(
-        &d,
-        "j opens the next ticket",
-        &format!(
-            "return !!document.querySelector('#pane[data-live-ticket=\"{}\"]')",
-            ids[1]
-        ),
-    )
-    .await;
+    until(&d, "j opens the next ticket", &pane_shows(ids[1])).await;
     assert!(still_marked(&d).await, "a full page load happened");
     assert!(
         after_open <= 3,
@@ -272,15 +261,13 @@ async fn the_desk_moves_saves_and_undoes_without_page_loads() {
     let c = &d.client;
     d.screenshot("desk-inbox-en-1440").await;
     js(&d, MARK).await;
-    let open =
-        |id: i64| format!("return !!document.querySelector('#pane[data-live-ticket=\"{id}\"]')");
 
     // j selects, Enter opens; with a ticket open, j / k open the next and previous.
     press(&d, 'j').await;
     press(&d, '\u{E007}').await;
-    until(&d, "Enter opens the first ticket", &open(ids[0])).await;
+    until(&d, "Enter opens the first ticket", &pane_shows(ids[0])).await;
     press(&d, 'j').await;
-    until(&d, "j opens the second ticket", &open(ids[1])).await;
+    until(&d, "j opens the second ticket", &pane_shows(ids[1])).await;
     d.until_text("please help. Carlos Ruiz").await;
     assert_eq!(path(&d).await, format!("/console/tickets/{}", ids[1]));
     assert_eq!(
@@ -293,10 +280,10 @@ async fn the_desk_moves_saves_and_undoes_without_page_loads() {
         "the list marks the open ticket"
     );
     c.back().await.unwrap();
-    until(&d, "back shows the first ticket again", &open(ids[0])).await;
+    until(&d, "back shows the first ticket again", &pane_shows(ids[0])).await;
     assert_eq!(path(&d).await, format!("/console/tickets/{}", ids[0]));
     c.forward().await.unwrap();
-    until(&d, "forward shows the second again", &open(ids[1])).await;
+    until(&d, "forward shows the second again", &pane_shows(ids[1])).await;
 
     // Properties save as they change, without a page load.
     c.find(Locator::Css(
@@ -458,15 +445,7 @@ async fn the_desk_holds_its_layout_at_1440_and_390() {
 
             d.until_text(&format!("Account drained {lang}")).await;
             click_link(&d, "Deposit missing on TRON").await;
-            until(
-                &d,
-                "the pane opens",
-                &format!(
-                    "return !!document.querySelector('#pane[data-live-ticket=\"{}\"]')",
-                    ids[1]
-                ),
-            )
-            .await;
+            until(&d, "the pane opens", &pane_shows(ids[1])).await;
             d.until_text("please help. Carlos Ruiz").await;
             // The exchange panel and the side never widen the page; the panel folds away.
             until(
@@ -577,18 +556,13 @@ async fn the_list_keeps_its_place_while_tickets_open_beside_it() {
         .click()
         .await
         .unwrap();
-    until(
-        &d,
-        "the clicked ticket opens",
-        &format!("return !!document.querySelector('#pane[data-live-ticket=\"{target}\"]')"),
-    )
-    .await;
+    until(&d, "the clicked ticket opens", &pane_shows(&target)).await;
     assert_eq!(js(&d, &format!("return {list}.scrollTop")).await, before);
     press(&d, 'j').await;
     until(
         &d,
         "j opens the next",
-        &format!("return !document.querySelector('#pane[data-live-ticket=\"{target}\"]')"),
+        &pane_shows(&target).replacen("!!", "!", 1),
     )
     .await;
     let after = js(&d, &format!("return {list}.scrollTop")).await;
