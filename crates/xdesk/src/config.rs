@@ -66,6 +66,26 @@ pub struct Config {
     pub anchor: AnchorConfig,
     /// How agents' status follows their sign-ins (`[agents] online_on_sign_in = false`).
     pub agents: AgentsConfig,
+    /// How incident updates go out (`[incidents] broadcast_per_second = 200`).
+    pub incidents: IncidentsConfig,
+}
+
+/// Incident broadcasts: each node posts at most this many updates per second on linked
+/// tickets (each one a message, and for email tickets a mail), so a broadcast to thousands of
+/// customers never crowds out the desk's own work or the mail server's limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    pub broadcast_per_second: u32,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        Self {
+            broadcast_per_second: xdesk_service::incidents::IncidentSettings::default()
+                .broadcast_per_second,
+        }
+    }
 }
 
 /// Agents' status: signing in at the console sets them online unless this is off (then their
@@ -348,6 +368,7 @@ impl Default for Config {
             forwarded_header: ForwardedHeader::default(),
             anchor: AnchorConfig::default(),
             agents: AgentsConfig::default(),
+            incidents: IncidentsConfig::default(),
         }
     }
 }
@@ -377,6 +398,7 @@ impl Config {
         "portal.group_id",
         "portal.log_sign_in_links",
         "routing.default_group",
+        "incidents.broadcast_per_second",
         "redis_url",
         "exchange.url",
         "exchange.token",
