@@ -7,6 +7,7 @@ mod ceiling;
 mod chat;
 mod email;
 mod inbox;
+mod incidents;
 mod load;
 mod search;
 mod sla;
@@ -54,6 +55,8 @@ enum Cmd {
     Sla(sla::SlaArgs),
     /// Triage per new ticket: intent, language and urgency, p50/p99 (goal under 1 ms).
     Triage(triage::TriageArgs),
+    /// One incident update to 10,000 linked tickets: queued, posted, mailed to an SMTP sink.
+    Incidents(incidents::IncidentArgs),
     /// Internal: one node for the chat benchmark, configured from XDESK_* variables.
     #[command(hide = true)]
     ServeNode,
@@ -130,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Search(args) => return search::run(args).await,
         Cmd::Triage(args) => return triage::run(args),
         Cmd::Sla(args) => return sla::run(args).await,
+        Cmd::Incidents(args) => return incidents::run(args).await,
         Cmd::ServeNode => return chat::serve_node().await,
     };
     anyhow::ensure!(

@@ -14,7 +14,7 @@ use xdesk_channels::smtp::OutboxSender;
 use xdesk_service::{Limits, Services};
 use xdesk_store::Store;
 
-pub use config::Config;
+pub use config::{Config, IncidentsConfig};
 
 /// Opens the store, applies migrations, seals secrets still stored in plain text, and returns
 /// the services.
