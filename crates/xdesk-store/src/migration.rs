@@ -34,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0022IdentityProof),
             Box::new(M0023RecoveryCodes),
             Box::new(M0024InboxColumns),
+            Box::new(crate::surge::M0026Surges),
         ]
     }
 }
