@@ -258,27 +258,39 @@ fn minutes_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
     (to - from).num_seconds().max(0) as f64 / 60.0
 }
 
-/// Where counting starts: at `from`, or at the first ticket after it when history is shorter
-/// (a new desk), so its rates are not diluted by days it did not exist.
-fn covered_from<'a>(
+/// The tickets created in `[from, to)`, where counting starts (at `from`, or at the first
+/// ticket after it when history is shorter, a new desk's, so its rates are not diluted by
+/// days it did not exist) and the minutes that covers.
+fn period<'a, I>(
+    facts: I,
     from: DateTime<Utc>,
-    facts: impl Iterator<Item = &'a Fact>,
-) -> Option<DateTime<Utc>> {
-    facts.map(|f| f.at).filter(|at| *at >= from).min()
+    to: DateTime<Utc>,
+) -> (Vec<&'a Fact>, DateTime<Utc>, f64)
+where
+    I: IntoIterator<Item = &'a Fact>,
+{
+    let inside: Vec<&Fact> = facts
+        .into_iter()
+        .filter(|f| f.at >= from && f.at < to)
+        .collect();
+    let start = inside.iter().map(|f| f.at).min().unwrap_or(to);
+    let minutes = minutes_between(start, to).max(MIN_BASELINE_MINUTES);
+    (inside, start, minutes)
 }
 
 impl Baseline {
     /// Counts the intent-and-network and intent-and-asset keys of the tickets created in
     /// `[from, to)`, and how busy each hour of the day was. Words are counted by
     /// [`Baseline::with_terms`].
-    pub fn new(facts: &[Fact], from: DateTime<Utc>, to: DateTime<Utc>) -> Baseline {
-        let inside = || facts.iter().filter(move |f| f.at >= from && f.at < to);
-        let start = covered_from(from, inside()).unwrap_or(to);
-        let minutes = minutes_between(start, to).max(MIN_BASELINE_MINUTES);
+    pub fn new<'a, I>(facts: I, from: DateTime<Utc>, to: DateTime<Utc>) -> Baseline
+    where
+        I: IntoIterator<Item = &'a Fact>,
+    {
+        let (inside, start, minutes) = period(facts, from, to);
         let mut keys: HashMap<SurgeKey, f64> = HashMap::new();
         let mut by_hour = [0f64; 24];
         let mut total = 0.0;
-        for f in inside() {
+        for f in inside {
             total += 1.0;
             by_hour[f.at.hour() as usize] += 1.0;
             for k in f.structured_keys() {
@@ -302,13 +314,15 @@ impl Baseline {
     /// Adds document frequencies of words, from tickets created in `[from, to)` (the service
     /// reads the words of a sample of the newest tickets only: tokenising a week costs more
     /// than it tells).
-    pub fn with_terms(mut self, facts: &[Fact], from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
-        let inside = || facts.iter().filter(move |f| f.at >= from && f.at < to);
-        let start = covered_from(from, inside()).unwrap_or(to);
-        self.term_minutes = minutes_between(start, to).max(MIN_BASELINE_MINUTES);
+    pub fn with_terms<'a, I>(mut self, facts: I, from: DateTime<Utc>, to: DateTime<Utc>) -> Self
+    where
+        I: IntoIterator<Item = &'a Fact>,
+    {
+        let (inside, _, minutes) = period(facts, from, to);
+        self.term_minutes = minutes;
         self.terms.clear();
         self.term_total = 0.0;
-        for f in inside() {
+        for f in inside {
             self.term_total += 1.0;
             for t in &f.terms {
                 *self.terms.entry(t.stem.clone()).or_default() += 1.0;
@@ -576,8 +590,8 @@ const SAME_SURGE: f64 = 0.5;
 /// Finds surges among `recent` tickets as of `now`. `active` are the keys raised before and
 /// still running: they are not raised again, and neither is a candidate whose tickets they
 /// mostly explain.
-pub fn detect(
-    recent: &[Fact],
+pub fn detect<'a>(
+    recent: impl IntoIterator<Item = &'a Fact>,
     baseline: &Baseline,
     active: &[SurgeKey],
     now: DateTime<Utc>,
@@ -585,7 +599,7 @@ pub fn detect(
 ) -> Detection {
     let oldest = now - s.longest_window();
     let mut facts: Vec<&Fact> = recent
-        .iter()
+        .into_iter()
         .filter(|f| f.at > oldest && f.at <= now)
         .collect();
     facts.sort_by_key(|f| (f.at, f.id));

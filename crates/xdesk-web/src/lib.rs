@@ -66,6 +66,7 @@ pub struct WebSettings {
         api::exchange::unmask, api::exchange::act, api::exchange::approve,
         api::exchange::chain_check, api::identities::propose, api::identities::list,
         api::identities::approve, api::identities::reject, api::identities::unlink,
+        api::surges::list, api::surges::get, api::surges::dismiss,
     ),
     tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"), (name = "trust"))
 )]
@@ -247,6 +248,9 @@ pub fn router(services: Services, pages: Router, settings: WebSettings) -> Route
         .route("/agents/{id}/routing", put(api::assignment::set_routing))
         .route("/team", get(api::assignment::team))
         .route("/reports/satisfaction", get(api::reports::satisfaction))
+        .route("/surges", get(api::surges::list))
+        .route("/surges/{id}", get(api::surges::get))
+        .route("/surges/{id}/dismiss", post(api::surges::dismiss))
         .route("/groups", get(pp::list_groups).post(pp::create_group))
         .route("/groups/{id}/assignment", put(api::assignment::set_group))
         .route(

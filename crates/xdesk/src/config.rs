@@ -66,6 +66,22 @@ pub struct Config {
     pub anchor: AnchorConfig,
     /// How agents' status follows their sign-ins (`[agents] online_on_sign_in = false`).
     pub agents: AgentsConfig,
+    /// Surge alerts (`[surge] interval_secs = 60`).
+    pub surge: SurgeConfig,
+}
+
+/// Surge alerts: how often each node looks for new tickets arriving far above their usual rate
+/// (see `xdesk_service::surge`). 0 turns the check off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SurgeConfig {
+    pub interval_secs: u64,
+}
+
+impl Default for SurgeConfig {
+    fn default() -> Self {
+        Self { interval_secs: 60 }
+    }
 }
 
 /// Agents' status: signing in at the console sets them online unless this is off (then their
@@ -348,6 +364,7 @@ impl Default for Config {
             forwarded_header: ForwardedHeader::default(),
             anchor: AnchorConfig::default(),
             agents: AgentsConfig::default(),
+            surge: SurgeConfig::default(),
         }
     }
 }
@@ -406,6 +423,7 @@ impl Config {
         "anchor.interval_secs",
         "anchor.webhook_url",
         "agents.online_on_sign_in",
+        "surge.interval_secs",
     ];
 
     /// Loads `file` (if it exists) and the environment over the defaults.

@@ -10,6 +10,7 @@ pub mod people;
 pub mod reports;
 pub mod routing;
 pub mod sla;
+pub mod surges;
 pub mod tickets;
 pub mod trust;
 pub mod wallet;
