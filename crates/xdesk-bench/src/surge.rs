@@ -22,6 +22,15 @@ pub struct SurgeArgs {
     /// Ordinary tickets per day, on average (comma-separated: one run per volume).
     #[arg(long, default_value = "500,3000,20000")]
     per_day: String,
+    /// Override the detector's minimum count (default: the shipped setting).
+    #[arg(long)]
+    min_count: Option<u32>,
+    /// Override the detector's minimum ratio over expectation.
+    #[arg(long)]
+    min_ratio: Option<f64>,
+    /// Override the detector's largest p-value.
+    #[arg(long)]
+    max_p: Option<f64>,
 }
 
 /// SplitMix64: small, fast, reproducible from a seed.
@@ -399,13 +408,25 @@ pub fn run(args: SurgeArgs) -> anyhow::Result<()> {
         .map(|s| s.trim().parse())
         .collect::<Result<_, _>>()?;
     let texts = Texts::load()?;
-    let settings = Settings::default();
+    let mut settings = Settings::default();
+    if let Some(n) = args.min_count {
+        settings.min_count = n;
+    }
+    if let Some(r) = args.min_ratio {
+        settings.min_ratio = r;
+    }
+    if let Some(p) = args.max_p {
+        settings.max_p = p;
+    }
     let end: DateTime<Utc> = "2026-12-08T00:00:00Z".parse()?;
     let day = end - Duration::days(1);
     println!("\n## Surge detection\n");
     println!(
-        "Per volume: {} seeds, each 7 days of history and 1 evaluated day, the detector run every minute.\n",
-        seeds.len()
+        "Per volume: {} seeds, each 7 days of history and 1 evaluated day, the detector run every minute (min count {}, min ratio {}, max p {:e}).\n",
+        seeds.len(),
+        settings.min_count,
+        settings.min_ratio,
+        settings.max_p
     );
     println!(
         "| tickets/day | false alarms/day (ordinary day) | surge | detected | latency p50 / max (min) |"
@@ -454,10 +475,17 @@ pub fn run(args: SurgeArgs) -> anyhow::Result<()> {
                 Kind::Word(w) => format!("word “{w}”"),
             };
             let mut l = latency[n].clone();
-            let p50 = quantile(&mut l, 0.5);
-            let max = quantile(&mut l, 1.0);
+            let took = if l.is_empty() {
+                "–".to_owned()
+            } else {
+                format!(
+                    "{:.0} / {:.0}",
+                    quantile(&mut l, 0.5),
+                    quantile(&mut l, 1.0)
+                )
+            };
             println!(
-                "| {per_day:.0} | {} | {} in {} min: {what} | {}/{} | {p50:.0} / {max:.0} |",
+                "| {per_day:.0} | {} | {} in {} min: {what} | {}/{} | {took} |",
                 if n == 0 {
                     format!(
                         "{:.2} ({false_alarms} in {days:.0} days; {injected_false} more on the days with surges)",

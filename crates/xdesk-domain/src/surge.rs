@@ -7,7 +7,7 @@
 //! The test is deliberately plain, so a supervisor can trust it and the benchmark can measure
 //! it: for each key, the tickets of the last 10, 30 and 60 minutes are counted and compared
 //! with what the previous days lead one to expect at this hour (a Poisson upper tail with a
-//! very small p-value, a minimum count and a minimum ratio over expectation). Keys never seen
+//! small p-value, a minimum count and a minimum ratio over expectation). Keys never seen
 //! before get a floor rate, so one odd ticket is not news but a burst of a new one is. Pure:
 //! the service feeds it facts and a baseline read from storage.
 
@@ -195,9 +195,11 @@ pub struct Settings {
     /// The sliding windows tested, in minutes: a sharp burst shows in the short one, a steady
     /// climb in the long one.
     pub windows_minutes: Vec<i64>,
-    /// The largest Poisson upper-tail probability that still counts as a surge. Thousands of
-    /// keys are tested every minute: it must be tiny.
+    /// The largest Poisson upper-tail probability that still counts as a surge of an intent
+    /// key. Hundreds of keys are tested every minute: it must be tiny.
     pub max_p: f64,
+    /// The same for words, which are many more than intent keys: tinier still.
+    pub max_p_word: f64,
     /// The fewest tickets in a window that make a surge: below this nobody needs an incident.
     pub min_count: u32,
     /// The count must also be this many times what was expected: traffic is burstier than
@@ -210,18 +212,23 @@ pub struct Settings {
     /// A surge goes on (and is not raised again) while some window holds this many times its
     /// expectation (and at least three tickets).
     pub running_ratio: f64,
+    /// A word in more than this share of the baseline's tickets is common, not unusual: it
+    /// makes no word surge (an intent key catches what it is about).
+    pub max_word_share: f64,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             windows_minutes: vec![10, 30, 60],
-            max_p: 1e-7,
-            min_count: 10,
-            min_ratio: 4.0,
+            max_p: 1e-5,
+            max_p_word: 1e-7,
+            min_count: 8,
+            min_ratio: 3.0,
             floor_per_day: 2.0,
             floor_share: 0.005,
             running_ratio: 2.0,
+            max_word_share: 0.05,
         }
     }
 }
@@ -354,14 +361,47 @@ impl Baseline {
         (count / minutes).max(floor)
     }
 
-    /// How many tickets of `key` to expect in the `window` minutes before `now`: the usual
-    /// rate, raised (never lowered) in the busy hours of the day.
-    pub fn expected(&self, key: &SurgeKey, window: i64, now: DateTime<Utc>, s: &Settings) -> f64 {
+    /// The key's usual share of all tickets, never below the floor share.
+    fn share(&self, key: &SurgeKey, s: &Settings) -> f64 {
+        let (count, total) = match key {
+            SurgeKey::Term(stem) => (self.terms.get(stem).copied(), self.term_total),
+            _ => (self.keys.get(key).copied(), self.total),
+        };
+        if total <= 0.0 {
+            return s.floor_share;
+        }
+        (count.unwrap_or(0.0) / total).max(s.floor_share)
+    }
+
+    /// Whether a word is in so many of the baseline's tickets ("but", "客服") that it says
+    /// nothing unusual; only once the baseline has enough tickets to tell.
+    pub fn common_word(&self, stem: &str, s: &Settings) -> bool {
+        self.term_total >= MIN_TICKETS_FOR_COMMON
+            && self.terms.get(stem).copied().unwrap_or(0.0) > s.max_word_share * self.term_total
+    }
+
+    /// How many tickets of `key` to expect in the `window` minutes before `now`, when
+    /// `tickets` of all kinds came in that window: the usual rate, raised (never lowered) in
+    /// the busy hours of the day, or the key's usual share of what came, whichever is more. The
+    /// share takes the busy and quiet stretches every desk has (all keys rise together) out
+    /// of the test; a surge of one key barely moves it.
+    pub fn expected(
+        &self,
+        key: &SurgeKey,
+        window: i64,
+        now: DateTime<Utc>,
+        tickets: usize,
+        s: &Settings,
+    ) -> f64 {
         let start = now - Duration::minutes(window);
         let busy = self.diurnal[now.hour() as usize].max(self.diurnal[start.hour() as usize]);
-        self.rate(key, s) * window as f64 * busy.max(1.0)
+        let by_rate = self.rate(key, s) * window as f64 * busy.max(1.0);
+        by_rate.max(self.share(key, s) * tickets as f64)
     }
 }
+
+/// Tickets a baseline needs before a word can be called common.
+const MIN_TICKETS_FOR_COMMON: f64 = 200.0;
 
 /// Per UTC hour, the hour's rate over the mean rate, smoothed over its neighbours; the time
 /// each hour of the day was covered is counted so a partial day does not skew it.
@@ -618,24 +658,40 @@ pub fn detect<'a>(
     let active_set: HashSet<&SurgeKey> = active.iter().collect();
     let mut running = Vec::new();
     let mut candidates: Vec<(SurgeKey, Tested)> = Vec::new();
+    // All tickets per window, for the share each key usually has of them.
+    let in_window: Vec<usize> = s
+        .windows_minutes
+        .iter()
+        .map(|w| {
+            let since = now - Duration::minutes(*w);
+            facts.iter().filter(|f| f.at > since).count()
+        })
+        .collect();
     for (key, list) in &by_key {
         let is_active = active_set.contains(key);
         if !is_active && (list.len() as u32) < s.min_count {
             continue;
         }
+        if let SurgeKey::Term(stem) = key
+            && !is_active
+            && baseline.common_word(stem, s)
+        {
+            continue;
+        }
         let mut best: Option<Tested> = None;
         let mut still = false;
-        for &w in &s.windows_minutes {
+        for (&w, &all) in s.windows_minutes.iter().zip(&in_window) {
             let since = now - Duration::minutes(w);
             let tickets: Vec<&Fact> = list.iter().copied().filter(|f| f.at > since).collect();
             let count = tickets.len() as f64;
-            let expected = baseline.expected(key, w, now, s);
+            let expected = baseline.expected(key, w, now, all, s);
             still |= count >= 3.0 && count >= s.running_ratio * expected;
             if (tickets.len() as u32) < s.min_count || count < s.min_ratio * expected {
                 continue;
             }
             let p = poisson_tail(tickets.len() as u64, expected);
-            if p <= s.max_p && best.as_ref().is_none_or(|b| p < b.p) {
+            let max_p = if key.is_term() { s.max_p_word } else { s.max_p };
+            if p <= max_p && best.as_ref().is_none_or(|b| p < b.p) {
                 best = Some(Tested {
                     window: w,
                     tickets,
@@ -860,7 +916,7 @@ mod tests {
         );
         assert!(s.words.contains(&"arrived".to_owned()), "{:?}", s.words);
         assert_eq!(s.first_at, at(0));
-        assert!(s.p_value <= 1e-7);
+        assert!(s.p_value <= 1e-5);
         // Once raised it is running, and neither it nor its asset side is raised again.
         let again = detect(
             &recent,
@@ -893,9 +949,9 @@ mod tests {
                 .new
                 .is_empty()
         );
-        // Nine tickets in a minute: fewer than anyone needs an incident for.
+        // Seven tickets in a minute: fewer than anyone needs an incident for.
         assert!(
-            detect(&burst(9, 1), &b, &[], at(1), &Settings::default())
+            detect(&burst(7, 1), &b, &[], at(1), &Settings::default())
                 .new
                 .is_empty()
         );
@@ -1005,8 +1061,8 @@ mod tests {
             network: "ethereum".into(),
         };
         let s = Settings::default();
-        let noon = b.expected(&key, 60, at(30), &s);
-        let night = b.expected(&key, 60, at(12 * 60), &s);
+        let noon = b.expected(&key, 60, at(30), 0, &s);
+        let night = b.expected(&key, 60, at(12 * 60), 0, &s);
         assert!(noon > 1.4 * night, "{noon} vs {night}");
         let flat = b.rate(&key, &s) * 60.0;
         assert!((night - flat).abs() < 1e-9);

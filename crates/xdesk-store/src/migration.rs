@@ -46,7 +46,7 @@ fn ts(name: &'static str) -> ColumnDef {
     timestamp_with_time_zone(name)
 }
 
-fn index(
+pub(crate) fn index(
     table: &'static str,
     name: &'static str,
     cols: &[&'static str],

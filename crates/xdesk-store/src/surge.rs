@@ -59,6 +59,23 @@ use crate::entities::{message, ticket};
 
 pub type SurgeRow = entity::Model;
 
+impl entity::Model {
+    /// The unusual words its tickets share (the `words` column's JSON).
+    pub fn word_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.words).unwrap_or_default()
+    }
+
+    /// The tickets that made it (the `ticket_ids` column's JSON).
+    pub fn ticket_id_list(&self) -> Vec<i64> {
+        serde_json::from_str(&self.ticket_ids).unwrap_or_default()
+    }
+
+    /// Whether it is still running (new tickets keep coming well above the usual rate).
+    pub fn running(&self) -> bool {
+        self.active_key.is_some()
+    }
+}
+
 /// A surge to raise.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSurge {
@@ -349,15 +366,8 @@ impl MigrationTrait for M0026Surges {
             ("surges", "ix_surges_raised", &["raised_at"][..], false),
             ("tickets", "ix_tickets_created", &["created_at"][..], false),
         ] {
-            let mut i = Index::create();
-            i.name(name).table(table);
-            for c in cols {
-                i.col(*c);
-            }
-            if unique {
-                i.unique();
-            }
-            m.create_index(i.take()).await?;
+            m.create_index(crate::migration::index(table, name, cols, unique))
+                .await?;
         }
         Ok(())
     }
@@ -399,7 +409,8 @@ mod tests {
         let key = "network:deposit_missing:tron";
         let first = store.raise_surge(new(key, t0), t0).await.unwrap().unwrap();
         assert_eq!(first.active_key.as_deref(), Some(key));
-        assert_eq!(first.words, r#"["arrived"]"#);
+        assert_eq!(first.word_list(), ["arrived"]);
+        assert_eq!(first.ticket_id_list(), [1, 2, 3]);
         assert!(store.raise_surge(new(key, t0), t0).await.unwrap().is_none());
         let other = "asset:deposit_missing:USDT";
         assert!(

@@ -46,9 +46,9 @@ impl From<SurgeRow> for SurgeDto {
     fn from(r: SurgeRow) -> Self {
         Self {
             start_incident: format!("/console/incidents/new?surge={}", r.id),
-            running: r.active_key.is_some(),
-            words: serde_json::from_str(&r.words).unwrap_or_default(),
-            ticket_ids: serde_json::from_str(&r.ticket_ids).unwrap_or_default(),
+            running: r.running(),
+            words: r.word_list(),
+            ticket_ids: r.ticket_id_list(),
             id: r.id,
             key: r.key,
             intent: r.intent,

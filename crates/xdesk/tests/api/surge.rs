@@ -157,8 +157,6 @@ backend_test_db!(
         };
         let s = services(&app).clone();
         ordinary_traffic(&app).await;
-        let mut boss = open(&app, &app.supervisor_token, "", None).await.unwrap();
-        let mut agent = open(&app, &app.agent_token, "", None).await.unwrap();
 
         // An ordinary week and hour: nothing.
         let quiet = s.run_surge_check().await.unwrap();
@@ -195,8 +193,15 @@ backend_test_db!(
             burst.push(id);
         }
 
-        // Two nodes check at once: one surge.
-        let other = xdesk::open(&app.config).await.unwrap();
+        // Opened now, so the tickets' own news is not in the way.
+        let mut boss = open(&app, &app.supervisor_token, "", None).await.unwrap();
+        let mut agent = open(&app, &app.agent_token, "", None).await.unwrap();
+
+        // Two nodes check at once: one surge. They share the live bus, as Redis makes nodes do.
+        let other = xdesk::open(&app.config)
+            .await
+            .unwrap()
+            .with_bus(s.bus.clone());
         let (a, b) = tokio::join!(s.run_surge_check(), other.run_surge_check());
         let raised: Vec<_> = a
             .unwrap()
@@ -283,14 +288,7 @@ backend_test_db!(
 /// The demo's seeded tickets, checked the moment they are made and an hour on: nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_raises_no_surge() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = xdesk::Config {
-        listen: "127.0.0.1:0".into(),
-        database_url: format!("sqlite://{}/demo.db?mode=rwc", dir.path().display()),
-        data_dir: dir.path().join("data"),
-        ..xdesk::Config::default()
-    };
-    let running = xdesk::start(&config).await.unwrap();
+    let (_dir, running) = crate::demo::fresh_server().await;
     let s = &running.services;
     xdesk::demo::seed(s).await.unwrap().unwrap();
     let check = s.run_surge_check().await.unwrap();
