@@ -80,6 +80,12 @@ fn fact(t: SurgeTicket, terms: Vec<Term>) -> Fact {
     )
 }
 
+/// The words of a ticket's subject and the start of its first message.
+fn words_of(t: &SurgeTicket, bodies: &HashMap<i64, String>) -> Vec<Term> {
+    let body = bodies.get(&t.id).map(String::as_str).unwrap_or_default();
+    surge::terms(&format!("{}\n{body}", t.subject))
+}
+
 fn supervisor_only(p: &Principal) -> Result<(), ServiceError> {
     if p.is_supervisor() {
         Ok(())
@@ -101,9 +107,9 @@ impl Services {
         // A second's margin: a ticket stored this instant is in.
         let recent = self
             .store
-            .surge_tickets(windows_from, now + Duration::seconds(1), true, RECENT_LIMIT)
+            .surge_tickets(windows_from, now + Duration::seconds(1), RECENT_LIMIT)
             .await?;
-        let facts = self.facts_with_terms(recent);
+        let facts = self.facts_with_terms(recent).await?;
         let active: Vec<String> = self.store.running_surge_keys().await?;
         let active_keys: Vec<SurgeKey> = active.iter().filter_map(|k| SurgeKey::parse(k)).collect();
         let found = surge::detect(&facts, &baseline, &active_keys, now, s);
@@ -162,18 +168,15 @@ impl Services {
             }
         }
         let from = to - Duration::days(BASELINE_DAYS);
-        let rows = self
-            .store
-            .surge_tickets(from, to, false, BASELINE_LIMIT)
-            .await?;
+        let rows = self.store.surge_tickets(from, to, BASELINE_LIMIT).await?;
         let all: Vec<Fact> = rows.into_iter().map(|t| fact(t, Vec::new())).collect();
-        let sample: Vec<Fact> = self
-            .store
-            .surge_tickets(from, to, true, TERM_SAMPLE)
-            .await?
+        let newest = self.store.surge_tickets(from, to, TERM_SAMPLE).await?;
+        let ids: Vec<i64> = newest.iter().map(|t| t.id).collect();
+        let bodies = self.store.surge_first_messages(&ids).await?;
+        let sample: Vec<Fact> = newest
             .into_iter()
             .map(|t| {
-                let terms = surge::terms(t.text.as_deref().unwrap_or_default());
+                let terms = words_of(&t, &bodies);
                 fact(t, terms)
             })
             .collect();
@@ -189,22 +192,30 @@ impl Services {
         Ok(baseline)
     }
 
-    /// The recent tickets as facts, each ticket's words read once and kept while it is recent.
-    fn facts_with_terms(&self, recent: Vec<SurgeTicket>) -> Vec<Fact> {
+    /// The recent tickets as facts, each ticket's words read once (its first message fetched
+    /// and tokenised on the first check that sees it) and kept while it is recent.
+    async fn facts_with_terms(&self, recent: Vec<SurgeTicket>) -> Result<Vec<Fact>, ServiceError> {
+        let unread: Vec<i64> = {
+            let cache = self.surges.terms.lock().unwrap_or_else(|e| e.into_inner());
+            recent
+                .iter()
+                .map(|t| t.id)
+                .filter(|id| !cache.contains_key(id))
+                .collect()
+        };
+        let bodies = self.store.surge_first_messages(&unread).await?;
         let mut cache = self.surges.terms.lock().unwrap_or_else(|e| e.into_inner());
         let mut kept: HashMap<i64, Vec<Term>> = HashMap::with_capacity(recent.len());
         let facts = recent
             .into_iter()
             .map(|t| {
-                let terms = cache
-                    .remove(&t.id)
-                    .unwrap_or_else(|| surge::terms(t.text.as_deref().unwrap_or_default()));
+                let terms = cache.remove(&t.id).unwrap_or_else(|| words_of(&t, &bodies));
                 kept.insert(t.id, terms.clone());
                 fact(t, terms)
             })
             .collect();
         *cache = kept;
-        facts
+        Ok(facts)
     }
 
     /// One surge, for supervisors and admins (the incident page pre-fills its rule from it).

@@ -14,6 +14,7 @@ use sea_orm::{
 };
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
+use std::collections::HashMap;
 
 pub(crate) mod entity {
     use sea_orm::entity::prelude::*;
@@ -94,7 +95,8 @@ pub struct NewSurge {
     pub last_at: DateTime<Utc>,
 }
 
-/// What the detector needs of a ticket; `text` (subject and first message) only when asked.
+/// What the detector needs of a ticket (its first message is read apart, see
+/// [`Store::surge_first_messages`], only for tickets it has not read yet).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SurgeTicket {
     pub id: i64,
@@ -102,7 +104,7 @@ pub struct SurgeTicket {
     pub intent: Option<String>,
     pub network: Option<String>,
     pub asset: Option<String>,
-    pub text: Option<String>,
+    pub subject: String,
 }
 
 /// Characters of the first message read with a ticket's subject: what the ticket is about is
@@ -249,13 +251,11 @@ impl Store {
     }
 
     /// Tickets created in `[from, to)` for the detector, oldest first, at most `limit` (the
-    /// newest are kept when there are more); with their subject and the start of their first
-    /// message when `with_text`.
+    /// newest are kept when there are more).
     pub async fn surge_tickets(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        with_text: bool,
         limit: u64,
     ) -> Result<Vec<SurgeTicket>, StoreError> {
         type Cols = (
@@ -285,39 +285,44 @@ impl Store {
             .all(&self.read)
             .await?;
         rows.reverse();
-        let mut bodies = std::collections::HashMap::new();
-        if with_text {
-            for chunk in rows.chunks(500) {
-                let ids: Vec<i64> = chunk.iter().map(|r| r.0).collect();
-                let first: Vec<(i64, String)> = message::Entity::find()
-                    .select_only()
-                    .columns([message::Column::TicketId, message::Column::BodyText])
-                    .filter(message::Column::TicketId.is_in(ids))
-                    .filter(message::Column::Seq.eq(1))
-                    .into_tuple()
-                    .all(&self.read)
-                    .await?;
-                bodies.extend(first);
-            }
-        }
         Ok(rows
             .into_iter()
-            .map(|(id, created_at, intent, network, asset, subject)| {
-                let text = with_text.then(|| {
-                    let body = bodies.get(&id).map(String::as_str).unwrap_or_default();
-                    let start: String = body.chars().take(FIRST_MESSAGE_CHARS).collect();
-                    format!("{subject}\n{start}")
-                });
-                SurgeTicket {
+            .map(
+                |(id, created_at, intent, network, asset, subject)| SurgeTicket {
                     id,
                     created_at,
                     intent,
                     network,
                     asset,
-                    text,
-                }
-            })
+                    subject,
+                },
+            )
             .collect())
+    }
+
+    /// The start of each ticket's first message, by ticket: what the detector reads words
+    /// from besides the subject. Only the start is read from the database.
+    pub async fn surge_first_messages(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, String>, StoreError> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let first: Vec<(i64, String)> = message::Entity::find()
+                .select_only()
+                .column(message::Column::TicketId)
+                .column_as(
+                    Expr::cust(format!("SUBSTR(body_text, 1, {FIRST_MESSAGE_CHARS})")),
+                    "body",
+                )
+                .filter(message::Column::TicketId.is_in(chunk.to_vec()))
+                .filter(message::Column::Seq.eq(1))
+                .into_tuple()
+                .all(&self.read)
+                .await?;
+            out.extend(first);
+        }
+        Ok(out)
     }
 }
 

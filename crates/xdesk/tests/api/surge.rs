@@ -260,6 +260,17 @@ backend_test_db!(
         ids.sort_unstable();
         assert_eq!(ids, burst);
         assert_eq!(row["running"], true);
+        // The words the tickets share are read from their subjects and first messages.
+        let words = row["words"].as_array().unwrap();
+        let burst_text = texts
+            .iter()
+            .map(|(s, b)| format!("{s} {b}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(!words.is_empty(), "{row}");
+        for w in words {
+            assert!(burst_text.contains(w.as_str().unwrap()), "{w} in {row}");
+        }
         let r = app.get(&app.agent_token, "/api/v1/surges").await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         let supervisor = xdesk_service::Principal::Agent {
