@@ -309,3 +309,67 @@ async fn the_demo_raises_no_surge() {
     assert!(s.run_surge_check().await.unwrap().raised.is_empty());
     let _ = running.shutdown.send(());
 }
+
+/// In a real browser: a supervisor's console shows a surge as a banner whose link starts an
+/// incident from its tickets, and (notifications on) as a desktop notification saying the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisors_console_shows_the_surge_with_its_link() {
+    use fantoccini::Locator;
+    let app = spawn_app_with(Db::Sqlite, |c| c.surge.interval_secs = 0)
+        .await
+        .unwrap();
+    let Some(d) = crate::browser::Driver::start(false).await else {
+        return;
+    };
+    let c = &d.client;
+    c.goto(&app.url("/console/login")).await.unwrap();
+    d.sign_in("super@x.test").await;
+    c.goto(&app.url("/console?view=all")).await.unwrap();
+    d.until_text("Enable desktop notifications").await;
+    c.execute(crate::browser::NOTIFICATION_SHIM, vec![])
+        .await
+        .unwrap();
+    d.click("[data-notify-toggle]").await;
+    d.until_text("Turn off desktop notifications").await;
+    c.wait()
+        .for_element(Locator::Css("html[data-live]"))
+        .await
+        .unwrap();
+
+    let s = services(&app);
+    let id = fixture(s).await;
+    let row = s.store.surge(id).await.unwrap().unwrap();
+    s.bus.publish(xdesk_service::live::LiveEvent::Surge {
+        surge_id: id,
+        summary_en: row.summary_en.clone(),
+        summary_zh: row.summary_zh.clone(),
+        count: row.count,
+    });
+    d.until_text("12 tickets in 9 minutes mentioning “matrix”. Start an incident from them?")
+        .await;
+    let link = c
+        .find(Locator::Css("#alerts .alert.surge a"))
+        .await
+        .unwrap();
+    assert_eq!(
+        link.attr("href").await.unwrap(),
+        Some(format!("/console/incidents/new?surge={id}"))
+    );
+    let notes = c
+        .execute(
+            "return window.__notes.map(function (n) { return [n.title, n.body]; })",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        notes,
+        json!([[
+            "Surge",
+            "12 tickets in 9 minutes mentioning “matrix” Start an incident from them?"
+        ]])
+    );
+    d.screenshot("console-surge-en").await;
+    d.close().await;
+    app.stop().await;
+}
