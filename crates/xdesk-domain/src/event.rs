@@ -121,6 +121,11 @@ pub enum EventKind {
     SplitOut { message_id: i64, ticket_id: i64 },
     /// This ticket began as message `message_id` of ticket `from`.
     SplitFrom { from: i64, message_id: i64 },
+    /// The ticket was linked to incident `incident_id` (by an agent or by its rule): its
+    /// updates reach the customer here.
+    IncidentLinked { incident_id: i64, by: String },
+    /// The ticket was unlinked from incident `incident_id`.
+    IncidentUnlinked { incident_id: i64 },
     /// A link in customer message `message_id` points to `host`, which is a known phishing
     /// domain (`verdict` `phishing`) or imitates the official `imitates` (`lookalike`, with the
     /// resemblances); the customer was warned.
@@ -170,6 +175,8 @@ impl EventKind {
             EventKind::MergedFrom { .. } => "merged_from",
             EventKind::SplitOut { .. } => "split_out",
             EventKind::SplitFrom { .. } => "split_from",
+            EventKind::IncidentLinked { .. } => "incident_linked",
+            EventKind::IncidentUnlinked { .. } => "incident_unlinked",
             EventKind::SuspiciousLink { .. } => "suspicious_link",
             EventKind::ExchangeAction { .. } => "exchange_action",
             EventKind::ExchangeActionRequested { .. } => "exchange_action_requested",

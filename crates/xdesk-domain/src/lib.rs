@@ -13,6 +13,7 @@ pub mod event;
 pub mod evidence;
 pub mod exchange;
 pub mod identity;
+pub mod incident;
 pub mod issue_type;
 pub mod kb;
 pub mod macros;

@@ -57,6 +57,7 @@ string_enum!(
         Open => "open",
         PendingCustomer => "pending_customer",
         PendingInternal => "pending_internal",
+        PendingIncident => "pending_incident",
         Solved => "solved",
         Closed => "closed",
     }
@@ -103,8 +104,8 @@ impl TicketState {
             (a, b) if a == b => false,
             (Closed, _) => false,
             (_, New) => false,
-            (New | Open | PendingCustomer | PendingInternal, _) => true,
-            (Solved, Open | PendingCustomer | PendingInternal | Closed) => true,
+            (New | Open | PendingCustomer | PendingInternal | PendingIncident, _) => true,
+            (Solved, Open | PendingCustomer | PendingInternal | PendingIncident | Closed) => true,
             (Solved, _) => false,
         }
     }
@@ -115,6 +116,15 @@ impl TicketState {
         } else {
             Err(IllegalTransition { from: self, to })
         }
+    }
+
+    /// Whether a customer's new message puts the ticket back in front of agents: it waited on
+    /// them, on an incident (they are still stuck), or was solved.
+    pub fn reopens_on_customer_message(self) -> bool {
+        matches!(
+            self,
+            TicketState::PendingCustomer | TicketState::PendingIncident | TicketState::Solved
+        )
     }
 
     /// Open for work: counts in queues and SLA clocks.

@@ -25,6 +25,8 @@ pub const API_SCOPES: &[&str] = &[
     "tickets:write",
     "customers:read",
     "customers:write",
+    "incidents:read",
+    "incidents:write",
 ];
 
 pub fn hash_password(password: &str) -> Result<String, ServiceError> {

@@ -228,8 +228,9 @@ impl Services {
         let actor = Actor::Customer(customer_id);
         if let Some(t) = ticket.filter(|t| t.state != TicketState::Closed.as_str()) {
             let opens = |state: &str| {
-                state == TicketState::PendingCustomer.as_str()
-                    || state == TicketState::Solved.as_str()
+                state
+                    .parse::<TicketState>()
+                    .is_ok_and(TicketState::reopens_on_customer_message)
             };
             let (t, _) = self
                 .post_to_ticket(actor, t, message, opens, &screened)
@@ -360,6 +361,7 @@ impl Services {
                 events: vec![xdesk_domain::event::EventKind::Updated { changes }],
                 message: None,
                 notices: Vec::new(),
+                delivery: None,
             };
             match self.store.apply_change(cs).await {
                 Ok(done) => return Ok(done.ticket),

@@ -212,8 +212,9 @@ impl Services {
                     message(customer_id),
                     |state| {
                         !bounce
-                            && (state == TicketState::PendingCustomer.as_str()
-                                || state == TicketState::Solved.as_str())
+                            && state
+                                .parse::<TicketState>()
+                                .is_ok_and(TicketState::reopens_on_customer_message)
                     },
                     &screened,
                 )

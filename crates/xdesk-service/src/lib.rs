@@ -14,6 +14,7 @@ pub mod exchange;
 pub mod filters;
 pub mod identities;
 pub mod inbox;
+pub mod incidents;
 pub mod integrations;
 pub mod kb;
 pub mod live;
@@ -179,6 +180,9 @@ pub struct Services {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// Signalled when an admin changes a mailbox, so the poller picks it up at once.
     pub mailboxes_wake: Arc<tokio::sync::Notify>,
+    /// Signalled when this node queued incident deliveries or changed a rule.
+    pub incident_wake: Arc<tokio::sync::Notify>,
+    pub incidents: Arc<incidents::IncidentSettings>,
     /// Live events for WebSocket clients.
     pub bus: Arc<dyn live::EventBus>,
     pub chat: Arc<chat::ChatSettings>,
@@ -220,6 +224,8 @@ impl Services {
             mail: Arc::new(outbox::MailSettings::default()),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             mailboxes_wake: Arc::new(tokio::sync::Notify::new()),
+            incident_wake: Arc::new(tokio::sync::Notify::new()),
+            incidents: Arc::new(incidents::IncidentSettings::default()),
             bus: Arc::new(live::LocalBus::default()),
             chat: Arc::new(chat::ChatSettings::default()),
             portal: Arc::new(portal::PortalSettings::default()),
@@ -264,6 +270,11 @@ impl Services {
     /// start-up does with them.
     pub fn with_secrets(mut self, keys: sealed::Keyring) -> Self {
         self.secrets = Arc::new(keys);
+        self
+    }
+
+    pub fn with_incidents(mut self, incidents: incidents::IncidentSettings) -> Self {
+        self.incidents = Arc::new(incidents);
         self
     }
 

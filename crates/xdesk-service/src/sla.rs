@@ -510,6 +510,7 @@ impl Services {
                 ],
                 message: Some(message),
                 notices: Vec::new(),
+                delivery: None,
             })
             .await?;
         self.publish_messages(&done.ticket, &done.messages, &done.attachments);
@@ -679,7 +680,7 @@ impl Services {
                         c.pause(&cal, now);
                     }
                 }
-                TicketState::PendingCustomer => c.pause(&cal, now),
+                TicketState::PendingCustomer | TicketState::PendingIncident => c.pause(&cal, now),
                 _ => c.resume(now),
             }
         }

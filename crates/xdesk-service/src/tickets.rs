@@ -747,6 +747,7 @@ impl Services {
                 }],
                 message: None,
                 notices: Vec::new(),
+                delivery: None,
             })
             .await?
             .ticket;
@@ -858,8 +859,9 @@ impl Services {
                 |state| {
                     (!internal && is_agent && state == TicketState::New.as_str())
                         || (is_customer
-                            && (state == TicketState::PendingCustomer.as_str()
-                                || state == TicketState::Solved.as_str()))
+                            && state
+                                .parse::<TicketState>()
+                                .is_ok_and(TicketState::reopens_on_customer_message))
                 },
                 &exposed,
             )
@@ -937,6 +939,7 @@ impl Services {
                 events,
                 message: Some(message.clone()),
                 notices,
+                delivery: None,
             };
             match self.store.apply_change(cs).await {
                 Ok(done) => {
@@ -1112,6 +1115,7 @@ impl Services {
             }],
             message: first,
             notices: copies,
+            delivery: None,
         };
         // The duplicate: closed, pointing at the survivor, telling the customer where the
         // conversation goes on.
@@ -1142,6 +1146,7 @@ impl Services {
                 json!({"merged_into": target}),
             )),
             notices: Vec::new(),
+            delivery: None,
         };
         let done = self
             .store
@@ -1270,6 +1275,7 @@ impl Services {
                     }],
                     message: None,
                     notices: Vec::new(),
+                    delivery: None,
                 },
                 ChangeSet {
                     ticket_id: id,
@@ -1282,6 +1288,7 @@ impl Services {
                     }],
                     message: None,
                     notices: Vec::new(),
+                    delivery: None,
                 },
             ])
             .await;

@@ -882,3 +882,200 @@ pub mod recovery_code {
     }
     no_relations!();
 }
+
+pub mod status_component {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "status_components")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub parent_id: Option<i64>,
+        pub name: String,
+        pub name_zh: String,
+        pub description: String,
+        pub position: i32,
+        /// `xdesk_domain::incident::ComponentStatus`.
+        pub status: String,
+        /// The network tickets about this component name, if any.
+        pub network: Option<String>,
+        /// JSON array of the intents tickets about this component carry.
+        pub intents: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod incident {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "incidents")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// `incident` or `maintenance`.
+        pub kind: String,
+        pub title: String,
+        pub title_zh: String,
+        pub status: String,
+        pub impact: String,
+        /// JSON `xdesk_domain::incident::MatchRule`, when new tickets are linked by rule.
+        pub rule: Option<String>,
+        /// The last ticket id the rule has looked at (the rule follows new tickets from there).
+        pub rule_scanned_to: i64,
+        /// When the next update was promised.
+        pub next_update_at: Option<DateTimeUtc>,
+        /// A maintenance window.
+        pub starts_at: Option<DateTimeUtc>,
+        pub ends_at: Option<DateTimeUtc>,
+        pub created_by: Option<i64>,
+        /// The ticket it was started from, if any.
+        pub source_ticket_id: Option<i64>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+        pub resolved_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod incident_component {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "incident_components")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub incident_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub component_id: i64,
+        /// What the incident does to the component while it is open.
+        pub status: String,
+    }
+    no_relations!();
+}
+
+pub mod incident_update {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "incident_updates")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub incident_id: i64,
+        /// The incident's status this update set.
+        pub status: String,
+        pub body: String,
+        pub body_zh: String,
+        /// An internal note: never public, never broadcast.
+        pub internal: bool,
+        /// A final update that also solves the linked tickets.
+        pub solves: bool,
+        pub author_id: Option<i64>,
+        /// JSON object component id -> status, as this update left them.
+        pub components: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod incident_ticket {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "incident_tickets")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub incident_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub ticket_id: i64,
+        /// `agent` or `rule`.
+        pub linked_by: String,
+        pub agent_id: Option<i64>,
+        pub linked_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod incident_delivery {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "incident_deliveries")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub incident_id: i64,
+        pub update_id: i64,
+        pub ticket_id: i64,
+        /// `link` (the latest update for a newly linked ticket, which then waits on the
+        /// incident), `update`, or `final` (the ticket stops waiting).
+        pub kind: String,
+        /// `queued`, `sending` (claimed), `sent` (posted on the ticket) or `failed`.
+        pub state: String,
+        /// Counted at each claim; the holder's count is its claim, so a sender whose lease was
+        /// taken over cannot mark the row.
+        pub attempts: i32,
+        pub next_attempt_at: DateTimeUtc,
+        pub lease_until: Option<DateTimeUtc>,
+        /// The ticket message that delivered it.
+        pub message_id: Option<i64>,
+        pub last_error: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub delivered_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod component_spell {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "component_spells")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub component_id: i64,
+        pub status: String,
+        pub started_at: DateTimeUtc,
+        pub ended_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod status_subscriber {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "status_subscribers")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub email: String,
+        pub language: String,
+        /// JSON array of component ids; empty for all.
+        pub components: String,
+        /// The hash of the confirmation token, until confirmed.
+        pub confirm_hash: Option<String>,
+        #[sea_orm(unique)]
+        pub unsubscribe_hash: String,
+        pub created_at: DateTimeUtc,
+        pub confirmed_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod incident_view {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "incident_views")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub incident_id: i64,
+        /// A hash standing for one visitor (never the raw cookie).
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub visitor: String,
+        /// `help`, `portal` or `widget`.
+        pub surface: String,
+        pub seen_at: DateTimeUtc,
+        /// The ticket they opened after seeing it, if they did.
+        pub ticket_id: Option<i64>,
+    }
+    no_relations!();
+}

@@ -272,6 +272,7 @@ mod tests {
             events: Vec::new(),
             message: Some(m),
             notices: Vec::new(),
+            delivery: None,
         }
     }
 

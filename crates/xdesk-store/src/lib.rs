@@ -16,6 +16,7 @@ mod entities;
 mod error;
 mod group_commit;
 mod inbox;
+mod incidents;
 mod kb;
 mod macros;
 mod mailboxes;
@@ -42,6 +43,11 @@ pub use customers::{CustomerRow, IdentityLinkRow, IdentityRow};
 pub use email::{InboundEmailRow, InboundRecord};
 pub use error::StoreError;
 pub use inbox::InboxExtras;
+pub use incidents::{
+    ComponentInput, ComponentRow, DeliveryClaim, DeliveryCounts, DeliveryRow, IncidentComponentRow,
+    IncidentRow, IncidentTicketRow, IncidentUpdateRow, LinkedTicket, NewIncident, NewUpdate,
+    Published, RuleTicket, SpellRow, SubscriberRow,
+};
 pub use kb::{
     DeflectionCount, KbArticleFull, KbArticleRow, KbCategoryRow, KbRevisionRow, KbSectionRow,
     KbTranslationRow, NewKbCategory, NewKbSection, SaveKbArticle, SuggestionReader,

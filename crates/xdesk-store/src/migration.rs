@@ -34,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0022IdentityProof),
             Box::new(M0023RecoveryCodes),
             Box::new(M0024InboxColumns),
+            Box::new(M0025Incidents),
             Box::new(crate::surge::M0026Surges),
         ]
     }
@@ -1480,6 +1481,187 @@ impl MigrationTrait for M0024InboxColumns {
             ))
             .await?;
         }
+        Ok(())
+    }
+}
+
+/// Incidents and the status page: components (a tree, each with a state and the tickets it
+/// concerns), incidents and maintenance windows, their public updates and internal notes, the
+/// tickets linked to each, one delivery row per update per linked ticket (claimed with a lease
+/// like the mail outbox, marked delivered in the transaction that posts the message, so a crash
+/// never sends one twice), the spells that draw the 90-day bars, subscribers, the customers who
+/// saw an incident's notice before writing, and a revision the static export follows.
+struct M0025Incidents;
+
+impl MigrationName for M0025Incidents {
+    fn name(&self) -> &str {
+        "m0025_incidents"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0025Incidents {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let tables = [
+            Table::create()
+                .table("status_components")
+                .col(big_pk_auto("id"))
+                .col(big_integer_null("parent_id"))
+                .col(string("name"))
+                .col(string("name_zh"))
+                .col(text("description"))
+                .col(integer("position"))
+                .col(string("status"))
+                .col(string_null("network"))
+                .col(text("intents"))
+                .col(ts("created_at"))
+                .col(ts("updated_at"))
+                .take(),
+            Table::create()
+                .table("incidents")
+                .col(big_pk_auto("id"))
+                .col(string("kind"))
+                .col(text("title"))
+                .col(text("title_zh"))
+                .col(string("status"))
+                .col(string("impact"))
+                .col(text_null("rule"))
+                .col(big_integer("rule_scanned_to"))
+                .col(timestamp_with_time_zone_null("next_update_at"))
+                .col(timestamp_with_time_zone_null("starts_at"))
+                .col(timestamp_with_time_zone_null("ends_at"))
+                .col(big_integer_null("created_by"))
+                .col(big_integer_null("source_ticket_id"))
+                .col(ts("created_at"))
+                .col(ts("updated_at"))
+                .col(timestamp_with_time_zone_null("resolved_at"))
+                .take(),
+            Table::create()
+                .table("incident_components")
+                .col(big_integer("incident_id"))
+                .col(big_integer("component_id"))
+                .col(string("status"))
+                .primary_key(Index::create().col("incident_id").col("component_id"))
+                .take(),
+            Table::create()
+                .table("incident_updates")
+                .col(big_pk_auto("id"))
+                .col(big_integer("incident_id"))
+                .col(string("status"))
+                .col(text("body"))
+                .col(text("body_zh"))
+                .col(boolean("internal"))
+                .col(boolean("solves"))
+                .col(big_integer_null("author_id"))
+                .col(text("components"))
+                .col(ts("created_at"))
+                .take(),
+            Table::create()
+                .table("incident_tickets")
+                .col(big_integer("incident_id"))
+                .col(big_integer("ticket_id"))
+                .col(string("linked_by"))
+                .col(big_integer_null("agent_id"))
+                .col(ts("linked_at"))
+                .primary_key(Index::create().col("incident_id").col("ticket_id"))
+                .take(),
+            Table::create()
+                .table("incident_deliveries")
+                .col(big_pk_auto("id"))
+                .col(big_integer("incident_id"))
+                .col(big_integer("update_id"))
+                .col(big_integer("ticket_id"))
+                .col(string("kind"))
+                .col(string("state"))
+                .col(integer("attempts"))
+                .col(ts("next_attempt_at"))
+                .col(timestamp_with_time_zone_null("lease_until"))
+                .col(big_integer_null("message_id"))
+                .col(text_null("last_error"))
+                .col(ts("created_at"))
+                .col(timestamp_with_time_zone_null("delivered_at"))
+                .take(),
+            Table::create()
+                .table("component_spells")
+                .col(big_pk_auto("id"))
+                .col(big_integer("component_id"))
+                .col(string("status"))
+                .col(ts("started_at"))
+                .col(timestamp_with_time_zone_null("ended_at"))
+                .take(),
+            Table::create()
+                .table("status_subscribers")
+                .col(big_pk_auto("id"))
+                .col(string_uniq("email"))
+                .col(string("language"))
+                .col(text("components"))
+                .col(string_null("confirm_hash"))
+                .col(string_uniq("unsubscribe_hash"))
+                .col(ts("created_at"))
+                .col(timestamp_with_time_zone_null("confirmed_at"))
+                .take(),
+            Table::create()
+                .table("incident_views")
+                .col(big_integer("incident_id"))
+                .col(string("visitor"))
+                .col(string("surface"))
+                .col(ts("seen_at"))
+                .col(big_integer_null("ticket_id"))
+                .primary_key(Index::create().col("incident_id").col("visitor"))
+                .take(),
+            Table::create()
+                .table("status_revision")
+                .col(big_integer("id").primary_key())
+                .col(big_integer("revision"))
+                .take(),
+        ];
+        for t in tables {
+            m.create_table(t).await?;
+        }
+        for i in [
+            index(
+                "incident_tickets",
+                "ix_incident_tickets_ticket",
+                &["ticket_id"],
+                false,
+            ),
+            index(
+                "incident_deliveries",
+                "ux_incident_deliveries_update_ticket",
+                &["update_id", "ticket_id"],
+                true,
+            ),
+            index(
+                "incident_deliveries",
+                "ix_incident_deliveries_due",
+                &["state", "next_attempt_at", "id"],
+                false,
+            ),
+            index(
+                "incident_deliveries",
+                "ix_incident_deliveries_incident",
+                &["incident_id", "state"],
+                false,
+            ),
+            index(
+                "incident_updates",
+                "ix_incident_updates_incident",
+                &["incident_id", "id"],
+                false,
+            ),
+            index(
+                "component_spells",
+                "ix_component_spells",
+                &["component_id", "started_at"],
+                false,
+            ),
+            index("incidents", "ix_incidents_status", &["status", "id"], false),
+        ] {
+            m.create_index(i).await?;
+        }
+        m.get_connection()
+            .execute_unprepared("INSERT INTO status_revision (id, revision) VALUES (1, 0)")
+            .await?;
         Ok(())
     }
 }

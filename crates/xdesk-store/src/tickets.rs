@@ -173,6 +173,9 @@ pub struct ChangeSet {
     pub message: Option<NewMessage>,
     /// System messages written after `message`.
     pub notices: Vec<NewMessage>,
+    /// The incident delivery `message` carries: marked delivered in the same transaction, and
+    /// the whole change fails if another sender took the delivery over meanwhile.
+    pub delivery: Option<crate::incidents::DeliveryClaim>,
 }
 
 impl ChangeSet {
@@ -191,6 +194,7 @@ impl ChangeSet {
             events,
             message: None,
             notices: Vec::new(),
+            delivery: None,
         }
     }
 }
@@ -780,6 +784,9 @@ pub(crate) async fn apply_change_in(
             messages.push(written);
             seq += 1;
         }
+    }
+    if let Some(claim) = &cs.delivery {
+        crate::incidents::mark_delivered(tx, claim, message_id, at).await?;
     }
     let (count, head) = append_events(
         tx,

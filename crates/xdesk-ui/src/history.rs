@@ -78,6 +78,11 @@ pub(crate) fn event_line(tr: &Tr, names: &Names, kind: &str, actor: &str, data: 
             let line = tr.t1(&format!("event.{kind}"), ticket(tr, &data[other]));
             by(tr, names, actor, line)
         }
+        "incident_linked" | "incident_unlinked" => {
+            let n = data["incident_id"].as_i64().unwrap_or_default();
+            let line = tr.t1(&format!("event.{kind}"), format!("#{n}"));
+            by(tr, names, actor, line)
+        }
         "suspicious_link" => match data.get("imitates").and_then(Value::as_str) {
             Some(official) => fill(
                 tr.t("history.suspicious_link"),
@@ -511,9 +516,11 @@ mod tests {
             EventKind::ExchangeActionRequested { .. } => 16,
             EventKind::ExchangeAction { .. } => 17,
             EventKind::Updated { .. } => 18,
+            EventKind::IncidentLinked { .. } => 19,
+            EventKind::IncidentUnlinked { .. } => 20,
         }
     }
-    const VARIANTS: usize = 19;
+    const VARIANTS: usize = 21;
 
     fn changes(pairs: &[(&str, Value, Value)]) -> EventKind {
         EventKind::Updated {
@@ -673,6 +680,21 @@ mod tests {
                 "agent:2",
                 vec!["Split out of ticket XD-10004"],
                 vec!["拆分自工单 XD-10004"],
+            ),
+            (
+                EventKind::IncidentLinked {
+                    incident_id: 3,
+                    by: "rule".into(),
+                },
+                "system",
+                vec!["Linked to incident #3"],
+                vec!["已关联到故障 #3"],
+            ),
+            (
+                EventKind::IncidentUnlinked { incident_id: 3 },
+                "agent:2",
+                vec!["Unlinked from incident #3 (by Li Wei)"],
+                vec!["已取消关联故障 #3（Li Wei 操作）"],
             ),
             (
                 EventKind::SuspiciousLink {

@@ -67,8 +67,14 @@ pub struct WebSettings {
         api::exchange::chain_check, api::identities::propose, api::identities::list,
         api::identities::approve, api::identities::reject, api::identities::unlink,
         api::surges::list, api::surges::get, api::surges::dismiss,
+        api::incidents::list_components, api::incidents::create_component,
+        api::incidents::update_component, api::incidents::delete_component,
+        api::incidents::set_component_status, api::incidents::list, api::incidents::create,
+        api::incidents::get, api::incidents::edit, api::incidents::post_update,
+        api::incidents::linked, api::incidents::link, api::incidents::unlink,
+        api::incidents::of_ticket,
     ),
-    tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"), (name = "trust"))
+    tags((name = "tickets"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "customers"), (name = "channels"), (name = "admin"), (name = "kb"), (name = "trust"), (name = "incidents"))
 )]
 pub struct ApiDoc;
 
@@ -272,6 +278,36 @@ pub fn router(services: Services, pages: Router, settings: WebSettings) -> Route
         )
         .route("/sla/policies/{id}", delete(api::sla::delete_policy))
         .route("/tickets/{id}/sla", get(api::sla::ticket_sla))
+        .route(
+            "/components",
+            get(api::incidents::list_components).post(api::incidents::create_component),
+        )
+        .route(
+            "/components/{id}",
+            put(api::incidents::update_component).delete(api::incidents::delete_component),
+        )
+        .route(
+            "/components/{id}/status",
+            post(api::incidents::set_component_status),
+        )
+        .route(
+            "/incidents",
+            get(api::incidents::list).post(api::incidents::create),
+        )
+        .route(
+            "/incidents/{id}",
+            get(api::incidents::get).put(api::incidents::edit),
+        )
+        .route("/incidents/{id}/updates", post(api::incidents::post_update))
+        .route(
+            "/incidents/{id}/tickets",
+            get(api::incidents::linked).post(api::incidents::link),
+        )
+        .route(
+            "/incidents/{id}/tickets/{ticket_id}",
+            delete(api::incidents::unlink),
+        )
+        .route("/tickets/{id}/incidents", get(api::incidents::of_ticket))
         .route("/macros", get(api::macros::list).post(api::macros::create))
         .route(
             "/macros/{id}",

@@ -66,6 +66,8 @@ pub struct Config {
     pub anchor: AnchorConfig,
     /// How agents' status follows their sign-ins (`[agents] online_on_sign_in = false`).
     pub agents: AgentsConfig,
+    /// How incident updates go out (`[incidents] broadcast_per_second = 200`).
+    pub incidents: IncidentsConfig,
     /// Surge alerts (`[surge] interval_secs = 60`).
     pub surge: SurgeConfig,
 }
@@ -81,6 +83,28 @@ pub struct SurgeConfig {
 impl Default for SurgeConfig {
     fn default() -> Self {
         Self { interval_secs: 60 }
+    }
+}
+
+/// Incident broadcasts: each node posts at most this many updates per second on linked
+/// tickets (each one a message, and for email tickets a mail), so a broadcast to thousands of
+/// customers never crowds out the desk's own work or the mail server's limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    /// 0: this node posts no updates (others do).
+    pub broadcast_per_second: u32,
+    /// Seconds a node holds the deliveries it claimed before another may take them over.
+    pub lease_secs: u64,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        let d = xdesk_service::incidents::IncidentSettings::default();
+        Self {
+            broadcast_per_second: d.broadcast_per_second,
+            lease_secs: d.lease.as_secs(),
+        }
     }
 }
 
@@ -364,6 +388,7 @@ impl Default for Config {
             forwarded_header: ForwardedHeader::default(),
             anchor: AnchorConfig::default(),
             agents: AgentsConfig::default(),
+            incidents: IncidentsConfig::default(),
             surge: SurgeConfig::default(),
         }
     }
@@ -394,6 +419,8 @@ impl Config {
         "portal.group_id",
         "portal.log_sign_in_links",
         "routing.default_group",
+        "incidents.broadcast_per_second",
+        "incidents.lease_secs",
         "redis_url",
         "exchange.url",
         "exchange.token",

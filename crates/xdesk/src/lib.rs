@@ -60,6 +60,10 @@ pub async fn open_with_keys(
         group_id: config.chat.group_id,
         allowed_origins: config.chat.allowed_origins.clone(),
     })
+    .with_incidents(xdesk_service::incidents::IncidentSettings {
+        broadcast_per_second: config.incidents.broadcast_per_second,
+        lease: std::time::Duration::from_secs(config.incidents.lease_secs.max(1)),
+    })
     .with_routing(xdesk_service::routing::RoutingSettings {
         default_group: config
             .routing
@@ -180,6 +184,51 @@ async fn assignment(services: xdesk_service::Services) {
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         if let Err(e) = services.run_assignment().await {
             tracing::warn!(error = %e, "assignment could not run; retrying");
+        }
+    }
+}
+
+/// Incidents: links new tickets that match an open incident's rule, starts and completes
+/// maintenance windows, and posts queued updates on linked tickets at the configured rate.
+/// Every node runs it; the database hands each delivery to one node.
+async fn incidents(services: xdesk_service::Services) {
+    const TICK: std::time::Duration = std::time::Duration::from_millis(100);
+    let per_tick = u64::from(services.incidents.broadcast_per_second)
+        .div_ceil(10)
+        .max(1);
+    let mut last_rules = tokio::time::Instant::now() - std::time::Duration::from_secs(60);
+    loop {
+        if last_rules.elapsed() >= std::time::Duration::from_secs(1) {
+            last_rules = tokio::time::Instant::now();
+            if let Err(e) = services.run_incident_rules().await {
+                tracing::warn!(error = %e, "incident rules could not run; retrying");
+            }
+            if let Err(e) = services.run_maintenance().await {
+                tracing::warn!(error = %e, "maintenance timers could not run; retrying");
+            }
+        }
+        let started = tokio::time::Instant::now();
+        if services.incidents.broadcast_per_second == 0 {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
+        }
+        let posted = match services.run_incident_deliveries(per_tick).await {
+            Ok(n) => n as u64,
+            Err(e) => {
+                tracing::warn!(error = %e, "incident updates could not be posted; retrying");
+                0
+            }
+        };
+        // A full batch: more wait, at the rate's pace. Otherwise sleep until woken or the tick.
+        let rest = TICK.saturating_sub(started.elapsed());
+        if posted >= per_tick {
+            tokio::time::sleep(rest).await;
+        } else {
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(1),
+                services.incident_wake.notified(),
+            )
+            .await;
         }
     }
 }
@@ -350,6 +399,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let follower = tokio::spawn(follow_tickets(services.clone()));
     let timers = tokio::spawn(sla_timers(services.clone()));
     let assigner = tokio::spawn(assignment(services.clone()));
+    let broadcaster = tokio::spawn(incidents(services.clone()));
     let surges = (config.surge.interval_secs > 0).then(|| {
         tokio::spawn(surge_checks(
             services.clone(),
@@ -391,6 +441,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         follower.abort();
         timers.abort();
         assigner.abort();
+        broadcaster.abort();
         if let Some(s) = surges {
             s.abort();
         }

@@ -4,6 +4,7 @@ pub mod chat;
 pub mod dto;
 pub mod exchange;
 pub mod identities;
+pub mod incidents;
 pub mod kb;
 pub mod macros;
 pub mod people;

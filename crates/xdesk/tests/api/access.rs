@@ -219,6 +219,22 @@ fn rows() -> Vec<Row> {
         api("POST", "/api/v1/macros", "/api/v1/macros", Json(r#"{"name":"","body_en":"x"}"#), "U UU FF+ + FFFF"),
         api("PUT", "/api/v1/macros/{id}", "/api/v1/macros/$MAC", Json(r#"{"name":"","body_en":"x"}"#), "U UU FF+ + FFFF"),
         api("DELETE", "/api/v1/macros/{id}", "/api/v1/macros/$NMAC", NoBody, "U UU FF+ + FFFF"),
+        // Issue 19: incidents are read by staff, published by supervisors and admins; components
+        // are configuration (admins); any agent links tickets they can see.
+        api("GET", "/api/v1/components", "/api/v1/components", NoBody, "U UU +++ + FFFF"),
+        api("POST", "/api/v1/components", "/api/v1/components", Json(r#"{"name":""}"#), "U UU FFF + FFFF"),
+        api("PUT", "/api/v1/components/{id}", "/api/v1/components/$COMP", Json(r#"{"name":""}"#), "U UU FFF + FFFF"),
+        api("DELETE", "/api/v1/components/{id}", "/api/v1/components/$NCOMP", NoBody, "U UU FFF + FFFF"),
+        api("POST", "/api/v1/components/{id}/status", "/api/v1/components/$COMP/status", Json(r#"{"status":"bogus"}"#), "U UU FF+ + FFFF"),
+        api("GET", "/api/v1/incidents", "/api/v1/incidents", NoBody, "U UU +++ + FFFF"),
+        api("POST", "/api/v1/incidents", "/api/v1/incidents", Json(r#"{"title":""}"#), "U UU FF+ + FFFF"),
+        api("GET", "/api/v1/incidents/{id}", "/api/v1/incidents/$INC", NoBody, "U UU +++ + FFFF"),
+        api("PUT", "/api/v1/incidents/{id}", "/api/v1/incidents/$INC", Json(r#"{"title":""}"#), "U UU FF+ + FFFF"),
+        api("POST", "/api/v1/incidents/{id}/updates", "/api/v1/incidents/$INC/updates", Json(r#"{"body":""}"#), "U UU FF+ + FFFF"),
+        api("GET", "/api/v1/incidents/{id}/tickets", "/api/v1/incidents/$INC/tickets", NoBody, "U UU +++ + FFFF"),
+        api("POST", "/api/v1/incidents/{id}/tickets", "/api/v1/incidents/$INC/tickets", Json(r#"{"ticket_ids":[]}"#), "U UU +++ + FFFF"),
+        api("DELETE", "/api/v1/incidents/{id}/tickets/{ticket_id}", "/api/v1/incidents/$INC/tickets/$TA", NoBody, "U UU +N+ + FFFF"),
+        api("GET", "/api/v1/tickets/{id}/incidents", "/api/v1/tickets/$TA/incidents", NoBody, "U UU +N+ + +FFF"),
         api("GET", "/api/v1/api-keys", "/api/v1/api-keys", NoBody, "U UU FFF + FFFF"),
         api("POST", "/api/v1/api-keys", "/api/v1/api-keys", Json(r#"{"name":"","scopes":[]}"#), "U UU FFF + FFFF"),
         api("DELETE", "/api/v1/api-keys/{id}", "/api/v1/api-keys/$NKEY", NoBody, "U UU FFF + FFFF"),
@@ -700,6 +716,24 @@ impl Matrix {
         assert_eq!(r.status(), StatusCode::CREATED);
         let lnk2 = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
         let srg = crate::surge::fixture(m.services()).await;
+        let comp = m
+            .admin_create(
+                "/api/v1/components",
+                json!({"name": "Deposits", "name_zh": "充值"}),
+            )
+            .await;
+        let inc = m
+            .app
+            .post(
+                &m.admin,
+                "/api/v1/incidents",
+                json!({"title": "Matrix incident", "body": "Looking into it"}),
+            )
+            .await;
+        assert_eq!(inc.status(), StatusCode::CREATED);
+        let inc = inc.json::<Value>().await.unwrap()["incident"]["id"]
+            .as_i64()
+            .unwrap();
         for (k, v) in [
             ("$TA", ta["id"].to_string()),
             ("$TB", tb["id"].to_string()),
@@ -715,6 +749,8 @@ impl Matrix {
             ("$LNK", lnk.to_string()),
             ("$LNK2", lnk2.to_string()),
             ("$SRG", srg.to_string()),
+            ("$COMP", comp.to_string()),
+            ("$INC", inc.to_string()),
         ] {
             m.fixed.insert(k, v);
         }
@@ -803,6 +839,10 @@ impl Matrix {
             }
             "$NKEY" => {
                 self.admin_create("/api/v1/api-keys", json!({"name": format!("k-{}", uuid::Uuid::new_v4().simple()), "scopes": ["tickets:read"]}))
+                    .await
+            }
+            "$NCOMP" => {
+                self.admin_create("/api/v1/components", json!({"name": format!("c-{}", uuid::Uuid::new_v4().simple())}))
                     .await
             }
             "$NMB" => self.new_mailbox().await,

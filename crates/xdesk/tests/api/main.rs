@@ -23,6 +23,7 @@ mod email;
 mod exchange;
 mod history;
 mod imap;
+mod incidents;
 mod kb;
 mod limits;
 mod live;
