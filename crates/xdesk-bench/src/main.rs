@@ -11,6 +11,7 @@ mod incidents;
 mod load;
 mod search;
 mod sla;
+mod surge;
 mod triage;
 
 use anyhow::{Context, anyhow};
@@ -57,6 +58,8 @@ enum Cmd {
     Triage(triage::TriageArgs),
     /// One incident update to 10,000 linked tickets: queued, posted, mailed to an SMTP sink.
     Incidents(incidents::IncidentArgs),
+    /// Surge detection over simulated days: latency to catch injected surges, false alarms.
+    Surge(surge::SurgeArgs),
     /// Internal: one node for the chat benchmark, configured from XDESK_* variables.
     #[command(hide = true)]
     ServeNode,
@@ -132,6 +135,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Inbox(args) => return inbox::run(args).await,
         Cmd::Search(args) => return search::run(args).await,
         Cmd::Triage(args) => return triage::run(args),
+        Cmd::Surge(args) => return surge::run(args),
         Cmd::Sla(args) => return sla::run(args).await,
         Cmd::Incidents(args) => return incidents::run(args).await,
         Cmd::ServeNode => return chat::serve_node().await,

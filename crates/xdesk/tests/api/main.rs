@@ -41,6 +41,7 @@ mod search;
 mod secrets;
 mod security;
 mod sla;
+mod surge;
 mod tickets;
 mod triage;
 mod trust;
