@@ -204,7 +204,7 @@ async fn one(
             )
             .await
         }));
-        if pending.len() >= 64 {
+        if pending.len() >= 16 {
             for p in pending.drain(..) {
                 ids.push(p.await?.map_err(|e| anyhow::anyhow!("{e}"))?.ticket.id);
             }
