@@ -294,10 +294,9 @@ pub(crate) async fn list(ctx: Ctx, me: SignedIn, State(s): State<UiState>) -> Re
         Err(e) => return ctx.service_error(&e),
     };
     let now = Utc::now();
-    let (open, closed): (Vec<IncidentView>, Vec<IncidentView>) =
-        all.into_iter().partition(|i| {
-            IncidentStatus::from_str(&i.status).is_ok_and(|s| !s.is_final())
-        });
+    let (open, closed): (Vec<IncidentView>, Vec<IncidentView>) = all
+        .into_iter()
+        .partition(|i| IncidentStatus::from_str(&i.status).is_ok_and(|s| !s.is_final()));
     let mut page = ListPage {
         ctx: &ctx,
         agent_name: &me.agent.display_name,
@@ -439,14 +438,22 @@ pub(crate) async fn new_form(
         rule_words: keep(&q.words),
         ..Draft::default()
     };
-    draft.rule_intents.extend(q.intent.clone().filter(|v| !v.is_empty()));
-    draft.rule_networks.extend(q.network.clone().filter(|v| !v.is_empty()));
+    draft
+        .rule_intents
+        .extend(q.intent.clone().filter(|v| !v.is_empty()));
+    draft
+        .rule_networks
+        .extend(q.network.clone().filter(|v| !v.is_empty()));
     // Surge detection links here with its id; until it reads the surge, its words come as
     // the query parameters above.
     let _ = q.surge;
     let mut ticket = None;
     if let Some(id) = q.ticket {
-        let d = match s.services.get_ticket(&me.principal, id, ip.as_deref()).await {
+        let d = match s
+            .services
+            .get_ticket(&me.principal, id, ip.as_deref())
+            .await
+        {
             Ok(d) => d,
             Err(e) => return ctx.service_error(&e),
         };
@@ -550,13 +557,9 @@ pub(crate) async fn create(
         Ok(d) => Redirect::to(&format!("/console/incidents/{}", d.incident.id)).into_response(),
         Err(e @ (ServiceError::Field(_) | ServiceError::Conflict(_))) => {
             let draft = Draft::of(&f);
-            let ticket = draft.ticket.map(|id| {
-                (
-                    id,
-                    TicketNumber::for_ticket(id).to_string(),
-                    String::new(),
-                )
-            });
+            let ticket = draft
+                .ticket
+                .map(|id| (id, TicketNumber::for_ticket(id).to_string(), String::new()));
             render_new(
                 &ctx,
                 &me,
@@ -680,7 +683,13 @@ fn groups(linked: Vec<LinkedTicket>) -> Vec<Group> {
     }
     let mut out: Vec<Group> = by.into_values().collect();
     // Tickets still waiting first: they are the customers the updates are for.
-    out.sort_by_key(|g| (g.state != "pending_incident", g.state.clone(), g.channel.clone()));
+    out.sort_by_key(|g| {
+        (
+            g.state != "pending_incident",
+            g.state.clone(),
+            g.channel.clone(),
+        )
+    });
     out
 }
 
@@ -884,12 +893,11 @@ pub(crate) async fn edit(
         })
     })();
     let done = match spec {
-        Ok(spec) => {
-            s.services
-                .edit_incident(&me.principal, id, spec, ip.as_deref())
-                .await
-                .map(|_| ())
-        }
+        Ok(spec) => s
+            .services
+            .edit_incident(&me.principal, id, spec, ip.as_deref())
+            .await
+            .map(|_| ()),
         Err(e) => Err(e),
     };
     match done {
@@ -967,10 +975,7 @@ pub(crate) async fn link(
         return ctx.csrf_refused();
     }
     let Ok(incident) = field(&f, "incident").parse::<i64>() else {
-        return ctx.error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ctx.tr.t("inc.choose"),
-        );
+        return ctx.error(StatusCode::UNPROCESSABLE_ENTITY, ctx.tr.t("inc.choose"));
     };
     let mut tickets = Vec::new();
     for v in all(&f, "ids") {
@@ -1039,9 +1044,7 @@ pub(crate) async fn bulk_link(
             "choose an incident",
         ))
     })?;
-    let new = services
-        .link_to_incident(p, incident, tickets, ip)
-        .await?;
+    let new = services.link_to_incident(p, incident, tickets, ip).await?;
     Ok(xdesk_service::inbox::BulkOutcome {
         unchanged: tickets
             .iter()
@@ -1101,7 +1104,11 @@ pub(crate) async fn ticket_slot(
                 n.incident.title_for(lang).to_owned(),
                 n.incident.status.clone(),
                 n.latest
-                    .map(|u| Bilingual::new(u.body, u.body_zh).for_language(lang).to_owned())
+                    .map(|u| {
+                        Bilingual::new(u.body, u.body_zh)
+                            .for_language(lang)
+                            .to_owned()
+                    })
                     .unwrap_or_default(),
             )
         })
@@ -1142,9 +1149,9 @@ pub(crate) async fn portal_incident(
 ) -> Result<Option<PortalIncident>, ServiceError> {
     let lang = tr.lang.code();
     let notices = services.ticket_incident_notices(p, ticket_id).await?;
-    let open = notices.into_iter().find(|n| {
-        IncidentStatus::from_str(&n.incident.status).is_ok_and(|s| !s.is_final())
-    });
+    let open = notices
+        .into_iter()
+        .find(|n| IncidentStatus::from_str(&n.incident.status).is_ok_and(|s| !s.is_final()));
     Ok(open.map(|n| PortalIncident {
         title: n.incident.title_for(lang).to_owned(),
         status_words: xdesk_service::incidents::status_words(&n.incident.status, lang),

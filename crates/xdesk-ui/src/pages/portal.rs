@@ -609,8 +609,7 @@ async fn render_ticket(
         Err(e) => return ctx.service_error(&e),
     };
     let incident = if state == TicketState::PendingIncident {
-        match crate::pages::incidents::portal_incident(&s.services, &me.principal, t.id, tr).await
-        {
+        match crate::pages::incidents::portal_incident(&s.services, &me.principal, t.id, tr).await {
             Ok(i) => i,
             Err(e) => return ctx.service_error(&e),
         }
