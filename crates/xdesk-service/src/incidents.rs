@@ -31,14 +31,19 @@ use xdesk_store::{
 /// How fast updates go out.
 #[derive(Debug, Clone)]
 pub struct IncidentSettings {
-    /// Deliveries per second each node posts at most (messages, and the mails they queue).
+    /// Deliveries per second each node posts at most (messages, and the mails they queue);
+    /// 0 leaves posting to other nodes.
     pub broadcast_per_second: u32,
+    /// How long a node holds the deliveries it claimed; past it, another node (or this one,
+    /// restarted) takes over what a crashed node left.
+    pub lease: Duration,
 }
 
 impl Default for IncidentSettings {
     fn default() -> Self {
         Self {
             broadcast_per_second: 200,
+            lease: Duration::from_secs(60),
         }
     }
 }
@@ -208,8 +213,6 @@ impl From<DeliveryCounts> for DeliveriesView {
     }
 }
 
-/// Lease a sender holds a delivery for; past it another node takes it over.
-const LEASE: Duration = Duration::from_secs(60);
 /// Tickets a rule looks at per pass.
 const RULE_BATCH: u64 = 500;
 /// Concurrent postings per node: they share group commits.
@@ -963,7 +966,10 @@ impl Services {
     /// Posts due deliveries, at most `limit`, several at a time. Returns how many were
     /// posted. Safe on every node at once.
     pub async fn run_incident_deliveries(&self, limit: u64) -> Result<usize, ServiceError> {
-        let claimed = self.store.claim_deliveries(limit, LEASE).await?;
+        let claimed = self
+            .store
+            .claim_deliveries(limit, self.incidents.lease)
+            .await?;
         if claimed.is_empty() {
             return Ok(0);
         }

@@ -76,14 +76,18 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IncidentsConfig {
+    /// 0: this node posts no updates (others do).
     pub broadcast_per_second: u32,
+    /// Seconds a node holds the deliveries it claimed before another may take them over.
+    pub lease_secs: u64,
 }
 
 impl Default for IncidentsConfig {
     fn default() -> Self {
+        let d = xdesk_service::incidents::IncidentSettings::default();
         Self {
-            broadcast_per_second: xdesk_service::incidents::IncidentSettings::default()
-                .broadcast_per_second,
+            broadcast_per_second: d.broadcast_per_second,
+            lease_secs: d.lease.as_secs(),
         }
     }
 }
@@ -399,6 +403,7 @@ impl Config {
         "portal.log_sign_in_links",
         "routing.default_group",
         "incidents.broadcast_per_second",
+        "incidents.lease_secs",
         "redis_url",
         "exchange.url",
         "exchange.token",

@@ -61,7 +61,8 @@ pub async fn open_with_keys(
         allowed_origins: config.chat.allowed_origins.clone(),
     })
     .with_incidents(xdesk_service::incidents::IncidentSettings {
-        broadcast_per_second: config.incidents.broadcast_per_second.max(1),
+        broadcast_per_second: config.incidents.broadcast_per_second,
+        lease: std::time::Duration::from_secs(config.incidents.lease_secs.max(1)),
     })
     .with_routing(xdesk_service::routing::RoutingSettings {
         default_group: config
@@ -207,6 +208,10 @@ async fn incidents(services: xdesk_service::Services) {
             }
         }
         let started = tokio::time::Instant::now();
+        if services.incidents.broadcast_per_second == 0 {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
+        }
         let posted = match services.run_incident_deliveries(per_tick).await {
             Ok(n) => n as u64,
             Err(e) => {

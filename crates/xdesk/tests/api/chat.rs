@@ -289,12 +289,12 @@ backend_test_db!(signed_customers_are_linked_and_forgeries_are_not, |db| {
 });
 
 /// An `xdesk serve` process.
-struct Node {
-    base: String,
-    child: tokio::process::Child,
+pub(crate) struct Node {
+    pub(crate) base: String,
+    pub(crate) child: tokio::process::Child,
 }
 
-async fn start_node(dir: &std::path::Path, env: &[(&str, String)]) -> Node {
+pub(crate) async fn start_node(dir: &std::path::Path, env: &[(&str, String)]) -> Node {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -311,7 +311,7 @@ async fn start_node(dir: &std::path::Path, env: &[(&str, String)]) -> Node {
     let child = cmd.spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    for _ in 0..100 {
+    for _ in 0..600 {
         if http
             .get(format!("{base}/healthz"))
             .send()

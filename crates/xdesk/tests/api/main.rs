@@ -24,6 +24,7 @@ mod exchange;
 mod history;
 mod imap;
 mod incident_pages;
+mod incidents;
 mod kb;
 mod limits;
 mod live;
