@@ -440,7 +440,7 @@ async fn page(
 }
 
 /// "in 40 min" or "15 min overdue".
-fn due_text(tr: &crate::i18n::Tr, due: DateTime<Utc>, now: DateTime<Utc>) -> String {
+pub(crate) fn due_text(tr: &crate::i18n::Tr, due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     if due > now {
         tr.t1("inbox.due_in", age(tr, now - (due - now), now))
     } else {

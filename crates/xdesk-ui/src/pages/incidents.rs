@@ -246,10 +246,30 @@ pub(crate) struct Summary {
     pub linked: u64,
     pub deliveries: DeliveriesView,
     pub next_update: String,
+    /// "in 40 min" or "15 min overdue".
+    pub next_in: String,
     /// The promised update time has passed and the incident is still open.
     pub overdue: bool,
     pub window: String,
     pub updated: String,
+}
+
+/// "5 min ago", or "just now".
+fn ago(tr: &Tr, t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let a = crate::pages::age(tr, t, now);
+    if a == tr.t("age.now") {
+        a
+    } else {
+        tr.t1("inc.ago", a)
+    }
+}
+
+/// When the next update is due, relative to now (only for an open incident).
+fn next_in(tr: &Tr, i: &IncidentView, open: bool, now: DateTime<Utc>) -> String {
+    match i.next_update_at {
+        Some(t) if open => crate::pages::inbox::due_text(tr, t, now),
+        _ => String::new(),
+    }
 }
 
 #[derive(Template)]
@@ -278,12 +298,13 @@ fn summary(d: IncidentDetail, tr: &Tr, now: DateTime<Utc>) -> Summary {
         linked: d.linked,
         deliveries: d.deliveries.clone(),
         next_update: i.next_update_at.map(when).unwrap_or_default(),
+        next_in: next_in(tr, i, open, now),
         overdue: open && i.next_update_at.is_some_and(|t| t < now),
         window: match (i.starts_at, i.ends_at) {
             (Some(s), Some(e)) => format!("{} – {}", when(s), when(e)),
             _ => String::new(),
         },
-        updated: crate::pages::age(tr, i.updated_at, now),
+        updated: ago(tr, i.updated_at, now),
     }
 }
 
@@ -623,6 +644,8 @@ struct DetailPage<'a> {
     maintenance: bool,
     overdue: bool,
     next_update: String,
+    /// "in 40 min" or "15 min overdue".
+    next_in: String,
     window: String,
     entries: Vec<Entry>,
     /// Affected components: (name, status).
@@ -639,6 +662,15 @@ struct DetailPage<'a> {
 }
 
 impl DetailPage<'_> {
+    /// A network as people name it (TRON, not `tron`).
+    fn network_name(&self, n: &str) -> String {
+        self.choices
+            .networks
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map_or_else(|| n.to_owned(), |(_, name)| (*name).to_owned())
+    }
+
     fn component_label(&self, id: &i64) -> String {
         self.components
             .iter()
@@ -774,6 +806,7 @@ async fn detail_page<'a>(
         maintenance: kind == IncidentKind::Maintenance,
         overdue: open && i.next_update_at.is_some_and(|t| t < Utc::now()),
         next_update: local(i.next_update_at),
+        next_in: next_in(tr, i, open, Utc::now()),
         window: match (i.starts_at, i.ends_at) {
             (Some(s), Some(e)) => format!("{} – {}", when(s), when(e)),
             _ => String::new(),

@@ -47,7 +47,7 @@ fn deposit(subject: &str, body: &str, who: &str, group: Option<i64>) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_runs_an_incident_from_a_ticket_and_an_agent_links_tickets_in_bulk() {
     let app = spawn_app(Db::Sqlite).await.unwrap();
-    let Some(d) = Driver::start_at(1440, 900, false).await else {
+    let Some(d) = Driver::start_at(1440, 1400, false).await else {
         return;
     };
     let services = app.running.as_ref().unwrap().services.clone();
