@@ -339,8 +339,17 @@ async fn a_supervisor_runs_an_incident_from_a_ticket_and_an_agent_links_tickets_
         assert_eq!(v["state"], "pending_incident", "ticket {t}");
     }
 
-    // 5. The supervisor's page: every count, and each ticket's delivery.
+    // 5. The supervisor's page: every count, and each ticket's delivery. First the ticket it
+    // started from: its pane says what it waits on.
     sign_in_as(&d, &app, "duty@x.test").await;
+    c.goto(&app.url(&format!("/console/tickets/{source}")))
+        .await
+        .unwrap();
+    d.until_text(&format!(
+        "Linked to incident #{id}: USDT deposits on TRON delayed"
+    ))
+    .await;
+    d.until_text("We found the cause: a stuck TRON node.").await;
     c.goto(&app.url(&format!("/console/incidents/{id}")))
         .await
         .unwrap();
@@ -404,5 +413,103 @@ async fn a_supervisor_runs_an_incident_from_a_ticket_and_an_agent_links_tickets_
     p.fits().await;
     p.screenshot("incident-page-phone-zh").await;
     p.close().await;
+
+    // 7. The customer of a Chinese ticket, in the portal: why it waits, in Chinese, and where
+    // to follow it.
+    let zh_ticket = more[1];
+    let customer = app
+        .get_json(&admin, &format!("/api/v1/tickets/{zh_ticket}"))
+        .await["customer_id"]
+        .as_i64()
+        .unwrap();
+    let token = format!("xdc_{}", uuid::Uuid::new_v4().simple());
+    services
+        .store
+        .create_customer_session(
+            &xdesk_service::auth::sha256_hex(&token),
+            customer,
+            chrono::Utc::now() + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    let page = app
+        .http
+        .get(app.url(&format!("/portal/tickets/{zh_ticket}")))
+        .header("cookie", format!("xdesk_portal={token}; xdesk_lang=zh"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let notice = &page[page
+        .find("id=\"incident-notice\"")
+        .expect("no incident notice")..];
+    assert!(notice.contains("TRON 网络 USDT 充值延迟"), "{notice}");
+    assert!(notice.contains("已确认原因"), "{notice}");
+    assert!(
+        notice.contains("已找到原因：一个 TRON 节点卡住。"),
+        "{notice}"
+    );
+    assert!(notice.contains("/status\""), "{notice}");
+
+    // 8. Components, by the admin on their page: a new one under Deposits, then its state by
+    // hand.
+    let csrf = "IncidentPagesCsrf0123456789abcdX";
+    let cookies = format!("xdesk_csrf={csrf}; xdesk_session={admin}; xdesk_lang=en");
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let mut form = form;
+        form.push(("csrf", csrf.to_owned()));
+        app.http
+            .post(app.url(&path))
+            .header("cookie", cookies.clone())
+            .form(&form)
+            .send()
+    };
+    let r = post(
+        "/console/admin/components".into(),
+        vec![
+            ("name", "Ethereum (ERC-20)".into()),
+            ("name_zh", "以太坊（ERC-20）".into()),
+            ("parent_id", comps[0].to_string()),
+            ("network", "ethereum".into()),
+            ("intents", "deposit_missing".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    // Saved, the form goes back to the page (the client follows the redirect).
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert_eq!(r.url().path(), "/console/admin/components");
+    let all = services.list_components(&Principal::System).await.unwrap();
+    let eth = all.iter().find(|c| c.name == "Ethereum (ERC-20)").unwrap();
+    assert_eq!(eth.parent_id, Some(comps[0]));
+    assert_eq!(eth.network.as_deref(), Some("ethereum"));
+    let r = post(
+        format!("/console/admin/components/{}/status", eth.id),
+        vec![("status", "degraded_performance".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.url().path(), "/console/admin/components");
+    let page = app
+        .http
+        .get(app.url("/console/admin/components"))
+        .header("cookie", cookies.clone())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = &page[page
+        .find(&format!("data-component=\"{}\"", eth.id))
+        .unwrap()..];
+    assert!(
+        row.contains("<option value=\"degraded_performance\" selected"),
+        "{}",
+        &row[..row.len().min(1500)]
+    );
+    assert!(row.contains("class=\"depth-1\""), "listed under Deposits");
     app.stop().await;
 }
