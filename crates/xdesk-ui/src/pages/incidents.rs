@@ -454,6 +454,7 @@ pub(crate) async fn new_form(
     let mut draft = Draft {
         kind: "incident".into(),
         impact: "minor".into(),
+        next_update_at: local(Some(compose_next(None, Utc::now()))),
         title: keep(&q.title),
         rule_assets: keep(&q.asset),
         rule_words: keep(&q.words),
@@ -646,6 +647,9 @@ struct DetailPage<'a> {
     next_update: String,
     /// "in 40 min" or "15 min overdue".
     next_in: String,
+    /// The compose box's next-update time: the promise standing, unless it is (nearly) due;
+    /// then an hour from now, as a new update makes a new promise.
+    compose_next: String,
     window: String,
     entries: Vec<Entry>,
     /// Affected components: (name, status).
@@ -807,6 +811,7 @@ async fn detail_page<'a>(
         overdue: open && i.next_update_at.is_some_and(|t| t < Utc::now()),
         next_update: local(i.next_update_at),
         next_in: next_in(tr, i, open, Utc::now()),
+        compose_next: local(Some(compose_next(i.next_update_at, Utc::now()))),
         window: match (i.starts_at, i.ends_at) {
             (Some(s), Some(e)) => format!("{} – {}", when(s), when(e)),
             _ => String::new(),
@@ -839,6 +844,19 @@ async fn detail_page<'a>(
         error,
         d,
     })
+}
+
+/// The next update a new update promises by default (see `DetailPage::compose_next`), on a
+/// five-minute mark.
+fn compose_next(standing: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
+    match standing {
+        Some(t) if t > now + chrono::Duration::minutes(15) => t,
+        _ => {
+            let t = now + chrono::Duration::hours(1);
+            let extra = t.timestamp() % 300;
+            t + chrono::Duration::seconds(if extra == 0 { 0 } else { 300 - extra })
+        }
+    }
 }
 
 fn after(id: i64) -> Response {
@@ -1406,6 +1424,19 @@ mod tests {
         let f = form(&[("comp_3", "major_outage"), ("comp_4", ""), ("comp_x", "")]);
         assert_eq!(components_of(&f).unwrap(), vec![(3, "major_outage".into())]);
         assert!(components_of(&form(&[("comp_x", "major_outage")])).is_err());
+    }
+
+    #[test]
+    fn a_new_update_promises_a_time_ahead() {
+        let now = "2026-12-07T06:02:10Z".parse::<DateTime<Utc>>().unwrap();
+        let later = "2026-12-07T08:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(compose_next(Some(later), now), later);
+        let soon = "2026-12-07T06:10:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            compose_next(Some(soon), now).to_rfc3339(),
+            "2026-12-07T07:05:00+00:00"
+        );
+        assert_eq!(compose_next(None, now), compose_next(Some(soon), now));
     }
 
     #[test]

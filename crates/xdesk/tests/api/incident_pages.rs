@@ -195,16 +195,21 @@ async fn a_supervisor_runs_an_incident_from_a_ticket_and_an_agent_links_tickets_
         "TRON 网络的 USDT 充值出现延迟。您的资金安全，我们正在排查。",
     )
     .await;
-    // Next update promised in an hour (UTC, as the label says).
-    let next = (chrono::Utc::now() + chrono::Duration::hours(1))
-        .format("%Y-%m-%dT%H:%M")
-        .to_string();
-    c.execute(
-        "document.querySelector('#incident-form input[name=next_update_at]').value = arguments[0]",
-        vec![json!(next)],
+    // The next update is promised an hour ahead unless the supervisor says otherwise.
+    let next = js(
+        &d,
+        "return document.querySelector('#incident-form input[name=next_update_at]').value",
     )
-    .await
-    .unwrap();
+    .await;
+    let next = chrono::NaiveDateTime::parse_from_str(next.as_str().unwrap(), "%Y-%m-%dT%H:%M")
+        .unwrap()
+        .and_utc();
+    let ahead = next - chrono::Utc::now();
+    assert!(
+        ahead > chrono::Duration::minutes(55) && ahead < chrono::Duration::minutes(66),
+        "{next}"
+    );
+    d.screenshot("incident-new-en").await;
     d.click("#incident-form button[type=submit]").await;
     d.until_text("Post an update").await;
     let path = c.current_url().await.unwrap().path().to_owned();
