@@ -389,6 +389,16 @@ async fn a_supervisor_runs_an_incident_from_a_ticket_and_an_agent_links_tickets_
         .await
         .unwrap();
     d.until_text("关联工单").await;
+    // Only data is left in English: the English updates, titles and subjects.
+    d.all_chinese(&[
+        "We found the cause: a stuck TRON node. Delayed deposits will be credited within 2 hours.",
+        "Deposits of USDT on TRON are delayed. Your funds are safe; we are investigating.",
+        "USDT deposit on TRON not credited",
+        "TRC20 USDT deposit missing",
+        "Deposit pending for hours",
+        "Lin Duty",
+    ])
+    .await;
     d.screenshot("incident-page-zh").await;
     // Back to English: the choice is kept on the account, for the phone below.
     c.goto(&app.url("/ui/lang/en?back=/console/incidents"))
