@@ -37,7 +37,10 @@ fn strip(source: &str) -> String {
 }
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
+    // Read when the script runs, not baked in when it was compiled: worktrees sharing one
+    // target directory share this script's binary, and each must serve its own files.
+    let root = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let dir = Path::new(&root).join("static");
     println!("cargo:rerun-if-changed={}", dir.display());
     let out_dir = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into());
     for name in [

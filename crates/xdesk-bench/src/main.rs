@@ -7,9 +7,11 @@ mod ceiling;
 mod chat;
 mod email;
 mod inbox;
+mod incidents;
 mod load;
 mod search;
 mod sla;
+mod surge;
 mod triage;
 
 use anyhow::{Context, anyhow};
@@ -54,6 +56,10 @@ enum Cmd {
     Sla(sla::SlaArgs),
     /// Triage per new ticket: intent, language and urgency, p50/p99 (goal under 1 ms).
     Triage(triage::TriageArgs),
+    /// One incident update to 10,000 linked tickets: queued, posted, mailed to an SMTP sink.
+    Incidents(incidents::IncidentArgs),
+    /// Surge detection over simulated days: latency to catch injected surges, false alarms.
+    Surge(surge::SurgeArgs),
     /// Internal: one node for the chat benchmark, configured from XDESK_* variables.
     #[command(hide = true)]
     ServeNode,
@@ -129,7 +135,9 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Inbox(args) => return inbox::run(args).await,
         Cmd::Search(args) => return search::run(args).await,
         Cmd::Triage(args) => return triage::run(args),
+        Cmd::Surge(args) => return surge::run(args),
         Cmd::Sla(args) => return sla::run(args).await,
+        Cmd::Incidents(args) => return incidents::run(args).await,
         Cmd::ServeNode => return chat::serve_node().await,
     };
     anyhow::ensure!(

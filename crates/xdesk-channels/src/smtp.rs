@@ -64,7 +64,12 @@ impl Default for SmtpSettings {
 
 /// How long a claimed mail is held before another node may take it over.
 const LEASE: Duration = Duration::from_secs(120);
-const BATCH: u64 = 16;
+const BATCH: u64 = 64;
+/// Mails in flight at once, each on its own connection. One at a time, a mail costs a round
+/// trip per SMTP command plus, with most servers, a delayed acknowledgement of its last
+/// segment (the client sends the message and its terminating dot in two writes): about 45 ms
+/// on loopback, 22 mails/s. Measured with `xdesk-bench incidents`.
+const SENDING: usize = 32;
 
 pub struct OutboxSender {
     services: Services,
@@ -139,11 +144,19 @@ impl OutboxSender {
         }
     }
 
-    /// One round: claims what is due and tries each. Returns how many were tried.
+    /// One round: claims what is due and tries them, [`SENDING`] at a time. Returns how many
+    /// were tried.
     pub async fn send_due(&self) -> Result<usize, ChannelError> {
+        use futures_util::StreamExt;
         let rows = self.services.claim_outbound(BATCH, LEASE).await?;
-        for row in &rows {
-            let outcome = self.attempt(row).await;
+        let claimed = rows.len();
+        let mut tried = futures_util::stream::iter(rows)
+            .map(|row| async move {
+                let outcome = self.attempt(&row).await;
+                (row, outcome)
+            })
+            .buffer_unordered(SENDING);
+        while let Some((row, outcome)) = tried.next().await {
             match &outcome {
                 SendOutcome::Sent { .. } => {
                     tracing::info!(id = row.id, to = %row.to_address, "mail sent")
@@ -157,7 +170,8 @@ impl OutboxSender {
             }
             self.services.finish_outbound(row.id, outcome).await?;
         }
-        Ok(rows.len())
+        drop(tried);
+        Ok(claimed)
     }
 
     async fn attempt(&self, row: &OutboundRow) -> SendOutcome {

@@ -24,6 +24,7 @@ pub mod queue;
 pub mod routing;
 pub mod secrets;
 pub mod sla;
+pub mod surge;
 pub mod text;
 pub mod ticket;
 pub mod triage;

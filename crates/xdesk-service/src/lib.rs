@@ -32,6 +32,7 @@ pub mod safety;
 pub mod sealed;
 pub mod secrets;
 pub mod sla;
+pub mod surge;
 pub mod surveys;
 pub mod ticket_search;
 pub mod tickets;
@@ -207,6 +208,8 @@ pub struct Services {
     pub anchor: Option<Arc<anchor::AnchorSettings>>,
     /// How agents' status follows their sign-ins.
     pub agents: assignment::AgentSettings,
+    /// Surge detection's settings and what it keeps between checks.
+    pub surges: Arc<surge::SurgeState>,
 }
 
 impl Services {
@@ -238,6 +241,7 @@ impl Services {
             chains: None,
             anchor: None,
             agents: assignment::AgentSettings::default(),
+            surges: Arc::new(surge::SurgeState::default()),
         }
     }
 

@@ -169,6 +169,14 @@ pub enum LiveEvent {
         clock: Option<String>,
         subject: String,
     },
+    /// New tickets about one thing arrive far above their usual rate (see [`crate::surge`]):
+    /// for supervisors and admins, who may start an incident from them. About no one ticket.
+    Surge {
+        surge_id: i64,
+        summary_en: String,
+        summary_zh: String,
+        count: i64,
+    },
 }
 
 /// What a change brings its assignee (a desktop notification, when they asked for them).
@@ -205,8 +213,10 @@ impl News {
 }
 
 impl LiveEvent {
+    /// The ticket the event is about; 0 for a [`LiveEvent::Surge`], which is about many.
     pub fn ticket_id(&self) -> i64 {
         match self {
+            LiveEvent::Surge { .. } => 0,
             LiveEvent::Message { ticket_id, .. }
             | LiveEvent::Typing { ticket_id, .. }
             | LiveEvent::Read { ticket_id, .. }
@@ -223,9 +233,10 @@ impl LiveEvent {
     pub fn for_customer(&self) -> bool {
         match self {
             LiveEvent::Message { message, .. } => !message.internal,
-            LiveEvent::Changed { .. } | LiveEvent::Presence { .. } | LiveEvent::Alert { .. } => {
-                false
-            }
+            LiveEvent::Changed { .. }
+            | LiveEvent::Presence { .. }
+            | LiveEvent::Alert { .. }
+            | LiveEvent::Surge { .. } => false,
             _ => true,
         }
     }
@@ -235,7 +246,8 @@ impl LiveEvent {
 pub trait EventBus: Send + Sync + 'static {
     fn publish(&self, event: LiveEvent);
     fn subscribe(&self, ticket_id: i64) -> broadcast::Receiver<LiveEvent>;
-    /// Every [`LiveEvent::Changed`] and [`LiveEvent::Alert`], of any ticket: for live queues.
+    /// Every [`LiveEvent::Changed`], [`LiveEvent::Alert`] and [`LiveEvent::Surge`]: for live
+    /// queues.
     fn subscribe_changes(&self) -> broadcast::Receiver<LiveEvent>;
     /// The ticket's customer has a chat socket open on this node, until dropped.
     fn customer_connected(&self, ticket_id: i64) -> CustomerPresence;
@@ -290,9 +302,15 @@ impl Default for LocalBus {
 impl LocalBus {
     /// Delivers to this node's subscribers; used by shared buses for what arrives from others.
     pub fn deliver(&self, event: LiveEvent) {
-        if matches!(event, LiveEvent::Changed { .. } | LiveEvent::Alert { .. }) {
+        if matches!(
+            event,
+            LiveEvent::Changed { .. } | LiveEvent::Alert { .. } | LiveEvent::Surge { .. }
+        ) {
             // Nobody listening is fine.
             let _ = self.changes.send(event.clone());
+        }
+        if matches!(event, LiveEvent::Surge { .. }) {
+            return;
         }
         let id = event.ticket_id();
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());

@@ -979,21 +979,34 @@ impl Store {
 
     /// Tickets after id `after`, oldest first, as a match rule reads them: subject and first
     /// message, triage's intent and the case fields. Merged tickets and closed ones are left.
+    ///
+    /// On PostgreSQL, several writers commit tickets out of id order: a ticket numbered 100 may
+    /// become visible after 101. Reading only tickets a few seconds old keeps a rule's position
+    /// from passing one still in flight. SQLite has one writer and reads at once.
     pub async fn tickets_for_rules(
         &self,
         after: i64,
         limit: u64,
     ) -> Result<Vec<RuleTicket>, StoreError> {
         let b = self.read.get_database_backend();
+        let settled = match b {
+            DatabaseBackend::Postgres => now() - chrono::Duration::seconds(3),
+            _ => now() + chrono::Duration::seconds(1),
+        };
         let stmt = Statement::from_sql_and_values(
             b,
             sql(
                 b,
                 "SELECT t.id, t.intent, t.network, t.asset, t.subject, t.created_at, t.state, \
                  t.merged_into, m.body_text FROM tickets t LEFT JOIN messages m \
-                 ON m.ticket_id = t.id AND m.seq = 1 WHERE t.id > $1 ORDER BY t.id LIMIT $2",
+                 ON m.ticket_id = t.id AND m.seq = 1 WHERE t.id > $1 AND t.created_at <= $3 \
+                 ORDER BY t.id LIMIT $2",
             ),
-            [after.into(), (Ord::min(limit, 5000) as i64).into()],
+            [
+                after.into(),
+                (Ord::min(limit, 5000) as i64).into(),
+                Value::from(settled),
+            ],
         );
         let rows = self.read.query_all_raw(stmt).await?;
         let mut out = Vec::with_capacity(rows.len());

@@ -28,6 +28,7 @@ mod recovery;
 mod routing;
 mod secrets;
 mod sla;
+mod surge;
 mod surveys;
 #[cfg(test)]
 mod testing;
@@ -61,6 +62,7 @@ pub use sla::{
     CalendarDelete, ClockWrite, JobRow, NewSlaCalendar, NewSlaPolicy, SLA_JOB, SlaCalendarRow,
     SlaClockRow, SlaPolicyRow, SlaStep,
 };
+pub use surge::{NewSurge, SurgeRow, SurgeTicket};
 pub use surveys::SurveyRow;
 pub use tickets::{
     AfterInsert, AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment,

@@ -35,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0023RecoveryCodes),
             Box::new(M0024InboxColumns),
             Box::new(M0025Incidents),
+            Box::new(crate::surge::M0026Surges),
         ]
     }
 }
@@ -46,7 +47,7 @@ fn ts(name: &'static str) -> ColumnDef {
     timestamp_with_time_zone(name)
 }
 
-fn index(
+pub(crate) fn index(
     table: &'static str,
     name: &'static str,
     cols: &[&'static str],

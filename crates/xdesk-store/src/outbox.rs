@@ -209,6 +209,15 @@ impl Store {
         Ok(row.message_id)
     }
 
+    /// Mails not yet sent or given up (for benchmarks and health).
+    pub async fn pending_outbound(&self) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        Ok(outbound_email::Entity::find()
+            .filter(outbound_email::Column::State.is_in(["queued", "sending"]))
+            .count(&self.read)
+            .await?)
+    }
+
     pub async fn ticket_outbound(&self, ticket_id: i64) -> Result<Vec<OutboundRow>, StoreError> {
         Ok(outbound_email::Entity::find()
             .filter(outbound_email::Column::TicketId.eq(ticket_id))

@@ -515,10 +515,10 @@
     var row = document.createElement("div");
     row.className = "alert " + m.kind;
     var a = document.createElement("a");
-    a.href = "/console/tickets/" + m.ticket_id;
+    a.href = m.link || "/console/tickets/" + m.ticket_id;
     a.textContent = (host.getAttribute("data-alert-" + m.kind) || m.kind) + ": " + m.subject;
     a.addEventListener("click", function (e) {
-      if (window.xdesk && document.querySelector(".desk")) { e.preventDefault(); window.xdesk.openTicket(m.ticket_id); }
+      if (!m.link && window.xdesk && document.querySelector(".desk")) { e.preventDefault(); window.xdesk.openTicket(m.ticket_id); }
     });
     var close = document.createElement("button");
     close.type = "button";
@@ -528,6 +528,16 @@
     row.appendChild(a);
     row.appendChild(close);
     box.appendChild(row);
+  }
+
+  /* A surge (many new tickets about one thing; only supervisors hear of it): its summary in
+     the page's language and a link that starts an incident from its tickets. */
+  function showSurge(m) {
+    var host = document.querySelector("[data-live-queue]");
+    if (!host || !m.link) return;
+    var zh = (document.documentElement.lang || "").indexOf("zh") === 0;
+    showAlert({ kind: "surge", link: m.link,
+      subject: (zh ? m.summary_zh : m.summary_en) + ". " + (host.getAttribute("data-surge-start") || "") });
   }
 
   function dispatch(m) {
@@ -571,6 +581,7 @@
         if (window.xdesk) window.xdesk.refreshList();
       }
       if (m.type === "alert") showAlert(m);
+      if (m.type === "surge") showSurge(m);
       dispatch(m);
     });
     q.onreconnect = function () { if (window.xdesk) window.xdesk.refreshList(); };

@@ -1,5 +1,6 @@
 /* Desktop notifications, opt-in: a ticket given to this agent by someone else, a customer's
-   reply on one of their tickets, and alerts (money at risk, SLA promises). Nothing is asked of
+   reply on one of their tickets, alerts (money at risk, SLA promises) and, for supervisors,
+   surges of new tickets about one thing. Nothing is asked of
    the browser until the agent clicks the button; the choice is kept in localStorage; a click on
    a notification brings the tab forward and opens the ticket.
 
@@ -45,7 +46,26 @@
     };
   }
 
+  /* A surge (many new tickets about one thing, for supervisors): the click opens the page that
+     starts an incident from it. */
+  function surge(m) {
+    var key = "surge:" + m.surge_id, now = Date.now();
+    if (seen[key]) return;
+    seen[key] = now;
+    var zh = (document.documentElement.lang || "").indexOf("zh") === 0;
+    var n = new window.Notification(label("surge"), {
+      body: (zh ? m.summary_zh : m.summary_en) + " " + label("surge-start"),
+      tag: "xdesk-surge-" + m.surge_id, lang: document.documentElement.lang
+    });
+    n.onclick = function () {
+      window.focus();
+      if (n.close) n.close();
+      location.assign(m.link);
+    };
+  }
+
   function handle(m) {
+    if (m && m.type === "surge" && m.link && on()) return surge(m);
     if (!m || !m.ticket_id || !on()) return;
     if (m.type === "changed" && (m.notify === "assigned" || m.notify === "customer_reply")) {
       show(m.notify + ":" + m.ticket_id + ":" + m.version, m.ticket_id, label("notify-" + m.notify), m.subject);

@@ -66,6 +66,7 @@ pub struct WebSettings {
         api::exchange::unmask, api::exchange::act, api::exchange::approve,
         api::exchange::chain_check, api::identities::propose, api::identities::list,
         api::identities::approve, api::identities::reject, api::identities::unlink,
+        api::surges::list, api::surges::get, api::surges::dismiss,
         api::incidents::list_components, api::incidents::create_component,
         api::incidents::update_component, api::incidents::delete_component,
         api::incidents::set_component_status, api::incidents::list, api::incidents::create,
@@ -253,6 +254,9 @@ pub fn router(services: Services, pages: Router, settings: WebSettings) -> Route
         .route("/agents/{id}/routing", put(api::assignment::set_routing))
         .route("/team", get(api::assignment::team))
         .route("/reports/satisfaction", get(api::reports::satisfaction))
+        .route("/surges", get(api::surges::list))
+        .route("/surges/{id}", get(api::surges::get))
+        .route("/surges/{id}/dismiss", post(api::surges::dismiss))
         .route("/groups", get(pp::list_groups).post(pp::create_group))
         .route("/groups/{id}/assignment", put(api::assignment::set_group))
         .route(

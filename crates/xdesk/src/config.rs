@@ -68,6 +68,22 @@ pub struct Config {
     pub agents: AgentsConfig,
     /// How incident updates go out (`[incidents] broadcast_per_second = 200`).
     pub incidents: IncidentsConfig,
+    /// Surge alerts (`[surge] interval_secs = 60`).
+    pub surge: SurgeConfig,
+}
+
+/// Surge alerts: how often each node looks for new tickets arriving far above their usual rate
+/// (see `xdesk_service::surge`). 0 turns the check off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SurgeConfig {
+    pub interval_secs: u64,
+}
+
+impl Default for SurgeConfig {
+    fn default() -> Self {
+        Self { interval_secs: 60 }
+    }
 }
 
 /// Incident broadcasts: each node posts at most this many updates per second on linked
@@ -373,6 +389,7 @@ impl Default for Config {
             anchor: AnchorConfig::default(),
             agents: AgentsConfig::default(),
             incidents: IncidentsConfig::default(),
+            surge: SurgeConfig::default(),
         }
     }
 }
@@ -433,6 +450,7 @@ impl Config {
         "anchor.interval_secs",
         "anchor.webhook_url",
         "agents.online_on_sign_in",
+        "surge.interval_secs",
     ];
 
     /// Loads `file` (if it exists) and the environment over the defaults.

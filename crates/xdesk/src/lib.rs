@@ -14,7 +14,7 @@ use xdesk_channels::smtp::OutboxSender;
 use xdesk_service::{Limits, Services};
 use xdesk_store::Store;
 
-pub use config::Config;
+pub use config::{Config, IncidentsConfig};
 
 /// Opens the store, applies migrations, seals secrets still stored in plain text, and returns
 /// the services.
@@ -233,6 +233,17 @@ async fn incidents(services: xdesk_service::Services) {
     }
 }
 
+/// Looks for surges of new tickets every `every` (see `xdesk_service::surge`). Every node runs
+/// it; a running surge's unique key in the database lets only one node raise it.
+async fn surge_checks(services: xdesk_service::Services, every: std::time::Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) = services.run_surge_check().await {
+            tracing::warn!(error = %e, "surge check could not run; retrying");
+        }
+    }
+}
+
 /// Writes the knowledge base into `dir` as files: what an exchange keeps in git.
 pub async fn kb_export(config: &Config, dir: &std::path::Path) -> anyhow::Result<usize> {
     let services = open(config).await?;
@@ -389,6 +400,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let timers = tokio::spawn(sla_timers(services.clone()));
     let assigner = tokio::spawn(assignment(services.clone()));
     let broadcaster = tokio::spawn(incidents(services.clone()));
+    let surges = (config.surge.interval_secs > 0).then(|| {
+        tokio::spawn(surge_checks(
+            services.clone(),
+            std::time::Duration::from_secs(config.surge.interval_secs),
+        ))
+    });
     let anchorer = (config.anchor.interval_secs > 0).then(|| {
         tokio::spawn(anchor::schedule(
             services.clone(),
@@ -425,6 +442,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         timers.abort();
         assigner.abort();
         broadcaster.abort();
+        if let Some(s) = surges {
+            s.abort();
+        }
         if let Some(a) = anchorer {
             a.abort();
         }

@@ -179,6 +179,12 @@ async fn run(
                     Some(json!({"type": "alert", "ticket_id": ticket_id, "kind": kind,
                         "clock": clock, "subject": subject}))
                 }
+                // Surges: supervisors and admins only (see `xdesk_service::surge`).
+                Ok(LiveEvent::Surge { surge_id, summary_en, summary_zh, count }) if supervises => {
+                    Some(json!({"type": "surge", "surge_id": surge_id, "count": count,
+                        "summary_en": summary_en, "summary_zh": summary_zh,
+                        "link": format!("/console/incidents/new?surge={surge_id}")}))
+                }
                 Ok(_) => None,
                 // Missed some: reload anyway.
                 Err(RecvError::Lagged(_)) => Some(json!({"type": "changed"})),

@@ -11,6 +11,7 @@ pub mod people;
 pub mod reports;
 pub mod routing;
 pub mod sla;
+pub mod surges;
 pub mod tickets;
 pub mod trust;
 pub mod wallet;

@@ -197,6 +197,10 @@ fn rows() -> Vec<Row> {
         api("PUT", "/api/v1/agents/{id}/routing", "/api/v1/agents/$AGX/routing", Json(r#"{"languages":"en","skills":"","capacity":"many"}"#), "U UU FFF + FFFF"),
         api("GET", "/api/v1/team", "/api/v1/team", NoBody, "U UU FF+ + FFFF"),
         api("GET", "/api/v1/reports/satisfaction", "/api/v1/reports/satisfaction", NoBody, "U UU +++ + FFFF"),
+        // Issue 19: surge alerts are for supervisors and admins (the first dismissal lands, later ones are 409).
+        api("GET", "/api/v1/surges", "/api/v1/surges", NoBody, "U UU FF+ + FFFF"),
+        api("GET", "/api/v1/surges/{id}", "/api/v1/surges/$SRG", NoBody, "U UU FF+ + FFFF"),
+        api("POST", "/api/v1/surges/{id}/dismiss", "/api/v1/surges/$SRG/dismiss", NoBody, "U UU FF+ + FFFF"),
         api("GET", "/api/v1/groups", "/api/v1/groups", NoBody, "U UU +++ + +FFF"),
         api("POST", "/api/v1/groups", "/api/v1/groups", Json(r#"{"name":"","description":""}"#), "U UU FFF + FFFF"),
         api("PUT", "/api/v1/groups/{id}/assignment", "/api/v1/groups/$GX/assignment", Json(r#"{"strategy":"matrix","reassign_on_breach":false}"#), "U UU FFF + FFFF"),
@@ -728,6 +732,7 @@ impl Matrix {
             .await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let lnk2 = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let srg = crate::surge::fixture(m.services()).await;
         let comp = m
             .admin_create(
                 "/api/v1/components",
@@ -760,6 +765,7 @@ impl Matrix {
             ("$MB", mb.to_string()),
             ("$LNK", lnk.to_string()),
             ("$LNK2", lnk2.to_string()),
+            ("$SRG", srg.to_string()),
             ("$COMP", comp.to_string()),
             ("$INC", inc.to_string()),
         ] {

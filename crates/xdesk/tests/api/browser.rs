@@ -621,7 +621,7 @@ async fn the_help_center_reads_on_a_phone() {
 
 /// Records what the page asks of `window.Notification` instead of showing it. Installed after
 /// the page loaded and before the agent opts in: notify.js looks the API up on each use.
-const NOTIFICATION_SHIM: &str = r#"
+pub(crate) const NOTIFICATION_SHIM: &str = r#"
 window.__notes = []; window.__asked = 0;
 var Shim = function (title, options) {
   this.title = title; this.body = (options || {}).body; this.tag = (options || {}).tag;

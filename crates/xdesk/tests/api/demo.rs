@@ -1,8 +1,8 @@
 //! The demo's data, as `xdesk demo` seeds it on the embedded database: agents, tickets that
 //! triage sorted and SLA policies promise, a macro, and the knowledge base.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_seeds_a_working_desk() {
+/// A server on a fresh embedded database, not seeded yet (the directory lives as long as it).
+pub(crate) async fn fresh_server() -> (tempfile::TempDir, xdesk::Running) {
     let dir = tempfile::tempdir().unwrap();
     let config = xdesk::Config {
         listen: "127.0.0.1:0".into(),
@@ -11,6 +11,12 @@ async fn the_demo_seeds_a_working_desk() {
         ..xdesk::Config::default()
     };
     let running = xdesk::start(&config).await.unwrap();
+    (dir, running)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeds_a_working_desk() {
+    let (_dir, running) = fresh_server().await;
     let s = &running.services;
     let logins = xdesk::demo::seed(s)
         .await

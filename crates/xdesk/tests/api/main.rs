@@ -42,6 +42,7 @@ mod search;
 mod secrets;
 mod security;
 mod sla;
+mod surge;
 mod tickets;
 mod triage;
 mod trust;
