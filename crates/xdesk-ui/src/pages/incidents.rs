@@ -374,6 +374,8 @@ pub(crate) struct Draft {
     pub rule_components: Vec<i64>,
     pub rule_since: String,
     pub ticket: Option<i64>,
+    /// The surge it starts from: (id, summary in English, in Chinese); its tickets are linked.
+    pub surge: Option<(i64, String, String)>,
 }
 
 impl Draft {
@@ -399,6 +401,10 @@ impl Draft {
             rule_components: ids(f, "rule_components").unwrap_or_default(),
             rule_since: own("rule_since"),
             ticket: field(f, "ticket").parse().ok(),
+            surge: field(f, "surge")
+                .parse()
+                .ok()
+                .map(|id| (id, String::new(), String::new())),
         }
     }
 
@@ -466,9 +472,30 @@ pub(crate) async fn new_form(
     draft
         .rule_networks
         .extend(q.network.clone().filter(|v| !v.is_empty()));
-    // Surge detection links here with its id; until it reads the surge, its words come as
-    // the query parameters above.
-    let _ = q.surge;
+    // From a surge alert: its rule, a title from its summary, and its tickets to link.
+    if let Some(id) = q.surge {
+        let surge = match s.services.surge(&me.principal, id).await {
+            Ok(v) => v,
+            Err(e) => return ctx.service_error(&e),
+        };
+        draft.rule_intents.extend(surge.intent.clone());
+        draft.rule_networks.extend(surge.network.clone());
+        if let Some(a) = &surge.asset {
+            draft.rule_assets = a.clone();
+        }
+        draft.rule_words = surge.word_list().join(", ");
+        let after = |text: &str, sep: char| {
+            text.split_once(sep)
+                .map_or(text, |(_, t)| t)
+                .trim()
+                .to_owned()
+        };
+        if draft.title.is_empty() {
+            draft.title = after(&surge.summary_en, ':');
+        }
+        draft.title_zh = after(&surge.summary_zh, '：');
+        draft.surge = Some((surge.id, surge.summary_en.clone(), surge.summary_zh.clone()));
+    }
     let mut ticket = None;
     if let Some(id) = q.ticket {
         let d = match s
@@ -549,6 +576,41 @@ fn spec_of(f: &Fields) -> Result<IncidentSpec, ServiceError> {
     })
 }
 
+/// Links a surge's tickets (those the supervisor can see, at most a thousand) to the incident
+/// started from it.
+async fn link_surge(
+    services: &Services,
+    p: &Principal,
+    incident: i64,
+    surge: i64,
+    ip: Option<String>,
+) -> Result<(), ServiceError> {
+    let row = services.surge(p, surge).await?;
+    let tickets: Vec<i64> = row.ticket_id_list().into_iter().take(1000).collect();
+    if tickets.is_empty() {
+        return Ok(());
+    }
+    match services
+        .link_to_incident(p, incident, &tickets, ip.as_deref())
+        .await
+    {
+        // Some are out of the supervisor's sight: link the others one by one.
+        Err(ServiceError::NotFound(_)) => {
+            for t in tickets {
+                match services
+                    .link_to_incident(p, incident, &[t], ip.as_deref())
+                    .await
+                {
+                    Ok(_) | Err(ServiceError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        }
+        done => done.map(|_| ()),
+    }
+}
+
 /// A refusal in words the form can show beside it.
 fn words_of(e: &ServiceError) -> String {
     match e {
@@ -574,6 +636,12 @@ pub(crate) async fn create(
                 .await
         }
         Err(e) => Err(e),
+    };
+    let done = match (done, field(&f, "surge").parse::<i64>()) {
+        (Ok(d), Ok(surge)) => link_surge(&s.services, &me.principal, d.incident.id, surge, ip)
+            .await
+            .map(|()| d),
+        (done, _) => done,
     };
     match done {
         Ok(d) => Redirect::to(&format!("/console/incidents/{}", d.incident.id)).into_response(),

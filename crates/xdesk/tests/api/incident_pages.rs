@@ -27,6 +27,19 @@ async fn until(d: &Driver, what: &str, script: &str) {
     panic!("never: {what}\n{}", d.text().await);
 }
 
+/// A page's HTML, fetched with these cookies.
+async fn page_text(app: &TestApp, path: &str, cookies: &str) -> String {
+    app.http
+        .get(app.url(path))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn sign_in_as(d: &Driver, app: &TestApp, email: &str) {
     d.client.delete_all_cookies().await.unwrap();
     d.client.goto(&app.url("/console/login")).await.unwrap();
@@ -447,16 +460,12 @@ async fn a_supervisor_runs_an_incident_from_a_ticket_and_an_agent_links_tickets_
         )
         .await
         .unwrap();
-    let page = app
-        .http
-        .get(app.url(&format!("/portal/tickets/{zh_ticket}")))
-        .header("cookie", format!("xdesk_portal={token}; xdesk_lang=zh"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(
+        &app,
+        &format!("/portal/tickets/{zh_ticket}"),
+        &format!("xdesk_portal={token}; xdesk_lang=zh"),
+    )
+    .await;
     let notice = &page[page
         .find("id=\"incident-notice\"")
         .expect("no incident notice")..];
@@ -507,16 +516,7 @@ async fn a_supervisor_runs_an_incident_from_a_ticket_and_an_agent_links_tickets_
     .await
     .unwrap();
     assert_eq!(r.url().path(), "/console/admin/components");
-    let page = app
-        .http
-        .get(app.url("/console/admin/components"))
-        .header("cookie", cookies.clone())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&app, "/console/admin/components", &cookies).await;
     let row = &page[page
         .find(&format!("data-component=\"{}\"", eth.id))
         .unwrap()..];
@@ -526,5 +526,111 @@ async fn a_supervisor_runs_an_incident_from_a_ticket_and_an_agent_links_tickets_
         &row[..row.len().min(1500)]
     );
     assert!(row.contains("class=\"depth-1\""), "listed under Deposits");
+    app.stop().await;
+}
+
+/// A supervisor follows a surge alert's link: the form comes with the surge's rule and a title
+/// from its summary, and opening the incident links the surge's tickets they can see (one in
+/// another team's queue is left to that team).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_started_from_a_surge_takes_its_rule_and_tickets() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let services = app.running.as_ref().unwrap().services.clone();
+    let mut tickets = Vec::new();
+    for (n, group) in [None, Some(app.accounts_group), Some(app.payments_group)]
+        .into_iter()
+        .enumerate()
+    {
+        let t = app
+            .create_ticket(deposit(
+                "USDT deposit on TRON missing",
+                "Sent USDT over TRC-20, not credited.",
+                &format!("surger{n}"),
+                group,
+            ))
+            .await;
+        tickets.push(t["id"].as_i64().unwrap());
+    }
+    let now = services.now();
+    let surge = services
+        .store
+        .raise_surge(
+            xdesk_store::NewSurge {
+                key: "net:tron:deposit_missing".into(),
+                intent: Some("deposit_missing".into()),
+                network: Some("tron".into()),
+                asset: Some("USDT".into()),
+                words: vec!["trc-20".into()],
+                ticket_ids: tickets.clone(),
+                count: 3,
+                window_minutes: 10,
+                expected: 0.2,
+                summary_en: "3 tickets in 10 minutes: USDT deposits on Tron".into(),
+                summary_zh: "10 分钟内 3 张工单：Tron 上的 USDT 充值未到账".into(),
+                first_at: now - chrono::Duration::minutes(10),
+                last_at: now,
+            },
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let csrf = "IncidentPagesCsrf0123456789abcdX";
+    let cookies = format!(
+        "xdesk_csrf={csrf}; xdesk_session={}; xdesk_lang=en",
+        app.supervisor_token
+    );
+    let form = page_text(
+        &app,
+        &format!("/console/incidents/new?surge={surge}"),
+        &cookies,
+    )
+    .await;
+    for want in [
+        "value=\"USDT deposits on Tron\"",
+        "value=\"Tron 上的 USDT 充值未到账\"",
+        "name=\"rule_networks\" value=\"tron\" checked",
+        "name=\"rule_intents\" value=\"deposit_missing\" checked",
+        "name=\"rule_assets\" value=\"USDT\"",
+        "name=\"rule_words\" value=\"trc-20\"",
+        &format!("name=\"surge\" value=\"{surge}\""),
+    ] {
+        assert!(form.contains(want), "no {want:?} in the form");
+    }
+    let r = app
+        .http
+        .post(app.url("/console/incidents"))
+        .header("cookie", cookies)
+        .form(&[
+            ("csrf", csrf.to_owned()),
+            ("surge", surge.to_string()),
+            ("kind", "incident".into()),
+            ("title", "USDT deposits on Tron".into()),
+            ("body", "Deposits on TRON are delayed; we are on it.".into()),
+            ("rule_networks", "tron".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let id: i64 = r
+        .url()
+        .path()
+        .strip_prefix("/console/incidents/")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not created: {}", r.url()));
+    let mut linked: Vec<i64> = services
+        .incident_linked_tickets(&Principal::System, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.ticket_id)
+        .collect();
+    linked.sort();
+    assert_eq!(
+        linked,
+        tickets[..2].to_vec(),
+        "the payments ticket is not theirs"
+    );
     app.stop().await;
 }
