@@ -1266,3 +1266,42 @@ enum Undelivered {
     /// Try again later.
     Retry(String),
 }
+
+/// What a customer is told about an incident their ticket waits on.
+#[derive(Debug, Clone)]
+pub struct IncidentNotice {
+    pub incident: IncidentView,
+    /// Its latest public update (never an internal note), if it has one.
+    pub latest: Option<UpdateView>,
+}
+
+impl Services {
+    /// The incidents a ticket is linked to, each with its latest public update: for the
+    /// portal, where a waiting customer must see why, and for the ticket pane's banner.
+    /// Whoever may read the ticket may read this (customers included): it holds nothing the
+    /// update broadcast did not already send them.
+    pub async fn ticket_incident_notices(
+        &self,
+        p: &Principal,
+        ticket_id: i64,
+    ) -> Result<Vec<IncidentNotice>, ServiceError> {
+        let incidents = self.ticket_incidents(p, ticket_id).await?;
+        if incidents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = incidents.iter().map(|i| i.id).collect();
+        let updates = self.store.incident_updates(&ids).await?;
+        Ok(incidents
+            .into_iter()
+            .map(|incident| IncidentNotice {
+                latest: updates
+                    .iter()
+                    .filter(|u| u.incident_id == incident.id && !u.internal)
+                    .max_by_key(|u| u.id)
+                    .cloned()
+                    .map(|u| UpdateView::of(u, None)),
+                incident,
+            })
+            .collect())
+    }
+}

@@ -91,6 +91,46 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
             "/console/tickets/{id}/identity-links/{link_id}/{decision}",
             post(pages::ticket::decide_link),
         )
+        .route(
+            "/console/incidents",
+            get(pages::incidents::list).post(pages::incidents::create),
+        )
+        .route("/console/incidents/new", get(pages::incidents::new_form))
+        .route("/console/incidents/link", post(pages::incidents::link))
+        .route("/console/incidents/{id}", get(pages::incidents::show))
+        .route(
+            "/console/incidents/{id}/updates",
+            post(pages::incidents::post_update),
+        )
+        .route("/console/incidents/{id}/edit", post(pages::incidents::edit))
+        .route(
+            "/console/incidents/{id}/preview",
+            post(pages::incidents::preview),
+        )
+        .route(
+            "/console/incidents/{id}/unlink",
+            post(pages::incidents::unlink),
+        )
+        .route(
+            "/console/tickets/{id}/incidents",
+            get(pages::incidents::ticket_slot),
+        )
+        .route(
+            "/console/admin/components",
+            get(pages::incidents::components).post(pages::incidents::create_component),
+        )
+        .route(
+            "/console/admin/components/{id}",
+            post(pages::incidents::update_component),
+        )
+        .route(
+            "/console/admin/components/{id}/delete",
+            post(pages::incidents::delete_component),
+        )
+        .route(
+            "/console/admin/components/{id}/status",
+            post(pages::incidents::component_status),
+        )
         .route("/portal", get(pages::portal::home))
         .route(
             "/portal/sign-in",

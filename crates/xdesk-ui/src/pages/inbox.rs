@@ -137,6 +137,8 @@ struct InboxPage<'a> {
     /// Choices of the bulk bar: (id, name).
     groups: Vec<(i64, String)>,
     agents: Vec<(i64, String)>,
+    /// Open incidents the bar links to: (id, label).
+    incidents: Vec<(i64, String)>,
 }
 
 impl InboxPage<'_> {
@@ -432,12 +434,13 @@ async fn page(
             sorts,
             groups: groups.into_iter().map(|g| (g.id, g.name)).collect(),
             agents,
+            incidents: crate::pages::incidents::open_choices(&s.services, p, &ctx.tr).await,
         },
     ))
 }
 
 /// "in 40 min" or "15 min overdue".
-fn due_text(tr: &crate::i18n::Tr, due: DateTime<Utc>, now: DateTime<Utc>) -> String {
+pub(crate) fn due_text(tr: &crate::i18n::Tr, due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     if due > now {
         tr.t1("inbox.due_in", age(tr, now - (due - now), now))
     } else {
@@ -644,15 +647,25 @@ pub(crate) async fn bulk(
             }
         }
     }
-    let change = match bulk_change(&f, me.agent.id) {
-        Ok(c) => c,
-        Err(e) => return ctx.service_error(&e.into()),
-    };
-    match s
-        .services
-        .bulk_update(&me.principal, &ids, change, ip.as_deref())
+    let done = if field(&f, "op") == "link_incident" {
+        crate::pages::incidents::bulk_link(
+            &s.services,
+            &me.principal,
+            field(&f, "incident"),
+            &ids,
+            ip.as_deref(),
+        )
         .await
-    {
+    } else {
+        let change = match bulk_change(&f, me.agent.id) {
+            Ok(c) => c,
+            Err(e) => return ctx.service_error(&e.into()),
+        };
+        s.services
+            .bulk_update(&me.principal, &ids, change, ip.as_deref())
+            .await
+    };
+    match done {
         Ok(outcome) => ctx.render(
             StatusCode::OK,
             &BulkPage {

@@ -5,6 +5,7 @@ pub(crate) mod case;
 pub(crate) mod exchange;
 pub(crate) mod help;
 pub(crate) mod inbox;
+pub(crate) mod incidents;
 pub(crate) mod kb;
 pub(crate) mod live;
 pub(crate) mod login;

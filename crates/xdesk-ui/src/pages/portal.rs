@@ -523,6 +523,8 @@ struct TicketPage<'a> {
     queue: Option<QueueBox>,
     /// What the customer told about the case, read back.
     case: Vec<CaseLine>,
+    /// The incident a waiting ticket waits on: why it waits, and the latest word on it.
+    incident: Option<crate::pages::incidents::PortalIncident>,
 }
 
 /// The queue box of a waiting ticket.
@@ -606,6 +608,14 @@ async fn render_ticket(
         }),
         Err(e) => return ctx.service_error(&e),
     };
+    let incident = if state == TicketState::PendingIncident {
+        match crate::pages::incidents::portal_incident(&s.services, &me.principal, t.id, tr).await {
+            Ok(i) => i,
+            Err(e) => return ctx.service_error(&e),
+        }
+    } else {
+        None
+    };
     ctx.render(
         status,
         &TicketPage {
@@ -630,6 +640,7 @@ async fn render_ticket(
             error,
             queue,
             case: case_lines(tr, t),
+            incident,
         },
     )
 }

@@ -23,6 +23,7 @@ mod email;
 mod exchange;
 mod history;
 mod imap;
+mod incident_pages;
 mod incidents;
 mod kb;
 mod limits;
