@@ -32,6 +32,7 @@ pub mod safety;
 pub mod sealed;
 pub mod secrets;
 pub mod sla;
+pub mod status;
 pub mod surveys;
 pub mod ticket_search;
 pub mod tickets;
@@ -182,6 +183,8 @@ pub struct Services {
     /// Signalled when this node queued incident deliveries or changed a rule.
     pub incident_wake: Arc<tokio::sync::Notify>,
     pub incidents: Arc<incidents::IncidentSettings>,
+    /// The public status page's settings and its cached snapshot.
+    pub status_page: Arc<status::StatusPage>,
     /// Live events for WebSocket clients.
     pub bus: Arc<dyn live::EventBus>,
     pub chat: Arc<chat::ChatSettings>,
@@ -223,6 +226,7 @@ impl Services {
             mailboxes_wake: Arc::new(tokio::sync::Notify::new()),
             incident_wake: Arc::new(tokio::sync::Notify::new()),
             incidents: Arc::new(incidents::IncidentSettings::default()),
+            status_page: Arc::new(status::StatusPage::default()),
             bus: Arc::new(live::LocalBus::default()),
             chat: Arc::new(chat::ChatSettings::default()),
             portal: Arc::new(portal::PortalSettings::default()),
@@ -239,6 +243,11 @@ impl Services {
             anchor: None,
             agents: assignment::AgentSettings::default(),
         }
+    }
+
+    pub fn with_status_page(mut self, page: status::StatusPage) -> Self {
+        self.status_page = Arc::new(page);
+        self
     }
 
     pub fn with_agents(mut self, agents: assignment::AgentSettings) -> Self {

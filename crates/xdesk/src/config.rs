@@ -68,6 +68,18 @@ pub struct Config {
     pub agents: AgentsConfig,
     /// How incident updates go out (`[incidents] broadcast_per_second = 200`).
     pub incidents: IncidentsConfig,
+    /// The public status page (`[status] name = "…", export_dir = "/var/www/status"`).
+    pub status: StatusConfig,
+}
+
+/// The public status page: its name, and where a static copy is written after every change
+/// (for a CDN or another web server to serve while xdesk or its database is down).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusConfig {
+    /// Shown as the page's title and in `summary.json`; "xdesk status" when empty.
+    pub name: String,
+    pub export_dir: Option<PathBuf>,
 }
 
 /// Incident broadcasts: each node posts at most this many updates per second on linked
@@ -369,6 +381,7 @@ impl Default for Config {
             anchor: AnchorConfig::default(),
             agents: AgentsConfig::default(),
             incidents: IncidentsConfig::default(),
+            status: StatusConfig::default(),
         }
     }
 }
@@ -399,6 +412,8 @@ impl Config {
         "portal.log_sign_in_links",
         "routing.default_group",
         "incidents.broadcast_per_second",
+        "status.name",
+        "status.export_dir",
         "redis_url",
         "exchange.url",
         "exchange.token",

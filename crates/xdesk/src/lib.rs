@@ -5,6 +5,7 @@ pub mod anchor;
 pub mod config;
 pub mod demo;
 pub mod secrets;
+pub mod status_export;
 
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -63,6 +64,10 @@ pub async fn open_with_keys(
     .with_incidents(xdesk_service::incidents::IncidentSettings {
         broadcast_per_second: config.incidents.broadcast_per_second.max(1),
     })
+    .with_status_page(xdesk_service::status::StatusPage::new(
+        config.status.name.clone(),
+        config.status.export_dir.clone(),
+    ))
     .with_routing(xdesk_service::routing::RoutingSettings {
         default_group: config
             .routing
@@ -384,6 +389,11 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let timers = tokio::spawn(sla_timers(services.clone()));
     let assigner = tokio::spawn(assignment(services.clone()));
     let broadcaster = tokio::spawn(incidents(services.clone()));
+    let status_exporter = config
+        .status
+        .export_dir
+        .clone()
+        .map(|dir| tokio::spawn(status_export::follow(services.clone(), dir)));
     let anchorer = (config.anchor.interval_secs > 0).then(|| {
         tokio::spawn(anchor::schedule(
             services.clone(),
@@ -420,6 +430,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         timers.abort();
         assigner.abort();
         broadcaster.abort();
+        if let Some(e) = status_exporter {
+            e.abort();
+        }
         if let Some(a) = anchorer {
             a.abort();
         }

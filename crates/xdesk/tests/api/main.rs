@@ -40,6 +40,7 @@ mod search;
 mod secrets;
 mod security;
 mod sla;
+mod status;
 mod tickets;
 mod triage;
 mod trust;

@@ -1,0 +1,456 @@
+//! The public status page: the overall state, the component tree with a bar per day for 90
+//! days, open incidents with their public updates, maintenance, and history, in English and
+//! Chinese, without JavaScript. The page is rendered once per snapshot and language (the
+//! service keeps it), so a view costs a revision check; the same templates write the static
+//! copy ([`export_files`]), whose links are relative so any web server can serve it.
+
+use crate::UiState;
+use crate::i18n::{Lang, Tr};
+use crate::page::Ctx;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use xdesk_domain::incident::{ComponentStatus, IncidentKind};
+use xdesk_service::incidents::status_words;
+use xdesk_service::status::{PublicIncident, StatusSnapshot};
+
+#[derive(Deserialize, Default)]
+pub(crate) struct StatusQuery {
+    lang: Option<String>,
+}
+
+/// Where the page's links go: the live site, or the files of a static copy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Links {
+    Live,
+    Export,
+}
+
+pub(crate) struct Bar {
+    pub class: &'static str,
+    pub title: String,
+}
+
+pub(crate) struct ComponentView {
+    pub name: String,
+    pub depth: usize,
+    pub class: &'static str,
+    pub status: &'static str,
+    pub uptime: String,
+    pub description: String,
+    pub bars: Vec<Bar>,
+}
+
+pub(crate) struct UpdateLine {
+    pub status: &'static str,
+    pub body: String,
+    pub when: String,
+}
+
+pub(crate) struct IncidentCard {
+    pub href: String,
+    pub name: String,
+    pub class: &'static str,
+    pub status: &'static str,
+    /// "Deposits › TRON, Trading" in the reader's language.
+    pub affects: String,
+    /// The maintenance window, for maintenance.
+    pub window: String,
+    /// When it ended, for history.
+    pub ended: String,
+    pub updates: Vec<UpdateLine>,
+}
+
+/// What both status templates need besides their own content.
+pub(crate) struct Frame {
+    pub tr: Tr,
+    pub page_name: String,
+    pub css: String,
+    pub home: String,
+    /// (own name, href, is this language)
+    pub languages: Vec<(&'static str, &'static str, String, bool)>,
+    pub feed: String,
+    pub json: String,
+    pub subscribe: String,
+    pub updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "status/index.html")]
+struct IndexPage<'a> {
+    f: &'a Frame,
+    indicator: &'static str,
+    indicator_class: &'static str,
+    components: Vec<ComponentView>,
+    active: Vec<IncidentCard>,
+    maintenance: Vec<IncidentCard>,
+    history: Vec<IncidentCard>,
+    first_day: String,
+}
+
+#[derive(Template)]
+#[template(path = "status/incident.html")]
+struct IncidentPage<'a> {
+    f: &'a Frame,
+    card: IncidentCard,
+}
+
+fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn component_class(s: ComponentStatus) -> &'static str {
+    match s {
+        ComponentStatus::Operational => "s-ok",
+        ComponentStatus::DegradedPerformance => "s-degraded",
+        ComponentStatus::PartialOutage => "s-partial",
+        ComponentStatus::MajorOutage => "s-major",
+        ComponentStatus::UnderMaintenance => "s-maint",
+    }
+}
+
+fn component_words(tr: &Tr, s: ComponentStatus) -> &'static str {
+    tr.t(&format!("status.c.{}", s.as_str()))
+}
+
+fn frame(snap: &StatusSnapshot, lang: Lang, links: Links, subscribe_base: &str) -> Frame {
+    let tr = Tr::new(lang);
+    let languages = Lang::ALL
+        .iter()
+        .map(|l| {
+            let href = match (links, l) {
+                (Links::Live, l) => format!("?lang={}", l.code()),
+                (Links::Export, Lang::En) => "index.html".to_owned(),
+                (Links::Export, l) => format!("index.{}.html", l.code()),
+            };
+            (l.own_name(), l.html_lang(), href, *l == lang)
+        })
+        .collect();
+    let (css, home, feed, json) = match links {
+        Links::Live => (
+            "/static/status.css".to_owned(),
+            format!("/status?lang={}", lang.code()),
+            format!("/status/feed.atom?lang={}", lang.code()),
+            "/status/summary.json".to_owned(),
+        ),
+        Links::Export => (
+            "status.css".to_owned(),
+            match lang {
+                Lang::En => "index.html".to_owned(),
+                l => format!("index.{}.html", l.code()),
+            },
+            "feed.atom".to_owned(),
+            "summary.json".to_owned(),
+        ),
+    };
+    Frame {
+        tr,
+        page_name: snap.page_name.clone(),
+        css,
+        home,
+        languages,
+        feed,
+        json,
+        subscribe: format!("{subscribe_base}/status/subscribe?lang={}", lang.code()),
+        updated: when(snap.generated_at),
+    }
+}
+
+fn card(snap: &StatusSnapshot, i: &PublicIncident, lang: Lang, links: Links) -> IncidentCard {
+    let code = lang.code();
+    let affects = i
+        .components
+        .iter()
+        .filter_map(|(id, _)| snap.component(*id))
+        .map(|c| match c.parent_id.and_then(|p| snap.component(p)) {
+            Some(p) => format!("{} › {}", p.name_for(code), c.name_for(code)),
+            None => c.name_for(code).to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let window = match (i.starts_at, i.ends_at) {
+        (Some(s), Some(e)) => format!("{} – {}", when(s), when(e)),
+        _ => String::new(),
+    };
+    let class = match (i.kind, i.impact.as_str()) {
+        (IncidentKind::Maintenance, _) => "i-maint",
+        (_, "critical") => "i-critical",
+        (_, "major") => "i-major",
+        (_, "minor") => "i-minor",
+        _ => "i-none",
+    };
+    IncidentCard {
+        href: match links {
+            Links::Live => format!("/status/incidents/{}?lang={code}", i.id),
+            Links::Export => match lang {
+                Lang::En => format!("incidents/{}.html", i.id),
+                l => format!("incidents/{}.{}.html", i.id, l.code()),
+            },
+        },
+        name: i.name_for(code).to_owned(),
+        class,
+        status: status_words(i.status.as_str(), code),
+        affects,
+        window,
+        ended: i.resolved_at.map(when).unwrap_or_default(),
+        updates: i
+            .updates
+            .iter()
+            .map(|u| UpdateLine {
+                status: status_words(u.status.as_str(), code),
+                body: u.body.for_language(code).to_owned(),
+                when: when(u.created_at),
+            })
+            .collect(),
+    }
+}
+
+/// The page for a snapshot in one language.
+pub(crate) fn render_index(
+    snap: &StatusSnapshot,
+    lang: Lang,
+    links: Links,
+    subscribe_base: &str,
+) -> String {
+    let f = frame(snap, lang, links, subscribe_base);
+    let code = lang.code();
+    let components = snap
+        .components
+        .iter()
+        .map(|c| ComponentView {
+            name: c.name_for(code).to_owned(),
+            depth: c.depth.min(3),
+            class: component_class(c.status),
+            status: component_words(&f.tr, c.status),
+            uptime: f.tr.t1("status.uptime", c.uptime_percent()),
+            description: c.description.clone(),
+            bars: snap
+                .days
+                .iter()
+                .zip(&c.days)
+                .map(|(d, s)| Bar {
+                    class: component_class(*s),
+                    title: format!("{d} · {}", component_words(&f.tr, *s)),
+                })
+                .collect(),
+        })
+        .collect();
+    let page = IndexPage {
+        indicator: snap.indicator.description(code),
+        indicator_class: match snap.indicator.as_str() {
+            "none" => "s-ok",
+            "minor" => "s-degraded",
+            "major" => "s-partial",
+            "critical" => "s-major",
+            _ => "s-maint",
+        },
+        components,
+        active: snap
+            .active
+            .iter()
+            .map(|i| card(snap, i, lang, links))
+            .collect(),
+        maintenance: snap
+            .maintenance
+            .iter()
+            .map(|i| card(snap, i, lang, links))
+            .collect(),
+        history: snap
+            .history
+            .iter()
+            .map(|i| card(snap, i, lang, links))
+            .collect(),
+        first_day: snap.days.first().map(|d| d.to_string()).unwrap_or_default(),
+        f: &f,
+    };
+    page.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "status template failed");
+        String::new()
+    })
+}
+
+fn render_incident(
+    snap: &StatusSnapshot,
+    i: &PublicIncident,
+    lang: Lang,
+    links: Links,
+    subscribe_base: &str,
+) -> String {
+    let f = frame(snap, lang, links, subscribe_base);
+    let mut page = IncidentPage {
+        card: card(snap, i, lang, links),
+        f: &f,
+    };
+    if links == Links::Export {
+        // From incidents/, the page's own files are one level up.
+        page.card.href.clear();
+    }
+    let html = page.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "status template failed");
+        String::new()
+    });
+    match links {
+        Links::Live => html,
+        Links::Export => html
+            .replace("href=\"status.css\"", "href=\"../status.css\"")
+            .replace("href=\"index", "href=\"../index")
+            .replace("href=\"feed.atom\"", "href=\"../feed.atom\"")
+            .replace("href=\"summary.json\"", "href=\"../summary.json\""),
+    }
+}
+
+/// Every file of a static copy of the page, by path under the export directory: the page in
+/// each language, each incident's page, the JSON and the feed, and the style sheet.
+pub fn export_files(snap: &StatusSnapshot, public_url: &str) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for lang in Lang::ALL {
+        let suffix = match lang {
+            Lang::En => String::new(),
+            l => format!(".{}", l.code()),
+        };
+        out.push((
+            format!("index{suffix}.html"),
+            render_index(snap, lang, Links::Export, public_url).into_bytes(),
+        ));
+        for i in snap
+            .active
+            .iter()
+            .chain(&snap.maintenance)
+            .chain(&snap.history)
+        {
+            out.push((
+                format!("incidents/{}{suffix}.html", i.id),
+                render_incident(snap, i, lang, Links::Export, public_url).into_bytes(),
+            ));
+        }
+    }
+    out.push((
+        "summary.json".into(),
+        snap.summary_json("en").to_string().into_bytes(),
+    ));
+    out.push(("feed.atom".into(), snap.atom_feed("en").into_bytes()));
+    out.push((
+        "status.css".into(),
+        include_str!(concat!(env!("OUT_DIR"), "/status.css"))
+            .as_bytes()
+            .to_vec(),
+    ));
+    out
+}
+
+fn language(ctx: &Ctx, q: &StatusQuery) -> Lang {
+    q.lang
+        .as_deref()
+        .and_then(Lang::from_code)
+        .unwrap_or(ctx.tr.lang)
+}
+
+/// A public page that anyone may keep for a few seconds: cheap to serve at a surge.
+fn public(body: String, kind: &'static str) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=15"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    r
+}
+
+pub(crate) async fn index(
+    ctx: Ctx,
+    State(s): State<UiState>,
+    Query(q): Query<StatusQuery>,
+) -> Response {
+    let lang = language(&ctx, &q);
+    let base = s
+        .services
+        .portal
+        .public_url
+        .trim_end_matches('/')
+        .to_owned();
+    match s
+        .services
+        .status_rendered(&format!("html:{}", lang.code()), |snap| {
+            render_index(snap, lang, Links::Live, &base)
+        })
+        .await
+    {
+        Ok(html) => public(html.to_string(), "text/html; charset=utf-8"),
+        Err(e) => ctx.service_error(&e),
+    }
+}
+
+pub(crate) async fn incident(
+    ctx: Ctx,
+    State(s): State<UiState>,
+    Path(id): Path<i64>,
+    Query(q): Query<StatusQuery>,
+) -> Response {
+    let lang = language(&ctx, &q);
+    let base = s
+        .services
+        .portal
+        .public_url
+        .trim_end_matches('/')
+        .to_owned();
+    let (snap, inc) = match (
+        s.services.status_snapshot().await,
+        s.services.status_incident(id).await,
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return ctx.service_error(&e),
+    };
+    public(
+        render_incident(&snap, &inc, lang, Links::Live, &base),
+        "text/html; charset=utf-8",
+    )
+}
+
+/// The machine-readable forms: Statuspage's v2 JSON and the Atom feed.
+pub(crate) async fn machine(
+    ctx: Ctx,
+    State(s): State<UiState>,
+    Path(file): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> Response {
+    let lang = q
+        .lang
+        .as_deref()
+        .and_then(Lang::from_code)
+        .unwrap_or(Lang::En);
+    let code = lang.code();
+    let (kind, render): (&'static str, fn(&StatusSnapshot, &str) -> String) = match file.as_str() {
+        "summary.json" => ("application/json", |s, l| s.summary_json(l).to_string()),
+        "status.json" => ("application/json", |s, l| s.status_only_json(l).to_string()),
+        "components.json" => ("application/json", |s, l| {
+            s.components_only_json(l).to_string()
+        }),
+        "incidents.json" => ("application/json", |s, l| s.incidents_json(l).to_string()),
+        "scheduled-maintenances.json" => ("application/json", |s, l| {
+            s.maintenances_json(l).to_string()
+        }),
+        "feed.atom" => ("application/atom+xml; charset=utf-8", |s, l| s.atom_feed(l)),
+        _ => return ctx.error(StatusCode::NOT_FOUND, ctx.tr.t("error.not_found_text")),
+    };
+    match s
+        .services
+        .status_rendered(&format!("{file}:{code}"), |snap| render(snap, code))
+        .await
+    {
+        Ok(body) => public(body.to_string(), kind),
+        Err(e) => ctx.service_error(&e),
+    }
+}

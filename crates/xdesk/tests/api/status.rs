@@ -1,0 +1,511 @@
+//! The public status page over real HTTP, read by an anonymous visitor: the overall state, the
+//! component tree with its 90-day bars, open incidents with their public updates (never an
+//! internal note), maintenance, history; `summary.json` in the shape Statuspage documents for
+//! its public v2 API; the Atom feed read by an outside parser (Python's feedparser); and the
+//! static copy written atomically after each change.
+
+use crate::backend_test;
+use crate::backend_test_db;
+use crate::support::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use xdesk_service::Principal;
+use xdesk_service::incidents::{ComponentSpec, IncidentSpec, UpdateSpec};
+
+/// The fields and JSON types Statuspage's public v2 documentation gives for `summary.json`
+/// (page, components, incidents with incident_updates, scheduled_maintenances, status), as an
+/// outside reader of the format relies on them. `s` string, `S` string or null, `i` integer,
+/// `b` boolean, `a` array.
+const PAGE: &[(&str, char)] = &[
+    ("id", 's'),
+    ("name", 's'),
+    ("url", 's'),
+    ("time_zone", 's'),
+    ("updated_at", 's'),
+];
+const COMPONENT: &[(&str, char)] = &[
+    ("created_at", 's'),
+    ("description", 'S'),
+    ("id", 's'),
+    ("name", 's'),
+    ("page_id", 's'),
+    ("position", 'i'),
+    ("status", 's'),
+    ("updated_at", 's'),
+    ("only_show_if_degraded", 'b'),
+    ("group", 'b'),
+    ("group_id", 'S'),
+    ("showcase", 'b'),
+];
+const INCIDENT: &[(&str, char)] = &[
+    ("created_at", 's'),
+    ("id", 's'),
+    ("impact", 's'),
+    ("incident_updates", 'a'),
+    ("monitoring_at", 'S'),
+    ("name", 's'),
+    ("page_id", 's'),
+    ("resolved_at", 'S'),
+    ("shortlink", 's'),
+    ("status", 's'),
+    ("updated_at", 's'),
+];
+const UPDATE: &[(&str, char)] = &[
+    ("body", 's'),
+    ("created_at", 's'),
+    ("display_at", 'S'),
+    ("id", 's'),
+    ("incident_id", 's'),
+    ("status", 's'),
+    ("updated_at", 's'),
+];
+const MAINTENANCE_EXTRA: &[(&str, char)] = &[("scheduled_for", 'S'), ("scheduled_until", 'S')];
+
+fn check_shape(what: &str, v: &Value, fields: &[(&str, char)]) {
+    for (name, kind) in fields {
+        let f = v
+            .get(name)
+            .unwrap_or_else(|| panic!("{what} lacks `{name}`: {v}"));
+        let ok = match kind {
+            's' => f.is_string(),
+            'S' => f.is_string() || f.is_null(),
+            'i' => f.is_i64(),
+            'b' => f.is_boolean(),
+            'a' => f.is_array(),
+            _ => false,
+        };
+        assert!(ok, "{what}.{name} has the wrong type: {f}");
+    }
+    for t in ["created_at", "updated_at"] {
+        if let Some(s) = v.get(t).and_then(Value::as_str) {
+            assert!(
+                chrono::DateTime::parse_from_rfc3339(s).is_ok(),
+                "{what}.{t} is not ISO 8601: {s}"
+            );
+        }
+    }
+}
+
+const COMPONENT_STATES: [&str; 5] = [
+    "operational",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+    "under_maintenance",
+];
+
+fn check_summary(v: &Value) {
+    check_shape("page", &v["page"], PAGE);
+    for c in v["components"].as_array().expect("components") {
+        check_shape("component", c, COMPONENT);
+        assert!(
+            COMPONENT_STATES.contains(&c["status"].as_str().unwrap()),
+            "{c}"
+        );
+    }
+    for (list, extra) in [
+        ("incidents", &[][..]),
+        ("scheduled_maintenances", MAINTENANCE_EXTRA),
+    ] {
+        for i in v[list].as_array().unwrap_or_else(|| panic!("{list}: {v}")) {
+            check_shape(list, i, INCIDENT);
+            check_shape(list, i, extra);
+            for u in i["incident_updates"].as_array().unwrap() {
+                check_shape("incident_update", u, UPDATE);
+                assert_eq!(u["incident_id"], i["id"]);
+            }
+        }
+    }
+    assert!(
+        ["none", "minor", "major", "critical", "maintenance"]
+            .contains(&v["status"]["indicator"].as_str().unwrap()),
+        "{v}"
+    );
+    assert!(v["status"]["description"].is_string());
+}
+
+/// Reads an Atom document with feedparser; returns (bozo, feed title, entry titles).
+fn feedparse(xml: &str) -> Option<Value> {
+    let script = "import sys, json, feedparser\nd = feedparser.parse(sys.stdin.read())\nprint(json.dumps({'bozo': int(d.bozo), 'version': d.version, 'title': d.feed.get('title'), 'entries': [{'title': e.title, 'link': e.link, 'summary': e.summary} for e in d.entries]}))";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    {
+        use std::io::Write;
+        child.stdin.take()?.write_all(xml.as_bytes()).ok()?;
+    }
+    let out = child.wait_with_output().ok()?;
+    if !out.status.success() {
+        skip_or_fail(&format!(
+            "feedparser (pip install feedparser into $HOME/.cache/xdesk-py): {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+        return None;
+    }
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+async fn anon(app: &TestApp, path: &str) -> (StatusCode, String, String) {
+    let r = reqwest::get(app.url(path)).await.unwrap();
+    let status = r.status();
+    let kind = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, kind, r.text().await.unwrap())
+}
+
+fn services(app: &TestApp) -> &xdesk_service::Services {
+    &app.running.as_ref().unwrap().services
+}
+
+/// Deposits › TRON, Trading; an incident on TRON with an internal note and a public update.
+async fn incident_on_tron(app: &TestApp) -> (i64, i64, i64) {
+    let s = services(app);
+    let p = Principal::System;
+    let deposits = s
+        .create_component(
+            &p,
+            &ComponentSpec {
+                name: "Deposits".into(),
+                name_zh: "充值".into(),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let tron = s
+        .create_component(
+            &p,
+            &ComponentSpec {
+                parent_id: Some(deposits.id),
+                name: "TRON".into(),
+                name_zh: "波场".into(),
+                network: Some("tron".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    s.create_component(
+        &p,
+        &ComponentSpec {
+            name: "Trading".into(),
+            name_zh: "交易".into(),
+            position: 1,
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let inc = s
+        .create_incident(
+            &p,
+            IncidentSpec {
+                title: "USDT deposits on TRON delayed".into(),
+                title_zh: "波场 USDT 充值延迟".into(),
+                impact: Some("major".into()),
+                body: "Deposits on TRON are arriving late.".into(),
+                body_zh: "波场网络充值到账延迟。".into(),
+                components: vec![(tron.id, "partial_outage".into())],
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let id = inc.incident.id;
+    s.post_incident_update(
+        &p,
+        id,
+        UpdateSpec {
+            body: "SECRET-NOTE: node tron-3 is out of disk".into(),
+            internal: true,
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    s.post_incident_update(
+        &p,
+        id,
+        UpdateSpec {
+            status: Some("identified".into()),
+            body: "A node fell behind; we are resyncing it.".into(),
+            body_zh: "一个节点落后，正在重新同步。".into(),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    (id, deposits.id, tron.id)
+}
+
+backend_test!(status_page_shows_public_updates_in_both_languages, |app| {
+    let (id, _deposits, tron) = incident_on_tron(&app).await;
+    let (code, kind, html) = anon(&app, "/status?lang=en").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(html.contains("USDT deposits on TRON delayed"), "{html}");
+    assert!(html.contains("A node fell behind; we are resyncing it."));
+    assert!(
+        html.contains("Deposits › TRON"),
+        "the affected component with its parent"
+    );
+    assert!(html.contains("Partial outage"));
+    assert!(
+        html.contains("Partial System Outage"),
+        "the overall indicator"
+    );
+    assert!(!html.contains("SECRET-NOTE"), "an internal note leaked");
+    assert!(!html.contains("<script"), "the page needs no JavaScript");
+    // 90 bars per component, today's for TRON (and its parent) partial.
+    assert_eq!(html.matches("class=\"st-bars\"").count(), 3);
+    let bars = html.matches("<span class=\"s-").count();
+    assert_eq!(bars, 3 * 90, "{bars}");
+    let today = chrono::Utc::now().date_naive().to_string();
+    assert!(
+        html.contains(&format!(
+            "<span class=\"s-partial\" title=\"{today} · Partial outage\">"
+        )),
+        "today's bar"
+    );
+    let (_, _, zh) = anon(&app, "/status?lang=zh").await;
+    assert!(zh.contains("波场 USDT 充值延迟"));
+    assert!(zh.contains("一个节点落后，正在重新同步。"));
+    assert!(zh.contains("充值 › 波场"));
+    assert!(zh.contains("部分中断"));
+    assert!(zh.contains("lang=\"zh-CN\""));
+    assert!(!zh.contains("SECRET-NOTE"));
+    // The incident's own page.
+    let (code, _, page) = anon(&app, &format!("/status/incidents/{id}")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(page.contains("Deposits on TRON are arriving late."));
+    assert!(!page.contains("SECRET-NOTE"));
+    let (code, _, _) = anon(&app, "/status/incidents/999999").await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+
+    // summary.json, in Statuspage's documented shape.
+    let (code, kind, body) = anon(&app, "/status/summary.json").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(kind.starts_with("application/json"));
+    assert!(!body.contains("SECRET-NOTE"));
+    let v: Value = serde_json::from_str(&body).unwrap();
+    check_summary(&v);
+    assert_eq!(v["status"]["indicator"], "major");
+    assert_eq!(v["status"]["description"], "Partial System Outage");
+    assert_eq!(v["components"].as_array().unwrap().len(), 3);
+    let tron_c = v["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == json!(tron.to_string()))
+        .unwrap();
+    assert_eq!(tron_c["status"], "partial_outage");
+    assert!(tron_c["group_id"].is_string(), "TRON sits in Deposits");
+    let inc = &v["incidents"][0];
+    assert_eq!(inc["id"], json!(id.to_string()));
+    assert_eq!(inc["status"], "identified");
+    assert_eq!(inc["impact"], "major");
+    let ups = inc["incident_updates"].as_array().unwrap();
+    assert_eq!(ups.len(), 2, "two public updates, the note left out: {inc}");
+    assert_eq!(ups[0]["status"], "identified", "newest first");
+    assert_eq!(inc["components"][0]["name"], "TRON");
+    let zh: Value =
+        serde_json::from_str(&anon(&app, "/status/summary.json?lang=zh").await.2).unwrap();
+    assert_eq!(zh["incidents"][0]["name"], "波场 USDT 充值延迟");
+    for f in [
+        "status.json",
+        "components.json",
+        "incidents.json",
+        "scheduled-maintenances.json",
+    ] {
+        let (code, _, body) = anon(&app, &format!("/status/{f}")).await;
+        assert_eq!(code, StatusCode::OK, "{f}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        check_shape("page", &v["page"], PAGE);
+    }
+
+    // A maintenance next week shows as upcoming.
+    let s = services(&app);
+    let start = chrono::Utc::now() + chrono::Duration::days(7);
+    s.create_incident(
+        &Principal::System,
+        IncidentSpec {
+            kind: Some("maintenance".into()),
+            title: "Trading engine upgrade".into(),
+            title_zh: "交易引擎升级".into(),
+            body: "Trading pauses for 30 minutes.".into(),
+            starts_at: Some(start),
+            ends_at: Some(start + chrono::Duration::minutes(30)),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let v: Value = serde_json::from_str(&anon(&app, "/status/summary.json").await.2).unwrap();
+    check_summary(&v);
+    let m = &v["scheduled_maintenances"][0];
+    assert_eq!(m["name"], "Trading engine upgrade");
+    assert_eq!(m["status"], "scheduled");
+    assert_eq!(m["impact"], "maintenance");
+    assert!(m["scheduled_for"].is_string());
+
+    // The Atom feed, read by feedparser.
+    let (code, kind, xml) = anon(&app, "/status/feed.atom").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(kind.starts_with("application/atom+xml"), "{kind}");
+    if let Some(f) = feedparse(&xml) {
+        assert_eq!(f["bozo"], 0, "{f}");
+        assert_eq!(f["version"], "atom10");
+        let titles: Vec<&str> = f["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["title"].as_str().unwrap())
+            .collect();
+        assert!(titles.contains(&"USDT deposits on TRON delayed"), "{f}");
+        assert!(titles.contains(&"Trading engine upgrade"), "{f}");
+        assert!(!xml.contains("SECRET-NOTE"));
+    }
+
+    // Resolved: the incident leaves the open list for the history, the components recover.
+    s.post_incident_update(
+        &Principal::System,
+        id,
+        UpdateSpec {
+            status: Some("resolved".into()),
+            body: "All delayed deposits are credited.".into(),
+            body_zh: "延迟的充值均已到账。".into(),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let v: Value = serde_json::from_str(&anon(&app, "/status/summary.json").await.2).unwrap();
+    check_summary(&v);
+    assert_eq!(v["incidents"], json!([]));
+    assert_eq!(v["status"]["indicator"], "none");
+    let all: Value = serde_json::from_str(&anon(&app, "/status/incidents.json").await.2).unwrap();
+    assert_eq!(all["incidents"][0]["status"], "resolved");
+    assert!(all["incidents"][0]["resolved_at"].is_string());
+    let (_, _, html) = anon(&app, "/status").await;
+    assert!(html.contains("All Systems Operational"));
+    assert!(
+        html.contains("All delayed deposits are credited."),
+        "in the history"
+    );
+    // Today's bar still remembers the outage.
+    assert!(html.contains(&format!(
+        "<span class=\"s-partial\" title=\"{today} · Partial outage\">"
+    )));
+});
+
+backend_test_db!(
+    static_copy_follows_every_change_and_is_never_half_written,
+    |db| {
+        let out = tempfile::tempdir().unwrap();
+        let dir = out.path().join("status");
+        let export = dir.clone();
+        let Some(app) = spawn_app_with(db, move |c| {
+            c.status.export_dir = Some(export);
+            c.status.name = "Example Exchange Status".into();
+        })
+        .await
+        else {
+            return;
+        };
+        eventually("the first copy", || async {
+            dir.join("index.html").exists()
+        })
+        .await;
+        let (id, _, _) = incident_on_tron(&app).await;
+        eventually("the copy shows the incident", || async {
+            std::fs::read_to_string(dir.join("summary.json"))
+                .ok()
+                .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+                .is_some_and(|v| v["incidents"][0]["id"] == json!(id.to_string()))
+        })
+        .await;
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
+                .unwrap();
+        check_summary(&v);
+        assert_eq!(v["page"]["name"], "Example Exchange Status");
+        let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+        assert!(html.contains("USDT deposits on TRON delayed"));
+        assert!(html.contains("href=\"status.css\""), "relative links");
+        assert!(dir.join("status.css").exists());
+        assert!(
+            std::fs::read_to_string(dir.join("index.zh.html"))
+                .unwrap()
+                .contains("波场 USDT 充值延迟")
+        );
+        let page = std::fs::read_to_string(dir.join(format!("incidents/{id}.html"))).unwrap();
+        assert!(page.contains("href=\"../status.css\""));
+        if let Some(f) = feedparse(&std::fs::read_to_string(dir.join("feed.atom")).unwrap()) {
+            assert_eq!(f["bozo"], 0, "{f}");
+        }
+        // A reader polling the files while updates follow one another never sees half a file.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (dir, stop) = (dir.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut reads = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let s = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+                    let v: Value = serde_json::from_str(&s)
+                        .unwrap_or_else(|e| panic!("half-written summary.json ({e}): {s}"));
+                    assert!(v["page"].is_object());
+                    let h = std::fs::read_to_string(dir.join("index.html")).unwrap();
+                    assert!(h.trim_end().ends_with("</html>"), "half-written index.html");
+                    reads += 1;
+                }
+                reads
+            })
+        };
+        let s = services(&app);
+        for n in 0..8 {
+            s.post_incident_update(
+                &Principal::System,
+                id,
+                UpdateSpec {
+                    body: format!("Progress report {n}: {}", "resyncing ".repeat(200)),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        eventually("the last update in the copy", || async {
+            std::fs::read_to_string(dir.join("summary.json"))
+                .is_ok_and(|s| s.contains("Progress report 7"))
+        })
+        .await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let reads = reader.join().unwrap();
+        assert!(reads > 10, "the reader read {reads} times");
+        // No temporary file is left behind.
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        app.stop().await;
+    }
+);
