@@ -28,6 +28,7 @@ mod recovery;
 mod routing;
 mod secrets;
 mod sla;
+mod status_page;
 mod surveys;
 #[cfg(test)]
 mod testing;

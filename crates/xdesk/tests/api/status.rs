@@ -509,3 +509,44 @@ backend_test_db!(
         app.stop().await;
     }
 );
+
+backend_test!(the_demo_page_looks_like_a_real_exchange, |app| {
+    xdesk::demo::seed_status_page(services(&app)).await.unwrap();
+    let v: Value = serde_json::from_str(&anon(&app, "/status/summary.json").await.2).unwrap();
+    check_summary(&v);
+    let comps = v["components"].as_array().unwrap();
+    assert!(comps.len() >= 14, "{}", comps.len());
+    let deposits = comps.iter().find(|c| c["name"] == "Deposits").unwrap();
+    assert_eq!(deposits["group"], true);
+    assert_eq!(deposits["components"].as_array().unwrap().len(), 5);
+    assert_eq!(v["status"]["indicator"], "none", "nothing is open now");
+    assert_eq!(v["incidents"], json!([]));
+    let m = &v["scheduled_maintenances"][0];
+    assert_eq!(m["name"], "Bitcoin node upgrade");
+    assert_eq!(m["components"].as_array().unwrap().len(), 2);
+    let past: Value = serde_json::from_str(&anon(&app, "/status/incidents.json").await.2).unwrap();
+    let past = past["incidents"].as_array().unwrap();
+    assert_eq!(past.len(), 2);
+    let tron = past
+        .iter()
+        .find(|i| i["name"] == "USDT deposits on TRON delayed")
+        .unwrap();
+    assert_eq!(tron["incident_updates"].as_array().unwrap().len(), 4);
+    let resolved =
+        chrono::DateTime::parse_from_rfc3339(tron["resolved_at"].as_str().unwrap()).unwrap();
+    let ago = chrono::Utc::now() - resolved.with_timezone(&chrono::Utc);
+    assert!(ago.num_days() == 12, "{ago}");
+    // The bars show it on its day, in both languages, and the history lists it.
+    let day = resolved.date_naive().to_string();
+    let (_, _, html) = anon(&app, "/status").await;
+    assert!(
+        html.contains(&format!("title=\"{day} · Partial outage\"")),
+        "the TRON bar on {day}"
+    );
+    assert!(html.contains("Bitcoin node upgrade"));
+    assert!(html.contains("All delayed TRON deposits have been credited."));
+    let (_, _, zh) = anon(&app, "/status?lang=zh").await;
+    assert!(zh.contains(&format!("title=\"{day} · 部分中断\"")));
+    assert!(zh.contains("比特币节点升级"));
+    assert!(zh.contains("所有延迟的波场充值均已到账"));
+});
