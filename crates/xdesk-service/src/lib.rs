@@ -33,6 +33,7 @@ pub mod sealed;
 pub mod secrets;
 pub mod sla;
 pub mod status;
+pub mod status_mail;
 pub mod surveys;
 pub mod ticket_search;
 pub mod tickets;

@@ -27,13 +27,23 @@ pub const HISTORY_DAYS: i64 = 90;
 const BUCKET_SECS: i64 = 60;
 
 /// The status page's settings and its cache.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StatusPage {
     /// The page's name ("Example Exchange Status"); the brand when empty.
     pub name: String,
     /// Where a static copy is written after each change, when set.
     pub export_dir: Option<PathBuf>,
     cache: Mutex<Option<Cached>>,
+    /// Subscriptions asked per client address: each one sends a mail.
+    pub(crate) subscribe_limiter: crate::ratelimit::KeyedLimiter,
+    /// This node's name when it holds the subscribers' mail feed.
+    pub(crate) node: String,
+}
+
+impl Default for StatusPage {
+    fn default() -> Self {
+        Self::new("", None)
+    }
 }
 
 #[derive(Debug)]
@@ -50,6 +60,11 @@ impl StatusPage {
             name: name.into(),
             export_dir,
             cache: Mutex::new(None),
+            subscribe_limiter: crate::ratelimit::KeyedLimiter::new(
+                crate::ratelimit::Rule::new(5, 600),
+                10_000,
+            ),
+            node: crate::portal::random_token(),
         }
     }
 }

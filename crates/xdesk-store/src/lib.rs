@@ -62,6 +62,7 @@ pub use sla::{
     CalendarDelete, ClockWrite, JobRow, NewSlaCalendar, NewSlaPolicy, SLA_JOB, SlaCalendarRow,
     SlaClockRow, SlaPolicyRow, SlaStep,
 };
+pub use status_page::SubscriberMail;
 pub use surveys::SurveyRow;
 pub use tickets::{
     AfterInsert, AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment,

@@ -205,6 +205,15 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/help/articles/{slug}/vote", post(pages::help::vote))
         .route("/status", get(pages::status::index))
         .route("/status/incidents/{id}", get(pages::status::incident))
+        .route(
+            "/status/subscribe",
+            get(pages::status::subscribe_form).post(pages::status::subscribe),
+        )
+        .route("/status/subscribe/confirm", get(pages::status::confirm))
+        .route(
+            "/status/unsubscribe",
+            get(pages::status::unsubscribe_form).post(pages::status::unsubscribe),
+        )
         .route("/status/{file}", get(pages::status::machine))
         .route("/sitemap.xml", get(pages::help::sitemap))
         .route("/ui/lang/{code}", get(page::switch_language))

@@ -389,6 +389,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let timers = tokio::spawn(sla_timers(services.clone()));
     let assigner = tokio::spawn(assignment(services.clone()));
     let broadcaster = tokio::spawn(incidents(services.clone()));
+    let status_mailer = tokio::spawn(status_export::mail_subscribers(services.clone()));
     let status_exporter = config
         .status
         .export_dir
@@ -430,6 +431,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         timers.abort();
         assigner.abort();
         broadcaster.abort();
+        status_mailer.abort();
         if let Some(e) = status_exporter {
             e.abort();
         }

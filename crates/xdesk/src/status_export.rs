@@ -77,3 +77,18 @@ pub async fn follow(services: Services, dir: PathBuf) {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
+
+/// Mails public incident updates to the status page's confirmed subscribers. Every node runs
+/// it; the feed's lease lets one node at a time queue a batch (see `run_status_mail`).
+pub async fn mail_subscribers(services: Services) {
+    loop {
+        match services.run_status_mail().await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "status subscribers could not be mailed; retrying")
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}

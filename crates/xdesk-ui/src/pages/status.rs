@@ -454,3 +454,244 @@ pub(crate) async fn machine(
         Err(e) => ctx.service_error(&e),
     }
 }
+
+#[derive(Template)]
+#[template(path = "status/subscribe.html")]
+struct SubscribePage<'a> {
+    f: &'a Frame,
+    csrf: &'a str,
+    email: String,
+    /// (id, name, depth)
+    components: Vec<(i64, String, usize)>,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "status/message.html")]
+struct MessagePage<'a> {
+    f: &'a Frame,
+    title: &'static str,
+    text: &'static str,
+    /// Where the page's one button posts, if it has one.
+    action: String,
+    button: &'static str,
+}
+
+async fn subscribe_page(
+    ctx: &Ctx,
+    s: &UiState,
+    lang: Lang,
+    email: String,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let snap = match s.services.status_snapshot().await {
+        Ok(x) => x,
+        Err(e) => return ctx.service_error(&e),
+    };
+    let f = frame(&snap, lang, Links::Live, "");
+    let components = snap
+        .components
+        .iter()
+        .map(|c| (c.id, c.name_for(lang.code()).to_owned(), c.depth.min(2)))
+        .collect();
+    ctx.render(
+        status,
+        &SubscribePage {
+            f: &f,
+            csrf: &ctx.csrf,
+            email,
+            components,
+            notice,
+            error,
+        },
+    )
+}
+
+pub(crate) async fn subscribe_form(
+    ctx: Ctx,
+    State(s): State<UiState>,
+    Query(q): Query<StatusQuery>,
+) -> Response {
+    let lang = language(&ctx, &q);
+    subscribe_page(&ctx, &s, lang, String::new(), None, None, StatusCode::OK).await
+}
+
+/// The subscribe form: checkboxes repeat their name, so the fields come as pairs.
+pub(crate) async fn subscribe(
+    ctx: Ctx,
+    State(s): State<UiState>,
+    crate::page::PeerIp(ip): crate::page::PeerIp,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let field = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let lang = Lang::from_code(field("lang")).unwrap_or(ctx.tr.lang);
+    let tr = Tr::new(lang);
+    if !ctx.csrf_ok(field("csrf")) {
+        return ctx.error(StatusCode::FORBIDDEN, ctx.tr.t("error.forbidden_text"));
+    }
+    let email = field("email").trim().to_owned();
+    let req = xdesk_service::status_mail::SubscribeRequest {
+        email: email.clone(),
+        language: lang.code().to_owned(),
+        components: fields
+            .iter()
+            .filter(|(n, _)| n == "component")
+            .filter_map(|(_, v)| v.parse().ok())
+            .collect(),
+    };
+    let (status, notice, error) = match s.services.subscribe_status(&req, ip.as_deref()).await {
+        Ok(()) => (StatusCode::OK, Some(tr.t("status.check_inbox")), None),
+        Err(xdesk_service::ServiceError::RateLimited { .. }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            Some(tr.t("status.too_many").to_owned()),
+        ),
+        Err(xdesk_service::ServiceError::Field(e)) if e.field == "email" => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some(tr.t("status.bad_email").to_owned()),
+        ),
+        Err(e) => return ctx.service_error(&e),
+    };
+    let email = if error.is_some() {
+        email
+    } else {
+        String::new()
+    };
+    subscribe_page(&ctx, &s, lang, email, notice, error, status).await
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct TokenQuery {
+    #[serde(default)]
+    t: String,
+    lang: Option<String>,
+}
+
+async fn message(
+    ctx: &Ctx,
+    s: &UiState,
+    lang: Lang,
+    status: StatusCode,
+    title: &'static str,
+    text: &'static str,
+    action: String,
+) -> Response {
+    let snap = match s.services.status_snapshot().await {
+        Ok(x) => x,
+        Err(e) => return ctx.service_error(&e),
+    };
+    let f = frame(&snap, lang, Links::Live, "");
+    let tr = Tr::new(lang);
+    ctx.render(
+        status,
+        &MessagePage {
+            f: &f,
+            title: tr.t(title),
+            text: tr.t(text),
+            action,
+            button: tr.t("status.unsubscribe"),
+        },
+    )
+}
+
+fn token_lang(ctx: &Ctx, q: &TokenQuery) -> Lang {
+    q.lang
+        .as_deref()
+        .and_then(Lang::from_code)
+        .unwrap_or(ctx.tr.lang)
+}
+
+pub(crate) async fn confirm(
+    ctx: Ctx,
+    State(s): State<UiState>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    let lang = token_lang(&ctx, &q);
+    match s.services.confirm_status_subscription(&q.t).await {
+        Ok(true) => {
+            message(
+                &ctx,
+                &s,
+                lang,
+                StatusCode::OK,
+                "status.subscribe",
+                "status.confirmed",
+                String::new(),
+            )
+            .await
+        }
+        Ok(false) => {
+            message(
+                &ctx,
+                &s,
+                lang,
+                StatusCode::NOT_FOUND,
+                "status.subscribe",
+                "status.confirm_failed",
+                String::new(),
+            )
+            .await
+        }
+        Err(e) => ctx.service_error(&e),
+    }
+}
+
+/// A link followed from a mail: asks before unsubscribing, since mail scanners fetch links.
+pub(crate) async fn unsubscribe_form(
+    ctx: Ctx,
+    State(s): State<UiState>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    let lang = token_lang(&ctx, &q);
+    let action = format!(
+        "/status/unsubscribe?t={}",
+        q.t.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+    );
+    message(
+        &ctx,
+        &s,
+        lang,
+        StatusCode::OK,
+        "status.unsubscribe",
+        "status.unsubscribe_ask",
+        action,
+    )
+    .await
+}
+
+/// RFC 8058's one-click POST (`List-Unsubscribe=One-Click`), from a mail provider or the
+/// form above: the token is the whole authority, so no cookie and no CSRF token are asked.
+pub(crate) async fn unsubscribe(
+    ctx: Ctx,
+    State(s): State<UiState>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    let lang = token_lang(&ctx, &q);
+    match s.services.unsubscribe_status(&q.t).await {
+        Ok(_) => {
+            message(
+                &ctx,
+                &s,
+                lang,
+                StatusCode::OK,
+                "status.unsubscribe",
+                "status.unsubscribed",
+                String::new(),
+            )
+            .await
+        }
+        Err(e) => ctx.service_error(&e),
+    }
+}

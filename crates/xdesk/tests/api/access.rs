@@ -413,6 +413,11 @@ fn rows() -> Vec<Row> {
         page("GET", "/status/incidents/{id}", "/status/incidents/$INC", NoBody, "+ ++ +++ + ++++"),
         page("GET", "/status/{file}", "/status/summary.json", NoBody, "+ ++ +++ + ++++"),
         page("GET", "/status/{file}", "/status/feed.atom", NoBody, "+ ++ +++ + ++++"),
+        page("GET", "/status/subscribe", "/status/subscribe", NoBody, "+ ++ +++ + ++++"),
+        page("POST", "/status/subscribe", "/status/subscribe", Form("email=not-an-address"), "+ ++ +++ + ++++"),
+        page("GET", "/status/subscribe/confirm", "/status/subscribe/confirm?t=unknown", NoBody, "N NN NNN N NNNN"),
+        page("GET", "/status/unsubscribe", "/status/unsubscribe?t=unknown", NoBody, "+ ++ +++ + ++++"),
+        page("POST", "/status/unsubscribe", "/status/unsubscribe?t=unknown", Form("List-Unsubscribe=One-Click"), "+ ++ +++ + ++++"),
         page("GET", "/ui/lang/{code}", "/ui/lang/zh", NoBody, "+ ++ +++ + ++++"),
         page("GET", "/static/{file}", "/static/app.css", NoBody, "+ ++ +++ + ++++"),
     ]

@@ -550,3 +550,274 @@ backend_test!(the_demo_page_looks_like_a_real_exchange, |app| {
     assert!(zh.contains("比特币节点升级"));
     assert!(zh.contains("所有延迟的波场充值均已到账"));
 });
+
+/// A captured mail: (to, subject, text, List-Unsubscribe, List-Unsubscribe-Post).
+fn read_mail(raw: &str) -> (String, String, String, String, String) {
+    let m = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    let header = |name: &str| {
+        m.header_raw(name)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let to = m
+        .to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or_default()
+        .to_owned();
+    (
+        to,
+        m.subject().unwrap_or_default().to_owned(),
+        m.body_text(0).unwrap_or_default().into_owned(),
+        header("List-Unsubscribe"),
+        header("List-Unsubscribe-Post"),
+    )
+}
+
+/// The path and query of the first link in `text` that contains `marker`.
+fn link_path(text: &str, marker: &str) -> String {
+    let at = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in {text}"));
+    let start = text[..at].rfind("http").unwrap();
+    let url: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '>')
+        .collect();
+    let after_host = url.splitn(4, '/').nth(3).unwrap();
+    format!("/{after_host}")
+}
+
+const FORM_CSRF: &str = "StatusCsrfToken0123456789abcdefX";
+
+async fn subscribe(app: &TestApp, form: &str) -> StatusCode {
+    reqwest::Client::new()
+        .post(app.url("/status/subscribe"))
+        .header("cookie", format!("xdesk_csrf={FORM_CSRF}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={FORM_CSRF}&{form}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+fn mails_to(smtp: &SmtpCapture, to: &str) -> Vec<(String, String, String, String, String)> {
+    smtp.messages()
+        .iter()
+        .map(|m| read_mail(m))
+        .filter(|m| m.0 == to)
+        .collect()
+}
+
+backend_test_db!(
+    subscribers_confirm_get_their_components_updates_once_and_leave_in_one_click,
+    |db| {
+        let smtp = SmtpCapture::start().await;
+        let settings = smtp.settings();
+        let Some(app) = spawn_app_with(db, move |c| {
+            c.email.from_address = "status@exchange.test".into();
+            c.smtp = Some(settings);
+        })
+        .await
+        else {
+            return;
+        };
+        // Someone subscribes to everything, in Chinese: a confirmation, and nothing before it.
+        assert_eq!(
+            subscribe(&app, "email=all%40sub.test&lang=zh").await,
+            StatusCode::OK
+        );
+        // Without the CSRF pair the form is refused.
+        let r = reqwest::Client::new()
+            .post(app.url("/status/subscribe"))
+            .form(&[("email", "x@sub.test")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let confirm = smtp.wait_for(1).await;
+        let (to, subject, text, unsub, post) = read_mail(&confirm[0]);
+        assert_eq!(to, "all@sub.test");
+        assert!(subject.contains("请确认订阅"), "{subject}");
+        assert!(
+            unsub.starts_with("<http") && unsub.ends_with('>'),
+            "{unsub}"
+        );
+        assert_eq!(post, "List-Unsubscribe=One-Click");
+        let path = link_path(&text, "/status/subscribe/confirm");
+        // An incident now reaches nobody: the address has not confirmed.
+        let (id, _deposits, _tron) = incident_on_tron(&app).await;
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        assert_eq!(smtp.messages().len(), 1, "nothing before confirmation");
+        let (code, _, page) = anon(&app, &path).await;
+        assert_eq!(code, StatusCode::OK, "{page}");
+        let (code, _, _) = anon(&app, &path).await;
+        assert_eq!(
+            code,
+            StatusCode::NOT_FOUND,
+            "a confirmation link works once"
+        );
+
+        // A second subscriber only for Trading, in English.
+        let s = services(&app);
+        let trading = s
+            .list_components(&Principal::System)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.name == "Trading")
+            .unwrap()
+            .id;
+        assert_eq!(
+            subscribe(
+                &app,
+                &format!("email=trader%40sub.test&lang=en&component={trading}")
+            )
+            .await,
+            StatusCode::OK
+        );
+        eventually("the trader's confirmation", || async {
+            mails_to(&smtp, "trader@sub.test").len() == 1
+        })
+        .await;
+        let text = mails_to(&smtp, "trader@sub.test")[0].2.clone();
+        assert_eq!(
+            anon(&app, &link_path(&text, "/status/subscribe/confirm"))
+                .await
+                .0,
+            StatusCode::OK
+        );
+
+        // An update on TRON: the subscriber to everything gets it in Chinese, the trader not.
+        s.post_incident_update(
+            &Principal::System,
+            id,
+            UpdateSpec {
+                status: Some("monitoring".into()),
+                body: "Deposits are being credited again.".into(),
+                body_zh: "充值已恢复到账。".into(),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        eventually(
+            "the TRON update to the subscriber of everything",
+            || async {
+                mails_to(&smtp, "all@sub.test")
+                    .iter()
+                    .any(|m| m.2.contains("充值已恢复到账。"))
+            },
+        )
+        .await;
+        let mail = mails_to(&smtp, "all@sub.test")
+            .into_iter()
+            .find(|m| m.2.contains("充值已恢复到账。"))
+            .unwrap();
+        assert!(mail.1.contains("波场 USDT 充值延迟"), "{}", mail.1);
+        assert!(
+            mail.2.contains("/status/incidents/"),
+            "a link to the incident's page"
+        );
+        assert!(mail.3.contains("/status/unsubscribe?t="), "{}", mail.3);
+        assert_eq!(mail.4, "List-Unsubscribe=One-Click");
+        // Maintenance on Trading reaches both.
+        let start = chrono::Utc::now() + chrono::Duration::days(2);
+        s.create_incident(
+            &Principal::System,
+            IncidentSpec {
+                kind: Some("maintenance".into()),
+                title: "Matching engine upgrade".into(),
+                title_zh: "撮合引擎升级".into(),
+                body: "Trading pauses for 20 minutes.".into(),
+                body_zh: "交易暂停 20 分钟。".into(),
+                components: vec![(trading, "under_maintenance".into())],
+                starts_at: Some(start),
+                ends_at: Some(start + chrono::Duration::minutes(20)),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        eventually("the maintenance to the trader", || async {
+            mails_to(&smtp, "trader@sub.test")
+                .iter()
+                .any(|m| m.2.contains("Trading pauses for 20 minutes."))
+        })
+        .await;
+        eventually("the maintenance to everyone", || async {
+            mails_to(&smtp, "all@sub.test")
+                .iter()
+                .any(|m| m.2.contains("交易暂停 20 分钟。"))
+        })
+        .await;
+        // Each update once: no second pass mails anything again.
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        let trader = mails_to(&smtp, "trader@sub.test");
+        assert_eq!(
+            trader.len(),
+            2,
+            "confirmation and the maintenance only: {trader:?}"
+        );
+        let all = mails_to(&smtp, "all@sub.test");
+        assert_eq!(
+            all.len(),
+            1 + 1 + 1,
+            "confirmation, TRON monitoring, maintenance: {all:?}"
+        );
+
+        // One click: a POST to the trader's List-Unsubscribe address, no cookie, no CSRF token.
+        let url = trader[1].3.trim_matches(['<', '>']).to_owned();
+        let path = link_path(&url, "/status/unsubscribe");
+        let r = reqwest::Client::new()
+            .post(app.url(&path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        // Fetching the link (as a mail scanner does) asks first and changes nothing.
+        let (code, _, page) = anon(&app, &link_path(&all[2].3, "/status/unsubscribe")).await;
+        assert_eq!(code, StatusCode::OK);
+        assert!(page.contains("method=\"post\""));
+        s.create_incident(
+            &Principal::System,
+            IncidentSpec {
+                title: "Order placement slow".into(),
+                body: "Orders take seconds to place.".into(),
+                components: vec![(trading, "degraded_performance".into())],
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        eventually(
+            "the new incident to the subscriber of everything",
+            || async {
+                mails_to(&smtp, "all@sub.test")
+                    .iter()
+                    .any(|m| m.2.contains("Orders take seconds to place."))
+            },
+        )
+        .await;
+        assert_eq!(mails_to(&smtp, "trader@sub.test").len(), 2, "unsubscribed");
+        // Too many subscriptions from one address are refused.
+        let mut refused = false;
+        for n in 0..6 {
+            if subscribe(&app, &format!("email=flood{n}%40sub.test")).await
+                == StatusCode::TOO_MANY_REQUESTS
+            {
+                refused = true;
+            }
+        }
+        assert!(refused, "the subscribe form is rate limited");
+        app.stop().await;
+    }
+);
