@@ -16,8 +16,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use xdesk_domain::incident::{
-    Bilingual, ComponentStatus, Impact, IncidentKind, IncidentStatus, Indicator, Spell,
-    daily_worst, uptime,
+    Bilingual, ComponentScope, ComponentStatus, Impact, IncidentKind, IncidentStatus, Indicator,
+    MatchRule, Spell, TicketFacts, daily_worst, uptime,
 };
 use xdesk_store::{ComponentRow, IncidentRow, IncidentUpdateRow};
 
@@ -88,6 +88,21 @@ pub struct StatusSnapshot {
     pub maintenance: Vec<PublicIncident>,
     /// Incidents and maintenance over in the last 90 days, newest first.
     pub history: Vec<PublicIncident>,
+    /// What tickets about each component look like, for notices before a customer writes.
+    scopes: Vec<ComponentScope>,
+}
+
+/// An open incident's latest public update, shown to a customer before they write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub incident_id: i64,
+    pub title: String,
+    /// The status in words, in the reader's language.
+    pub status: &'static str,
+    pub body: String,
+    pub updated_at: DateTime<Utc>,
+    /// The incident's page on the status page.
+    pub url: String,
 }
 
 #[derive(Debug, Clone)]
@@ -431,7 +446,61 @@ impl Services {
             active,
             maintenance,
             history,
+            scopes: rows
+                .iter()
+                .map(|c| ComponentScope {
+                    id: c.id,
+                    parent_id: c.parent_id,
+                    network: c.network.clone(),
+                    intents: serde_json::from_str(&c.intents).unwrap_or_default(),
+                })
+                .collect(),
         })
+    }
+
+    /// The notices a customer should read before writing, in `language`: every open incident
+    /// and maintenance under way, or (with `about`: the intent and network of what they are
+    /// about to ask) only those whose components concern it.
+    pub async fn status_notices(
+        &self,
+        language: &str,
+        about: Option<(Option<&str>, Option<&str>)>,
+    ) -> Result<Vec<Notice>, ServiceError> {
+        let snap = self.status_snapshot().await?;
+        Ok(snap.notices(language, about, self.now()))
+    }
+
+    /// Counts that a visitor saw notices (`visitor` is their cookie; only its hash is kept),
+    /// once per visitor and incident.
+    pub async fn record_notice_views(
+        &self,
+        visitor: &str,
+        surface: &str,
+        incidents: &[i64],
+    ) -> Result<(), ServiceError> {
+        if visitor.is_empty() {
+            return Ok(());
+        }
+        let v = visitor_hash(visitor);
+        for id in incidents {
+            self.store.record_incident_view(*id, &v, surface).await?;
+        }
+        Ok(())
+    }
+
+    /// A visitor who saw notices opened a ticket anyway.
+    pub async fn notice_then_wrote(
+        &self,
+        visitor: &str,
+        ticket_id: i64,
+    ) -> Result<(), ServiceError> {
+        if visitor.is_empty() {
+            return Ok(());
+        }
+        Ok(self
+            .store
+            .incident_view_opened(&visitor_hash(visitor), ticket_id)
+            .await?)
     }
 
     /// The page's name, as configured.
@@ -443,6 +512,11 @@ impl Services {
             n.to_owned()
         }
     }
+}
+
+/// A visitor's cookie as the views table keeps it: never the cookie itself.
+fn visitor_hash(visitor: &str) -> String {
+    crate::auth::sha256_hex(&format!("xdesk incident view\0{visitor}"))
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -457,6 +531,54 @@ fn opt_ts(t: Option<DateTime<Utc>>) -> Value {
 const PAGE_ID: &str = "xdesk";
 
 impl StatusSnapshot {
+    /// See [`Services::status_notices`].
+    pub fn notices(
+        &self,
+        language: &str,
+        about: Option<(Option<&str>, Option<&str>)>,
+        now: DateTime<Utc>,
+    ) -> Vec<Notice> {
+        self.active
+            .iter()
+            .chain(
+                self.maintenance
+                    .iter()
+                    .filter(|m| m.status != IncidentStatus::Scheduled),
+            )
+            .filter(|i| match about {
+                None => true,
+                Some((intent, network)) => {
+                    let rule = MatchRule {
+                        components: i.components.iter().map(|c| c.0).collect(),
+                        ..Default::default()
+                    };
+                    !rule.components.is_empty()
+                        && rule.matches(
+                            &TicketFacts {
+                                intent,
+                                network,
+                                asset: None,
+                                text: "",
+                                created_at: now,
+                            },
+                            &self.scopes,
+                        )
+                }
+            })
+            .filter_map(|i| {
+                let u = i.latest()?;
+                Some(Notice {
+                    incident_id: i.id,
+                    title: i.name_for(language).to_owned(),
+                    status: crate::incidents::status_words(u.status.as_str(), language),
+                    body: u.body.for_language(language).to_owned(),
+                    updated_at: u.created_at,
+                    url: format!("{}/incidents/{}", self.url, i.id),
+                })
+            })
+            .collect()
+    }
+
     fn page_json(&self) -> Value {
         json!({
             "id": PAGE_ID,

@@ -695,3 +695,76 @@ pub(crate) async fn unsubscribe(
         Err(e) => ctx.service_error(&e),
     }
 }
+
+/// The visitor cookie notices are counted by (the help center's reader cookie): the one the
+/// request carries, or a new one to set.
+pub(crate) fn visitor(headers: &axum::http::HeaderMap) -> (String, bool) {
+    match crate::page::cookie(headers, crate::page::READER_COOKIE) {
+        Some(r) if xdesk_service::kb::reader_token_ok(r) => (r.to_owned(), false),
+        _ => (xdesk_service::kb::new_reader_token(), true),
+    }
+}
+
+/// Counts the notices a page shows for its visitor, and sets their cookie if they had none.
+/// A failure to count never stops the page.
+pub(crate) async fn count_notices(
+    s: &UiState,
+    ctx: &Ctx,
+    headers: &axum::http::HeaderMap,
+    surface: &str,
+    notices: &[xdesk_service::status::Notice],
+    response: &mut Response,
+) {
+    if notices.is_empty() {
+        return;
+    }
+    let (v, new) = visitor(headers);
+    let ids: Vec<i64> = notices.iter().map(|n| n.incident_id).collect();
+    if let Err(e) = s.services.record_notice_views(&v, surface, &ids).await {
+        tracing::warn!(error = %e, "notice views not counted");
+    }
+    if new {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            ctx.cookie(crate::page::READER_COOKIE, &v, 60 * 60 * 24 * 365, "Lax"),
+        );
+    }
+}
+
+/// Notices for someone about to ask about `issue` (on `network`, when they said): every
+/// network's when they have not said yet.
+pub(crate) async fn notices_for_issue(
+    s: &UiState,
+    lang: Lang,
+    intent: Option<&str>,
+    network: Option<&str>,
+) -> Vec<xdesk_service::status::Notice> {
+    let Some(intent) = intent else {
+        return Vec::new();
+    };
+    let networks: Vec<Option<&str>> = match network {
+        Some(n) if !n.is_empty() => vec![Some(n)],
+        _ => crate::pages::case::networks()
+            .into_iter()
+            .map(|(n, _)| Some(n))
+            .collect(),
+    };
+    let mut out: Vec<xdesk_service::status::Notice> = Vec::new();
+    for n in networks {
+        match s
+            .services
+            .status_notices(lang.code(), Some((Some(intent), n)))
+            .await
+        {
+            Ok(list) => {
+                for x in list {
+                    if !out.iter().any(|o| o.incident_id == x.incident_id) {
+                        out.push(x);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "status notices unavailable"),
+        }
+    }
+    out
+}

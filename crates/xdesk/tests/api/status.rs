@@ -188,6 +188,7 @@ async fn incident_on_tron(app: &TestApp) -> (i64, i64, i64) {
                 name: "TRON".into(),
                 name_zh: "波场".into(),
                 network: Some("tron".into()),
+                intents: vec!["deposit_missing".into()],
                 ..Default::default()
             },
             None,
@@ -819,5 +820,64 @@ backend_test_db!(
         }
         assert!(refused, "the subscribe form is rate limited");
         app.stop().await;
+    }
+);
+
+backend_test!(
+    customers_read_the_latest_update_before_writing_and_are_counted,
+    |app| {
+        let (id, _, _) = incident_on_tron(&app).await;
+        let t = app.create_ticket(ticket_body(&app, "hello")).await;
+        let mut web = app.portal_as(t["customer_id"].as_i64().unwrap()).await;
+        // The help center shows the latest public update with a link to the status page.
+        let r = web.get("/help?lang=en").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(
+            r.body.contains("USDT deposits on TRON delayed"),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("A node fell behind; we are resyncing it."));
+        assert!(r.body.contains(&format!("/status/incidents/{id}")));
+        assert!(!r.body.contains("SECRET-NOTE"));
+        let zh = web.get("/help?lang=zh").await;
+        assert!(zh.body.contains("一个节点落后，正在重新同步。"));
+        // The portal's form shows it for a missing deposit (TRON's scope), not for a login problem.
+        let r = web.get("/portal/new?type=missing_deposit").await;
+        assert!(r.body.contains("A node fell behind"), "{}", r.body);
+        let r = web.get("/portal/new?type=account_access").await;
+        assert!(!r.body.contains("A node fell behind"));
+        let detail = services(&app)
+            .incident_detail(&Principal::System, id)
+            .await
+            .unwrap();
+        assert_eq!(
+            (detail.notice_seen, detail.notice_then_wrote),
+            (1, 0),
+            "one visitor, counted once"
+        );
+        // The visitor's cookie is stored only as a hash.
+        let cookie = web.jar.get("xdesk_reader").cloned().unwrap();
+        assert!(
+            !stored_bytes_contain(&app, &cookie),
+            "the raw visitor cookie was stored"
+        );
+        // They write anyway.
+        let csrf = web.csrf();
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf)
+            .text("issue_type", "other")
+            .text("subject", "Still waiting for my USDT")
+            .text("body", "I saw the notice but it has been hours.");
+        let r = web.post_multipart("/portal/new", form).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        // Another visitor reads and leaves.
+        let (code, _, _) = anon(&app, "/help").await;
+        assert_eq!(code, StatusCode::OK);
+        let detail = services(&app)
+            .incident_detail(&Principal::System, id)
+            .await
+            .unwrap();
+        assert_eq!((detail.notice_seen, detail.notice_then_wrote), (2, 1));
     }
 );
