@@ -10,6 +10,7 @@ mod inbox;
 mod load;
 mod search;
 mod sla;
+mod status;
 mod triage;
 
 use anyhow::{Context, anyhow};
@@ -54,6 +55,8 @@ enum Cmd {
     Sla(sla::SlaArgs),
     /// Triage per new ticket: intent, language and urgency, p50/p99 (goal under 1 ms).
     Triage(triage::TriageArgs),
+    /// The public status page and summary.json at a fixed rate (goal: p99 under 5 ms at 500/s).
+    Status(status::StatusArgs),
     /// Internal: one node for the chat benchmark, configured from XDESK_* variables.
     #[command(hide = true)]
     ServeNode,
@@ -130,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Search(args) => return search::run(args).await,
         Cmd::Triage(args) => return triage::run(args),
         Cmd::Sla(args) => return sla::run(args).await,
+        Cmd::Status(args) => return status::run(args).await,
         Cmd::ServeNode => return chat::serve_node().await,
     };
     anyhow::ensure!(

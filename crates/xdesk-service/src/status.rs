@@ -409,7 +409,7 @@ impl Services {
                     created_at: c.created_at,
                     updated_at: c.updated_at,
                     days: daily_worst(&sp, &days, now),
-                    uptime: uptime(&sp, from.max(c.created_at.min(now)), now),
+                    uptime: uptime(&sp, from, now),
                 }
             })
             .collect();

@@ -88,6 +88,8 @@ struct IndexPage<'a> {
     maintenance: Vec<IncidentCard>,
     history: Vec<IncidentCard>,
     first_day: String,
+    /// The first day a phone shows (its bars cover 30 days).
+    first_day_phone: String,
 }
 
 #[derive(Template)]
@@ -263,6 +265,13 @@ pub(crate) fn render_index(
             .map(|i| card(snap, i, lang, links))
             .collect(),
         first_day: snap.days.first().map(|d| d.to_string()).unwrap_or_default(),
+        first_day_phone: snap
+            .days
+            .iter()
+            .rev()
+            .nth(29)
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
         f: &f,
     };
     page.render().unwrap_or_else(|e| {

@@ -546,6 +546,8 @@ backend_test!(the_demo_page_looks_like_a_real_exchange, |app| {
     );
     assert!(html.contains("Bitcoin node upgrade"));
     assert!(html.contains("All delayed TRON deposits have been credited."));
+    // About two hours of partial outage in 90 days.
+    assert!(html.contains("99.90% uptime"), "TRON's uptime");
     let (_, _, zh) = anon(&app, "/status?lang=zh").await;
     assert!(zh.contains(&format!("title=\"{day} · 部分中断\"")));
     assert!(zh.contains("比特币节点升级"));
@@ -881,3 +883,78 @@ backend_test!(
         assert_eq!((detail.notice_seen, detail.notice_then_wrote), (2, 1));
     }
 );
+
+/// The demo's status page with one open incident, in Chromium, in both languages at 1440 px
+/// and on a 390 px phone: screenshots (into docs/ with `XDESK_DOC_SCREENSHOTS=1`), and what
+/// a reader must see without any script.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_page_in_a_browser() {
+    let Some(app) = spawn_app(Db::Sqlite).await else {
+        return;
+    };
+    let s = services(&app);
+    xdesk::demo::seed_status_page(s).await.unwrap();
+    let all = s.list_components(&Principal::System).await.unwrap();
+    let withdrawals = all.iter().find(|c| c.name == "Withdrawals").unwrap().id;
+    let tron = all
+        .iter()
+        .find(|c| c.parent_id == Some(withdrawals) && c.network.as_deref() == Some("tron"))
+        .unwrap()
+        .id;
+    s.create_incident(
+        &Principal::System,
+        IncidentSpec {
+            title: "TRON withdrawals delayed".into(),
+            title_zh: "波场提现延迟".into(),
+            impact: Some("minor".into()),
+            body: "Withdrawals on TRON are queued while a hot wallet is refilled. Your funds are safe.".into(),
+            body_zh: "波场热钱包补充资金期间，提现正在排队。您的资产安全。".into(),
+            components: vec![(tron, "degraded_performance".into())],
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    for (width, height, phone, tag) in [(1440, 1800, false, "1440"), (390, 1600, true, "390")] {
+        let Some(d) = crate::browser::Driver::start_at(width, height, phone).await else {
+            return;
+        };
+        for lang in ["en", "zh"] {
+            d.client
+                .goto(&app.url(&format!("/status?lang={lang}")))
+                .await
+                .unwrap();
+            let want = if lang == "en" {
+                "TRON withdrawals delayed"
+            } else {
+                "波场提现延迟"
+            };
+            d.until_text(want).await;
+            let text = d.text().await;
+            assert!(
+                text.contains(if lang == "en" {
+                    "Bitcoin node upgrade"
+                } else {
+                    "比特币节点升级"
+                }),
+                "{text}"
+            );
+            // The bars fit the screen: nothing scrolls sideways.
+            let overflow = d
+                .client
+                .execute(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert!(
+                overflow.as_i64().unwrap_or(1) <= 0,
+                "sideways scroll at {width}px: {overflow}"
+            );
+            d.screenshot(&format!("status-{lang}-{tag}")).await;
+        }
+    }
+    app.stop().await;
+}
