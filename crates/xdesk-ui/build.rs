@@ -49,6 +49,7 @@ fn main() {
         "inbox.js",
         "wallet.js",
         "app.css",
+        "status.css",
     ] {
         let path = dir.join(name);
         println!("cargo:rerun-if-changed={}", path.display());

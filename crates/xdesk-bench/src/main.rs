@@ -12,6 +12,7 @@ mod load;
 mod search;
 mod sla;
 mod surge;
+mod status;
 mod triage;
 
 use anyhow::{Context, anyhow};
@@ -60,6 +61,8 @@ enum Cmd {
     Incidents(incidents::IncidentArgs),
     /// Surge detection over simulated days: latency to catch injected surges, false alarms.
     Surge(surge::SurgeArgs),
+    /// The public status page and summary.json at a fixed rate (goal: p99 under 5 ms at 500/s).
+    Status(status::StatusArgs),
     /// Internal: one node for the chat benchmark, configured from XDESK_* variables.
     #[command(hide = true)]
     ServeNode,
@@ -138,6 +141,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Surge(args) => return surge::run(args),
         Cmd::Sla(args) => return sla::run(args).await,
         Cmd::Incidents(args) => return incidents::run(args).await,
+        Cmd::Status(args) => return status::run(args).await,
         Cmd::ServeNode => return chat::serve_node().await,
     };
     anyhow::ensure!(

@@ -248,6 +248,19 @@ fn build(
             "auto-replied".into(),
         ));
     }
+    // RFC 8058: a list mail names its https unsubscribe address, and says one POST to it
+    // unsubscribes (mail providers then offer a one-click button and never just fetch it).
+    if let Some(url) = &row.list_unsubscribe {
+        b = b
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ));
+    }
     let text = SinglePart::plain(row.body_text.clone());
     let message = if files.is_empty() {
         b.singlepart(text)

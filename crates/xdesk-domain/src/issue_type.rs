@@ -45,6 +45,19 @@ pub enum Need {
 }
 
 impl IssueType {
+    /// The triage intent a ticket of this type is about, for matching it to an incident's
+    /// components before it is written; `None` when the type says nothing specific.
+    pub fn intent(self) -> Option<&'static str> {
+        match self {
+            IssueType::MissingDeposit | IssueType::WrongNetwork => Some("deposit_missing"),
+            IssueType::PendingWithdrawal => Some("withdrawal_delayed"),
+            IssueType::AccountAccess => Some("account_access"),
+            IssueType::Verification => Some("kyc"),
+            IssueType::Security => Some("account_compromised"),
+            IssueType::Other => None,
+        }
+    }
+
     /// The case fields the form shows for this issue type, in form order.
     pub fn fields(self) -> &'static [(CaseField, Need)] {
         use CaseField::*;

@@ -33,6 +33,8 @@ pub mod sealed;
 pub mod secrets;
 pub mod sla;
 pub mod surge;
+pub mod status;
+pub mod status_mail;
 pub mod surveys;
 pub mod ticket_search;
 pub mod tickets;
@@ -183,6 +185,8 @@ pub struct Services {
     /// Signalled when this node queued incident deliveries or changed a rule.
     pub incident_wake: Arc<tokio::sync::Notify>,
     pub incidents: Arc<incidents::IncidentSettings>,
+    /// The public status page's settings and its cached snapshot.
+    pub status_page: Arc<status::StatusPage>,
     /// Live events for WebSocket clients.
     pub bus: Arc<dyn live::EventBus>,
     pub chat: Arc<chat::ChatSettings>,
@@ -226,6 +230,7 @@ impl Services {
             mailboxes_wake: Arc::new(tokio::sync::Notify::new()),
             incident_wake: Arc::new(tokio::sync::Notify::new()),
             incidents: Arc::new(incidents::IncidentSettings::default()),
+            status_page: Arc::new(status::StatusPage::default()),
             bus: Arc::new(live::LocalBus::default()),
             chat: Arc::new(chat::ChatSettings::default()),
             portal: Arc::new(portal::PortalSettings::default()),
@@ -243,6 +248,11 @@ impl Services {
             agents: assignment::AgentSettings::default(),
             surges: Arc::new(surge::SurgeState::default()),
         }
+    }
+
+    pub fn with_status_page(mut self, page: status::StatusPage) -> Self {
+        self.status_page = Arc::new(page);
+        self
     }
 
     pub fn with_agents(mut self, agents: assignment::AgentSettings) -> Self {

@@ -115,6 +115,7 @@ impl PreparedMail {
             body_text,
             auto_submitted: self.kind != "reply",
             verify_code: Some(self.verify_code.clone()),
+            list_unsubscribe: None,
         }
     }
 }

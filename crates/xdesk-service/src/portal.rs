@@ -124,6 +124,7 @@ impl Services {
             body_text,
             auto_submitted: true,
             verify_code: None,
+            list_unsubscribe: None,
         }
     }
 

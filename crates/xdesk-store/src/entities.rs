@@ -438,6 +438,9 @@ pub mod outbound_email {
         pub body_text: String,
         /// Sent with `Auto-Submitted: auto-replied` (RFC 3834), so other robots stay quiet.
         pub auto_submitted: bool,
+        /// The one-click unsubscribe address of a list mail (status page subscribers): sent as
+        /// `List-Unsubscribe` with `List-Unsubscribe-Post` (RFC 8058).
+        pub list_unsubscribe: Option<String>,
         /// `queued`, `sending`, `sent` or `failed`.
         pub state: String,
         pub attempts: i32,
@@ -1076,6 +1079,37 @@ pub mod incident_view {
         pub seen_at: DateTimeUtc,
         /// The ticket they opened after seeing it, if they did.
         pub ticket_id: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod status_mail_feed {
+    use sea_orm::entity::prelude::*;
+    /// How far the status page's mailer has followed public incident updates (one row).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "status_mail_feed")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i64,
+        /// The last incident update id whose mails are queued.
+        pub position: i64,
+        /// The node holding the feed, until `lease_until`.
+        pub holder: Option<String>,
+        pub lease_until: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod status_unsubscribe_token {
+    use sea_orm::entity::prelude::*;
+    /// The hash of the one-click unsubscribe token one mail to a subscriber carried.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "status_unsubscribe_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub hash: String,
+        pub subscriber_id: i64,
+        pub created_at: DateTimeUtc,
     }
     no_relations!();
 }

@@ -29,6 +29,7 @@ mod routing;
 mod secrets;
 mod sla;
 mod surge;
+mod status_page;
 mod surveys;
 #[cfg(test)]
 mod testing;
@@ -63,6 +64,7 @@ pub use sla::{
     SlaClockRow, SlaPolicyRow, SlaStep,
 };
 pub use surge::{NewSurge, SurgeRow, SurgeTicket};
+pub use status_page::SubscriberMail;
 pub use surveys::SurveyRow;
 pub use tickets::{
     AfterInsert, AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment,

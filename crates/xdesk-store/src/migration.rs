@@ -36,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0024InboxColumns),
             Box::new(M0025Incidents),
             Box::new(crate::surge::M0026Surges),
+            Box::new(M0027StatusSubscriptions),
         ]
     }
 }
@@ -1661,6 +1662,61 @@ impl MigrationTrait for M0025Incidents {
         }
         m.get_connection()
             .execute_unprepared("INSERT INTO status_revision (id, revision) VALUES (1, 0)")
+            .await?;
+        Ok(())
+    }
+}
+
+/// Status page subscriptions: mail to a list carries its one-click unsubscribe address
+/// (RFC 8058), and the mailer that follows public incident updates keeps its position (one
+/// row, held by one node at a time with a lease).
+struct M0027StatusSubscriptions;
+
+impl MigrationName for M0027StatusSubscriptions {
+    fn name(&self) -> &str {
+        "m0027_status_subscriptions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0027StatusSubscriptions {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("outbound_emails")
+                .add_column(text_null("list_unsubscribe"))
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("status_mail_feed")
+                .col(big_integer("id").primary_key())
+                .col(big_integer("position"))
+                .col(string_null("holder"))
+                .col(timestamp_with_time_zone_null("lease_until"))
+                .take(),
+        )
+        .await?;
+        // Each mail to a subscriber carries a token of its own; only its hash is kept.
+        m.create_table(
+            Table::create()
+                .table("status_unsubscribe_tokens")
+                .col(string("hash").primary_key())
+                .col(big_integer("subscriber_id"))
+                .col(ts("created_at"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index(
+            "status_unsubscribe_tokens",
+            "ix_status_unsubscribe_subscriber",
+            &["subscriber_id"],
+            false,
+        ))
+        .await?;
+        m.get_connection()
+            .execute_unprepared("INSERT INTO status_mail_feed (id, position) VALUES (1, 0)")
             .await?;
         Ok(())
     }

@@ -31,6 +31,9 @@ pub struct OutboundMail {
     pub auto_submitted: bool,
     /// The code the mail shows, which the message it delivers keeps (see `/verify`).
     pub verify_code: Option<String>,
+    /// For mail to a list (status page subscribers): the https address that unsubscribes with
+    /// one POST, sent as `List-Unsubscribe` and `List-Unsubscribe-Post` (RFC 8058).
+    pub list_unsubscribe: Option<String>,
 }
 
 /// How one send attempt ended.
@@ -81,6 +84,7 @@ pub(crate) async fn insert_outbound(
         reference_ids: Set(o.references.join(" ")),
         body_text: Set(o.body_text.clone()),
         auto_submitted: Set(o.auto_submitted),
+        list_unsubscribe: Set(o.list_unsubscribe.clone()),
         state: Set("queued".into()),
         attempts: Set(0),
         next_attempt_at: Set(at),

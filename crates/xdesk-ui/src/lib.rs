@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use xdesk_service::Services;
 
 pub use page::{CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE};
+pub use pages::status::export_files as status_export_files;
 
 /// What every handler reads.
 #[derive(Clone)]
@@ -242,6 +243,18 @@ pub fn router(services: Services, secure_cookies: bool) -> Router {
         .route("/help/categories/{slug}", get(pages::help::category))
         .route("/help/articles/{slug}", get(pages::help::article))
         .route("/help/articles/{slug}/vote", post(pages::help::vote))
+        .route("/status", get(pages::status::index))
+        .route("/status/incidents/{id}", get(pages::status::incident))
+        .route(
+            "/status/subscribe",
+            get(pages::status::subscribe_form).post(pages::status::subscribe),
+        )
+        .route("/status/subscribe/confirm", get(pages::status::confirm))
+        .route(
+            "/status/unsubscribe",
+            get(pages::status::unsubscribe_form).post(pages::status::unsubscribe),
+        )
+        .route("/status/{file}", get(pages::status::machine))
         .route("/sitemap.xml", get(pages::help::sitemap))
         .route("/ui/lang/{code}", get(page::switch_language))
         .route("/static/{file}", get(asset))
@@ -270,6 +283,10 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> axum::
         "wallet.js" => (
             include_str!(concat!(env!("OUT_DIR"), "/wallet.js")),
             "text/javascript",
+        ),
+        "status.css" => (
+            include_str!(concat!(env!("OUT_DIR"), "/status.css")),
+            "text/css",
         ),
         "app.css" => (
             include_str!(concat!(env!("OUT_DIR"), "/app.css")),

@@ -70,6 +70,8 @@ pub struct Config {
     pub incidents: IncidentsConfig,
     /// Surge alerts (`[surge] interval_secs = 60`).
     pub surge: SurgeConfig,
+    /// The public status page (`[status] name = "…", export_dir = "/var/www/status"`).
+    pub status: StatusConfig,
 }
 
 /// Surge alerts: how often each node looks for new tickets arriving far above their usual rate
@@ -84,6 +86,16 @@ impl Default for SurgeConfig {
     fn default() -> Self {
         Self { interval_secs: 60 }
     }
+}
+
+/// The public status page: its name, and where a static copy is written after every change
+/// (for a CDN or another web server to serve while xdesk or its database is down).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusConfig {
+    /// Shown as the page's title and in `summary.json`; "xdesk status" when empty.
+    pub name: String,
+    pub export_dir: Option<PathBuf>,
 }
 
 /// Incident broadcasts: each node posts at most this many updates per second on linked
@@ -390,6 +402,7 @@ impl Default for Config {
             agents: AgentsConfig::default(),
             incidents: IncidentsConfig::default(),
             surge: SurgeConfig::default(),
+            status: StatusConfig::default(),
         }
     }
 }
@@ -421,6 +434,8 @@ impl Config {
         "routing.default_group",
         "incidents.broadcast_per_second",
         "incidents.lease_secs",
+        "status.name",
+        "status.export_dir",
         "redis_url",
         "exchange.url",
         "exchange.token",

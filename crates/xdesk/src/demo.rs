@@ -340,6 +340,7 @@ pub async fn seed(s: &Services) -> anyhow::Result<Option<Vec<DemoLogin>>> {
     }
     seed_knowledge_base(s).await?;
     seed_official_channels(s).await?;
+    seed_status_page(s).await?;
     Ok(Some(logins))
 }
 
@@ -413,5 +414,215 @@ pub async fn seed_knowledge_base(s: &Services) -> anyhow::Result<()> {
     s.import_kb(&Principal::System, categories, &files)
         .await
         .context("importing the demo knowledge base")?;
+    Ok(())
+}
+
+/// The status page of a real exchange: components by network and by what customers do, two
+/// incidents resolved in the past weeks (so the 90-day bars show them), and a maintenance
+/// window next week. Everything goes through the services, as an admin's clicks would.
+pub async fn seed_status_page(s: &Services) -> anyhow::Result<()> {
+    use chrono::Duration;
+    use xdesk_service::incidents::{ComponentSpec, IncidentSpec, UpdateSpec};
+    let p = Principal::System;
+    let err = |e: xdesk_service::ServiceError| anyhow::anyhow!("{e}");
+    let mut position = 0;
+    let mut component = |parent: Option<i64>,
+                         name: &str,
+                         name_zh: &str,
+                         network: Option<&str>,
+                         intents: &[&str]| {
+        position += 1;
+        ComponentSpec {
+            parent_id: parent,
+            name: name.into(),
+            name_zh: name_zh.into(),
+            description: String::new(),
+            position,
+            network: network.map(str::to_owned),
+            intents: intents.iter().map(|i| (*i).to_owned()).collect(),
+        }
+    };
+    let mut ids = std::collections::HashMap::new();
+    for (group, group_zh, intent) in [
+        ("Deposits", "充值", "deposit_missing"),
+        ("Withdrawals", "提现", "withdrawal_delayed"),
+    ] {
+        let g = s
+            .create_component(&p, &component(None, group, group_zh, None, &[]), None)
+            .await
+            .map_err(err)?;
+        for (name, name_zh, network) in [
+            ("Bitcoin", "比特币", "bitcoin"),
+            ("Ethereum (ERC-20)", "以太坊 (ERC-20)", "ethereum"),
+            ("TRON (TRC-20)", "波场 (TRC-20)", "tron"),
+            ("Solana", "Solana", "solana"),
+            ("BNB Smart Chain", "BNB 智能链", "bsc"),
+        ] {
+            let c = s
+                .create_component(
+                    &p,
+                    &component(Some(g.id), name, name_zh, Some(network), &[intent]),
+                    None,
+                )
+                .await
+                .map_err(err)?;
+            ids.insert(format!("{group}/{network}"), c.id);
+        }
+    }
+    for (name, name_zh, intents) in [
+        ("Spot trading", "现货交易", &["trading_order"][..]),
+        (
+            "Login and 2FA",
+            "登录与双重验证",
+            &["account_access", "two_factor_reset"][..],
+        ),
+        ("API", "API", &["api"][..]),
+        ("Card payments", "银行卡支付", &["card_fiat_payment"][..]),
+    ] {
+        let c = s
+            .create_component(&p, &component(None, name, name_zh, None, intents), None)
+            .await
+            .map_err(err)?;
+        ids.insert(name.to_owned(), c.id);
+    }
+    let id = |k: &str| ids.get(k).copied().unwrap_or_default();
+    // A past incident told step by step: each step is moved back before the next is written.
+    let past = |title: (&str, &str),
+                impact: &str,
+                components: Vec<(i64, String)>,
+                steps: Vec<(&'static str, &'static str, &'static str, i64)>,
+                days_ago: i64| {
+        let (title, title_zh) = (title.0.to_owned(), title.1.to_owned());
+        let impact = impact.to_owned();
+        let p = &p;
+        async move {
+            let mut steps = steps.into_iter();
+            let Some((status, body, body_zh, gap)) = steps.next() else {
+                return Ok::<(), anyhow::Error>(());
+            };
+            let inc = s
+                .create_incident(
+                    p,
+                    IncidentSpec {
+                        title,
+                        title_zh,
+                        impact: Some(impact),
+                        status: Some(status.into()),
+                        body: body.into(),
+                        body_zh: body_zh.into(),
+                        components,
+                        ..Default::default()
+                    },
+                    None,
+                )
+                .await
+                .map_err(err)?;
+            let iid = inc.incident.id;
+            s.store
+                .backdate_incident(iid, Duration::minutes(gap))
+                .await?;
+            for (status, body, body_zh, gap) in steps {
+                s.post_incident_update(
+                    p,
+                    iid,
+                    UpdateSpec {
+                        status: Some(status.into()),
+                        body: body.into(),
+                        body_zh: body_zh.into(),
+                        ..Default::default()
+                    },
+                    None,
+                )
+                .await
+                .map_err(err)?;
+                s.store
+                    .backdate_incident(iid, Duration::minutes(gap))
+                    .await?;
+            }
+            s.store
+                .backdate_incident(iid, Duration::days(days_ago))
+                .await?;
+            Ok(())
+        }
+    };
+    past(
+        ("USDT deposits on TRON delayed", "波场 USDT 充值延迟"),
+        "major",
+        vec![(id("Deposits/tron"), "partial_outage".into())],
+        vec![
+            (
+                "investigating",
+                "Deposits of USDT and TRX on the TRON network are taking longer than usual to be credited. Your funds are safe; we are investigating.",
+                "波场网络上的 USDT 和 TRX 充值到账时间比平时长。您的资产安全，我们正在调查。",
+                35,
+            ),
+            (
+                "identified",
+                "One of our TRON nodes fell behind the chain. We are switching to a healthy node; delayed deposits will be credited automatically.",
+                "我们的一个波场节点同步落后。正在切换到正常节点，延迟的充值将自动到账。",
+                50,
+            ),
+            (
+                "monitoring",
+                "Deposits are being credited again and the backlog is clearing. We are watching closely.",
+                "充值已恢复到账，积压正在处理中。我们会持续观察。",
+                40,
+            ),
+            (
+                "resolved",
+                "All delayed TRON deposits have been credited. No action is needed on your part.",
+                "所有延迟的波场充值均已到账，您无需任何操作。",
+                0,
+            ),
+        ],
+        12,
+    )
+    .await?;
+    past(
+        ("Ethereum withdrawals paused", "以太坊提现暂停"),
+        "minor",
+        vec![(id("Withdrawals/ethereum"), "major_outage".into())],
+        vec![
+            (
+                "investigating",
+                "Withdrawals on Ethereum are paused while gas prices spike. Pending withdrawals are safe and will be sent.",
+                "由于 Gas 费用飙升，以太坊提现暂时暂停。待处理的提现是安全的，稍后会发出。",
+                60,
+            ),
+            (
+                "resolved",
+                "Ethereum withdrawals have resumed and the queue has been sent.",
+                "以太坊提现已恢复，排队中的提现均已发出。",
+                0,
+            ),
+        ],
+        41,
+    )
+    .await?;
+    let start = (s.now() + Duration::days(5))
+        .date_naive()
+        .and_hms_opt(2, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_else(|| s.now() + Duration::days(5));
+    s.create_incident(
+        &p,
+        IncidentSpec {
+            kind: Some("maintenance".into()),
+            title: "Bitcoin node upgrade".into(),
+            title_zh: "比特币节点升级".into(),
+            body: "Bitcoin deposits and withdrawals pause for about one hour while we upgrade our nodes. Funds in transit are safe.".into(),
+            body_zh: "比特币节点升级期间，比特币充值和提现将暂停约一小时。途中的资金是安全的。".into(),
+            components: vec![
+                (id("Deposits/bitcoin"), "under_maintenance".into()),
+                (id("Withdrawals/bitcoin"), "under_maintenance".into()),
+            ],
+            starts_at: Some(start),
+            ends_at: Some(start + Duration::hours(1)),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .map_err(err)?;
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod anchor;
 pub mod config;
 pub mod demo;
 pub mod secrets;
+pub mod status_export;
 
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -64,6 +65,10 @@ pub async fn open_with_keys(
         broadcast_per_second: config.incidents.broadcast_per_second,
         lease: std::time::Duration::from_secs(config.incidents.lease_secs.max(1)),
     })
+    .with_status_page(xdesk_service::status::StatusPage::new(
+        config.status.name.clone(),
+        config.status.export_dir.clone(),
+    ))
     .with_routing(xdesk_service::routing::RoutingSettings {
         default_group: config
             .routing
@@ -406,6 +411,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             std::time::Duration::from_secs(config.surge.interval_secs),
         ))
     });
+    let status_mailer = tokio::spawn(status_export::mail_subscribers(services.clone()));
+    let status_exporter = config
+        .status
+        .export_dir
+        .clone()
+        .map(|dir| tokio::spawn(status_export::follow(services.clone(), dir)));
     let anchorer = (config.anchor.interval_secs > 0).then(|| {
         tokio::spawn(anchor::schedule(
             services.clone(),
@@ -444,6 +455,10 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         broadcaster.abort();
         if let Some(s) = surges {
             s.abort();
+        }
+        status_mailer.abort();
+        if let Some(e) = status_exporter {
+            e.abort();
         }
         if let Some(a) = anchorer {
             a.abort();

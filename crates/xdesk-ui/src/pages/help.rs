@@ -55,6 +55,8 @@ struct HomePage<'a> {
     base: &'a str,
     query: &'a str,
     categories: Vec<CategoryCard>,
+    /// Open incidents' latest updates, before the reader writes to support.
+    notices: Vec<xdesk_service::status::Notice>,
 }
 
 fn name(lang: Lang, en: &str, zh: &str) -> String {
@@ -68,6 +70,7 @@ pub(crate) async fn home(
     ctx: Ctx,
     State(s): State<UiState>,
     Query(q): Query<HelpQuery>,
+    headers: HeaderMap,
 ) -> Response {
     let ctx = in_language(ctx, &q);
     let lang = ctx.tr.lang;
@@ -92,15 +95,23 @@ pub(crate) async fn home(
             slug: c.slug,
         })
         .collect();
-    ctx.render(
+    let notices = s
+        .services
+        .status_notices(lang.code(), None)
+        .await
+        .unwrap_or_default();
+    let mut r = ctx.render(
         StatusCode::OK,
         &HomePage {
             ctx: &ctx,
             base: &s.services.portal.public_url,
             query: "",
             categories,
+            notices: notices.clone(),
         },
-    )
+    );
+    crate::pages::status::count_notices(&s, &ctx, &headers, "help", &notices, &mut r).await;
+    r
 }
 
 #[derive(Template)]

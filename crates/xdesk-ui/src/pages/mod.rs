@@ -11,6 +11,7 @@ pub(crate) mod live;
 pub(crate) mod login;
 pub(crate) mod macros;
 pub(crate) mod portal;
+pub(crate) mod status;
 pub(crate) mod surveys;
 pub(crate) mod team;
 pub(crate) mod ticket;

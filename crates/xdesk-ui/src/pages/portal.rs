@@ -365,6 +365,8 @@ struct NewPage<'a> {
     subject_error: Option<String>,
     body_error: Option<String>,
     error: Option<String>,
+    /// Open incidents that concern this issue type (and network, once given).
+    notices: Vec<xdesk_service::status::Notice>,
 }
 
 impl NewPage<'_> {
@@ -379,13 +381,21 @@ pub(crate) struct IssueQuery {
     issue: Option<String>,
 }
 
-pub(crate) async fn new_form(ctx: Ctx, me: Customer, Query(q): Query<IssueQuery>) -> Response {
+pub(crate) async fn new_form(
+    ctx: Ctx,
+    me: Customer,
+    State(s): State<UiState>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<IssueQuery>,
+) -> Response {
     let issue = q
         .issue
         .as_deref()
         .and_then(|i| IssueType::from_str(i).ok())
         .unwrap_or(IssueType::MissingDeposit);
-    NewPage {
+    let notices =
+        crate::pages::status::notices_for_issue(&s, ctx.tr.lang, issue.intent(), None).await;
+    let mut r = NewPage {
         ctx: &ctx,
         name: &me.row.display_name,
         issue,
@@ -398,8 +408,11 @@ pub(crate) async fn new_form(ctx: Ctx, me: Customer, Query(q): Query<IssueQuery>
         subject_error: None,
         body_error: None,
         error: None,
+        notices: notices.clone(),
     }
-    .render(StatusCode::OK)
+    .render(StatusCode::OK);
+    crate::pages::status::count_notices(&s, &ctx, &headers, "portal", &notices, &mut r).await;
+    r
 }
 
 pub(crate) async fn create(
@@ -407,6 +420,7 @@ pub(crate) async fn create(
     me: Customer,
     State(s): State<UiState>,
     PeerIp(ip): PeerIp,
+    headers: axum::http::HeaderMap,
     form: Multipart,
 ) -> Response {
     let posted = match Posted::read_checked(&ctx, form).await {
@@ -429,6 +443,14 @@ pub(crate) async fn create(
     // Only the fields this issue type asks for are kept.
     let shown: Vec<&str> = issue.fields().iter().map(|(f, _)| f.as_str()).collect();
     let raw = raw_fields(|n| shown.contains(&n).then(|| get(n)).flatten()).0;
+    let network = posted.get("network").trim().to_lowercase();
+    let notices = crate::pages::status::notices_for_issue(
+        &s,
+        ctx.tr.lang,
+        issue.intent(),
+        Some(network.as_str()),
+    )
+    .await;
     let page = |errors: &[FieldError], subject_error, body_error, error| NewPage {
         ctx: &ctx,
         name: &me.row.display_name,
@@ -442,6 +464,7 @@ pub(crate) async fn create(
         subject_error,
         body_error,
         error,
+        notices: notices.clone(),
     };
     let subject = posted.get("subject").trim();
     let subject_error = subject
@@ -470,7 +493,15 @@ pub(crate) async fn create(
         .create_ticket(&me.principal, input, ip.as_deref())
         .await
     {
-        Ok(d) => Redirect::to(&format!("/portal/tickets/{}", d.ticket.id)).into_response(),
+        Ok(d) => {
+            // Someone who saw a notice and wrote anyway: "saw it and did not write" is the rest.
+            if let Some(v) = crate::page::cookie(&headers, crate::page::READER_COOKIE)
+                && let Err(e) = s.services.notice_then_wrote(v, d.ticket.id).await
+            {
+                tracing::warn!(error = %e, "notice follow-up not counted");
+            }
+            Redirect::to(&format!("/portal/tickets/{}", d.ticket.id)).into_response()
+        }
         Err(ServiceError::Field(e)) => {
             let text = problem(&ctx.tr, &e);
             match e.field.as_str() {

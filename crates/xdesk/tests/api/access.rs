@@ -429,6 +429,16 @@ fn rows() -> Vec<Row> {
         page("POST", "/help/articles/{slug}/vote", "/help/articles/address-poisoning/vote", Form("helpful=1"), "+ ++ +++ + ++++"),
         page("POST", "/help/articles/{slug}/vote", "/help/articles/agent-identity-check-2fa-reset/vote", Form("helpful=1"), "N NN NNN N NNNN"),
         page("GET", "/sitemap.xml", "/sitemap.xml", NoBody, "+ ++ +++ + ++++"),
+        // Issue 19: the public status page and its machine-readable forms: anyone reads them.
+        page("GET", "/status", "/status", NoBody, "+ ++ +++ + ++++"),
+        page("GET", "/status/incidents/{id}", "/status/incidents/$INC", NoBody, "+ ++ +++ + ++++"),
+        page("GET", "/status/{file}", "/status/summary.json", NoBody, "+ ++ +++ + ++++"),
+        page("GET", "/status/{file}", "/status/feed.atom", NoBody, "+ ++ +++ + ++++"),
+        page("GET", "/status/subscribe", "/status/subscribe", NoBody, "+ ++ +++ + ++++"),
+        page("POST", "/status/subscribe", "/status/subscribe", Form("email=not-an-address"), "+ ++ +++ + ++++"),
+        page("GET", "/status/subscribe/confirm", "/status/subscribe/confirm?t=unknown", NoBody, "N NN NNN N NNNN"),
+        page("GET", "/status/unsubscribe", "/status/unsubscribe?t=unknown", NoBody, "+ ++ +++ + ++++"),
+        page("POST", "/status/unsubscribe", "/status/unsubscribe?t=unknown", Form("List-Unsubscribe=One-Click"), "+ ++ +++ + ++++"),
         page("GET", "/ui/lang/{code}", "/ui/lang/zh", NoBody, "+ ++ +++ + ++++"),
         page("GET", "/static/{file}", "/static/app.css", NoBody, "+ ++ +++ + ++++"),
     ]

@@ -43,6 +43,7 @@ mod secrets;
 mod security;
 mod sla;
 mod surge;
+mod status;
 mod tickets;
 mod triage;
 mod trust;
