@@ -11,8 +11,8 @@ mod incidents;
 mod load;
 mod search;
 mod sla;
-mod surge;
 mod status;
+mod surge;
 mod triage;
 
 use anyhow::{Context, anyhow};

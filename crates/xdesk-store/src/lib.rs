@@ -28,8 +28,8 @@ mod recovery;
 mod routing;
 mod secrets;
 mod sla;
-mod surge;
 mod status_page;
+mod surge;
 mod surveys;
 #[cfg(test)]
 mod testing;
@@ -63,8 +63,8 @@ pub use sla::{
     CalendarDelete, ClockWrite, JobRow, NewSlaCalendar, NewSlaPolicy, SLA_JOB, SlaCalendarRow,
     SlaClockRow, SlaPolicyRow, SlaStep,
 };
-pub use surge::{NewSurge, SurgeRow, SurgeTicket};
 pub use status_page::SubscriberMail;
+pub use surge::{NewSurge, SurgeRow, SurgeTicket};
 pub use surveys::SurveyRow;
 pub use tickets::{
     AfterInsert, AppliedChange, AttachmentRow, ChangeSet, CreatedTicket, MessageRow, NewAttachment,
