@@ -40,14 +40,16 @@ ensure_postgres() {
   return 1
 }
 
-# The email tests talk to a real SMTP server on loopback: aiosmtpd (scripts/smtp_capture.py),
-# installed from PyPI into the cache beside the build.
+# The email tests talk to a real SMTP server on loopback: aiosmtpd (scripts/smtp_capture.py);
+# the status page's Atom feed is read by an outside parser, feedparser. Both from PyPI, into
+# the cache beside the build.
 ensure_aiosmtpd() {
   local dir="$HOME/.cache/xdesk-py"
   export PYTHONPATH="$dir${PYTHONPATH:+:$PYTHONPATH}"
-  python3 -c 'import aiosmtpd' 2>/dev/null && return 0
-  echo "installing aiosmtpd from PyPI into $dir" >&2
-  python3 -m pip install --quiet --disable-pip-version-check --target "$dir" 'aiosmtpd==1.4.6' >&2
+  python3 -c 'import aiosmtpd, feedparser' 2>/dev/null && return 0
+  echo "installing aiosmtpd and feedparser from PyPI into $dir" >&2
+  python3 -m pip install --quiet --disable-pip-version-check --target "$dir" \
+    'aiosmtpd==1.4.6' 'feedparser==6.0.11' >&2
 }
 ensure_aiosmtpd
 
