@@ -158,10 +158,15 @@ impl Bilingual {
 
     /// The text for a reader of `language` (`zh`, `zh-CN`, … read Chinese).
     pub fn for_language(&self, language: &str) -> &str {
+        Self::pick(&self.en, &self.zh, language)
+    }
+
+    /// [`Self::for_language`] over two texts held elsewhere (a stored row's columns).
+    pub fn pick<'a>(en: &'a str, zh: &'a str, language: &str) -> &'a str {
         let (mine, other) = if language.starts_with("zh") {
-            (&self.zh, &self.en)
+            (zh, en)
         } else {
-            (&self.en, &self.zh)
+            (en, zh)
         };
         if mine.is_empty() { other } else { mine }
     }

@@ -152,17 +152,8 @@ impl From<IncidentRow> for IncidentView {
 
 impl IncidentView {
     pub fn title_for(&self, language: &str) -> &str {
-        title_of(&self.title, &self.title_zh, language)
+        Bilingual::pick(&self.title, &self.title_zh, language)
     }
-}
-
-fn title_of<'a>(en: &'a str, zh: &'a str, language: &str) -> &'a str {
-    let (mine, other) = if language.starts_with("zh") {
-        (zh, en)
-    } else {
-        (en, zh)
-    };
-    if mine.is_empty() { other } else { mine }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -540,20 +531,27 @@ impl Services {
             .into_iter()
             .map(|c: IncidentComponentRow| (c.component_id, c.status))
             .collect();
-        let mut updates = Vec::new();
-        for u in self.store.incident_updates(&[id]).await? {
-            let d = if u.internal {
-                None
-            } else {
-                Some(self.store.delivery_counts(id, Some(u.id)).await?.into())
-            };
-            updates.push(UpdateView::of(u, d));
+        let counts = self.store.delivery_counts(id).await?;
+        let mut total = DeliveryCounts::default();
+        for c in counts.values() {
+            total += c;
         }
+        let mut updates: Vec<UpdateView> = self
+            .store
+            .incident_updates(&[id])
+            .await?
+            .into_iter()
+            .map(|u| {
+                let d =
+                    (!u.internal).then(|| counts.get(&u.id).cloned().unwrap_or_default().into());
+                UpdateView::of(u, d)
+            })
+            .collect();
         updates.reverse();
         let (seen, wrote) = self.store.incident_view_counts(id).await?;
         Ok(IncidentDetail {
             linked: self.store.linked_count(id).await?,
-            deliveries: self.store.delivery_counts(id, None).await?.into(),
+            deliveries: total.into(),
             incident: inc.into(),
             components,
             updates,
@@ -1067,7 +1065,7 @@ impl Services {
             let language = t.language.clone();
             let body = xdesk_domain::incident::Bilingual::new(u.body.clone(), u.body_zh.clone());
             let text = update_message(
-                title_of(&inc.title, &inc.title_zh, &language),
+                Bilingual::pick(&inc.title, &inc.title_zh, &language),
                 &u.status,
                 body.for_language(&language),
                 &language,

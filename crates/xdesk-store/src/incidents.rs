@@ -116,6 +116,15 @@ pub struct DeliveryCounts {
     pub bounced: u64,
 }
 
+impl std::ops::AddAssign<&DeliveryCounts> for DeliveryCounts {
+    fn add_assign(&mut self, o: &DeliveryCounts) {
+        self.queued += o.queued;
+        self.sent += o.sent;
+        self.failed += o.failed;
+        self.bounced += o.bounced;
+    }
+}
+
 /// One linked ticket's delivery state for the latest update it was sent.
 #[derive(Debug, Clone)]
 pub struct LinkedTicket {
@@ -823,44 +832,42 @@ impl Store {
             .await?)
     }
 
-    /// Delivery counts of an incident's updates (all of them, or one).
+    /// Delivery counts of each of an incident's updates, in one query.
     pub async fn delivery_counts(
         &self,
         incident_id: i64,
-        update_id: Option<i64>,
-    ) -> Result<DeliveryCounts, StoreError> {
+    ) -> Result<BTreeMap<i64, DeliveryCounts>, StoreError> {
         let b = self.read.get_database_backend();
-        let mut q = "SELECT d.state AS d_state, o.state AS o_state, \
-                     CASE WHEN o.last_error LIKE '%bounce%' THEN 1 ELSE 0 END AS bounced, \
-                     COUNT(*) AS n FROM incident_deliveries d \
-                     LEFT JOIN outbound_emails o ON o.message_id = d.message_id \
-                     WHERE d.incident_id = $1"
-            .to_owned();
-        let mut values: Vec<Value> = vec![incident_id.into()];
-        if let Some(u) = update_id {
-            q.push_str(" AND d.update_id = $2");
-            values.push(u.into());
-        }
-        q.push_str(" GROUP BY d.state, o.state, bounced");
+        let q = "SELECT d.update_id AS update_id, d.state AS d_state, o.state AS o_state, \
+                 CASE WHEN o.last_error LIKE '%bounce%' THEN 1 ELSE 0 END AS bounced, \
+                 COUNT(*) AS n FROM incident_deliveries d \
+                 LEFT JOIN outbound_emails o ON o.message_id = d.message_id \
+                 WHERE d.incident_id = $1 GROUP BY d.update_id, d.state, o.state, bounced";
         let rows = self
             .read
-            .query_all_raw(Statement::from_sql_and_values(b, sql(b, &q), values))
+            .query_all_raw(Statement::from_sql_and_values(
+                b,
+                sql(b, q),
+                [incident_id.into()],
+            ))
             .await?;
-        let mut c = DeliveryCounts::default();
+        let mut by_update: BTreeMap<i64, DeliveryCounts> = BTreeMap::new();
         for r in rows {
+            let update: i64 = r.try_get("", "update_id")?;
             let d: String = r.try_get("", "d_state")?;
             let o: Option<String> = r.try_get("", "o_state")?;
             let bounced: i32 = r.try_get::<i32>("", "bounced").unwrap_or_default();
-            let n: i64 = r.try_get("", "n")?;
+            let n = r.try_get::<i64>("", "n")? as u64;
             let err = (bounced == 1).then(|| "bounce".to_owned());
+            let c = by_update.entry(update).or_default();
             match delivery_state(Some(&d), o.as_deref(), err, None).0 {
-                Some("sent") => c.sent += n as u64,
-                Some("failed") => c.failed += n as u64,
-                Some("bounced") => c.bounced += n as u64,
-                _ => c.queued += n as u64,
+                Some("sent") => c.sent += n,
+                Some("failed") => c.failed += n,
+                Some("bounced") => c.bounced += n,
+                _ => c.queued += n,
             }
         }
-        Ok(c)
+        Ok(by_update)
     }
 
     /// Takes up to `limit` due deliveries (queued, or held by a lease that ran out) for
