@@ -136,20 +136,7 @@ impl MailboxPoller {
         if m.tls == "none" {
             return self.serve(Client::new(tcp)).await;
         }
-        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
-            tokio_rustls::rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ImapError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(m.host.clone())
-            .map_err(|e| ImapError::Tls(e.to_string()))?;
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await?;
+        let tls = crate::tls::connect(tcp, &m.host, None).await?;
         self.serve(Client::new(tls)).await
     }
 

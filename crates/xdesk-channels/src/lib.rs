@@ -8,6 +8,7 @@ pub mod exchange;
 pub mod imap;
 pub mod redis_bus;
 pub mod smtp;
+mod tls;
 
 /// Why an adapter could not start or run a round.
 #[derive(Debug, thiserror::Error)]

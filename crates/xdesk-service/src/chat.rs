@@ -62,6 +62,18 @@ pub struct ChatVisitor {
     pub ip: Option<String>,
 }
 
+impl ChatVisitor {
+    /// Who counts as one reader of the incident notices: the widget's visitor ID, or the
+    /// customer the exchange vouched for.
+    pub fn notice_key(&self) -> Option<String> {
+        match (&self.visitor_id, self.customer_id) {
+            (Some(v), _) => Some(v.clone()),
+            (None, Some(id)) => Some(format!("customer:{id}")),
+            (None, None) => None,
+        }
+    }
+}
+
 fn new_visitor_id() -> String {
     use rand::Rng;
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -298,6 +310,12 @@ impl Services {
             .await?;
         self.suggestions_did_not_deflect(customer_id, v.visitor_id.as_deref(), created.ticket.id)
             .await?;
+        // A visitor who read an incident notice and wrote anyway: the notice did not answer.
+        if let Some(key) = v.notice_key()
+            && let Err(e) = self.notice_then_wrote(&key, created.ticket.id).await
+        {
+            tracing::warn!(error = %e, "incident notice outcome not counted");
+        }
         let mut messages = vec![created.message];
         messages.extend(created.notices);
         self.publish_messages(&created.ticket, &messages, &created.attachments);

@@ -28,11 +28,20 @@ use xdesk_store::{
     StoreError, TicketPatch,
 };
 
+/// One round of a node's broadcaster.
+#[derive(Debug, Clone, Copy)]
+pub struct BroadcastRound {
+    pub posted: usize,
+    /// Deliveries wait, but every node together posted this second's share: try again next
+    /// second.
+    pub paced: bool,
+}
+
 /// How fast updates go out.
 #[derive(Debug, Clone)]
 pub struct IncidentSettings {
-    /// Deliveries per second each node posts at most (messages, and the mails they queue);
-    /// 0 leaves posting to other nodes.
+    /// Deliveries per second all nodes together post at most (messages, and the mails they
+    /// queue); 0 leaves posting to other nodes.
     pub broadcast_per_second: u32,
     /// How long a node holds the deliveries it claimed; past it, another node (or this one,
     /// restarted) takes over what a crashed node left.
@@ -961,15 +970,26 @@ impl Services {
         self.incident_wake.notify_one();
     }
 
-    /// Posts due deliveries, at most `limit`, several at a time. Returns how many were
-    /// posted. Safe on every node at once.
-    pub async fn run_incident_deliveries(&self, limit: u64) -> Result<usize, ServiceError> {
-        let claimed = self
+    /// Posts due deliveries, at most `limit`, several at a time, within the rate every node
+    /// shares (`broadcast_per_second`). Safe on every node at once.
+    pub async fn run_incident_deliveries(
+        &self,
+        limit: u64,
+    ) -> Result<BroadcastRound, ServiceError> {
+        let claims = self
             .store
-            .claim_deliveries(limit, self.incidents.lease)
+            .claim_deliveries(
+                limit,
+                self.incidents.lease,
+                u64::from(self.incidents.broadcast_per_second),
+            )
             .await?;
+        let claimed = claims.rows;
         if claimed.is_empty() {
-            return Ok(0);
+            return Ok(BroadcastRound {
+                posted: 0,
+                paced: claims.paced,
+            });
         }
         let mut incidents: BTreeMap<i64, IncidentRow> = BTreeMap::new();
         let mut updates: BTreeMap<i64, IncidentUpdateRow> = BTreeMap::new();
@@ -1033,7 +1053,10 @@ impl Services {
         if mailed {
             self.outbox_changed();
         }
-        Ok(posted)
+        Ok(BroadcastRound {
+            posted,
+            paced: false,
+        })
     }
 
     /// Posts one delivery's message on its ticket, with the state change its kind brings.

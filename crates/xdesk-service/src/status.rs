@@ -488,6 +488,32 @@ impl Services {
         Ok(())
     }
 
+    /// The notices the chat widget shows before a visitor writes: every open incident and
+    /// maintenance under way (nothing tells yet what they will ask about).
+    pub async fn chat_notices(&self, language: &str) -> Result<Vec<Notice>, ServiceError> {
+        self.status_notices(language, None).await
+    }
+
+    /// The visitor opened the widget and had these notices in front of them. Only incidents
+    /// that are still shown count, so a client cannot inflate another incident's figures.
+    pub async fn chat_notices_seen(
+        &self,
+        v: &crate::chat::ChatVisitor,
+        incidents: &[i64],
+    ) -> Result<(), ServiceError> {
+        let Some(visitor) = v.notice_key() else {
+            return Ok(());
+        };
+        let shown: Vec<i64> = self
+            .chat_notices(&v.language)
+            .await?
+            .iter()
+            .map(|n| n.incident_id)
+            .filter(|id| incidents.contains(id))
+            .collect();
+        self.record_notice_views(&visitor, "chat", &shown).await
+    }
+
     /// A visitor who saw notices opened a ticket anyway.
     pub async fn notice_then_wrote(
         &self,

@@ -876,9 +876,14 @@ impl Store {
         &self,
         limit: u64,
         lease: std::time::Duration,
-    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        per_second: u64,
+    ) -> Result<DeliveryClaims, StoreError> {
+        let none = |paced| DeliveryClaims {
+            rows: Vec::new(),
+            paced,
+        };
         if limit == 0 {
-            return Ok(Vec::new());
+            return Ok(none(false));
         }
         let at = now();
         let until = at + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
@@ -899,7 +904,16 @@ impl Store {
             .one(&self.read)
             .await?;
         if due.is_none() {
-            return Ok(Vec::new());
+            return Ok(none(false));
+        }
+        let limit = if per_second > 0 {
+            self.reserve_broadcast(at.timestamp(), limit, per_second)
+                .await?
+        } else {
+            limit
+        };
+        if limit == 0 {
+            return Ok(none(true));
         }
         let b = self.db.get_database_backend();
         let lock = if b == DatabaseBackend::Postgres {
@@ -928,7 +942,44 @@ impl Store {
             .all(&self.db)
             .await?;
         rows.sort_by_key(|r| r.id);
-        Ok(rows)
+        Ok(DeliveryClaims { rows, paced: false })
+    }
+
+    /// Takes up to `want` of the `per_second` deliveries every node together may post in the
+    /// second `second` (Unix time), and says how many it got: 0 once the others took them.
+    /// One conditional update of one row, so the nodes never hand out more than the rate.
+    pub async fn reserve_broadcast(
+        &self,
+        second: i64,
+        want: u64,
+        per_second: u64,
+    ) -> Result<u64, StoreError> {
+        let b = self.db.get_database_backend();
+        // Every right-hand side reads the row as it was: `taken_before` keeps the old count,
+        // so the difference is what this call got.
+        let q = "UPDATE broadcast_pace SET \
+             taken_before = CASE WHEN pace_second = $1 THEN taken ELSE 0 END, \
+             taken = CASE WHEN pace_second = $1 THEN \
+               CASE WHEN taken + $2 > $3 THEN $3 ELSE taken + $2 END \
+             ELSE CASE WHEN $2 > $3 THEN $3 ELSE $2 END END, \
+             pace_second = $1 \
+             WHERE id = 1 AND (pace_second <> $1 OR taken < $3) \
+             RETURNING taken - taken_before";
+        let want = i64::try_from(want).unwrap_or(i64::MAX);
+        let cap = i64::try_from(per_second).unwrap_or(i64::MAX);
+        let row = self
+            .db
+            .query_one_raw(Statement::from_sql_and_values(
+                b,
+                sql(b, q),
+                [second.into(), want.into(), cap.into()],
+            ))
+            .await?;
+        let got = match row {
+            Some(r) => r.try_get_by_index::<i64>(0)?,
+            None => 0,
+        };
+        Ok(u64::try_from(got).unwrap_or(0))
     }
 
     /// A claimed delivery that could not be posted: retried at `retry_at`, or failed for good.
@@ -1176,6 +1227,14 @@ impl Store {
     }
 }
 
+/// What a node claimed to post, and whether the shared rate held it back this second.
+#[derive(Debug)]
+pub struct DeliveryClaims {
+    pub rows: Vec<DeliveryRow>,
+    /// Deliveries wait, but every node together has posted the second's share.
+    pub paced: bool,
+}
+
 /// The state a customer's delivery is in: posted messages on email tickets are as far as
 /// their mail got.
 fn delivery_state(
@@ -1274,4 +1333,21 @@ async fn link_in(
         }
     }
     Ok(new)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    /// The nodes share one second's deliveries: whoever asks first gets them, nobody more.
+    #[tokio::test]
+    async fn the_broadcast_pace_is_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = crate::testing::store(dir.path()).await;
+        assert_eq!(s.reserve_broadcast(100, 8, 10).await.unwrap(), 8);
+        assert_eq!(s.reserve_broadcast(100, 8, 10).await.unwrap(), 2);
+        assert_eq!(s.reserve_broadcast(100, 8, 10).await.unwrap(), 0);
+        assert_eq!(s.reserve_broadcast(101, 30, 10).await.unwrap(), 10);
+        assert_eq!(s.reserve_broadcast(101, 1, 10).await.unwrap(), 0);
+        assert_eq!(s.reserve_broadcast(102, 3, 10).await.unwrap(), 3);
+    }
 }

@@ -45,9 +45,9 @@ pub use email::{InboundEmailRow, InboundRecord};
 pub use error::StoreError;
 pub use inbox::InboxExtras;
 pub use incidents::{
-    ComponentInput, ComponentRow, DeliveryClaim, DeliveryCounts, DeliveryRow, IncidentComponentRow,
-    IncidentRow, IncidentTicketRow, IncidentUpdateRow, LinkedTicket, NewIncident, NewUpdate,
-    Published, RuleTicket, SpellRow, SubscriberRow,
+    ComponentInput, ComponentRow, DeliveryClaim, DeliveryClaims, DeliveryCounts, DeliveryRow,
+    IncidentComponentRow, IncidentRow, IncidentTicketRow, IncidentUpdateRow, LinkedTicket,
+    NewIncident, NewUpdate, Published, RuleTicket, SpellRow, SubscriberRow,
 };
 pub use kb::{
     DeflectionCount, KbArticleFull, KbArticleRow, KbCategoryRow, KbRevisionRow, KbSectionRow,

@@ -37,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0025Incidents),
             Box::new(crate::surge::M0026Surges),
             Box::new(M0027StatusSubscriptions),
+            Box::new(M0028BroadcastPace),
         ]
     }
 }
@@ -1717,6 +1718,38 @@ impl MigrationTrait for M0027StatusSubscriptions {
         .await?;
         m.get_connection()
             .execute_unprepared("INSERT INTO status_mail_feed (id, position) VALUES (1, 0)")
+            .await?;
+        Ok(())
+    }
+}
+
+/// The pace of incident broadcasts across every node: the second being counted and how many
+/// deliveries the nodes have taken in it (one row).
+struct M0028BroadcastPace;
+
+impl MigrationName for M0028BroadcastPace {
+    fn name(&self) -> &str {
+        "m0028_broadcast_pace"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0028BroadcastPace {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("broadcast_pace")
+                .col(big_integer("id").primary_key())
+                .col(big_integer("pace_second"))
+                .col(big_integer("taken"))
+                .col(big_integer("taken_before"))
+                .take(),
+        )
+        .await?;
+        m.get_connection()
+            .execute_unprepared(
+                "INSERT INTO broadcast_pace (id, pace_second, taken, taken_before) VALUES (1, 0, 0, 0)",
+            )
             .await?;
         Ok(())
     }

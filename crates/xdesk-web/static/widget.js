@@ -28,7 +28,8 @@
       rated: "Thank you for your rating.", code: "Authenticity code",
       wallet: "Sign in with your wallet (free, moves no funds)", walletFailed: "The wallet sign-in did not work.",
       freeze: "Lock my account", freezeConfirm: "Lock your account now? No sign-in and no withdrawal until support has checked it with you.",
-      frozen: "Your account is locked. Support will contact you to check it with you." },
+      frozen: "Your account is locked. Support will contact you to check it with you.",
+      known: "We know about this", statusPage: "Status page" },
     zh: { title: "在线客服", placeholder: "输入消息…", send: "发送", open: "联系客服",
       offline: "当前没有客服在线，我们通常会在 {t}内回复。请留言，我们会在这里回复您。",
       joined: "{n} 加入了对话", left: "{n} 离开了对话", typing: "客服正在输入…",
@@ -41,7 +42,8 @@
       rated: "感谢您的评分。", code: "防伪码",
       wallet: "用钱包登录（免费，不会转移资产）", walletFailed: "钱包登录未成功。",
       freeze: "冻结我的账户", freezeConfirm: "立即冻结您的账户？在客服与您核实之前，账户无法登录也无法提币。",
-      frozen: "您的账户已冻结。客服会联系您进行核实。" }
+      frozen: "您的账户已冻结。客服会联系您进行核实。",
+      known: "我们已知晓此问题", statusPage: "状态页" }
   }[lang];
   var KEY = "xdesk-chat:" + origin;
   var state = {};
@@ -79,7 +81,36 @@
   form.appendChild(input); form.appendChild(send);
   var suggest = el("div", "padding:0 14px;font-size:13px;display:none");
   suggest.id = "xdesk-chat-suggest";
-  panel.appendChild(head); panel.appendChild(note); panel.appendChild(queueBar); panel.appendChild(list); panel.appendChild(typing); panel.appendChild(suggest); panel.appendChild(form);
+  /* Incidents under way, shown before the visitor writes: many need not write at all. */
+  var notices = el("div", "display:none;max-height:40%;overflow-y:auto;padding:8px 14px;font-size:13px;background:#fff1e5;border-bottom:1px solid #ffd8b5");
+  notices.id = "xdesk-chat-notices";
+  notices.setAttribute("role", "status");
+  var noticeIds = [], noticesReported = false;
+  function showNotices(list) {
+    notices.textContent = "";
+    noticeIds = list.map(function (n) { return n.incident_id; });
+    noticesReported = false;
+    notices.style.display = list.length ? "block" : "none";
+    list.forEach(function (n) {
+      var box = el("div", "margin:2px 0 8px");
+      box.className = "xdesk-notice";
+      box.appendChild(el("div", "font-size:11px;color:#953800;text-transform:uppercase", T.known + " · " + n.status));
+      box.appendChild(el("div", "font-weight:600", n.title));
+      if (n.body) box.appendChild(el("div", "white-space:pre-wrap;margin-top:2px", n.body));
+      var a = el("a", "font-size:12px;color:#0969da", T.statusPage + " →");
+      a.href = n.url; a.target = "_blank"; a.rel = "noopener";
+      box.appendChild(a);
+      notices.appendChild(box);
+    });
+    reportNotices();
+  }
+  /* Counted once the visitor has the panel open with notices in it. */
+  function reportNotices() {
+    if (noticesReported || !noticeIds.length || panel.style.display === "none" || !ws || ws.readyState !== 1) return;
+    noticesReported = true;
+    ws.send(JSON.stringify({ type: "notices_seen", incidents: noticeIds }));
+  }
+  panel.appendChild(head); panel.appendChild(note); panel.appendChild(notices); panel.appendChild(queueBar); panel.appendChild(list); panel.appendChild(typing); panel.appendChild(suggest); panel.appendChild(form);
 
   /* Before the first message, help-center articles matching what the visitor types. */
   var suggestTimer = null;
@@ -222,6 +253,8 @@
         if (f.visitor_id) state.visitor = f.visitor_id;
         if (!f.ticket) { state.ticket = null; state.lastSeq = 0; state.rated = false; }
         save();
+      } else if (f.type === "notices") {
+        showNotices(state.ticket ? [] : (f.notices || []));
       } else if (f.type === "offline") {
         line("", T.offline.replace("{t}", f.expected_response), "info");
         if (f.ask_email) askEmail();
@@ -240,6 +273,7 @@
         line("", T.emailSaved.replace("{a}", f.address), "info");
       } else if (f.type === "ticket") {
         state.ticket = f.ticket.id; state.rated = false; rating = null; save();
+        showNotices([]);
         pending.splice(0).forEach(upload);
       } else if (f.type === "message") {
         showMessage(f.message);
@@ -305,6 +339,7 @@
     panel.style.display = open ? "flex" : "none";
     if (open) {
       input.focus();
+      reportNotices();
       if (state.lastSeq && ws && ws.readyState === 1) ws.send(JSON.stringify({ type: "read", seq: state.lastSeq }));
     }
   });
@@ -361,7 +396,7 @@
   window.XdeskChat = {
     /* Links the chat to a user after login: a fresh token signed by the exchange's backend. */
     identify: function (t) { token = t; state = {}; save(); if (ws) ws.close(); },
-    open: function () { panel.style.display = "flex"; },
+    open: function () { panel.style.display = "flex"; reportNotices(); },
     /* Signs a DEX user in with their Ethereum wallet (EIP-4361), then reconnects as them. */
     signInWithWallet: signInWithWallet
   };

@@ -104,7 +104,8 @@ pub struct StatusConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IncidentsConfig {
-    /// 0: this node posts no updates (others do).
+    /// Deliveries all nodes together post per second (set it alike on every node); 0: this
+    /// node posts none (others do).
     pub broadcast_per_second: u32,
     /// Seconds a node holds the deliveries it claimed before another may take them over.
     pub lease_secs: u64,
@@ -426,6 +427,8 @@ impl Config {
         "smtp.username",
         "smtp.password",
         "smtp.password_file",
+        "smtp.connections",
+        "smtp.ca_file",
         "chat.identity_secret",
         "chat.group_id",
         "chat.allowed_origins",

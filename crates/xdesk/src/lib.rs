@@ -217,16 +217,24 @@ async fn incidents(services: xdesk_service::Services) {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             continue;
         }
-        let posted = match services.run_incident_deliveries(per_tick).await {
-            Ok(n) => n as u64,
+        let round = match services.run_incident_deliveries(per_tick).await {
+            Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "incident updates could not be posted; retrying");
-                0
+                xdesk_service::incidents::BroadcastRound {
+                    posted: 0,
+                    paced: false,
+                }
             }
         };
-        // A full batch: more wait, at the rate's pace. Otherwise sleep until woken or the tick.
+        // A full batch: more wait, at the rate's pace. The nodes' shared rate used up: the
+        // next second. Otherwise sleep until woken or the tick.
         let rest = TICK.saturating_sub(started.elapsed());
-        if posted >= per_tick {
+        if round.paced {
+            let into_second = chrono::Utc::now().timestamp_subsec_millis();
+            let to_next = 1000u64.saturating_sub(u64::from(into_second)).max(1);
+            tokio::time::sleep(std::time::Duration::from_millis(to_next)).await;
+        } else if round.posted as u64 >= per_tick {
             tokio::time::sleep(rest).await;
         } else {
             let _ = tokio::time::timeout(

@@ -95,11 +95,7 @@ pub(crate) async fn home(
             slug: c.slug,
         })
         .collect();
-    let notices = s
-        .services
-        .status_notices(lang.code(), None)
-        .await
-        .unwrap_or_default();
+    let notices = help_notices(&s, lang).await;
     let mut r = ctx.render(
         StatusCode::OK,
         &HomePage {
@@ -122,6 +118,7 @@ struct CategoryPage<'a> {
     category: CategoryCard,
     /// (section name, [(slug, title)])
     sections: Vec<(String, Vec<(String, String)>)>,
+    notices: Vec<xdesk_service::status::Notice>,
 }
 
 pub(crate) async fn category(
@@ -129,6 +126,7 @@ pub(crate) async fn category(
     State(s): State<UiState>,
     Path(slug): Path<String>,
     Query(q): Query<HelpQuery>,
+    headers: HeaderMap,
 ) -> Response {
     let ctx = in_language(ctx, &q);
     let lang = ctx.tr.lang;
@@ -170,15 +168,31 @@ pub(crate) async fn category(
         slug: c.slug,
         articles: Vec::new(),
     };
-    ctx.render(
+    let notices = help_notices(&s, lang).await;
+    let mut r = ctx.render(
         StatusCode::OK,
         &CategoryPage {
             ctx: &ctx,
             base: &s.services.portal.public_url,
             category,
             sections,
+            notices: notices.clone(),
         },
-    )
+    );
+    crate::pages::status::count_notices(&s, &ctx, &headers, "help", &notices, &mut r).await;
+    r
+}
+
+/// Every open incident's latest update, for a help-center page: a reader looking for an
+/// answer learns first what is already known to be wrong. Never stops the page.
+async fn help_notices(s: &UiState, lang: Lang) -> Vec<xdesk_service::status::Notice> {
+    s.services
+        .status_notices(lang.code(), None)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "status notices unavailable");
+            Vec::new()
+        })
 }
 
 #[derive(Template)]
@@ -196,6 +210,7 @@ struct ArticlePage<'a> {
     category_slug: String,
     category_name: String,
     voted: bool,
+    notices: Vec<xdesk_service::status::Notice>,
 }
 
 pub(crate) async fn article(
@@ -203,6 +218,7 @@ pub(crate) async fn article(
     State(s): State<UiState>,
     Path(slug): Path<String>,
     Query(q): Query<HelpQuery>,
+    headers: HeaderMap,
 ) -> Response {
     let ctx = in_language(ctx, &q);
     let lang = ctx.tr.lang;
@@ -226,7 +242,8 @@ pub(crate) async fn article(
             .unwrap_or_default(),
         Err(e) => return ctx.service_error(&e),
     };
-    ctx.render(
+    let notices = help_notices(&s, lang).await;
+    let mut r = ctx.render(
         StatusCode::OK,
         &ArticlePage {
             ctx: &ctx,
@@ -241,8 +258,11 @@ pub(crate) async fn article(
             category_slug: a.category.clone(),
             category_name,
             voted: q.voted.is_some(),
+            notices: notices.clone(),
         },
-    )
+    );
+    crate::pages::status::count_notices(&s, &ctx, &headers, "help", &notices, &mut r).await;
+    r
 }
 
 #[derive(Deserialize)]

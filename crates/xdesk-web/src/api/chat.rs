@@ -4,9 +4,11 @@
 //! Customer: connect to `/api/v1/chat/customer?token=<exchange-signed JWT>` or
 //! `?visitor=<id>`, plus `&ticket=<id>&last_seq=<n>` to resume. The server sends `welcome`
 //! (with `visitor_id` to keep), `offline` when no agent is connected, every stored `message`
-//! after `last_seq`, then live events. The client sends `message` {body}, `typing`,
-//! `read` {seq}, and `email` {address}: answers written while the customer is away are mailed
-//! there (`email_saved` confirms).
+//! after `last_seq`, then live events; before the visitor's first message, `notices` lists
+//! the incidents under way (title, status, latest update, status page link). The client sends
+//! `message` {body}, `typing`, `read` {seq}, `notices_seen` {incidents} when the visitor had
+//! them in front of them, and `email` {address}: answers written while the customer is away
+//! are mailed there (`email_saved` confirms).
 //!
 //! Agent (session token as bearer or cookie): `join` / `leave` {ticket_id}, `message`
 //! {ticket_id, body, internal?}, `typing` {ticket_id}, `read` {ticket_id, seq}. Events of the
@@ -60,6 +62,10 @@ enum CustomerFrame {
     Freeze {
         #[serde(default)]
         reason: String,
+    },
+    /// The visitor opened the widget with these incident notices in front of them.
+    NoticesSeen {
+        incidents: Vec<i64>,
     },
     /// The answer to the satisfaction survey offered when the chat was solved.
     Survey {
@@ -216,6 +222,25 @@ async fn customer_session(
             return;
         }
     }
+    // Before a visitor writes: what is already known to be wrong, so they need not ask.
+    if ticket.is_none() {
+        match services.chat_notices(&lang).await {
+            Ok(list) if !list.is_empty() => {
+                let notices: Vec<Value> = list
+                    .iter()
+                    .map(|n| {
+                        json!({"incident_id": n.incident_id, "title": n.title, "status": n.status,
+                            "body": n.body, "updated_at": n.updated_at, "url": n.url})
+                    })
+                    .collect();
+                if !send(&mut socket, json!({"type": "notices", "notices": notices})).await {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "incident notices not read for the widget"),
+        }
+    }
     // Subscribed before the replay, so nothing falls between the two.
     let mut rx = ticket.as_ref().map(|t| services.bus.subscribe(t.id));
     // While this socket is open the customer reads answers here, not by mail.
@@ -309,6 +334,12 @@ async fn customer_session(
                         },
                         _ => Some(error_frame("freeze_refused", "only a signed-in customer can lock their account".into())),
                     },
+                    Ok(CustomerFrame::NoticesSeen { incidents }) => {
+                        match services.chat_notices_seen(&v, &incidents).await {
+                            Ok(()) => None,
+                            Err(e) => Some(error_frame("notices_refused", e.to_string())),
+                        }
+                    }
                     Ok(CustomerFrame::Survey { score, comment }) => match &ticket {
                         Some(t) => match services.answer_chat_survey(&v, t.id, score, &comment).await {
                             Ok(()) => Some(json!({"type": "survey_saved", "score": score})),

@@ -1289,3 +1289,125 @@ backend_test_db!(tokens_from_a_jwt_library_are_honoured, |db| {
     assert_eq!(welcome(by_integration).await["verified"], false);
     app.stop().await;
 });
+
+/// An incident under way shows in the widget before the visitor writes, in their language, on
+/// a phone. Opening the widget counts the visitor as having seen it; writing anyway counts
+/// that too; a client's claim to have seen some other incident counts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_shows_an_incident_before_the_visitor_writes() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let admin = app.admin_token().await;
+    let c: Value = app
+        .post(
+            &admin,
+            "/api/v1/components",
+            json!({"name": "Withdrawals › BTC", "name_zh": "提币 › BTC", "network": "bitcoin"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let inc: Value = app
+        .post(
+            &app.supervisor_token,
+            "/api/v1/incidents",
+            json!({"title": "BTC withdrawals delayed", "title_zh": "BTC 提币延迟", "impact": "major",
+                "body": "BTC withdrawals are queued; we expect them out within two hours.",
+                "body_zh": "BTC 提币正在排队处理，预计两小时内发出。",
+                "components": [{"id": c["id"], "status": "partial_outage"}]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let iid = inc["incident"]["id"].as_i64().unwrap();
+    let counts = async |app: &TestApp| {
+        let d = app
+            .get_json(&app.agent_token, &format!("/api/v1/incidents/{iid}"))
+            .await;
+        (
+            d["notice_seen"].as_u64().unwrap(),
+            d["notice_then_wrote"].as_u64().unwrap(),
+        )
+    };
+
+    let page = serve_page(format!(
+        "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+         <title>Exchange</title><p>Trade</p>\
+         <script src=\"{}/widget.js\" data-lang=\"zh\"></script>",
+        app.base
+    ))
+    .await;
+    let Some(d) = crate::browser::Driver::start(true).await else {
+        return;
+    };
+    d.client.goto(&page).await.unwrap();
+    let js = |code: &'static str| {
+        let client = d.client.clone();
+        async move { client.execute(code, Vec::new()).await.unwrap() }
+    };
+    let mut shown = false;
+    for _ in 0..100 {
+        shown = js("const n = document.getElementById('xdesk-chat-notices'); return !!n && n.textContent.includes('BTC 提币延迟') && n.textContent.includes('预计两小时内发出');").await == json!(true);
+        if shown {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(shown, "the widget never received the notice");
+    // Loaded with the page but not yet read: not counted.
+    assert_eq!(counts(&app).await, (0, 0));
+    d.click("#xdesk-chat-launcher").await;
+    d.until_text("我们已知晓此问题").await;
+    d.until_text("BTC 提币延迟").await;
+    d.screenshot("widget-incident-notice-zh").await;
+    let status_link = js("return document.querySelector('#xdesk-chat-notices a').href;").await;
+    assert!(
+        status_link
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/status/incidents/{iid}")),
+        "{status_link}"
+    );
+    for _ in 0..100 {
+        if counts(&app).await.0 == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(counts(&app).await, (1, 0));
+
+    // Another visitor's widget claims to have seen an incident it was never shown.
+    let mut other = connect(&app, "/api/v1/chat/customer?lang=en", None).await;
+    expect(&mut other, "welcome").await;
+    let notices = expect(&mut other, "notices").await;
+    assert_eq!(notices["notices"][0]["title"], "BTC withdrawals delayed");
+    send(
+        &mut other,
+        json!({"type": "notices_seen", "incidents": [iid + 1000]}),
+    )
+    .await;
+    send(&mut other, json!({"type": "typing"})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(counts(&app).await, (1, 0));
+
+    // The first visitor writes anyway: the notice goes, and the count says it did not answer.
+    d.type_into("#xdesk-chat-panel textarea", "我的 BTC 提币还没到")
+        .await;
+    d.click("#xdesk-chat-panel > form button[type=submit]")
+        .await;
+    d.until_text("我的 BTC 提币还没到").await;
+    for _ in 0..100 {
+        if counts(&app).await == (1, 1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(counts(&app).await, (1, 1));
+    assert_eq!(
+        js("return document.getElementById('xdesk-chat-notices').style.display;").await,
+        json!("none")
+    );
+    d.close().await;
+    app.stop().await;
+}

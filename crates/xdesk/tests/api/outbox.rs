@@ -386,3 +386,209 @@ backend_test_db!(oversized_attachments_are_named_and_the_sender_told, |db| {
     );
     app.stop().await;
 });
+
+/// A certificate authority and a certificate for `localhost` it signed, made by openssl:
+/// (authority, certificate, key) in `dir`.
+fn test_certificates(dir: &std::path::Path) -> (String, String, String) {
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let (ca, ca_key) = (path("ca.pem"), path("ca.key"));
+    let (cert, key, csr, ext) = (
+        path("cert.pem"),
+        path("cert.key"),
+        path("cert.csr"),
+        path("ext"),
+    );
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                &ca_key,
+                "-out",
+                &ca,
+                "-days",
+                "2",
+                "-subj",
+                "/CN=xdesk test authority",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &["-keyout", &key, "-out", &csr, "-subj", "/CN=localhost"],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        &ext,
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-out",
+        &cert,
+        "-days",
+        "2",
+        "-extfile",
+        &ext,
+    ]);
+    (ca, cert, key)
+}
+
+/// Settings for a capture server reached as `localhost` over TLS.
+fn tls_settings(
+    smtp: &SmtpCapture,
+    tls: xdesk_channels::smtp::SmtpTls,
+    ca: Option<&str>,
+) -> xdesk_channels::smtp::SmtpSettings {
+    xdesk_channels::smtp::SmtpSettings {
+        host: "localhost".into(),
+        tls,
+        ca_file: ca.map(Into::into),
+        ..smtp.settings()
+    }
+}
+
+async fn app_with_smtp(settings: xdesk_channels::smtp::SmtpSettings) -> Option<TestApp> {
+    spawn_app_with(Db::Sqlite, move |c| {
+        c.email.from_address = "help@exchange.test".into();
+        c.smtp = Some(settings);
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_and_login_on_a_connection_kept_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_certificates(dir.path());
+    let smtp =
+        SmtpCapture::start_with(&["--starttls", &cert, &key, "--auth", "xdesk:s3cret"]).await;
+    let settings = xdesk_channels::smtp::SmtpSettings {
+        username: Some("xdesk".into()),
+        password: Some("s3cret".into()),
+        connections: 1,
+        ..tls_settings(&smtp, xdesk_channels::smtp::SmtpTls::Starttls, Some(&ca))
+    };
+    let Some(app) = app_with_smtp(settings).await else {
+        return;
+    };
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (status, r) = app
+            .post_mail(&plain_mail(
+                &format!("c{i}@example.com"),
+                "Withdrawal",
+                &format!("tls{i}@example.com"),
+                "",
+                "Where is my BTC?",
+            ))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{r}");
+        ids.push(r["ticket_id"].as_i64().unwrap());
+    }
+    for id in ids {
+        let d = delivery(&app, id, 1, "sent").await;
+        assert_eq!(d["attempts"], 1, "{d}");
+    }
+    assert_eq!(smtp.wait_for(3).await.len(), 3);
+    let peers = smtp.peers();
+    assert_eq!(peers.len(), 3);
+    assert!(
+        peers.iter().all(|p| p == &peers[0]),
+        "three mails, one connection: {peers:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implicit_tls_sends() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_certificates(dir.path());
+    let smtp = SmtpCapture::start_with(&["--implicit", &cert, &key]).await;
+    let Some(app) = app_with_smtp(tls_settings(
+        &smtp,
+        xdesk_channels::smtp::SmtpTls::Tls,
+        Some(&ca),
+    ))
+    .await
+    else {
+        return;
+    };
+    let (_, r) = app
+        .post_mail(&plain_mail(
+            "d@example.com",
+            "KYC",
+            "imp@example.com",
+            "",
+            "hi",
+        ))
+        .await;
+    delivery(&app, r["ticket_id"].as_i64().unwrap(), 1, "sent").await;
+    let mails = smtp.wait_for(1).await;
+    assert!(parse(&mails[0]).subject().unwrap().contains("KYC"));
+    app.stop().await;
+}
+
+/// With `tls = "starttls"`, a relay that offers no STARTTLS, or whose certificate no trusted
+/// authority signed, gets nothing: the mail waits, then fails with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_mail_in_the_clear_nor_to_an_unproven_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cert, key) = test_certificates(dir.path());
+    let plain = SmtpCapture::start().await;
+    let untrusted = SmtpCapture::start_with(&["--starttls", &cert, &key]).await;
+    for (smtp, words) in [
+        (&plain, "does not offer STARTTLS"),
+        (&untrusted, "certificate"),
+    ] {
+        let settings = xdesk_channels::smtp::SmtpSettings {
+            max_attempts: 2,
+            ..tls_settings(smtp, xdesk_channels::smtp::SmtpTls::Starttls, None)
+        };
+        let Some(app) = app_with_smtp(settings).await else {
+            return;
+        };
+        let (_, r) = app
+            .post_mail(&plain_mail(
+                "e@example.com",
+                "Help",
+                "clear@example.com",
+                "",
+                "hi",
+            ))
+            .await;
+        let d = delivery(&app, r["ticket_id"].as_i64().unwrap(), 1, "failed").await;
+        let error = d["error"].as_str().unwrap();
+        assert!(error.contains(words), "{error}");
+        assert_eq!(d["attempts"], 2, "{d}");
+        assert!(smtp.messages().is_empty());
+        app.stop().await;
+    }
+}

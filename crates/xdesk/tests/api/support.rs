@@ -453,6 +453,11 @@ pub struct SmtpCapture {
 
 impl SmtpCapture {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the server with options of scripts/smtp_capture.py (TLS, a required login).
+    pub async fn start_with(options: &[&str]) -> Self {
         use tokio::io::AsyncBufReadExt;
         let dir = tempfile::tempdir().unwrap();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/smtp_capture.py");
@@ -466,6 +471,7 @@ impl SmtpCapture {
             .env("PYTHONPATH", path)
             .arg(script)
             .arg(dir.path())
+            .args(options)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
@@ -499,16 +505,29 @@ impl SmtpCapture {
         }
     }
 
-    /// The messages received so far, oldest first.
-    pub fn messages(&self) -> Vec<String> {
+    /// The files the server wrote with extension `ext`, oldest first.
+    fn files(&self, ext: &str) -> Vec<std::path::PathBuf> {
         let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
             .collect();
         names.sort();
         names
+    }
+
+    /// The client port each message came from, oldest first: one port, one connection.
+    pub fn peers(&self) -> Vec<String> {
+        self.files("peer")
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
+    /// The messages received so far, oldest first.
+    pub fn messages(&self) -> Vec<String> {
+        self.files("eml")
             .iter()
             .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
             .collect()
