@@ -27,6 +27,9 @@ pub struct IncidentArgs {
     db: DbChoice,
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     pg_url: String,
+    /// Tickets created at once while seeding.
+    #[arg(long, default_value_t = 16)]
+    seed_concurrency: usize,
 }
 
 /// What the SMTP sink has seen: messages accepted, and when the last one was.
@@ -204,7 +207,7 @@ async fn one(
             )
             .await
         }));
-        if pending.len() >= 16 {
+        if pending.len() >= args.seed_concurrency.max(1) {
             for p in pending.drain(..) {
                 ids.push(p.await?.map_err(|e| anyhow::anyhow!("{e}"))?.ticket.id);
             }

@@ -15,7 +15,7 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Response;
 use serde::{Deserialize, Serialize};
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -182,10 +182,11 @@ impl OutboxSender {
     /// Sends until the task is dropped: due mail at once, then whenever this node queues one
     /// or the poll interval passes.
     pub async fn run(self) {
-        let wake = self.services.outbox_wake.clone();
-        let poll = Duration::from_millis(self.settings.poll_ms.max(50));
+        let me = Arc::new(self);
+        let wake = me.services.outbox_wake.clone();
+        let poll = Duration::from_millis(me.settings.poll_ms.max(50));
         loop {
-            match self.send_due().await {
+            match me.send_due().await {
                 Ok(n) if n as u64 == BATCH => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "outbox round failed"),
@@ -197,34 +198,65 @@ impl OutboxSender {
         }
     }
 
-    /// One round: claims what is due and tries them, one per connection at a time. Returns
-    /// how many were tried.
-    pub async fn send_due(&self) -> Result<usize, ChannelError> {
-        use futures_util::StreamExt;
+    /// One round: claims what is due and tries them, one per connection at a time, while the
+    /// outcomes of those already tried are recorded together. Returns how many were tried.
+    pub async fn send_due(self: &Arc<Self>) -> Result<usize, ChannelError> {
         let rows = self.services.claim_outbound(BATCH, LEASE).await?;
         let claimed = rows.len();
-        let mut tried = futures_util::stream::iter(rows)
-            .map(|row| async move {
-                let outcome = self.attempt(&row).await;
-                (row, outcome)
-            })
-            .buffer_unordered(self.settings.connections.max(1));
-        while let Some((row, outcome)) = tried.next().await {
-            match &outcome {
-                SendOutcome::Sent { .. } => {
-                    tracing::info!(id = row.id, to = %row.to_address, "mail sent")
-                }
-                SendOutcome::Retry { error, .. } => {
-                    tracing::warn!(id = row.id, %error, "mail deferred")
-                }
-                SendOutcome::Failed { error } => {
-                    tracing::error!(id = row.id, %error, "mail failed")
-                }
+        let mut rows = rows.into_iter();
+        let mut sending = tokio::task::JoinSet::new();
+        loop {
+            self.start_sending(&mut sending, &mut rows);
+            let Some(first) = sending.join_next().await else {
+                break;
+            };
+            // Whatever else finished meanwhile is recorded in the same transaction; the
+            // connections go on sending while it commits.
+            let mut finished = vec![first];
+            while let Some(more) = sending.try_join_next() {
+                finished.push(more);
             }
-            self.services.finish_outbound(row.id, outcome).await?;
+            self.start_sending(&mut sending, &mut rows);
+            let mut done = Vec::with_capacity(finished.len());
+            for joined in finished {
+                // A send that panicked leaves its mail claimed: another round retries it
+                // when the lease ends.
+                let Ok((row, outcome)) = joined else {
+                    tracing::error!("a mail's send panicked; it is retried after its lease");
+                    continue;
+                };
+                match &outcome {
+                    SendOutcome::Sent { .. } => {
+                        tracing::info!(id = row.id, to = %row.to_address, "mail sent")
+                    }
+                    SendOutcome::Retry { error, .. } => {
+                        tracing::warn!(id = row.id, %error, "mail deferred")
+                    }
+                    SendOutcome::Failed { error } => {
+                        tracing::error!(id = row.id, %error, "mail failed")
+                    }
+                }
+                done.push((row.id, outcome));
+            }
+            self.services.finish_outbound_many(done).await?;
         }
-        drop(tried);
         Ok(claimed)
+    }
+
+    /// Tops up the mails being sent to one per connection.
+    fn start_sending(
+        self: &Arc<Self>,
+        sending: &mut tokio::task::JoinSet<(OutboundRow, SendOutcome)>,
+        rows: &mut impl Iterator<Item = OutboundRow>,
+    ) {
+        while sending.len() < self.settings.connections.max(1) {
+            let Some(row) = rows.next() else { break };
+            let me = self.clone();
+            sending.spawn(async move {
+                let outcome = me.attempt(&row).await;
+                (row, outcome)
+            });
+        }
     }
 
     async fn attempt(&self, row: &OutboundRow) -> SendOutcome {

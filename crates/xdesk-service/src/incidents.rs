@@ -936,15 +936,7 @@ impl Services {
         self.incident_row(id).await?;
         let vis = self.visibility(p).await?;
         let mut rows = self.store.linked_tickets(id, 10_000).await?;
-        if !matches!(vis, xdesk_store::Visibility::All) {
-            let mut kept = Vec::with_capacity(rows.len());
-            for r in rows {
-                if self.visible_ticket(p, r.ticket_id).await.is_ok() {
-                    kept.push(r);
-                }
-            }
-            rows = kept;
-        }
+        rows.retain(|r| vis.allows(r.group_id, r.assignee_id, Some(r.customer_id)));
         Ok(rows)
     }
 
@@ -1133,6 +1125,8 @@ impl Services {
                 }
                 _ => {}
             }
+            // A message from the system moves no clock; a new state may (pause, solve).
+            let moves_clocks = patch.state.is_some();
             let cs = ChangeSet {
                 ticket_id: t.id,
                 expected_version: t.version,
@@ -1149,7 +1143,9 @@ impl Services {
             match self.store.apply_change(cs).await {
                 Ok(done) => {
                     self.publish_messages(&done.ticket, &done.messages, &done.attachments);
-                    self.sla_follow(&done.ticket, &[]).await;
+                    if moves_clocks {
+                        self.sla_follow(&done.ticket, &[]).await;
+                    }
                     return Ok(mailed);
                 }
                 Err(StoreError::StaleVersion(_)) => continue,

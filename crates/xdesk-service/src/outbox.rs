@@ -403,8 +403,12 @@ impl Services {
         Ok(self.store.claim_outbound(limit, lease).await?)
     }
 
-    pub async fn finish_outbound(&self, id: i64, outcome: SendOutcome) -> Result<(), ServiceError> {
-        Ok(self.store.finish_outbound(id, outcome).await?)
+    /// Mails' outcomes, several at once (see [`xdesk_store::Store::finish_outbound_many`]).
+    pub async fn finish_outbound_many(
+        &self,
+        done: Vec<(i64, SendOutcome)>,
+    ) -> Result<(), ServiceError> {
+        Ok(self.store.finish_outbound_many(done).await?)
     }
 
     /// The files of the message a mail delivers, to attach to it.

@@ -10,8 +10,10 @@ use xdesk_store::{TicketRow, TicketSearchRow, Visibility};
 
 pub type TicketSearchIndex = Arc<RwLock<TicketIndex>>;
 
-/// Events read per step while catching up.
-const FEED_BATCH: u64 = 5_000;
+/// Events read per step while catching up. Each step holds its tickets' whole text and the
+/// index writer's buffer for them: an incident update that touches 10,000 tickets is indexed
+/// in steps of this many, so it costs a few megabytes at a time, not tens.
+const FEED_BATCH: u64 = 1_000;
 
 /// What an agent searches for.
 #[derive(Debug, Clone, Default)]

@@ -138,6 +138,10 @@ pub struct LinkedTicket {
     /// `queued`, `sent`, `failed` or `bounced` for the latest delivery, if any.
     pub delivery: Option<String>,
     pub delivery_error: Option<String>,
+    /// Who may see the ticket: its group, assignee and customer.
+    pub group_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub customer_id: i64,
 }
 
 fn sql(backend: DatabaseBackend, postgres: &str) -> String {
@@ -789,7 +793,7 @@ impl Store {
             sql(
                 b,
                 "SELECT t.id AS ticket_id, t.subject, t.state, t.channel, t.language, \
-                 l.linked_by, l.linked_at, d.state AS d_state, d.last_error AS d_error, \
+                 t.group_id, t.assignee_id, t.customer_id, l.linked_by, l.linked_at, d.state AS d_state, d.last_error AS d_error, \
                  o.state AS o_state, o.last_error AS o_error \
                  FROM incident_tickets l JOIN tickets t ON t.id = l.ticket_id \
                  LEFT JOIN incident_deliveries d ON d.id = (SELECT MAX(d2.id) FROM \
@@ -819,6 +823,9 @@ impl Store {
                 linked_at: r.try_get("", "linked_at")?,
                 delivery: delivery.map(str::to_owned),
                 delivery_error,
+                group_id: r.try_get("", "group_id")?,
+                assignee_id: r.try_get("", "assignee_id")?,
+                customer_id: r.try_get("", "customer_id")?,
             });
         }
         Ok(out)

@@ -156,33 +156,19 @@ impl Store {
 
     /// Records how an attempt on a claimed mail ended. A row no longer `sending` (a bounce
     /// arrived meanwhile, say) is left as it is.
-    pub async fn finish_outbound(&self, id: i64, outcome: SendOutcome) -> Result<(), StoreError> {
+    /// Records claimed mails' outcomes, several in one transaction: a sender that finishes
+    /// many mails a second does not wait for a commit after each.
+    pub async fn finish_outbound_many(
+        &self,
+        done: Vec<(i64, SendOutcome)>,
+    ) -> Result<(), StoreError> {
+        use sea_orm::TransactionTrait;
         let at = now();
-        let mut q = outbound_email::Entity::update_many()
-            .col_expr(
-                outbound_email::Column::LeaseUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(outbound_email::Column::Id.eq(id))
-            .filter(outbound_email::Column::State.eq("sending"));
-        q = match outcome {
-            SendOutcome::Sent { response } => q
-                .col_expr(outbound_email::Column::State, Expr::value("sent"))
-                .col_expr(outbound_email::Column::SentAt, Expr::value(Some(at)))
-                .col_expr(outbound_email::Column::SmtpResponse, Expr::value(response))
-                .col_expr(
-                    outbound_email::Column::LastError,
-                    Expr::value(Option::<String>::None),
-                ),
-            SendOutcome::Retry { error, at } => q
-                .col_expr(outbound_email::Column::State, Expr::value("queued"))
-                .col_expr(outbound_email::Column::NextAttemptAt, Expr::value(at))
-                .col_expr(outbound_email::Column::LastError, Expr::value(error)),
-            SendOutcome::Failed { error } => q
-                .col_expr(outbound_email::Column::State, Expr::value("failed"))
-                .col_expr(outbound_email::Column::LastError, Expr::value(error)),
-        };
-        q.exec(&self.db).await?;
+        let tx = self.db.begin().await?;
+        for (id, outcome) in done {
+            finishing(id, outcome, at).exec(&tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -309,5 +295,37 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(r.rows_affected > 0)
+    }
+}
+
+/// The update that records a claimed mail's outcome (only while it is still ours: `sending`).
+fn finishing(
+    id: i64,
+    outcome: SendOutcome,
+    at: DateTime<Utc>,
+) -> sea_orm::UpdateMany<outbound_email::Entity> {
+    let q = outbound_email::Entity::update_many()
+        .col_expr(
+            outbound_email::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(outbound_email::Column::Id.eq(id))
+        .filter(outbound_email::Column::State.eq("sending"));
+    match outcome {
+        SendOutcome::Sent { response } => q
+            .col_expr(outbound_email::Column::State, Expr::value("sent"))
+            .col_expr(outbound_email::Column::SentAt, Expr::value(Some(at)))
+            .col_expr(outbound_email::Column::SmtpResponse, Expr::value(response))
+            .col_expr(
+                outbound_email::Column::LastError,
+                Expr::value(Option::<String>::None),
+            ),
+        SendOutcome::Retry { error, at } => q
+            .col_expr(outbound_email::Column::State, Expr::value("queued"))
+            .col_expr(outbound_email::Column::NextAttemptAt, Expr::value(at))
+            .col_expr(outbound_email::Column::LastError, Expr::value(error)),
+        SendOutcome::Failed { error } => q
+            .col_expr(outbound_email::Column::State, Expr::value("failed"))
+            .col_expr(outbound_email::Column::LastError, Expr::value(error)),
     }
 }
