@@ -39,6 +39,16 @@ impl std::fmt::Debug for AnchorSettings {
     }
 }
 
+/// Where the heads of a checkpoint log's recent checkpoints are kept: `<log file>.heads/`.
+pub fn heads_dir_of(log_file: &std::path::Path) -> PathBuf {
+    let mut name = log_file
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".heads");
+    log_file.with_file_name(name)
+}
+
 /// How many recent checkpoints keep their heads beside the log.
 const KEEP_HEADS: u64 = 3;
 
@@ -49,13 +59,7 @@ impl AnchorSettings {
 
     /// `<log file>.heads/`.
     pub fn heads_dir(&self) -> PathBuf {
-        let mut name = self
-            .log_file
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
-        name.push(".heads");
-        self.log_file.with_file_name(name)
+        heads_dir_of(&self.log_file)
     }
 
     fn heads_file(&self, seq: u64) -> PathBuf {

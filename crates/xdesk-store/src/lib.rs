@@ -10,6 +10,7 @@ mod anchor;
 mod assignment;
 mod attachments;
 mod audit;
+mod backup;
 mod customers;
 mod email;
 mod entities;

@@ -2,6 +2,7 @@
 //! in `main.rs`; tests and benchmarks start servers through [`start`].
 
 pub mod anchor;
+pub mod backup;
 pub mod config;
 pub mod demo;
 pub mod secrets;

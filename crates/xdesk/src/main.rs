@@ -69,6 +69,12 @@ enum Command {
     },
     /// Sign a checkpoint of every ticket's history now and append it to the checkpoint log.
     Anchor,
+    /// Copy the database (SQLite: a consistent copy taken while the server runs; PostgreSQL:
+    /// pg_dump), the attachment files and the history checkpoints into a new directory.
+    Backup { dir: PathBuf },
+    /// Bring a backup back into the configured database and data directory, which must be
+    /// empty (stop the server first), then apply this version's migrations.
+    Restore { dir: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -147,6 +153,36 @@ async fn main() -> anyhow::Result<()> {
         Command::KbImport { dir } => {
             let n = xdesk::kb_import(&config, &dir).await?;
             println!("imported {n} article files from {}", dir.display());
+            Ok(())
+        }
+        Command::Backup { dir } => {
+            let m = xdesk::backup::backup(&config, &dir).await?;
+            println!(
+                "backed up the {} database, {} files ({} bytes){} into {}",
+                m.database,
+                m.files,
+                m.file_bytes,
+                if m.checkpoints {
+                    " and the history checkpoints"
+                } else {
+                    ""
+                },
+                dir.display()
+            );
+            println!(
+                "the key that seals stored secrets is not in it: keep it (secrets.key_file) apart"
+            );
+            Ok(())
+        }
+        Command::Restore { dir } => {
+            let m = xdesk::backup::restore(&config, &dir).await?;
+            println!(
+                "restored the {} database of {} and {} files into {}; check it with `xdesk verify-history --all`",
+                m.database,
+                m.created_at.to_rfc3339(),
+                m.files,
+                config.redacted_database_url()
+            );
             Ok(())
         }
         Command::Reindex => {

@@ -13,6 +13,7 @@ mod admin;
 mod admin_pages;
 mod agent_status;
 mod assignment;
+mod backup;
 mod bad_input;
 mod browser;
 mod chat;
