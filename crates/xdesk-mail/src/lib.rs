@@ -4,6 +4,7 @@
 //! rule is tested on bytes alone.
 
 mod classify;
+mod sender;
 pub mod templates;
 
 pub use classify::{Automatic, Bounce};
@@ -69,20 +70,7 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
     if msg.headers().is_empty() {
         return Err(MailError::Unparseable("no header section"));
     }
-    let from = msg
-        .from()
-        .or_else(|| msg.sender())
-        .and_then(|a| a.first())
-        .and_then(|a| {
-            let address = a.address()?.trim().to_lowercase();
-            address.contains('@').then(|| Mailbox {
-                address,
-                name: a
-                    .name()
-                    .map(|n| n.trim().to_owned())
-                    .filter(|n| !n.is_empty()),
-            })
-        });
+    let from = sender::sender(&msg);
     let text = (0..msg.text_body_count())
         .filter_map(|i| msg.body_text(i))
         .map(|t| t.trim_end().to_owned())

@@ -520,3 +520,62 @@ fn corpus_of_charsets_structures_and_robots() {
         assert_eq!(e.automatic, c.automatic, "{}", c.name);
     }
 }
+
+/// Sender forms seen in real mail that a strict RFC 5322 reading loses: each must give the
+/// address a person reads there (and the name, where there is one).
+#[test]
+fn senders_as_written_in_the_wild() {
+    /// (From header, expected (address, name))
+    type Case = (&'static str, Option<(&'static str, Option<&'static str>)>);
+    let cases: &[Case] = &[
+        (
+            "John Smith john@example.com",
+            Some(("john@example.com", Some("John Smith"))),
+        ),
+        (
+            "\"Li Wei\" <Li.Wei@Example.com.>",
+            Some(("li.wei@example.com", Some("Li Wei"))),
+        ),
+        ("li.wei@example.com.", Some(("li.wei@example.com", None))),
+        (
+            "\"Alice\" alice@example.com",
+            Some(("alice@example.com", Some("Alice"))),
+        ),
+        (
+            "bob@example.org (Bob Jones)",
+            Some(("bob@example.org", None)),
+        ),
+        (
+            "=?utf-8?B?546L5LqU?= wang@example.cn",
+            Some(("wang@example.cn", Some("王五"))),
+        ),
+        ("<carol@EXAMPLE.COM>", Some(("carol@example.com", None))),
+        (
+            "Dave <dave@example.net>, Eve <eve@example.net>",
+            Some(("dave@example.net", Some("Dave"))),
+        ),
+        (
+            "Frank\r\n <frank@example.io>",
+            Some(("frank@example.io", Some("Frank"))),
+        ),
+        ("Alice <alice at example.com>", None),
+        ("undisclosed-recipients:;", None),
+        ("\"no address here\"", None),
+    ];
+    for (from, want) in cases {
+        let raw = msg(
+            &format!("From: {from}\nTo: support@exchange.test\nSubject: Hi\n"),
+            b"hello\r\n",
+        );
+        let got = parse(&raw).unwrap().from.map(|m| (m.address, m.name));
+        let want = want.map(|(a, n)| (a.to_owned(), n.map(str::to_owned)));
+        if let (Some((ga, gn)), Some((wa, wn))) = (&got, &want) {
+            assert_eq!(ga, wa, "From: {from}");
+            if wn.is_some() {
+                assert_eq!(gn, wn, "From: {from}");
+            }
+        } else {
+            assert_eq!(got, want, "From: {from}");
+        }
+    }
+}

@@ -39,6 +39,10 @@ pub struct MailSource {
     pub group_id: Option<i64>,
 }
 
+/// The longest subject a mail's ticket keeps: RFC 5322's line limit. Longer ones are cut
+/// there; the whole header stays in the raw mail kept with the ticket.
+const MAIL_SUBJECT_CHARS: usize = 998;
+
 /// Stands in for a sender xdesk cannot read, so the mail still reaches an agent.
 const UNKNOWN_SENDER: &str = "unknown-sender@xdesk.invalid";
 
@@ -235,7 +239,7 @@ impl Services {
                 let subject = if subject.trim().is_empty() {
                     "(no subject)".to_owned()
                 } else {
-                    subject.chars().take(250).collect()
+                    subject.chars().take(MAIL_SUBJECT_CHARS).collect()
                 };
                 let mut tags: Vec<String> = flags.iter().map(|f| f.replace('_', "-")).collect();
                 let mut priority = Priority::Normal;

@@ -134,3 +134,43 @@ backend_test!(inbound_mail_bad_and_automatic_input, |app| {
     assert_eq!(t["tags"][0], "auto-reply");
     app.stop().await;
 });
+
+// Senders written as people write them become the customer, never "unknown sender"; a long
+// subject keeps its first 998 characters (RFC 5322's line limit), not 250.
+backend_test!(
+    inbound_mail_reads_senders_and_long_subjects_as_written,
+    |app| {
+        let long: String = "USDT withdrawal stuck ".repeat(60);
+        for (i, (from, address)) in [
+            (
+                "John Smith john.smith@example.com",
+                "john.smith@example.com",
+            ),
+            ("\"Li Wei\" <li.wei@example.com.>", "li.wei@example.com"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let raw = mail(from, &long, &format!("wild{i}@example.com"), "", "hello");
+            let (status, r) = app.post_mail(&raw).await;
+            assert_eq!(status, StatusCode::CREATED, "{r}");
+            let id = r["ticket_id"].as_i64().unwrap();
+            let t = app
+                .get_json(&app.api_key, &format!("/api/v1/tickets/{id}"))
+                .await;
+            assert!(!t["tags"].to_string().contains("unknown-sender"), "{t}");
+            let identities = app
+                .running
+                .as_ref()
+                .unwrap()
+                .services
+                .store
+                .customer_identities(t["customer_id"].as_i64().unwrap())
+                .await
+                .unwrap();
+            let customer = format!("{identities:?}");
+            assert!(customer.to_string().contains(address), "{customer}");
+            assert_eq!(t["subject"].as_str().unwrap().chars().count(), 998);
+        }
+    }
+);
