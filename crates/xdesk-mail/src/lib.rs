@@ -3,6 +3,7 @@
 //! bulk) or is a delivery-status notification about a message we sent. Pure: no I/O, so every
 //! rule is tested on bytes alone.
 
+mod charset;
 mod classify;
 mod sender;
 pub mod templates;
@@ -71,9 +72,13 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
         return Err(MailError::Unparseable("no header section"));
     }
     let from = sender::sender(&msg);
-    let text = (0..msg.text_body_count())
-        .filter_map(|i| msg.body_text(i))
-        .map(|t| t.trim_end().to_owned())
+    let text = msg
+        .text_bodies()
+        .enumerate()
+        .filter_map(|(i, part)| {
+            charset::reread_text(&msg, part)
+                .or_else(|| msg.body_text(i).map(|t| t.trim_end().to_owned()))
+        })
         .collect::<Vec<_>>()
         .join("\n\n");
     let html = msg
@@ -104,10 +109,13 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
         in_reply_to: id_list(msg.in_reply_to()),
         references: id_list(msg.references()),
         from,
-        subject: msg
-            .subject()
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_default(),
+        subject: match charset::undecodable_header(&msg, "Subject") {
+            Some(raw) => charset::header_text(raw),
+            None => msg
+                .subject()
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default(),
+        },
         date: msg
             .date()
             .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0)),

@@ -23,11 +23,20 @@ pub(crate) fn sender(msg: &mail_parser::Message<'_>) -> Option<Mailbox> {
                     .filter(|n| !n.is_empty() && !n.contains('@')),
             })
         });
-    strict.or_else(|| {
-        ["From", "Sender"]
+    // Raw 8-bit bytes (a name in GBK or Shift_JIS without RFC 2047) are read in the encoding
+    // they appear to be in, so the name survives.
+    let raw_8bit = ["From", "Sender"].iter().find_map(|h| {
+        crate::charset::undecodable_header(msg, h)
+            .map(crate::charset::header_text)
+            .and_then(|t| from_raw(&t))
+    });
+    match (strict, raw_8bit) {
+        (_, Some(m)) => Some(m),
+        (Some(m), None) => Some(m),
+        (None, None) => ["From", "Sender"]
             .iter()
-            .find_map(|h| msg.header_raw(*h).and_then(from_raw))
-    })
+            .find_map(|h| msg.header_raw(*h).and_then(from_raw)),
+    }
 }
 
 /// An address as a person reads it: lower case, no surrounding brackets or quotes, no dot

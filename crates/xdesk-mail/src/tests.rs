@@ -579,3 +579,83 @@ fn senders_as_written_in_the_wild() {
         }
     }
 }
+
+/// Raw 8-bit headers and text parts with no (or a wrong) charset, as old clients and some
+/// exchanges' own systems send them: read in the encoding they are in, never as U+FFFD.
+#[test]
+fn undeclared_charsets_are_detected() {
+    use encoding_rs::{BIG5, EUC_KR, GBK, SHIFT_JIS, WINDOWS_1252};
+    let mail = |from: Vec<u8>, subject: Vec<u8>, headers: &str, body: Vec<u8>| {
+        let mut v = b"From: ".to_vec();
+        v.extend(from);
+        v.extend(b"\r\nTo: support@exchange.test\r\nSubject: ");
+        v.extend(subject);
+        v.extend(format!("\r\nMIME-Version: 1.0\r\n{headers}\r\n").into_bytes());
+        v.extend(body);
+        v
+    };
+    let zh = "提币未到账，已经等了六个小时了，请帮我查一下这笔交易";
+    // A Chinese subject and a Japanese name in raw bytes, no RFC 2047.
+    let mut from = encode(SHIFT_JIS, "山田太郎");
+    from.extend(b" <yamada@example.jp>");
+    let e = parse(&mail(
+        from,
+        encode(GBK, zh),
+        "Content-Type: text/plain\r\n",
+        encode(
+            GBK,
+            "我的 USDT 提币从昨天开始一直显示处理中，交易哈希也查不到，请尽快处理。",
+        ),
+    ))
+    .unwrap();
+    assert_eq!(e.subject, zh);
+    let sender = e.from.unwrap();
+    assert_eq!(sender.address, "yamada@example.jp");
+    assert_eq!(sender.name.as_deref(), Some("山田太郎"));
+    assert!(e.text.contains("交易哈希也查不到"), "{}", e.text);
+    // Bodies without a charset, in the encodings customers' clients use.
+    for (enc, text) in [
+        (
+            BIG5,
+            "我的提幣還沒有到帳，已經等了三個小時，請幫忙查詢一下這筆交易的狀態。",
+        ),
+        (
+            EUC_KR,
+            "출금 신청을 했는데 아직 도착하지 않았습니다. 거래 상태를 확인해 주세요.",
+        ),
+        (
+            SHIFT_JIS,
+            "出金がまだ届いていません。取引の状況を確認していただけますか。",
+        ),
+        (
+            WINDOWS_1252,
+            "Bonjour, mon dépôt n’est pas arrivé — pouvez-vous vérifier ? Merci, à bientôt.",
+        ),
+    ] {
+        let e = parse(&mail(
+            b"c@example.com".to_vec(),
+            b"Help".to_vec(),
+            "Content-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n",
+            encode(enc, text),
+        ))
+        .unwrap();
+        assert_eq!(e.text, text, "{}", enc.name());
+    }
+    // Declared UTF-8 but written in GBK, and a base64 part with no charset.
+    let e = parse(&mail(
+        b"c@example.com".to_vec(),
+        b"Help".to_vec(),
+        "Content-Type: text/plain; charset=utf-8\r\n",
+        encode(GBK, zh),
+    ))
+    .unwrap();
+    assert_eq!(e.text, zh);
+    let e = parse(&mail(
+        b"c@example.com".to_vec(),
+        b"Help".to_vec(),
+        "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n",
+        B64.encode(encode(GBK, zh)).into_bytes(),
+    ))
+    .unwrap();
+    assert_eq!(e.text, zh);
+}
