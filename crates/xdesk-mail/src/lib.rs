@@ -68,7 +68,14 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
     let msg = MessageParser::default()
         .parse(raw)
         .ok_or(MailError::Unparseable("no header section"))?;
-    if msg.headers().is_empty() {
+    // Bytes that are no mail at all (random data, a binary file) can still look like lines of
+    // "name: value" to a lenient parser; a mail has at least one header mail has (From, Date,
+    // Subject, Received, MIME-Version, …). Without one it is kept as unreadable, whole.
+    if !msg
+        .headers()
+        .iter()
+        .any(|h| !matches!(h.name, mail_parser::HeaderName::Other(_)))
+    {
         return Err(MailError::Unparseable("no header section"));
     }
     let from = sender::sender(&msg);

@@ -659,3 +659,27 @@ fn undeclared_charsets_are_detected() {
     .unwrap();
     assert_eq!(e.text, zh);
 }
+
+/// Random bytes and a binary file are no mail: refused as unparseable (the service keeps them
+/// whole as an unreadable mail), whatever lines of "name: value" a lenient reading finds.
+#[test]
+fn random_bytes_are_unparseable() {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for size in [64usize, 5 * 1024, 64 * 1024] {
+        let bytes: Vec<u8> = (0..size)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        assert!(
+            parse(&bytes).is_err(),
+            "{size} random bytes parsed as a mail"
+        );
+    }
+    let lines = b"X-Thing: 1\r\nweird: value\r\n\r\nbody".to_vec();
+    assert!(parse(&lines).is_err());
+    assert!(parse(b"Subject: hi\r\n\r\nbody").is_ok());
+}
