@@ -109,6 +109,7 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
         let part = attachments.remove(i);
         text = String::from_utf8_lossy(&part.bytes).trim_end().to_owned();
     }
+    distinct_names(&mut attachments);
     let automatic = classify::automatic(&msg);
     let bounce = classify::bounce(&msg);
     Ok(InboundEmail {
@@ -153,6 +154,7 @@ fn attachment(part: &mail_parser::MessagePart<'_>, index: usize) -> MailAttachme
         .attachment_name()
         .map(safe_filename)
         .filter(|n| !n.is_empty())
+        .or_else(|| part.message().and_then(mail_filename))
         .unwrap_or_else(|| format!("attachment-{}{}", index + 1, extension(&content_type)));
     let content_id = part.content_id().map(clean_id);
     let inline = part
@@ -165,6 +167,49 @@ fn attachment(part: &mail_parser::MessagePart<'_>, index: usize) -> MailAttachme
         bytes: part.contents().to_vec(),
         inline,
         content_id,
+    }
+}
+
+/// A forwarded mail's file name: its subject (characters no file system takes replaced), then
+/// `.eml`; None when it has no subject.
+fn mail_filename(m: &mail_parser::Message<'_>) -> Option<String> {
+    let subject: String = m
+        .subject()?
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .take(200)
+        .collect();
+    let base = safe_filename(&subject);
+    (!base.is_empty()).then(|| format!("{base}.eml"))
+}
+
+/// Two files of one mail with the same name get distinct ones (`receipt (2).pdf`), so an agent
+/// can tell them apart and neither hides the other.
+fn distinct_names(attachments: &mut [MailAttachment]) {
+    let mut seen = std::collections::HashSet::new();
+    for a in attachments.iter_mut() {
+        if seen.insert(a.filename.to_lowercase()) {
+            continue;
+        }
+        let (stem, ext) = match a.filename.rfind('.') {
+            Some(i) if i > 0 => (a.filename[..i].to_owned(), a.filename[i..].to_owned()),
+            _ => (a.filename.clone(), String::new()),
+        };
+        let mut n = 2;
+        let name = loop {
+            let candidate = format!("{stem} ({n}){ext}");
+            if seen.insert(candidate.to_lowercase()) {
+                break candidate;
+            }
+            n += 1;
+        };
+        a.filename = name;
     }
 }
 

@@ -683,3 +683,32 @@ fn random_bytes_are_unparseable() {
     assert!(parse(&lines).is_err());
     assert!(parse(b"Subject: hi\r\n\r\nbody").is_ok());
 }
+
+/// A forwarded mail is named after its subject; two files with one name get distinct names.
+#[test]
+fn attachment_names_say_what_they_are() {
+    let raw = msg(
+        "From: a@example.com\nTo: support@exchange.test\nSubject: Fwd: phishing\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n",
+        b"--B\r\nContent-Type: text/plain\r\n\r\nSee the attached mails and receipts.\r\n\
+--B\r\nContent-Type: message/rfc822\r\n\r\nFrom: fake@binance-support.top\r\nSubject: Re: Your account 1/2: verify now\r\n\r\nClick here.\r\n\
+--B\r\nContent-Type: message/rfc822\r\n\r\nFrom: x@example.org\r\n\r\nNo subject here.\r\n\
+--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"receipt.pdf\"\r\n\r\n%PDF-1 first\r\n\
+--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"Receipt.pdf\"\r\n\r\n%PDF-1 second\r\n\
+--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"receipt.pdf\"\r\n\r\n%PDF-1 third\r\n\
+--B--\r\n",
+    );
+    let e = parse(&raw).unwrap();
+    let names: Vec<&str> = e.attachments.iter().map(|a| a.filename.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Re_ Your account 1_2_ verify now.eml",
+            "attachment-2.eml",
+            "receipt.pdf",
+            "Receipt (2).pdf",
+            "receipt (3).pdf",
+        ]
+    );
+    assert!(String::from_utf8_lossy(&e.attachments[0].bytes).contains("Click here."));
+    assert!(String::from_utf8_lossy(&e.attachments[4].bytes).contains("third"));
+}
