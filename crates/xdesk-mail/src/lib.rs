@@ -51,6 +51,9 @@ pub struct InboundEmail {
     pub attachments: Vec<MailAttachment>,
     pub automatic: Option<Automatic>,
     pub bounce: Option<Bounce>,
+    /// The MIME structure was cut short (a multipart without its closing boundary): what was
+    /// read is kept, but the original should stay beside it for an agent to open.
+    pub incomplete: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,7 +98,11 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
         .flatten();
     let mut attachments = Vec::new();
     for (i, part) in msg.attachments().enumerate() {
-        attachments.push(attachment(part, i));
+        let mut a = attachment(part, i);
+        if let Some(bytes) = undecoded(&msg, part) {
+            a.bytes = bytes;
+        }
+        attachments.push(a);
     }
     // A broken MIME structure (say, a multipart cut off before its closing boundary) can leave
     // the text as an unnamed text/plain part: it is the body, not a file.
@@ -132,6 +139,53 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
         attachments,
         automatic,
         bounce,
+        incomplete: unclosed_multipart(&msg),
+    })
+}
+
+/// The bytes of a part the parser left in its transfer encoding (it does so for a last part
+/// that runs to the end of a cut-off multipart): decoded here. A part whose contents are its
+/// own raw base64 or quoted-printable text was not decoded.
+fn undecoded(
+    msg: &mail_parser::Message<'_>,
+    part: &mail_parser::MessagePart<'_>,
+) -> Option<Vec<u8>> {
+    let raw = msg
+        .raw_message()
+        .get(part.offset_body as usize..part.offset_end as usize)?;
+    let trim = |b: &[u8]| -> Vec<u8> {
+        b.iter()
+            .copied()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect()
+    };
+    if trim(part.contents()) != trim(raw) {
+        return None;
+    }
+    match part
+        .content_transfer_encoding()?
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "base64" => mail_parser::decoders::base64::base64_decode(&trim(raw)),
+        "quoted-printable" => mail_parser::decoders::quoted_printable::quoted_printable_decode(raw),
+        _ => None,
+    }
+}
+
+/// Whether some multipart of the message never reaches its closing boundary.
+fn unclosed_multipart(msg: &mail_parser::Message<'_>) -> bool {
+    let raw = msg.raw_message();
+    msg.parts.iter().any(|p| {
+        let Some(boundary) = p
+            .content_type()
+            .filter(|c| c.ctype().eq_ignore_ascii_case("multipart"))
+            .and_then(|c| c.attribute("boundary"))
+        else {
+            return false;
+        };
+        let closing = format!("--{boundary}--");
+        !raw.windows(closing.len()).any(|w| w == closing.as_bytes())
     })
 }
 

@@ -712,3 +712,33 @@ fn attachment_names_say_what_they_are() {
     assert!(String::from_utf8_lossy(&e.attachments[0].bytes).contains("Click here."));
     assert!(String::from_utf8_lossy(&e.attachments[4].bytes).contains("third"));
 }
+
+/// A multipart cut off before its closing boundary (as some mobile clients send them): every
+/// image is decoded, none leaks into the text, and the mail says the parser could not be sure
+/// it saw everything (the service then keeps the original beside the ticket).
+#[test]
+fn an_unclosed_multipart_keeps_every_part() {
+    let png = b"\x89PNG\r\n\x1a\nfakeimagebytes";
+    let mut body = String::from(
+        "--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThree screenshots attached.\r\n",
+    );
+    for i in 1..=3 {
+        body.push_str(&format!(
+            "--B\r\nContent-Type: image/png; name=\"shot{i}.png\"\r\nContent-Disposition: attachment; filename=\"shot{i}.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            B64.encode(png)
+        ));
+    }
+    let head = "From: a@example.com\nSubject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n";
+    let e = parse(&msg(head, body.as_bytes())).unwrap();
+    assert_eq!(e.text, "Three screenshots attached.");
+    assert_eq!(e.attachments.len(), 3);
+    for a in &e.attachments {
+        assert_eq!(a.bytes, png, "{}", a.filename);
+    }
+    assert!(e.incomplete);
+    // The same mail closed properly is complete.
+    body.push_str("--B--\r\n");
+    let e = parse(&msg(head, body.as_bytes())).unwrap();
+    assert!(!e.incomplete);
+    assert!(e.attachments.iter().all(|a| a.bytes == png));
+}

@@ -24,8 +24,9 @@ pub struct EmailIngest {
     pub created_ticket: bool,
     /// The same mail had been ingested before; nothing new was written.
     pub duplicate: bool,
-    /// `unparseable`, `auto_reply`, `bulk`, `bounce`, `unknown_sender`,
-    /// `attachments_rejected`: what the rest of xdesk must know (e.g. never auto-reply).
+    /// `unparseable`, `mime_incomplete` (read, with the original attached), `auto_reply`,
+    /// `bulk`, `bounce`, `unknown_sender`, `attachments_rejected`: what the rest of xdesk must
+    /// know (e.g. never auto-reply).
     pub flags: Vec<String>,
     /// Attachments over the size limit, by name, so the customer can be told.
     pub rejected_attachments: Vec<String>,
@@ -65,6 +66,7 @@ fn unparseable(raw: &[u8]) -> InboundEmail {
         }],
         automatic: None,
         bounce: None,
+        incomplete: false,
     }
 }
 
@@ -102,6 +104,12 @@ impl Services {
             .map_err(StoreError::from)?;
         let mut flags = Vec::new();
         let email = match xdesk_mail::parse(raw) {
+            // Read, but not surely whole: the original goes with it, for an agent to open.
+            Ok(mut e) if e.incomplete => {
+                flags.push("mime_incomplete".to_owned());
+                e.attachments.extend(unparseable(raw).attachments);
+                e
+            }
             Ok(e) => e,
             Err(_) => {
                 flags.push("unparseable".to_owned());

@@ -185,3 +185,47 @@ backend_test!(
         }
     }
 );
+
+// A multipart cut off before its closing boundary: the text, every image decoded, a flag, and
+// the original beside them for an agent to open.
+backend_test!(
+    an_unclosed_multipart_keeps_its_parts_and_the_original,
+    |app| {
+        let png = b"\x89PNG\r\n\x1a\nscreenshot";
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, png);
+        let mut raw = String::from(
+            "From: c@example.com\r\nTo: support@exchange.test\r\nSubject: Screenshots\r\nMessage-ID: <cut@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nMy deposit, three screenshots.\r\n",
+        );
+        for i in 1..=3 {
+            raw.push_str(&format!("--B\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=\"s{i}.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}\r\n"));
+        }
+        let (status, r) = app.post_mail(raw.as_bytes()).await;
+        assert_eq!(status, StatusCode::CREATED, "{r}");
+        assert!(r["flags"].to_string().contains("mime_incomplete"), "{r}");
+        let t = app
+            .get_json(&app.api_key, &format!("/api/v1/tickets/{}", r["ticket_id"]))
+            .await;
+        let m = &t["messages"][0];
+        assert!(m["body"].as_str().unwrap().contains("three screenshots"));
+        assert!(!m["body"].as_str().unwrap().contains("Content-Type"));
+        let atts = m["attachments"].as_array().unwrap();
+        let names: Vec<&str> = atts
+            .iter()
+            .map(|a| a["filename"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["s1.png", "s2.png", "s3.png", "original.eml"]);
+        for a in &atts[..3] {
+            let file = app
+                .get(&app.api_key, &format!("/api/v1/attachments/{}", a["id"]))
+                .await;
+            assert_eq!(file.bytes().await.unwrap().as_ref(), png);
+        }
+        let original = app
+            .get(
+                &app.api_key,
+                &format!("/api/v1/attachments/{}", atts[3]["id"]),
+            )
+            .await;
+        assert_eq!(original.bytes().await.unwrap().as_ref(), raw.as_bytes());
+    }
+);
