@@ -55,7 +55,15 @@ impl AttachmentStore {
     pub async fn put(&self, bytes: &[u8]) -> std::io::Result<StoredFile> {
         let sha = hex::encode(Sha256::digest(bytes));
         let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-        if self.find(&sha).await?.is_some() {
+        if let Some(existing) = self.find(&sha).await? {
+            // An old, unreferenced copy may be next in line for the collector, which takes only
+            // files untouched for its grace period: marking it new keeps it for the transaction
+            // about to reference it.
+            let f = tokio::fs::OpenOptions::new()
+                .write(true)
+                .open(&existing)
+                .await?;
+            f.into_std().await.set_modified(SystemTime::now())?;
             return Ok(StoredFile { sha256: sha, size });
         }
         let dest = self.path_of(&sha);
@@ -110,6 +118,18 @@ impl AttachmentStore {
             }
         }
         Ok(removed)
+    }
+
+    /// Whether the file at `path` was modified (or stored again) within `age`.
+    pub async fn touched_within(&self, path: &Path, age: Duration) -> std::io::Result<bool> {
+        let cutoff = SystemTime::now()
+            .checked_sub(age)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        match modified_before(path, cutoff).await {
+            Ok(old) => Ok(!old),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Every stored file last modified more than `age` ago, with its digest.
@@ -179,5 +199,36 @@ mod tests {
         assert!(!s.exists(&old).await.unwrap());
         assert_eq!(s.list_older_than(Duration::ZERO).await.unwrap().len(), 1);
         assert!(dir.path().join(&a.sha256[..2]).join(&a.sha256).exists());
+    }
+
+    /// A file stored again while it sat old and unreferenced is not collected: the transaction
+    /// that stored it is about to reference it.
+    #[tokio::test]
+    async fn a_file_stored_again_is_not_collected() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = crate::testing::store(dir.path()).await;
+        let f = s.files().put(b"receipt").await.unwrap();
+        let path = dir
+            .path()
+            .join("attachments")
+            .join(&f.sha256[..2])
+            .join(&f.sha256);
+        let age = |p: &Path| {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(SystemTime::now() - Duration::from_secs(7200))
+                .unwrap()
+        };
+        age(&path);
+        s.files().put(b"receipt").await.unwrap();
+        let hour = Duration::from_secs(3600);
+        assert_eq!(s.collect_unreferenced_files(hour).await.unwrap(), 0);
+        assert!(path.exists());
+        // Left alone and unreferenced, it goes.
+        age(&path);
+        assert_eq!(s.collect_unreferenced_files(hour).await.unwrap(), 1);
+        assert!(!path.exists());
     }
 }

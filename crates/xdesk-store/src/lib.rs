@@ -221,6 +221,8 @@ impl Store {
         for (sha, path) in self.files.list_older_than(grace).await? {
             if !self.attachment_sha_referenced(&sha).await?
                 && !self.raw_email_referenced(&sha).await?
+                // Stored again since it was listed: a row is about to reference it.
+                && !self.files.touched_within(&path, grace).await?
             {
                 tokio::fs::remove_file(&path).await?;
                 removed += 1;
