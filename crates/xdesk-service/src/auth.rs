@@ -50,6 +50,32 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// [`hash_password`] on a blocking thread: argon2 is slow on purpose (tens of milliseconds of
+/// CPU, far more in a debug build), and on an async thread it would stall every request that
+/// thread serves.
+pub async fn hash_password_off_thread(password: &str) -> Result<String, ServiceError> {
+    check_password(password)?;
+    let p = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&p))
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password hashing: {e}")))?
+}
+
+/// [`verify_password`] on a blocking thread (see [`hash_password_off_thread`]); `None` checks
+/// against a hash that matches nothing, so an unknown account costs as much as a known one.
+pub async fn verify_password_off_thread(hash: Option<&str>, password: &str) -> bool {
+    let (h, p) = (hash.map(str::to_owned), password.to_owned());
+    tokio::task::spawn_blocking(move || match h {
+        Some(h) => verify_password(&h, &p),
+        None => {
+            verify_password(dummy_hash(), &p);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// A password that verifies nothing, hashed once, so unknown e-mails cost as much as known ones.
 fn dummy_hash() -> &'static str {
     static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -251,13 +277,10 @@ impl Services {
         }
         self.login_limiter.check(&keys)?;
         let agent = self.store.agent_by_email(&email).await?;
-        let ok = match &agent {
-            Some(a) => verify_password(&a.password_hash, password) && a.active,
-            None => {
-                verify_password(dummy_hash(), password);
-                false
-            }
-        };
+        let ok =
+            verify_password_off_thread(agent.as_ref().map(|a| a.password_hash.as_str()), password)
+                .await
+                && agent.as_ref().is_some_and(|a| a.active);
         let audit = |action: &str, actor: String| NewAuditEntry {
             actor,
             action: action.to_owned(),

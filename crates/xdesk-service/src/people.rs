@@ -1,6 +1,6 @@
 //! Agents, groups, customers, API keys and the audit log: administration and look-ups.
 
-use crate::auth::hash_password;
+use crate::auth::hash_password_off_thread;
 use crate::{Principal, ServiceError, Services};
 use serde_json::json;
 use std::str::FromStr;
@@ -87,7 +87,7 @@ impl Services {
                 email,
                 display_name: name.to_owned(),
                 role: role.as_str().into(),
-                password_hash: hash_password(&a.password)?,
+                password_hash: hash_password_off_thread(&a.password).await?,
                 group_ids: a.group_ids,
             })
             .await
@@ -159,7 +159,7 @@ impl Services {
         password: &str,
     ) -> Result<AgentRow, ServiceError> {
         // Checked before the link is used up, so a weak password costs no new invitation.
-        let hash = hash_password(password)?;
+        let hash = hash_password_off_thread(password).await?;
         let email = self
             .store
             .claim_sign_in_link(&crate::auth::sha256_hex(token.trim()), INVITE_LINK)
