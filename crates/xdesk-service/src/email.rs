@@ -103,7 +103,14 @@ impl Services {
             .await
             .map_err(StoreError::from)?;
         let mut flags = Vec::new();
-        let email = match xdesk_mail::parse(raw) {
+        // Parsing a large mail (base64, charsets) is CPU work: off the async threads.
+        let parsed = {
+            let bytes = raw.to_vec();
+            tokio::task::spawn_blocking(move || xdesk_mail::parse(&bytes))
+                .await
+                .map_err(|e| ServiceError::Internal(format!("mail parsing: {e}")))?
+        };
+        let email = match parsed {
             // Read, but not surely whole: the original goes with it, for an agent to open.
             Ok(mut e) if e.incomplete => {
                 flags.push("mime_incomplete".to_owned());
@@ -157,11 +164,15 @@ impl Services {
         }
         let mut body: String = body.chars().take(self.limits.max_body_chars).collect();
         let mut subject = email.subject.clone();
-        let mut html = email
-            .html
-            .as_deref()
-            .map(ammonia::clean)
-            .filter(|h| !h.trim().is_empty());
+        let mut html = match email.html.clone() {
+            // Sanitising a large HTML part is CPU work too.
+            Some(h) => tokio::task::spawn_blocking(move || ammonia::clean(&h))
+                .await
+                .map_err(|e| ServiceError::Internal(format!("HTML sanitising: {e}")))
+                .map(Some)?,
+            None => None,
+        }
+        .filter(|h| !h.trim().is_empty());
         let screened = safety::screen(Some(&mut subject), &mut body, &mut html);
         // The original would still hold the secret: a redacted stand-in takes its place.
         let raw_kept = if screened.found() {
