@@ -43,15 +43,24 @@ where
     panic!("timed out waiting for {what}");
 }
 
+/// The ticket with `subject`, waiting (up to 10 s) for it: a form a browser submits lands a
+/// moment after the click.
 async fn by_subject(app: &TestApp, subject: &str) -> i64 {
-    let list = app.get_json(&app.api_key, "/api/v1/tickets?limit=50").await;
-    list["tickets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["subject"] == subject)
-        .and_then(|t| t["id"].as_i64())
-        .unwrap_or_else(|| panic!("no ticket {subject:?} in {list}"))
+    let mut list = Value::Null;
+    for _ in 0..100 {
+        list = app.get_json(&app.api_key, "/api/v1/tickets?limit=50").await;
+        if let Some(id) = list["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["subject"] == subject)
+            .and_then(|t| t["id"].as_i64())
+        {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no ticket {subject:?} in {list}")
 }
 
 async fn create_incident(app: &TestApp, token: &str, body: Value) -> Value {
@@ -165,7 +174,6 @@ backend_test_db!(
             .await
             .unwrap();
         browser.click("form.new-ticket button.primary").await;
-        browser.until_text("充值未到账").await;
         let portal_id = by_subject(&app, "充值未到账").await;
         assert_eq!(ticket(&app, portal_id).await["language"], "zh");
 
