@@ -233,7 +233,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     println!("== tickets: building {} ==", args.tickets);
     let rss0 = rss_kib();
     std::fs::create_dir_all(dir.path().join("tickets"))?;
-    let mut tindex = TicketIndex::open(&dir.path().join("tickets"))?;
+    let tindex = TicketIndex::open(&dir.path().join("tickets"))?;
     let zh = [
         "充值未到账",
         "提现一直在处理中",
@@ -452,9 +452,9 @@ async fn serve_and_catch_up(
     let fresh = running
         .services
         .clone()
-        .with_ticket_index(std::sync::Arc::new(std::sync::RwLock::new(
+        .with_ticket_index(xdesk_service::ticket_search::TicketSearchIndex::new(
             TicketIndex::in_memory()?,
-        )))
+        ))
         .with_kb_index(std::sync::Arc::new(std::sync::RwLock::new(
             ArticleIndex::in_memory()?,
         )));

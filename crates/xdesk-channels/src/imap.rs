@@ -18,7 +18,7 @@ use xdesk_service::email::MailSource;
 use xdesk_service::{Principal, Services};
 use xdesk_store::MailboxRow;
 
-/// How the poller paces itself.
+/// How the poller paces itself, and the largest mail it fetches.
 #[derive(Debug, Clone)]
 pub struct PollTiming {
     /// Between polls when the server has no IDLE.
@@ -27,7 +27,13 @@ pub struct PollTiming {
     pub idle: Duration,
     /// After a failure (connection refused, bad login), before trying again.
     pub retry: Duration,
+    /// A larger mail is not fetched (it would be held in memory whole): its headers become a
+    /// flagged ticket that says where the mail is, and the mail stays in the mailbox.
+    pub max_bytes: u64,
 }
+
+/// The keyword a mail too large to fetch gets, so the next rounds pass it by.
+const TOO_LARGE: &str = "$XdeskTooLarge";
 
 impl Default for PollTiming {
     fn default() -> Self {
@@ -35,6 +41,7 @@ impl Default for PollTiming {
             poll: Duration::from_secs(30),
             idle: Duration::from_secs(300),
             retry: Duration::from_secs(30),
+            max_bytes: xdesk_service::email::MAX_MAIL_BYTES as u64,
         }
     }
 }
@@ -177,17 +184,41 @@ impl MailboxPoller {
         let m = &self.mailbox;
         // Processed mail leaves the folder when it is moved; otherwise it is marked \Seen.
         let query = if m.move_to.is_some() {
-            "UNDELETED"
+            format!("UNDELETED UNKEYWORD {TOO_LARGE}")
         } else {
-            "UNSEEN UNDELETED"
+            format!("UNSEEN UNDELETED UNKEYWORD {TOO_LARGE}")
         };
-        let mut uids: Vec<u32> = session.uid_search(query).await?.into_iter().collect();
+        let mut uids: Vec<u32> = session.uid_search(&query).await?.into_iter().collect();
         uids.sort_unstable();
+        if uids.is_empty() {
+            return Ok(());
+        }
         let source = MailSource {
             name: format!("mailbox:{}", m.name),
             group_id: m.group_id,
         };
+        // Sizes first, in one command: a mail over the limit is never fetched whole.
+        let mut sizes = HashMap::new();
+        {
+            let set = uids
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let mut fetched = session.uid_fetch(set, "RFC822.SIZE").await?;
+            while let Some(f) = fetched.next().await {
+                let f = f?;
+                if let (Some(uid), Some(size)) = (f.uid, f.size) {
+                    sizes.insert(uid, u64::from(size));
+                }
+            }
+        }
         for uid in uids {
+            let size = sizes.get(&uid).copied().unwrap_or_default();
+            if size > self.timing.max_bytes {
+                self.too_large(session, &source, uid, size).await?;
+                continue;
+            }
             let raw = {
                 let mut fetched = session.uid_fetch(uid.to_string(), "BODY.PEEK[]").await?;
                 let mut raw = None;
@@ -216,6 +247,63 @@ impl MailboxPoller {
                         .record_mailbox_poll(m.id, Some(format!("uid {uid}: {e}")))
                         .await;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// A mail over the size limit: its headers make a flagged ticket (so the customer is not
+    /// ignored and an agent knows where the mail is), and it stays in the mailbox, marked so
+    /// it is passed by from now on.
+    async fn too_large<T>(
+        &self,
+        session: &mut Session<T>,
+        source: &MailSource,
+        uid: u32,
+        size: u64,
+    ) -> Result<(), ImapError>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Debug + Send,
+    {
+        let m = &self.mailbox;
+        let header = {
+            let mut fetched = session
+                .uid_fetch(uid.to_string(), "BODY.PEEK[HEADER]")
+                .await?;
+            let mut header = Vec::new();
+            while let Some(f) = fetched.next().await {
+                if let Some(h) = f?.header() {
+                    header = h.to_vec();
+                }
+            }
+            header
+        };
+        let place = format!("mailbox {} ({}), UID {uid}", m.name, m.folder);
+        let over = xdesk_service::email::Oversized {
+            size,
+            limit: self.timing.max_bytes,
+            place: &place,
+        };
+        match self
+            .services
+            .ingest_oversized_email(&Principal::System, source, &header, &over)
+            .await
+        {
+            Ok(r) => {
+                tracing::warn!(mailbox = %m.name, uid, size, ticket = r.ticket_id, "mail over the size limit left in the mailbox");
+                drain(
+                    session
+                        .uid_store(uid.to_string(), format!("+FLAGS.SILENT ({TOO_LARGE})"))
+                        .await?,
+                )
+                .await?;
+            }
+            Err(e) => {
+                tracing::error!(mailbox = %m.name, uid, error = %e, "oversized mail not recorded; will retry");
+                let _ = self
+                    .services
+                    .record_mailbox_poll(m.id, Some(format!("uid {uid}: {e}")))
+                    .await;
             }
         }
         Ok(())

@@ -59,6 +59,10 @@ pub struct SmtpSettings {
     /// A PEM file of certificate authorities to trust besides the public ones, for a relay
     /// whose certificate an internal authority signed.
     pub ca_file: Option<std::path::PathBuf>,
+    /// How long a node holds the mails it claimed: after a crash, what it held is sent by
+    /// the next node (or itself, restarted) once this runs out. A mail that went out just
+    /// before the crash may then go again, under the same Message-ID.
+    pub lease_secs: u64,
 }
 
 impl Default for SmtpSettings {
@@ -76,12 +80,11 @@ impl Default for SmtpSettings {
             max_attempts: 8,
             connections: 8,
             ca_file: None,
+            lease_secs: 120,
         }
     }
 }
 
-/// How long a claimed mail is held before another node may take it over.
-const LEASE: Duration = Duration::from_secs(120);
 const BATCH: u64 = 256;
 /// An idle connection older than this is closed rather than reused: servers drop quiet
 /// clients (RFC 5321 asks them to wait 5 minutes; many wait less).
@@ -201,7 +204,8 @@ impl OutboxSender {
     /// One round: claims what is due and tries them, one per connection at a time, while the
     /// outcomes of those already tried are recorded together. Returns how many were tried.
     pub async fn send_due(self: &Arc<Self>) -> Result<usize, ChannelError> {
-        let rows = self.services.claim_outbound(BATCH, LEASE).await?;
+        let lease = Duration::from_secs(self.settings.lease_secs.max(1));
+        let rows = self.services.claim_outbound(BATCH, lease).await?;
         let claimed = rows.len();
         let mut rows = rows.into_iter();
         let mut sending = tokio::task::JoinSet::new();

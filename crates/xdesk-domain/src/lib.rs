@@ -12,6 +12,8 @@ mod error;
 pub mod event;
 pub mod evidence;
 pub mod exchange;
+#[cfg(test)]
+mod growth;
 pub mod identity;
 pub mod incident;
 pub mod issue_type;

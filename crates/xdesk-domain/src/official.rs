@@ -639,11 +639,19 @@ fn check_value(q: &Query, registry: &[Entry]) -> Verdict {
     }
 }
 
+/// The most distinct link hosts read from one text: each is checked against the registry
+/// (about 35 µs), and 64 KiB of distinct links took 285 ms (found by xdesk-fuzz). A message
+/// with more links than this is bulk, not a customer's question.
+pub const MAX_LINK_HOSTS: usize = 200;
+
 /// The hosts of the links in a text (`https://…`, `www.…`, and bare `name.tld/…`), in order,
 /// once each: what inbound messages are checked for. A link with a `user@` part comes as
 /// `https://user@host/`, for [`parse_query`] and [`check`] to judge whole.
 pub fn link_hosts(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    // Hosts already in `out`: looking each up in `out` itself made a text of many distinct
+    // links quadratic (found by xdesk-fuzz).
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for raw in text.split(|c: char| c.is_whitespace() || "<>\"'()[]{}，。、「」（）".contains(c))
     {
         let w = raw.trim_end_matches(['.', ',', ';', ':', '!', '?']);
@@ -668,8 +676,11 @@ pub fn link_hosts(text: &str) -> Vec<String> {
                 Some(u) => format!("https://{u}@{ascii}/"),
                 None => ascii,
             };
-            if !out.contains(&target) {
+            if seen.insert(target.clone()) {
                 out.push(target);
+                if out.len() == MAX_LINK_HOSTS {
+                    break;
+                }
             }
         }
     }
@@ -849,6 +860,31 @@ mod tests {
             parse_query(&id.to_lowercase()).map(|q| q.value).ok(),
             Some(id)
         );
+    }
+
+    /// Found by xdesk-fuzz: each host was looked up in the list of those before it, so a text
+    /// of many distinct links took time quadratic in its length. The hosts of one 8 x 8 KiB text
+    /// must cost about as much as those of an 8 KiB text 8 times (quadratic: 8 times as much);
+    /// the bound (3) leaves room for noise, CPU time counts where Linux gives it.
+    #[test]
+    fn link_hosts_is_linear_in_distinct_links() {
+        let text = |from: usize, n: usize| {
+            (from..from + n)
+                .map(|i| format!("h{i}.io "))
+                .collect::<String>()
+        };
+        let hosts = link_hosts(&text(0, 3));
+        assert_eq!(hosts, ["h0.io", "h1.io", "h2.io"]);
+        assert_eq!(link_hosts("a.io b.io a.io"), ["a.io", "b.io"]);
+        let small = text(100_000, 4000);
+        let large = text(100_000, 32_000);
+        // Read up to the cap, and no further.
+        assert_eq!(link_hosts(&large).len(), MAX_LINK_HOSTS);
+        assert_eq!(link_hosts(&large)[MAX_LINK_HOSTS - 1], "h100199.io");
+        let ratio = crate::growth::growth(&small, &large, 8, |t| {
+            link_hosts(t);
+        });
+        assert!(ratio < 3.0, "32,000 hosts cost {ratio:.1} x 8 x 4,000");
     }
 
     #[test]

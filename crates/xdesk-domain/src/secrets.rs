@@ -190,19 +190,52 @@ const SEED_WORDS: &[&str] = &[
     "secret phrase",
 ];
 
-/// Whether `chars` are a BIP-39 mnemonic of either Chinese list, checksum included.
-fn chinese_mnemonic(chars: &[char]) -> bool {
-    let words = chars
-        .iter()
-        .map(char::to_string)
-        .collect::<Vec<_>>()
-        .join(" ");
+/// Each Chinese list's words (one character each) to their 11-bit index.
+static CHINESE_INDEX: LazyLock<[std::collections::HashMap<char, u16>; 2]> = LazyLock::new(|| {
     [
         bip39::Language::SimplifiedChinese,
         bip39::Language::TraditionalChinese,
     ]
-    .into_iter()
-    .any(|l| bip39::Mnemonic::parse_in_normalized(l, &words).is_ok())
+    .map(|l| {
+        l.word_list()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| Some((w.chars().next()?, u16::try_from(i).ok()?)))
+            .collect()
+    })
+});
+
+/// Whether `chars` are a BIP-39 mnemonic of either Chinese list, checksum included. Checked
+/// here (word indices, then SHA-256 of the entropy) rather than by the bip39 crate's parser,
+/// which costs about fifty times as much: the scan makes this check for every run of list
+/// characters of a mnemonic's length, so a message of such runs made the scan slow.
+fn chinese_mnemonic(chars: &[char]) -> bool {
+    use sha2::{Digest, Sha256};
+    let n = chars.len();
+    if ![12, 15, 18, 21, 24].contains(&n) {
+        return false;
+    }
+    // 11 bits a word: the entropy (32 bits for every 3 words), then 1 checksum bit for every
+    // 3 words.
+    let entropy_bytes = n / 3 * 4;
+    let checksum_bits = n / 3;
+    CHINESE_INDEX.iter().any(|index| {
+        let mut bits = [0u8; 33];
+        for (i, c) in chars.iter().enumerate() {
+            let Some(&w) = index.get(c) else {
+                return false;
+            };
+            for b in 0..11 {
+                if (w >> (10 - b)) & 1 == 1 {
+                    let at = i * 11 + b;
+                    bits[at / 8] |= 0x80 >> (at % 8);
+                }
+            }
+        }
+        let hash = Sha256::digest(&bits[..entropy_bytes]);
+        let shift = 8 - checksum_bits;
+        bits[entropy_bytes] >> shift == hash[0] >> shift
+    })
 }
 
 /// Chinese users often type a phrase with no separator ("的一是在不了有和人这中大") or in
@@ -241,13 +274,15 @@ fn unspaced_chinese_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Findin
         // groups ("的一是在 不了有和 人这中大") beside words that are not part of it.
         let mut aligned = false;
         for i in 0..g.len().min(48) {
-            let mut n = 0;
+            // The letters of g[i..=j], grown with j (collected anew for each j, they made a
+            // text of many such groups slow).
+            let mut letters: Vec<char> = Vec::with_capacity(24);
             for j in i..g.len().min(i + 24) {
-                n += g[j].text.chars().count();
+                letters.extend(g[j].text.chars());
+                let n = letters.len();
                 if n > 24 {
                     break;
                 }
-                let letters: Vec<char> = g[i..=j].iter().flat_map(|t| t.text.chars()).collect();
                 if [12, 15, 18, 21, 24].contains(&n)
                     && letters.iter().all(|c| CHINESE.contains(c))
                     && chinese_mnemonic(&letters)
@@ -341,11 +376,15 @@ fn unspaced_chinese_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Findin
     }
 }
 
-/// The last `n` characters before byte `at`, lowercased.
+/// The last `n` characters before byte `at`, lowercased. Read backwards from `at`: counting
+/// the characters of the whole head made the scan quadratic in the text's length.
 fn before(text: &str, at: usize, n: usize) -> String {
     let head = &text[..at];
-    let skip = head.chars().count().saturating_sub(n);
-    head.chars().skip(skip).collect::<String>().to_lowercase()
+    if n == 0 {
+        return String::new();
+    }
+    let from = head.char_indices().rev().nth(n - 1).map_or(0, |(i, _)| i);
+    head[from..].to_lowercase()
 }
 
 fn after(text: &str, at: usize, n: usize) -> String {
@@ -771,5 +810,92 @@ mod tests {
         assert!(en.contains("seed phrase") && en.contains("new wallet"));
         let zh = customer_warning("zh-CN", &[SecretKind::PrivateKey, SecretKind::OneTimeCode]);
         assert!(zh.contains("私钥、二次验证码") && zh.contains("新钱包"));
+    }
+
+    /// The checksum check agrees with the bip39 crate's parser: valid mnemonics of every length
+    /// in both Chinese lists, the same with one word changed, and runs of list characters.
+    #[test]
+    fn chinese_checksum_agrees_with_bip39() {
+        let by_bip39 = |chars: &[char]| {
+            let words = chars
+                .iter()
+                .map(char::to_string)
+                .collect::<Vec<_>>()
+                .join(" ");
+            [
+                bip39::Language::SimplifiedChinese,
+                bip39::Language::TraditionalChinese,
+            ]
+            .into_iter()
+            .any(|l| bip39::Mnemonic::parse_in_normalized(l, &words).is_ok())
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let list: Vec<char> = CHINESE.iter().copied().collect();
+        let mut valid = 0;
+        for round in 0..400 {
+            let len = [16, 20, 24, 28, 32][round % 5];
+            let lang = if round % 2 == 0 {
+                bip39::Language::SimplifiedChinese
+            } else {
+                bip39::Language::TraditionalChinese
+            };
+            let entropy: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let m = bip39::Mnemonic::from_entropy_in(lang, &entropy).unwrap();
+            let mut chars: Vec<char> = m.words().filter_map(|w| w.chars().next()).collect();
+            assert!(chinese_mnemonic(&chars), "{chars:?}");
+            valid += 1;
+            let at = next() as usize % chars.len();
+            chars[at] = list[next() as usize % list.len()];
+            assert_eq!(chinese_mnemonic(&chars), by_bip39(&chars), "{chars:?}");
+            let n = [11, 12, 13, 15, 18, 21, 24][round % 7];
+            let run: Vec<char> = (0..n).map(|_| list[next() as usize % list.len()]).collect();
+            assert_eq!(chinese_mnemonic(&run), by_bip39(&run), "{run:?}");
+        }
+        assert_eq!(valid, 400);
+        assert!(!chinese_mnemonic(&['的', 'a', '一']));
+    }
+
+    /// Found by xdesk-fuzz: `before` counted every character of the text ahead of each code or
+    /// key it looked at, so a message of many 6-digit codes or hex keys took time quadratic in
+    /// its length (and the Chinese checksum, checked by the bip39 crate, made runs of list
+    /// characters slow). Scanning one 256 KiB text must cost about as much as scanning a 32 KiB
+    /// part of it 8 times (quadratic: 8 times as much). The bound (3) leaves room for noise;
+    /// CPU time is measured where Linux gives it (other processes on a busy machine do not
+    /// count), and the fastest of three runs counts.
+    #[test]
+    fn scan_time_is_linear_in_the_text() {
+        for unit in [
+            "private key 4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b\n",
+            "2fa code 123456 ",
+            "验证码123456，",
+        ] {
+            let small = unit.repeat(32 * 1024 / unit.len());
+            let large = small.repeat(8);
+            let ratio = crate::growth::growth(&small, &large, 8, |t| {
+                find(t);
+            });
+            assert!(
+                ratio < 3.0,
+                "{unit:?}: 256 KiB cost {ratio:.1} x 8 x 32 KiB"
+            );
+        }
+    }
+
+    #[test]
+    fn before_reads_the_last_characters() {
+        let text = "私钥是 Private Key: ab";
+        let at = text.len() - 2;
+        assert_eq!(before(text, at, 5), "key: ");
+        assert_eq!(before(text, at, 4), "ey: ");
+        assert_eq!(before(text, at, 100), "私钥是 private key: ");
+        assert_eq!(before(text, at, 0), "");
+        assert_eq!(before(text, 0, 10), "");
+        assert_eq!(before(text, 3, 1), "私");
     }
 }

@@ -171,6 +171,11 @@ impl Calendar {
     }
 }
 
+/// The most days (each year of a yearly event counted) an iCalendar file may expand to: a
+/// country's holidays for ten years are a few hundred. Without a bound, 64 KiB of year-long,
+/// yearly events (3,660 days each) took over 50 ms to read.
+pub const MAX_ICAL_DAYS: i64 = 20_000;
+
 /// Holidays from an iCalendar file: the dates of every `VEVENT` (all-day `DTSTART;VALUE=DATE`
 /// or date-times, whose date counts), multi-day events to their exclusive `DTEND`, and
 /// `RRULE:FREQ=YEARLY` repeated for ten years. Folded lines are unfolded.
@@ -194,6 +199,8 @@ pub fn ical_holidays(ics: &str) -> Result<Vec<NaiveDate>, CalendarError> {
         })
     };
     let mut out = BTreeSet::new();
+    // Days added so far, repeats counted: bounds the work an uploaded file can ask for.
+    let mut expanded: i64 = 0;
     let mut event: Option<(Option<NaiveDate>, Option<NaiveDate>, bool)> = None;
     for (n, line) in &lines {
         let (name, value) = line.split_once(':').unwrap_or((line.as_str(), ""));
@@ -214,6 +221,15 @@ pub fn ical_holidays(ics: &str) -> Result<Vec<NaiveDate>, CalendarError> {
                 };
                 let days = e.1.map_or(1, |end| (end - start).num_days().clamp(1, 366));
                 let years = if e.2 { 10 } else { 1 };
+                expanded += days * i64::from(years);
+                if expanded > MAX_ICAL_DAYS {
+                    return Err(CalendarError::Ical {
+                        line: *n,
+                        reason: format!(
+                            "more than {MAX_ICAL_DAYS} holiday days (repeats counted); is this a holiday calendar?"
+                        ),
+                    });
+                }
                 for y in 0..years {
                     let Some(first) = start.with_year(start.year() + y) else {
                         continue;
@@ -618,6 +634,21 @@ mod tests {
         let every_day = (0..4_000).map(|i| start + Duration::days(i));
         let c = Calendar::business("UTC", [d; 7], every_day).unwrap();
         assert_eq!(c.add(t("2026-01-01T00:00:00Z"), Duration::hours(1)), None);
+    }
+
+    #[test]
+    fn ical_holidays_are_bounded() {
+        // Found by xdesk-fuzz: 64 KiB of events a year long repeated yearly for ten years.
+        let event =
+            "BEGIN:VEVENT\nDTSTART:20260101\nDTEND:20270101\nRRULE:FREQ=YEARLY\nEND:VEVENT\n";
+        let many = event.repeat(65_536 / event.len());
+        assert!(matches!(
+            ical_holidays(&many),
+            Err(CalendarError::Ical { line: 30, .. })
+        ));
+        // Five of them (18,300 days) are still read.
+        let days = ical_holidays(&event.repeat(5)).unwrap();
+        assert_eq!(days.len(), 365 * 10);
     }
 
     #[test]

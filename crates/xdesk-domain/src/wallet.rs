@@ -259,6 +259,11 @@ pub struct SignedIn {
 /// Checks a signed sign-in message: its fields against `expect`, then the signature.
 pub fn verify(text: &str, signature: &str, expect: &Expect) -> Result<SignedIn, WalletError> {
     let (m, address) = checked(text, expect)?;
+    // Every signature form here is under 200 characters; base58 decoding takes time quadratic
+    // in the length (a 64 KiB Solana "signature" took a second; found by xdesk-fuzz).
+    if signature.trim().len() > 1024 {
+        return Err(WalletError::BadSignature);
+    }
     match m.chain {
         Chain::Ethereum => verify_eip191(text, signature, address.as_str())?,
         Chain::Bitcoin => verify_bitcoin(text, signature, address.as_str())?,
@@ -468,6 +473,11 @@ pub enum BtcScript {
 
 /// The script a Bitcoin address (mainnet or testnet) pays to.
 pub fn btc_script(address: &str) -> Result<BtcScript, WalletError> {
+    // Bech32 strings are at most 90 characters, base58 addresses 35. Base58 decoding takes time
+    // quadratic in the length: 64 KiB took a second before this bound (found by xdesk-fuzz).
+    if address.len() > 90 {
+        return Err(malformed("not a Bitcoin address"));
+    }
     if let Ok((_, version, program)) = bech32::segwit::decode(address) {
         return match (version.to_u8(), program.len()) {
             (0, 20) => {
@@ -795,6 +805,23 @@ mod tests {
         }
     }
 
+    /// Found by xdesk-fuzz: a 64 KiB base58 "signature" on a valid Solana message took a second.
+    #[test]
+    fn long_signatures_are_refused_at_once() {
+        let (addr, _) = sol_sign([9; 32], "");
+        let text = message(Chain::Solana, &addr).to_text();
+        let t = std::time::Instant::now();
+        assert_eq!(
+            verify(&text, &"z".repeat(65_536), &expect()),
+            Err(WalletError::BadSignature)
+        );
+        assert!(
+            t.elapsed() < std::time::Duration::from_millis(100),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+
     fn key(n: u8) -> k256::ecdsa::SigningKey {
         k256_key([n; 32]).unwrap()
     }
@@ -1071,6 +1098,21 @@ mod outside_vectors {
             verify_eip191("Some data", &bad_v, ADDRESS),
             Err(WalletError::BadSignature)
         );
+    }
+
+    /// Found by xdesk-fuzz: 64 KiB of base58 took a second to decode; no address is that long.
+    #[test]
+    fn btc_script_refuses_long_input_at_once() {
+        let long = "1".repeat(65_536);
+        let t = std::time::Instant::now();
+        assert!(matches!(btc_script(&long), Err(WalletError::Malformed(_))));
+        assert!(
+            t.elapsed() < std::time::Duration::from_millis(100),
+            "{:?}",
+            t.elapsed()
+        );
+        assert!(btc_script(&"z".repeat(91)).is_err());
+        assert!(btc_script("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4").is_ok());
     }
 
     /// Bitcoin Core's `test/functional/rpc_signmessage.py`: `signmessagewithprivkey` of this

@@ -89,13 +89,17 @@ pub(crate) fn automatic(msg: &Message<'_>) -> Option<Automatic> {
     None
 }
 
+/// A delivery-status report: the message itself, or a report a gateway wrapped in a
+/// multipart of its own (parts of attached messages are not the message's own parts).
 fn is_report(msg: &Message<'_>) -> bool {
-    msg.root_part().content_type().is_some_and(|c| {
-        c.ctype().eq_ignore_ascii_case("multipart")
-            && c.subtype()
-                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
-            && c.attribute("report-type")
-                .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"))
+    msg.parts.iter().any(|p| {
+        p.content_type().is_some_and(|c| {
+            c.ctype().eq_ignore_ascii_case("multipart")
+                && c.subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+                && c.attribute("report-type")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"))
+        })
     })
 }
 

@@ -5,6 +5,8 @@
 
 mod charset;
 mod classify;
+mod decode;
+mod repair;
 mod sender;
 pub mod templates;
 
@@ -68,7 +70,10 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(MailError::Unparseable("the message is empty"));
     }
-    let msg = MessageParser::default()
+    let mended = repair::lines(raw);
+    let raw = mended.as_deref().unwrap_or(raw);
+    let parser = MessageParser::default();
+    let msg = parser
         .parse(raw)
         .ok_or(MailError::Unparseable("no header section"))?;
     // Bytes that are no mail at all (random data, a binary file) can still look like lines of
@@ -81,13 +86,27 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
     {
         return Err(MailError::Unparseable("no header section"));
     }
-    let from = sender::sender(&msg);
+    // A broken MIME structure (a boundary parameter missing or not the one used, an inner
+    // multipart left open) is read again mended; the original must then stay beside it.
+    if let Some(fixed) = repair::structure(&msg, raw)
+        && let Some(mended) = parser.parse(&fixed)
+    {
+        let mut e = read(&mended);
+        e.incomplete = true;
+        return Ok(e);
+    }
+    Ok(read(&msg))
+}
+
+fn read(msg: &mail_parser::Message<'_>) -> InboundEmail {
+    let from = sender::sender(msg);
     let text = msg
         .text_bodies()
         .enumerate()
         .filter_map(|(i, part)| {
-            charset::reread_text(&msg, part)
+            charset::reread_text(msg, part)
                 .or_else(|| msg.body_text(i).map(|t| t.trim_end().to_owned()))
+                .map(|t| unflowed(part, t))
         })
         .collect::<Vec<_>>()
         .join("\n\n");
@@ -98,8 +117,8 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
         .flatten();
     let mut attachments = Vec::new();
     for (i, part) in msg.attachments().enumerate() {
-        let mut a = attachment(part, i);
-        if let Some(bytes) = undecoded(&msg, part) {
+        let mut a = attachment(msg, part, i);
+        if let Some(bytes) = undecoded(msg, part) {
             a.bytes = bytes;
         }
         attachments.push(a);
@@ -117,20 +136,14 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
         text = String::from_utf8_lossy(&part.bytes).trim_end().to_owned();
     }
     distinct_names(&mut attachments);
-    let automatic = classify::automatic(&msg);
-    let bounce = classify::bounce(&msg);
-    Ok(InboundEmail {
+    let automatic = classify::automatic(msg);
+    let bounce = classify::bounce(msg);
+    InboundEmail {
         message_id: msg.message_id().map(clean_id),
         in_reply_to: id_list(msg.in_reply_to()),
         references: id_list(msg.references()),
         from,
-        subject: match charset::undecodable_header(&msg, "Subject") {
-            Some(raw) => charset::header_text(raw),
-            None => msg
-                .subject()
-                .map(|s| s.trim().to_owned())
-                .unwrap_or_default(),
-        },
+        subject: subject(msg),
         date: msg
             .date()
             .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0)),
@@ -139,13 +152,56 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, MailError> {
         attachments,
         automatic,
         bounce,
-        incomplete: unclosed_multipart(&msg),
-    })
+        incomplete: unclosed_multipart(msg),
+    }
+}
+
+/// The subject as written: raw 8-bit bytes read in their encoding, encoded words that split a
+/// character joined, control characters (a NUL) dropped.
+fn subject(msg: &mail_parser::Message<'_>) -> String {
+    let s = match charset::undecodable_header(msg, "Subject") {
+        Some(raw) => charset::header_text(raw),
+        None => {
+            let s = msg.subject().unwrap_or_default();
+            match msg.header_raw("Subject") {
+                Some(raw) if s.contains('\u{FFFD}') => {
+                    decode::decode_words(&raw.replace(['\r', '\n'], ""))
+                }
+                _ => s.to_owned(),
+            }
+        }
+    };
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\t')
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// A `format=flowed` text part's text as typed (RFC 3676); other text as is.
+fn unflowed(part: &mail_parser::MessagePart<'_>, text: String) -> String {
+    let Some(ct) = part.content_type() else {
+        return text;
+    };
+    let param = |name: &str, value: &str| {
+        ct.attribute(name)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
+    };
+    if ct
+        .subtype()
+        .is_some_and(|s| s.eq_ignore_ascii_case("plain"))
+        && param("format", "flowed")
+    {
+        decode::unflow(&text, param("delsp", "yes"))
+    } else {
+        text
+    }
 }
 
 /// The bytes of a part the parser left in its transfer encoding (it does so for a last part
-/// that runs to the end of a cut-off multipart): decoded here. A part whose contents are its
-/// own raw base64 or quoted-printable text was not decoded.
+/// that runs to the end of a cut-off multipart, and for base64 with stray characters) or read
+/// short (base64 without its padding): decoded here. A part whose contents are its own raw
+/// base64 or quoted-printable text was not decoded.
 fn undecoded(
     msg: &mail_parser::Message<'_>,
     part: &mail_parser::MessagePart<'_>,
@@ -153,6 +209,10 @@ fn undecoded(
     let raw = msg
         .raw_message()
         .get(part.offset_body as usize..part.offset_end as usize)?;
+    let cte = part.content_transfer_encoding()?.to_ascii_lowercase();
+    if cte == "base64" && decode::base64_needs_leniency(raw) {
+        return Some(decode::base64_lenient(raw));
+    }
     let contents = part.contents();
     // Decoded base64 is a quarter smaller than its text: the usual, decoded part is told
     // apart by its size alone, without comparing the bytes.
@@ -168,12 +228,8 @@ fn undecoded(
     if trim(contents) != trim(raw) {
         return None;
     }
-    match part
-        .content_transfer_encoding()?
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "base64" => mail_parser::decoders::base64::base64_decode(&trim(raw)),
+    match cte.as_str() {
+        "base64" => Some(decode::base64_lenient(raw)),
         "quoted-printable" => mail_parser::decoders::quoted_printable::quoted_printable_decode(raw),
         _ => None,
     }
@@ -195,7 +251,11 @@ fn unclosed_multipart(msg: &mail_parser::Message<'_>) -> bool {
     })
 }
 
-fn attachment(part: &mail_parser::MessagePart<'_>, index: usize) -> MailAttachment {
+fn attachment(
+    msg: &mail_parser::Message<'_>,
+    part: &mail_parser::MessagePart<'_>,
+    index: usize,
+) -> MailAttachment {
     let content_type = part
         .content_type()
         .map(|c| match c.subtype() {
@@ -212,7 +272,8 @@ fn attachment(part: &mail_parser::MessagePart<'_>, index: usize) -> MailAttachme
         .to_lowercase();
     let filename = part
         .attachment_name()
-        .map(safe_filename)
+        .map(|name| raw_name(msg, part, name))
+        .map(|name| safe_filename(&name))
         .filter(|n| !n.is_empty())
         .or_else(|| part.message().and_then(mail_filename))
         .unwrap_or_else(|| format!("attachment-{}{}", index + 1, extension(&content_type)));
@@ -227,6 +288,41 @@ fn attachment(part: &mail_parser::MessagePart<'_>, index: usize) -> MailAttachme
         bytes: part.contents().to_vec(),
         inline,
         content_id,
+    }
+}
+
+/// A part's file name read again from its raw header when the parser's reading lost
+/// characters (raw 8-bit bytes, RFC 2231 pieces split inside a character) or dropped the
+/// backslashes of a Windows path (`C:\\Users\\…\\shot.png`, which then names `shot.png`).
+fn raw_name(
+    msg: &mail_parser::Message<'_>,
+    part: &mail_parser::MessagePart<'_>,
+    parsed: &str,
+) -> String {
+    let header = |name: &str| {
+        part.headers
+            .iter()
+            .find(|h| h.name.as_str().eq_ignore_ascii_case(name))
+            .and_then(|h| {
+                msg.raw_message()
+                    .get(h.offset_start as usize..h.offset_end as usize)
+            })
+    };
+    let raw = [
+        ("Content-Disposition", "filename"),
+        ("Content-Type", "name"),
+    ]
+    .into_iter()
+    .find_map(|(h, p)| {
+        let bytes = header(h)?;
+        let lossy = parsed.contains('\u{FFFD}');
+        (lossy || memchr::memchr(b'\\', bytes).is_some())
+            .then(|| decode::raw_param(bytes, p))
+            .flatten()
+    });
+    match raw {
+        Some(name) if !name.trim().is_empty() => name,
+        _ => parsed.to_owned(),
     }
 }
 
@@ -300,6 +396,14 @@ fn extension(content_type: &str) -> &'static str {
         "message/rfc822" => ".eml",
         "text/plain" => ".txt",
         "text/html" => ".html",
+        "text/calendar" | "application/ics" => ".ics",
+        "text/csv" => ".csv",
+        "application/zip" => ".zip",
+        // Delivery reports and returned headers are text an agent reads.
+        "message/delivery-status"
+        | "message/global-delivery-status"
+        | "text/rfc822-headers"
+        | "message/global-headers" => ".txt",
         _ => ".bin",
     }
 }

@@ -1,6 +1,6 @@
 //! The sender of a message, read as leniently as mail in the wild demands. The strict parse
 //! (RFC 5322's `name <addr>`) comes first; when it yields nothing usable, the raw `From`
-//! (then `Sender`) header is searched for an address a person would read there: after a name
+//! (then `Sender`, then `Reply-To`) header is searched for an address a person would read there: after a name
 //! without angle brackets, with a trailing dot on its domain, inside a comment-style form.
 //! A mail whose sender is readable must never land as "unknown sender".
 
@@ -9,9 +9,14 @@ use xdesk_domain::identity::parse_email;
 
 /// The sender of `msg`, if any address in its From or Sender header can be read.
 pub(crate) fn sender(msg: &mail_parser::Message<'_>) -> Option<Mailbox> {
-    let strict = msg
-        .from()
+    // The first From when a broken client wrote two (the parser keeps the last); Reply-To
+    // when neither From nor Sender is there, as that is where the writer wants the answer.
+    let first_from = msg
+        .header_values(mail_parser::HeaderName::From)
+        .find_map(|v| v.as_address());
+    let strict = first_from
         .or_else(|| msg.sender())
+        .or_else(|| msg.reply_to())
         .and_then(|a| a.first())
         .and_then(|a| {
             let address = clean_address(a.address()?)?;
@@ -33,7 +38,7 @@ pub(crate) fn sender(msg: &mail_parser::Message<'_>) -> Option<Mailbox> {
     match (strict, raw_8bit) {
         (_, Some(m)) => Some(m),
         (Some(m), None) => Some(m),
-        (None, None) => ["From", "Sender"]
+        (None, None) => ["From", "Sender", "Reply-To"]
             .iter()
             .find_map(|h| msg.header_raw(*h).and_then(from_raw)),
     }

@@ -7,6 +7,8 @@
 
 use crate::articles::SearchError;
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
 use tantivy::collector::TopDocs;
 use tantivy::query::{
     BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery, Query, RangeQuery,
@@ -14,7 +16,7 @@ use tantivy::query::{
 };
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term, doc};
+use tantivy::{IndexReader, IndexWriter, TantivyDocument, Term, doc};
 use xdesk_domain::text::{identifier_forms, words_at};
 
 /// A ticket as indexed.
@@ -92,10 +94,13 @@ const NONE: i64 = -1;
 /// rebuild writes a segment each time it does.
 const WRITER_BYTES: usize = 40_000_000;
 
+/// Shared by the request handlers and the feed follower without an outer lock: searches read
+/// through the reader and never wait for a commit, writes take the writer's own mutex (on a
+/// blocking thread), and the position is a number anyone may read at once.
 pub struct TicketIndex {
-    index: Index,
     reader: IndexReader,
-    writer: IndexWriter,
+    writer: Mutex<IndexWriter>,
+    position: AtomicI64,
     f: Fields,
 }
 
@@ -130,30 +135,39 @@ impl TicketIndex {
     fn at(dir: Option<&Path>) -> Result<Self, SearchError> {
         let (schema, f) = schema();
         let (index, reader, writer) = crate::open_index(dir, schema, WRITER_BYTES)?;
-        Ok(Self {
-            index,
-            reader,
-            writer,
-            f,
-        })
-    }
-
-    /// The change-feed position the index has reached: 0 for a new index.
-    pub fn position(&self) -> i64 {
-        self.index
+        // The position is kept in the last commit's payload: 0 for a new index.
+        let position = index
             .load_metas()
             .ok()
             .and_then(|m| m.payload)
             .and_then(|p| p.parse().ok())
-            .unwrap_or(0)
+            .unwrap_or(0);
+        Ok(Self {
+            reader,
+            writer: Mutex::new(writer),
+            position: AtomicI64::new(position),
+            f,
+        })
+    }
+
+    /// The change-feed position the index has reached (committed).
+    pub fn position(&self) -> i64 {
+        self.position.load(Ordering::Acquire)
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+        // A panic mid-write leaves nothing half-committed: tantivy commits or not.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Adds or replaces tickets (by id) and records the feed position reached, in one commit.
-    pub fn upsert(&mut self, docs: &[TicketDoc], position: i64) -> Result<(), SearchError> {
+    /// Blocks for the commit: call it off the async threads.
+    pub fn upsert(&self, docs: &[TicketDoc], position: i64) -> Result<(), SearchError> {
         let f = self.f;
+        let mut writer = self.writer();
         for d in docs {
-            self.writer.delete_term(Term::from_field_i64(f.id, d.id));
-            self.writer.add_document(doc!(
+            writer.delete_term(Term::from_field_i64(f.id, d.id));
+            writer.add_document(doc!(
                 f.id => d.id,
                 f.subject => d.subject.clone(),
                 f.messages => d.messages.clone(),
@@ -166,16 +180,18 @@ impl TicketIndex {
                 f.created_at => d.created_at,
             ))?;
         }
-        let mut commit = self.writer.prepare_commit()?;
+        let mut commit = writer.prepare_commit()?;
         commit.set_payload(&position.to_string());
         commit.commit()?;
+        self.position.store(position, Ordering::Release);
+        drop(writer);
         self.reader.reload()?;
         Ok(())
     }
 
-    /// Empties the index, to rebuild it from the start of the feed.
-    pub fn clear(&mut self) -> Result<(), SearchError> {
-        self.writer.delete_all_documents()?;
+    /// Empties the index, to rebuild it from the start of the feed. Blocks for the commit.
+    pub fn clear(&self) -> Result<(), SearchError> {
+        self.writer().delete_all_documents()?;
         self.upsert(&[], 0)
     }
 
@@ -406,7 +422,7 @@ mod tests {
 
     #[test]
     fn finds_by_words_hash_and_customer_within_scope() {
-        let mut i = TicketIndex::in_memory().unwrap();
+        let i = TicketIndex::in_memory().unwrap();
         assert_eq!(i.position(), 0);
         i.upsert(&docs(), 42).unwrap();
         assert_eq!(i.position(), 42);
@@ -441,7 +457,7 @@ mod tests {
 
     #[test]
     fn finds_a_hash_or_address_by_its_start_and_without_0x() {
-        let mut i = TicketIndex::in_memory().unwrap();
+        let i = TicketIndex::in_memory().unwrap();
         let mut d = docs();
         d[1].crypto = "tron USDT TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t \
                        a84bba07931db925306a0799dc6ebd718b8c764d1c0acb3dea13519a60a077bb"
@@ -472,7 +488,7 @@ mod tests {
     fn the_feed_position_survives_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut i = TicketIndex::open(dir.path()).unwrap();
+            let i = TicketIndex::open(dir.path()).unwrap();
             i.upsert(&docs(), 77).unwrap();
         }
         let i = TicketIndex::open(dir.path()).unwrap();
@@ -482,7 +498,7 @@ mod tests {
 
     #[test]
     fn filters_and_replacement() {
-        let mut i = TicketIndex::in_memory().unwrap();
+        let i = TicketIndex::in_memory().unwrap();
         i.upsert(&docs(), 1).unwrap();
         let q = |states: &[String], from: Option<i64>| {
             i.search(&TicketQuery {

@@ -184,9 +184,29 @@ impl Services {
         after_seq: i64,
     ) -> Result<Vec<LiveMessage>, ServiceError> {
         self.chat_ticket(v, ticket_id).await?;
+        self.live_messages_after(ticket_id, after_seq, false).await
+    }
+
+    /// What an agent's chat socket missed (internal notes included) after `after_seq`.
+    pub async fn agent_chat_history(
+        &self,
+        p: &Principal,
+        ticket_id: i64,
+        after_seq: i64,
+    ) -> Result<Vec<LiveMessage>, ServiceError> {
+        self.chat_agent(p, ticket_id).await?;
+        self.live_messages_after(ticket_id, after_seq, true).await
+    }
+
+    async fn live_messages_after(
+        &self,
+        ticket_id: i64,
+        after_seq: i64,
+        internal: bool,
+    ) -> Result<Vec<LiveMessage>, ServiceError> {
         let messages = self
             .store
-            .messages_after(ticket_id, after_seq, false)
+            .messages_after(ticket_id, after_seq, internal)
             .await?;
         if messages.is_empty() {
             return Ok(Vec::new());

@@ -44,6 +44,21 @@ pub struct MailSource {
 /// there; the whole header stays in the raw mail kept with the ticket.
 const MAIL_SUBJECT_CHARS: usize = 998;
 
+/// Largest raw mail accepted: room for several attachments at the per-file limit, base64
+/// included. Files over that limit are cut from the mail and the sender told which; a whole
+/// mail over it is refused (HTTP) or left in its mailbox (IMAP) with a flagged ticket.
+pub const MAX_MAIL_BYTES: usize = 64 * 1024 * 1024;
+
+/// The most of an oversized mail's header section kept.
+const OVERSIZED_HEADER_BYTES: usize = 256 * 1024;
+
+/// A mail too large to fetch: how large, the limit, and where it stays.
+pub struct Oversized<'a> {
+    pub size: u64,
+    pub limit: u64,
+    pub place: &'a str,
+}
+
 /// Stands in for a sender xdesk cannot read, so the mail still reaches an agent.
 const UNKNOWN_SENDER: &str = "unknown-sender@xdesk.invalid";
 
@@ -77,6 +92,31 @@ impl Services {
         source: &MailSource,
         raw: &[u8],
     ) -> Result<EmailIngest, ServiceError> {
+        self.ingest_mail(p, source, raw, Vec::new()).await
+    }
+
+    /// A mail too large to fetch, known by its header section: it becomes a ticket flagged
+    /// `too_large` whose text says how large it is and where it stays, so the customer is
+    /// answered and an agent can open the original there. Fetched again, it is a duplicate.
+    pub async fn ingest_oversized_email(
+        &self,
+        p: &Principal,
+        source: &MailSource,
+        header: &[u8],
+        over: &Oversized<'_>,
+    ) -> Result<EmailIngest, ServiceError> {
+        let raw = oversized_stand_in(header, over);
+        self.ingest_mail(p, source, &raw, vec!["too_large".to_owned()])
+            .await
+    }
+
+    async fn ingest_mail(
+        &self,
+        p: &Principal,
+        source: &MailSource,
+        raw: &[u8],
+        mut flags: Vec<String>,
+    ) -> Result<EmailIngest, ServiceError> {
         // A raw mail speaks as whoever its From line names: only the MTA's pipe (an API key)
         // and xdesk's own mailbox poller deliver it, never a person, who could otherwise write
         // into a customer's ticket in the customer's name.
@@ -102,7 +142,6 @@ impl Services {
             .put(raw)
             .await
             .map_err(StoreError::from)?;
-        let mut flags = Vec::new();
         // Parsing a large mail (base64, charsets) is CPU work: off the async threads.
         let parsed = {
             let bytes = raw.to_vec();
@@ -566,6 +605,48 @@ fn with_mail(n: &NewMessage, mail: Option<&PreparedMail>, t: &TicketRow) -> NewM
 }
 
 /// What is kept of a mail that held a secret: its envelope and the redacted text.
+/// An oversized mail's headers, without those that describe its body, over a plain-text body
+/// that tells an agent (in English and Chinese) what happened and where the mail is.
+fn oversized_stand_in(header: &[u8], over: &Oversized<'_>) -> Vec<u8> {
+    let header = &header[..header.len().min(OVERSIZED_HEADER_BYTES)];
+    let mut out = Vec::with_capacity(header.len() + 512);
+    let mut keep = false;
+    for line in header.split_inclusive(|&b| b == b'\n') {
+        let trimmed = line.trim_ascii_end();
+        if trimmed.is_empty() {
+            break;
+        }
+        let continued = matches!(line.first(), Some(b' ' | b'\t'));
+        if !continued {
+            let name = trimmed
+                .split(|&b| b == b':')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            keep = !(name.starts_with(b"content-") || name == b"mime-version");
+        }
+        if keep {
+            out.extend_from_slice(trimmed);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    let mb = |b: u64| format!("{:.1} MB", b as f64 / 1_048_576.0);
+    out.extend_from_slice(
+        format!(
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             [xdesk] This mail ({size}) is over the {limit} limit and was not fetched. \
+             It stays in {place}: open it there, or ask the customer to send smaller files.\r\n\
+             [xdesk] 此邮件（{size}）超过 {limit} 的上限，未被收取，仍保存在 {place}。\
+             请在该邮箱中查看，或请客户发送较小的文件。\r\n",
+            size = mb(over.size),
+            limit = mb(over.limit),
+            place = over.place.replace(['\r', '\n'], " "),
+        )
+        .as_bytes(),
+    );
+    out
+}
+
 fn redacted_stand_in(email: &InboundEmail, subject: &str, body: &str) -> Vec<u8> {
     let one_line = |s: &str| s.replace(['\r', '\n'], " ");
     let mut out = String::new();

@@ -177,6 +177,11 @@ pub enum LiveEvent {
         summary_zh: String,
         count: i64,
     },
+    /// Events for this ticket (0: for queues) may have been lost on the way (the shared bus
+    /// was away or overloaded): whoever listens reloads what they show from storage.
+    Resync {
+        ticket_id: i64,
+    },
 }
 
 /// What a change brings its assignee (a desktop notification, when they asked for them).
@@ -224,6 +229,7 @@ impl LiveEvent {
             | LiveEvent::AgentLeft { ticket_id, .. }
             | LiveEvent::Changed { ticket_id, .. }
             | LiveEvent::Presence { ticket_id, .. }
+            | LiveEvent::Resync { ticket_id }
             | LiveEvent::Alert { ticket_id, .. } => *ticket_id,
         }
     }
@@ -236,7 +242,8 @@ impl LiveEvent {
             LiveEvent::Changed { .. }
             | LiveEvent::Presence { .. }
             | LiveEvent::Alert { .. }
-            | LiveEvent::Surge { .. } => false,
+            | LiveEvent::Surge { .. }
+            | LiveEvent::Resync { .. } => false,
             _ => true,
         }
     }
@@ -304,12 +311,18 @@ impl LocalBus {
     pub fn deliver(&self, event: LiveEvent) {
         if matches!(
             event,
-            LiveEvent::Changed { .. } | LiveEvent::Alert { .. } | LiveEvent::Surge { .. }
+            LiveEvent::Changed { .. }
+                | LiveEvent::Alert { .. }
+                | LiveEvent::Surge { .. }
+                | LiveEvent::Resync { ticket_id: 0 }
         ) {
             // Nobody listening is fine.
             let _ = self.changes.send(event.clone());
         }
-        if matches!(event, LiveEvent::Surge { .. }) {
+        if matches!(
+            event,
+            LiveEvent::Surge { .. } | LiveEvent::Resync { ticket_id: 0 }
+        ) {
             return;
         }
         let id = event.ticket_id();
@@ -320,6 +333,14 @@ impl LocalBus {
             // Nobody listens any more.
             channels.remove(&id);
         }
+    }
+
+    /// Tells every subscriber of this node that events may have been missed: each open
+    /// ticket's listeners and the queues get a [`LiveEvent::Resync`].
+    pub fn resync(&self) {
+        let _ = self.changes.send(LiveEvent::Resync { ticket_id: 0 });
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        channels.retain(|&ticket_id, tx| tx.send(LiveEvent::Resync { ticket_id }).is_ok());
     }
 }
 
@@ -417,6 +438,34 @@ mod tests {
             doing: "typing".into(),
         };
         assert!(!presence.for_customer());
+    }
+
+    #[tokio::test]
+    async fn a_resync_reaches_every_listener_once() {
+        let bus = LocalBus::default();
+        let mut all = bus.subscribe_changes();
+        let mut one = bus.subscribe(4);
+        let mut two = bus.subscribe(5);
+        let gone = bus.subscribe(6);
+        drop(gone);
+        bus.resync();
+        assert_eq!(
+            all.recv().await.unwrap(),
+            LiveEvent::Resync { ticket_id: 0 }
+        );
+        assert_eq!(
+            one.recv().await.unwrap(),
+            LiveEvent::Resync { ticket_id: 4 }
+        );
+        assert_eq!(
+            two.recv().await.unwrap(),
+            LiveEvent::Resync { ticket_id: 5 }
+        );
+        assert!(all.try_recv().is_err() && one.try_recv().is_err());
+        assert!(
+            !bus.channels.lock().unwrap().contains_key(&6),
+            "a channel nobody hears is dropped"
+        );
     }
 
     #[test]

@@ -3,12 +3,35 @@
 //! query and again on the rows returned.
 
 use crate::{Principal, ServiceError, Services};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use xdesk_domain::FieldError;
 use xdesk_search::tickets::{Scope, TicketDoc, TicketHit, TicketIndex, TicketQuery};
 use xdesk_store::{TicketRow, TicketSearchRow, Visibility};
 
-pub type TicketSearchIndex = Arc<RwLock<TicketIndex>>;
+/// The node's ticket index, shared by searches and the feed follower. Followers take turns
+/// (`following`): two at once would index the same batch twice, and a slower one could commit
+/// older copies of tickets over newer ones.
+#[derive(Clone)]
+pub struct TicketSearchIndex(Arc<Shared>);
+
+struct Shared {
+    index: TicketIndex,
+    following: tokio::sync::Mutex<()>,
+}
+
+impl TicketSearchIndex {
+    pub fn new(index: TicketIndex) -> Self {
+        Self(Arc::new(Shared {
+            index,
+            following: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// The change-feed position reached: answered at once, even during a commit.
+    pub fn position(&self) -> i64 {
+        self.0.index.position()
+    }
+}
 
 /// Events read per step while catching up. Each step holds its tickets' whole text and the
 /// index writer's buffer for them: an incident update that touches 10,000 tickets is indexed
@@ -72,9 +95,10 @@ impl Services {
         let Some(index) = self.ticket_index.clone() else {
             return Ok(0);
         };
+        let _turn = index.0.following.lock().await;
         let mut done = 0;
         loop {
-            let from = index.read().map_err(index_error)?.position();
+            let from = index.position();
             let (ids, to) = self.store.ticket_feed_after(from, FEED_BATCH).await?;
             if to == from {
                 return Ok(done);
@@ -89,11 +113,7 @@ impl Services {
             done += docs.len();
             let index = index.clone();
             tokio::task::spawn_blocking(move || {
-                index
-                    .write()
-                    .map_err(index_error)?
-                    .upsert(&docs, to)
-                    .map_err(index_error)
+                index.0.index.upsert(&docs, to).map_err(index_error)
             })
             .await
             .map_err(index_error)??;
@@ -102,12 +122,12 @@ impl Services {
 
     /// Drops the ticket index and builds it again from the whole feed.
     pub async fn reindex_tickets(&self) -> Result<usize, ServiceError> {
-        if let Some(index) = &self.ticket_index {
-            index
-                .write()
-                .map_err(index_error)?
-                .clear()
-                .map_err(index_error)?;
+        if let Some(index) = self.ticket_index.clone() {
+            let _turn = index.0.following.lock().await;
+            let cleared = index.clone();
+            tokio::task::spawn_blocking(move || cleared.0.index.clear().map_err(index_error))
+                .await
+                .map_err(index_error)??;
         }
         self.follow_ticket_feed().await
     }
@@ -144,8 +164,8 @@ impl Services {
         };
         let hits = tokio::task::spawn_blocking(move || {
             index
-                .read()
-                .map_err(index_error)?
+                .0
+                .index
                 .search(&TicketQuery {
                     text: &q.text,
                     scope: &scope,

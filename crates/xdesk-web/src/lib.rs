@@ -181,9 +181,7 @@ async fn api_not_found() -> error::AppError {
 /// Largest request body accepted: attachments are capped separately, per file.
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
-/// Largest raw mail accepted: room for several attachments at the per-file limit, base64
-/// included. Files over that limit are cut from the mail and the sender told which.
-pub const MAX_MAIL_BYTES: usize = 64 * 1024 * 1024;
+pub use xdesk_service::email::MAX_MAIL_BYTES;
 
 /// The API and, merged in, the web `pages` (their own crate), all behind the same tracing,
 /// metrics, body limit and timeout.

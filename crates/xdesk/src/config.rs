@@ -323,6 +323,8 @@ pub struct ImapConfig {
     pub idle_secs: u64,
     /// After a failed connection or login.
     pub retry_secs: u64,
+    /// A larger mail is left in the mailbox, not fetched; a flagged ticket says where it is.
+    pub max_mail_bytes: u64,
 }
 
 impl Default for ImapConfig {
@@ -331,6 +333,7 @@ impl Default for ImapConfig {
             poll_secs: 30,
             idle_secs: 300,
             retry_secs: 30,
+            max_mail_bytes: xdesk_service::email::MAX_MAIL_BYTES as u64,
         }
     }
 }
@@ -341,6 +344,7 @@ impl ImapConfig {
             poll: Duration::from_secs(self.poll_secs.max(1)),
             idle: Duration::from_secs(self.idle_secs.max(1)),
             retry: Duration::from_secs(self.retry_secs.max(1)),
+            max_bytes: self.max_mail_bytes.max(1),
         }
     }
 }

@@ -127,7 +127,7 @@ fn open_search_index<T, E: std::fmt::Display>(
     name: &str,
     on_disk: impl FnOnce(&std::path::Path) -> Result<T, E>,
     in_memory: impl FnOnce() -> Result<T, E>,
-) -> Option<std::sync::Arc<std::sync::RwLock<T>>> {
+) -> Option<T> {
     let dir = config.data_dir.join("index").join(name);
     let index = std::fs::create_dir_all(&dir)
         .map_err(|e| e.to_string())
@@ -137,7 +137,7 @@ fn open_search_index<T, E: std::fmt::Display>(
             in_memory().map_err(|e| e.to_string())
         });
     match index {
-        Ok(i) => Some(std::sync::Arc::new(std::sync::RwLock::new(i))),
+        Ok(i) => Some(i),
         Err(e) => {
             tracing::error!(index = name, error = %e, "no search index: that search answers nothing");
             None
@@ -306,6 +306,7 @@ pub async fn kb_import(config: &Config, dir: &std::path::Path) -> anyhow::Result
 /// stopped: its indexes are locked while it runs.
 pub async fn reindex(config: &Config) -> anyhow::Result<(usize, usize)> {
     use xdesk_search::{articles::ArticleIndex, tickets::TicketIndex};
+    use xdesk_service::ticket_search::TicketSearchIndex;
     let services = open(config).await?;
     let dir = config.data_dir.join("index");
     std::fs::create_dir_all(dir.join("articles"))?;
@@ -315,7 +316,7 @@ pub async fn reindex(config: &Config) -> anyhow::Result<(usize, usize)> {
     let tickets = TicketIndex::open(&dir.join("tickets")).context(busy)?;
     let services = services
         .with_kb_index(std::sync::Arc::new(std::sync::RwLock::new(articles)))
-        .with_ticket_index(std::sync::Arc::new(std::sync::RwLock::new(tickets)));
+        .with_ticket_index(TicketSearchIndex::new(tickets));
     let a = services.reindex_kb().await.context("articles")?;
     let t = services.reindex_tickets().await.context("tickets")?;
     Ok((a, t))
@@ -338,19 +339,20 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     use xdesk_search::{articles::ArticleIndex, tickets::TicketIndex};
+    use xdesk_service::ticket_search::TicketSearchIndex;
     let services = match open_search_index(
         config,
         "articles",
         ArticleIndex::open,
         ArticleIndex::in_memory,
     ) {
-        Some(index) => services.with_kb_index(index),
+        Some(index) => services.with_kb_index(std::sync::Arc::new(std::sync::RwLock::new(index))),
         None => services,
     };
     // The ticket index remembers its feed position: a restart only catches up.
     let services =
         match open_search_index(config, "tickets", TicketIndex::open, TicketIndex::in_memory) {
-            Some(index) => services.with_ticket_index(index),
+            Some(index) => services.with_ticket_index(TicketSearchIndex::new(index)),
             None => services,
         };
     let caught_up = services

@@ -185,13 +185,14 @@ async fn run(
                         "summary_en": summary_en, "summary_zh": summary_zh,
                         "link": format!("/console/incidents/new?surge={surge_id}")}))
                 }
-                Ok(_) => None,
                 // Missed some: reload anyway.
-                Err(RecvError::Lagged(_)) => Some(json!({"type": "changed"})),
+                Ok(LiveEvent::Resync { .. }) | Err(RecvError::Lagged(_)) => Some(json!({"type": "changed"})),
+                Ok(_) => None,
                 Err(RecvError::Closed) => break,
             },
             ev = next(&mut events) => match ev {
-                Ok(LiveEvent::Message { .. } | LiveEvent::Changed { .. }) | Err(RecvError::Lagged(_)) => {
+                Ok(LiveEvent::Message { .. } | LiveEvent::Changed { .. } | LiveEvent::Resync { .. })
+                | Err(RecvError::Lagged(_)) => {
                     Some(json!({"type": "changed", "ticket_id": ticket}))
                 }
                 Ok(LiveEvent::Presence { agent_id: other, name, doing, .. }) if other != agent_id => {

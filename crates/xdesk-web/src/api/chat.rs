@@ -249,9 +249,9 @@ async fn customer_session(
         .map(|t| services.bus.customer_connected(t.id));
     // An address given before the chat has a ticket is kept until it has one.
     let mut pending_email: Option<String> = None;
-    let mut last_seq = q.last_seq;
+    let mut sent = Sent::after(q.last_seq);
     if let Some(t) = &ticket
-        && !replay(services, &v, t.id, &mut last_seq, &mut socket).await
+        && !replay(services, &v, t.id, &mut sent, false, &mut socket).await
     {
         return;
     }
@@ -287,7 +287,7 @@ async fn customer_session(
                                     // subscription: send them from storage.
                                     if let Some(f) = &first
                                         && !send(&mut socket, f.clone()).await { return; }
-                                    if !replay(services, &v, t.id, &mut last_seq, &mut socket).await { return; }
+                                    if !replay(services, &v, t.id, &mut sent, false, &mut socket).await { return; }
                                     if let Some(f) = queue.frame(services, &v, t.id, &lang).await
                                         && !send(&mut socket, f).await { return; }
                                 }
@@ -358,19 +358,18 @@ async fn customer_session(
             event = next_event(&mut rx) => {
                 match event {
                     Ok(ev) if ev.for_customer() => {
-                        if let LiveEvent::Message { message, .. } = &ev {
-                            if message.seq <= last_seq { continue; }
-                            last_seq = message.seq;
-                        }
+                        if let LiveEvent::Message { message, .. } = &ev
+                            && !sent.mark(message.seq) { continue; }
                         // Customers never see agents' typing of internal notes or their ids.
                         if !send(&mut socket, customer_view(&ev)).await { return; }
                     }
-                    Ok(_) => {}
-                    // Fell behind: what was missed comes from storage.
-                    Err(RecvError::Lagged(_)) => {
+                    // Fell behind, or the shared bus lost events: what was missed comes from
+                    // storage.
+                    Ok(LiveEvent::Resync { .. }) | Err(RecvError::Lagged(_)) => {
                         if let Some(t) = &ticket
-                            && !replay(services, &v, t.id, &mut last_seq, &mut socket).await { return; }
+                            && !replay(services, &v, t.id, &mut sent, true, &mut socket).await { return; }
                     }
+                    Ok(_) => {}
                     Err(RecvError::Closed) => rx = None,
                 }
             }
@@ -440,19 +439,59 @@ fn customer_view(ev: &LiveEvent) -> Value {
     v
 }
 
-/// Sends the stored messages after `last_seq` and moves it on.
+/// The messages a socket has sent. Events may arrive out of order (two writers, or a replay
+/// after a resync beside live events), so each message is sent once by its sequence number
+/// rather than by "newer than the last".
+struct Sent {
+    /// What the client had before it connected.
+    floor: i64,
+    last: i64,
+    seqs: std::collections::HashSet<i64>,
+}
+
+impl Sent {
+    fn after(floor: i64) -> Self {
+        Self {
+            floor,
+            last: floor,
+            seqs: Default::default(),
+        }
+    }
+
+    /// Whether message `seq` is still to be sent; marks it sent.
+    fn mark(&mut self, seq: i64) -> bool {
+        seq > self.floor && self.mark_any(seq)
+    }
+
+    /// As [`Sent::mark`], for a socket that forwards every live message, even one older than
+    /// what it started from.
+    fn mark_any(&mut self, seq: i64) -> bool {
+        if !self.seqs.insert(seq) {
+            return false;
+        }
+        self.last = self.last.max(seq);
+        true
+    }
+}
+
+/// Sends the stored messages not sent yet: those after the last one sent, or with `all`
+/// (events may have been lost anywhere) every one since the socket opened.
 async fn replay(
     services: &xdesk_service::Services,
     v: &ChatVisitor,
     ticket_id: i64,
-    last_seq: &mut i64,
+    sent: &mut Sent,
+    all: bool,
     socket: &mut WebSocket,
 ) -> bool {
-    let Ok(missed) = services.chat_history(v, ticket_id, *last_seq).await else {
+    let after = if all { sent.floor } else { sent.last };
+    let Ok(missed) = services.chat_history(v, ticket_id, after).await else {
         return true;
     };
     for m in missed {
-        *last_seq = (*last_seq).max(m.seq);
+        if !sent.mark(m.seq) {
+            continue;
+        }
         let ev = LiveEvent::Message {
             ticket_id,
             message: m,
@@ -499,6 +538,8 @@ async fn agent_session(s: AppState, mut p: Principal, token: String, mut socket:
     recheck.tick().await;
     let (tx, mut events) = tokio::sync::mpsc::channel::<LiveEvent>(1024);
     let mut joined: HashMap<i64, (tokio::task::JoinHandle<()>, Party)> = HashMap::new();
+    // Per joined chat, the messages sent here: a resync replays the rest from storage.
+    let mut sent: HashMap<i64, Sent> = HashMap::new();
     if !send(&mut socket, json!({"type": "welcome"})).await {
         return;
     }
@@ -521,14 +562,19 @@ async fn agent_session(s: AppState, mut p: Principal, token: String, mut socket:
                         Ok((_, who)) => {
                             if let std::collections::hash_map::Entry::Vacant(slot) = joined.entry(ticket_id) {
                                 let mut rx = services.bus.subscribe(ticket_id);
+                                let floor = services.agent_chat_history(&p, ticket_id, 0).await
+                                    .ok().and_then(|h| h.last().map(|m| m.seq)).unwrap_or(0);
+                                sent.insert(ticket_id, Sent::after(floor));
                                 let tx = tx.clone();
                                 let task = tokio::spawn(async move {
                                     loop {
-                                        match rx.recv().await {
-                                            Ok(ev) => if tx.send(ev).await.is_err() { break },
-                                            Err(RecvError::Lagged(_)) => continue,
+                                        let ev = match rx.recv().await {
+                                            Ok(ev) => ev,
+                                            // Fell behind: replayed from storage.
+                                            Err(RecvError::Lagged(_)) => LiveEvent::Resync { ticket_id },
                                             Err(RecvError::Closed) => break,
-                                        }
+                                        };
+                                        if tx.send(ev).await.is_err() { break }
                                     }
                                 });
                                 if let Party::Agent { id, name } = &who {
@@ -542,6 +588,7 @@ async fn agent_session(s: AppState, mut p: Principal, token: String, mut socket:
                     },
                     Ok(AgentFrame::Leave { ticket_id }) => {
                         leave(services, &mut joined, ticket_id);
+                        sent.remove(&ticket_id);
                         None
                     }
                     Ok(AgentFrame::Message { ticket_id, body, internal }) => {
@@ -568,7 +615,28 @@ async fn agent_session(s: AppState, mut p: Principal, token: String, mut socket:
                     && !send(&mut socket, r).await { break; }
             }
             Some(ev) = events.recv() => {
-                if !send(&mut socket, serde_json::to_value(&ev).unwrap_or_default()).await { break; }
+                let replayed = match &ev {
+                    LiveEvent::Resync { ticket_id } => match sent.get_mut(ticket_id) {
+                        Some(seen) => {
+                            let after = seen.floor;
+                            let missed = services.agent_chat_history(&p, *ticket_id, after).await.unwrap_or_default();
+                            missed.into_iter().filter(|m| seen.mark_any(m.seq))
+                                .map(|message| LiveEvent::Message { ticket_id: *ticket_id, message }).collect()
+                        }
+                        None => Vec::new(),
+                    },
+                    LiveEvent::Message { ticket_id, message } => {
+                        if sent.get_mut(ticket_id).is_some_and(|seen| !seen.mark_any(message.seq)) { continue; }
+                        vec![ev]
+                    }
+                    _ => vec![ev],
+                };
+                let mut open = true;
+                for ev in replayed {
+                    open = send(&mut socket, serde_json::to_value(&ev).unwrap_or_default()).await;
+                    if !open { break; }
+                }
+                if !open { break; }
             }
         }
     }

@@ -18,7 +18,7 @@ pub(crate) async fn connect(app: &TestApp, path: &str, bearer: Option<&str>) -> 
     connect_to(&app.base, path, bearer).await
 }
 
-async fn connect_to(base: &str, path: &str, bearer: Option<&str>) -> Socket {
+pub(crate) async fn connect_to(base: &str, path: &str, bearer: Option<&str>) -> Socket {
     let url = format!("{}{path}", base.replacen("http", "ws", 1));
     let mut req = url.into_client_request().unwrap();
     if let Some(b) = bearer {
@@ -325,15 +325,14 @@ pub(crate) async fn start_node(dir: &std::path::Path, env: &[(&str, String)]) ->
     panic!("xdesk serve did not come up on {base}");
 }
 
-/// Two `xdesk serve` processes on one PostgreSQL and one Redis: a customer on the first and an
-/// agent on the second talk, and killing the first loses nothing stored.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_share_chat_through_redis() {
-    let (Some(pg), Some(redis)) = (postgres_url(), redis_url()) else {
-        return;
-    };
+/// A fresh PostgreSQL database with a chat group and its agent (`chat@x.test`), and the
+/// environment that starts `xdesk serve` nodes on it relaying through Redis at `redis`.
+pub(crate) async fn chat_cluster(
+    pg: &str,
+    redis: String,
+) -> (tempfile::TempDir, Vec<(&'static str, String)>) {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = fresh_postgres(&pg).await;
+    let database_url = fresh_postgres(pg).await;
     let config = xdesk::Config {
         database_url: database_url.clone(),
         data_dir: dir.path().join("data"),
@@ -358,7 +357,7 @@ async fn two_nodes_share_chat_through_redis() {
         .await
         .unwrap();
     setup.store.close().await.unwrap();
-    let env = [
+    let env = vec![
         ("XDESK_DATABASE_URL", database_url),
         (
             "XDESK_DATA_DIR",
@@ -367,6 +366,17 @@ async fn two_nodes_share_chat_through_redis() {
         ("XDESK_REDIS_URL", redis),
         ("XDESK_CHAT__GROUP_ID", group.id.to_string()),
     ];
+    (dir, env)
+}
+
+/// Two `xdesk serve` processes on one PostgreSQL and one Redis: a customer on the first and an
+/// agent on the second talk, and killing the first loses nothing stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_chat_through_redis() {
+    let (Some(pg), Some(redis)) = (postgres_url(), redis_url()) else {
+        return;
+    };
+    let (dir, env) = chat_cluster(&pg, redis).await;
     let mut a = start_node(dir.path(), &env).await;
     let b = start_node(dir.path(), &env).await;
 

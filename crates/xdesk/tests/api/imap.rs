@@ -197,3 +197,70 @@ backend_test_db!(configured_mailbox_marks_seen_and_reports_errors, |db| {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     app.stop().await;
 });
+
+backend_test_db!(
+    a_mail_over_the_limit_stays_in_the_mailbox_with_a_flagged_ticket,
+    |db| {
+        let imap = Dovecot::start().await;
+        let port = imap.port;
+        let Some(app) = spawn_app_with(db, move |c| {
+            c.imap.poll_secs = 1;
+            c.imap.idle_secs = 1;
+            c.imap.retry_secs = 1;
+            c.imap.max_mail_bytes = 200_000;
+            c.mailboxes = vec![
+                serde_json::from_value(json!({"name": "support", "host": "127.0.0.1",
+                "port": port, "tls": "none", "username": "support", "password": "secret"}))
+                .unwrap(),
+            ];
+        })
+        .await
+        else {
+            return;
+        };
+        // 300 KB of screenshot, base64: over the limit of 200 KB.
+        let big = format!(
+            "From: Li Wei <li@example.com>\r\nSubject: 提现截图\r\nMessage-ID: <big@example.com>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n见附件\r\n\
+         --B\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=\"a.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--B--\r\n",
+            "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\r\n"
+                .repeat(4_000)
+        );
+        imap.deliver("INBOX", big.as_bytes()).await;
+        imap.deliver(
+            "INBOX",
+            &mail("dave@example.com", "Locked out", "d2@example.com", "help"),
+        )
+        .await;
+        eventually("both mails handled", || async {
+            tickets(&app, &app.api_key).await.len() == 2
+        })
+        .await;
+        let list = tickets(&app, &app.api_key).await;
+        let big_ticket = list.iter().find(|t| t["subject"] == "提现截图").unwrap();
+        let t = app
+            .get_json(
+                &app.api_key,
+                &format!("/api/v1/tickets/{}", big_ticket["id"]),
+            )
+            .await;
+        let body = t["messages"][0]["body"].as_str().unwrap();
+        assert!(
+            body.contains("over the 0.2 MB limit") && body.contains("UID"),
+            "{body}"
+        );
+        assert!(body.contains("mailbox support (INBOX)"), "{body}");
+        assert!(t["tags"].to_string().contains("too-large"), "{t}");
+        // The big mail stays where it was, unseen, and later rounds pass it by.
+        assert_eq!(imap.search("INBOX", "UNSEEN").await.len(), 1);
+        assert_eq!(
+            imap.search("INBOX", "KEYWORD $XdeskTooLarge").await.len(),
+            1
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        assert_eq!(tickets(&app, &app.api_key).await.len(), 2);
+        app.stop().await;
+    }
+);

@@ -406,6 +406,12 @@ impl TestApp {
     }
 
     pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    /// Stops the in-process server but keeps its database and files, for a test that goes on
+    /// with `xdesk serve` processes on them.
+    pub async fn halt(&mut self) {
         if let Some(r) = self.running.take() {
             let _ = r.shutdown.send(());
             r.task.await.unwrap().unwrap();
