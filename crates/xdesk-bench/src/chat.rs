@@ -46,9 +46,94 @@ pub struct ChatArgs {
     pg_url: String,
 }
 
-struct Node {
-    base: String,
-    child: tokio::process::Child,
+pub(crate) struct Node {
+    pub(crate) base: String,
+    pub(crate) child: tokio::process::Child,
+}
+
+/// A server process's memory (KiB): resident in all, anonymous (heap, stacks), and file-backed
+/// (the binary and mapped index files, which the kernel can drop and read back).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Memory {
+    pub rss: u64,
+    pub anon: u64,
+    pub file: u64,
+}
+
+impl std::fmt::Display for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RSS {} MB (anonymous {} MB, file-backed {} MB)",
+            self.rss / 1024,
+            self.anon / 1024,
+            self.file / 1024
+        )
+    }
+}
+
+/// Samples a process's memory until [`Sampler::finish`], keeping each figure's peak.
+pub(crate) struct Sampler {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Memory>,
+}
+
+impl Sampler {
+    pub(crate) async fn finish(self) -> Memory {
+        let _ = self.stop.send(());
+        self.task.await.unwrap_or_default()
+    }
+}
+
+impl Memory {
+    fn of(pid: u32) -> Option<Memory> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let field = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        };
+        Some(Memory {
+            rss: field("VmRSS:")?,
+            anon: field("RssAnon:")?,
+            file: field("RssFile:")?,
+        })
+    }
+
+    pub(crate) fn now(node: &Node) -> Memory {
+        node.child.id().and_then(Memory::of).unwrap_or_default()
+    }
+
+    /// Every 50 ms until finished.
+    pub(crate) fn sample(node: &Node) -> Sampler {
+        let pid = node.child.id().unwrap_or_default();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut peak = Memory::default();
+            loop {
+                if let Some(m) = Memory::of(pid) {
+                    peak.rss = peak.rss.max(m.rss);
+                    peak.anon = peak.anon.max(m.anon);
+                    peak.file = peak.file.max(m.file);
+                }
+                tokio::select! {
+                    _ = &mut stopped => return peak,
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+            }
+        });
+        Sampler { stop, task }
+    }
+
+    /// `rss / anon / file` in MB, for a table cell.
+    pub(crate) fn table(&self) -> String {
+        format!(
+            "{} / {} / {}",
+            self.rss / 1024,
+            self.anon / 1024,
+            self.file / 1024
+        )
+    }
 }
 
 impl Node {
@@ -69,7 +154,7 @@ pub async fn serve_node() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn start_node(env: &[(&str, String)]) -> anyhow::Result<Node> {
+pub(crate) async fn start_node(env: &[(&str, String)]) -> anyhow::Result<Node> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();

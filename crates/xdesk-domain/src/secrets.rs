@@ -190,28 +190,48 @@ const SEED_WORDS: &[&str] = &[
     "secret phrase",
 ];
 
-/// Each Chinese list's words (one character each) to their 11-bit index.
-static CHINESE_INDEX: LazyLock<[std::collections::HashMap<char, u16>; 2]> = LazyLock::new(|| {
-    [
+/// Not a word of that list, in [`CHINESE_INDEX`].
+const NO_WORD: u16 = u16::MAX;
+
+/// Each character of either Chinese list (one character a word) to its 11-bit index in the
+/// simplified and in the traditional list ([`NO_WORD`] when not in that one): one lookup a
+/// character for both lists.
+static CHINESE_INDEX: LazyLock<std::collections::HashMap<char, [u16; 2]>> = LazyLock::new(|| {
+    let mut index = std::collections::HashMap::new();
+    for (l, lang) in [
         bip39::Language::SimplifiedChinese,
         bip39::Language::TraditionalChinese,
     ]
-    .map(|l| {
-        l.word_list()
-            .iter()
-            .enumerate()
-            .filter_map(|(i, w)| Some((w.chars().next()?, u16::try_from(i).ok()?)))
-            .collect()
-    })
+    .into_iter()
+    .enumerate()
+    {
+        for (i, w) in lang.word_list().iter().enumerate() {
+            if let (Some(c), Ok(i)) = (w.chars().next(), u16::try_from(i)) {
+                index.entry(c).or_insert([NO_WORD; 2])[l] = i;
+            }
+        }
+    }
+    index
 });
 
-/// Whether `chars` are a BIP-39 mnemonic of either Chinese list, checksum included. Checked
-/// here (word indices, then SHA-256 of the entropy) rather than by the bip39 crate's parser,
-/// which costs about fifty times as much: the scan makes this check for every run of list
-/// characters of a mnemonic's length, so a message of such runs made the scan slow.
+/// Whether `chars` are a BIP-39 mnemonic of either Chinese list, checksum included.
+#[cfg(test)]
 fn chinese_mnemonic(chars: &[char]) -> bool {
+    let words: Vec<[u16; 2]> = chars
+        .iter()
+        .map(|c| CHINESE_INDEX.get(c).copied().unwrap_or([NO_WORD; 2]))
+        .collect();
+    (0..2).any(|l| checksum_ok(words.iter().map(|w| w[l])))
+}
+
+/// Whether `words` (11-bit indices of one list, [`NO_WORD`] for a character not in it) are a
+/// BIP-39 mnemonic, checksum included. Checked here (word indices, then SHA-256 of the
+/// entropy) rather than by the bip39 crate's parser, which costs about fifty times as much:
+/// the scan makes this check for every run of list characters of a mnemonic's length, so a
+/// message of such runs made the scan slow.
+fn checksum_ok(words: impl ExactSizeIterator<Item = u16>) -> bool {
     use sha2::{Digest, Sha256};
-    let n = chars.len();
+    let n = words.len();
     if ![12, 15, 18, 21, 24].contains(&n) {
         return false;
     }
@@ -219,23 +239,100 @@ fn chinese_mnemonic(chars: &[char]) -> bool {
     // 3 words.
     let entropy_bytes = n / 3 * 4;
     let checksum_bits = n / 3;
-    CHINESE_INDEX.iter().any(|index| {
-        let mut bits = [0u8; 33];
-        for (i, c) in chars.iter().enumerate() {
-            let Some(&w) = index.get(c) else {
-                return false;
-            };
-            for b in 0..11 {
-                if (w >> (10 - b)) & 1 == 1 {
-                    let at = i * 11 + b;
-                    bits[at / 8] |= 0x80 >> (at % 8);
-                }
-            }
+    let mut bits = [0u8; 33];
+    // Bits not yet written to `bits` (the low `pending` bits of `acc`).
+    let (mut acc, mut pending, mut at) = (0u32, 0u32, 0);
+    for w in words {
+        if w == NO_WORD {
+            return false;
         }
-        let hash = Sha256::digest(&bits[..entropy_bytes]);
-        let shift = 8 - checksum_bits;
-        bits[entropy_bytes] >> shift == hash[0] >> shift
-    })
+        acc = (acc << 11) | u32::from(w);
+        pending += 11;
+        while pending >= 8 {
+            pending -= 8;
+            bits[at] = (acc >> pending) as u8;
+            at += 1;
+        }
+        acc &= (1 << pending) - 1;
+    }
+    if pending > 0 {
+        bits[at] = (acc << (8 - pending)) as u8;
+    }
+    let hash = Sha256::digest(&bits[..entropy_bytes]);
+    let shift = 8 - checksum_bits;
+    bits[entropy_bytes] >> shift == hash[0] >> shift
+}
+
+/// The characters of a group of CJK tokens with their list indices, looked up once (the scan
+/// checks many overlapping spans of a group), and for each list how many characters before
+/// each one are not in it, so a span with such a character is passed over without its
+/// checksum.
+struct GroupChars {
+    chars: Vec<(char, Range<usize>)>,
+    words: Vec<[u16; 2]>,
+    /// `missing[l][i]`: characters before the `i`th that are not words of list `l`.
+    missing: [Vec<u32>; 2],
+    /// `differ[i]`: characters before the `i`th whose indices in the two lists differ. (The
+    /// lists give every character they share the same index, so a span of shared characters
+    /// is checked once, not once a list.)
+    differ: Vec<u32>,
+}
+
+impl GroupChars {
+    fn new(g: &[&Token<'_>]) -> Self {
+        let chars: Vec<(char, Range<usize>)> = g
+            .iter()
+            .flat_map(|t| {
+                t.text
+                    .char_indices()
+                    .map(|(i, c)| (c, t.range.start + i..t.range.start + i + c.len_utf8()))
+            })
+            .collect();
+        let words: Vec<[u16; 2]> = chars
+            .iter()
+            .map(|(c, _)| CHINESE_INDEX.get(c).copied().unwrap_or([NO_WORD; 2]))
+            .collect();
+        let missing = [0, 1].map(|l| {
+            let mut m = Vec::with_capacity(words.len() + 1);
+            let mut n = 0u32;
+            m.push(n);
+            for w in &words {
+                n += u32::from(w[l] == NO_WORD);
+                m.push(n);
+            }
+            m
+        });
+        let mut differ = Vec::with_capacity(words.len() + 1);
+        let mut n = 0u32;
+        differ.push(n);
+        for w in &words {
+            n += u32::from(w[0] != w[1]);
+            differ.push(n);
+        }
+        GroupChars {
+            chars,
+            words,
+            missing,
+            differ,
+        }
+    }
+
+    /// Whether the character is a word of either list (is in [`CHINESE`]).
+    fn listed(&self, i: usize) -> bool {
+        self.words[i] != [NO_WORD; 2]
+    }
+
+    /// Whether the `n` characters from the `from`th are a mnemonic of either list.
+    fn mnemonic(&self, from: usize, n: usize) -> bool {
+        let to = from + n;
+        let in_list = |l: usize| self.missing[l][to] == self.missing[l][from];
+        let check = |l: usize| checksum_ok(self.words[from..to].iter().map(|w| w[l]));
+        if in_list(0) {
+            check(0) || (self.differ[to] != self.differ[from] && in_list(1) && check(1))
+        } else {
+            in_list(1) && check(1)
+        }
+    }
 }
 
 /// Chinese users often type a phrase with no separator ("的一是在不了有和人这中大") or in
@@ -243,7 +340,12 @@ fn chinese_mnemonic(chars: &[char]) -> bool {
 /// run is told from prose by BIP-39's checksum when it stands alone at a mnemonic's length,
 /// and by a word like 助记词 just before it otherwise (then the whole run goes: a phrase with a
 /// typo must not survive for lack of a checksum).
-fn unspaced_chinese_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Finding>) {
+fn unspaced_chinese_phrases(
+    text: &str,
+    toks: &[Token<'_>],
+    mentions: &Mentions<'_>,
+    out: &mut Vec<Finding>,
+) {
     // Runs of CJK tokens separated by nothing but spaces or numbering ("1.的一是在 2.不了有和").
     let mut groups: Vec<Vec<&Token<'_>>> = Vec::new();
     let mut prev_end: Option<usize> = None;
@@ -270,23 +372,23 @@ fn unspaced_chinese_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Findin
         if g.iter().all(|t| t.text.chars().count() == 1) {
             continue; // spaced single characters: `seed_phrases` judges those
         }
+        let gc = GroupChars::new(&g);
+        // Where each token's characters start in `gc`.
+        let mut starts = Vec::with_capacity(g.len() + 1);
+        starts.push(0);
+        for t in &g {
+            starts.push(starts[starts.len() - 1] + t.text.chars().count());
+        }
         // Whole tokens that add up to a mnemonic's length and pass its checksum: typed in
         // groups ("的一是在 不了有和 人这中大") beside words that are not part of it.
         let mut aligned = false;
         for i in 0..g.len().min(48) {
-            // The letters of g[i..=j], grown with j (collected anew for each j, they made a
-            // text of many such groups slow).
-            let mut letters: Vec<char> = Vec::with_capacity(24);
             for j in i..g.len().min(i + 24) {
-                letters.extend(g[j].text.chars());
-                let n = letters.len();
+                let n = starts[j + 1] - starts[i];
                 if n > 24 {
                     break;
                 }
-                if [12, 15, 18, 21, 24].contains(&n)
-                    && letters.iter().all(|c| CHINESE.contains(c))
-                    && chinese_mnemonic(&letters)
-                {
+                if [12, 15, 18, 21, 24].contains(&n) && gc.mnemonic(starts[i], n) {
                     out.push(Finding {
                         kind: SecretKind::SeedPhrase,
                         range: g[i].range.start..g[j].range.end,
@@ -298,23 +400,21 @@ fn unspaced_chinese_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Findin
         if aligned {
             continue;
         }
-        let chars: Vec<(char, Range<usize>)> = g
-            .iter()
-            .flat_map(|t| {
-                t.text
-                    .char_indices()
-                    .map(|(i, c)| (c, t.range.start + i..t.range.start + i + c.len_utf8()))
-            })
-            .collect();
+        let chars = &gc.chars;
         let mut i = 0;
         while i < chars.len() {
-            if !CHINESE.contains(&chars[i].0) {
+            if !gc.listed(i) {
                 i += 1;
                 continue;
             }
             let start = i;
-            while i < chars.len() && CHINESE.contains(&chars[i].0) {
+            while i < chars.len() && gc.listed(i) {
                 i += 1;
+            }
+            // Naming only shortens a run, so a run shorter than a phrase is passed over
+            // before its lead is read (a text of many short runs made the scan slow).
+            if i - start < MIN_SEED_WORDS {
+                continue;
             }
             let run = &chars[start..i];
             // A word like 助记词 just before the run, or inside it (its characters may be list
@@ -325,12 +425,15 @@ fn unspaced_chinese_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Findin
                     .all(|c| c.is_whitespace() || matches!(c, ':' | '：' | '是' | '为' | '為'))
             };
             let (from, to) = (run[0].1.start, run[run.len() - 1].1.end);
-            let lead = before(text, from, 16);
-            let mut named: Option<(usize, bool)> = last_mention(&lead, SEED_WORDS)
-                .filter(|at| lead[*at..].chars().count() <= 3)
-                .map(|at| (0, intro(&lead[at..])));
-            if let Some(at) = last_mention(&text[from..to].to_lowercase(), SEED_WORDS)
-                && let Some(k) = run.iter().position(|(_, r)| r.start - from >= at)
+            let mut named: Option<(usize, bool)> = mentions
+                .last(List::Seed, back(text, from, 16)..from)
+                .map(|at| mentions.lowered(at, from))
+                .filter(|gap| gap.chars().count() <= 3)
+                .map(|gap| (0, intro(gap)));
+            if let Some(at) = mentions.last(List::Seed, from..to)
+                && let Some(k) = run
+                    .iter()
+                    .position(|(_, r)| r.start - from >= at - mentions.low(from))
             {
                 let copula = run[k..]
                     .iter()
@@ -338,15 +441,15 @@ fn unspaced_chinese_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Findin
                     .count();
                 named = Some((k + copula.min(1), copula > 0));
             }
-            let run = &run[named.map_or(0, |(k, _)| k)..];
+            let first = start + named.map_or(0, |(k, _)| k);
+            let run = &chars[first..i];
             if run.len() < MIN_SEED_WORDS {
                 continue;
             }
-            let letters: Vec<char> = run.iter().map(|(c, _)| *c).collect();
             let span = |a: usize, b: usize| run[a].1.start..run[b - 1].1.end;
             let exact = [24, 21, 18, 15, 12]
                 .into_iter()
-                .find(|&n| n <= letters.len() && chinese_mnemonic(&letters[..n]));
+                .find(|&n| n <= run.len() && gc.mnemonic(first, n));
             let found = match (named, exact) {
                 // Named: the phrase right after the word, checksum and all.
                 (Some(_), Some(n)) => Some(span(0, n)),
@@ -354,14 +457,13 @@ fn unspaced_chinese_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Findin
                 (Some((_, true)), None) => Some(span(0, run.len().min(24))),
                 (Some((_, false)), None) => None,
                 (None, _)
-                    if [12, 15, 18, 21, 24].contains(&run.len()) && chinese_mnemonic(&letters) =>
+                    if [12, 15, 18, 21, 24].contains(&run.len())
+                        && gc.mnemonic(first, run.len()) =>
                 {
                     Some(span(0, run.len()))
                 }
-                (None, _) if run.len() > 24 && chinese_mnemonic(&letters[..24]) => {
-                    Some(span(0, 24))
-                }
-                (None, _) if run.len() > 24 && chinese_mnemonic(&letters[run.len() - 24..]) => {
+                (None, _) if run.len() > 24 && gc.mnemonic(first, 24) => Some(span(0, 24)),
+                (None, _) if run.len() > 24 && gc.mnemonic(i - 24, 24) => {
                     Some(span(run.len() - 24, run.len()))
                 }
                 (None, _) => None,
@@ -376,31 +478,158 @@ fn unspaced_chinese_phrases(text: &str, toks: &[Token<'_>], out: &mut Vec<Findin
     }
 }
 
-/// The last `n` characters before byte `at`, lowercased. Read backwards from `at`: counting
-/// the characters of the whole head made the scan quadratic in the text's length.
-fn before(text: &str, at: usize, n: usize) -> String {
-    let head = &text[..at];
+/// Where the `n` characters before byte `at` start. Read backwards from `at`: counting the
+/// characters of the whole head made the scan quadratic in the text's length.
+fn back(text: &str, at: usize, n: usize) -> usize {
     if n == 0 {
-        return String::new();
+        return at;
     }
-    let from = head.char_indices().rev().nth(n - 1).map_or(0, |(i, _)| i);
-    head[from..].to_lowercase()
+    text[..at]
+        .char_indices()
+        .rev()
+        .nth(n - 1)
+        .map_or(0, |(i, _)| i)
 }
 
-fn after(text: &str, at: usize, n: usize) -> String {
+/// Where the `n` characters from byte `at` end.
+fn ahead(text: &str, at: usize, n: usize) -> usize {
     text[at..]
-        .chars()
-        .take(n)
-        .collect::<String>()
-        .to_lowercase()
+        .char_indices()
+        .nth(n)
+        .map_or(text.len(), |(i, _)| at + i)
 }
 
-/// The position just past the last occurrence of any needle, if any.
+/// The last `n` characters before byte `at`, lowercased.
+#[cfg(test)]
+fn before(text: &str, at: usize, n: usize) -> String {
+    text[back(text, at, n)..at].to_lowercase()
+}
+
+/// The position just past the last occurrence of any needle, if any: what the scan asked of
+/// each window before [`Mentions`], kept to check it against.
+#[cfg(test)]
 fn last_mention(hay: &str, needles: &[&str]) -> Option<usize> {
     needles
         .iter()
         .filter_map(|n| hay.rfind(n).map(|i| i + n.len()))
         .max()
+}
+
+/// The keyword lists the scan looks for near a candidate.
+#[derive(Debug, Clone, Copy)]
+enum List {
+    Seed = 0,
+    Key = 1,
+    Hash = 2,
+    Otp = 3,
+}
+
+const LISTS: [&[&str]; 4] = [SEED_WORDS, KEY_WORDS, HASH_WORDS, OTP_WORDS];
+
+/// A keyword's bytes and its list.
+type Keyword = (&'static [u8], List);
+
+/// The keywords of every list by their first byte, for [`Mentions`]' one pass.
+static BY_FIRST_BYTE: LazyLock<Vec<Vec<Keyword>>> = LazyLock::new(|| {
+    let mut by = vec![Vec::new(); 256];
+    for (list, words) in [List::Seed, List::Key, List::Hash, List::Otp]
+        .into_iter()
+        .zip(LISTS)
+    {
+        for w in words {
+            by[usize::from(w.as_bytes()[0])].push((w.as_bytes(), list));
+        }
+    }
+    by
+});
+
+/// Every occurrence of every keyword in the lowercased text, found in one pass over it when
+/// a candidate first asks. Each candidate (a 6-digit code, a hex key, a run of Chinese list
+/// characters) asks which keywords end last in a window of characters around it; searching
+/// each window for each keyword built a searcher per keyword and candidate, so a text of
+/// many codes spent most of its time building them.
+struct Mentions<'a> {
+    text: &'a str,
+    index: std::cell::OnceCell<MentionIndex>,
+}
+
+struct MentionIndex {
+    /// The text lowercased, character by character (as `str::to_lowercase` does, but for
+    /// the final sigma, which no keyword contains).
+    lower: String,
+    /// For each character boundary of the text, where its lowercase starts in `lower`.
+    low: Vec<usize>,
+    /// For each list, its keywords' occurrences in `lower` (start, end), sorted by end.
+    found: [Vec<(usize, usize)>; 4],
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Passes made over a text (or a part of it) in search of keywords, for the tests.
+    static KEYWORD_PASSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl<'a> Mentions<'a> {
+    fn new(text: &'a str) -> Self {
+        Mentions {
+            text,
+            index: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn index(&self) -> &MentionIndex {
+        self.index.get_or_init(|| {
+            #[cfg(test)]
+            KEYWORD_PASSES.with(|p| p.set(p.get() + 1));
+            let mut lower = String::with_capacity(self.text.len());
+            let mut low = vec![0; self.text.len() + 1];
+            for (i, c) in self.text.char_indices() {
+                low[i] = lower.len();
+                lower.extend(c.to_lowercase());
+            }
+            low[self.text.len()] = lower.len();
+            let mut found: [Vec<(usize, usize)>; 4] = Default::default();
+            let bytes = lower.as_bytes();
+            for (i, b) in bytes.iter().enumerate() {
+                for (w, list) in &BY_FIRST_BYTE[usize::from(*b)] {
+                    if bytes[i..].starts_with(w) {
+                        found[*list as usize].push((i, i + w.len()));
+                    }
+                }
+            }
+            for f in &mut found {
+                f.sort_unstable_by_key(|&(start, end)| (end, start));
+            }
+            MentionIndex { lower, low, found }
+        })
+    }
+
+    /// Where the character at byte `at` of the text starts in the lowercased text.
+    fn low(&self, at: usize) -> usize {
+        self.index().low[at]
+    }
+
+    /// The lowercased text from `low_from` (a position in it) to byte `to` of the text.
+    fn lowered(&self, low_from: usize, to: usize) -> &str {
+        let index = self.index();
+        &index.lower[low_from..index.low[to]]
+    }
+
+    /// Just past the last keyword of `list` within `window` (bytes of the text, on character
+    /// boundaries), as a position in the lowercased text: what `last_mention` gives for the
+    /// window lowercased, shifted by where the window starts.
+    fn last(&self, list: List, window: Range<usize>) -> Option<usize> {
+        let index = self.index();
+        let (from, to) = (index.low[window.start], index.low[window.end]);
+        let found = &index.found[list as usize];
+        let past = found.partition_point(|&(_, end)| end <= to);
+        found[..past]
+            .iter()
+            .rev()
+            .take_while(|&&(_, end)| end >= from)
+            .find(|&&(start, _)| start >= from)
+            .map(|&(_, end)| end)
+    }
 }
 
 const KEY_WORDS: &[&str] = &[
@@ -480,16 +709,16 @@ fn is_self_evident_key(t: &str) -> bool {
     }
 }
 
-fn private_keys(text: &str, toks: &[Token<'_>], out: &mut Vec<Finding>) {
+fn private_keys(text: &str, toks: &[Token<'_>], mentions: &Mentions<'_>, out: &mut Vec<Finding>) {
     for t in toks {
         let s = t.text;
         let bare = s.strip_prefix("0x").unwrap_or(s);
         let looks_raw =
             (bare.len() == 64 && is_hex(bare)) || ((43..=90).contains(&s.len()) && is_base58(s));
         let secret = if (51..=52).contains(&s.len()) || s.len() == 111 {
-            is_self_evident_key(s) || (looks_raw && labelled_key(text, t))
+            is_self_evident_key(s) || (looks_raw && labelled_key(text, t, mentions))
         } else {
-            looks_raw && labelled_key(text, t)
+            looks_raw && labelled_key(text, t, mentions)
         };
         if secret {
             out.push(Finding {
@@ -501,11 +730,11 @@ fn private_keys(text: &str, toks: &[Token<'_>], out: &mut Vec<Finding>) {
 }
 
 /// The nearest label before the token names a key, not a hash.
-fn labelled_key(text: &str, t: &Token<'_>) -> bool {
-    let ctx = before(text, t.range.start, 60);
+fn labelled_key(text: &str, t: &Token<'_>, mentions: &Mentions<'_>) -> bool {
+    let ctx = back(text, t.range.start, 60)..t.range.start;
     match (
-        last_mention(&ctx, KEY_WORDS),
-        last_mention(&ctx, HASH_WORDS),
+        mentions.last(List::Key, ctx.clone()),
+        mentions.last(List::Hash, ctx),
     ) {
         (Some(k), Some(h)) => k > h,
         (Some(_), None) => true,
@@ -513,14 +742,19 @@ fn labelled_key(text: &str, t: &Token<'_>) -> bool {
     }
 }
 
-fn one_time_codes(text: &str, toks: &[Token<'_>], out: &mut Vec<Finding>) {
+fn one_time_codes(text: &str, toks: &[Token<'_>], mentions: &Mentions<'_>, out: &mut Vec<Finding>) {
     for t in toks {
         let s = t.text;
         if !(s.len() == 6 || s.len() == 8) || !s.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
-        let near = last_mention(&before(text, t.range.start, 40), OTP_WORDS).is_some()
-            || last_mention(&after(text, t.range.end, 25), OTP_WORDS).is_some();
+        let (start, end) = (t.range.start, t.range.end);
+        let near = mentions
+            .last(List::Otp, back(text, start, 40)..start)
+            .is_some()
+            || mentions
+                .last(List::Otp, end..ahead(text, end, 25))
+                .is_some();
         if near {
             out.push(Finding {
                 kind: SecretKind::OneTimeCode,
@@ -533,11 +767,12 @@ fn one_time_codes(text: &str, toks: &[Token<'_>], out: &mut Vec<Finding>) {
 /// Every secret in `text`, in order, without overlaps (the earlier or longer one wins).
 pub fn find(text: &str) -> Vec<Finding> {
     let toks = tokens(text);
+    let mentions = Mentions::new(text);
     let mut all = Vec::new();
     seed_phrases(text, &toks, &mut all);
-    unspaced_chinese_phrases(text, &toks, &mut all);
-    private_keys(text, &toks, &mut all);
-    one_time_codes(text, &toks, &mut all);
+    unspaced_chinese_phrases(text, &toks, &mentions, &mut all);
+    private_keys(text, &toks, &mentions, &mut all);
+    one_time_codes(text, &toks, &mentions, &mut all);
     all.sort_by_key(|f| (f.range.start, std::cmp::Reverse(f.range.end)));
     let mut out: Vec<Finding> = Vec::with_capacity(all.len());
     for f in all {
@@ -885,6 +1120,167 @@ mod tests {
                 "{unit:?}: 256 KiB cost {ratio:.1} x 8 x 32 KiB"
             );
         }
+    }
+
+    /// Found by xdesk-fuzz: 64 KiB of `123456 ` took 44-62 ms, half of it building a string
+    /// searcher per keyword for each code (the window before and after every code searched
+    /// for each of 30 keywords), and a text of short runs of Chinese list characters ("的的�"
+    /// repeated) searched the lead of every run though none could be a phrase. The keywords
+    /// are now found in one pass over the text, made only when a candidate asks.
+    #[test]
+    fn keywords_are_searched_once_per_scan() {
+        let passes = |text: &str| {
+            KEYWORD_PASSES.with(|p| p.set(0));
+            let found = find(text);
+            (KEYWORD_PASSES.with(std::cell::Cell::get), found.len())
+        };
+        assert_eq!(passes(&"123456 ".repeat(2000)), (1, 0));
+        assert_eq!(passes(&"2fa code 123456 ".repeat(1000)), (1, 1000));
+        let keys = "private key 4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b\n";
+        assert_eq!(passes(&keys.repeat(500)), (1, 500));
+        // Nothing that asks: no pass at all.
+        assert_eq!(passes(&"的的\u{fffd}".repeat(5000)), (0, 0));
+        assert_eq!(passes(&"my deposit is late. ".repeat(1000)), (0, 0));
+    }
+
+    /// [`Mentions`] gives what searching each window lowercased gave, for windows before and
+    /// after every position of texts mixing keywords of every list, characters whose lowercase
+    /// is longer or ASCII (İ, the Kelvin sign) and the final sigma.
+    #[test]
+    fn mentions_agree_with_searching_each_window() {
+        let parts = [
+            "private key",
+            "Private \u{212a}ey",
+            "PRIVKEY",
+            "tx",
+            "TXID",
+            "hash",
+            "哈希",
+            "私钥",
+            "私",
+            "钥",
+            "助记词",
+            "seed",
+            "SEED",
+            "2fa",
+            "otp",
+            "验证码",
+            "İ",
+            "Σ",
+            "ς",
+            "a",
+            " ",
+            "\n",
+            "1",
+            "的",
+            "是",
+            "block",
+            "google auth",
+            "one-time",
+            "。",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as usize
+        };
+        for _ in 0..300 {
+            let text: String = (0..next() % 40)
+                .map(|_| parts[next() % parts.len()])
+                .collect();
+            let m = Mentions::new(&text);
+            let bounds: Vec<usize> = text
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([text.len()])
+                .collect();
+            for &at in &bounds {
+                for n in [0, 1, 3, 16, 25, 40, 60] {
+                    let from = back(&text, at, n);
+                    let window = before(&text, at, n);
+                    for (list, words) in [List::Seed, List::Key, List::Hash, List::Otp]
+                        .into_iter()
+                        .zip(LISTS)
+                    {
+                        let found = m.last(list, from..at).map(|end| end - m.low(from));
+                        assert_eq!(found, last_mention(&window, words), "{text:?} {at} {n}");
+                        let to = ahead(&text, at, n);
+                        let after: String = text[at..]
+                            .chars()
+                            .take(n)
+                            .collect::<String>()
+                            .to_lowercase();
+                        let found = m.last(list, at..to).map(|end| end - m.low(at));
+                        assert_eq!(found, last_mention(&after, words), "{text:?} {at} {n}");
+                        if let Some(end) = m.last(list, from..at) {
+                            let gap = m.lowered(end, at);
+                            let old = last_mention(&window, words).map(|e| &window[e..]);
+                            assert_eq!(Some(gap.chars().count()), old.map(|g| g.chars().count()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A group's spans are judged as [`chinese_mnemonic`] judges their characters, with
+    /// characters of one list only, of both and of neither.
+    #[test]
+    fn group_spans_agree_with_the_checksum() {
+        let simplified = bip39::Language::SimplifiedChinese.word_list();
+        let traditional = bip39::Language::TraditionalChinese.word_list();
+        let only_one: Vec<char> = simplified
+            .iter()
+            .chain(traditional.iter())
+            .filter_map(|w| w.chars().next())
+            .filter(|c| CHINESE_INDEX[c].contains(&NO_WORD))
+            .collect();
+        assert!(!only_one.is_empty());
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as usize
+        };
+        let mut passed = 0;
+        for round in 0..300 {
+            // Valid mnemonics in either list, then a few characters changed.
+            let lang = [
+                bip39::Language::SimplifiedChinese,
+                bip39::Language::TraditionalChinese,
+            ][round % 2];
+            let entropy: Vec<u8> = (0..[16, 20, 24, 28, 32][round % 5])
+                .map(|_| next() as u8)
+                .collect();
+            let m = bip39::Mnemonic::from_entropy_in(lang, &entropy).unwrap();
+            let mut chars: Vec<char> = m.words().filter_map(|w| w.chars().next()).collect();
+            for _ in 0..round % 3 {
+                let at = next() % chars.len();
+                chars[at] = match next() % 3 {
+                    0 => only_one[next() % only_one.len()],
+                    1 => '圄',
+                    _ => simplified[next() % 2048].chars().next().unwrap(),
+                };
+            }
+            let text: String = chars.iter().collect();
+            let toks = tokens(&text);
+            let g: Vec<&Token<'_>> = toks.iter().collect();
+            let gc = GroupChars::new(&g);
+            for n in [12, 15, 18, 21, 24] {
+                for from in 0..=chars.len().saturating_sub(n) {
+                    if from + n > chars.len() {
+                        continue;
+                    }
+                    let want = chinese_mnemonic(&chars[from..from + n]);
+                    assert_eq!(gc.mnemonic(from, n), want, "{text} {from} {n}");
+                    passed += usize::from(want);
+                }
+            }
+        }
+        assert!(passed >= 100, "{passed}");
     }
 
     #[test]

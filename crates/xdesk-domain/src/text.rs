@@ -133,6 +133,12 @@ fn is_cjk(c: char) -> bool {
         | '\u{20000}'..='\u{2a6df}')
 }
 
+/// The longest word (in bytes) that is stemmed; longer ones are kept as they are. English words
+/// are far shorter, and the stemmer copies the whole word for each change it makes (each `y`
+/// after a vowel becomes `Y` first), so 64 KiB of `y` took 100-180 ms, growing with the square
+/// of the length.
+pub const MAX_STEMMED_LEN: usize = 64;
+
 /// A word and the byte range of the text it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
@@ -146,7 +152,7 @@ fn push(out: &mut Vec<Word>, text: &str, from: usize, to: usize) {
     if word.is_empty() || STOPWORDS.contains(&word.as_str()) {
         return;
     }
-    let word = if word.is_ascii() && !is_identifier(&word) {
+    let word = if word.is_ascii() && word.len() <= MAX_STEMMED_LEN && !is_identifier(&word) {
         STEMMER.stem(&word).into_owned()
     } else {
         word
@@ -201,7 +207,7 @@ pub fn words(text: &str) -> Vec<String> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::{identifier_forms, words, words_at};
+    use super::{MAX_STEMMED_LEN, identifier_forms, words, words_at};
 
     #[test]
     fn hashes_are_looked_up_with_and_without_0x_in_any_case() {
@@ -271,5 +277,30 @@ mod tests {
         let w = words_at(text);
         assert!(w.iter().all(|w| text.get(w.from..w.to).is_some()));
         assert!(w.windows(2).all(|p| p[0].from <= p[1].from));
+    }
+
+    #[test]
+    fn only_words_of_english_length_are_stemmed() {
+        assert_eq!(words("yyyyy crediting"), ["yyyyy", "credit"]);
+        for long in [
+            "y".repeat(MAX_STEMMED_LEN + 1),
+            "ay".repeat(MAX_STEMMED_LEN),
+            "creditings".repeat(7),
+        ] {
+            assert_eq!(words(&long), std::slice::from_ref(&long));
+        }
+    }
+
+    #[test]
+    fn words_take_time_linear_in_the_text() {
+        // Found by xdesk-fuzz: the stemmer rebuilt a word for each `y` it marked, so one word
+        // of 64 KiB of `y` cost 5-6x as much as eight of 8 KiB (about 1x when linear).
+        for unit in ["y", "ay", "Y", "充值到账", "的", "yes 提现 "] {
+            let small = unit.repeat(8_192 / unit.len());
+            let g = crate::growth::growth(&small, &small.repeat(8), 8, |t| {
+                std::hint::black_box(words_at(t));
+            });
+            assert!(g < 3.0, "{unit:?}: 64 KiB costs {g:.1}x eight times 8 KiB");
+        }
     }
 }

@@ -171,10 +171,18 @@ fn main() -> ExitCode {
         };
         let mut failed = false;
         for t in &chosen {
+            // The first run also builds the target's tables (jieba's dictionary, the triage
+            // model: 100-250 ms); the fastest of three after it is what the long run judges.
             let outcome = run_one(t.run, &data);
-            println!("{}: {outcome:?}", t.name);
-            failed |=
-                !matches!(outcome, xdesk_fuzz::Outcome::Ok(d) if d <= xdesk_fuzz::time_limit());
+            let warm = match outcome {
+                xdesk_fuzz::Outcome::Ok(_) => xdesk_fuzz::fastest_of(t.run, &data, 3),
+                _ => None,
+            };
+            println!(
+                "{}: first {outcome:?}, fastest of 3 after it {warm:?}",
+                t.name
+            );
+            failed |= !matches!(warm, Some(d) if d <= xdesk_fuzz::time_limit());
         }
         return if failed {
             ExitCode::FAILURE

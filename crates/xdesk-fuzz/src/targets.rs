@@ -532,6 +532,12 @@ pub fn secret_worst_cases(size: usize) -> Vec<(&'static str, Vec<u8>)> {
         ("chinese spaced", f(&format!("{ZH12} "))),
         ("chinese groups", f("的一是在 不了有和 人这中大\n")),
         ("chinese groups one line", f("的一 ")),
+        // The most checksums a byte: from each of a line's first 48 groups, spans of 12, 15,
+        // 18, 21 and 24 characters.
+        (
+            "chinese groups and singles",
+            f(&format!("的一 {}\n", "的 ".repeat(70))),
+        ),
         (
             "chinese groups per line",
             f(&format!("{}\n", "的一 ".repeat(48))),
@@ -684,6 +690,8 @@ fn markdown() -> Target {
             fill("&#"),
             fill("<a href=\"x\">"),
             fill("|a|\n|-|\n"),
+            // One table of 21,835 rows: 630 KB of HTML for the sanitiser.
+            b(&format!("| a | b |\n|---|---|\n{}", "-|\n".repeat(21_835))),
             fill("[a]: b\n"),
             fill("*a _b "),
         ],
@@ -1214,6 +1222,10 @@ fn text_words() -> Target {
             fill("ing"),
             fill("𠀀"),
             fill("a1"),
+            // The English stemmer copies the word for each `y` it marks (quadratic until
+            // words over text::MAX_STEMMED_LEN bytes were left unstemmed).
+            fill("y"),
+            fill("ay"),
         ],
     }
 }
@@ -1262,7 +1274,7 @@ fn surge_terms() -> Target {
             "提币卡住了 不能提现",
         ]),
         dict: toks(&["can't", "not", "no", "不", "没", " ", "0x"]),
-        worst: vec![fill("不"), fill("not "), fill("a ")],
+        worst: vec![fill("不"), fill("not "), fill("a "), fill("y")],
     }
 }
 

@@ -210,7 +210,10 @@ fn undecoded(
         .raw_message()
         .get(part.offset_body as usize..part.offset_end as usize)?;
     let cte = part.content_transfer_encoding()?.to_ascii_lowercase();
-    if cte == "base64" && decode::base64_needs_leniency(raw) {
+    if cte == "base64"
+        && !decode::base64_decoded_whole(raw, part.contents().len())
+        && decode::base64_needs_leniency(raw)
+    {
         return Some(decode::base64_lenient(raw));
     }
     let contents = part.contents();

@@ -742,3 +742,16 @@ fn an_unclosed_multipart_keeps_every_part() {
     assert!(!e.incomplete);
     assert!(e.attachments.iter().all(|a| a.bytes == png));
 }
+
+/// Well-formed base64 is known whole from its decoded length alone (the slow count is for
+/// broken text only); missing padding, a stray character or a cut are not.
+#[test]
+fn whole_base64_is_told_by_its_length() {
+    use crate::decode::base64_decoded_whole as whole;
+    assert!(whole(b"aGVsbG8gd29y\r\nbGQ=\r\n", 11));
+    assert!(whole(b"  aGk=\n", 2));
+    assert!(whole(b"", 0));
+    assert!(!whole(b"aGVsbG8gd29y\r\nbGQ\r\n", 10), "padding left off");
+    assert!(!whole(b"aGVsbG8g*d29ybGQ=", 11), "a stray character");
+    assert!(!whole(b"aGVsbG8gd29ybGQ=", 8), "decoded short");
+}

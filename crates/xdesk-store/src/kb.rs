@@ -145,6 +145,23 @@ impl Store {
     /// Saves one translation of an article (made if new) and records the revision, in one
     /// transaction. Returns the revision's id.
     pub async fn save_kb_article(&self, a: &SaveKbArticle) -> Result<i64, StoreError> {
+        // On SQLite an import (`xdesk kb import`, its own process) writes beside the running
+        // server: a transaction that read before the server's commit cannot write after it
+        // (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out). It rolled back whole, so it
+        // is simply run again.
+        let mut attempt = 0;
+        loop {
+            match self.save_kb_article_once(a).await {
+                Err(e) if e.is_transient() && attempt < 10 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn save_kb_article_once(&self, a: &SaveKbArticle) -> Result<i64, StoreError> {
         let at = now();
         let tx = self.db.begin().await?;
         let category = kb_category::Entity::find()
