@@ -33,11 +33,7 @@ impl Driver {
             skip_or_fail("chromedriver");
             return None;
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = tokio::process::Command::new(path)
             .arg(format!("--port={port}"))
             .stdout(std::process::Stdio::null())

@@ -295,11 +295,7 @@ pub(crate) struct Node {
 }
 
 pub(crate) async fn start_node(dir: &std::path::Path, env: &[(&str, String)]) -> Node {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_xdesk"));
     cmd.arg("serve")
         .current_dir(dir)
@@ -369,6 +365,23 @@ pub(crate) async fn chat_cluster(
     (dir, env)
 }
 
+/// Signs in the chat agent of [`chat_cluster`] on the node at `base` and sets them online
+/// (the widget counts only agents online); returns their token.
+pub(crate) async fn chat_agent_online(base: &str) -> String {
+    let login: Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": "chat@x.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    go_online(base, &token, &login["agent"]["id"]).await;
+    token
+}
+
 /// Two `xdesk serve` processes on one PostgreSQL and one Redis: a customer on the first and an
 /// agent on the second talk, and killing the first loses nothing stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -380,18 +393,8 @@ async fn two_nodes_share_chat_through_redis() {
     let mut a = start_node(dir.path(), &env).await;
     let b = start_node(dir.path(), &env).await;
 
-    let login: Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/login", b.base))
-        .json(&json!({"email": "chat@x.test", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
     // Online on node B; the widget on node A counts it.
-    go_online(&b.base, &token, &login["agent"]["id"]).await;
+    let token = chat_agent_online(&b.base).await;
     let mut agent = connect_to(&b.base, "/api/v1/chat/agent", Some(&token)).await;
     expect(&mut agent, "welcome").await;
 

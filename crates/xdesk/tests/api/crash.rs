@@ -39,6 +39,15 @@ fn mail(c: usize, i: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The JSON of a 2xx answer (null if it has none); None when the server did not answer 2xx.
+async fn answered(request: reqwest::RequestBuilder) -> Option<Value> {
+    let r = request.send().await.ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    Some(r.json().await.unwrap_or(Value::Null))
+}
+
 /// One client's loop until the server stops answering (or `until`).
 async fn client(
     c: usize,
@@ -53,7 +62,6 @@ async fn client(
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let ok = |r: &reqwest::Response| r.status().is_success();
     let mut i = 0;
     let mut chat: Option<(crate::chat::Socket, i64)> = None;
     while tokio::time::Instant::now() < until {
@@ -62,22 +70,16 @@ async fn client(
             // New tickets from the exchange's backend.
             0 => {
                 let subject = format!("ticket-{c}-{i}");
-                let Ok(r) = http
-                    .post(format!("{base}/api/v1/tickets"))
-                    .bearer_auth(&api_key)
-                    .json(
-                        &json!({"subject": subject, "body": format!("body of {subject}"),
+                let Some(v) = answered(
+                    http.post(format!("{base}/api/v1/tickets"))
+                        .bearer_auth(&api_key)
+                        .json(
+                            &json!({"subject": subject, "body": format!("body of {subject}"),
                         "customer": {"email": format!("t{c}@example.com")}}),
-                    )
-                    .send()
-                    .await
+                        ),
+                )
+                .await
                 else {
-                    return;
-                };
-                if !ok(&r) {
-                    return;
-                }
-                let Ok(v) = r.json::<Value>().await else {
                     return;
                 };
                 note(
@@ -88,20 +90,14 @@ async fn client(
             }
             // Mail in, with a file.
             1 => {
-                let Ok(r) = http
-                    .post(format!("{base}/api/v1/channels/email/inbound"))
-                    .bearer_auth(&api_key)
-                    .header("content-type", "message/rfc822")
-                    .body(mail(c, i))
-                    .send()
-                    .await
+                let Some(v) = answered(
+                    http.post(format!("{base}/api/v1/channels/email/inbound"))
+                        .bearer_auth(&api_key)
+                        .header("content-type", "message/rfc822")
+                        .body(mail(c, i)),
+                )
+                .await
                 else {
-                    return;
-                };
-                if !ok(&r) {
-                    return;
-                }
-                let Ok(v) = r.json::<Value>().await else {
                     return;
                 };
                 note(
@@ -114,16 +110,14 @@ async fn client(
             2 => {
                 let id = reply_to.unwrap();
                 let body = format!("reply-{c}-{i}");
-                let Ok(r) = http
-                    .post(format!("{base}/api/v1/tickets/{id}/replies"))
-                    .bearer_auth(&agent)
-                    .json(&json!({"body": body}))
-                    .send()
-                    .await
-                else {
-                    return;
-                };
-                if !ok(&r) {
+                if answered(
+                    http.post(format!("{base}/api/v1/tickets/{id}/replies"))
+                        .bearer_auth(&agent)
+                        .json(&json!({"body": body})),
+                )
+                .await
+                .is_none()
+                {
                     return;
                 }
                 note(&acked, id, body.clone());

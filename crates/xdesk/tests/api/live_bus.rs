@@ -3,7 +3,7 @@
 //! listeners behind. Each test runs its own `redis-server` (from Debian's packages) on a free
 //! port, so stopping it disturbs no other test.
 
-use crate::chat::{Socket, chat_cluster, connect_to, expect, go_online, send, start_node};
+use crate::chat::{Socket, chat_agent_online, chat_cluster, connect_to, expect, send, start_node};
 use crate::support::*;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -25,11 +25,7 @@ impl PrivateRedis {
             skip_or_fail("redis-server");
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut r = Self { port, child: None };
         r.run().await;
         Some(r)
@@ -111,17 +107,7 @@ async fn a_chat_survives_a_redis_restart() {
     let (dir, env) = chat_cluster(&pg, redis.url()).await;
     let a = start_node(dir.path(), &env).await;
     let b = start_node(dir.path(), &env).await;
-    let login: Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/login", b.base))
-        .json(&json!({"email": "chat@x.test", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
-    go_online(&b.base, &token, &login["agent"]["id"]).await;
+    let token = chat_agent_online(&b.base).await;
     let mut agent = connect_to(&b.base, "/api/v1/chat/agent", Some(&token)).await;
     expect(&mut agent, "welcome").await;
     // The same agent also watches from node A, the customer's node.

@@ -25,6 +25,15 @@ pub struct TestApp {
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// A loopback port nothing listens on now, for a server a test starts as its own process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Test databases older than this are dropped by the next test run: no test takes as long,
 /// and the server does not fill up with the databases of earlier runs.
 const STALE_TEST_DB_SECS: i64 = 3600;
@@ -634,11 +643,7 @@ impl Dovecot {
             format!("{}:{{PLAIN}}{}::::::\n", Self::USER, Self::PASSWORD),
         )
         .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let conf = format!(
             "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
              instance_name = xdesk-test-{port}\nprotocols = imap\nlisten = 127.0.0.1\nssl = no\n\
@@ -747,11 +752,7 @@ impl Ganache {
             skip_or_fail(&format!("ganache ({bin})"));
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = tokio::process::Command::new(&bin)
             .args([
                 "--host",
