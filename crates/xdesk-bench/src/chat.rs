@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-const PASSWORD: &str = "bench password 1234";
+pub(crate) const PASSWORD: &str = "bench password 1234";
 
 #[derive(Args, Clone)]
 pub struct ChatArgs {
@@ -86,7 +86,7 @@ impl Sampler {
 }
 
 impl Memory {
-    fn of(pid: u32) -> Option<Memory> {
+    pub(crate) fn of(pid: u32) -> Option<Memory> {
         let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let field = |key: &str| {
             text.lines()
@@ -148,6 +148,8 @@ impl Node {
 
 /// Runs one node in this process until killed: the child side of the benchmark.
 pub async fn serve_node() -> anyhow::Result<()> {
+    // As `xdesk serve` does.
+    xdesk::allocator::limit_arenas();
     let config = xdesk::Config::load(std::path::Path::new("/nonexistent/xdesk.toml"))?;
     let running = xdesk::start(&config).await?;
     running.task.await??;
@@ -183,7 +185,64 @@ pub(crate) async fn start_node(env: &[(&str, String)]) -> anyhow::Result<Node> {
     Err(anyhow!("node on {base} did not come up"))
 }
 
-async fn connect(base: &str, path: &str, bearer: Option<&str>) -> anyhow::Result<Socket> {
+/// A "Chat" group (its id returned) and an agent in it who signs in as `bench@x.test` with
+/// [`PASSWORD`].
+pub(crate) async fn chat_group_and_agent(s: &xdesk_service::Services) -> anyhow::Result<i64> {
+    let group = s
+        .create_group(&xdesk_service::Principal::System, "Chat", "")
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    s.create_agent(
+        &xdesk_service::Principal::System,
+        xdesk_service::people::CreateAgent {
+            email: "bench@x.test".into(),
+            display_name: "Bench".into(),
+            role: "agent".into(),
+            password: PASSWORD.into(),
+            group_ids: vec![group.id],
+        },
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
+    Ok(group.id)
+}
+
+/// `n` customers on `customer_base` each open a chat (one message makes its ticket) and the
+/// signed-in `agent` joins every one; the customers' sockets are returned.
+pub(crate) async fn open_chats(
+    customer_base: &str,
+    agent: &mut Socket,
+    n: usize,
+) -> anyhow::Result<Vec<Socket>> {
+    let mut chatters = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut c = connect(customer_base, "/api/v1/chat/customer", None).await?;
+        next_of(&mut c, "welcome").await?;
+        c.send(Message::Text(
+            json!({"type": "message", "body": format!("hello {i}")})
+                .to_string()
+                .into(),
+        ))
+        .await?;
+        let t = next_of(&mut c, "ticket").await?["ticket"]["id"]
+            .as_i64()
+            .ok_or_else(|| anyhow!("no ticket"))?;
+        agent
+            .send(Message::Text(
+                json!({"type": "join", "ticket_id": t}).to_string().into(),
+            ))
+            .await?;
+        next_of(agent, "joined").await?;
+        chatters.push(c);
+    }
+    Ok(chatters)
+}
+
+pub(crate) async fn connect(
+    base: &str,
+    path: &str,
+    bearer: Option<&str>,
+) -> anyhow::Result<Socket> {
     let mut req = format!("{}{path}", base.replacen("http", "ws", 1)).into_client_request()?;
     if let Some(b) = bearer {
         req.headers_mut()
@@ -192,7 +251,7 @@ async fn connect(base: &str, path: &str, bearer: Option<&str>) -> anyhow::Result
     Ok(tokio_tungstenite::connect_async(req).await?.0)
 }
 
-async fn next_of(s: &mut Socket, kind: &str) -> anyhow::Result<Value> {
+pub(crate) async fn next_of(s: &mut Socket, kind: &str) -> anyhow::Result<Value> {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(30), s.next())
             .await
@@ -293,28 +352,12 @@ async fn one_db(
         ..Default::default()
     };
     let setup = xdesk::open(&config).await?;
-    let group = setup
-        .create_group(&xdesk_service::Principal::System, "Chat", "")
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    setup
-        .create_agent(
-            &xdesk_service::Principal::System,
-            xdesk_service::people::CreateAgent {
-                email: "bench@x.test".into(),
-                display_name: "Bench".into(),
-                role: "agent".into(),
-                password: PASSWORD.into(),
-                group_ids: vec![group.id],
-            },
-        )
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let group = chat_group_and_agent(&setup).await?;
     setup.store.close().await?;
     let mut env = vec![
         ("XDESK_DATABASE_URL", url.to_owned()),
         ("XDESK_DATA_DIR", dir.join("data").display().to_string()),
-        ("XDESK_CHAT__GROUP_ID", group.id.to_string()),
+        ("XDESK_CHAT__GROUP_ID", group.to_string()),
         // Every simulated visitor comes from this one address.
         ("XDESK_LIMITS__CHAT_TICKETS__MAX", "0".to_owned()),
     ];
@@ -345,27 +388,7 @@ async fn one_db(
     next_of(&mut agent, "welcome").await?;
 
     // The conversations: each customer opens a chat; the agent joins them all.
-    let mut chatters = Vec::with_capacity(args.chats);
-    for i in 0..args.chats {
-        let mut c = connect(&customer_base, "/api/v1/chat/customer", None).await?;
-        next_of(&mut c, "welcome").await?;
-        c.send(Message::Text(
-            json!({"type": "message", "body": format!("hello {i}")})
-                .to_string()
-                .into(),
-        ))
-        .await?;
-        let t = next_of(&mut c, "ticket").await?["ticket"]["id"]
-            .as_i64()
-            .ok_or_else(|| anyhow!("no ticket"))?;
-        agent
-            .send(Message::Text(
-                json!({"type": "join", "ticket_id": t}).to_string().into(),
-            ))
-            .await?;
-        next_of(&mut agent, "joined").await?;
-        chatters.push(c);
-    }
+    let chatters = open_chats(&customer_base, &mut agent, args.chats).await?;
 
     // The rest of the connections: visitors with the widget open, idle.
     println!("opening {} connections ...", args.connections);

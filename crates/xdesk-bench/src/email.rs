@@ -30,7 +30,7 @@ pub struct EmailArgs {
 /// PNG-typed attachment whose bytes differ per mail, so neither the dedupe nor the file store
 /// can short-cut it. The bulk of the attachment is encoded once (`bulk`); only its first line,
 /// which carries `n`, is encoded per mail, so the load generator stays cheap.
-fn mail(n: u64, bulk: &str) -> Vec<u8> {
+pub(crate) fn mail(n: u64, bulk: &str) -> Vec<u8> {
     let mut head = [0u8; 57];
     for (i, b) in head.iter_mut().enumerate() {
         *b = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(i as u32) & 0xff) as u8;
@@ -55,7 +55,7 @@ fn mail(n: u64, bulk: &str) -> Vec<u8> {
 }
 
 /// The shared part of every attachment: `kib` KiB of pseudo-random bytes, base64 in lines.
-fn bulk(kib: usize) -> String {
+pub(crate) fn bulk(kib: usize) -> String {
     let mut bytes = Vec::with_capacity(kib * 1024);
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     while bytes.len() < kib * 1024 {

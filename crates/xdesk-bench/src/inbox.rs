@@ -15,7 +15,7 @@ use xdesk_domain::event::Actor;
 use xdesk_domain::identity::Identity;
 use xdesk_store::{NewMessage, NewTicket, TicketCustomer};
 
-const PASSWORD: &str = "bench password 1234";
+pub(crate) const PASSWORD: &str = "bench password 1234";
 
 #[derive(Args, Clone)]
 pub struct InboxArgs {
@@ -108,57 +108,18 @@ fn pick<'a>(list: &[(&'a str, u64)], n: u64, salt: u64) -> &'a str {
     list[0].0
 }
 
-async fn one_db(
-    db: Db,
-    url: &str,
-    dir: &std::path::Path,
-    args: &InboxArgs,
-) -> anyhow::Result<Report> {
-    let config = xdesk::Config {
-        listen: "127.0.0.1:0".into(),
-        database_url: url.to_owned(),
-        data_dir: dir.join("data"),
-        ..Default::default()
-    };
-    let running = xdesk::start(&config).await?;
-    let s = running.services.clone();
-    let mut groups = Vec::new();
-    for name in ["Payments", "Accounts", "Compliance"] {
-        groups.push(
-            s.create_group(&xdesk_service::Principal::System, name, "")
-                .await
-                .map_err(|e| anyhow!("{e}"))?
-                .id,
-        );
-    }
-    let mut agents = Vec::new();
-    for (i, email) in ["bench@x.test", "two@x.test", "three@x.test"]
-        .iter()
-        .enumerate()
-    {
-        agents.push(
-            s.create_agent(
-                &xdesk_service::Principal::System,
-                xdesk_service::people::CreateAgent {
-                    email: (*email).into(),
-                    display_name: format!("Agent {i}"),
-                    role: "agent".into(),
-                    password: PASSWORD.into(),
-                    group_ids: vec![groups[i], groups[(i + 1) % 3]],
-                },
-            )
-            .await
-            .map_err(|e| anyhow!("{e}"))?
-            .id,
-        );
-    }
-
-    println!("seeding {} tickets ...", args.tickets);
-    let started = Instant::now();
-    let store = Arc::new(s.store.clone());
-    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let total = args.tickets;
-    let (groups, agents) = (Arc::new(groups), Arc::new(agents));
+/// Writes tickets `range` through the store from 64 tasks: varied states, priorities,
+/// channels, groups and assignees, 10,000 customers. Numbers in `range` make their subjects.
+pub(crate) async fn seed(
+    store: &xdesk_store::Store,
+    range: std::ops::Range<u64>,
+    groups: &[i64],
+    agents: &[i64],
+) -> anyhow::Result<()> {
+    let store = Arc::new(store.clone());
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(range.start));
+    let total = range.end;
+    let (groups, agents) = (Arc::new(groups.to_vec()), Arc::new(agents.to_vec()));
     let mut tasks = Vec::new();
     for _ in 0..64 {
         let (store, next, groups, agents) =
@@ -208,6 +169,7 @@ async fn one_db(
                         },
                         notices: Vec::new(),
                         after_insert: None,
+                        sla: None,
                         actor: Actor::System,
                     })
                     .await
@@ -218,6 +180,146 @@ async fn one_db(
     for t in tasks {
         t.await??;
     }
+    Ok(())
+}
+
+/// Three groups and three agents (each in two groups, the first signs in with [`PASSWORD`]
+/// as `bench@x.test`), for seeded tickets to belong to.
+pub(crate) async fn groups_and_agents(
+    s: &xdesk_service::Services,
+) -> anyhow::Result<(Vec<i64>, Vec<i64>)> {
+    let mut groups = Vec::new();
+    for name in ["Payments", "Accounts", "Compliance"] {
+        groups.push(
+            s.create_group(&xdesk_service::Principal::System, name, "")
+                .await
+                .map_err(|e| anyhow!("{e}"))?
+                .id,
+        );
+    }
+    let mut agents = Vec::new();
+    for (i, email) in ["bench@x.test", "two@x.test", "three@x.test"]
+        .iter()
+        .enumerate()
+    {
+        agents.push(
+            s.create_agent(
+                &xdesk_service::Principal::System,
+                xdesk_service::people::CreateAgent {
+                    email: (*email).into(),
+                    display_name: format!("Agent {i}"),
+                    role: "agent".into(),
+                    password: PASSWORD.into(),
+                    group_ids: vec![groups[i], groups[(i + 1) % 3]],
+                },
+            )
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+            .id,
+        );
+    }
+    Ok((groups, agents))
+}
+
+/// A session token for `email`, signed in over HTTP.
+pub(crate) async fn sign_in(
+    http: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let login: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(login["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("login: {login}"))?
+        .to_owned())
+}
+
+/// Inbox pages (`views` in turn) back to back from `clients`: the client's outcome, and the
+/// server's own time per page (its `Server-Timing`) in microseconds, sorted. Fails if a page
+/// did.
+pub(crate) async fn load_pages(
+    http: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    views: &[String],
+    clients: usize,
+    warmup: Duration,
+    window: Duration,
+) -> anyhow::Result<(crate::load::Outcome, Vec<u64>)> {
+    let server_us = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let measure_from = Instant::now() + warmup;
+    let (h, b, c, v, su) = (
+        http.clone(),
+        Arc::<str>::from(base),
+        Arc::<str>::from(cookie),
+        Arc::new(views.to_vec()),
+        server_us.clone(),
+    );
+    let client = drive(clients, warmup, window, move |n| {
+        let (h, b, c, v, su) = (h.clone(), b.clone(), c.clone(), v.clone(), su.clone());
+        async move {
+            let view = &v[n as usize % v.len()];
+            let r = h
+                .get(format!("{b}/console?view={view}"))
+                .header("cookie", &*c)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !r.status().is_success() {
+                return Err(format!("{view}: {}", r.status()));
+            }
+            let took = r
+                .headers()
+                .get("server-timing")
+                .and_then(|t| t.to_str().ok())
+                .and_then(|t| t.strip_prefix("app;dur="))
+                .and_then(|d| d.parse::<f64>().ok())
+                .ok_or("no Server-Timing")?;
+            r.bytes().await.map_err(|e| e.to_string())?;
+            if Instant::now() >= measure_from
+                && let Ok(mut s) = su.lock()
+            {
+                s.push((took * 1000.0) as u64);
+            }
+            Ok(())
+        }
+    })
+    .await;
+    anyhow::ensure!(
+        client.errors == 0,
+        "page loads failed: {:?}",
+        client.error_samples
+    );
+    let mut server_us = server_us.lock().map_err(|_| anyhow!("poisoned"))?.clone();
+    server_us.sort_unstable();
+    Ok((client, server_us))
+}
+
+async fn one_db(
+    db: Db,
+    url: &str,
+    dir: &std::path::Path,
+    args: &InboxArgs,
+) -> anyhow::Result<Report> {
+    let config = xdesk::Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: url.to_owned(),
+        data_dir: dir.join("data"),
+        ..Default::default()
+    };
+    let running = xdesk::start(&config).await?;
+    let s = running.services.clone();
+    let (groups, agents) = groups_and_agents(&s).await?;
+    println!("seeding {} tickets ...", args.tickets);
+    let started = Instant::now();
+    seed(&s.store, 0..args.tickets, &groups, &agents).await?;
     // Open tickets have a promise due (no policy runs here: the column is set directly), so
     // the SLA sort has an index to walk.
     s.store
@@ -248,18 +350,10 @@ async fn one_db(
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": "bench@x.test", "password": PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["token"]
-        .as_str()
-        .ok_or_else(|| anyhow!("login: {login}"))?
-        .to_owned();
-    let cookie = format!("xdesk_session={token}");
+    let cookie = format!(
+        "xdesk_session={}",
+        sign_in(&http, &base, "bench@x.test", PASSWORD).await?
+    );
     // The six views in the inbox's own order, then three sorted by a column (issue 18).
     let views = [
         "mine".to_owned(),
@@ -302,57 +396,16 @@ async fn one_db(
             .len();
     }
 
-    let server_us = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let measure_from = Instant::now() + Duration::from_secs(args.warmup);
-    let (h, b, c, v, su) = (
-        http.clone(),
-        base.clone(),
-        cookie.clone(),
-        Arc::new(views),
-        server_us.clone(),
-    );
-    let client = drive(
+    let (client, server_us) = load_pages(
+        &http,
+        &base,
+        &cookie,
+        &views,
         args.clients,
         Duration::from_secs(args.warmup),
         Duration::from_secs(args.seconds),
-        move |n| {
-            let (h, b, c, v, su) = (h.clone(), b.clone(), c.clone(), v.clone(), su.clone());
-            async move {
-                let view = &v[n as usize % v.len()];
-                let r = h
-                    .get(format!("{b}/console?view={view}"))
-                    .header("cookie", c)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !r.status().is_success() {
-                    return Err(format!("{view}: {}", r.status()));
-                }
-                let took = r
-                    .headers()
-                    .get("server-timing")
-                    .and_then(|t| t.to_str().ok())
-                    .and_then(|t| t.strip_prefix("app;dur="))
-                    .and_then(|d| d.parse::<f64>().ok())
-                    .ok_or("no Server-Timing")?;
-                r.bytes().await.map_err(|e| e.to_string())?;
-                if Instant::now() >= measure_from
-                    && let Ok(mut s) = su.lock()
-                {
-                    s.push((took * 1000.0) as u64);
-                }
-                Ok(())
-            }
-        },
     )
-    .await;
-    anyhow::ensure!(
-        client.errors == 0,
-        "page loads failed: {:?}",
-        client.error_samples
-    );
-    let mut server_us = server_us.lock().map_err(|_| anyhow!("poisoned"))?.clone();
-    server_us.sort_unstable();
+    .await?;
     println!(
         "  {} pages: server p50 {:.2} ms, p99 {:.2} ms; round trip p99 {:.2} ms; page load {:.1} KB",
         client.ok,

@@ -6,11 +6,13 @@
 mod ceiling;
 mod chat;
 mod email;
+mod growth;
 mod inbox;
 mod incidents;
 mod load;
 mod search;
 mod sla;
+mod soak;
 mod status;
 mod surge;
 mod triage;
@@ -50,6 +52,8 @@ enum Cmd {
     Chat(chat::ChatArgs),
     /// Server time of the console's inbox page with 100,000 tickets in the database.
     Inbox(inbox::InboxArgs),
+    /// Ticket creation, the inbox page and ticket search with 0, 100k and 1M tickets stored.
+    Growth(growth::GrowthArgs),
     /// Search at scale: 100,000 articles and 1,000,000 tickets indexed and queried, suggestions
     /// over HTTP, and catching up from the change feed.
     Search(search::SearchArgs),
@@ -63,6 +67,9 @@ enum Cmd {
     Surge(surge::SurgeArgs),
     /// The public status page and summary.json at a fixed rate (goal: p99 under 5 ms at 500/s).
     Status(status::StatusArgs),
+    /// Two nodes on PostgreSQL and Redis under a bounded mixed load for 30 minutes: p99 and
+    /// memory per window.
+    Soak(soak::SoakArgs),
     /// Internal: one node for the chat benchmark, configured from XDESK_* variables.
     #[command(hide = true)]
     ServeNode,
@@ -84,6 +91,10 @@ struct TicketsArgs {
     /// A PostgreSQL URL whose user may create databases; a fresh one is made for each run.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     pg_url: String,
+    /// Leave out the demo's configuration (groups, agents, SLA policies, the default route):
+    /// the figures of issue 2, before tickets had clocks and routes.
+    #[arg(long)]
+    bare: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -137,6 +148,8 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Email(args) => return email::run(args).await,
         Cmd::Chat(args) => return chat::run(args).await,
         Cmd::Inbox(args) => return inbox::run(args).await,
+        Cmd::Growth(args) => return growth::run(args).await,
+        Cmd::Soak(args) => return soak::run(args).await,
         Cmd::Search(args) => return search::run(args).await,
         Cmd::Triage(args) => return triage::run(args),
         Cmd::Surge(args) => return surge::run(args),
@@ -242,11 +255,20 @@ async fn run_phases(
         .create_api_key("bench", &[])
         .await
         .map_err(|e| anyhow!("creating the API key: {e}"))?;
-    let node = chat::start_node(&[
+    let mut env = vec![
         ("XDESK_DATABASE_URL", database_url.to_owned()),
         ("XDESK_DATA_DIR", data_dir.display().to_string()),
-    ])
-    .await?;
+    ];
+    if !args.bare {
+        // Configured as the demo runs: its groups, agents and SLA policies, and what no rule
+        // routes goes to its catch-all group. Every new ticket then starts two SLA clocks.
+        xdesk::demo::seed(&services).await?;
+        env.push((
+            "XDESK_ROUTING__DEFAULT_GROUP",
+            xdesk::demo::DEFAULT_GROUP.to_owned(),
+        ));
+    }
+    let node = chat::start_node(&env).await?;
     let sampler = chat::Memory::sample(&node);
     println!(
         "server process {} on {}; at start {}",
@@ -379,7 +401,7 @@ fn email(n: u64) -> String {
     format!("bench{}@example.com", n % 1000)
 }
 
-async fn post_ticket(
+pub(crate) async fn post_ticket(
     client: &reqwest::Client,
     url: &str,
     auth: &str,
@@ -471,6 +493,7 @@ async fn store_ticket(store: &Store, actor: Actor, n: u64) -> Result<(), String>
             },
             notices: Vec::new(),
             after_insert: None,
+            sla: None,
             actor,
         })
         .await
@@ -500,6 +523,14 @@ fn print_summary(args: &TicketsArgs, reports: &[Report]) {
     println!(
         "{} clients over keep-alive HTTP/1.1, {} s measured after {} s warm-up; the server is its own process (memory: its peak resident, anonymous, and file-backed such as the search index's mapped files, sampled every 50 ms).",
         args.clients, args.seconds, args.warmup
+    );
+    println!(
+        "{}",
+        if args.bare {
+            "Bare: no groups, agents, SLA policies or routes (--bare)."
+        } else {
+            "Configured as the demo: its groups, agents, SLA policies (two clocks per ticket) and default route."
+        }
     );
     println!(
         "Ceiling: the same rows inserted by {} tasks straight through the sqlx driver, one transaction per ticket. Batched ceiling: the same rows through the driver, {} tickets per transaction, from as many tasks as the server has writers (SQLite 1, PostgreSQL {}). Store only: {} tasks calling the store's group-committed create, no HTTP.",

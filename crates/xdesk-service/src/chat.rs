@@ -325,6 +325,7 @@ impl Services {
                 first_message: message,
                 notices,
                 after_insert: None,
+                sla: self.sla_start(None).await?,
                 actor,
             })
             .await?;

@@ -396,6 +396,7 @@ impl Services {
                         first_message: message(None),
                         notices: Vec::new(),
                         after_insert,
+                        sla: self.sla_start(None).await?,
                         actor: p.actor(),
                     })
                     .await

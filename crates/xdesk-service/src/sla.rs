@@ -15,7 +15,7 @@ use xdesk_domain::ticket::{Priority, TicketState};
 use xdesk_domain::triage::Intent;
 use xdesk_store::{
     ChangeSet, ClockWrite, MessageRow, NewSlaCalendar, NewSlaPolicy, SLA_JOB, SlaCalendarRow,
-    SlaClockRow, SlaPolicyRow, SlaStep, TicketPatch, TicketRow,
+    SlaClockRow, SlaPolicyRow, SlaStart, SlaStep, TicketPatch, TicketRow,
 };
 
 /// Share of a target after which the assignee is warned.
@@ -214,6 +214,70 @@ fn write_of(
         due_at: c.due(cal),
         warn_at: c.warn_at(cal, WARN_SHARE),
     }
+}
+
+/// A clock being computed: (kind, policy, calendar id, clock).
+type Timed = (String, i64, Option<i64>, Clock);
+
+/// The clocks a ticket without any starts: first response and resolution, by the most
+/// specific policy, from its creation. Empty when no policy applies.
+fn first_clocks(
+    policies: &[SlaPolicyRow],
+    ticket: &TicketRow,
+    tier: Option<&str>,
+    now: DateTime<Utc>,
+) -> Vec<Timed> {
+    let priority = Priority::from_str(&ticket.priority).unwrap_or(Priority::Normal);
+    let intent = ticket.intent.as_deref().and_then(Intent::parse);
+    let Some(row) = chosen(policies, priority, intent, tier) else {
+        return Vec::new();
+    };
+    let start = ticket.created_at.min(now);
+    let target = Duration::minutes;
+    vec![
+        (
+            FIRST_RESPONSE.into(),
+            row.id,
+            row.calendar_id,
+            Clock::start(start, target(row.first_response_minutes)),
+        ),
+        (
+            RESOLUTION.into(),
+            row.id,
+            row.calendar_id,
+            Clock::start(start, target(row.resolution_minutes)),
+        ),
+    ]
+}
+
+/// Clocks brought in line with the ticket's state (paused while it waits on the customer,
+/// resolution met when solved), as rows to store.
+fn in_state(
+    mut clocks: Vec<Timed>,
+    state: &str,
+    calendars: &[SlaCalendarRow],
+    now: DateTime<Utc>,
+) -> Vec<ClockWrite> {
+    let cal_of = |id: Option<i64>| calendar_of(calendars.iter().find(|c| Some(c.id) == id));
+    let state = TicketState::from_str(state).unwrap_or(TicketState::Open);
+    for (kind, _, cal, c) in clocks.iter_mut() {
+        let cal = cal_of(*cal);
+        match state {
+            TicketState::Solved | TicketState::Closed => {
+                if kind == RESOLUTION {
+                    c.meet(&cal, now);
+                } else {
+                    c.pause(&cal, now);
+                }
+            }
+            TicketState::PendingCustomer | TicketState::PendingIncident => c.pause(&cal, now),
+            _ => c.resume(now),
+        }
+    }
+    clocks
+        .iter()
+        .map(|(kind, policy, cal, c)| write_of(kind, *policy, *cal, c, &cal_of(*cal)))
+        .collect()
 }
 
 fn state_name(s: ClockState) -> &'static str {
@@ -556,8 +620,8 @@ impl Services {
             .collect())
     }
 
-    /// What follows a new ticket's creation, from any channel: its SLA clocks start,
-    /// supervisors hear of it at once when money is at risk, the links in what it was opened
+    /// What follows a new ticket's creation, from any channel (its SLA clocks started in its
+    /// own transaction, see [`Self::sla_start`]): supervisors hear of it at once when money is at risk, the links in what it was opened
     /// with (`written`) are checked, and so is its transaction on chain.
     /// True when assignment gave out tickets (the new one may have changed).
     pub(crate) async fn after_create(&self, ticket: &TicketRow, written: &[MessageRow]) -> bool {
@@ -568,7 +632,6 @@ impl Services {
         {
             self.alert(ticket, "urgent", None).await;
         }
-        self.sla_follow(ticket, &[]).await;
         self.check_repeat_intent(ticket).await;
         self.check_links(ticket, written).await;
         self.chain_check_new(ticket).await;
@@ -601,8 +664,7 @@ impl Services {
         }
         let calendars = self.store.sla_calendars().await?;
         let cal_of = |id: Option<i64>| calendar_of(calendars.iter().find(|c| Some(c.id) == id));
-        // (kind, policy, calendar id, clock)
-        let mut clocks: Vec<(String, i64, Option<i64>, Clock)> = rows
+        let mut clocks: Vec<Timed> = rows
             .iter()
             .map(|r| (r.kind.clone(), r.policy_id, r.calendar_id, clock_of(r)))
             .collect();
@@ -612,25 +674,10 @@ impl Services {
                 .customer(ticket.customer_id)
                 .await?
                 .and_then(|c| c.tier);
-            let priority = Priority::from_str(&ticket.priority).unwrap_or(Priority::Normal);
-            let intent = ticket.intent.as_deref().and_then(Intent::parse);
-            let Some(row) = chosen(&policies, priority, intent, tier.as_deref()) else {
+            clocks = first_clocks(&policies, ticket, tier.as_deref(), now);
+            if clocks.is_empty() {
                 return Ok(());
-            };
-            let start = ticket.created_at.min(now);
-            let target = Duration::minutes;
-            clocks.push((
-                FIRST_RESPONSE.into(),
-                row.id,
-                row.calendar_id,
-                Clock::start(start, target(row.first_response_minutes)),
-            ));
-            clocks.push((
-                RESOLUTION.into(),
-                row.id,
-                row.calendar_id,
-                Clock::start(start, target(row.resolution_minutes)),
-            ));
+            }
         }
         for m in messages {
             let public_answer = m.author_kind == "agent" && !m.internal;
@@ -669,27 +716,35 @@ impl Services {
                 }
             }
         }
-        let state = TicketState::from_str(&ticket.state).unwrap_or(TicketState::Open);
-        for (kind, _, cal, c) in clocks.iter_mut() {
-            let cal = cal_of(*cal);
-            match state {
-                TicketState::Solved | TicketState::Closed => {
-                    if kind == RESOLUTION {
-                        c.meet(&cal, now);
-                    } else {
-                        c.pause(&cal, now);
-                    }
-                }
-                TicketState::PendingCustomer | TicketState::PendingIncident => c.pause(&cal, now),
-                _ => c.resume(now),
-            }
-        }
-        let writes: Vec<ClockWrite> = clocks
-            .iter()
-            .map(|(kind, policy, cal, c)| write_of(kind, *policy, *cal, c, &cal_of(*cal)))
-            .collect();
+        let writes = in_state(clocks, &ticket.state, &calendars, now);
         self.store.save_sla_clocks(ticket.id, &writes).await?;
         Ok(())
+    }
+
+    /// How a new ticket's clocks start, for its own transaction (`NewTicket::sla`): the
+    /// policies are read here, the policy is chosen from the row as written. None without
+    /// policies. `given_tier` is the tier the request states, which wins over the stored one.
+    pub(crate) async fn sla_start(
+        &self,
+        given_tier: Option<&str>,
+    ) -> Result<Option<SlaStart>, ServiceError> {
+        let policies = self.store.sla_policies().await?;
+        if policies.is_empty() {
+            return Ok(None);
+        }
+        let calendars = self.store.sla_calendars().await?;
+        let needs_tier = given_tier.is_none() && policies.iter().any(|p| p.tier.is_some());
+        let given = given_tier.map(str::to_owned);
+        let offset = self.now() - Utc::now();
+        Ok(Some(SlaStart {
+            needs_tier,
+            build: std::sync::Arc::new(move |ticket: &TicketRow, stored: Option<&str>| {
+                let now = Utc::now() + offset;
+                let tier = given.as_deref().or(stored);
+                let clocks = first_clocks(&policies, ticket, tier, now);
+                in_state(clocks, &ticket.state, &calendars, now)
+            }),
+        }))
     }
 
     /// Fires due SLA timers: warnings to the assignee, breaches escalated (an event, priority

@@ -89,16 +89,52 @@ impl Services {
         self
     }
 
-    /// Indexes what changed since the index's position, until it has caught up. Returns the
-    /// number of tickets (re)indexed.
+    /// Indexes what changed since the index's position, up to the end of the feed when called.
+    /// Returns the number of tickets (re)indexed.
     pub async fn follow_ticket_feed(&self) -> Result<usize, ServiceError> {
         let Some(index) = self.ticket_index.clone() else {
             return Ok(0);
         };
+        // Up to the end of the feed as it is now, then the turn goes to whoever waits: under a
+        // steady stream of writes the end keeps moving, and a follower that chased it would
+        // keep the turn (and every search waiting for it) indefinitely.
+        let target = self.store.ticket_feed_head().await?;
         let _turn = index.0.following.lock().await;
+        self.follow_with_turn(&index, target).await
+    }
+
+    /// Makes the index hold at least what the feed held when this was called: what this node
+    /// wrote a moment ago is then found. Searches that arrive while another catches up wait
+    /// for it and use its commit when it reached far enough, so under a steady stream of
+    /// writes N searches cost one commit, not N (each commit is a segment, fsynced, and later
+    /// merged).
+    async fn catch_up_for_search(&self, index: &TicketSearchIndex) -> Result<(), ServiceError> {
+        let target = self.store.ticket_feed_head().await?;
+        if index.position() >= target {
+            return Ok(());
+        }
+        let _turn = index.0.following.lock().await;
+        if index.position() >= target {
+            return Ok(());
+        }
+        // Up to the target only: under a steady stream of writes the end of the feed keeps
+        // moving, and the search would keep committing.
+        self.follow_with_turn(index, target).await.map(drop)
+    }
+
+    /// Indexes the feed until the index reaches `until` or the end of the feed; the caller
+    /// holds the `following` turn.
+    async fn follow_with_turn(
+        &self,
+        index: &TicketSearchIndex,
+        until: i64,
+    ) -> Result<usize, ServiceError> {
         let mut done = 0;
         loop {
             let from = index.position();
+            if from >= until {
+                return Ok(done);
+            }
             let (ids, to) = self.store.ticket_feed_after(from, FEED_BATCH).await?;
             if to == from {
                 return Ok(done);
@@ -142,9 +178,9 @@ impl Services {
         let Some(index) = self.ticket_index.clone() else {
             return Ok(Vec::new());
         };
-        // What this node wrote a moment ago is found too: catch up first (one feed query when
+        // What this node wrote a moment ago is found too: catch up first (one query when
         // nothing is new).
-        self.follow_ticket_feed().await?;
+        self.catch_up_for_search(&index).await?;
         if q.text.chars().count() > 500 {
             return Err(FieldError::new("q", "invalid_query", "at most 500 characters").into());
         }

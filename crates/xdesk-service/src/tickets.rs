@@ -499,6 +499,7 @@ impl Services {
                 },
                 notices,
                 after_insert: None,
+                sla: self.sla_start(tier.as_deref()).await?,
                 actor: p.actor(),
             })
             .await?;
@@ -1257,6 +1258,7 @@ impl Services {
                 },
                 notices: Vec::new(),
                 after_insert: None,
+                sla: self.sla_start(None).await?,
                 actor: p.actor(),
             })
             .await?;

@@ -37,25 +37,32 @@ impl Store {
         }
         .insert(&self.db)
         .await?;
+        self.settings.invalidate();
         Ok(row)
     }
 
     pub async fn list_groups(&self) -> Result<Vec<GroupRow>, StoreError> {
-        Ok(group::Entity::find()
-            .order_by_asc(group::Column::Id)
-            .all(&self.read)
-            .await?)
+        Ok(self.settings().await?.groups.clone())
     }
 
     pub async fn group(&self, id: i64) -> Result<Option<GroupRow>, StoreError> {
-        Ok(group::Entity::find_by_id(id).one(&self.read).await?)
+        Ok(self
+            .settings()
+            .await?
+            .groups
+            .iter()
+            .find(|g| g.id == id)
+            .cloned())
     }
 
     pub async fn group_by_name(&self, name: &str) -> Result<Option<GroupRow>, StoreError> {
-        Ok(group::Entity::find()
-            .filter(group::Column::Name.eq(name))
-            .one(&self.read)
-            .await?)
+        Ok(self
+            .settings()
+            .await?
+            .groups
+            .iter()
+            .find(|g| g.name == name)
+            .cloned())
     }
 
     pub async fn create_agent(&self, new: NewAgent) -> Result<AgentRow, StoreError> {

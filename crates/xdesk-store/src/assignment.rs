@@ -90,6 +90,7 @@ impl Store {
             .filter(group::Column::Id.eq(id))
             .exec(&self.db)
             .await?;
+        self.settings.invalidate();
         found(res.rows_affected, "group")
     }
 

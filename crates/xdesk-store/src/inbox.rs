@@ -3,7 +3,7 @@
 //! and the reads it marks.
 
 use crate::entities::{agent, agent_ticket_read, customer, sla_clock};
-use crate::{SlaClockRow, Store, StoreError, TicketRow, now};
+use crate::{SlaClockRow, Store, StoreError, TicketRow, id_list, now};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
@@ -26,13 +26,9 @@ impl Store {
         if tickets.is_empty() {
             return Ok(InboxExtras::default());
         }
-        let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
-        let mut customers: Vec<i64> = tickets.iter().map(|t| t.customer_id).collect();
-        customers.sort_unstable();
-        customers.dedup();
-        let mut agents: Vec<i64> = tickets.iter().filter_map(|t| t.assignee_id).collect();
-        agents.sort_unstable();
-        agents.dedup();
+        let ids = id_list(tickets.iter().map(|t| t.id));
+        let customers = id_list(tickets.iter().map(|t| t.customer_id));
+        let agents = id_list(tickets.iter().filter_map(|t| t.assignee_id));
         let customer_names = customer::Entity::find()
             .select_only()
             .column(customer::Column::Id)

@@ -28,6 +28,7 @@ mod presence;
 mod recovery;
 mod routing;
 mod secrets;
+mod settings;
 mod sla;
 mod status_page;
 mod surge;
@@ -60,9 +61,10 @@ pub use outbox::{EmailTemplateRow, OutboundMail, OutboundRow, SendOutcome};
 pub use portal::IntegrationRow;
 pub use routing::{NewRoutingRule, RoutingRuleRow};
 pub use secrets::{SecretColumn, StoredSecret};
+pub use settings::{SETTINGS_TTL, Settings};
 pub use sla::{
     CalendarDelete, ClockWrite, JobRow, NewSlaCalendar, NewSlaPolicy, SLA_JOB, SlaCalendarRow,
-    SlaClockRow, SlaPolicyRow, SlaStep,
+    SlaClockRow, SlaPolicyRow, SlaStart, SlaStep, StartClocks,
 };
 pub use status_page::SubscriberMail;
 pub use surge::{NewSurge, SurgeRow, SurgeTicket};
@@ -90,6 +92,7 @@ pub struct Store {
     read: DatabaseConnection,
     files: AttachmentStore,
     writer: group_commit::TicketWriter,
+    settings: std::sync::Arc<settings::SettingsCache>,
 }
 
 /// Tickets per group-commit transaction at most.
@@ -170,6 +173,7 @@ impl Store {
             read,
             files,
             writer,
+            settings: Default::default(),
         })
     }
 
@@ -184,6 +188,12 @@ impl Store {
             DbBackend::Postgres => Backend::Postgres,
             _ => Backend::Sqlite,
         }
+    }
+
+    /// Groups, routing rules, SLA policies and calendars as this node knows them (see
+    /// [`SETTINGS_TTL`]).
+    pub async fn settings(&self) -> Result<std::sync::Arc<Settings>, StoreError> {
+        self.settings.get(&self.read).await
     }
 
     pub fn files(&self) -> &AttachmentStore {
@@ -246,6 +256,21 @@ pub fn default_data_dir() -> PathBuf {
     PathBuf::from("xdesk-data")
 }
 
+/// Ids for an `IN (…)` list: sorted, without repeats, and padded (the last id repeated) to a
+/// power of two. Each list length is a different statement text, and the driver keeps every
+/// statement it prepares (on SQLite inside this process, up to 100 per connection, a large
+/// `IN` list being tens of kilobytes): padding keeps a few lengths where there were
+/// hundreds. Duplicates in an `IN` list change nothing of the result.
+pub(crate) fn id_list(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if let Some(&last) = ids.last() {
+        ids.resize(ids.len().next_power_of_two(), last);
+    }
+    ids
+}
+
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     xdesk_domain::event::storage_time(chrono::Utc::now())
 }
@@ -256,4 +281,27 @@ fn sqlite_options(
     o.synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
+}
+
+#[cfg(test)]
+mod id_list_tests {
+    use super::id_list;
+
+    #[test]
+    fn lists_keep_their_ids_and_take_few_lengths() {
+        assert!(id_list([]).is_empty());
+        assert_eq!(id_list([5]), vec![5]);
+        assert_eq!(id_list([3, 1, 3, 2]), vec![1, 2, 3, 3]);
+        let mut lengths = std::collections::BTreeSet::new();
+        for n in 1..=1000_i64 {
+            let ids: Vec<i64> = (0..n).rev().collect();
+            let list = id_list(ids.iter().copied());
+            let mut distinct = list.clone();
+            distinct.dedup();
+            assert_eq!(distinct, (0..n).collect::<Vec<_>>());
+            lengths.insert(list.len());
+        }
+        // 1,000 lengths in, 11 statement texts out.
+        assert_eq!(lengths.len(), 11);
+    }
 }

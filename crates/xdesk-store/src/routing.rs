@@ -3,9 +3,7 @@
 use crate::entities::{customer, routing_rule};
 use crate::{Store, StoreError, now};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 pub type RoutingRuleRow = routing_rule::Model;
 
@@ -22,11 +20,7 @@ pub struct NewRoutingRule {
 impl Store {
     /// Every rule, in the order they are tried.
     pub async fn routing_rules(&self) -> Result<Vec<RoutingRuleRow>, StoreError> {
-        Ok(routing_rule::Entity::find()
-            .order_by_asc(routing_rule::Column::Position)
-            .order_by_asc(routing_rule::Column::Id)
-            .all(&self.read)
-            .await?)
+        Ok(self.settings().await?.routing_rules.clone())
     }
 
     /// Adds a rule after the others.
@@ -38,7 +32,7 @@ impl Store {
             .one(&self.db)
             .await?
             .flatten();
-        Ok(routing_rule::ActiveModel {
+        let row = routing_rule::ActiveModel {
             position: Set(last.map_or(1, |p| p + 1)),
             intent: Set(r.intent),
             language: Set(r.language),
@@ -49,13 +43,16 @@ impl Store {
             ..Default::default()
         }
         .insert(&self.db)
-        .await?)
+        .await?;
+        self.settings.invalidate();
+        Ok(row)
     }
 
     pub async fn delete_routing_rule(&self, id: i64) -> Result<(), StoreError> {
         let done = routing_rule::Entity::delete_by_id(id)
             .exec(&self.db)
             .await?;
+        self.settings.invalidate();
         if done.rows_affected == 0 {
             return Err(StoreError::NotFound("routing rule"));
         }

@@ -65,6 +65,84 @@ pub struct ClockWrite {
     pub warn_at: Option<DateTime<Utc>>,
 }
 
+/// Builds a new ticket's clocks from its row and its customer's tier.
+pub type StartClocks = dyn Fn(&crate::TicketRow, Option<&str>) -> Vec<ClockWrite> + Send + Sync;
+
+/// A new ticket's SLA clocks, started in the ticket's own transaction: creating a ticket then
+/// costs no second write (on SQLite's single writer, a second transaction per ticket halves
+/// the rate). See [`crate::NewTicket::sla`].
+#[derive(Clone)]
+pub struct SlaStart {
+    /// The policy depends on the customer's tier, which is read inside the transaction (the
+    /// customer may be created there).
+    pub needs_tier: bool,
+    pub build: std::sync::Arc<StartClocks>,
+}
+
+impl std::fmt::Debug for SlaStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlaStart")
+            .field("needs_tier", &self.needs_tier)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A clock as a new row: neither warned nor breached yet.
+fn clock_row(ticket_id: i64, c: &ClockWrite) -> sla_clock::ActiveModel {
+    sla_clock::ActiveModel {
+        ticket_id: Set(ticket_id),
+        kind: Set(c.kind.clone()),
+        policy_id: Set(c.policy_id),
+        calendar_id: Set(c.calendar_id),
+        target_secs: Set(c.target_secs),
+        used_secs: Set(c.used_secs),
+        running_since: Set(c.running_since),
+        met_at: Set(c.met_at),
+        due_at: Set(c.due_at),
+        warn_at: Set(c.warn_at),
+        warned: Set(false),
+        breached: Set(false),
+        ..Default::default()
+    }
+}
+
+/// Writes a just-inserted ticket's first clocks, its due time and its job inside `tx`.
+pub(crate) async fn start_clocks_in(
+    tx: &impl ConnectionTrait,
+    ticket: crate::TicketRow,
+    start: &SlaStart,
+) -> Result<crate::TicketRow, StoreError> {
+    let tier = if start.needs_tier {
+        crate::entities::customer::Entity::find_by_id(ticket.customer_id)
+            .one(tx)
+            .await?
+            .and_then(|c| c.tier)
+    } else {
+        None
+    };
+    let clocks = (start.build)(&ticket, tier.as_deref());
+    if clocks.is_empty() {
+        return Ok(ticket);
+    }
+    sla_clock::Entity::insert_many(clocks.iter().map(|c| clock_row(ticket.id, c)))
+        .exec(tx)
+        .await?;
+    let unmet = || clocks.iter().filter(|c| c.met_at.is_none());
+    let due = unmet().filter_map(|c| c.due_at).min();
+    ticket::Entity::update_many()
+        .col_expr(ticket::Column::SlaDueAt, Expr::value(due))
+        .filter(ticket::Column::Id.eq(ticket.id))
+        .exec(tx)
+        .await?;
+    // New clocks are neither warned nor breached yet: the job runs at the first step.
+    let run = unmet().flat_map(|c| [c.warn_at, c.due_at]).flatten().min();
+    schedule_in(tx, ticket.id, run).await?;
+    Ok(crate::TicketRow {
+        sla_due_at: due,
+        ..ticket
+    })
+}
+
 /// A step of a clock that happens once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlaStep {
@@ -89,7 +167,7 @@ fn next_run(clocks: &[SlaClockRow]) -> Option<DateTime<Utc>> {
 
 impl Store {
     pub async fn add_sla_calendar(&self, c: NewSlaCalendar) -> Result<SlaCalendarRow, StoreError> {
-        Ok(sla_calendar::ActiveModel {
+        let row = sla_calendar::ActiveModel {
             name: Set(c.name),
             time_zone: Set(c.time_zone),
             week: Set(c.week),
@@ -98,7 +176,9 @@ impl Store {
             ..Default::default()
         }
         .insert(&self.db)
-        .await?)
+        .await?;
+        self.settings.invalidate();
+        Ok(row)
     }
 
     /// Rewrites a calendar; clocks use it from their next computation on.
@@ -115,7 +195,9 @@ impl Store {
         row.time_zone = Set(c.time_zone);
         row.week = Set(c.week);
         row.holidays = Set(c.holidays);
-        Ok(row.update(&self.db).await?)
+        let row = row.update(&self.db).await?;
+        self.settings.invalidate();
+        Ok(row)
     }
 
     /// Deletes a calendar no policy and no running clock uses, in one transaction.
@@ -139,14 +221,12 @@ impl Store {
             return Err(StoreError::NotFound("calendar"));
         }
         tx.commit().await?;
+        self.settings.invalidate();
         Ok(CalendarDelete::Deleted)
     }
 
     pub async fn sla_calendars(&self) -> Result<Vec<SlaCalendarRow>, StoreError> {
-        Ok(sla_calendar::Entity::find()
-            .order_by_asc(sla_calendar::Column::Id)
-            .all(&self.read)
-            .await?)
+        Ok(self.settings().await?.sla_calendars.clone())
     }
 
     /// Adds a policy after the others.
@@ -158,7 +238,7 @@ impl Store {
             .one(&self.db)
             .await?
             .flatten();
-        Ok(sla_policy::ActiveModel {
+        let row = sla_policy::ActiveModel {
             position: Set(last.map_or(1, |n| n + 1)),
             name: Set(p.name),
             priority: Set(p.priority),
@@ -172,20 +252,19 @@ impl Store {
             ..Default::default()
         }
         .insert(&self.db)
-        .await?)
+        .await?;
+        self.settings.invalidate();
+        Ok(row)
     }
 
     /// Every policy, in the order they are listed.
     pub async fn sla_policies(&self) -> Result<Vec<SlaPolicyRow>, StoreError> {
-        Ok(sla_policy::Entity::find()
-            .order_by_asc(sla_policy::Column::Position)
-            .order_by_asc(sla_policy::Column::Id)
-            .all(&self.read)
-            .await?)
+        Ok(self.settings().await?.sla_policies.clone())
     }
 
     pub async fn delete_sla_policy(&self, id: i64) -> Result<(), StoreError> {
         let done = sla_policy::Entity::delete_by_id(id).exec(&self.db).await?;
+        self.settings.invalidate();
         if done.rows_affected == 0 {
             return Err(StoreError::NotFound("SLA policy"));
         }
@@ -210,37 +289,23 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tx = self.db.begin().await?;
         for c in clocks {
-            sla_clock::Entity::insert(sla_clock::ActiveModel {
-                ticket_id: Set(ticket_id),
-                kind: Set(c.kind.clone()),
-                policy_id: Set(c.policy_id),
-                calendar_id: Set(c.calendar_id),
-                target_secs: Set(c.target_secs),
-                used_secs: Set(c.used_secs),
-                running_since: Set(c.running_since),
-                met_at: Set(c.met_at),
-                due_at: Set(c.due_at),
-                warn_at: Set(c.warn_at),
-                warned: Set(false),
-                breached: Set(false),
-                ..Default::default()
-            })
-            .on_conflict(
-                OnConflict::columns([sla_clock::Column::TicketId, sla_clock::Column::Kind])
-                    .update_columns([
-                        sla_clock::Column::PolicyId,
-                        sla_clock::Column::CalendarId,
-                        sla_clock::Column::TargetSecs,
-                        sla_clock::Column::UsedSecs,
-                        sla_clock::Column::RunningSince,
-                        sla_clock::Column::MetAt,
-                        sla_clock::Column::DueAt,
-                        sla_clock::Column::WarnAt,
-                    ])
-                    .to_owned(),
-            )
-            .exec(&tx)
-            .await?;
+            sla_clock::Entity::insert(clock_row(ticket_id, c))
+                .on_conflict(
+                    OnConflict::columns([sla_clock::Column::TicketId, sla_clock::Column::Kind])
+                        .update_columns([
+                            sla_clock::Column::PolicyId,
+                            sla_clock::Column::CalendarId,
+                            sla_clock::Column::TargetSecs,
+                            sla_clock::Column::UsedSecs,
+                            sla_clock::Column::RunningSince,
+                            sla_clock::Column::MetAt,
+                            sla_clock::Column::DueAt,
+                            sla_clock::Column::WarnAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec(&tx)
+                .await?;
         }
         reschedule_in(&tx, ticket_id).await?;
         tx.commit().await?;

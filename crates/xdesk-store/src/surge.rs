@@ -315,7 +315,7 @@ impl Store {
                     Expr::cust(format!("SUBSTR(body_text, 1, {FIRST_MESSAGE_CHARS})")),
                     "body",
                 )
-                .filter(message::Column::TicketId.is_in(chunk.to_vec()))
+                .filter(message::Column::TicketId.is_in(crate::id_list(chunk.iter().copied())))
                 .filter(message::Column::Seq.eq(1))
                 .into_tuple()
                 .all(&self.read)

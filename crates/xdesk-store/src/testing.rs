@@ -39,6 +39,7 @@ pub(crate) fn ticket(subject: &str, email: &str, tags: &[&str]) -> NewTicket {
         },
         notices: Vec::new(),
         after_insert: None,
+        sla: None,
         actor: Actor::System,
     }
 }

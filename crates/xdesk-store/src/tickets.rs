@@ -84,6 +84,8 @@ pub struct NewTicket {
     /// More system messages, built from the new row inside the transaction: for text that
     /// needs the ticket's number, such as the acknowledgement mail.
     pub after_insert: Option<AfterInsert>,
+    /// SLA clocks to start in the ticket's transaction.
+    pub sla: Option<crate::SlaStart>,
     pub actor: Actor,
 }
 
@@ -1162,7 +1164,10 @@ pub(crate) async fn insert_ticket(
         notices.push(insert_message(tx, row.id, seq, n, at, &mut events).await?.0);
     }
     let (count, head) = append_events(tx, row.id, 0, GENESIS_HASH, &t.actor, &events, at).await?;
-    let ticket = set_head(tx, row, count, head).await?;
+    let mut ticket = set_head(tx, row, count, head).await?;
+    if let Some(start) = &t.sla {
+        ticket = crate::sla::start_clocks_in(tx, ticket, start).await?;
+    }
     Ok(CreatedTicket {
         ticket,
         message,
@@ -1451,13 +1456,25 @@ impl Store {
         Ok((ids, last))
     }
 
+    /// The change feed's last position: the newest ticket event.
+    pub async fn ticket_feed_head(&self) -> Result<i64, StoreError> {
+        use sea_orm::QuerySelect;
+        let head: Option<Option<i64>> = ticket_event::Entity::find()
+            .select_only()
+            .column_as(ticket_event::Column::Id.max(), "head")
+            .into_tuple()
+            .one(&self.read)
+            .await?;
+        Ok(head.flatten().unwrap_or(0))
+    }
+
     /// The tickets `ids` (those that exist), in no particular order.
     pub async fn tickets_by_id(&self, ids: &[i64]) -> Result<Vec<TicketRow>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         Ok(ticket::Entity::find()
-            .filter(ticket::Column::Id.is_in(ids.to_vec()))
+            .filter(ticket::Column::Id.is_in(crate::id_list(ids.iter().copied())))
             .all(&self.read)
             .await?)
     }
@@ -1477,12 +1494,12 @@ impl Store {
             .select_only()
             .column(message::Column::TicketId)
             .column(message::Column::BodyText)
-            .filter(message::Column::TicketId.is_in(ids.to_vec()))
+            .filter(message::Column::TicketId.is_in(crate::id_list(ids.iter().copied())))
             .order_by_asc(message::Column::Id)
             .into_tuple()
             .all(&self.read)
             .await?;
-        let customer_ids: Vec<i64> = tickets.iter().map(|t| t.customer_id).collect();
+        let customer_ids = crate::id_list(tickets.iter().map(|t| t.customer_id));
         let customers = customer::Entity::find()
             .filter(customer::Column::Id.is_in(customer_ids.clone()))
             .all(&self.read)

@@ -1,6 +1,7 @@
 //! The xdesk application: configuration, start-up and the demo data set. The binary's CLI is
 //! in `main.rs`; tests and benchmarks start servers through [`start`].
 
+pub mod allocator;
 pub mod anchor;
 pub mod backup;
 pub mod config;

@@ -240,8 +240,19 @@ backend_test_db!(a_killed_server_loses_nothing_it_answered, |db| {
             until,
         )));
     }
-    // Under load for a while, then killed outright.
+    // Under load for a while (at least 2.5 s, longer on a slow or busy machine until enough
+    // writes were answered to prove something), then killed outright.
     tokio::time::sleep(Duration::from_millis(2500)).await;
+    for _ in 0..150 {
+        let enough = {
+            let a = acked.lock().unwrap();
+            a.items.len() > 100 && a.replies.len() > 10
+        };
+        if enough {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     node.child.start_kill().unwrap();
     node.child.wait().await.unwrap();
     for c in clients {

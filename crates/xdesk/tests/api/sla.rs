@@ -484,3 +484,62 @@ crate::backend_test_db!(supervisors_on_duty_are_mailed, |db| {
     );
     app.stop().await;
 });
+
+/// Minutes between a ticket's creation and its first-response due time.
+async fn first_response_minutes(app: &TestApp, id: i64) -> i64 {
+    // Through the API key: the mailed ticket is in no group of the test's agent.
+    let t = app
+        .get_json(&app.api_key, &format!("/api/v1/tickets/{id}"))
+        .await;
+    let at = |v: &Value| {
+        chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("{v}"))).unwrap()
+    };
+    let all = app
+        .get_json(&app.api_key, &format!("/api/v1/tickets/{id}/sla"))
+        .await;
+    (at(&clock(&all, "first_response")["due_at"]) - at(&t["created_at"])).num_minutes()
+}
+
+// A new ticket's clocks start in its own transaction, by the policy of its customer's tier:
+// the tier the request gives, else the one stored with the customer (read inside that
+// transaction, also for a mail from a known customer), else the general policy.
+backend_test!(the_policy_follows_the_customers_tier, |app| {
+    let admin = app.admin_token().await;
+    for (name, tier, first) in [("General", None, 240), ("VIP", Some("vip"), 15)] {
+        let r = app
+            .post(
+                &admin,
+                "/api/v1/sla/policies",
+                json!({"name": name, "tier": tier, "first_response_minutes": first,
+                       "next_response_minutes": 480, "resolution_minutes": 2880}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let mut given = body(&app, "Tier given");
+    given["customer"] = json!({"email": "vip@example.com", "tier": "vip"});
+    let given = app.create_ticket(given).await;
+    let mut stored = body(&app, "Tier stored");
+    stored["customer"] = json!({"email": "vip@example.com"});
+    let stored = app.create_ticket(stored).await;
+    let mut other = body(&app, "No tier");
+    other["customer"] = json!({"email": "plain@example.com"});
+    let other = app.create_ticket(other).await;
+    let raw = b"From: VIP <vip@example.com>\r\nTo: support@xdesk.test\r\nSubject: still waiting\r\nMessage-ID: <tier1@example.com>\r\n\r\nMy withdrawal is still pending.\r\n";
+    let (status, v) = app.post_mail(raw).await;
+    assert!(status.is_success(), "{v}");
+    let mailed = app.ticket_on("email").await;
+    for (t, want) in [(&given, 15), (&stored, 15), (&other, 240), (&mailed, 15)] {
+        let id = t["id"].as_i64().unwrap();
+        assert_eq!(
+            first_response_minutes(&app, id).await,
+            want,
+            "ticket {id} {}",
+            t["subject"]
+        );
+        let all = app
+            .get_json(&app.api_key, &format!("/api/v1/tickets/{id}/sla"))
+            .await;
+        assert_eq!(clock(&all, "resolution")["state"], "running");
+    }
+});
