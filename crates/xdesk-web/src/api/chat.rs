@@ -814,6 +814,9 @@ mod tests {
     fn an_open_widget_holds_a_small_future() {
         let size = future_size(customer_session);
         println!("customer_session future: {size} bytes");
-        assert!(size <= 8 * 1024, "customer_session's future is {size} bytes");
+        assert!(
+            size <= 8 * 1024,
+            "customer_session's future is {size} bytes"
+        );
     }
 }
