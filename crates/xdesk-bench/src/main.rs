@@ -10,6 +10,7 @@ mod growth;
 mod inbox;
 mod incidents;
 mod load;
+mod pgstat;
 mod search;
 mod sla;
 mod soak;
@@ -288,15 +289,30 @@ async fn run_phases(
         "HTTP: {} clients, {}s warm-up + {}s measured ...",
         args.clients, args.warmup, args.seconds
     );
+    let stats = match db {
+        Db::Postgres => {
+            let pool = ceiling::postgres_pool(database_url).await?;
+            let before = pgstat::Snapshot::take(&pool).await?;
+            Some((pool, before))
+        }
+        Db::Sqlite => None,
+    };
     let http = load::drive(args.clients, warmup, window, move |n| {
         let (client, url, auth) = (client.clone(), url.clone(), auth.clone());
         async move { post_ticket(&client, &url, &auth, n).await }
     })
     .await;
     let memory = sampler.finish().await;
+    let per_ticket = match &stats {
+        Some((pool, _)) => Some(pgstat::Snapshot::take(pool).await?),
+        None => None,
+    };
     drop(node);
     print_outcome("HTTP", &http);
     println!("  server process peak: {memory}");
+    if let (Some((_, before)), Some(after)) = (&stats, &per_ticket) {
+        after.print_since(before);
+    }
 
     println!(
         "ceiling (the same rows through the sqlx driver, one transaction per ticket): {} tasks, {}s warm-up + {}s measured ...",

@@ -485,14 +485,26 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     })
 }
 
-/// Keeps the query planner's statistics fresh (see `Store::optimize`): soon after start, when
-/// a demo or an import has just filled the tables, then every hour.
+/// How often the server checks whether a table changed enough to need fresh planner
+/// statistics (one query on `pg_stat_user_tables` when none did).
+const STATISTICS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Keeps the query planner's statistics following the tables' growth (see
+/// `Store::keep_statistics`): at start, when a demo or an import has just filled the tables,
+/// then whenever a table has changed by a tenth since it was last analysed.
 async fn refresh_statistics(store: xdesk_store::Store) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
+    let mut every = tokio::time::interval(STATISTICS_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        if let Err(e) = store.optimize().await {
-            tracing::warn!(error = %e, "refreshing planner statistics failed");
+        match store.keep_statistics().await {
+            Ok(pass) if !pass.analyzed.is_empty() => tracing::info!(
+                analyzed = ?pass.analyzed,
+                vacuumed = ?pass.vacuumed,
+                "refreshed planner statistics"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "refreshing planner statistics failed"),
         }
     }
 }
