@@ -20,6 +20,12 @@ pub(crate) fn text_field(stored: bool) -> TextOptions {
     if stored { o.set_stored() } else { o }
 }
 
+/// Decompressed blocks of stored text kept per segment. A search reads the stored text of its
+/// page of hits only (for snippets); tantivy's default of 100 blocks of 16 KiB per segment let
+/// each node's heap grow with the number of segments and with how widely searches range over
+/// old tickets (issue 20's soak).
+const DOC_STORE_CACHE_BLOCKS: usize = 8;
+
 /// An index in `dir` (made if new) or in memory, with the analyzer registered, a reader that
 /// reloads on commit, and its one writer.
 pub(crate) fn open_index(
@@ -38,6 +44,7 @@ pub(crate) fn open_index(
     let reader = index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
+        .doc_store_cache_num_blocks(DOC_STORE_CACHE_BLOCKS)
         .try_into()?;
     // One indexing thread: the index follows the feed beside the request handlers on the
     // same cores, and a second thread doubled the writer's memory for no gain at the rate

@@ -106,12 +106,13 @@ fn clock_row(ticket_id: i64, c: &ClockWrite) -> sla_clock::ActiveModel {
     }
 }
 
-/// Writes a just-inserted ticket's first clocks, its due time and its job inside `tx`.
+/// Writes a new ticket's first clocks and its job inside `tx` (before the ticket row, which
+/// takes the due time returned).
 pub(crate) async fn start_clocks_in(
     tx: &impl ConnectionTrait,
-    ticket: crate::TicketRow,
+    ticket: &crate::TicketRow,
     start: &SlaStart,
-) -> Result<crate::TicketRow, StoreError> {
+) -> Result<Option<DateTime<Utc>>, StoreError> {
     let tier = if start.needs_tier {
         crate::entities::customer::Entity::find_by_id(ticket.customer_id)
             .one(tx)
@@ -120,27 +121,18 @@ pub(crate) async fn start_clocks_in(
     } else {
         None
     };
-    let clocks = (start.build)(&ticket, tier.as_deref());
+    let clocks = (start.build)(ticket, tier.as_deref());
     if clocks.is_empty() {
-        return Ok(ticket);
+        return Ok(None);
     }
     sla_clock::Entity::insert_many(clocks.iter().map(|c| clock_row(ticket.id, c)))
         .exec(tx)
         .await?;
     let unmet = || clocks.iter().filter(|c| c.met_at.is_none());
-    let due = unmet().filter_map(|c| c.due_at).min();
-    ticket::Entity::update_many()
-        .col_expr(ticket::Column::SlaDueAt, Expr::value(due))
-        .filter(ticket::Column::Id.eq(ticket.id))
-        .exec(tx)
-        .await?;
     // New clocks are neither warned nor breached yet: the job runs at the first step.
     let run = unmet().flat_map(|c| [c.warn_at, c.due_at]).flatten().min();
     schedule_in(tx, ticket.id, run).await?;
-    Ok(crate::TicketRow {
-        sla_due_at: due,
-        ..ticket
-    })
+    Ok(unmet().filter_map(|c| c.due_at).min())
 }
 
 /// A step of a clock that happens once.

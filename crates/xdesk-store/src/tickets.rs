@@ -8,8 +8,8 @@ use crate::{Store, StoreError, now};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    Order, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
+    EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use xdesk_domain::event::{Actor, EventKind, EventRecord, GENESIS_HASH, sha256_hex};
 use xdesk_domain::identity::Identity;
@@ -684,13 +684,25 @@ impl Store {
     }
 }
 
-/// Writes one [`ChangeSet`] inside `tx`; the caller commits.
+/// Writes one [`ChangeSet`] inside `tx`; the caller commits. The ticket row is locked and its
+/// version checked first, then the messages and events are written, and the row is updated
+/// once with everything (its fields and its new chain head): two updates wrote one more version
+/// of the row and of each of its indexes on PostgreSQL, for every chat message and reply.
 pub(crate) async fn apply_change_in(
     tx: &DatabaseTransaction,
     cs: &ChangeSet,
 ) -> Result<AppliedChange, StoreError> {
     let at = now();
     let p = &cs.patch;
+    let mut find = ticket::Entity::find_by_id(cs.ticket_id);
+    // SQLite has one writer: the transaction itself holds the database.
+    if tx.get_database_backend() == DbBackend::Postgres {
+        find = find.lock_exclusive();
+    }
+    let row = find.one(tx).await?.ok_or(StoreError::NotFound("ticket"))?;
+    if row.version != cs.expected_version {
+        return Err(StoreError::StaleVersion("ticket"));
+    }
     let mut upd = ticket::Entity::update_many()
         .col_expr(
             ticket::Column::Version,
@@ -752,22 +764,6 @@ pub(crate) async fn apply_change_in(
                 Expr::value(c.occurred_at.map(xdesk_domain::event::storage_time)),
             );
     }
-    let locked = upd
-        .filter(ticket::Column::Id.eq(cs.ticket_id))
-        .filter(ticket::Column::Version.eq(cs.expected_version))
-        .exec_with_returning(tx)
-        .await?;
-    let Some(row) = locked.into_iter().next() else {
-        let exists = ticket::Entity::find_by_id(cs.ticket_id)
-            .one(tx)
-            .await?
-            .is_some();
-        return Err(if exists {
-            StoreError::StaleVersion("ticket")
-        } else {
-            StoreError::NotFound("ticket")
-        });
-    };
     if let Some(tags) = &p.tags {
         replace_tags(tx, row.id, tags).await?;
     }
@@ -800,7 +796,16 @@ pub(crate) async fn apply_change_in(
         at,
     )
     .await?;
-    let ticket = set_head(tx, row, count, head).await?;
+    let ticket = upd
+        .col_expr(ticket::Column::EventCount, Expr::value(count))
+        .col_expr(ticket::Column::HeadHash, Expr::value(head))
+        .filter(ticket::Column::Id.eq(row.id))
+        .filter(ticket::Column::Version.eq(cs.expected_version))
+        .exec_with_returning(tx)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::StaleVersion("ticket"))?;
     Ok(AppliedChange {
         ticket,
         message_id,
@@ -1067,27 +1072,30 @@ impl Store {
     }
 }
 
-/// Records the new end of the ticket's chain and returns the row as it now stands.
-async fn set_head(
-    tx: &DatabaseTransaction,
-    row: TicketRow,
-    count: i64,
-    head: String,
-) -> Result<TicketRow, StoreError> {
-    ticket::Entity::update_many()
-        .col_expr(ticket::Column::EventCount, Expr::value(count))
-        .col_expr(ticket::Column::HeadHash, Expr::value(head.clone()))
-        .filter(ticket::Column::Id.eq(row.id))
-        .exec(tx)
-        .await?;
-    Ok(TicketRow {
-        event_count: count,
-        head_hash: head,
-        ..row
-    })
+/// The id the next ticket gets, taken before its row is written so the row can be written
+/// once, complete (its chain head and SLA due time depend on rows that reference the id).
+/// PostgreSQL: the column's own sequence. SQLite: one writer holds the transaction, so the
+/// next value of the `AUTOINCREMENT` counter (or past the largest id) is free until it commits.
+async fn next_ticket_id(tx: &DatabaseTransaction) -> Result<i64, StoreError> {
+    let backend = tx.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => "SELECT nextval(pg_get_serial_sequence('tickets', 'id')) AS id",
+        _ => {
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'tickets'), 0), \
+             COALESCE((SELECT MAX(id) FROM tickets), 0)) + 1 AS id"
+        }
+    };
+    let row = tx
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await?
+        .ok_or(StoreError::Unavailable("no ticket id was allocated"))?;
+    Ok(row.try_get("", "id")?)
 }
 
-/// Writes one new ticket inside `tx`; the caller commits.
+/// Writes one new ticket inside `tx`; the caller commits. Its messages, events and clocks go
+/// first and the ticket row last, whole: updating it afterwards (chain head, SLA due time)
+/// wrote a second and third version of the row and of each of its indexes, which on
+/// PostgreSQL cost more than the insert itself.
 pub(crate) async fn insert_ticket(
     tx: &DatabaseTransaction,
     t: &NewTicket,
@@ -1101,38 +1109,40 @@ pub(crate) async fn insert_ticket(
             language,
         } => upsert_customer_id_in(tx, identities, display_name, language).await?,
     };
+    let id = next_ticket_id(tx).await?;
     let c = &t.crypto;
-    let row = ticket::ActiveModel {
-        subject: Set(t.subject.clone()),
-        state: Set(t.state.clone()),
-        priority: Set(t.priority.clone()),
-        channel: Set(t.channel.clone()),
-        language: Set(t.language.clone()),
-        category: Set(t.category.clone()),
-        intent: Set(t.triage.as_ref().map(|r| r.intent.clone())),
-        customer_id: Set(customer_id),
-        group_id: Set(t.group_id),
-        assignee_id: Set(t.assignee_id),
-        tags: Set(tags_json(&t.tags)),
-        network: Set(c.network.clone()),
-        asset: Set(c.asset.clone()),
-        tx_hash: Set(c.tx_hash.clone()),
-        from_address: Set(c.from_address.clone()),
-        to_address: Set(c.to_address.clone()),
-        amount: Set(c.amount.clone()),
-        memo: Set(c.memo.clone()),
-        occurred_at: Set(c.occurred_at.map(xdesk_domain::event::storage_time)),
-        version: Set(1),
-        event_count: Set(0),
-        head_hash: Set(GENESIS_HASH.to_owned()),
-        created_at: Set(at),
-        updated_at: Set(at),
-        last_customer_message_at: Set((t.first_message.author_kind == "customer").then_some(at)),
-        ..Default::default()
-    }
-    .insert(tx)
-    .await?;
-    insert_tags(tx, row.id, &t.tags).await?;
+    let mut row = ticket::Model {
+        id,
+        subject: t.subject.clone(),
+        state: t.state.clone(),
+        priority: t.priority.clone(),
+        channel: t.channel.clone(),
+        language: t.language.clone(),
+        category: t.category.clone(),
+        customer_id,
+        group_id: t.group_id,
+        assignee_id: t.assignee_id,
+        tags: tags_json(&t.tags),
+        network: c.network.clone(),
+        asset: c.asset.clone(),
+        tx_hash: c.tx_hash.clone(),
+        from_address: c.from_address.clone(),
+        to_address: c.to_address.clone(),
+        amount: c.amount.clone(),
+        memo: c.memo.clone(),
+        occurred_at: c.occurred_at.map(xdesk_domain::event::storage_time),
+        version: 1,
+        event_count: 0,
+        head_hash: GENESIS_HASH.to_owned(),
+        created_at: at,
+        updated_at: at,
+        contact_email: None,
+        intent: t.triage.as_ref().map(|r| r.intent.clone()),
+        merged_into: None,
+        last_customer_message_at: (t.first_message.author_kind == "customer").then_some(at),
+        sla_due_at: None,
+    };
+    insert_tags(tx, id, &t.tags).await?;
     let mut events = vec![EventKind::Created {
         subject: t.subject.clone(),
         state: t.state.clone(),
@@ -1152,7 +1162,7 @@ pub(crate) async fn insert_ticket(
     if first.author_kind == "customer" && first.author_id.is_none() {
         first.author_id = Some(customer_id);
     }
-    let (message, attachments) = insert_message(tx, row.id, 1, &first, at, &mut events).await?;
+    let (message, attachments) = insert_message(tx, id, 1, &first, at, &mut events).await?;
     let built = t
         .after_insert
         .as_ref()
@@ -1161,13 +1171,18 @@ pub(crate) async fn insert_ticket(
     let mut notices = Vec::with_capacity(t.notices.len() + built.len());
     for (i, n) in t.notices.iter().chain(&built).enumerate() {
         let seq = 2 + i64::try_from(i).unwrap_or(i64::MAX - 2);
-        notices.push(insert_message(tx, row.id, seq, n, at, &mut events).await?.0);
+        notices.push(insert_message(tx, id, seq, n, at, &mut events).await?.0);
     }
-    let (count, head) = append_events(tx, row.id, 0, GENESIS_HASH, &t.actor, &events, at).await?;
-    let mut ticket = set_head(tx, row, count, head).await?;
+    let (count, head) = append_events(tx, id, 0, GENESIS_HASH, &t.actor, &events, at).await?;
+    row.event_count = count;
+    row.head_hash = head;
     if let Some(start) = &t.sla {
-        ticket = crate::sla::start_clocks_in(tx, ticket, start).await?;
+        row.sla_due_at = crate::sla::start_clocks_in(tx, &row, start).await?;
     }
+    let ticket = ticket::ActiveModel::from(row)
+        .reset_all()
+        .insert(tx)
+        .await?;
     Ok(CreatedTicket {
         ticket,
         message,
