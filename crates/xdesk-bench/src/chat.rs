@@ -4,7 +4,7 @@
 //! (this binary re-run as `serve-node`), so their memory is measured alone.
 
 use crate::load::quantile_ms;
-use crate::{Db, DbChoice, in_fresh_database, print_machine};
+use crate::{Db, DbChoice, each_fresh_database, print_machine};
 use anyhow::{Context, anyhow};
 use clap::Args;
 use futures_util::{SinkExt, StreamExt};
@@ -287,17 +287,10 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
         args.nodes == 1 || !dbs.iter().any(|d| matches!(d, Db::Sqlite)),
         "two nodes share one database: use --db postgres"
     );
-    let mut reports = Vec::new();
-    for &db in dbs {
-        println!("== {} ==", db.name());
-        let a = args.clone();
-        reports.push(
-            in_fresh_database(db, &args.pg_url, async |url, dir| {
-                one_db(db, url, dir, &a).await
-            })
-            .await?,
-        );
-    }
+    let reports = each_fresh_database(dbs, &args.pg_url, async |db, url, dir| {
+        one_db(db, url, dir, &args).await
+    })
+    .await?;
     println!();
     println!("## Chat: WebSocket connections and delivery latency");
     println!();

@@ -3,7 +3,7 @@
 //! sees), beside the rate at which one core only parses the same mail (the parser's ceiling).
 
 use crate::load::{self, Outcome};
-use crate::{Db, DbChoice, in_fresh_database, mb, print_machine, proc_status_kib};
+use crate::{Db, DbChoice, each_fresh_database, mb, print_machine, proc_status_kib};
 use anyhow::anyhow;
 use clap::Args;
 use std::sync::Arc;
@@ -99,15 +99,10 @@ pub async fn run(args: EmailArgs) -> anyhow::Result<()> {
     let dbs = args.db.dbs();
     let parse_only = parse_rate(args.attachment_kib);
     println!("parse only, one core: {parse_only:.0} mails/s");
-    let mut reports = Vec::new();
-    for &db in dbs {
-        println!("== {} ==", db.name());
-        let r = in_fresh_database(db, &args.pg_url, async |url, dir| {
-            one_db(db, url, dir, &args, parse_only).await
-        })
-        .await?;
-        reports.push(r);
-    }
+    let reports = each_fresh_database(dbs, &args.pg_url, async |db, url, dir| {
+        one_db(db, url, dir, &args, parse_only).await
+    })
+    .await?;
     summary(&args, &reports);
     Ok(())
 }
@@ -136,13 +131,7 @@ async fn one_db(
     parse_only: f64,
 ) -> anyhow::Result<Report> {
     crate::reset_peak_rss();
-    let running = xdesk::start(&xdesk::Config {
-        listen: "127.0.0.1:0".into(),
-        database_url: url.to_owned(),
-        data_dir: dir.join("data"),
-        ..Default::default()
-    })
-    .await?;
+    let running = xdesk::start(&crate::bench_config(url, dir)).await?;
     let (_, key) = running
         .services
         .create_api_key("bench", &[])

@@ -6,7 +6,7 @@
 
 use crate::inbox::{PASSWORD, groups_and_agents, load_pages, seed, sign_in};
 use crate::load::{Outcome, drive, quantile_ms};
-use crate::{Db, DbChoice, in_fresh_database, post_ticket, print_machine};
+use crate::{Db, DbChoice, each_fresh_database, post_ticket, print_machine};
 use anyhow::anyhow;
 use clap::Args;
 use std::sync::Arc;
@@ -52,17 +52,13 @@ pub async fn run(args: GrowthArgs) -> anyhow::Result<()> {
         args.sizes.windows(2).all(|w| w[0] <= w[1]),
         "--sizes must be ascending"
     );
-    let mut rows = Vec::new();
-    for &db in args.db.dbs() {
-        println!("== {} ==", db.name());
-        let a = args.clone();
-        rows.extend(
-            in_fresh_database(db, &args.pg_url, async |url, dir| {
-                one_db(db, url, dir, &a).await
-            })
-            .await?,
-        );
-    }
+    let rows: Vec<Row> = each_fresh_database(args.db.dbs(), &args.pg_url, async |db, url, dir| {
+        one_db(db, url, dir, &args).await
+    })
+    .await?
+    .into_iter()
+    .flatten()
+    .collect();
     println!();
     println!("## Cost as tickets pile up");
     println!();
@@ -102,12 +98,7 @@ async fn one_db(
     dir: &std::path::Path,
     args: &GrowthArgs,
 ) -> anyhow::Result<Vec<Row>> {
-    let mut config = xdesk::Config {
-        listen: "127.0.0.1:0".into(),
-        database_url: url.to_owned(),
-        data_dir: dir.join("data"),
-        ..Default::default()
-    };
+    let mut config = crate::bench_config(url, dir);
     config.routing.default_group = Some(xdesk::demo::DEFAULT_GROUP.into());
     let running = xdesk::start(&config).await?;
     let s = running.services.clone();

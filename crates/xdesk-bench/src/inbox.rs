@@ -5,7 +5,7 @@
 //! round trip beside it, and the bytes a page load moves.
 
 use crate::load::{drive, quantile_ms};
-use crate::{Db, DbChoice, in_fresh_database, print_machine};
+use crate::{Db, DbChoice, each_fresh_database, print_machine};
 use anyhow::anyhow;
 use clap::Args;
 use serde_json::{Value, json};
@@ -45,17 +45,10 @@ struct Report {
 
 pub async fn run(args: InboxArgs) -> anyhow::Result<()> {
     let dbs = args.db.dbs();
-    let mut reports = Vec::new();
-    for &db in dbs {
-        println!("== {} ==", db.name());
-        let a = args.clone();
-        reports.push(
-            in_fresh_database(db, &args.pg_url, async |url, dir| {
-                one_db(db, url, dir, &a).await
-            })
-            .await?,
-        );
-    }
+    let reports = each_fresh_database(dbs, &args.pg_url, async |db, url, dir| {
+        one_db(db, url, dir, &args).await
+    })
+    .await?;
     println!();
     println!("## Inbox page with {} tickets", args.tickets);
     println!();
@@ -308,13 +301,7 @@ async fn one_db(
     dir: &std::path::Path,
     args: &InboxArgs,
 ) -> anyhow::Result<Report> {
-    let config = xdesk::Config {
-        listen: "127.0.0.1:0".into(),
-        database_url: url.to_owned(),
-        data_dir: dir.join("data"),
-        ..Default::default()
-    };
-    let running = xdesk::start(&config).await?;
+    let running = xdesk::start(&crate::bench_config(url, dir)).await?;
     let s = running.services.clone();
     let (groups, agents) = groups_and_agents(&s).await?;
     println!("seeding {} tickets ...", args.tickets);

@@ -4,7 +4,7 @@
 //! how fast the updates were posted on the tickets, how fast the mails reached the sink, and
 //! the server's RSS growth over the broadcast.
 
-use crate::{Db, DbChoice, in_fresh_database, proc_status_kib, reset_peak_rss};
+use crate::{Db, DbChoice, each_fresh_database, proc_status_kib, reset_peak_rss};
 use clap::Args;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -105,15 +105,10 @@ struct Report {
 }
 
 pub async fn run(args: IncidentArgs) -> anyhow::Result<()> {
-    let mut reports = Vec::new();
-    for &db in args.db.dbs() {
-        println!("== {} ==", db.name());
-        let r = in_fresh_database(db, &args.pg_url, async |url, dir| {
-            one(db, &args, url, dir).await
-        })
-        .await?;
-        reports.push(r);
-    }
+    let reports = each_fresh_database(args.db.dbs(), &args.pg_url, async |db, url, dir| {
+        one(db, &args, url, dir).await
+    })
+    .await?;
     println!();
     println!(
         "| database | linked tickets (email) | queued in | posted on tickets | mails to the sink | RSS growth |"
@@ -147,9 +142,6 @@ async fn one(
     let epoch = Instant::now();
     let (port, sink) = start_sink(epoch).await?;
     let config = xdesk::Config {
-        listen: "127.0.0.1:0".into(),
-        database_url: url.to_owned(),
-        data_dir: dir.join("data"),
         smtp: Some(xdesk_channels::smtp::SmtpSettings {
             host: "127.0.0.1".into(),
             port,
@@ -162,7 +154,7 @@ async fn one(
             broadcast_per_second: args.rate,
             ..Default::default()
         },
-        ..Default::default()
+        ..crate::bench_config(url, dir)
     };
     let running = xdesk::start(&config).await?;
     let s = running.services.clone();

@@ -182,6 +182,32 @@ async fn bench_db(db: Db, args: &TicketsArgs) -> anyhow::Result<Report> {
     .await
 }
 
+/// Runs `f` once per database in `dbs`, each in a fresh database (see [`in_fresh_database`]),
+/// under a heading with the database's name; the results in the same order.
+pub(crate) async fn each_fresh_database<T>(
+    dbs: &[Db],
+    pg_url: &str,
+    f: impl AsyncFn(Db, &str, &std::path::Path) -> anyhow::Result<T>,
+) -> anyhow::Result<Vec<T>> {
+    let mut results = Vec::with_capacity(dbs.len());
+    for &db in dbs {
+        println!("== {} ==", db.name());
+        results.push(in_fresh_database(db, pg_url, async |url, dir| f(db, url, dir).await).await?);
+    }
+    Ok(results)
+}
+
+/// A server configuration for an in-process benchmark: a free port, `url`, and its files in
+/// `dir`; everything else as the defaults.
+pub(crate) fn bench_config(url: &str, dir: &std::path::Path) -> xdesk::Config {
+    xdesk::Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: url.to_owned(),
+        data_dir: dir.join("data"),
+        ..Default::default()
+    }
+}
+
 /// Calls `f` with the URL of a fresh database and a scratch directory; a PostgreSQL database
 /// is created for the run and dropped after it.
 pub(crate) async fn in_fresh_database<T>(

@@ -406,13 +406,7 @@ async fn serve_and_catch_up(
     dir: &std::path::Path,
     questions: &'static [(String, String)],
 ) -> anyhow::Result<Served> {
-    let config = xdesk::Config {
-        listen: "127.0.0.1:0".into(),
-        database_url: database_url.to_owned(),
-        data_dir: dir.join("data"),
-        ..xdesk::Config::default()
-    };
-    let running = xdesk::start(&config).await?;
+    let running = xdesk::start(&crate::bench_config(database_url, dir)).await?;
     xdesk::demo::seed_knowledge_base(&running.services).await?;
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::new();

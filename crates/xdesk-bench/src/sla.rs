@@ -3,7 +3,7 @@
 //! 10,000 tickets whose first-response promise comes due in the same minute: the time one node
 //! takes to fire every breach (event written, priority raised) once they are due.
 
-use crate::{Db, DbChoice, in_fresh_database};
+use crate::{Db, DbChoice, each_fresh_database};
 use chrono::Duration;
 use clap::Args;
 use std::time::Instant;
@@ -170,15 +170,10 @@ async fn one(db: Db, args: &SlaArgs, url: &str, dir: &std::path::Path) -> anyhow
 }
 
 pub async fn run(args: SlaArgs) -> anyhow::Result<()> {
-    let mut reports = Vec::new();
-    for &db in args.db.dbs() {
-        println!("== {} ==", db.name());
-        let r = in_fresh_database(db, &args.pg_url, async |url, dir| {
-            one(db, &args, url, dir).await
-        })
-        .await?;
-        reports.push(r);
-    }
+    let reports = each_fresh_database(args.db.dbs(), &args.pg_url, async |db, url, dir| {
+        one(db, &args, url, dir).await
+    })
+    .await?;
     println!("\n## SLA timers on one node\n");
     println!(
         "| database | idle timers | idle CPU % (timer loop, {} s) | claimed while idle | due in one minute | fired | fire s | timers/s |",

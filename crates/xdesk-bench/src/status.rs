@@ -5,7 +5,7 @@
 //! loopback; the page is cached per status revision, so a request costs a revision check.
 
 use crate::load::quantile_ms;
-use crate::{Db, DbChoice, in_fresh_database, print_machine};
+use crate::{Db, DbChoice, each_fresh_database, print_machine};
 use anyhow::anyhow;
 use clap::Args;
 use std::sync::{Arc, Mutex};
@@ -38,17 +38,10 @@ struct Report {
 const PATHS: [&str; 2] = ["/status", "/status/summary.json"];
 
 pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
-    let mut reports = Vec::new();
-    for &db in args.db.dbs() {
-        println!("== {} ==", db.name());
-        let a = args.clone();
-        reports.push(
-            in_fresh_database(db, &args.pg_url, async |url, dir| {
-                one_db(db, url, dir, &a).await
-            })
-            .await?,
-        );
-    }
+    let reports = each_fresh_database(args.db.dbs(), &args.pg_url, async |db, url, dir| {
+        one_db(db, url, dir, &args).await
+    })
+    .await?;
     println!();
     println!("## Status page at {} requests/s", args.rate);
     println!();
@@ -88,13 +81,7 @@ async fn one_db(
     dir: &std::path::Path,
     args: &StatusArgs,
 ) -> anyhow::Result<Report> {
-    let config = xdesk::Config {
-        listen: "127.0.0.1:0".into(),
-        database_url: url.to_owned(),
-        data_dir: dir.join("data"),
-        ..Default::default()
-    };
-    let running = xdesk::start(&config).await?;
+    let running = xdesk::start(&crate::bench_config(url, dir)).await?;
     let s = running.services.clone();
     xdesk::demo::seed_status_page(&s).await?;
     let tron = s
