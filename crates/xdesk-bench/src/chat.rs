@@ -149,7 +149,7 @@ impl Node {
 /// Runs one node in this process until killed: the child side of the benchmark.
 pub async fn serve_node() -> anyhow::Result<()> {
     // As `xdesk serve` does.
-    xdesk::allocator::limit_arenas();
+    xdesk::allocator::tune_malloc();
     let config = xdesk::Config::load(std::path::Path::new("/nonexistent/xdesk.toml"))?;
     let running = xdesk::start(&config).await?;
     running.task.await??;

@@ -9,6 +9,7 @@ mod email;
 mod growth;
 mod inbox;
 mod incidents;
+mod index_commits;
 mod load;
 mod pgstat;
 mod search;
@@ -71,6 +72,12 @@ enum Cmd {
     /// Two nodes on PostgreSQL and Redis under a bounded mixed load for 30 minutes: p99 and
     /// memory per window.
     Soak(soak::SoakArgs),
+    /// The ticket index over thousands of small commits, as the feed follower makes them: commit
+    /// and search time, and memory with glibc's default allocator settings and the server's.
+    IndexCommits(index_commits::IndexCommitsArgs),
+    /// Internal: one run of `index-commits`.
+    #[command(hide = true)]
+    IndexCommitsChild(index_commits::IndexCommitsArgs),
     /// Internal: one node for the chat benchmark, configured from XDESK_* variables.
     #[command(hide = true)]
     ServeNode,
@@ -158,6 +165,8 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Incidents(args) => return incidents::run(args).await,
         Cmd::Status(args) => return status::run(args).await,
         Cmd::ServeNode => return chat::serve_node().await,
+        Cmd::IndexCommits(args) => return index_commits::run(&args),
+        Cmd::IndexCommitsChild(args) => return index_commits::child(&args),
     };
     anyhow::ensure!(
         args.seconds > 0 && args.clients > 0,

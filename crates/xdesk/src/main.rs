@@ -132,7 +132,7 @@ fn parse_ticket_ref(s: &str) -> anyhow::Result<i64> {
 }
 
 fn main() -> anyhow::Result<()> {
-    xdesk::allocator::limit_arenas();
+    xdesk::allocator::tune_malloc();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
