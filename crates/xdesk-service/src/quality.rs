@@ -12,7 +12,7 @@ use xdesk_domain::quality;
 use xdesk_domain::sla::raised;
 use xdesk_domain::ticket::Priority;
 use xdesk_domain::triage::Intent;
-use xdesk_store::{ChangeSet, TicketFilter, TicketPatch, TicketRow, Visibility};
+use xdesk_store::{ChangeSet, TicketPatch, TicketRow};
 
 /// What a reply would repeat, to warn the agent before sending.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,25 +158,27 @@ impl Services {
         let Some(intent) = ticket.intent.as_deref().and_then(Intent::parse) else {
             return;
         };
+        if intent == Intent::Other {
+            return;
+        }
         let earlier = match self
             .store
-            .list_tickets(&TicketFilter {
-                customer_id: Some(ticket.customer_id),
-                limit: 50,
-                // xdesk's own check, over every ticket of the customer.
-                ..TicketFilter::new(Visibility::All)
-            })
+            .customer_recent_tickets(
+                ticket.customer_id,
+                ticket.created_at - quality::repeat_window(),
+                ticket.id,
+                50,
+            )
             .await
         {
             Ok(t) => t,
             Err(_) => return,
         };
         let earlier: Vec<(Intent, chrono::DateTime<Utc>)> = earlier
-            .iter()
-            .filter(|t| t.id != ticket.id)
+            .into_iter()
             // Back after we called it solved; an open one is a duplicate, not a return.
-            .filter(|t| t.state == "solved" || t.state == "closed")
-            .filter_map(|t| Some((t.intent.as_deref().and_then(Intent::parse)?, t.created_at)))
+            .filter(|(_, state, _)| state == "solved" || state == "closed")
+            .filter_map(|(i, _, at)| Some((i.as_deref().and_then(Intent::parse)?, at)))
             .collect();
         if quality::repeats_intent(intent, ticket.created_at, &earlier) {
             self.quality_flag(ticket.id, "repeat_intent", true).await;

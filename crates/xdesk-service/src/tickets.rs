@@ -415,7 +415,10 @@ impl Services {
         let crypto = input.crypto.validate()?.to_raw();
         let body = self.check_body(&input.body, !input.attachments.is_empty())?;
         let triaged = self.triage_new(subject.as_str(), &body, &crypto);
-        let language = given_language.unwrap_or_else(|| triaged.record.language.clone());
+        // Triage detected the language of the subject and body already: a customer's first
+        // message carries that one instead of running the detector over the body again.
+        let detected = triaged.record.language.clone();
+        let language = given_language.unwrap_or_else(|| detected.clone());
         self.check_assignment(input.group_id, input.assignee_id)
             .await?;
         let customer = self.resolve_customer(p, &input.customer, &language).await?;
@@ -463,6 +466,11 @@ impl Services {
             Principal::ApiKey { .. } | Principal::System => ("customer".to_owned(), None),
             _ => author_of(p),
         };
+        let metadata = if author_kind == "customer" {
+            json!({ "language": detected })
+        } else {
+            json!({})
+        };
         let created = self
             .store
             .create_ticket(NewTicket {
@@ -491,7 +499,7 @@ impl Services {
                     body_html,
                     internal: false,
                     channel: channel.as_str().to_owned(),
-                    metadata: json!({}),
+                    metadata,
                     attachments,
                     email: None,
                     redacted: screened.names(),

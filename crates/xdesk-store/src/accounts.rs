@@ -8,6 +8,10 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait,
 };
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 pub type GroupRow = group::Model;
 pub type AgentRow = agent::Model;
@@ -365,11 +369,22 @@ impl Store {
         .await?)
     }
 
+    /// The key with this prefix. Every API request asks, so a key read is kept for
+    /// [`API_KEY_TTL`]: a key revoked through this node stops at once, through another node
+    /// within that time. Unknown prefixes are not kept, so guessing cannot fill the copy.
     pub async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRow>, StoreError> {
-        Ok(api_key::Entity::find()
+        if let Some(k) = self.api_keys.fresh(prefix) {
+            return Ok(Some(k));
+        }
+        let generation = self.api_keys.generation();
+        let key = api_key::Entity::find()
             .filter(api_key::Column::Prefix.eq(prefix))
             .one(&self.read)
-            .await?)
+            .await?;
+        if let Some(k) = &key {
+            self.api_keys.keep(generation, k.clone());
+        }
+        Ok(key)
     }
 
     pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
@@ -386,10 +401,57 @@ impl Store {
             .filter(api_key::Column::RevokedAt.is_null())
             .exec(&self.db)
             .await?;
+        self.api_keys.invalidate();
         if res.rows_affected == 0 {
             return Err(StoreError::NotFound("api key"));
         }
         Ok(())
+    }
+}
+
+/// How long a key read is trusted: the delay before a revocation made on another node takes
+/// effect here.
+pub const API_KEY_TTL: Duration = Duration::from_secs(1);
+/// Keys kept at most; past it the copy starts empty again.
+const API_KEYS_KEPT: usize = 1024;
+
+/// This node's copy of recently used API keys, by prefix.
+#[derive(Debug, Default)]
+pub(crate) struct ApiKeyCache {
+    /// Bumped by every revocation through this node.
+    generation: AtomicU64,
+    keys: Mutex<HashMap<String, (Instant, u64, ApiKeyRow)>>,
+}
+
+impl ApiKeyCache {
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.clear();
+        }
+    }
+
+    fn fresh(&self, prefix: &str) -> Option<ApiKeyRow> {
+        let generation = self.generation();
+        let keys = self.keys.lock().ok()?;
+        let (at, g, k) = keys.get(prefix)?;
+        (*g == generation && at.elapsed() < API_KEY_TTL).then(|| k.clone())
+    }
+
+    /// Keeps a key read at `generation`: a revocation committed meanwhile bumped it, so what
+    /// may predate the revocation is never served.
+    fn keep(&self, generation: u64, key: ApiKeyRow) {
+        let Ok(mut keys) = self.keys.lock() else {
+            return;
+        };
+        if keys.len() >= API_KEYS_KEPT {
+            keys.clear();
+        }
+        keys.insert(key.prefix.clone(), (Instant::now(), generation, key));
     }
 }
 

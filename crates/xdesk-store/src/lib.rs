@@ -95,6 +95,7 @@ pub struct Store {
     files: AttachmentStore,
     writer: group_commit::TicketWriter,
     settings: std::sync::Arc<settings::SettingsCache>,
+    api_keys: std::sync::Arc<accounts::ApiKeyCache>,
 }
 
 /// Tickets per group-commit transaction at most.
@@ -176,6 +177,7 @@ impl Store {
             files,
             writer,
             settings: Default::default(),
+            api_keys: Default::default(),
         })
     }
 
