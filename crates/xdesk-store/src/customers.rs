@@ -262,6 +262,26 @@ fn any_of(identities: &[Identity]) -> Condition {
     })
 }
 
+/// The customer owning each of `identities` that is known, by kind and value: one read for a
+/// batch of new tickets. The list is padded to a power of two, as [`crate::id_list`] pads ids.
+pub(crate) async fn owners_in<C: ConnectionTrait>(
+    conn: &C,
+    identities: &[&Identity],
+) -> Result<std::collections::HashMap<(String, String), i64>, StoreError> {
+    let Some(last) = identities.last() else {
+        return Ok(Default::default());
+    };
+    let mut asked: Vec<Identity> = identities.iter().map(|i| (*i).clone()).collect();
+    asked.resize(asked.len().next_power_of_two(), (*last).clone());
+    Ok(customer_identity::Entity::find()
+        .filter(any_of(&asked))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|k| ((k.kind, k.value), k.customer_id))
+        .collect())
+}
+
 /// [`Store::upsert_customer`] inside the caller's transaction, so a ticket and the customer it
 /// creates commit together. Returns the id alone, which is all a new ticket needs.
 pub(crate) async fn upsert_customer_id_in<C: ConnectionTrait>(

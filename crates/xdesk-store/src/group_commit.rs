@@ -9,7 +9,7 @@
 
 use crate::StoreError;
 use crate::tickets::{
-    AppliedChange, ChangeSet, CreatedTicket, NewTicket, apply_change_in, insert_ticket,
+    AppliedChange, ChangeSet, CreatedTicket, NewTicket, apply_change_in, insert_tickets,
 };
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use std::sync::Arc;
@@ -147,10 +147,23 @@ async fn write_alone(db: &DatabaseConnection, w: &Work) -> Result<Done, StoreErr
 
 async fn write_together(db: &DatabaseConnection, works: &[&Work]) -> Result<Vec<Done>, StoreError> {
     let tx = db.begin().await?;
+    // The new tickets first, all at once; then the changes, one by one.
+    let new: Vec<&NewTicket> = works
+        .iter()
+        .filter_map(|w| match w {
+            Work::Create(t) => Some(t),
+            Work::Change(_) => None,
+        })
+        .collect();
+    let mut created = insert_tickets(&tx, &new).await?.into_iter();
     let mut done = Vec::with_capacity(works.len());
     for w in works {
         done.push(match w {
-            Work::Create(t) => Done::Created(insert_ticket(&tx, t).await?),
+            Work::Create(_) => Done::Created(
+                created
+                    .next()
+                    .ok_or(StoreError::Unavailable("a new ticket went missing"))?,
+            ),
             Work::Change(cs) => Done::Applied(apply_change_in(&tx, cs).await?),
         });
     }
@@ -259,6 +272,89 @@ mod tests {
         for c in &created {
             assert_chain_ok(&s, c).await;
         }
+    }
+
+    /// One batch of new tickets, written table by table, stores exactly what it answers: the
+    /// rows, ids taken before the writes, the customer created once for two tickets, and a
+    /// change queued between them.
+    #[tokio::test]
+    async fn a_batch_stores_what_it_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path()).await;
+        let known = s
+            .create_ticket(ticket("earlier", "known@example.com", &[]))
+            .await
+            .unwrap()
+            .ticket;
+        let mut warned = ticket("with a notice", "new@example.com", &["x", "y"]);
+        let mut notice = ticket_message();
+        notice.author_kind = "system".into();
+        notice.body_text = "Never share your seed phrase.".into();
+        warned.notices.push(notice);
+        let works = [
+            Work::Create(warned),
+            Work::Change(reply(&known, "a reply in the same batch")),
+            Work::Create(ticket("same new customer", "new@example.com", &["x"])),
+            Work::Create(ticket("known customer", "known@example.com", &[])),
+        ];
+        let mut answers = Vec::new();
+        let mut jobs = Vec::new();
+        for work in works {
+            let (reply, answer) = oneshot::channel();
+            jobs.push(Job { work, reply });
+            answers.push(answer);
+        }
+        write(&s.db, jobs).await;
+        let mut created = Vec::new();
+        for a in answers {
+            match a.await.unwrap().unwrap() {
+                Done::Created(c) => created.push(c),
+                Done::Applied(a) => assert_eq!(a.ticket.version, known.version + 1),
+            }
+        }
+        assert_eq!(created.len(), 3);
+        assert_eq!(created[0].ticket.customer_id, created[1].ticket.customer_id);
+        assert_eq!(created[2].ticket.customer_id, known.customer_id);
+        assert_ne!(created[0].ticket.customer_id, known.customer_id);
+        let mut message_ids = Vec::new();
+        for c in &created {
+            assert_eq!(
+                s.ticket(c.ticket.id).await.unwrap().as_ref(),
+                Some(&c.ticket)
+            );
+            let mut answered = vec![c.message.clone()];
+            answered.extend(c.notices.iter().cloned());
+            assert_eq!(s.messages(c.ticket.id, true).await.unwrap(), answered);
+            message_ids.extend(answered.iter().map(|m| m.id));
+            let events = s.events(c.ticket.id).await.unwrap();
+            let v = verify_chain(
+                &events,
+                Some(&c.ticket.head_hash),
+                Some(c.ticket.event_count),
+            );
+            assert!(v.valid, "{v:?}");
+        }
+        assert_eq!(created[0].notices.len(), 1);
+        assert_eq!(created[0].notices[0].seq, 2);
+        message_ids.sort_unstable();
+        message_ids.dedup();
+        assert_eq!(message_ids.len(), 4, "every message its own id");
+        let tagged = |tag: &str| {
+            let s = s.clone();
+            let tag = tag.to_owned();
+            async move {
+                s.list_tickets(&TicketFilter {
+                    tag: Some(tag),
+                    limit: 10,
+                    ..TicketFilter::new(crate::Visibility::All)
+                })
+                .await
+                .unwrap()
+                .len()
+            }
+        };
+        assert_eq!(tagged("x").await, 2);
+        assert_eq!(tagged("y").await, 1);
     }
 
     fn reply(ticket: &crate::TicketRow, body: &str) -> ChangeSet {

@@ -276,6 +276,21 @@ pub(crate) fn id_list(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
     ids
 }
 
+/// Rows for multi-row inserts, in runs of 64, 32, …, 1 rows: for the same reason as
+/// [`id_list`], a batch of any size then uses at most seven statement texts per table.
+pub(crate) fn chunked<T>(rows: Vec<T>) -> Vec<Vec<T>> {
+    const MAX: usize = 64;
+    let mut left = rows.len();
+    let mut rows = rows.into_iter();
+    let mut runs = Vec::new();
+    while left > 0 {
+        let n = if left >= MAX { MAX } else { 1 << left.ilog2() };
+        runs.push(rows.by_ref().take(n).collect());
+        left -= n;
+    }
+    runs
+}
+
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     xdesk_domain::event::storage_time(chrono::Utc::now())
 }
@@ -308,5 +323,23 @@ mod id_list_tests {
         }
         // 1,000 lengths in, 11 statement texts out.
         assert_eq!(lengths.len(), 11);
+    }
+
+    #[test]
+    fn rows_are_inserted_in_runs_of_powers_of_two() {
+        let runs = |n: usize| -> Vec<usize> {
+            super::chunked((0..n).collect::<Vec<_>>())
+                .iter()
+                .map(Vec::len)
+                .collect()
+        };
+        assert!(runs(0).is_empty());
+        assert_eq!(runs(1), [1]);
+        assert_eq!(runs(7), [4, 2, 1]);
+        assert_eq!(runs(64), [64]);
+        assert_eq!(runs(200), [64, 64, 64, 8]);
+        // Every row once, in order.
+        let all: Vec<usize> = super::chunked((0..100).collect()).concat();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
     }
 }

@@ -106,13 +106,13 @@ fn clock_row(ticket_id: i64, c: &ClockWrite) -> sla_clock::ActiveModel {
     }
 }
 
-/// Writes a new ticket's first clocks and its job inside `tx` (before the ticket row, which
-/// takes the due time returned).
-pub(crate) async fn start_clocks_in(
+/// A new ticket's first clocks, built inside `tx` (before the ticket row, which takes their
+/// due time): the customer's tier is read there when the policies need it.
+pub(crate) async fn first_clocks_in(
     tx: &impl ConnectionTrait,
     ticket: &crate::TicketRow,
     start: &SlaStart,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
+) -> Result<Vec<ClockWrite>, StoreError> {
     let tier = if start.needs_tier {
         crate::entities::customer::Entity::find_by_id(ticket.customer_id)
             .one(tx)
@@ -121,18 +121,59 @@ pub(crate) async fn start_clocks_in(
     } else {
         None
     };
-    let clocks = (start.build)(ticket, tier.as_deref());
-    if clocks.is_empty() {
-        return Ok(None);
-    }
-    sla_clock::Entity::insert_many(clocks.iter().map(|c| clock_row(ticket.id, c)))
-        .exec(tx)
-        .await?;
+    Ok((start.build)(ticket, tier.as_deref()))
+}
+
+/// What starting `clocks` on a new ticket writes: the clock rows, the ticket's job (at its
+/// first warning or breach; new clocks are neither yet), and the ticket's due time.
+pub(crate) fn started_clocks(
+    ticket_id: i64,
+    clocks: &[ClockWrite],
+) -> (
+    Vec<sla_clock::ActiveModel>,
+    Option<job::ActiveModel>,
+    Option<DateTime<Utc>>,
+) {
+    let rows = clocks.iter().map(|c| clock_row(ticket_id, c)).collect();
     let unmet = || clocks.iter().filter(|c| c.met_at.is_none());
-    // New clocks are neither warned nor breached yet: the job runs at the first step.
-    let run = unmet().flat_map(|c| [c.warn_at, c.due_at]).flatten().min();
-    schedule_in(tx, ticket.id, run).await?;
-    Ok(unmet().filter_map(|c| c.due_at).min())
+    let job = unmet()
+        .flat_map(|c| [c.warn_at, c.due_at])
+        .flatten()
+        .min()
+        .map(|at| job_row(ticket_id, at));
+    (rows, job, unmet().filter_map(|c| c.due_at).min())
+}
+
+/// Writes the jobs of new tickets: none of them has one yet, but the same statement as a
+/// reschedule keeps one shape for both.
+pub(crate) async fn insert_jobs_in(
+    tx: &impl ConnectionTrait,
+    jobs: Vec<job::ActiveModel>,
+) -> Result<(), StoreError> {
+    for chunk in crate::chunked(jobs) {
+        job::Entity::insert_many(chunk)
+            .on_conflict(job_conflict())
+            .exec_without_returning(tx)
+            .await?;
+    }
+    Ok(())
+}
+
+fn job_row(ticket_id: i64, run_at: DateTime<Utc>) -> job::ActiveModel {
+    job::ActiveModel {
+        kind: Set(SLA_JOB.to_owned()),
+        ticket_id: Set(ticket_id),
+        run_at: Set(run_at),
+        lease_until: Set(None),
+        attempts: Set(0),
+        ..Default::default()
+    }
+}
+
+fn job_conflict() -> OnConflict {
+    OnConflict::columns([job::Column::Kind, job::Column::TicketId])
+        .update_columns([job::Column::RunAt, job::Column::LeaseUntil])
+        .to_owned()
 }
 
 /// A step of a clock that happens once.
@@ -432,21 +473,10 @@ async fn schedule_in(
 ) -> Result<(), StoreError> {
     match run_at {
         Some(at) => {
-            job::Entity::insert(job::ActiveModel {
-                kind: Set(SLA_JOB.to_owned()),
-                ticket_id: Set(ticket_id),
-                run_at: Set(at),
-                lease_until: Set(None),
-                attempts: Set(0),
-                ..Default::default()
-            })
-            .on_conflict(
-                OnConflict::columns([job::Column::Kind, job::Column::TicketId])
-                    .update_columns([job::Column::RunAt, job::Column::LeaseUntil])
-                    .to_owned(),
-            )
-            .exec(tx)
-            .await?;
+            job::Entity::insert(job_row(ticket_id, at))
+                .on_conflict(job_conflict())
+                .exec(tx)
+                .await?;
         }
         None => {
             job::Entity::delete_many()

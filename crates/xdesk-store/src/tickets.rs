@@ -519,45 +519,93 @@ async fn insert_message(
     at: DateTime<Utc>,
     events: &mut Vec<EventKind>,
 ) -> Result<(MessageRow, Vec<AttachmentRow>), StoreError> {
-    let row = message::ActiveModel {
-        seq: Set(seq),
-        ticket_id: Set(ticket_id),
-        author_kind: Set(m.author_kind.clone()),
-        author_id: Set(m.author_id),
-        body_text: Set(m.body_text.clone()),
-        body_html: Set(m.body_html.clone()),
-        internal: Set(m.internal),
-        channel: Set(m.channel.clone()),
-        metadata: Set(metadata_of(m).to_string()),
-        created_at: Set(at),
-        verify_code: Set(verify_code(m)),
-        ..Default::default()
+    let row = message_row(ticket_id, seq, m, at).insert(tx).await?;
+    message_events(row.id, m, events);
+    let attachments = message_extras_in(tx, ticket_id, row.id, m, at).await?;
+    Ok((row, attachments))
+}
+
+/// A message as a new row; its id is left to the database.
+fn message_row(
+    ticket_id: i64,
+    seq: i64,
+    m: &NewMessage,
+    at: DateTime<Utc>,
+) -> message::ActiveModel {
+    let mut row = message::ActiveModel::from(message_model(0, ticket_id, seq, m, at)).reset_all();
+    row.id = sea_orm::ActiveValue::NotSet;
+    row
+}
+
+/// A message as it is stored, with the id taken for it.
+fn message_model(
+    id: i64,
+    ticket_id: i64,
+    seq: i64,
+    m: &NewMessage,
+    at: DateTime<Utc>,
+) -> MessageRow {
+    MessageRow {
+        id,
+        seq,
+        ticket_id,
+        author_kind: m.author_kind.clone(),
+        author_id: m.author_id,
+        body_text: m.body_text.clone(),
+        body_html: m.body_html.clone(),
+        internal: m.internal,
+        channel: m.channel.clone(),
+        metadata: metadata_of(m).to_string(),
+        created_at: at,
+        verify_code: verify_code(m),
     }
-    .insert(tx)
-    .await?;
+}
+
+/// What the ticket's chain records of a message: the message, the kinds of secret cut from
+/// it, and each attachment.
+fn message_events(message_id: i64, m: &NewMessage, events: &mut Vec<EventKind>) {
     events.push(EventKind::MessageAdded {
-        message_id: row.id,
+        message_id,
         internal: m.internal,
         body_sha256: sha256_hex(m.body_text.as_bytes()),
     });
     if !m.redacted.is_empty() {
         events.push(EventKind::SecretRedacted {
-            message_id: row.id,
+            message_id,
             kinds: m.redacted.clone(),
         });
     }
+    for a in &m.attachments {
+        events.push(EventKind::AttachmentAdded {
+            message_id,
+            sha256: a.sha256.clone(),
+            filename: a.filename.clone(),
+            size: a.size,
+        });
+    }
+}
+
+/// The rows that hang off a message once it is written: the raw mail it came from, the mail
+/// that delivers it, its attachments.
+async fn message_extras_in(
+    tx: &DatabaseTransaction,
+    ticket_id: i64,
+    message_id: i64,
+    m: &NewMessage,
+    at: DateTime<Utc>,
+) -> Result<Vec<AttachmentRow>, StoreError> {
     if let Some(rec) = &m.email {
-        record_inbound(tx, ticket_id, row.id, rec, at).await?;
+        record_inbound(tx, ticket_id, message_id, rec, at).await?;
     }
     if let Some(o) = &m.outbound {
-        queue_outbound(tx, ticket_id, row.id, o, at).await?;
+        queue_outbound(tx, ticket_id, message_id, o, at).await?;
     }
     let mut attachments = Vec::with_capacity(m.attachments.len());
     for a in &m.attachments {
         attachments.push(
             attachment::ActiveModel {
                 ticket_id: Set(ticket_id),
-                message_id: Set(row.id),
+                message_id: Set(message_id),
                 sha256: Set(a.sha256.clone()),
                 filename: Set(a.filename.clone()),
                 content_type: Set(a.content_type.clone()),
@@ -568,14 +616,8 @@ async fn insert_message(
             .insert(tx)
             .await?,
         );
-        events.push(EventKind::AttachmentAdded {
-            message_id: row.id,
-            sha256: a.sha256.clone(),
-            filename: a.filename.clone(),
-            size: a.size,
-        });
     }
-    Ok((row, attachments))
+    Ok(attachments)
 }
 
 async fn replace_tags(
@@ -595,26 +637,48 @@ async fn insert_tags(
     ticket_id: i64,
     tags: &[String],
 ) -> Result<(), StoreError> {
-    if !tags.is_empty() {
-        let rows = tags.iter().map(|t| ticket_tag::ActiveModel {
-            ticket_id: Set(ticket_id),
-            tag: Set(t.clone()),
-        });
+    let rows = tag_rows(ticket_id, tags);
+    if !rows.is_empty() {
         ticket_tag::Entity::insert_many(rows).exec(tx).await?;
     }
     Ok(())
+}
+
+fn tag_rows(ticket_id: i64, tags: &[String]) -> Vec<ticket_tag::ActiveModel> {
+    tags.iter()
+        .map(|t| ticket_tag::ActiveModel {
+            ticket_id: Set(ticket_id),
+            tag: Set(t.clone()),
+        })
+        .collect()
 }
 
 /// Seals `events` onto the chain that ends at (`count`, `head`) and records the new head.
 async fn append_events(
     tx: &DatabaseTransaction,
     ticket_id: i64,
-    mut count: i64,
+    count: i64,
     head: &str,
     actor: &Actor,
     events: &[EventKind],
     at: DateTime<Utc>,
 ) -> Result<(i64, String), StoreError> {
+    let (rows, count, head) = sealed_events(ticket_id, count, head, actor, events, at);
+    if !rows.is_empty() {
+        ticket_event::Entity::insert_many(rows).exec(tx).await?;
+    }
+    Ok((count, head))
+}
+
+/// `events` sealed onto the chain that ends at (`count`, `head`), as rows, with the new end.
+fn sealed_events(
+    ticket_id: i64,
+    mut count: i64,
+    head: &str,
+    actor: &Actor,
+    events: &[EventKind],
+    at: DateTime<Utc>,
+) -> (Vec<ticket_event::ActiveModel>, i64, String) {
     let mut prev = head.to_owned();
     let mut rows = Vec::with_capacity(events.len());
     for kind in events {
@@ -633,10 +697,7 @@ async fn append_events(
             ..Default::default()
         });
     }
-    if !rows.is_empty() {
-        ticket_event::Entity::insert_many(rows).exec(tx).await?;
-    }
-    Ok((count, prev))
+    (rows, count, prev)
 }
 
 impl Store {
@@ -1099,46 +1160,249 @@ impl Store {
     }
 }
 
-/// The id the next ticket gets, taken before its row is written so the row can be written
-/// once, complete (its chain head and SLA due time depend on rows that reference the id).
-/// PostgreSQL: the column's own sequence. SQLite: one writer holds the transaction, so the
-/// next value of the `AUTOINCREMENT` counter (or past the largest id) is free until it commits.
-async fn next_ticket_id(tx: &DatabaseTransaction) -> Result<i64, StoreError> {
+/// `n` new ids for `table`, taken before its rows are written so that rows which refer to
+/// them (and hash them into the chain) can go first, and all in one round trip.
+/// PostgreSQL: the column's sequence. SQLite: past the `AUTOINCREMENT` counter and the
+/// largest id, free while the one writer holds the transaction.
+async fn next_ids(tx: &DatabaseTransaction, table: &str, n: usize) -> Result<Vec<i64>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
     let backend = tx.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => "SELECT nextval(pg_get_serial_sequence('tickets', 'id')) AS id",
-        _ => {
-            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'tickets'), 0), \
-             COALESCE((SELECT MAX(id) FROM tickets), 0)) + 1 AS id"
+    let count = i64::try_from(n).map_err(|_| StoreError::Unavailable("too many ids asked"))?;
+    match backend {
+        DbBackend::Postgres => {
+            let rows = tx
+                .query_all_raw(Statement::from_sql_and_values(
+                    backend,
+                    "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id \
+                     FROM generate_series(1, $2)",
+                    [table.into(), count.into()],
+                ))
+                .await?;
+            let ids = rows
+                .iter()
+                .map(|r| r.try_get::<i64>("", "id"))
+                .collect::<Result<Vec<_>, _>>()?;
+            if ids.len() == n {
+                Ok(ids)
+            } else {
+                Err(StoreError::Unavailable(
+                    "fewer ids than asked were allocated",
+                ))
+            }
         }
-    };
-    let row = tx
-        .query_one_raw(Statement::from_string(backend, sql))
-        .await?
-        .ok_or(StoreError::Unavailable("no ticket id was allocated"))?;
-    Ok(row.try_get("", "id")?)
+        _ => {
+            // `table` is one of this module's own names, never input.
+            let sql = format!(
+                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0), \
+                 COALESCE((SELECT MAX(id) FROM {table}), 0)) + 1 AS id"
+            );
+            let first: i64 = tx
+                .query_one_raw(Statement::from_string(backend, sql))
+                .await?
+                .ok_or(StoreError::Unavailable("no id was allocated"))?
+                .try_get("", "id")?;
+            Ok((first..first + count).collect())
+        }
+    }
 }
 
-/// Writes one new ticket inside `tx`; the caller commits. Its messages, events and clocks go
-/// first and the ticket row last, whole: updating it afterwards (chain head, SLA due time)
-/// wrote a second and third version of the row and of each of its indexes, which on
-/// PostgreSQL cost more than the insert itself.
-pub(crate) async fn insert_ticket(
+/// A new ticket's rows, built before any is written.
+struct Draft {
+    row: ticket::Model,
+    tags: Vec<ticket_tag::ActiveModel>,
+    /// With the input each was built from, for the rows that hang off it.
+    messages: Vec<(MessageRow, NewMessage)>,
+    events: Vec<ticket_event::ActiveModel>,
+    clocks: Vec<crate::entities::sla_clock::ActiveModel>,
+    job: Option<crate::entities::job::ActiveModel>,
+}
+
+/// Writes new tickets inside `tx`; the caller commits. Each table gets one multi-row insert
+/// for the whole batch (in runs, see [`crate::chunked`]) instead of one statement per ticket:
+/// ids are taken first, so messages, events and clocks can refer to them, and each ticket row
+/// goes in last and whole, with its chain head and due time (updating it afterwards wrote a
+/// second and third version of the row and of each of its indexes on PostgreSQL).
+pub(crate) async fn insert_tickets(
     tx: &DatabaseTransaction,
-    t: &NewTicket,
-) -> Result<CreatedTicket, StoreError> {
+    tickets: &[&NewTicket],
+) -> Result<Vec<CreatedTicket>, StoreError> {
     let at = now();
-    let customer_id = match &t.customer {
-        TicketCustomer::Id(id) => *id,
-        TicketCustomer::Identities {
-            identities,
-            display_name,
-            language,
-        } => upsert_customer_id_in(tx, identities, display_name, language).await?,
-    };
-    let id = next_ticket_id(tx).await?;
+    let customers = customer_ids_in(tx, tickets).await?;
+    let ids = next_ids(tx, "tickets", tickets.len()).await?;
+    let mut drafts = Vec::with_capacity(tickets.len());
+    let mut inputs = Vec::with_capacity(tickets.len());
+    for ((t, customer_id), id) in tickets.iter().zip(customers).zip(ids) {
+        let row = new_row(t, id, customer_id, at);
+        let mut first = t.first_message.clone();
+        if first.author_kind == "customer" && first.author_id.is_none() {
+            first.author_id = Some(customer_id);
+        }
+        let built = t
+            .after_insert
+            .as_ref()
+            .map(|f| (f.0)(&row))
+            .unwrap_or_default();
+        let mut messages = vec![first];
+        messages.extend(t.notices.iter().cloned());
+        messages.extend(built);
+        inputs.push(messages);
+        drafts.push(row);
+    }
+    let mut message_ids = next_ids(tx, "messages", inputs.iter().map(Vec::len).sum())
+        .await?
+        .into_iter();
+    let mut batch = Vec::with_capacity(tickets.len());
+    for ((t, mut row), messages) in tickets.iter().zip(drafts).zip(inputs) {
+        let mut events = first_events(t, row.customer_id);
+        let mut written = Vec::with_capacity(messages.len());
+        for (i, m) in messages.into_iter().enumerate() {
+            let id = message_ids
+                .next()
+                .ok_or(StoreError::Unavailable("fewer message ids than messages"))?;
+            let seq = 1 + i64::try_from(i).unwrap_or(i64::MAX - 1);
+            message_events(id, &m, &mut events);
+            written.push((message_model(id, row.id, seq, &m, at), m));
+        }
+        let (events, count, head) = sealed_events(row.id, 0, GENESIS_HASH, &t.actor, &events, at);
+        row.event_count = count;
+        row.head_hash = head;
+        let (clocks, job) = match &t.sla {
+            Some(start) => {
+                let clocks = crate::sla::first_clocks_in(tx, &row, start).await?;
+                let (rows, job, due) = crate::sla::started_clocks(row.id, &clocks);
+                row.sla_due_at = due;
+                (rows, job)
+            }
+            None => (Vec::new(), None),
+        };
+        batch.push(Draft {
+            tags: tag_rows(row.id, &t.tags),
+            row,
+            messages: written,
+            events,
+            clocks,
+            job,
+        });
+    }
+    write_drafts(tx, batch).await
+}
+
+/// Writes what [`insert_tickets`] built, table by table, and hands back each ticket as stored.
+async fn write_drafts(
+    tx: &DatabaseTransaction,
+    batch: Vec<Draft>,
+) -> Result<Vec<CreatedTicket>, StoreError> {
+    let mut tags = Vec::new();
+    let mut messages = Vec::new();
+    let mut events = Vec::new();
+    let mut clocks = Vec::new();
+    let mut jobs = Vec::new();
+    let mut rows = Vec::with_capacity(batch.len());
+    let mut written = Vec::with_capacity(batch.len());
+    for d in batch {
+        tags.extend(d.tags);
+        messages.extend(
+            d.messages
+                .iter()
+                .map(|(m, _)| message::ActiveModel::from(m.clone()).reset_all()),
+        );
+        events.extend(d.events);
+        clocks.extend(d.clocks);
+        jobs.extend(d.job);
+        rows.push(ticket::ActiveModel::from(d.row.clone()).reset_all());
+        written.push((d.row, d.messages));
+    }
+    insert_runs(tx, tags).await?;
+    insert_runs(tx, messages).await?;
+    let mut created = Vec::with_capacity(written.len());
+    for (ticket, messages) in written {
+        let mut rows_of = Vec::with_capacity(messages.len());
+        let mut attachments = Vec::new();
+        for (i, (m, input)) in messages.into_iter().enumerate() {
+            let a = message_extras_in(tx, ticket.id, m.id, &input, m.created_at).await?;
+            // The API answers with the first message's attachments; a notice's are stored.
+            if i == 0 {
+                attachments = a;
+            }
+            rows_of.push(m);
+        }
+        let mut rows_of = rows_of.into_iter();
+        let message = rows_of.next().ok_or(StoreError::Unavailable(
+            "a ticket without its first message",
+        ))?;
+        created.push(CreatedTicket {
+            ticket,
+            message,
+            attachments,
+            notices: rows_of.collect(),
+        });
+    }
+    insert_runs(tx, events).await?;
+    insert_runs(tx, clocks).await?;
+    crate::sla::insert_jobs_in(tx, jobs).await?;
+    insert_runs(tx, rows).await?;
+    Ok(created)
+}
+
+/// Inserts rows of one table in runs of the sizes [`crate::chunked`] gives.
+async fn insert_runs<A>(tx: &DatabaseTransaction, rows: Vec<A>) -> Result<(), StoreError>
+where
+    A: ActiveModelTrait + Send,
+{
+    for run in crate::chunked(rows) {
+        A::Entity::insert_many(run)
+            .exec_without_returning(tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The customer of each new ticket: those named by one known identity from a single read for
+/// the batch, the others (new customers, several identities) as [`upsert_customer_id_in`]
+/// finds or creates them, in order, so a customer created for one ticket serves the next.
+async fn customer_ids_in(
+    tx: &DatabaseTransaction,
+    tickets: &[&NewTicket],
+) -> Result<Vec<i64>, StoreError> {
+    let single: Vec<&Identity> = tickets
+        .iter()
+        .filter_map(|t| match &t.customer {
+            TicketCustomer::Identities { identities, .. } if identities.len() == 1 => {
+                identities.first()
+            }
+            _ => None,
+        })
+        .collect();
+    let known = crate::customers::owners_in(tx, &single).await?;
+    let mut ids = Vec::with_capacity(tickets.len());
+    for t in tickets {
+        ids.push(match &t.customer {
+            TicketCustomer::Id(id) => *id,
+            TicketCustomer::Identities {
+                identities,
+                display_name,
+                language,
+            } => {
+                let owner = match identities.as_slice() {
+                    [one] => known.get(&(one.kind().to_owned(), one.value())).copied(),
+                    _ => None,
+                };
+                match owner {
+                    Some(id) => id,
+                    None => upsert_customer_id_in(tx, identities, display_name, language).await?,
+                }
+            }
+        });
+    }
+    Ok(ids)
+}
+
+/// A new ticket's row before its chain and clocks: version 1, no events yet.
+fn new_row(t: &NewTicket, id: i64, customer_id: i64, at: DateTime<Utc>) -> ticket::Model {
     let c = &t.crypto;
-    let mut row = ticket::Model {
+    ticket::Model {
         id,
         subject: t.subject.clone(),
         state: t.state.clone(),
@@ -1168,8 +1432,11 @@ pub(crate) async fn insert_ticket(
         merged_into: None,
         last_customer_message_at: (t.first_message.author_kind == "customer").then_some(at),
         sla_due_at: None,
-    };
-    insert_tags(tx, id, &t.tags).await?;
+    }
+}
+
+/// The events that open a ticket's chain, before its messages'.
+fn first_events(t: &NewTicket, customer_id: i64) -> Vec<EventKind> {
     let mut events = vec![EventKind::Created {
         subject: t.subject.clone(),
         state: t.state.clone(),
@@ -1185,37 +1452,7 @@ pub(crate) async fn insert_ticket(
             urgent_reason: r.urgent_reason.clone(),
         });
     }
-    let mut first = t.first_message.clone();
-    if first.author_kind == "customer" && first.author_id.is_none() {
-        first.author_id = Some(customer_id);
-    }
-    let (message, attachments) = insert_message(tx, id, 1, &first, at, &mut events).await?;
-    let built = t
-        .after_insert
-        .as_ref()
-        .map(|f| (f.0)(&row))
-        .unwrap_or_default();
-    let mut notices = Vec::with_capacity(t.notices.len() + built.len());
-    for (i, n) in t.notices.iter().chain(&built).enumerate() {
-        let seq = 2 + i64::try_from(i).unwrap_or(i64::MAX - 2);
-        notices.push(insert_message(tx, id, seq, n, at, &mut events).await?.0);
-    }
-    let (count, head) = append_events(tx, id, 0, GENESIS_HASH, &t.actor, &events, at).await?;
-    row.event_count = count;
-    row.head_hash = head;
-    if let Some(start) = &t.sla {
-        row.sla_due_at = crate::sla::start_clocks_in(tx, &row, start).await?;
-    }
-    let ticket = ticket::ActiveModel::from(row)
-        .reset_all()
-        .insert(tx)
-        .await?;
-    Ok(CreatedTicket {
-        ticket,
-        message,
-        attachments,
-        notices,
-    })
+    events
 }
 
 #[cfg(test)]
