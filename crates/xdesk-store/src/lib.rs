@@ -101,8 +101,11 @@ pub struct Store {
 /// Tickets per group-commit transaction at most.
 const MAX_BATCH: usize = 64;
 /// Concurrent group-commit writers on PostgreSQL (SQLite has one). Measured with xdesk-bench on
-/// 2 cores: 2 writers 2,100 tickets/s, 4 writers 2,400, 8 writers 2,650.
-pub const POSTGRES_WRITERS: usize = 8;
+/// 2 cores when each ticket was its own statements: 2 writers 2,100 tickets/s, 4 writers 2,400,
+/// 8 writers 2,650. Since a batch writes each table once, fewer writers make larger batches:
+/// over five runs each, 4 writers gave a median of 2,015 tickets/s (p99 45 ms) against 1,814
+/// (p99 53 ms) with 8 (docs/BENCHMARKS.md, issue 20 fifth pass).
+pub const POSTGRES_WRITERS: usize = 4;
 
 /// Which database a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
