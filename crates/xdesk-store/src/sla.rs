@@ -144,8 +144,8 @@ pub(crate) fn started_clocks(
     (rows, job, unmet().filter_map(|c| c.due_at).min())
 }
 
-/// Writes the jobs of new tickets: none of them has one yet, but the same statement as a
-/// reschedule keeps one shape for both.
+/// Writes the jobs of new tickets, with the same conflict rule as a reschedule (though none
+/// of them has a job yet).
 pub(crate) async fn insert_jobs_in(
     tx: &impl ConnectionTrait,
     jobs: Vec<job::ActiveModel>,

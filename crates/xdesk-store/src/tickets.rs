@@ -1318,25 +1318,23 @@ async fn write_drafts(
     insert_runs(tx, messages).await?;
     let mut created = Vec::with_capacity(written.len());
     for (ticket, messages) in written {
-        let mut rows_of = Vec::with_capacity(messages.len());
-        let mut attachments = Vec::new();
-        for (i, (m, input)) in messages.into_iter().enumerate() {
-            let a = message_extras_in(tx, ticket.id, m.id, &input, m.created_at).await?;
-            // The API answers with the first message's attachments; a notice's are stored.
-            if i == 0 {
-                attachments = a;
-            }
-            rows_of.push(m);
-        }
-        let mut rows_of = rows_of.into_iter();
-        let message = rows_of.next().ok_or(StoreError::Unavailable(
+        let mut messages = messages.into_iter();
+        let (message, input) = messages.next().ok_or(StoreError::Unavailable(
             "a ticket without its first message",
         ))?;
+        // The API answers with the first message's attachments; a notice's are only stored.
+        let attachments =
+            message_extras_in(tx, ticket.id, message.id, &input, message.created_at).await?;
+        let mut notices = Vec::with_capacity(messages.len());
+        for (m, input) in messages {
+            message_extras_in(tx, ticket.id, m.id, &input, m.created_at).await?;
+            notices.push(m);
+        }
         created.push(CreatedTicket {
             ticket,
             message,
             attachments,
-            notices: rows_of.collect(),
+            notices,
         });
     }
     insert_runs(tx, events).await?;
